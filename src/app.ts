@@ -1,0 +1,90 @@
+import formbody from '@fastify/formbody';
+import multipart from '@fastify/multipart';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { sql } from 'kysely';
+import { createGuards } from './auth/guard.js';
+import { TokenService } from './auth/tokens.js';
+import type { Config } from './config.js';
+import { createDatabase, type DatabaseHandle } from './db/index.js';
+import { migrateToLatest } from './db/migrate.js';
+import { errorHandler } from './http/errors.js';
+import { registerNotFound } from './http/not-found.js';
+import { UserRepository } from './modules/accounts/repository.js';
+import { accountRoutes } from './modules/accounts/routes.js';
+import { AccountService } from './modules/accounts/service.js';
+import { healthRoutes } from './modules/health/routes.js';
+import { ProfileRepository } from './modules/profiles/repository.js';
+import { profileRoutes } from './modules/profiles/routes.js';
+import { ProfileService } from './modules/profiles/service.js';
+import { SubscriptionRepository } from './modules/subscriptions/repository.js';
+import { validatorCompiler } from './validation.js';
+
+export interface AppDeps {
+  /** A database the caller owns (tests, CLI); otherwise one is opened from config and closed with the app. */
+  database?: DatabaseHandle;
+  clock?: () => Date;
+}
+
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
+function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+  const pretty = process.stdout.isTTY && config.env !== 'production';
+  return {
+    level: config.logLevel,
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
+  };
+}
+
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  if (!config.jwt.secret) throw new Error('config.jwt.secret is missing: call resolveJwtSecret() first');
+  const clock = deps.clock ?? (() => new Date());
+
+  const app = Fastify({
+    logger: loggerOptions(config),
+    routerOptions: { ignoreTrailingSlash: true },
+    // Fastify accepts a hop count too (proxy-addr); its types only list the other forms.
+    trustProxy: config.trustProxy as boolean | string,
+    bodyLimit: JSON_BODY_LIMIT,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(errorHandler);
+  app.decorateRequest('user', null);
+  registerNotFound(app);
+
+  const database = deps.database ?? createDatabase(config.database, app.log);
+  if (!deps.database) app.addHook('onClose', () => database.destroy());
+  if (config.migrateOnStart) await migrateToLatest(database.db);
+  const { db } = database;
+
+  const users = new UserRepository(db);
+  const subscriptions = new SubscriptionRepository(db);
+  const tokens = new TokenService(
+    config.jwt.secret,
+    { access: config.jwt.accessTtlSeconds, refresh: config.jwt.refreshTtlSeconds },
+    clock,
+  );
+  const accounts = new AccountService(users, tokens, clock);
+  const guards = createGuards(accounts);
+  const profiles = new ProfileService({
+    profiles: new ProfileRepository(db),
+    subscriptions,
+    clock,
+    publicUrl: (key, origin) => `${origin}/media/${key}`,
+  });
+
+  await app.register(formbody, { bodyLimit: JSON_BODY_LIMIT });
+  await app.register(multipart, {
+    limits: { fieldNameSize: 100, fieldSize: 64 * 1024, fields: 50, files: 1, parts: 60, headerPairs: 100 },
+    throwFileSizeLimit: true,
+  });
+
+  await app.register(healthRoutes, {
+    checks: [{ name: 'database', check: async () => void (await sql`select 1`.execute(db)) }],
+  });
+  await app.register(accountRoutes, { accounts });
+  await app.register(profileRoutes, { profiles, guards });
+
+  return app;
+}

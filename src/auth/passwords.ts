@@ -1,0 +1,48 @@
+import { hash, verify } from '@node-rs/argon2';
+
+// Defaults of @node-rs/argon2 are argon2id, 19 MiB, 2 passes: OWASP's recommended minimum.
+const ARGON2_OPTIONS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+
+export const PASSWORD_MIN_LENGTH = 8;
+export const PASSWORD_MAX_LENGTH = 128;
+
+// The head of the common-password lists Django's CommonPasswordValidator ships with.
+const COMMON_PASSWORDS = new Set([
+  'password', 'password1', 'password123', 'passw0rd', 'qwerty123', 'qwertyuiop', 'iloveyou',
+  'sunshine', 'princess', 'football', 'baseball', 'welcome1', 'abc12345', 'abcd1234',
+  'letmein1', 'trustno1', 'superman', 'starwars', 'whatever', 'dragon123', 'monkey123',
+  'master123', 'qwerty12', '1q2w3e4r', '1qaz2wsx', 'zaq12wsx', 'asdfghjkl', 'changeme',
+  'administrator', 'castfolio',
+]);
+
+/** Django's validators, in the same words: a list of problems, empty when the password is fine. */
+export function passwordProblems(password: string, email: string): string[] {
+  const problems: string[] = [];
+  if (password.length < PASSWORD_MIN_LENGTH) {
+    problems.push(`This password is too short. It must contain at least ${PASSWORD_MIN_LENGTH} characters.`);
+  }
+  if (/^\d+$/.test(password)) problems.push('This password is entirely numeric.');
+  const lowered = password.toLowerCase();
+  const normalisedEmail = email.trim().toLowerCase();
+  if (lowered === normalisedEmail || (normalisedEmail.includes('@') && lowered === normalisedEmail.split('@')[0])) {
+    problems.push('The password is too similar to the email.');
+  }
+  if (COMMON_PASSWORDS.has(lowered)) problems.push('This password is too common.');
+  return problems;
+}
+
+export function hashPassword(password: string): Promise<string> {
+  return hash(password, ARGON2_OPTIONS);
+}
+
+// A real hash to verify against when the account does not exist, so response time does not reveal it.
+let dummyHash: Promise<string> | undefined;
+
+export async function verifyPassword(passwordHash: string | undefined, password: string): Promise<boolean> {
+  if (passwordHash === undefined) {
+    dummyHash ??= hashPassword('castfolio-timing-equaliser');
+    await verify(await dummyHash, password).catch(() => false);
+    return false;
+  }
+  return verify(passwordHash, password).catch(() => false);
+}

@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { TokenService } from './auth/tokens.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createDatabase, type DatabaseHandle } from './db/index.js';
+import { createMigrator, migrateDown, migrateToLatest } from './db/migrate.js';
+import { ApiError } from './errors.js';
+import { UserRepository, type UserRecord } from './modules/accounts/repository.js';
+import { AccountService } from './modules/accounts/service.js';
+import { normaliseEmail } from './modules/common.js';
+import { PLANS } from './modules/subscriptions/plans.js';
+import { SubscriptionRepository } from './modules/subscriptions/repository.js';
+import { SubscriptionService } from './modules/subscriptions/service.js';
+
+const USAGE = `Usage: castfolio <command> (npm run cli -- <command>)
+
+  migrate [up|down|status]             apply pending migrations (up, the default), undo the last one, or list them
+  user create --email E --role talent|background --first-name F --last-name L
+              --date-of-birth YYYY-MM-DD [--password P | --password -] [--country C] [--gender G]
+                                        create an account and its profile (--password - reads it from stdin)
+  user verify-email <email>             mark the user's email as verified
+  subscription grant <email> <plan> [--months N]
+                                        start a subscription (plans: ${Object.keys(PLANS).join(', ')}; default 12 months)
+  subscription revoke <email>           cancel the user's active subscription
+`;
+
+export class UsageError extends Error {}
+
+interface Output {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+function describeApiError(error: ApiError): string {
+  return Object.entries(error.body)
+    .map(([field, messages]) => `${field}: ${Array.isArray(messages) ? messages.join(' ') : String(messages)}`)
+    .join('\n');
+}
+
+async function findUser(users: UserRepository, email: string | undefined): Promise<UserRecord> {
+  if (!email) throw new UsageError('an email address is required');
+  const user = await users.findByEmail(normaliseEmail(email));
+  if (!user) throw new ApiError(404, { detail: `No user with email ${normaliseEmail(email)}.` });
+  return user;
+}
+
+async function migrateCommand(handle: DatabaseHandle, action: string | undefined, io: Output): Promise<void> {
+  if (action === undefined || action === 'up' || action === 'latest') {
+    const result = await migrateToLatest(handle.db);
+    const applied = result.results?.filter((r) => r.status === 'Success') ?? [];
+    io.out(applied.length === 0 ? 'Database is up to date.' : applied.map((r) => `applied ${r.migrationName}`).join('\n'));
+  } else if (action === 'down') {
+    const result = await migrateDown(handle.db);
+    const undone = result.results?.filter((r) => r.status === 'Success') ?? [];
+    io.out(undone.length === 0 ? 'Nothing to undo.' : undone.map((r) => `reverted ${r.migrationName}`).join('\n'));
+  } else if (action === 'status') {
+    for (const migration of await createMigrator(handle.db).getMigrations()) {
+      io.out(`${migration.executedAt ? 'applied ' : 'pending '} ${migration.name}`);
+    }
+  } else {
+    throw new UsageError(`unknown migrate action "${action}"`);
+  }
+}
+
+export async function runCli(argv: string[], config: Config, io: Output, handle?: DatabaseHandle): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      email: { type: 'string' },
+      password: { type: 'string' },
+      role: { type: 'string' },
+      'first-name': { type: 'string' },
+      'last-name': { type: 'string' },
+      'date-of-birth': { type: 'string' },
+      country: { type: 'string' },
+      gender: { type: 'string' },
+      months: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, sub, ...rest] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    io.out(USAGE);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+
+  const database = handle ?? createDatabase(config.database);
+  try {
+    const clock = () => new Date();
+    const users = new UserRepository(database.db);
+    const subscriptions = new SubscriptionService(new SubscriptionRepository(database.db), clock);
+
+    if (command === 'migrate') {
+      await migrateCommand(database, sub, io);
+    } else if (command === 'user' && sub === 'create') {
+      const tokens = new TokenService(config.jwt.secret ?? '', { access: 60, refresh: 60 }, clock);
+      const password = values.password === '-' ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : values.password;
+      if (!password) throw new UsageError('--password is required (or --password - to read it from stdin)');
+      const user = await new AccountService(users, tokens, clock).register({
+        email: values.email ?? '',
+        password,
+        first_name: values['first-name'] ?? '',
+        last_name: values['last-name'] ?? '',
+        role: values.role ?? '',
+        date_of_birth: values['date-of-birth'] ?? '',
+        ...(values.country ? { country: values.country } : {}),
+        ...(values.gender ? { gender: values.gender } : {}),
+      } as Parameters<AccountService['register']>[0]);
+      io.out(`created ${user.isTalent ? 'talent' : 'background'} user ${user.email} (id ${user.id})`);
+    } else if (command === 'user' && sub === 'verify-email') {
+      const user = await findUser(users, rest[0]);
+      await users.setEmailVerified(user.id, true, clock().toISOString());
+      io.out(`email verified for ${user.email}`);
+    } else if (command === 'subscription' && sub === 'grant') {
+      const user = await findUser(users, rest[0]);
+      if (!rest[1]) throw new UsageError('a plan is required');
+      const months = values.months === undefined ? 12 : Number(values.months);
+      const granted = await subscriptions.grant(user, rest[1], months);
+      io.out(`granted ${granted.plan} to ${user.email} until ${granted.endDate}`);
+    } else if (command === 'subscription' && sub === 'revoke') {
+      const user = await findUser(users, rest[0]);
+      const cancelled = await subscriptions.revoke(user.id);
+      io.out(cancelled === 0 ? `${user.email} has no active subscription` : `revoked the subscription of ${user.email}`);
+    } else {
+      throw new UsageError(`unknown command "${[command, sub].filter(Boolean).join(' ')}"`);
+    }
+    return 0;
+  } finally {
+    if (!handle) await database.destroy();
+  }
+}
+
+async function main(): Promise<void> {
+  const io: Output = { out: (line) => console.log(line), err: (line) => console.error(line) };
+  try {
+    const config = loadConfig();
+    process.exitCode = await runCli(process.argv.slice(2), config, io);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.err(error.message);
+    } else if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`error: ${(error as Error).message}\n\n${USAGE}`);
+      process.exitCode = 2;
+      return;
+    } else if (error instanceof ApiError) {
+      io.err(describeApiError(error));
+    } else {
+      io.err(`error: ${(error as Error).stack ?? String(error)}`);
+    }
+    process.exitCode = 1;
+  }
+}
+
+// Run only as the entry point (also through the npm bin symlink), so tests can import runCli.
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
+  await main();
+}

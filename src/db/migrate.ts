@@ -1,0 +1,31 @@
+import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
+import * as m0001 from './migrations/0001_initial.js';
+
+/** Imported, not read from disk, so the same list runs from src/ under vitest and from dist/. */
+const migrations = {
+  '0001_initial': m0001,
+};
+
+export function createMigrator(db: Kysely<any>): Migrator {
+  return new Migrator({ db, provider: { getMigrations: async () => migrations } });
+}
+
+function unwrap(result: MigrationResultSet): MigrationResultSet {
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error');
+    const error = new Error(
+      `Migration ${failed?.migrationName ?? '(unknown)'} failed: ${String((result.error as Error).message ?? result.error)}`,
+    );
+    (error as Error & { cause: unknown }).cause = result.error;
+    throw error;
+  }
+  return result;
+}
+
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  return unwrap(await createMigrator(db).migrateToLatest());
+}
+
+export async function migrateDown(db: Kysely<any>): Promise<MigrationResultSet> {
+  return unwrap(await createMigrator(db).migrateDown());
+}

@@ -1,0 +1,61 @@
+import type { Generated, SqlBool } from 'kysely';
+
+/** Timestamps are ISO-8601 UTC strings on both dialects (see db/index.ts type parsers). */
+export type Timestamp = string;
+
+export interface UsersTable {
+  id: Generated<number>;
+  email: string;
+  password_hash: string;
+  first_name: string;
+  last_name: string;
+  residency: string | null;
+  is_talent: SqlBool;
+  is_background: SqlBool;
+  email_verified: SqlBool;
+  is_active: SqlBool;
+  last_login: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface TalentProfilesTable {
+  user_id: number;
+  aboutyou: string | null;
+  city: string | null;
+  country: string | null;
+  phone: string | null;
+  date_of_birth: string | null;
+  gender: string | null;
+  profile_picture: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface BackgroundProfilesTable {
+  user_id: number;
+  country: string | null;
+  date_of_birth: string | null;
+  gender: string | null;
+  profile_picture: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SubscriptionsTable {
+  id: Generated<number>;
+  user_id: number;
+  plan: string;
+  status: string;
+  start_date: Timestamp;
+  end_date: Timestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface Database {
+  users: UsersTable;
+  talent_profiles: TalentProfilesTable;
+  background_profiles: BackgroundProfilesTable;
+  subscriptions: SubscriptionsTable;
+}

@@ -1,0 +1,55 @@
+/**
+ * Domain errors carry the HTTP status and the exact Django REST Framework-shaped body that
+ * existing clients read. One error handler (app.ts) turns them into responses.
+ */
+export type ErrorBody = Record<string, unknown>;
+export type FieldErrors = Record<string, string[]>;
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly body: ErrorBody,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(typeof body.detail === 'string' ? body.detail : JSON.stringify(body));
+    this.name = 'ApiError';
+  }
+}
+
+export const validationError = (fields: FieldErrors): ApiError => new ApiError(400, fields);
+
+export const fieldError = (field: string, ...messages: string[]): ApiError =>
+  new ApiError(400, { [field]: messages });
+
+export const detailError = (statusCode: number, detail: string, extra: ErrorBody = {}): ApiError =>
+  new ApiError(statusCode, { detail, ...extra });
+
+const WWW_AUTHENTICATE = { 'WWW-Authenticate': 'Bearer realm="api"' };
+
+export const notAuthenticated = (): ApiError =>
+  new ApiError(401, { detail: 'Authentication credentials were not provided.' }, WWW_AUTHENTICATE);
+
+export const authenticationFailed = (detail: string, code: string, extra: ErrorBody = {}): ApiError =>
+  new ApiError(401, { detail, code, ...extra }, WWW_AUTHENTICATE);
+
+export const invalidToken = (tokenType: 'access' | 'refresh'): ApiError =>
+  authenticationFailed('Given token not valid for any token type', 'token_not_valid', {
+    messages: [
+      {
+        token_class: tokenType === 'access' ? 'AccessToken' : 'RefreshToken',
+        token_type: tokenType,
+        message: 'Token is invalid or expired',
+      },
+    ],
+  });
+
+export const permissionDenied = (detail: string): ApiError => new ApiError(403, { detail });
+
+export const notFound = (detail = 'Not found.'): ApiError => new ApiError(404, { detail });
+
+export const serviceUnavailable = (detail: string, retryAfterSeconds?: number): ApiError =>
+  new ApiError(
+    503,
+    { detail },
+    retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) },
+  );

@@ -1,0 +1,44 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, type ErrorBody } from '../errors.js';
+
+/** Fastify's and its plugins' own 4xx errors, in DRF's words. */
+function clientErrorBody(error: FastifyError, request: FastifyRequest): { status: number; body: ErrorBody } {
+  const status = error.statusCode ?? 400;
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { status: 400, body: { detail: `JSON parse error - ${error.message}` } };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return {
+        status: 415,
+        body: { detail: `Unsupported media type "${request.headers['content-type'] ?? ''}" in request.` },
+      };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, body: { detail: 'Request body is too large.' } };
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return { status: 415, body: { detail: 'Invalid Content-Type header.' } };
+    default:
+      return { status, body: { detail: error.message } };
+  }
+}
+
+export function sendError(reply: FastifyReply, status: number, body: ErrorBody, headers: Record<string, string> = {}) {
+  // Pre-serialised: an error body never goes through a route's success schema.
+  return reply.code(status).headers(headers).type('application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+export function errorHandler(error: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof ApiError) {
+    if (error.statusCode >= 500) request.log.error({ err: error }, error.message);
+    return sendError(reply, error.statusCode, error.body, error.headers);
+  }
+  const status = (error as FastifyError).statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    const mapped = clientErrorBody(error as FastifyError, request);
+    request.log.info({ code: error.code, status: mapped.status }, error.message);
+    return sendError(reply, mapped.status, mapped.body);
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return sendError(reply, 500, { detail: 'A server error occurred. It has been logged; please try again.' });
+}

@@ -1,0 +1,28 @@
+import type { FastifyInstance, HTTPMethods } from 'fastify';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
+import { sendError } from './errors.js';
+
+/**
+ * DRF answers a known URL with the wrong method with 405 and an Allow header; Fastify answers
+ * 404. A shadow router of every registered route tells the two apart.
+ */
+export function registerNotFound(app: FastifyInstance): void {
+  const known = FindMyWay({ ignoreTrailingSlash: true });
+  app.addHook('onRoute', (route) => {
+    const methods = (Array.isArray(route.method) ? route.method : [route.method]) as HTTPMethods[];
+    for (const method of methods.map((m) => m.toUpperCase() as HTTPMethod)) {
+      if (!known.hasRoute(method, route.url)) known.on(method, route.url, () => undefined);
+    }
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = (['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const).filter(
+      (method) => known.find(method, path) !== null,
+    );
+    if (allowed.length > 0) {
+      return sendError(reply, 405, { detail: `Method "${request.method}" not allowed.` }, { Allow: allowed.join(', ') });
+    }
+    return sendError(reply, 404, { detail: 'Not found.' });
+  });
+}

@@ -1,0 +1,114 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, UsersTable } from '../../db/types.js';
+import type { Role } from '../subscriptions/plans.js';
+
+export interface UserRecord {
+  id: number;
+  email: string;
+  passwordHash: string;
+  firstName: string;
+  lastName: string;
+  isTalent: boolean;
+  isBackground: boolean;
+  emailVerified: boolean;
+  isActive: boolean;
+}
+
+export interface NewUser {
+  email: string;
+  passwordHash: string;
+  firstName: string;
+  lastName: string;
+  residency: string | null;
+  role: Role;
+  country: string | null;
+  dateOfBirth: string | null;
+  gender: string | null;
+}
+
+const USER_COLUMNS = [
+  'id',
+  'email',
+  'password_hash',
+  'first_name',
+  'last_name',
+  'is_talent',
+  'is_background',
+  'email_verified',
+  'is_active',
+] as const;
+
+type UserRow = Pick<Selectable<UsersTable>, (typeof USER_COLUMNS)[number]>;
+
+const toRecord = (row: UserRow): UserRecord => ({
+  id: row.id,
+  email: row.email,
+  passwordHash: row.password_hash,
+  firstName: row.first_name,
+  lastName: row.last_name,
+  isTalent: Boolean(row.is_talent),
+  isBackground: Boolean(row.is_background),
+  emailVerified: Boolean(row.email_verified),
+  isActive: Boolean(row.is_active),
+});
+
+export class UserRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async findById(id: number): Promise<UserRecord | undefined> {
+    const row = await this.db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** `email` must already be normalised (see normaliseEmail). */
+  async findByEmail(email: string): Promise<UserRecord | undefined> {
+    const row = await this.db.selectFrom('users').select(USER_COLUMNS).where('email', '=', email).executeTakeFirst();
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** The user and the profile of their role, in one transaction. */
+  async createWithProfile(user: NewUser, now: string): Promise<UserRecord> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('users')
+        .values({
+          email: user.email,
+          password_hash: user.passwordHash,
+          first_name: user.firstName,
+          last_name: user.lastName,
+          residency: user.residency,
+          is_talent: user.role === 'talent',
+          is_background: user.role === 'background',
+          email_verified: false,
+          is_active: true,
+          created_at: now,
+          updated_at: now,
+        })
+        .returning(USER_COLUMNS)
+        .executeTakeFirstOrThrow();
+      const profile = {
+        user_id: row.id,
+        country: user.country,
+        date_of_birth: user.dateOfBirth,
+        gender: user.gender,
+        profile_picture: null,
+        created_at: now,
+        updated_at: now,
+      };
+      if (user.role === 'talent') {
+        await trx.insertInto('talent_profiles').values({ ...profile, aboutyou: null, city: null, phone: null }).execute();
+      } else {
+        await trx.insertInto('background_profiles').values(profile).execute();
+      }
+      return toRecord(row);
+    });
+  }
+
+  async setEmailVerified(id: number, verified: boolean, now: string): Promise<void> {
+    await this.db.updateTable('users').set({ email_verified: verified, updated_at: now }).where('id', '=', id).execute();
+  }
+
+  async recordLogin(id: number, now: string): Promise<void> {
+    await this.db.updateTable('users').set({ last_login: now }).where('id', '=', id).execute();
+  }
+}

@@ -1,0 +1,58 @@
+import { Type, type Static } from 'typebox';
+import { PASSWORD_MAX_LENGTH } from '../../auth/passwords.js';
+import { DateString, DetailError, FieldErrors, Gender } from '../common.js';
+
+export const RegisterBody = Type.Object({
+  email: Type.String({ format: 'email', maxLength: 254 }),
+  password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH }),
+  first_name: Type.String({ minLength: 1, maxLength: 150 }),
+  last_name: Type.String({ minLength: 1, maxLength: 150 }),
+  role: Type.Enum(['talent', 'background']),
+  date_of_birth: DateString,
+  country: Type.Optional(Type.String({ maxLength: 25 })),
+  residency: Type.Optional(Type.String({ maxLength: 100 })),
+  gender: Type.Optional(Gender),
+});
+export type RegisterBody = Static<typeof RegisterBody>;
+
+export const RegisterResponse = Type.Object({
+  success: Type.Boolean(),
+  message: Type.String(),
+  user: Type.Object({
+    email: Type.String(),
+    first_name: Type.String(),
+    last_name: Type.String(),
+    roles: Type.Object({ is_talent: Type.Boolean(), is_background: Type.Boolean() }),
+  }),
+});
+
+// No format check: like simplejwt, a malformed email simply matches no account.
+export const CredentialsBody = Type.Object({
+  email: Type.String({ minLength: 1, maxLength: 254 }),
+  password: Type.String({ minLength: 1, maxLength: 1024 }),
+});
+export type CredentialsBody = Static<typeof CredentialsBody>;
+
+export const TokenPairResponse = Type.Object({ access: Type.String(), refresh: Type.String() });
+
+export const RefreshBody = Type.Object({ refresh: Type.String({ minLength: 1, maxLength: 4096 }) });
+export type RefreshBody = Static<typeof RefreshBody>;
+
+export const AccessResponse = Type.Object({ access: Type.String() });
+
+export const RoleLoginResponse = Type.Object({
+  access: Type.String(),
+  refresh: Type.String(),
+  is_talent: Type.Boolean(),
+  is_background: Type.Boolean(),
+  user: Type.Object({
+    id: Type.Integer(),
+    email: Type.String(),
+    first_name: Type.String(),
+    last_name: Type.String(),
+  }),
+});
+
+export const RoleLoginForbidden = Type.Object({ message: Type.String() });
+
+export { DetailError, FieldErrors };

@@ -1,0 +1,106 @@
+import { Type } from 'typebox';
+import { DateString, Gender } from '../common.js';
+import {
+  BackgroundRestrictionsSchema,
+  SubscriptionStatusSchema,
+  TalentRestrictionsSchema,
+} from '../subscriptions/schemas.js';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** Writable fields: the schema each value must match when it is not empty (empty clears it). */
+export const BACKGROUND_FIELDS = {
+  country: Type.String({ maxLength: 25 }),
+  date_of_birth: DateString,
+  gender: Gender,
+};
+
+export const TALENT_FIELDS = {
+  ...BACKGROUND_FIELDS,
+  aboutyou: Type.String({ maxLength: 2000 }),
+  city: Type.String({ maxLength: 100 }),
+  phone: Type.String({
+    maxLength: 20,
+    pattern: '^\\+?[0-9][0-9 ()./-]{5,19}$',
+    'x-messages': { pattern: 'Enter a valid phone number, e.g. +1 555 010 2030.' },
+  }),
+};
+
+export const PartialQuery = Type.Object({
+  partial: Type.Optional(Type.Enum(['true', 'false', 'True', 'False', '1', '0'])),
+});
+
+const commonProfile = {
+  id: Type.Integer(),
+  email: Type.String(),
+  username: Type.String(),
+  email_verified: Type.Boolean(),
+  profile_picture: Nullable(Type.String()),
+  country: Nullable(Type.String()),
+  date_of_birth: Nullable(Type.String()),
+  gender: Nullable(Type.String()),
+  account_type: Type.String(),
+  profile_score: Type.Integer(),
+};
+
+export const BackgroundProfileSchema = Type.Object(commonProfile);
+
+export const TalentProfileSchema = Type.Object({
+  ...commonProfile,
+  aboutyou: Nullable(Type.String()),
+  city: Nullable(Type.String()),
+  phone: Nullable(Type.String()),
+  is_verified: Type.Boolean(),
+  profile_complete: Type.Boolean(),
+});
+
+export const BackgroundScoreSchema = Type.Object({
+  total: Type.Integer(),
+  account_tier: Type.Integer(),
+  profile_completion: Type.Integer(),
+  item_diversity: Type.Integer(),
+  item_quantity: Type.Integer(),
+  details: Type.Object({
+    account_tier: Type.String(),
+    profile_completion: Type.String(),
+    item_diversity: Type.String(),
+    item_quantity: Type.String(),
+  }),
+  improvement_tips: Type.Array(Type.String()),
+});
+
+export const TalentScoreSchema = Type.Object({
+  total: Type.Integer(),
+  account_tier: Type.Integer(),
+  verification: Type.Integer(),
+  profile_completion: Type.Integer(),
+  details: Type.Object({
+    account_tier: Type.String(),
+    verification: Type.String(),
+    profile_completion: Type.String(),
+  }),
+  improvement_tips: Type.Array(Type.String()),
+});
+
+export const BackgroundProfileResponse = Type.Object({
+  profile: BackgroundProfileSchema,
+  profile_score: BackgroundScoreSchema,
+  subscription_status: SubscriptionStatusSchema,
+  restrictions: BackgroundRestrictionsSchema,
+});
+
+export const TalentProfileResponse = Type.Object({
+  profile: TalentProfileSchema,
+  profile_score: TalentScoreSchema,
+  subscription_status: SubscriptionStatusSchema,
+  restrictions: TalentRestrictionsSchema,
+});
+
+export const BackgroundUpdateResponse = Type.Object({ message: Type.String(), profile: BackgroundProfileSchema });
+export const TalentUpdateResponse = Type.Object({ message: Type.String(), profile: TalentProfileSchema });
+
+// Documentation of what POST accepts (JSON, form or multipart); the service validates it.
+export const BackgroundUpdateBody = Type.Partial(Type.Object(BACKGROUND_FIELDS));
+export const TalentUpdateBody = Type.Partial(Type.Object(TALENT_FIELDS));
+
+export { BackgroundRestrictionsSchema, SubscriptionStatusSchema, TalentRestrictionsSchema };

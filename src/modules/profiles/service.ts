@@ -1,0 +1,209 @@
+import type { TSchema } from 'typebox';
+import { Type } from 'typebox';
+import { ApiError, validationError, type FieldErrors } from '../../errors.js';
+import { compileInput, NON_FIELD_ERRORS } from '../../validation.js';
+import type { UserRecord } from '../accounts/repository.js';
+import { birthDateProblem, trimStrings } from '../common.js';
+import type { SubscriptionRecord, SubscriptionRepository } from '../subscriptions/repository.js';
+import {
+  accountTypeFor,
+  backgroundRestrictionsFor,
+  subscriptionStatusFor,
+  talentRestrictions,
+} from '../subscriptions/service.js';
+import type {
+  BackgroundProfilePatch,
+  BackgroundProfileRecord,
+  ProfileRepository,
+  TalentProfilePatch,
+  TalentProfileRecord,
+} from './repository.js';
+import { BACKGROUND_FIELDS, TALENT_FIELDS } from './schemas.js';
+import { backgroundScore, talentScore, TALENT_COMPLETION_MAX } from './score.js';
+
+/** Turns a stored media key into the absolute URL clients load; `origin` is the request's own. */
+export type PublicUrl = (key: string, origin: string) => string;
+
+export interface ItemStats {
+  itemTypes: number;
+  itemCount: number;
+}
+
+export interface ProfileServiceDeps {
+  profiles: ProfileRepository;
+  subscriptions: SubscriptionRepository;
+  clock: () => Date;
+  publicUrl: PublicUrl;
+  /** Background item counts for the score; constant queries whatever the number of items. */
+  itemStats?: (userId: number) => Promise<ItemStats>;
+}
+
+export const NO_FIELDS_MESSAGE = 'At least one field must be provided for update.';
+
+type FieldSchemas = Record<string, TSchema>;
+
+/**
+ * Validates a profile update: empty strings and nulls clear a field, everything else must match
+ * its schema; unknown and read-only fields are ignored as DRF does.
+ */
+function profileUpdateParser(fields: FieldSchemas) {
+  const validate = compileInput(Type.Partial(Type.Object(fields)));
+  const names = Object.keys(fields);
+
+  return (body: unknown, partial: boolean, now: Date, extraProvided: string[] = []): Record<string, string | null> => {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      const got = body === null ? 'null' : Array.isArray(body) ? 'list' : typeof body;
+      throw validationError({ [NON_FIELD_ERRORS]: [`Invalid data. Expected a dictionary, but got ${got}.`] });
+    }
+    const input = trimStrings(body) as Record<string, unknown>;
+    const patch: Record<string, string | null> = {};
+    const toValidate: Record<string, unknown> = {};
+    for (const name of names) {
+      if (!Object.hasOwn(input, name)) continue;
+      const value = input[name];
+      if (value === '' || value === null) patch[name] = null;
+      else toValidate[name] = value;
+    }
+
+    const errors: FieldErrors = {};
+    if (!partial) {
+      for (const name of names) if (!Object.hasOwn(input, name)) errors[name] = ['This field is required.'];
+    }
+    try {
+      Object.assign(patch, validate(toValidate));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      Object.assign(errors, error.body);
+    }
+    const dob = patch.date_of_birth;
+    if (typeof dob === 'string' && !errors.date_of_birth) {
+      const problem = birthDateProblem(dob, now);
+      if (problem) errors.date_of_birth = [problem];
+    }
+    if (Object.keys(errors).length > 0) throw validationError(errors);
+    if (Object.keys(patch).length === 0 && extraProvided.length === 0) {
+      throw validationError({ [NON_FIELD_ERRORS]: [NO_FIELDS_MESSAGE] });
+    }
+    return patch;
+  };
+}
+
+const parseBackgroundUpdate = profileUpdateParser(BACKGROUND_FIELDS);
+const parseTalentUpdate = profileUpdateParser(TALENT_FIELDS);
+
+export class ProfileService {
+  constructor(private readonly deps: ProfileServiceDeps) {}
+
+  private now(): Date {
+    return this.deps.clock();
+  }
+
+  private async loadBackground(user: UserRecord): Promise<BackgroundProfileRecord> {
+    const found = await this.deps.profiles.findBackground(user.id);
+    if (found) return found;
+    await this.deps.profiles.ensureProfile('background_profiles', user.id, this.now().toISOString());
+    return (await this.deps.profiles.findBackground(user.id)) as BackgroundProfileRecord;
+  }
+
+  private async loadTalent(user: UserRecord): Promise<TalentProfileRecord> {
+    const found = await this.deps.profiles.findTalent(user.id);
+    if (found) return found;
+    await this.deps.profiles.ensureProfile('talent_profiles', user.id, this.now().toISOString());
+    return (await this.deps.profiles.findTalent(user.id)) as TalentProfileRecord;
+  }
+
+  private activeSubscription(userId: number): Promise<SubscriptionRecord | undefined> {
+    return this.deps.subscriptions.findActive(userId, this.now().toISOString());
+  }
+
+  private async backgroundParts(user: UserRecord, origin: string) {
+    const [record, subscription, stats] = await Promise.all([
+      this.loadBackground(user),
+      this.activeSubscription(user.id),
+      this.deps.itemStats?.(user.id) ?? Promise.resolve({ itemTypes: 0, itemCount: 0 }),
+    ]);
+    const accountType = accountTypeFor('background', subscription);
+    const score = backgroundScore({ accountType, ...record, ...stats });
+    const profile = {
+      id: record.userId,
+      email: record.email,
+      username: record.email,
+      email_verified: record.emailVerified,
+      profile_picture: record.profilePicture ? this.deps.publicUrl(record.profilePicture, origin) : null,
+      country: record.country,
+      date_of_birth: record.dateOfBirth,
+      gender: record.gender,
+      account_type: accountType,
+      profile_score: score.total,
+    };
+    return { profile, score, subscription };
+  }
+
+  async background(user: UserRecord, origin: string) {
+    const { profile, score, subscription } = await this.backgroundParts(user, origin);
+    return {
+      profile,
+      profile_score: score,
+      subscription_status: subscriptionStatusFor('background', subscription, this.now()),
+      restrictions: backgroundRestrictionsFor(subscription),
+    };
+  }
+
+  async updateBackground(user: UserRecord, body: unknown, partial: boolean, origin: string) {
+    const patch = parseBackgroundUpdate(body, partial, this.now()) as BackgroundProfilePatch;
+    await this.loadBackground(user);
+    await this.deps.profiles.updateBackground(user.id, patch, this.now().toISOString());
+    const { profile } = await this.backgroundParts(user, origin);
+    return { message: 'Background profile updated successfully', profile };
+  }
+
+  private async talentParts(user: UserRecord, origin: string) {
+    const [record, subscription] = await Promise.all([this.loadTalent(user), this.activeSubscription(user.id)]);
+    const accountType = accountTypeFor('talent', subscription);
+    const score = talentScore({ accountType, ...record, hasPicture: record.profilePicture !== null });
+    const profile = {
+      id: record.userId,
+      email: record.email,
+      username: record.email,
+      email_verified: record.emailVerified,
+      profile_picture: record.profilePicture ? this.deps.publicUrl(record.profilePicture, origin) : null,
+      aboutyou: record.aboutyou,
+      city: record.city,
+      country: record.country,
+      phone: record.phone,
+      date_of_birth: record.dateOfBirth,
+      gender: record.gender,
+      account_type: accountType,
+      is_verified: record.emailVerified,
+      profile_complete: score.profile_completion === TALENT_COMPLETION_MAX,
+      profile_score: score.total,
+    };
+    return { profile, score, subscription };
+  }
+
+  async talent(user: UserRecord, origin: string) {
+    const { profile, score, subscription } = await this.talentParts(user, origin);
+    return {
+      profile,
+      profile_score: score,
+      subscription_status: subscriptionStatusFor('talent', subscription, this.now()),
+      restrictions: talentRestrictions(),
+    };
+  }
+
+  async updateTalent(user: UserRecord, body: unknown, partial: boolean, origin: string) {
+    const patch = parseTalentUpdate(body, partial, this.now()) as TalentProfilePatch;
+    await this.loadTalent(user);
+    await this.deps.profiles.updateTalent(user.id, patch, this.now().toISOString());
+    const { profile } = await this.talentParts(user, origin);
+    return { message: 'Profile updated successfully', profile };
+  }
+
+  async backgroundSubscriptionStatus(user: UserRecord) {
+    return subscriptionStatusFor('background', await this.activeSubscription(user.id), this.now());
+  }
+
+  async backgroundRestrictions(user: UserRecord) {
+    return backgroundRestrictionsFor(await this.activeSubscription(user.id));
+  }
+}

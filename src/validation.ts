@@ -1,0 +1,134 @@
+import type { FastifySchemaCompiler } from 'fastify';
+import type { Static, TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { Value } from 'typebox/value';
+import { ApiError, type FieldErrors } from './errors.js';
+
+/** The subset of TypeBox's (Ajv-compatible) error objects we read. */
+interface SchemaError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+}
+
+export const NON_FIELD_ERRORS = 'non_field_errors';
+export const DATE_FORMAT_MESSAGE = 'Date has wrong format. Use one of these formats instead: YYYY-MM-DD.';
+
+/** Per-field custom messages by keyword, e.g. Type.String({ pattern, 'x-messages': { pattern: '...' } }). */
+type WithMessages = { 'x-messages'?: Record<string, string>; properties?: Record<string, TSchema> };
+
+function jsonTypeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'list';
+  if (typeof value === 'string') return 'str';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  if (typeof value === 'boolean') return 'bool';
+  return typeof value;
+}
+
+function fieldOf(instancePath: string): string | undefined {
+  const first = instancePath.split('/')[1];
+  return first === undefined || first === '' ? undefined : first.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function typeMessage(expected: unknown, actual: unknown): string {
+  if (actual === null) return 'This field may not be null.';
+  switch (expected) {
+    case 'string':
+      return 'Not a valid string.';
+    case 'integer':
+      return 'A valid integer is required.';
+    case 'number':
+      return 'A valid number is required.';
+    case 'boolean':
+      return 'Must be a valid boolean.';
+    case 'array':
+      return `Expected a list of items but got type "${jsonTypeName(actual)}".`;
+    default:
+      return 'Invalid value.';
+  }
+}
+
+function messageFor(error: SchemaError, actual: unknown, fieldSchema: WithMessages | undefined): string | undefined {
+  const custom = fieldSchema?.['x-messages']?.[error.keyword];
+  if (custom) return custom;
+  const p = error.params;
+  switch (error.keyword) {
+    case 'type':
+      return typeMessage(p.type, actual);
+    case 'minLength':
+      return p.limit === 1 ? 'This field may not be blank.' : `Ensure this field has at least ${String(p.limit)} characters.`;
+    case 'maxLength':
+      return `Ensure this field has no more than ${String(p.limit)} characters.`;
+    case 'enum':
+      return `"${String(actual)}" is not a valid choice.`;
+    case 'format':
+      if (p.format === 'date') return DATE_FORMAT_MESSAGE;
+      if (p.format === 'email') return 'Enter a valid email address.';
+      return 'Enter a valid value.';
+    case 'minimum':
+      return `Ensure this value is greater than or equal to ${String(p.limit)}.`;
+    case 'maximum':
+      return `Ensure this value is less than or equal to ${String(p.limit)}.`;
+    case 'boolean':
+      // "schema is false" duplicates the additionalProperties error reported on the parent.
+      return undefined;
+    default:
+      return 'Invalid value.';
+  }
+}
+
+/** Turns schema errors into DRF's {"field": ["message"]} shape: one message per field, first failure wins. */
+export function toFieldErrors(schema: TSchema, errors: Iterable<SchemaError>, value: unknown): FieldErrors {
+  const result: FieldErrors = {};
+  const add = (field: string, message: string) => {
+    if (!result[field]) result[field] = [message];
+  };
+  const properties = (schema as WithMessages).properties ?? {};
+  const record = value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+
+  for (const error of errors) {
+    const field = fieldOf(error.instancePath);
+    if (field === undefined) {
+      if (error.keyword === 'required') {
+        for (const name of error.params.requiredProperties as string[]) add(name, 'This field is required.');
+      } else if (error.keyword === 'additionalProperties') {
+        const allowed = Object.keys(properties).join(', ');
+        for (const name of error.params.additionalProperties as string[]) {
+          add(name, `Unknown field. Allowed fields: ${allowed}.`);
+        }
+      } else if (error.keyword === 'type') {
+        add(NON_FIELD_ERRORS, `Invalid data. Expected a dictionary, but got ${jsonTypeName(value)}.`);
+      } else {
+        add(NON_FIELD_ERRORS, 'Invalid data.');
+      }
+      continue;
+    }
+    const message = messageFor(error, record[field], properties[field] as WithMessages | undefined);
+    if (message) add(field, message);
+  }
+  if (Object.keys(result).length === 0) result[NON_FIELD_ERRORS] = ['Invalid data.'];
+  return result;
+}
+
+/** A compiled validator for input we parse ourselves (multipart fields, forms): throws a DRF 400. */
+export function compileInput<T extends TSchema>(schema: T): (value: unknown) => Static<T> {
+  const validator = Compile(schema);
+  return (value) => {
+    if (validator.Check(value)) return value as Static<T>;
+    throw new ApiError(400, toFieldErrors(schema, validator.Errors(value) as SchemaError[], value));
+  };
+}
+
+/**
+ * Fastify's validator compiler: TypeBox's JIT compiler, no type coercion of bodies (a JSON number
+ * is not a string), conversion only for querystring/params/headers, and DRF-shaped 400 errors.
+ */
+export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
+  const validator = Compile(schema);
+  return (input: unknown) => {
+    const value = httpPart === 'body' ? input : Value.Convert(schema, input);
+    if (validator.Check(value)) return { value };
+    return { error: new ApiError(400, toFieldErrors(schema, validator.Errors(value) as SchemaError[], value)) };
+  };
+};
