@@ -28,6 +28,15 @@ export function sendError(reply: FastifyReply, status: number, body: ErrorBody, 
   return reply.code(status).headers(headers).type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'SQLITE_BUSY']);
+
+/** A dependency that is down or overloaded (PostgreSQL connection classes 08 and 57P0x, refused sockets, a busy SQLite). */
+function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return /Connection terminated|timeout exceeded when trying to connect/i.test(String((error as Error)?.message));
+  return UNAVAILABLE_CODES.has(code) || /^08/.test(code) || /^57P0/.test(code);
+}
+
 export function errorHandler(error: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof ApiError) {
     if (error.statusCode >= 500) request.log.error({ err: error }, error.message);
@@ -38,6 +47,10 @@ export function errorHandler(error: FastifyError | ApiError, request: FastifyReq
     const mapped = clientErrorBody(error as FastifyError, request);
     request.log.info({ code: error.code, status: mapped.status }, error.message);
     return sendError(reply, mapped.status, mapped.body);
+  }
+  if (isUnavailable(error)) {
+    request.log.error({ err: error }, 'dependency unavailable');
+    return sendError(reply, 503, { detail: 'The service is temporarily unavailable. Please try again shortly.' }, { 'Retry-After': '5' });
   }
   request.log.error({ err: error }, 'unhandled error');
   return sendError(reply, 500, { detail: 'A server error occurred. It has been logged; please try again.' });

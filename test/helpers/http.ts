@@ -19,7 +19,7 @@ export class Http {
 
   async request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<HttpResponse<T>> {
     const headers: Record<string, string> = { ...options.headers };
-    let body: BodyInit | undefined;
+    let body: RequestInit['body'];
     if (options.json !== undefined) {
       headers['content-type'] ??= 'application/json';
       body = JSON.stringify(options.json);
@@ -29,7 +29,7 @@ export class Http {
       headers['content-type'] ??= 'application/x-www-form-urlencoded';
       body = new URLSearchParams(options.urlencoded).toString();
     } else if (options.body !== undefined) {
-      body = options.body as BodyInit;
+      body = options.body as RequestInit['body'];
     }
     const response = await fetch(`${this.baseUrl}${path}`, { method, headers, body });
     const text = await response.text();

@@ -1,0 +1,58 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase, type DatabaseHandle } from '../../src/db/index.js';
+import { createMigrator, migrateDown, migrateToLatest } from '../../src/db/migrate.js';
+import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+
+const TABLES = ['background_profiles', 'subscriptions', 'talent_profiles', 'users'];
+
+async function tableNames(handle: DatabaseHandle): Promise<string[]> {
+  const tables = await handle.db.introspection.getTables();
+  return tables.map((table) => table.name).filter((name) => !name.startsWith('kysely_')).sort();
+}
+
+for (const target of DATABASES) {
+  describe.skipIf(target.skipReason)(`migrations on ${target.label}`, () => {
+    let testDb: TestDatabase;
+    let handle: DatabaseHandle;
+    beforeAll(async () => {
+      testDb = await target.create();
+      handle = createDatabase(testDb.config);
+    });
+    afterAll(async () => {
+      await handle?.destroy();
+      await testDb?.drop();
+    });
+
+    it('run up from zero, down to zero, and up again', async () => {
+      expect(await tableNames(handle)).toEqual([]);
+      await migrateToLatest(handle.db);
+      expect(await tableNames(handle)).toEqual(TABLES);
+      const all = await createMigrator(handle.db).getMigrations();
+      for (let i = 0; i < all.length; i++) await migrateDown(handle.db);
+      expect(await tableNames(handle)).toEqual([]);
+      await migrateToLatest(handle.db);
+      expect(await tableNames(handle)).toEqual(TABLES);
+      expect((await createMigrator(handle.db).getMigrations()).every((m) => m.executedAt !== undefined)).toBe(true);
+    });
+
+    it('enforce a unique email and cascade a user deletion to the profile', async () => {
+      const now = new Date().toISOString();
+      const user = {
+        email: 'unique@example.com',
+        password_hash: 'x',
+        first_name: 'a',
+        last_name: 'b',
+        is_background: true,
+        created_at: now,
+        updated_at: now,
+      };
+      const { id } = await handle.db.insertInto('users').values(user).returning('id').executeTakeFirstOrThrow();
+      await expect(handle.db.insertInto('users').values(user).execute()).rejects.toThrow();
+      await handle.db.insertInto('background_profiles').values({ user_id: id, created_at: now, updated_at: now }).execute();
+      await handle.db.deleteFrom('users').where('id', '=', id).execute();
+      const left = await sql<{ n: number }>`select count(*) as n from background_profiles`.execute(handle.db);
+      expect(Number(left.rows[0]?.n)).toBe(0);
+    });
+  });
+}
