@@ -10,10 +10,10 @@ export interface UsersTable {
   first_name: string;
   last_name: string;
   residency: string | null;
-  is_talent: SqlBool;
-  is_background: SqlBool;
-  email_verified: SqlBool;
-  is_active: SqlBool;
+  is_talent: Generated<SqlBool>;
+  is_background: Generated<SqlBool>;
+  email_verified: Generated<SqlBool>;
+  is_active: Generated<SqlBool>;
   last_login: Timestamp | null;
   created_at: Timestamp;
   updated_at: Timestamp;
