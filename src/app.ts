@@ -19,10 +19,18 @@ import { profileRoutes } from './modules/profiles/routes.js';
 import { ProfileService } from './modules/profiles/service.js';
 import { SubscriptionRepository } from './modules/subscriptions/repository.js';
 import { validatorCompiler } from './validation.js';
+import { WorkLimiter } from './images/limiter.js';
+import { serveLocalMedia } from './http/media.js';
+import { MediaRepository } from './modules/media/repository.js';
+import { MediaService, sizeLimitMessage } from './modules/media/service.js';
+import { createStorage, type Storage } from './storage/index.js';
+import { MEDIA_FOLDERS } from './storage/names.js';
 
 export interface AppDeps {
   /** A database the caller owns (tests, CLI); otherwise one is opened from config and closed with the app. */
   database?: DatabaseHandle;
+  /** A storage the caller owns (tests wrap the real driver to inject faults); otherwise built from config. */
+  storage?: Storage;
   clock?: () => Date;
 }
 
@@ -57,6 +65,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   if (!deps.database) app.addHook('onClose', () => database.destroy());
   if (config.migrateOnStart) await migrateToLatest(database.db);
   const { db } = database;
+  const storage = deps.storage ?? createStorage(config.storage);
+  if (!deps.storage) app.addHook('onClose', () => storage.close());
 
   const users = new UserRepository(db);
   const subscriptions = new SubscriptionRepository(db);
@@ -67,11 +77,23 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   );
   const accounts = new AccountService(users, tokens, clock);
   const guards = createGuards(accounts);
-  const profiles = new ProfileService({
-    profiles: new ProfileRepository(db),
-    subscriptions,
+  const media = new MediaService({
+    storage,
+    repository: new MediaRepository(db),
+    limiter: new WorkLimiter(config.images.concurrency, config.images.queueLimit),
+    images: config.images,
     clock,
-    publicUrl: (key, origin) => `${origin}/media/${key}`,
+    log: app.log,
+    folders: Object.values(MEDIA_FOLDERS),
+  });
+  media.startWorker(config.media.deleteRetryIntervalSeconds);
+  app.addHook('onClose', () => media.stopWorker());
+  const profiles = new ProfileService({
+    profiles: new ProfileRepository(db, database.dialect),
+    subscriptions,
+    media,
+    clock,
+    publicUrl: (name, origin) => storage.publicUrl(name, origin),
   });
 
   await app.register(formbody, { bodyLimit: JSON_BODY_LIMIT });
@@ -81,10 +103,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
 
   await app.register(healthRoutes, {
-    checks: [{ name: 'database', check: async () => void (await sql`select 1`.execute(db)) }],
+    checks: [
+      { name: 'database', check: async () => void (await sql`select 1`.execute(db)) },
+      { name: 'storage', check: () => storage.check() },
+    ],
   });
+  if (config.storage.driver === 'local') await serveLocalMedia(app, config.storage.localRoot, config.storage.mediaPrefix);
   await app.register(accountRoutes, { accounts });
-  await app.register(profileRoutes, { profiles, guards });
+  await app.register(profileRoutes, {
+    profiles,
+    guards,
+    form: { maxFileBytes: config.images.maxBytes, tooLargeMessage: sizeLimitMessage(config.images.maxBytes), tmpDir: config.images.uploadTmpDir },
+    assertUploadCapacity: () => media.assertCapacity(),
+  });
 
   return app;
 }

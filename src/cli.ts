@@ -3,7 +3,13 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { TokenService } from './auth/tokens.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { pino } from 'pino';
+import { ConfigError, loadConfig, parseDuration, type Config } from './config.js';
+import { WorkLimiter } from './images/limiter.js';
+import { MediaRepository } from './modules/media/repository.js';
+import { MediaService } from './modules/media/service.js';
+import { createStorage } from './storage/index.js';
+import { MEDIA_FOLDERS } from './storage/names.js';
 import { createDatabase, type DatabaseHandle } from './db/index.js';
 import { createMigrator, migrateDown, migrateToLatest } from './db/migrate.js';
 import { ApiError } from './errors.js';
@@ -24,6 +30,9 @@ const USAGE = `Usage: castfolio <command> (npm run cli -- <command>)
   subscription grant <email> <plan> [--months N]
                                         start a subscription (plans: ${Object.keys(PLANS).join(', ')}; default 12 months)
   subscription revoke <email>           cancel the user's active subscription
+  media sweep [--dry-run] [--grace 1h]  retry pending deletions, delete unreferenced objects older than
+                                        the grace period (default MEDIA_SWEEP_GRACE, 1h), report rows
+                                        pointing at missing objects
 `;
 
 export class UsageError extends Error {}
@@ -64,6 +73,37 @@ async function migrateCommand(handle: DatabaseHandle, action: string | undefined
   }
 }
 
+async function sweepCommand(
+  config: Config,
+  database: DatabaseHandle,
+  options: { dryRun: boolean; graceSeconds: number },
+  io: Output,
+): Promise<void> {
+  const storage = createStorage(config.storage);
+  try {
+    const media = new MediaService({
+      storage,
+      repository: new MediaRepository(database.db),
+      limiter: new WorkLimiter(1, 0),
+      images: config.images,
+      clock: () => new Date(),
+      log: pino({ level: config.logLevel === 'silent' ? 'silent' : 'warn' }, pino.destination(2)),
+      folders: Object.values(MEDIA_FOLDERS),
+    });
+    const report = await media.sweep(options);
+    const verb = report.dryRun ? 'would delete' : 'deleted';
+    for (const name of report.orphansDeleted) io.out(`${verb} orphan ${name}`);
+    for (const name of report.dangling) io.out(`dangling reference ${name} (no such object)`);
+    io.out(
+      `${report.dryRun ? 'dry run: ' : ''}retried ${report.retried} pending deletion(s) (${report.retriedFailed} still failing), ` +
+        `${verb} ${report.orphansDeleted.length} orphan(s), kept ${report.orphansKept} younger than the grace period, ` +
+        `${report.dangling.length} dangling reference(s)`,
+    );
+  } finally {
+    await storage.close();
+  }
+}
+
 export async function runCli(argv: string[], config: Config, io: Output, handle?: DatabaseHandle): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -79,6 +119,8 @@ export async function runCli(argv: string[], config: Config, io: Output, handle?
       country: { type: 'string' },
       gender: { type: 'string' },
       months: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      grace: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -125,6 +167,10 @@ export async function runCli(argv: string[], config: Config, io: Output, handle?
       const user = await findUser(users, rest[0]);
       const cancelled = await subscriptions.revoke(user.id);
       io.out(cancelled === 0 ? `${user.email} has no active subscription` : `revoked the subscription of ${user.email}`);
+    } else if (command === 'media' && sub === 'sweep') {
+      const graceSeconds = values.grace === undefined ? config.media.sweepGraceSeconds : parseDuration(values.grace);
+      if (graceSeconds === undefined) throw new UsageError(`--grace "${values.grace}" must be a duration such as 0, 90s, 30m or 1h`);
+      await sweepCommand(config, database, { dryRun: values['dry-run'] === true, graceSeconds }, io);
     } else {
       throw new UsageError(`unknown command "${[command, sub].filter(Boolean).join(' ')}"`);
     }

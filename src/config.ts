@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -7,6 +8,46 @@ export type NodeEnv = 'development' | 'production' | 'test';
 export type DatabaseConfig =
   | { kind: 'sqlite'; file: string }
   | { kind: 'postgres'; url: string };
+
+export interface S3Config {
+  endpoint: string | undefined;
+  region: string;
+  bucket: string;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+  forcePathStyle: boolean;
+  acl: string | undefined;
+  requestTimeoutMs: number;
+}
+
+export interface StorageConfig {
+  driver: 'local' | 's3';
+  /** Folder of the local driver. */
+  localRoot: string;
+  /** Key prefix in the bucket and URL path prefix of the local driver ("media"). */
+  mediaPrefix: string;
+  publicBaseUrl: string | undefined;
+  s3: S3Config | undefined;
+}
+
+export interface ImageConfig {
+  maxBytes: number;
+  maxPixels: number;
+  maxDimension: number;
+  /** Images processed at once. */
+  concurrency: number;
+  /** Images allowed to wait for a slot; beyond it uploads get 503 + Retry-After. */
+  queueLimit: number;
+  /** Where multipart uploads are streamed before they are decoded. */
+  uploadTmpDir: string;
+}
+
+export interface MediaConfig {
+  /** Unreferenced objects younger than this are left alone by the sweep (uploads in flight). */
+  sweepGraceSeconds: number;
+  /** How often the in-process worker retries failed deletions; 0 disables it. */
+  deleteRetryIntervalSeconds: number;
+}
 
 export interface Config {
   env: NodeEnv;
@@ -24,6 +65,9 @@ export interface Config {
   };
   /** Passed to Fastify's trustProxy: false, true, a hop count or a list of addresses. */
   trustProxy: boolean | number | string;
+  storage: StorageConfig;
+  images: ImageConfig;
+  media: MediaConfig;
 }
 
 export class ConfigError extends Error {
@@ -37,6 +81,14 @@ type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Seconds in "90", "90s", "60m", "12h" or "7d"; undefined when malformed. */
+export function parseDuration(value: string): number | undefined {
+  const match = /^(\d+)([smhd]?)$/.exec(value.trim());
+  if (!match) return undefined;
+  const seconds = Number(match[1]) * (DURATION_UNITS[match[2] || 's'] ?? 1);
+  return Number.isSafeInteger(seconds) ? seconds : undefined;
+}
 
 /** Collects every problem instead of stopping at the first, so one start-up names all bad variables. */
 class EnvReader {
@@ -80,13 +132,40 @@ class EnvReader {
     return fallback;
   }
 
+  /** "10485760", "512KB", "10MB", "10MiB" (KB/MB are binary, as the 10 MB upload limit always was). */
+  bytes(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const match = /^(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?$/i.exec(value);
+    const unit = (match?.[2] ?? 'b').toLowerCase().replace('i', '');
+    const multiplier = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[unit] ?? 1;
+    const bytes = match ? Number(match[1]) * multiplier : Number.NaN;
+    if (!Number.isSafeInteger(bytes) || bytes < min || bytes > max) {
+      this.problems.push(`${name}="${value}" must be a size from ${min} to ${max} bytes, e.g. 10MB`);
+      return fallback;
+    }
+    return bytes;
+  }
+
+  url(name: string): string | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    try {
+      const parsed = new URL(value);
+      if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return value.replace(/\/+$/, '');
+    } catch {
+      // reported below
+    }
+    this.problems.push(`${name}="${value}" must be an http(s) URL`);
+    return undefined;
+  }
+
   /** "90" (seconds), "90s", "60m", "12h", "7d". */
   duration(name: string, fallbackSeconds: number): number {
     const value = this.raw(name);
     if (value === undefined) return fallbackSeconds;
-    const match = /^(\d+)([smhd]?)$/.exec(value);
-    const seconds = match ? Number(match[1]) * (DURATION_UNITS[match[2] || 's'] ?? 1) : 0;
-    if (!match || seconds <= 0 || !Number.isSafeInteger(seconds)) {
+    const seconds = parseDuration(value);
+    if (seconds === undefined || seconds <= 0) {
       this.problems.push(`${name}="${value}" must be a positive duration such as 3600, 90s, 60m, 12h or 7d`);
       return fallbackSeconds;
     }
@@ -117,6 +196,40 @@ function parseDatabaseUrl(reader: EnvReader, dataDir: string): DatabaseConfig {
     'DATABASE_URL must be sqlite:<file> or postgres://user:password@host:port/database',
   );
   return { kind: 'sqlite', file: path.join(dataDir, 'castfolio.db') };
+}
+
+function parseStorage(reader: EnvReader, dataDir: string): StorageConfig {
+  const driver = reader.oneOf('STORAGE_DRIVER', ['local', 's3'] as const, 'local');
+  const mediaPrefix = reader.string('MEDIA_PREFIX', 'media').replace(/^\/+|\/+$/g, '');
+  if (!/^[A-Za-z0-9._-]*(\/[A-Za-z0-9._-]+)*$/.test(mediaPrefix)) {
+    reader.problems.push(`MEDIA_PREFIX="${mediaPrefix}" may hold only letters, digits, ".", "_", "-" and "/"`);
+  }
+  let s3: S3Config | undefined;
+  if (driver === 's3') {
+    const bucket = reader.raw('S3_BUCKET');
+    if (!bucket) reader.problems.push('S3_BUCKET is required when STORAGE_DRIVER=s3');
+    const acl = reader.string('S3_ACL', 'public-read');
+    s3 = {
+      endpoint: reader.url('S3_ENDPOINT'),
+      region: reader.string('S3_REGION', 'us-east-1'),
+      bucket: bucket ?? '',
+      accessKeyId: reader.raw('S3_ACCESS_KEY_ID'),
+      secretAccessKey: reader.raw('S3_SECRET_ACCESS_KEY'),
+      forcePathStyle: reader.boolean('S3_FORCE_PATH_STYLE', false),
+      acl: acl === 'none' ? undefined : acl,
+      requestTimeoutMs: reader.duration('S3_REQUEST_TIMEOUT', 30) * 1000,
+    };
+    if (Boolean(s3.accessKeyId) !== Boolean(s3.secretAccessKey)) {
+      reader.problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together');
+    }
+  }
+  return {
+    driver,
+    localRoot: reader.string('MEDIA_ROOT', path.join(dataDir, 'media')),
+    mediaPrefix,
+    publicBaseUrl: reader.url('PUBLIC_MEDIA_BASE_URL'),
+    s3,
+  };
 }
 
 function parseTrustProxy(reader: EnvReader): boolean | number | string {
@@ -156,6 +269,19 @@ export function parseConfig(env: Env): Config {
       refreshTtlSeconds: reader.duration('REFRESH_TOKEN_LIFETIME', 24 * 60 * 60),
     },
     trustProxy: parseTrustProxy(reader),
+    storage: parseStorage(reader, dataDir),
+    images: {
+      maxBytes: reader.bytes('MAX_IMAGE_SIZE', 10 * 1024 * 1024, 1024, 1024 ** 3),
+      maxPixels: reader.integer('MAX_IMAGE_PIXELS', 40_000_000, 1, 1_000_000_000),
+      maxDimension: reader.integer('MAX_IMAGE_DIMENSION', 2048, 16, 16384),
+      concurrency: reader.integer('IMAGE_CONCURRENCY', availableParallelism(), 1, 256),
+      queueLimit: reader.integer('IMAGE_QUEUE_LIMIT', 64, 0, 100_000),
+      uploadTmpDir: reader.string('UPLOAD_TMP_DIR', path.join(tmpdir(), 'castfolio-uploads')),
+    },
+    media: {
+      sweepGraceSeconds: reader.duration('MEDIA_SWEEP_GRACE', 3600),
+      deleteRetryIntervalSeconds: reader.integer('DELETE_RETRY_INTERVAL', 30, 0, 86_400),
+    },
   };
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return config;

@@ -53,9 +53,19 @@ export interface SubscriptionsTable {
   updated_at: Timestamp;
 }
 
+export interface PendingDeletionsTable {
+  id: Generated<number>;
+  name: string;
+  attempts: Generated<number>;
+  last_error: string | null;
+  next_attempt_at: Timestamp;
+  created_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   talent_profiles: TalentProfilesTable;
   background_profiles: BackgroundProfilesTable;
   subscriptions: SubscriptionsTable;
+  pending_deletions: PendingDeletionsTable;
 }

@@ -20,7 +20,8 @@ export function registerNotFound(app: FastifyInstance): void {
     const allowed = (['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const).filter(
       (method) => known.find(method, path) !== null,
     );
-    if (allowed.length > 0) {
+    // A route that exists for this very method sent us here itself (e.g. a missing static file): 404.
+    if (allowed.length > 0 && !allowed.includes(request.method as (typeof allowed)[number])) {
       return sendError(reply, 405, { detail: `Method "${request.method}" not allowed.` }, { Allow: allowed.join(', ') });
     }
     return sendError(reply, 404, { detail: 'Not found.' });

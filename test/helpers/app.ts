@@ -6,8 +6,11 @@ import { buildApp, type AppDeps } from '../../src/app.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { createDatabase, type DatabaseHandle } from '../../src/db/index.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import { createStorage } from '../../src/storage/index.js';
+import { MEDIA_FOLDERS } from '../../src/storage/names.js';
 import type { DatabaseTarget } from './databases.js';
 import { Http } from './http.js';
+import { FaultyStorage, STORAGES, type StorageTarget } from './storage.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 
@@ -27,6 +30,8 @@ export interface TestApp {
   database: DatabaseHandle;
   clock: TestClock;
   dataDir: string;
+  /** The app's storage: the real driver behind a wrapper that can inject failures. */
+  storage: FaultyStorage;
   close(): Promise<void>;
 }
 
@@ -43,15 +48,18 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): C
 /** A fresh database (migrated from zero) and a server listening on an ephemeral port. */
 export async function startTestApp(
   target: DatabaseTarget,
-  options: { env?: Record<string, string>; deps?: Partial<AppDeps> } = {},
+  options: { env?: Record<string, string>; deps?: Partial<AppDeps>; storage?: StorageTarget } = {},
 ): Promise<TestApp> {
   const testDb = await target.create();
+  const media = await (options.storage ?? STORAGES[0]!).create();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'castfolio-data-'));
-  const config = { ...testConfig(dataDir, options.env), database: testDb.config, migrateOnStart: false };
+  const env = { DELETE_RETRY_INTERVAL: '0', UPLOAD_TMP_DIR: path.join(dataDir, 'uploads'), ...media.env, ...options.env };
+  const config = { ...testConfig(dataDir, env), database: testDb.config, migrateOnStart: false };
   const database = createDatabase(testDb.config);
   await migrateToLatest(database.db);
   const clock = new TestClock();
-  const app = await buildApp(config, { database, clock: clock.now, ...options.deps });
+  const storage = new FaultyStorage(createStorage(config.storage));
+  const app = await buildApp(config, { database, storage, clock: clock.now, ...options.deps });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -62,11 +70,48 @@ export async function startTestApp(
     database,
     clock,
     dataDir,
+    storage,
     close: async () => {
       await app.close();
+      await storage.close();
+      await media.close();
       await database.destroy();
       await testDb.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Every stored object under the media folders. */
+export async function storedNames(t: TestApp): Promise<string[]> {
+  const names: string[] = [];
+  for (const folder of Object.values(MEDIA_FOLDERS)) {
+    for await (const object of t.storage.inner.list(folder)) names.push(object.name);
+  }
+  return names.sort();
+}
+
+/** Every media name a database row points at. */
+export async function referencedNames(t: TestApp): Promise<string[]> {
+  const rows = await t.database.db
+    .selectFrom('background_profiles')
+    .select('profile_picture as name')
+    .where('profile_picture', 'is not', null)
+    .unionAll((eb) => eb.selectFrom('talent_profiles').select('profile_picture as name').where('profile_picture', 'is not', null))
+    .execute();
+  return rows.map((r) => r.name as string).sort();
+}
+
+/** Storage holds exactly what the database references, and no deletion is pending. */
+export async function expectNoOrphans(t: TestApp): Promise<void> {
+  const [stored, referenced, pending] = await Promise.all([
+    storedNames(t),
+    referencedNames(t),
+    t.database.db.selectFrom('pending_deletions').select('name').execute(),
+  ]);
+  if (JSON.stringify(stored) !== JSON.stringify(referenced) || pending.length > 0) {
+    throw new Error(
+      `storage and database disagree:\n stored: ${JSON.stringify(stored)}\n referenced: ${JSON.stringify(referenced)}\n pending: ${JSON.stringify(pending)}`,
+    );
+  }
 }

@@ -29,7 +29,7 @@ describe('readiness when the database is unreachable', () => {
     expect((await http.get('/health')).status).toBe(200);
     const ready = await http.get('/ready');
     expect(ready.status).toBe(503);
-    expect(ready.body).toEqual({ status: 'unavailable', checks: { database: 'unavailable' } });
+    expect(ready.body).toEqual({ status: 'unavailable', checks: { database: 'unavailable', storage: 'ok' } });
   });
 
   it('answers a request that needs the database with a 503 and Retry-After that leaks nothing, and keeps serving', async () => {

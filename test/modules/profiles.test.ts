@@ -288,7 +288,7 @@ for (const target of DATABASES) {
 
       it('reports liveness and readiness', async () => {
         expect((await t.http.get('/health')).body).toEqual({ status: 'ok' });
-        expect((await t.http.get('/ready')).body).toEqual({ status: 'ready', checks: { database: 'ok' } });
+        expect((await t.http.get('/ready')).body).toEqual({ status: 'ready', checks: { database: 'ok', storage: 'ok' } });
       });
     });
   });

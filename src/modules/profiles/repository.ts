@@ -1,5 +1,9 @@
 import type { Kysely } from 'kysely';
+import type { Dialect } from '../../db/index.js';
 import type { Database } from '../../db/types.js';
+import { enqueueDeletions } from '../media/repository.js';
+
+export type ProfileTable = 'talent_profiles' | 'background_profiles';
 
 export interface BackgroundProfileRecord {
   userId: number;
@@ -27,7 +31,10 @@ export type TalentProfilePatch = BackgroundProfilePatch &
   Partial<{ aboutyou: string | null; city: string | null; phone: string | null }>;
 
 export class ProfileRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
 
   async findBackground(userId: number): Promise<BackgroundProfileRecord | undefined> {
     const row = await this.db
@@ -82,7 +89,7 @@ export class ProfileRepository {
   }
 
   /** A user who got a role without going through registration (e.g. the CLI) gets an empty profile. */
-  async ensureProfile(table: 'talent_profiles' | 'background_profiles', userId: number, now: string): Promise<void> {
+  async ensureProfile(table: ProfileTable, userId: number, now: string): Promise<void> {
     await this.db
       .insertInto(table)
       .values({ user_id: userId, created_at: now, updated_at: now })
@@ -96,5 +103,37 @@ export class ProfileRepository {
 
   async updateTalent(userId: number, patch: TalentProfilePatch, now: string): Promise<void> {
     await this.db.updateTable('talent_profiles').set({ ...patch, updated_at: now }).where('user_id', '=', userId).execute();
+  }
+
+  /**
+   * Applies a field patch and sets the picture (a new name, or null to remove it) in one
+   * transaction that also queues the replaced object for deletion. The row is locked first
+   * (PostgreSQL; SQLite serialises writers), so of two concurrent uploads each learns exactly
+   * which picture it replaced: nothing is deleted twice and nothing is left behind.
+   */
+  async applyPicture(
+    table: ProfileTable,
+    userId: number,
+    patch: TalentProfilePatch,
+    picture: string | null,
+    now: string,
+  ): Promise<string | null> {
+    return this.db.transaction().execute(async (trx) => {
+      const current = await trx
+        .selectFrom(table)
+        .select('profile_picture')
+        .where('user_id', '=', userId)
+        .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
+        .executeTakeFirst();
+      if (!current) throw new Error(`no ${table} row for user ${userId}`);
+      await trx
+        .updateTable(table)
+        .set({ ...patch, profile_picture: picture, updated_at: now })
+        .where('user_id', '=', userId)
+        .execute();
+      const old = current.profile_picture;
+      if (old && old !== picture) await enqueueDeletions(trx, [old], now);
+      return old && old !== picture ? old : null;
+    });
   }
 }

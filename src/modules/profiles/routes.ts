@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Guards } from '../../auth/guard.js';
 import { currentUser } from '../../auth/guard.js';
-import { queryFlag, readBody, requestOrigin } from '../../http/form.js';
+import { queryFlag, requestOrigin } from '../../http/form.js';
+import { withForm, type FormOptions } from '../../http/multipart.js';
 import { DetailError, FieldErrors } from '../common.js';
 import {
   BackgroundProfileResponse,
@@ -12,18 +13,27 @@ import {
   TalentProfileResponse,
   TalentUpdateResponse,
 } from './schemas.js';
-import type { ProfileService } from './service.js';
+import { PICTURE_FIELD, type ProfileService } from './service.js';
 
 export interface ProfileRoutesOptions {
   profiles: ProfileService;
   guards: Guards;
+  /** Upload limits and temp folder; fileFields is set here. */
+  form: Omit<FormOptions, 'fileFields'>;
+  /** Refuses an upload before its body is read when image processing is saturated. */
+  assertUploadCapacity: () => void;
 }
 
-const errorResponses = { 400: FieldErrors, 401: DetailError, 403: DetailError };
+const errorResponses = { 400: FieldErrors, 401: DetailError, 403: DetailError, 413: FieldErrors, 503: DetailError };
 
-export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = async (app, { profiles, guards }) => {
+export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = async (app, options) => {
+  const { profiles, guards, assertUploadCapacity } = options;
+  const formOptions: FormOptions = { ...options.form, fileFields: [PICTURE_FIELD] };
   const background = { onRequest: guards.requireRole('background') };
   const talent = { onRequest: guards.requireRole('talent') };
+  const checkCapacity = async (request: { isMultipart(): boolean }) => {
+    if (request.isMultipart()) assertUploadCapacity();
+  };
 
   app.get(
     '/api/profile/background/',
@@ -38,20 +48,24 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
     '/api/profile/background/',
     {
       ...background,
+      preHandler: checkCapacity,
       schema: {
         tags: ['profiles'],
-        summary: 'Update the background profile (JSON, form or multipart)',
+        summary: 'Update the background profile and/or its picture (JSON, form or multipart)',
         querystring: PartialQuery,
         response: { 200: BackgroundUpdateResponse, ...errorResponses },
       },
     },
     async (request) =>
-      profiles.updateBackground(
-        currentUser(request),
-        await readBody(request),
-        queryFlag(request.query.partial, true),
-        requestOrigin(request),
+      withForm(request, formOptions, (form) =>
+        profiles.updateBackground(currentUser(request), form, queryFlag(request.query.partial, true), requestOrigin(request), request.log),
       ),
+  );
+
+  app.delete(
+    '/api/profile/background/',
+    { ...background, schema: { tags: ['profiles'], summary: 'Remove the background profile picture', response: { 200: BackgroundUpdateResponse, ...errorResponses } } },
+    async (request) => profiles.removeBackgroundPicture(currentUser(request), requestOrigin(request), request.log),
   );
 
   app.get(
@@ -79,19 +93,23 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
     '/api/profile/talent/',
     {
       ...talent,
+      preHandler: checkCapacity,
       schema: {
         tags: ['profiles'],
-        summary: 'Update the talent profile (JSON, form or multipart)',
+        summary: 'Update the talent profile and/or its picture (JSON, form or multipart)',
         querystring: PartialQuery,
         response: { 200: TalentUpdateResponse, ...errorResponses },
       },
     },
     async (request) =>
-      profiles.updateTalent(
-        currentUser(request),
-        await readBody(request),
-        queryFlag(request.query.partial, true),
-        requestOrigin(request),
+      withForm(request, formOptions, (form) =>
+        profiles.updateTalent(currentUser(request), form, queryFlag(request.query.partial, true), requestOrigin(request), request.log),
       ),
+  );
+
+  app.delete(
+    '/api/profile/talent/',
+    { ...talent, schema: { tags: ['profiles'], summary: 'Remove the talent profile picture', response: { 200: TalentUpdateResponse, ...errorResponses } } },
+    async (request) => profiles.removeTalentPicture(currentUser(request), requestOrigin(request), request.log),
   );
 };

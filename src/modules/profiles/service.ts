@@ -11,13 +11,10 @@ import {
   subscriptionStatusFor,
   talentRestrictions,
 } from '../subscriptions/service.js';
-import type {
-  BackgroundProfilePatch,
-  BackgroundProfileRecord,
-  ProfileRepository,
-  TalentProfilePatch,
-  TalentProfileRecord,
-} from './repository.js';
+import type { FastifyBaseLogger } from 'fastify';
+import type { MediaService, UploadedFile } from '../media/service.js';
+import { MEDIA_FOLDERS } from '../../storage/names.js';
+import type { BackgroundProfileRecord, ProfileRepository, ProfileTable, TalentProfilePatch, TalentProfileRecord } from './repository.js';
 import { BACKGROUND_FIELDS, TALENT_FIELDS } from './schemas.js';
 import { backgroundScore, talentScore, TALENT_COMPLETION_MAX } from './score.js';
 
@@ -32,6 +29,7 @@ export interface ItemStats {
 export interface ProfileServiceDeps {
   profiles: ProfileRepository;
   subscriptions: SubscriptionRepository;
+  media: MediaService;
   clock: () => Date;
   publicUrl: PublicUrl;
   /** Background item counts for the score; constant queries whatever the number of items. */
@@ -39,6 +37,39 @@ export interface ProfileServiceDeps {
 }
 
 export const NO_FIELDS_MESSAGE = 'At least one field must be provided for update.';
+export const PICTURE_FIELD = 'profile_picture';
+const NOT_A_FILE = 'The submitted data was not a file. Check the encoding type on the form.';
+
+/** A profile update as received: the parsed body and any uploaded file. */
+export interface ProfileForm {
+  body: unknown;
+  files: Record<string, UploadedFile>;
+}
+
+type Kind = 'background' | 'talent';
+
+const KINDS: Record<Kind, { table: ProfileTable; folder: string; message: string }> = {
+  background: {
+    table: 'background_profiles',
+    folder: MEDIA_FOLDERS.backgroundProfilePictures,
+    message: 'Background profile updated successfully',
+  },
+  talent: { table: 'talent_profiles', folder: MEDIA_FOLDERS.profilePictures, message: 'Profile updated successfully' },
+};
+
+type PictureChange = { kind: 'keep' } | { kind: 'clear' } | { kind: 'replace'; file: UploadedFile };
+
+/** profile_picture: a file replaces, an empty value (or JSON null) removes, anything else is refused. */
+function pictureChange(body: unknown, files: Record<string, UploadedFile>): PictureChange {
+  const file = files[PICTURE_FIELD];
+  if (file) return { kind: 'replace', file };
+  if (body !== null && typeof body === 'object' && Object.hasOwn(body, PICTURE_FIELD)) {
+    const value = (body as Record<string, unknown>)[PICTURE_FIELD];
+    if (value === '' || value === null) return { kind: 'clear' };
+    throw validationError({ [PICTURE_FIELD]: [NOT_A_FILE] });
+  }
+  return { kind: 'keep' };
+}
 
 type FieldSchemas = Record<string, TSchema>;
 
@@ -116,6 +147,10 @@ export class ProfileService {
     return this.deps.subscriptions.findActive(userId, this.now().toISOString());
   }
 
+  private pictureUrl(name: string | null, origin: string): string | null {
+    return name ? this.deps.publicUrl(name, origin) : null;
+  }
+
   private async backgroundParts(user: UserRecord, origin: string) {
     const [record, subscription, stats] = await Promise.all([
       this.loadBackground(user),
@@ -129,7 +164,7 @@ export class ProfileService {
       email: record.email,
       username: record.email,
       email_verified: record.emailVerified,
-      profile_picture: record.profilePicture ? this.deps.publicUrl(record.profilePicture, origin) : null,
+      profile_picture: this.pictureUrl(record.profilePicture, origin),
       country: record.country,
       date_of_birth: record.dateOfBirth,
       gender: record.gender,
@@ -149,14 +184,6 @@ export class ProfileService {
     };
   }
 
-  async updateBackground(user: UserRecord, body: unknown, partial: boolean, origin: string) {
-    const patch = parseBackgroundUpdate(body, partial, this.now()) as BackgroundProfilePatch;
-    await this.loadBackground(user);
-    await this.deps.profiles.updateBackground(user.id, patch, this.now().toISOString());
-    const { profile } = await this.backgroundParts(user, origin);
-    return { message: 'Background profile updated successfully', profile };
-  }
-
   private async talentParts(user: UserRecord, origin: string) {
     const [record, subscription] = await Promise.all([this.loadTalent(user), this.activeSubscription(user.id)]);
     const accountType = accountTypeFor('talent', subscription);
@@ -166,7 +193,7 @@ export class ProfileService {
       email: record.email,
       username: record.email,
       email_verified: record.emailVerified,
-      profile_picture: record.profilePicture ? this.deps.publicUrl(record.profilePicture, origin) : null,
+      profile_picture: this.pictureUrl(record.profilePicture, origin),
       aboutyou: record.aboutyou,
       city: record.city,
       country: record.country,
@@ -191,12 +218,60 @@ export class ProfileService {
     };
   }
 
-  async updateTalent(user: UserRecord, body: unknown, partial: boolean, origin: string) {
-    const patch = parseTalentUpdate(body, partial, this.now()) as TalentProfilePatch;
-    await this.loadTalent(user);
-    await this.deps.profiles.updateTalent(user.id, patch, this.now().toISOString());
+  /**
+   * Fields and picture change together or not at all. Order: validate everything, store the new
+   * object, commit (which queues the old object), then delete the old object. A failed commit
+   * deletes the new object; a failed delete stays queued for the retry worker.
+   */
+  private async update(kind: Kind, user: UserRecord, form: ProfileForm, partial: boolean, log: FastifyBaseLogger): Promise<void> {
+    const parse = kind === 'background' ? parseBackgroundUpdate : parseTalentUpdate;
+    const picture = pictureChange(form.body, form.files);
+    const patch = parse(form.body, partial, this.now(), picture.kind === 'keep' ? [] : [PICTURE_FIELD]) as TalentProfilePatch;
+    if (kind === 'background') await this.loadBackground(user);
+    else await this.loadTalent(user);
+    const { table, folder } = KINDS[kind];
+
+    if (picture.kind === 'keep') {
+      if (kind === 'background') await this.deps.profiles.updateBackground(user.id, patch, this.now().toISOString());
+      else await this.deps.profiles.updateTalent(user.id, patch, this.now().toISOString());
+      return;
+    }
+
+    const stored = picture.kind === 'replace' ? await this.deps.media.storeImage(picture.file, folder, user.id, PICTURE_FIELD, log) : undefined;
+    let replaced: string | null;
+    try {
+      replaced = await this.deps.profiles.applyPicture(table, user.id, patch, stored?.name ?? null, this.now().toISOString());
+    } catch (error) {
+      if (stored) await this.deps.media.discard(stored.name, log);
+      throw error;
+    }
+    if (replaced) await this.deps.media.purge([replaced], log);
+    log.info({ userId: user.id, oldKey: replaced, newKey: stored?.name ?? null }, stored ? 'profile picture replaced' : 'profile picture removed');
+  }
+
+  async updateBackground(user: UserRecord, form: ProfileForm, partial: boolean, origin: string, log: FastifyBaseLogger) {
+    await this.update('background', user, form, partial, log);
+    const { profile } = await this.backgroundParts(user, origin);
+    return { message: KINDS.background.message, profile };
+  }
+
+  async updateTalent(user: UserRecord, form: ProfileForm, partial: boolean, origin: string, log: FastifyBaseLogger) {
+    await this.update('talent', user, form, partial, log);
     const { profile } = await this.talentParts(user, origin);
-    return { message: 'Profile updated successfully', profile };
+    return { message: KINDS.talent.message, profile };
+  }
+
+  /** DELETE on the profile URL removes the picture (the profile itself stays). */
+  async removeBackgroundPicture(user: UserRecord, origin: string, log: FastifyBaseLogger) {
+    await this.update('background', user, { body: { [PICTURE_FIELD]: null }, files: {} }, true, log);
+    const { profile } = await this.backgroundParts(user, origin);
+    return { message: 'Profile picture removed', profile };
+  }
+
+  async removeTalentPicture(user: UserRecord, origin: string, log: FastifyBaseLogger) {
+    await this.update('talent', user, { body: { [PICTURE_FIELD]: null }, files: {} }, true, log);
+    const { profile } = await this.talentParts(user, origin);
+    return { message: 'Profile picture removed', profile };
   }
 
   async backgroundSubscriptionStatus(user: UserRecord) {

@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyRequest } from 'fastify';
+import { ApiError } from '../errors.js';
+import type { UploadedFile } from '../modules/media/service.js';
+
+export const FORM_FIELD_MAX_BYTES = 64 * 1024;
+export const FORM_MAX_FIELDS = 50;
+/** Room for the text fields around the file in one multipart body. */
+const FORM_OVERHEAD_BYTES = 1024 * 1024;
+
+export interface FormOptions {
+  /** Fields that may carry a file. */
+  fileFields: readonly string[];
+  maxFileBytes: number;
+  /** The 413 message for a file over maxFileBytes. */
+  tooLargeMessage: string;
+  tmpDir: string;
+}
+
+export interface ReceivedForm {
+  /** JSON or urlencoded body as parsed, or the multipart text fields (repeats become arrays). */
+  body: unknown;
+  files: Record<string, UploadedFile>;
+  /** Removes the temporary files; always call it (routes use withForm). */
+  cleanup(): Promise<void>;
+}
+
+const tooLarge = (field: string, message: string) => new ApiError(413, { [field]: [message] }, { Connection: 'close' });
+
+/** @fastify/multipart's and busboy's errors, in DRF's words. */
+function multipartError(error: unknown, options: FormOptions): unknown {
+  if (error instanceof ApiError) return error;
+  const e = error as { code?: string; message?: string; part?: { fieldname?: string } };
+  switch (e.code) {
+    case 'FST_REQ_FILE_TOO_LARGE':
+      return tooLarge(e.part?.fieldname ?? options.fileFields[0] ?? 'file', options.tooLargeMessage);
+    case 'FST_FILES_LIMIT':
+      return new ApiError(400, { detail: 'Only one file may be uploaded per request.' });
+    case 'FST_FIELDS_LIMIT':
+    case 'FST_PARTS_LIMIT':
+      return new ApiError(400, { detail: `Too many form fields: at most ${FORM_MAX_FIELDS} are accepted.` });
+    case 'FST_PROTO_VIOLATION':
+      return new ApiError(400, { detail: 'Invalid form field name.' });
+    case 'FST_INVALID_JSON_FIELD_ERROR':
+      return new ApiError(400, { detail: 'A form field declared as JSON is not valid JSON.' });
+    case 'ENOSPC':
+    case 'EIO':
+    case 'EMFILE':
+      return new ApiError(503, { detail: 'The upload could not be received right now. Please try again shortly.' }, { 'Retry-After': '10' });
+    default:
+      return new ApiError(400, { detail: `Malformed multipart body: ${e.message ?? 'unreadable'}.` });
+  }
+}
+
+/**
+ * Reads a request body. Multipart files are streamed to a temporary file as they arrive, never
+ * held whole in memory; the size limit is enforced while reading (413, never a silent cut).
+ */
+export async function readForm(request: FastifyRequest, options: FormOptions): Promise<ReceivedForm> {
+  if (!request.isMultipart()) return { body: request.body ?? {}, files: {}, cleanup: async () => undefined };
+
+  const declared = Number(request.headers['content-length']);
+  const hardLimit = options.maxFileBytes + FORM_OVERHEAD_BYTES;
+  if (Number.isFinite(declared) && declared > hardLimit) {
+    throw tooLarge(options.fileFields[0] ?? 'file', options.tooLargeMessage);
+  }
+
+  await mkdir(options.tmpDir, { recursive: true });
+  const dir = await mkdtemp(path.join(options.tmpDir, 'upload-'));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  const fields: Record<string, string | string[]> = {};
+  const files: Record<string, UploadedFile> = {};
+  const errors: Record<string, string[]> = {};
+
+  try {
+    const parts = request.parts({ limits: { fileSize: options.maxFileBytes } });
+    // A body without Content-Length (chunked) is cut off once it passes the hard limit.
+    let received = 0;
+    request.raw.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > hardLimit) request.raw.destroy(new Error('request body exceeds the upload limit'));
+    });
+
+    for await (const part of parts) {
+      if (part.type === 'file') {
+        if (!options.fileFields.includes(part.fieldname)) {
+          part.file.resume();
+          errors[part.fieldname] = [`Unexpected file. Only ${options.fileFields.map((f) => `"${f}"`).join(', ')} accepts a file.`];
+          continue;
+        }
+        const target = path.join(dir, randomBytes(8).toString('hex'));
+        let bytes = 0;
+        part.file.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+        });
+        await pipeline(part.file, createWriteStream(target, { flags: 'wx' }));
+        if (part.file.truncated) throw tooLarge(part.fieldname, options.tooLargeMessage);
+        files[part.fieldname] = { path: target, bytes, filename: part.filename };
+        continue;
+      }
+      if (part.fieldnameTruncated) throw new ApiError(400, { detail: 'A form field name is too long.' });
+      if (part.valueTruncated) {
+        errors[part.fieldname] = [`Ensure this field has no more than ${FORM_FIELD_MAX_BYTES} characters.`];
+        continue;
+      }
+      const value = typeof part.value === 'string' ? part.value : String(part.value);
+      const previous = fields[part.fieldname];
+      fields[part.fieldname] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+    }
+    if (Object.keys(errors).length > 0) throw new ApiError(400, errors);
+    return { body: fields, files, cleanup };
+  } catch (error) {
+    await cleanup();
+    throw multipartError(error, options);
+  }
+}
+
+/** Runs `handle` with the received form and removes its temporary files whatever happens. */
+export async function withForm<T>(request: FastifyRequest, options: FormOptions, handle: (form: ReceivedForm) => Promise<T>): Promise<T> {
+  const form = await readForm(request, options);
+  try {
+    return await handle(form);
+  } finally {
+    await form.cleanup();
+  }
+}

@@ -1,0 +1,119 @@
+import { open } from 'node:fs/promises';
+import sharp, { type Metadata, type SharpOptions } from 'sharp';
+
+// No libvips operation cache: every upload is new, and cached pixels would only hold memory.
+sharp.cache(false);
+
+export type InputFormat = 'jpeg' | 'png' | 'gif' | 'webp' | 'avif';
+export type OutputFormat = 'jpeg' | 'png' | 'webp';
+
+export interface ImageLimits {
+  maxPixels: number;
+  maxDimension: number;
+}
+
+export interface SanitisedImage {
+  buffer: Buffer;
+  format: OutputFormat;
+  extension: 'jpg' | 'png' | 'webp';
+  contentType: string;
+  width: number;
+  height: number;
+  input: { format: InputFormat; width: number; height: number; bytes: number; frames: number };
+}
+
+export const INVALID_IMAGE_MESSAGE =
+  'Upload a valid image. The file you uploaded was either not an image or a corrupted image.';
+
+/** The upload is not an image we accept; `detail` is a second, more specific message when one helps. */
+export class InvalidImageError extends Error {
+  constructor(readonly detail?: string) {
+    super(detail ?? INVALID_IMAGE_MESSAGE);
+    this.name = 'InvalidImageError';
+  }
+}
+
+/** The format by magic bytes: only these ever reach a decoder (no SVG, PDF, TIFF, HEIC...). */
+export function sniffFormat(header: Buffer): InputFormat | undefined {
+  if (header.length >= 3 && header[0] === 0xff && header[1] === 0xd8 && header[2] === 0xff) return 'jpeg';
+  if (header.length >= 8 && header.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
+  const ascii = header.toString('latin1');
+  if (ascii.startsWith('GIF87a') || ascii.startsWith('GIF89a')) return 'gif';
+  if (ascii.startsWith('RIFF') && ascii.slice(8, 12) === 'WEBP') return 'webp';
+  if (ascii.slice(4, 8) === 'ftyp' && /^avi[fs]$/.test(ascii.slice(8, 12))) return 'avif';
+  return undefined;
+}
+
+async function readHeader(path: string, length: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+const megapixels = (pixels: number) => `${Math.round((pixels / 1_000_000) * 10) / 10}`;
+
+/**
+ * Decodes the upload and re-encodes it: EXIF orientation applied, every metadata block dropped
+ * (GPS, camera serials, comments, ICC), longest side capped, first frame only. Whatever else the
+ * file carried (a polyglot's HTML, trailing bytes) does not survive.
+ */
+export async function sanitiseImage(path: string, bytes: number, limits: ImageLimits): Promise<SanitisedImage> {
+  if (bytes === 0) throw new InvalidImageError('The submitted file is empty.');
+  const format = sniffFormat(await readHeader(path, 32));
+  if (!format) throw new InvalidImageError();
+
+  const options: SharpOptions = { limitInputPixels: limits.maxPixels, failOn: 'warning', animated: false };
+  let metadata: Metadata;
+  try {
+    // Header only, no pixels decoded: the limit is checked below, with the dimensions in the message.
+    metadata = await sharp(path, { ...options, limitInputPixels: false }).metadata();
+  } catch {
+    throw new InvalidImageError();
+  }
+  const expected = format === 'avif' ? 'heif' : format;
+  if (metadata.format !== expected || (format === 'avif' && metadata.compression !== 'av1')) throw new InvalidImageError();
+  const width = metadata.width ?? 0;
+  const height = metadata.height ?? 0;
+  if (width <= 0 || height <= 0) throw new InvalidImageError();
+  if (width * height > limits.maxPixels) {
+    throw new InvalidImageError(
+      `Image is ${width}×${height} pixels; the limit is ${megapixels(limits.maxPixels)} megapixels.`,
+    );
+  }
+
+  const hasAlpha = metadata.hasAlpha === true;
+  // JPEG stays JPEG, PNG stays lossless PNG, GIF's first frame becomes lossless PNG, WebP stays
+  // WebP, AVIF becomes JPEG (or WebP when transparent) for every browser.
+  const output: OutputFormat =
+    format === 'jpeg' ? 'jpeg' : format === 'png' || format === 'gif' ? 'png' : format === 'webp' || hasAlpha ? 'webp' : 'jpeg';
+
+  let pipeline = sharp(path, options)
+    .rotate()
+    .resize({ width: limits.maxDimension, height: limits.maxDimension, fit: 'inside', withoutEnlargement: true });
+  pipeline =
+    output === 'jpeg'
+      ? pipeline.jpeg({ quality: 85, progressive: true })
+      : output === 'png'
+        ? pipeline.png({ compressionLevel: 6 })
+        : pipeline.webp({ quality: 85, alphaQuality: 100 });
+
+  try {
+    const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
+    return {
+      buffer: data,
+      format: output,
+      extension: output === 'jpeg' ? 'jpg' : output,
+      contentType: `image/${output}`,
+      width: info.width,
+      height: info.height,
+      input: { format, width, height, bytes, frames: metadata.pages ?? 1 },
+    };
+  } catch {
+    throw new InvalidImageError();
+  }
+}

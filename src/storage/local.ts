@@ -1,0 +1,94 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { Storage, StoredObject } from './types.js';
+import { contentTypeForName, assertSafeName } from './names.js';
+
+export interface LocalStorageOptions {
+  root: string;
+  /** URL path prefix the app serves the folder under, e.g. "media" → /media/<name>. */
+  urlPrefix: string;
+  publicBaseUrl: string | undefined;
+}
+
+/** A folder on disk, served by the app at /<urlPrefix>/ (see http/media.ts). */
+export class LocalStorage implements Storage {
+  readonly driver = 'local' as const;
+  readonly root: string;
+
+  constructor(private readonly options: LocalStorageOptions) {
+    this.root = path.resolve(options.root);
+  }
+
+  private pathOf(name: string): string {
+    assertSafeName(name);
+    return path.join(this.root, name);
+  }
+
+  async put(name: string, body: Buffer): Promise<void> {
+    const target = this.pathOf(name);
+    await mkdir(path.dirname(target), { recursive: true });
+    // Write aside, then rename: a reader or a crash never sees half a file under the real name.
+    const temporary = `${target}.${randomBytes(6).toString('hex')}.partial`;
+    try {
+      await writeFile(temporary, body, { flag: 'wx' });
+      await rename(temporary, target);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+  }
+
+  async delete(name: string): Promise<void> {
+    try {
+      await unlink(this.pathOf(name));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+
+  async exists(name: string): Promise<boolean> {
+    try {
+      return (await stat(this.pathOf(name))).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  async *list(folder: string): AsyncIterable<StoredObject> {
+    const dir = path.join(this.root, folder);
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const entry of entries) {
+      if (!entry.isFile() || entry.name.endsWith('.partial')) continue;
+      const info = await stat(path.join(dir, entry.name)).catch(() => undefined);
+      if (info) yield { name: `${folder}/${entry.name}`, size: info.size, lastModified: info.mtime };
+    }
+  }
+
+  async get(name: string) {
+    if (!(await this.exists(name))) return undefined;
+    return { body: createReadStream(this.pathOf(name)), contentType: contentTypeForName(name), cacheControl: undefined };
+  }
+
+  publicUrl(name: string, origin: string): string {
+    const base = (this.options.publicBaseUrl ?? origin).replace(/\/+$/, '');
+    const prefix = this.options.urlPrefix ? `/${this.options.urlPrefix}` : '';
+    return `${base}${prefix}/${name}`;
+  }
+
+  async check(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    const probe = path.join(this.root, `.ready-${randomBytes(4).toString('hex')}`);
+    await writeFile(probe, '');
+    await unlink(probe);
+  }
+
+  async close(): Promise<void> {}
+}

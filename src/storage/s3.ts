@@ -1,0 +1,137 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  paginateListObjectsV2,
+  type ObjectCannedACL,
+} from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { Readable } from 'node:stream';
+import type { PutOptions, Storage, StoredObject } from './types.js';
+import { assertSafeName } from './names.js';
+
+export interface S3StorageOptions {
+  endpoint: string | undefined;
+  region: string;
+  bucket: string;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+  forcePathStyle: boolean;
+  /** Canned ACL for new objects; undefined sends none (R2, buckets with ACLs disabled). */
+  acl: string | undefined;
+  prefix: string;
+  publicBaseUrl: string | undefined;
+  /** Per-request timeout; a hung storage must not hang uploads. */
+  requestTimeoutMs: number;
+}
+
+/** The CDN / public base URL for a bucket when none is configured. */
+export function derivePublicBaseUrl(options: Pick<S3StorageOptions, 'endpoint' | 'region' | 'bucket' | 'forcePathStyle'>): string {
+  if (!options.endpoint) return `https://${options.bucket}.s3.${options.region}.amazonaws.com`;
+  const endpoint = new URL(options.endpoint);
+  const spaces = /^([a-z0-9-]+)\.digitaloceanspaces\.com$/.exec(endpoint.hostname);
+  if (spaces) return `https://${options.bucket}.${spaces[1]}.cdn.digitaloceanspaces.com`;
+  const origin = endpoint.origin;
+  return options.forcePathStyle ? `${origin}/${options.bucket}` : `${endpoint.protocol}//${options.bucket}.${endpoint.host}`;
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}
+
+/** DigitalOcean Spaces, AWS S3, MinIO, Cloudflare R2: anything that speaks S3. */
+export class S3Storage implements Storage {
+  readonly driver = 's3' as const;
+  readonly client: S3Client;
+  readonly publicBase: string;
+
+  constructor(private readonly options: S3StorageOptions) {
+    this.client = new S3Client({
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      region: options.region,
+      forcePathStyle: options.forcePathStyle,
+      ...(options.accessKeyId && options.secretAccessKey
+        ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }
+        : {}),
+      // Spaces, MinIO, R2 and s3rver do not all speak the newer default checksums.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: 3,
+      requestHandler: new NodeHttpHandler({
+        connectionTimeout: Math.min(5000, options.requestTimeoutMs),
+        requestTimeout: options.requestTimeoutMs,
+      }),
+    });
+    this.publicBase = (options.publicBaseUrl ?? derivePublicBaseUrl(options)).replace(/\/+$/, '');
+  }
+
+  private keyOf(name: string): string {
+    assertSafeName(name);
+    return this.options.prefix ? `${this.options.prefix}/${name}` : name;
+  }
+
+  async put(name: string, body: Buffer, options: PutOptions): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.options.bucket,
+        Key: this.keyOf(name),
+        Body: body,
+        ContentLength: body.length,
+        ContentType: options.contentType,
+        CacheControl: options.cacheControl,
+        ...(this.options.acl ? { ACL: this.options.acl as ObjectCannedACL } : {}),
+      }),
+    );
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.keyOf(name) }));
+  }
+
+  async exists(name: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.keyOf(name) }));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async *list(folder: string): AsyncIterable<StoredObject> {
+    const prefix = this.options.prefix ? `${this.options.prefix}/${folder}/` : `${folder}/`;
+    const strip = this.options.prefix ? this.options.prefix.length + 1 : 0;
+    for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.options.bucket, Prefix: prefix })) {
+      for (const object of page.Contents ?? []) {
+        if (!object.Key) continue;
+        yield { name: object.Key.slice(strip), size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0) };
+      }
+    }
+  }
+
+  async get(name: string) {
+    try {
+      const result = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.keyOf(name) }));
+      return { body: result.Body as Readable, contentType: result.ContentType, cacheControl: result.CacheControl };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  publicUrl(name: string): string {
+    return `${this.publicBase}/${this.keyOf(name)}`;
+  }
+
+  async check(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.options.bucket }));
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}

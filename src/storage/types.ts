@@ -1,0 +1,36 @@
+import type { Readable } from 'node:stream';
+
+/** One stored object, named relative to the media prefix, e.g. "profile_pictures/12_k3J….jpg". */
+export interface StoredObject {
+  name: string;
+  size: number;
+  lastModified: Date;
+}
+
+export interface PutOptions {
+  contentType: string;
+  cacheControl: string;
+}
+
+/**
+ * The only door to stored media. Names are server-made (see media/keys.ts), never a client's
+ * filename. Drivers: local.ts (a folder served by the app) and s3.ts (any S3-compatible service).
+ */
+export interface Storage {
+  readonly driver: 'local' | 's3';
+  put(name: string, body: Buffer, options: PutOptions): Promise<void>;
+  /** Idempotent: deleting a missing object succeeds. */
+  delete(name: string): Promise<void>;
+  exists(name: string): Promise<boolean>;
+  /** Every object whose name starts with `folder/`. */
+  list(folder: string): AsyncIterable<StoredObject>;
+  /** The object's bytes and type, or undefined when it does not exist. */
+  get(name: string): Promise<{ body: Readable; contentType: string | undefined; cacheControl: string | undefined } | undefined>;
+  /** The absolute URL clients load; `origin` is the request's, used when no public base URL is configured. */
+  publicUrl(name: string, origin: string): string;
+  /** Throws when the storage cannot be reached (readiness). */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';

@@ -1,0 +1,77 @@
+import { crc32 } from 'node:zlib';
+import sharp from 'sharp';
+
+/** Image fixtures generated in the test run, and hand-made bad files. */
+
+export async function jpegWithExif(options: { width?: number; height?: number; orientation?: number } = {}): Promise<Buffer> {
+  const { width = 1200, height = 800, orientation = 6 } = options;
+  return sharp({ create: { width, height, channels: 3, background: '#4a7f3b' } })
+    .jpeg({ quality: 90 })
+    .withMetadata({ orientation })
+    .withExif({
+      IFD0: { Make: 'CastfolioCam', Model: 'SerialTest-XZ9', ImageDescription: 'secret-location-photo' },
+      IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 2998/100', GPSLongitudeRef: 'E', GPSLongitude: '2/1 17/1 4016/100' },
+    })
+    .toBuffer();
+}
+
+export function jpeg(width = 640, height = 480, background = '#336699'): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background } }).jpeg().toBuffer();
+}
+
+export function pngWithAlpha(width = 300, height = 200): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 4, background: { r: 200, g: 30, b: 30, alpha: 0.5 } } }).png().toBuffer();
+}
+
+export function webp(width = 300, height = 300): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 4, background: { r: 0, g: 0, b: 255, alpha: 0.8 } } }).webp().toBuffer();
+}
+
+export function avif(width = 120, height = 80): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: '#aa5500' } }).avif().toBuffer();
+}
+
+export async function animatedGif(frames = 3, size = 32): Promise<Buffer> {
+  const colours = ['#ff0000', '#00ff00', '#0000ff'];
+  const images = await Promise.all(
+    colours.map((c) => sharp({ create: { width: size, height: size, channels: 4, background: c } }).png().toBuffer()),
+  );
+  return sharp(Array.from({ length: frames }, (_, i) => images[i % images.length] as Buffer), { join: { animated: true } })
+    .gif()
+    .toBuffer();
+}
+
+/** A valid PNG whose header (with a correct CRC) claims width × height pixels. */
+export async function pngClaiming(width: number, height: number): Promise<Buffer> {
+  const png = Buffer.from(await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer());
+  png.writeUInt32BE(width, 16);
+  png.writeUInt32BE(height, 20);
+  png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
+  return png;
+}
+
+export const HTML_PAYLOAD = '<html><body><script>alert(document.cookie)</script></body></html>';
+
+/** A JPEG that is also an HTML page: the markup rides in EXIF and after the end-of-image marker. */
+export async function jpegHtmlPolyglot(): Promise<Buffer> {
+  const image = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#123456' } })
+    .jpeg()
+    .withExif({ IFD0: { ImageDescription: HTML_PAYLOAD } })
+    .toBuffer();
+  return Buffer.concat([image, Buffer.from(HTML_PAYLOAD)]);
+}
+
+export const BAD_FILES: Record<string, () => Promise<Buffer> | Buffer> = {
+  'plain text': () => Buffer.from('just some text, not an image\n'),
+  'SVG with a script': () =>
+    Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>'),
+  'HTML renamed .jpg': () => Buffer.from(HTML_PAYLOAD),
+  'PDF renamed .jpg': () => Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF'),
+  'ZIP renamed .jpg': () => Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x00, 0x00, 0x08, 0x00, ...Array(40).fill(0)]),
+  'zero-byte file': () => Buffer.alloc(0),
+  'truncated JPEG': async () => {
+    const full = await jpeg(800, 600, '#884422');
+    return full.subarray(0, Math.floor(full.length / 2));
+  },
+  'JPEG header followed by garbage': () => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2000, 0x41)]),
+};
