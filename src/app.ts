@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
 import { errorHandler } from './http/errors.js';
+import { removeStaleUploads } from './http/multipart.js';
 import { registerNotFound } from './http/not-found.js';
 import { UserRepository } from './modules/accounts/repository.js';
 import { accountRoutes } from './modules/accounts/routes.js';
@@ -87,6 +88,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     folders: Object.values(MEDIA_FOLDERS),
   });
   media.startWorker(config.media.deleteRetryIntervalSeconds);
+  // Uploads are seconds long; an hour-old upload folder belongs to a process that died.
+  removeStaleUploads(config.images.uploadTmpDir, 60 * 60 * 1000).catch((error: unknown) =>
+    app.log.warn({ err: error }, 'could not clean stale upload folders'),
+  );
   app.addHook('onClose', () => media.stopWorker());
   const profiles = new ProfileService({
     profiles: new ProfileRepository(db, database.dialect),

@@ -81,3 +81,48 @@ describe('config', () => {
     expect(statSync(file).mode & 0o077).toBe(0);
   });
 });
+
+describe('storage and image config', () => {
+  it('defaults to local storage under DATA_DIR/media with the documented image limits', () => {
+    const config = parseConfig({ DATA_DIR: '/srv/castfolio' });
+    expect(config.storage).toMatchObject({ driver: 'local', localRoot: '/srv/castfolio/media', mediaPrefix: 'media', s3: undefined });
+    expect(config.images).toMatchObject({ maxBytes: 10 * 1024 * 1024, maxPixels: 40_000_000, maxDimension: 2048 });
+    expect(config.images.concurrency).toBeGreaterThan(0);
+    expect(config.media.sweepGraceSeconds).toBe(3600);
+  });
+
+  it('reads a DigitalOcean Spaces configuration', () => {
+    const config = parseConfig({
+      STORAGE_DRIVER: 's3',
+      S3_ENDPOINT: 'https://fra1.digitaloceanspaces.com',
+      S3_REGION: 'fra1',
+      S3_BUCKET: 'gan7club-spaces',
+      S3_ACCESS_KEY_ID: 'key',
+      S3_SECRET_ACCESS_KEY: 'secret',
+      MAX_IMAGE_SIZE: '5MB',
+    });
+    expect(config.storage.s3).toMatchObject({
+      endpoint: 'https://fra1.digitaloceanspaces.com',
+      region: 'fra1',
+      bucket: 'gan7club-spaces',
+      forcePathStyle: false,
+      acl: 'public-read',
+    });
+    expect(config.images.maxBytes).toBe(5 * 1024 * 1024);
+    expect(parseConfig({ STORAGE_DRIVER: 's3', S3_BUCKET: 'b', S3_ACL: 'none' }).storage.s3?.acl).toBeUndefined();
+  });
+
+  it('names the missing and malformed storage variables', () => {
+    const problems = problemsOf({
+      STORAGE_DRIVER: 's3',
+      S3_ENDPOINT: 'not a url',
+      S3_ACCESS_KEY_ID: 'only-half',
+      MAX_IMAGE_SIZE: 'huge',
+      PUBLIC_MEDIA_BASE_URL: 'ftp://cdn',
+    });
+    expect(problems.map((p) => p.split(/[=\s]/)[0]).sort()).toEqual(
+      ['MAX_IMAGE_SIZE', 'PUBLIC_MEDIA_BASE_URL', 'S3_ACCESS_KEY_ID', 'S3_BUCKET', 'S3_ENDPOINT'].sort(),
+    );
+    expect(problemsOf({ STORAGE_DRIVER: 'ftp' })[0]).toContain('STORAGE_DRIVER');
+  });
+});

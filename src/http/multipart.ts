@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
@@ -127,4 +127,25 @@ export async function withForm<T>(request: FastifyRequest, options: FormOptions,
   } finally {
     await form.cleanup();
   }
+}
+
+/** Upload folders left by a process that died mid-request (SIGKILL, power loss). */
+export async function removeStaleUploads(tmpDir: string, olderThanMs: number, now = Date.now()): Promise<number> {
+  let removed = 0;
+  let entries: string[];
+  try {
+    entries = await readdir(tmpDir);
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith('upload-')) continue;
+    const full = path.join(tmpDir, entry);
+    const info = await stat(full).catch(() => undefined);
+    if (info && now - info.mtimeMs > olderThanMs) {
+      await rm(full, { recursive: true, force: true });
+      removed += 1;
+    }
+  }
+  return removed;
 }

@@ -1,3 +1,5 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import sharp from 'sharp';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -44,7 +46,12 @@ for (const db of DATABASES) {
         t = await startTestApp(db, { storage: store });
       });
       afterAll(async () => t?.close());
-      afterEach(() => t.storage.heal());
+      afterEach(() => {
+        t.storage.heal();
+        // Every request removes its temporary upload folder, whatever its outcome.
+        const uploads = path.join(t.dataDir, 'uploads');
+        expect(existsSync(uploads) ? readdirSync(uploads) : []).toEqual([]);
+      });
 
       async function upload(user: TestUser, form: FormData, query = '') {
         return t.http.request('POST', `${PATHS[user.role]}${query}`, { form, headers: user.headers });
@@ -369,6 +376,39 @@ describe.each(STORAGES)('upload back-pressure with $name storage', (store) => {
       expect(res.headers.get('retry-after')).toBe('5');
       expect(res.body.detail).toContain('busy');
     }
+    await expectNoOrphans(t);
+  });
+});
+
+describe.each(STORAGES)('the deletion retry worker with $name storage', (store) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(DATABASES[0]!, { storage: store, env: { DELETE_RETRY_INTERVAL: '1' } });
+  });
+  afterAll(async () => t?.close());
+
+  it('retries a failed deletion in the background once its backoff has passed', async () => {
+    const user = await createUser(t.http, 'background');
+    const first = await t.http.request('POST', PATHS.background, { form: pictureForm(await jpeg()), headers: user.headers });
+    t.storage.failNext('delete', 2);
+    const second = await t.http.request('POST', PATHS.background, { form: pictureForm(await jpeg()), headers: user.headers });
+    expect(second.status).toBe(200);
+    const oldName = nameOf(first.body.profile.profile_picture);
+    const pending = () => t.database.db.selectFrom('pending_deletions').select(['name', 'attempts', 'next_attempt_at']).execute();
+    const [queued] = await pending();
+    expect(queued).toMatchObject({ name: oldName, attempts: 1 });
+    // 30 s backoff: nothing happens before it.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await pending())[0]?.attempts).toBe(1);
+
+    t.clock.advance(31_000);
+    await expect.poll(async () => (await pending())[0]?.attempts ?? 0, { timeout: 5000 }).toBe(2);
+    const [rescheduled] = await pending();
+    expect(Date.parse(rescheduled!.next_attempt_at) - t.clock.now().getTime()).toBeGreaterThan(50_000);
+
+    t.clock.advance(61_000);
+    await expect.poll(async () => (await pending()).length, { timeout: 5000 }).toBe(0);
+    expect(await t.storage.inner.exists(oldName)).toBe(false);
     await expectNoOrphans(t);
   });
 });
