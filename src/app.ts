@@ -18,6 +18,9 @@ import { healthRoutes } from './modules/health/routes.js';
 import { ProfileRepository } from './modules/profiles/repository.js';
 import { profileRoutes } from './modules/profiles/routes.js';
 import { ProfileService } from './modules/profiles/service.js';
+import { ItemRepository } from './modules/items/repository.js';
+import { itemRoutes } from './modules/items/routes.js';
+import { ItemService } from './modules/items/service.js';
 import { SubscriptionRepository } from './modules/subscriptions/repository.js';
 import { validatorCompiler } from './validation.js';
 import { WorkLimiter } from './images/limiter.js';
@@ -76,8 +79,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     { access: config.jwt.accessTtlSeconds, refresh: config.jwt.refreshTtlSeconds },
     clock,
   );
-  const accounts = new AccountService(users, tokens, clock);
-  const guards = createGuards(accounts);
   const media = new MediaService({
     storage,
     repository: new MediaRepository(db),
@@ -93,12 +94,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     app.log.warn({ err: error }, 'could not clean stale upload folders'),
   );
   app.addHook('onClose', () => media.stopWorker());
+  const accounts = new AccountService(users, tokens, clock, media);
+  const guards = createGuards(accounts);
+  const publicUrl = (name: string, origin: string) => storage.publicUrl(name, origin);
+  const items = new ItemService({ items: new ItemRepository(db, database.dialect), subscriptions, media, clock, publicUrl });
   const profiles = new ProfileService({
     profiles: new ProfileRepository(db, database.dialect),
     subscriptions,
     media,
     clock,
-    publicUrl: (name, origin) => storage.publicUrl(name, origin),
+    publicUrl,
+    itemStats: (userId) => items.stats(userId),
   });
 
   await app.register(formbody, { bodyLimit: JSON_BODY_LIMIT });
@@ -115,10 +121,21 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   if (config.storage.driver === 'local') await serveLocalMedia(app, config.storage.localRoot, config.storage.mediaPrefix);
   await app.register(accountRoutes, { accounts });
+  const pictureLimit = { maxBytes: config.images.maxBytes, tooLargeMessage: sizeLimitMessage(config.images.maxBytes) };
   await app.register(profileRoutes, {
     profiles,
     guards,
-    form: { maxFileBytes: config.images.maxBytes, tooLargeMessage: sizeLimitMessage(config.images.maxBytes), tmpDir: config.images.uploadTmpDir },
+    upload: { picture: pictureLimit, tmpDir: config.images.uploadTmpDir },
+    assertUploadCapacity: () => media.assertCapacity(),
+  });
+  await app.register(itemRoutes, {
+    items,
+    guards,
+    upload: {
+      image: { maxBytes: config.images.maxBytes, tooLargeMessage: sizeLimitMessage(config.images.maxBytes) },
+      certificate: { maxBytes: config.images.maxBytes, tooLargeMessage: sizeLimitMessage(config.images.maxBytes).replace('Image file', 'File') },
+      tmpDir: config.images.uploadTmpDir,
+    },
     assertUploadCapacity: () => media.assertCapacity(),
   });
 

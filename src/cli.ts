@@ -27,6 +27,7 @@ const USAGE = `Usage: castfolio <command> (npm run cli -- <command>)
               --date-of-birth YYYY-MM-DD [--password P | --password -] [--country C] [--gender G]
                                         create an account and its profile (--password - reads it from stdin)
   user verify-email <email>             mark the user's email as verified
+  user delete <email>                   delete the user, their profile, items, subscriptions and every stored file
   subscription grant <email> <plan> [--months N]
                                         start a subscription (plans: ${Object.keys(PLANS).join(', ')}; default 12 months)
   subscription revoke <email>           cancel the user's active subscription
@@ -73,23 +74,35 @@ async function migrateCommand(handle: DatabaseHandle, action: string | undefined
   }
 }
 
+const cliLog = (config: Config) => pino({ level: config.logLevel === 'silent' ? 'silent' : 'warn' }, pino.destination(2));
+
+/** The media pipeline outside the server: sweeps and deletions from the command line. */
+async function withMedia<T>(config: Config, database: DatabaseHandle, use: (media: MediaService) => Promise<T>): Promise<T> {
+  const storage = createStorage(config.storage);
+  try {
+    return await use(
+      new MediaService({
+        storage,
+        repository: new MediaRepository(database.db),
+        limiter: new WorkLimiter(1, 0),
+        images: config.images,
+        clock: () => new Date(),
+        log: cliLog(config),
+        folders: Object.values(MEDIA_FOLDERS),
+      }),
+    );
+  } finally {
+    await storage.close();
+  }
+}
+
 async function sweepCommand(
   config: Config,
   database: DatabaseHandle,
   options: { dryRun: boolean; graceSeconds: number },
   io: Output,
 ): Promise<void> {
-  const storage = createStorage(config.storage);
-  try {
-    const media = new MediaService({
-      storage,
-      repository: new MediaRepository(database.db),
-      limiter: new WorkLimiter(1, 0),
-      images: config.images,
-      clock: () => new Date(),
-      log: pino({ level: config.logLevel === 'silent' ? 'silent' : 'warn' }, pino.destination(2)),
-      folders: Object.values(MEDIA_FOLDERS),
-    });
+  await withMedia(config, database, async (media) => {
     const report = await media.sweep(options);
     const verb = report.dryRun ? 'would delete' : 'deleted';
     for (const name of report.orphansDeleted) io.out(`${verb} orphan ${name}`);
@@ -99,9 +112,7 @@ async function sweepCommand(
         `${verb} ${report.orphansDeleted.length} orphan(s), kept ${report.orphansKept} younger than the grace period, ` +
         `${report.dangling.length} dangling reference(s)`,
     );
-  } finally {
-    await storage.close();
-  }
+  });
 }
 
 export async function runCli(argv: string[], config: Config, io: Output, handle?: DatabaseHandle): Promise<number> {
@@ -157,6 +168,15 @@ export async function runCli(argv: string[], config: Config, io: Output, handle?
       const user = await findUser(users, rest[0]);
       await users.setEmailVerified(user.id, true, clock().toISOString());
       io.out(`email verified for ${user.email}`);
+    } else if (command === 'user' && sub === 'delete') {
+      const user = await findUser(users, rest[0]);
+      await withMedia(config, database, (media) =>
+        new AccountService(users, new TokenService(config.jwt.secret ?? '', { access: 60, refresh: 60 }, clock), clock, media).deleteUser(
+          user.id,
+          cliLog(config),
+        ),
+      );
+      io.out(`deleted ${user.email} with their profile, items, subscriptions and files`);
     } else if (command === 'subscription' && sub === 'grant') {
       const user = await findUser(users, rest[0]);
       if (!rest[1]) throw new UsageError('a plan is required');

@@ -19,19 +19,28 @@ describe('background score', () => {
   });
 
   it('adds the components as the API guide example does', () => {
-    const score = backgroundScore({ accountType: 'back_ground_jobs', ...complete, itemTypes: 3, itemCount: 4 });
+    const score = backgroundScore({ accountType: 'back_ground_jobs', ...complete, itemTypes: ['prop', 'costume', 'vehicle'], itemCount: 4 });
     expect(score).toMatchObject({ account_tier: 25, profile_completion: 15, item_diversity: 15, item_quantity: 10, total: 65 });
   });
 
+  it('names the types offered and suggests the missing ones', () => {
+    const score = backgroundScore({ accountType: 'free', ...complete, itemTypes: ['vehicle', 'prop', 'unknown'], itemCount: 2 });
+    expect(score.item_diversity).toBe(10);
+    expect(score.details.item_diversity).toBe('2 item types offered (props, vehicles): 10 of 40 points (5 per type).');
+    expect(score.improvement_tips).toContain(
+      'Offer costumes, locations, memorabilia, artistic materials, music items, rare items for +5 points per new type.',
+    );
+  });
+
   it('caps the total at 100', () => {
-    const score = backgroundScore({ accountType: 'back_ground_jobs', ...complete, itemTypes: 8, itemCount: 40 });
+    const score = backgroundScore({ accountType: 'back_ground_jobs', ...complete, itemTypes: ['prop', 'costume', 'location', 'memorabilia', 'vehicle', 'artistic_material', 'music_item', 'rare_item'], itemCount: 40 });
     expect(score.item_diversity).toBe(40);
     expect(score.total).toBe(100);
     expect(score.improvement_tips).toEqual([]);
   });
 
   it('gives completion points only when country, birth date and gender are all set, and says what is missing', () => {
-    const score = backgroundScore({ accountType: 'free', country: 'USA', dateOfBirth: null, gender: null, itemTypes: 0, itemCount: 0 });
+    const score = backgroundScore({ accountType: 'free', country: 'USA', dateOfBirth: null, gender: null, itemTypes: [], itemCount: 0 });
     expect(score.profile_completion).toBe(0);
     expect(score.account_tier).toBe(0);
     expect(score.details.profile_completion).toContain('date of birth, gender');

@@ -7,6 +7,7 @@ import {
   PostgresDialect,
   SqliteDialect,
   type KyselyPlugin,
+  type LogEvent,
   type PluginTransformQueryArgs,
   type PluginTransformResultArgs,
   type PrimitiveValueListNode,
@@ -70,7 +71,15 @@ const PG_PARSERS: Record<number, (value: string) => unknown> = {
   1184: (value) => new Date(value.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')).toISOString(),
 };
 
-export function createDatabase(config: DatabaseConfig, logger?: ErrorLogger): DatabaseHandle {
+export interface DatabaseOptions {
+  /** Called for every executed query (tests count them; metrics may time them). */
+  onQuery?: (sql: string, durationMs: number) => void;
+}
+
+export function createDatabase(config: DatabaseConfig, logger?: ErrorLogger, options: DatabaseOptions = {}): DatabaseHandle {
+  const log = options.onQuery
+    ? (event: LogEvent) => options.onQuery?.(event.query.sql, event.queryDurationMillis)
+    : undefined;
   if (config.kind === 'sqlite') {
     mkdirSync(path.dirname(path.resolve(config.file)), { recursive: true });
     const sqlite = new SqliteDatabase(config.file);
@@ -81,6 +90,7 @@ export function createDatabase(config: DatabaseConfig, logger?: ErrorLogger): Da
     const db = new Kysely<Database>({
       dialect: new SqliteDialect({ database: sqlite }),
       plugins: [new SqliteBooleanPlugin()],
+      ...(log ? { log } : {}),
     });
     return { db, dialect: 'sqlite', destroy: () => db.destroy() };
   }
@@ -95,7 +105,7 @@ export function createDatabase(config: DatabaseConfig, logger?: ErrorLogger): Da
   });
   // An idle client losing its connection emits 'error' on the pool; unhandled, it would kill the process.
   pool.on('error', (error) => logger?.error({ err: error }, 'PostgreSQL pool client error'));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
   return { db, dialect: 'postgres', destroy: () => db.destroy() };
 }
 

@@ -62,10 +62,46 @@ export interface PendingDeletionsTable {
   created_at: Timestamp;
 }
 
+export interface ItemsTable {
+  id: Generated<number>;
+  user_id: number;
+  item_type: string;
+  name: string;
+  description: string | null;
+  /** Price in cents: exact on both dialects; the API shows it as a two-place decimal string. */
+  price_cents: number | null;
+  genre: string | null;
+  is_for_rent: Generated<SqlBool>;
+  is_for_sale: Generated<SqlBool>;
+  image: string | null;
+  material: string | null;
+  used_in_movie: string | null;
+  condition: string | null;
+  size: string | null;
+  worn_by: string | null;
+  era: string | null;
+  address: string | null;
+  capacity: number | null;
+  is_indoor: SqlBool | null;
+  signed_by: string | null;
+  authenticity_certificate: string | null;
+  make: string | null;
+  model: string | null;
+  year: number | null;
+  material_type: string | null;
+  instrument_type: string | null;
+  used_by: string | null;
+  provenance: string | null;
+  is_one_of_a_kind: SqlBool | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   talent_profiles: TalentProfilesTable;
   background_profiles: BackgroundProfilesTable;
   subscriptions: SubscriptionsTable;
   pending_deletions: PendingDeletionsTable;
+  items: ItemsTable;
 }

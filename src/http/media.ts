@@ -21,9 +21,12 @@ export async function serveLocalMedia(app: FastifyInstance, root: string, urlPre
     lastModified: true,
     cacheControl: false,
     allowedPath: (pathName) => !pathName.endsWith('.partial'),
-    setHeaders: (res) => {
+    setHeaders: (res, filePath) => {
       res.header('Cache-Control', IMMUTABLE_CACHE_CONTROL);
       res.header('X-Content-Type-Options', 'nosniff');
+      // Nothing served from here may run script, even a PDF opened directly.
+      res.header('Content-Security-Policy', "default-src 'none'; sandbox");
+      if (filePath.endsWith('.pdf')) res.header('Content-Disposition', 'attachment');
     },
   });
 }

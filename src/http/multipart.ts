@@ -12,12 +12,15 @@ export const FORM_MAX_FIELDS = 50;
 /** Room for the text fields around the file in one multipart body. */
 const FORM_OVERHEAD_BYTES = 1024 * 1024;
 
-export interface FormOptions {
-  /** Fields that may carry a file. */
-  fileFields: readonly string[];
-  maxFileBytes: number;
-  /** The 413 message for a file over maxFileBytes. */
+export interface FileFieldLimit {
+  maxBytes: number;
+  /** The 413 message for a file over maxBytes. */
   tooLargeMessage: string;
+}
+
+export interface FormOptions {
+  /** The fields that may carry a file, each at most once, with its size limit. */
+  fileFields: Record<string, FileFieldLimit>;
   tmpDir: string;
 }
 
@@ -31,13 +34,18 @@ export interface ReceivedForm {
 
 const tooLarge = (field: string, message: string) => new ApiError(413, { [field]: [message] }, { Connection: 'close' });
 
+function tooLargeFor(options: FormOptions, field: string | undefined): ApiError {
+  const name = field && Object.hasOwn(options.fileFields, field) ? field : Object.keys(options.fileFields)[0] ?? 'file';
+  return tooLarge(name, options.fileFields[name]?.tooLargeMessage ?? 'The file is too large.');
+}
+
 /** @fastify/multipart's and busboy's errors, in DRF's words. */
 function multipartError(error: unknown, options: FormOptions): unknown {
   if (error instanceof ApiError) return error;
   const e = error as { code?: string; message?: string; part?: { fieldname?: string } };
   switch (e.code) {
     case 'FST_REQ_FILE_TOO_LARGE':
-      return tooLarge(e.part?.fieldname ?? options.fileFields[0] ?? 'file', options.tooLargeMessage);
+      return tooLargeFor(options, e.part?.fieldname);
     case 'FST_FILES_LIMIT':
       return new ApiError(400, { detail: 'Only one file may be uploaded per request.' });
     case 'FST_FIELDS_LIMIT':
@@ -63,11 +71,11 @@ function multipartError(error: unknown, options: FormOptions): unknown {
 export async function readForm(request: FastifyRequest, options: FormOptions): Promise<ReceivedForm> {
   if (!request.isMultipart()) return { body: request.body ?? {}, files: {}, cleanup: async () => undefined };
 
+  const limits = Object.values(options.fileFields);
+  const maxFileBytes = Math.max(0, ...limits.map((l) => l.maxBytes));
   const declared = Number(request.headers['content-length']);
-  const hardLimit = options.maxFileBytes + FORM_OVERHEAD_BYTES;
-  if (Number.isFinite(declared) && declared > hardLimit) {
-    throw tooLarge(options.fileFields[0] ?? 'file', options.tooLargeMessage);
-  }
+  const hardLimit = limits.reduce((sum, l) => sum + l.maxBytes, 0) + FORM_OVERHEAD_BYTES;
+  if (Number.isFinite(declared) && declared > hardLimit) throw tooLargeFor(options, undefined);
 
   await mkdir(options.tmpDir, { recursive: true });
   const dir = await mkdtemp(path.join(options.tmpDir, 'upload-'));
@@ -77,7 +85,7 @@ export async function readForm(request: FastifyRequest, options: FormOptions): P
   const errors: Record<string, string[]> = {};
 
   try {
-    const parts = request.parts({ limits: { fileSize: options.maxFileBytes } });
+    const parts = request.parts({ limits: { fileSize: maxFileBytes, files: Math.max(1, limits.length) } });
     // A body without Content-Length (chunked) is cut off once it passes the hard limit.
     let received = 0;
     request.raw.on('data', (chunk: Buffer) => {
@@ -87,9 +95,13 @@ export async function readForm(request: FastifyRequest, options: FormOptions): P
 
     for await (const part of parts) {
       if (part.type === 'file') {
-        if (!options.fileFields.includes(part.fieldname)) {
+        const limit = Object.hasOwn(options.fileFields, part.fieldname) ? options.fileFields[part.fieldname] : undefined;
+        if (!limit || files[part.fieldname]) {
           part.file.resume();
-          errors[part.fieldname] = [`Unexpected file. Only ${options.fileFields.map((f) => `"${f}"`).join(', ')} accepts a file.`];
+          const accepted = Object.keys(options.fileFields).map((f) => `"${f}"`);
+          errors[part.fieldname] = limit
+            ? ['Only one file may be uploaded for this field.']
+            : [`Unexpected file. Only ${accepted.join(', ')} ${accepted.length === 1 ? 'accepts' : 'accept'} a file.`];
           continue;
         }
         const target = path.join(dir, randomBytes(8).toString('hex'));
@@ -98,7 +110,7 @@ export async function readForm(request: FastifyRequest, options: FormOptions): P
           bytes += chunk.length;
         });
         await pipeline(part.file, createWriteStream(target, { flags: 'wx' }));
-        if (part.file.truncated) throw tooLarge(part.fieldname, options.tooLargeMessage);
+        if (part.file.truncated || bytes > limit.maxBytes) throw tooLarge(part.fieldname, limit.tooLargeMessage);
         files[part.fieldname] = { path: target, bytes, filename: part.filename };
         continue;
       }

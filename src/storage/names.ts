@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 export const MEDIA_FOLDERS = {
   backgroundProfilePictures: 'background_profile_pictures',
   profilePictures: 'profile_pictures',
+  itemImages: 'item_images',
+  certificates: 'certificates',
 } as const;
 
 export type MediaFolder = (typeof MEDIA_FOLDERS)[keyof typeof MEDIA_FOLDERS];

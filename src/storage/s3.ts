@@ -83,6 +83,7 @@ export class S3Storage implements Storage {
         ContentLength: body.length,
         ContentType: options.contentType,
         CacheControl: options.cacheControl,
+        ...(options.contentDisposition ? { ContentDisposition: options.contentDisposition } : {}),
         ...(this.options.acl ? { ACL: this.options.acl as ObjectCannedACL } : {}),
       }),
     );

@@ -10,6 +10,8 @@ export interface StoredObject {
 export interface PutOptions {
   contentType: string;
   cacheControl: string;
+  /** "attachment" for documents, so a browser never renders them inline. */
+  contentDisposition?: string;
 }
 
 /**

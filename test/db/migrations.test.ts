@@ -4,7 +4,7 @@ import { createDatabase, type DatabaseHandle } from '../../src/db/index.js';
 import { createMigrator, migrateDown, migrateToLatest } from '../../src/db/migrate.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
 
-const TABLES = ['background_profiles', 'pending_deletions', 'subscriptions', 'talent_profiles', 'users'];
+const TABLES = ['background_profiles', 'items', 'pending_deletions', 'subscriptions', 'talent_profiles', 'users'];
 
 async function tableNames(handle: DatabaseHandle): Promise<string[]> {
   const tables = await handle.db.introspection.getTables();

@@ -32,6 +32,8 @@ export interface TestApp {
   dataDir: string;
   /** The app's storage: the real driver behind a wrapper that can inject failures. */
   storage: FaultyStorage;
+  /** Every SQL statement run so far (clear it to count the queries of one request). */
+  queries: string[];
   close(): Promise<void>;
 }
 
@@ -55,7 +57,8 @@ export async function startTestApp(
   const dataDir = mkdtempSync(path.join(tmpdir(), 'castfolio-data-'));
   const env = { DELETE_RETRY_INTERVAL: '0', UPLOAD_TMP_DIR: path.join(dataDir, 'uploads'), ...media.env, ...options.env };
   const config = { ...testConfig(dataDir, env), database: testDb.config, migrateOnStart: false };
-  const database = createDatabase(testDb.config);
+  const queries: string[] = [];
+  const database = createDatabase(testDb.config, undefined, { onQuery: (text) => queries.push(text) });
   await migrateToLatest(database.db);
   const clock = new TestClock();
   const storage = new FaultyStorage(createStorage(config.storage));
@@ -71,6 +74,7 @@ export async function startTestApp(
     clock,
     dataDir,
     storage,
+    queries,
     close: async () => {
       await app.close();
       await storage.close();
@@ -91,15 +95,19 @@ export async function storedNames(t: TestApp): Promise<string[]> {
   return names.sort();
 }
 
-/** Every media name a database row points at. */
+/** Every media name a database row points at (written out here, independently of src/). */
 export async function referencedNames(t: TestApp): Promise<string[]> {
-  const rows = await t.database.db
-    .selectFrom('background_profiles')
-    .select('profile_picture as name')
-    .where('profile_picture', 'is not', null)
-    .unionAll((eb) => eb.selectFrom('talent_profiles').select('profile_picture as name').where('profile_picture', 'is not', null))
-    .execute();
-  return rows.map((r) => r.name as string).sort();
+  const db = t.database.db;
+  const [background, talent, images, certificates] = await Promise.all([
+    db.selectFrom('background_profiles').select('profile_picture as name').execute(),
+    db.selectFrom('talent_profiles').select('profile_picture as name').execute(),
+    db.selectFrom('items').select('image as name').execute(),
+    db.selectFrom('items').select('authenticity_certificate as name').execute(),
+  ]);
+  return [...background, ...talent, ...images, ...certificates]
+    .map((row) => row.name)
+    .filter((name): name is string => typeof name === 'string')
+    .sort();
 }
 
 /** Storage holds exactly what the database references, and no deletion is pending. */

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, UsersTable } from '../../db/types.js';
+import { enqueueDeletions } from '../media/repository.js';
 import type { Role } from '../subscriptions/plans.js';
 
 export interface UserRecord {
@@ -110,5 +111,27 @@ export class UserRepository {
 
   async recordLogin(id: number, now: string): Promise<void> {
     await this.db.updateTable('users').set({ last_login: now }).where('id', '=', id).execute();
+  }
+
+  /**
+   * Deletes the user (profiles, items and subscriptions cascade) and, in the same transaction,
+   * queues every stored file they referenced. Returns those names for deletion after the commit.
+   */
+  async deleteWithMedia(id: number, now: string): Promise<string[] | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const [background, talent, items] = await Promise.all([
+        trx.selectFrom('background_profiles').select('profile_picture as name').where('user_id', '=', id).execute(),
+        trx.selectFrom('talent_profiles').select('profile_picture as name').where('user_id', '=', id).execute(),
+        trx.selectFrom('items').select(['image', 'authenticity_certificate']).where('user_id', '=', id).execute(),
+      ]);
+      const names = [
+        ...background.map((r) => r.name),
+        ...talent.map((r) => r.name),
+        ...items.flatMap((r) => [r.image, r.authenticity_certificate]),
+      ].filter((name): name is string => typeof name === 'string');
+      await enqueueDeletions(trx, names, now);
+      const deleted = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+      return Number(deleted.numDeletedRows) === 0 ? undefined : names;
+    });
   }
 }

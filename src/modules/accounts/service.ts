@@ -1,7 +1,9 @@
 import { hashPassword, passwordProblems, verifyPassword } from '../../auth/passwords.js';
 import type { TokenPair, TokenService } from '../../auth/tokens.js';
 import { isUniqueViolation } from '../../db/index.js';
-import { ApiError, authenticationFailed, invalidToken, validationError, type FieldErrors } from '../../errors.js';
+import type { FastifyBaseLogger } from 'fastify';
+import { ApiError, authenticationFailed, invalidToken, notFound, validationError, type FieldErrors } from '../../errors.js';
+import type { MediaService } from '../media/service.js';
 import { birthDateProblem, normaliseEmail } from '../common.js';
 import type { Role } from '../subscriptions/plans.js';
 import type { UserRecord, UserRepository } from './repository.js';
@@ -17,7 +19,19 @@ export class AccountService {
     private readonly users: UserRepository,
     private readonly tokens: TokenService,
     private readonly clock: () => Date,
+    private readonly media?: Pick<MediaService, 'purge'>,
   ) {}
+
+  /**
+   * Removes the user with their profile, items and subscriptions, then every file they had:
+   * the names are queued in the deleting transaction, so a failed delete is retried, never lost.
+   */
+  async deleteUser(userId: number, log: FastifyBaseLogger): Promise<void> {
+    const names = await this.users.deleteWithMedia(userId, this.clock().toISOString());
+    if (names === undefined) throw notFound('No such user.');
+    if (this.media) await this.media.purge(names, log);
+    log.info({ userId, files: names.length }, 'user deleted');
+  }
 
   async register(input: RegisterBody): Promise<UserRecord> {
     const email = normaliseEmail(input.email);

@@ -1,6 +1,14 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../../db/types.js';
 
+/** Every column that holds a media name; the sweep and the safety checks read them all. */
+export const MEDIA_REFERENCES = [
+  ['background_profiles', 'profile_picture'],
+  ['talent_profiles', 'profile_picture'],
+  ['items', 'image'],
+  ['items', 'authenticity_certificate'],
+] as const;
+
 export interface PendingDeletion {
   name: string;
   attempts: number;
@@ -54,21 +62,21 @@ export class MediaRepository {
       .execute();
   }
 
-  /** Every media name a row points at (pictures now; item photos and certificates join here). */
+  /** Every media name a row points at. */
   async referencedNames(): Promise<Set<string>> {
-    const rows = await this.db
-      .selectFrom('background_profiles')
-      .select('profile_picture as name')
-      .where('profile_picture', 'is not', null)
-      .unionAll((eb) => eb.selectFrom('talent_profiles').select('profile_picture as name').where('profile_picture', 'is not', null))
-      .execute();
-    return new Set(rows.map((row) => row.name as string));
+    const selects = MEDIA_REFERENCES.map(
+      ([table, column]) => sql`select ${sql.ref(column)} as name from ${sql.table(table)} where ${sql.ref(column)} is not null`,
+    );
+    const rows = await sql<{ name: string }>`${sql.join(selects, sql` union all `)}`.execute(this.db);
+    return new Set(rows.rows.map((row) => row.name));
   }
 
   async isReferenced(name: string): Promise<boolean> {
-    const row = await sql<{ n: number }>`
-      select (select count(*) from background_profiles where profile_picture = ${name})
-           + (select count(*) from talent_profiles where profile_picture = ${name}) as n`.execute(this.db);
-    return Number(row.rows[0]?.n ?? 0) > 0;
+    const checks = MEDIA_REFERENCES.map(
+      ([table, column]) => sql`exists (select 1 from ${sql.table(table)} where ${sql.ref(column)} = ${name})`,
+    );
+    const result = await sql<{ referenced: unknown }>`select (${sql.join(checks, sql` or `)}) as referenced`.execute(this.db);
+    const value = result.rows[0]?.referenced;
+    return value === true || value === 1;
   }
 }

@@ -5,6 +5,8 @@ import { QueueFullError, type WorkLimiter } from '../../images/limiter.js';
 import { INVALID_IMAGE_MESSAGE, InvalidImageError, sanitiseImage } from '../../images/sanitise.js';
 import { newObjectName } from '../../storage/names.js';
 import { IMMUTABLE_CACHE_CONTROL, type Storage } from '../../storage/types.js';
+import { readFile } from 'node:fs/promises';
+import { isPdf } from './documents.js';
 import type { MediaRepository } from './repository.js';
 
 export interface UploadedFile {
@@ -113,6 +115,36 @@ export class MediaService {
       'image stored',
     );
     return { name, bytes: image.buffer.length, width: image.width, height: image.height, format: image.format };
+  }
+
+  /**
+   * A document field (authenticity certificates): a PDF, checked by its bytes and stored as is,
+   * or an image, which goes through exactly the image pipeline.
+   */
+  async storeDocument(file: UploadedFile, folder: string, ownerId: number, field: string, log: FastifyBaseLogger): Promise<StoredImage> {
+    if (!(await isPdf(file.path, file.bytes))) {
+      try {
+        return await this.storeImage(file, folder, ownerId, field, log);
+      } catch (error) {
+        if (error instanceof ApiError && error.statusCode === 400) {
+          throw new ApiError(400, { [field]: ['Upload a valid PDF document or image. The file you uploaded was neither.'] });
+        }
+        throw error;
+      }
+    }
+    const name = newObjectName(folder, ownerId, 'pdf');
+    try {
+      await this.deps.storage.put(name, await readFile(file.path), {
+        contentType: 'application/pdf',
+        cacheControl: IMMUTABLE_CACHE_CONTROL,
+        contentDisposition: 'attachment',
+      });
+    } catch (error) {
+      log.error({ err: error, name }, 'storing a document failed');
+      throw serviceUnavailable('The file could not be stored right now. Please try again shortly.', 5);
+    }
+    log.debug({ ownerId, name, bytes: file.bytes }, 'document stored');
+    return { name, bytes: file.bytes, width: 0, height: 0, format: 'pdf' };
   }
 
   /**

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Guards } from '../../auth/guard.js';
 import { currentUser } from '../../auth/guard.js';
 import { queryFlag, requestOrigin } from '../../http/form.js';
-import { withForm, type FormOptions } from '../../http/multipart.js';
+import { withForm, type FileFieldLimit, type FormOptions } from '../../http/multipart.js';
 import { DetailError, FieldErrors } from '../common.js';
 import {
   BackgroundProfileResponse,
@@ -18,8 +18,8 @@ import { PICTURE_FIELD, type ProfileService } from './service.js';
 export interface ProfileRoutesOptions {
   profiles: ProfileService;
   guards: Guards;
-  /** Upload limits and temp folder; fileFields is set here. */
-  form: Omit<FormOptions, 'fileFields'>;
+  /** The picture's size limit and the temporary folder uploads stream to. */
+  upload: { picture: FileFieldLimit; tmpDir: string };
   /** Refuses an upload before its body is read when image processing is saturated. */
   assertUploadCapacity: () => void;
 }
@@ -28,7 +28,7 @@ const errorResponses = { 400: FieldErrors, 401: DetailError, 403: DetailError, 4
 
 export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = async (app, options) => {
   const { profiles, guards, assertUploadCapacity } = options;
-  const formOptions: FormOptions = { ...options.form, fileFields: [PICTURE_FIELD] };
+  const formOptions: FormOptions = { fileFields: { [PICTURE_FIELD]: options.upload.picture }, tmpDir: options.upload.tmpDir };
   const background = { onRequest: guards.requireRole('background') };
   const talent = { onRequest: guards.requireRole('talent') };
   const checkCapacity = async (request: { isMultipart(): boolean }) => {

@@ -1,12 +1,13 @@
 /** Profile scores: pure functions of what a profile holds, so they are unit-tested without a database. */
+import { ITEM_TYPE_LABELS, ITEM_TYPES, type ItemType } from '../items/catalogue.js';
 
 export interface BackgroundScoreInput {
   accountType: string;
   country: string | null;
   dateOfBirth: string | null;
   gender: string | null;
-  /** Number of distinct item types the user offers. */
-  itemTypes: number;
+  /** The distinct item types the user offers, e.g. ['prop', 'vehicle']. */
+  itemTypes: readonly string[];
   /** Total number of items. */
   itemCount: number;
 }
@@ -33,7 +34,7 @@ const ITEM_QUANTITY_TIERS: readonly { min: number; points: number }[] = [
   { min: 1, points: 10 },
 ];
 export const ITEM_TYPE_POINTS = 5;
-export const ITEM_TYPE_COUNT = 8;
+export const ITEM_TYPE_COUNT = ITEM_TYPES.length;
 
 export function itemQuantityPoints(count: number): number {
   return ITEM_QUANTITY_TIERS.find((tier) => count >= tier.min)?.points ?? 0;
@@ -56,16 +57,19 @@ export function backgroundScore(input: BackgroundScoreInput): BackgroundScore {
   ].filter((m): m is string => m !== undefined);
   const profileCompletion = missing.length === 0 ? 15 : 0;
 
-  const itemTypes = Math.min(input.itemTypes, ITEM_TYPE_COUNT);
+  const offered = ITEM_TYPES.filter((type) => input.itemTypes.includes(type));
+  const missingTypes = ITEM_TYPES.filter((type) => !offered.includes(type));
+  const itemTypes = offered.length;
   const itemDiversity = itemTypes * ITEM_TYPE_POINTS;
+  const labels = (types: readonly ItemType[]) => types.map((type) => ITEM_TYPE_LABELS[type]).join(', ');
   const itemQuantity = itemQuantityPoints(input.itemCount);
   const next = nextQuantityTier(input.itemCount);
 
   const tips: string[] = [];
   if (!subscribed) tips.push('Subscribe to the Production Assets Pro plan to earn 25 points and unlock listings.');
   if (missing.length > 0) tips.push(`Add your ${missing.join(', ')} to complete your profile (+15 points).`);
-  if (itemTypes < ITEM_TYPE_COUNT) {
-    tips.push(`Offer a new type of item (props, costumes, locations, vehicles, ...) for +${ITEM_TYPE_POINTS} points each.`);
+  if (missingTypes.length > 0) {
+    tips.push(`Offer ${labels(missingTypes)} for +${ITEM_TYPE_POINTS} points per new type.`);
   }
   if (next) {
     tips.push(`Reach ${plural(next.min, 'item')} to raise your item quantity score to ${next.points} points.`);
@@ -85,7 +89,7 @@ export function backgroundScore(input: BackgroundScoreInput): BackgroundScore {
         missing.length === 0
           ? 'Country, date of birth and gender are set: 15 of 15 points.'
           : `Profile incomplete (missing ${missing.join(', ')}): 0 of 15 points.`,
-      item_diversity: `${plural(itemTypes, 'item type')} offered: ${itemDiversity} of ${ITEM_TYPE_COUNT * ITEM_TYPE_POINTS} points (${ITEM_TYPE_POINTS} per type).`,
+      item_diversity: `${plural(itemTypes, 'item type')} offered${itemTypes > 0 ? ` (${labels(offered)})` : ''}: ${itemDiversity} of ${ITEM_TYPE_COUNT * ITEM_TYPE_POINTS} points (${ITEM_TYPE_POINTS} per type).`,
       item_quantity: `${plural(input.itemCount, 'item')} listed: ${itemQuantity} of 25 points.`,
     },
     improvement_tips: tips,

@@ -22,7 +22,7 @@ import { backgroundScore, talentScore, TALENT_COMPLETION_MAX } from './score.js'
 export type PublicUrl = (key: string, origin: string) => string;
 
 export interface ItemStats {
-  itemTypes: number;
+  itemTypes: string[];
   itemCount: number;
 }
 
@@ -155,7 +155,7 @@ export class ProfileService {
     const [record, subscription, stats] = await Promise.all([
       this.loadBackground(user),
       this.activeSubscription(user.id),
-      this.deps.itemStats?.(user.id) ?? Promise.resolve({ itemTypes: 0, itemCount: 0 }),
+      this.deps.itemStats?.(user.id) ?? Promise.resolve({ itemTypes: [], itemCount: 0 }),
     ]);
     const accountType = accountTypeFor('background', subscription);
     const score = backgroundScore({ accountType, ...record, ...stats });

@@ -1,0 +1,125 @@
+import type { Kysely, Selectable, Updateable } from 'kysely';
+import type { Dialect } from '../../db/index.js';
+import type { Database, ItemsTable } from '../../db/types.js';
+import { enqueueDeletions } from '../media/repository.js';
+import type { ItemType } from './catalogue.js';
+
+export type ItemRow = Selectable<ItemsTable>;
+export type ItemValues = Omit<Updateable<ItemsTable>, 'id' | 'user_id' | 'item_type' | 'created_at' | 'updated_at'>;
+
+/** The media columns of an item: what must be deleted with it or when replaced. */
+const MEDIA_COLUMNS = ['image', 'authenticity_certificate'] as const;
+
+function mediaOf(row: Pick<ItemRow, (typeof MEDIA_COLUMNS)[number]>): string[] {
+  return MEDIA_COLUMNS.map((column) => row[column]).filter((name): name is string => typeof name === 'string');
+}
+
+export class ItemRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
+
+  /** One page of a user's items, oldest first (id order is stable under inserts). */
+  async list(userId: number, type: ItemType | undefined, limit: number, offset: number): Promise<ItemRow[]> {
+    return this.db
+      .selectFrom('items')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .$if(type !== undefined, (qb) => qb.where('item_type', '=', type as ItemType))
+      .orderBy('id')
+      .limit(limit)
+      .offset(offset)
+      .execute();
+  }
+
+  async count(userId: number, type?: ItemType): Promise<number> {
+    const row = await this.db
+      .selectFrom('items')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('user_id', '=', userId)
+      .$if(type !== undefined, (qb) => qb.where('item_type', '=', type as ItemType))
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  /** Items per type in one query, whatever the number of items. */
+  async countsByType(userId: number): Promise<Map<string, number>> {
+    const rows = await this.db
+      .selectFrom('items')
+      .select(['item_type', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('user_id', '=', userId)
+      .groupBy('item_type')
+      .execute();
+    return new Map(rows.map((row) => [row.item_type, Number(row.n)]));
+  }
+
+  async find(userId: number, type: ItemType, id: number): Promise<ItemRow | undefined> {
+    return this.db
+      .selectFrom('items')
+      .selectAll()
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .where('item_type', '=', type)
+      .executeTakeFirst();
+  }
+
+  async insert(userId: number, type: ItemType, values: ItemValues, now: string): Promise<ItemRow> {
+    return this.db
+      .insertInto('items')
+      .values({ ...values, name: values.name as string, user_id: userId, item_type: type, created_at: now, updated_at: now })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /**
+   * Updates an item, locking it first, and queues the media it stops referencing in the same
+   * transaction. Undefined when the item is not the user's.
+   */
+  async update(
+    userId: number,
+    type: ItemType,
+    id: number,
+    values: ItemValues,
+    now: string,
+  ): Promise<{ row: ItemRow; replaced: string[] } | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const current = await trx
+        .selectFrom('items')
+        .select([...MEDIA_COLUMNS])
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('item_type', '=', type)
+        .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
+        .executeTakeFirst();
+      if (!current) return undefined;
+      const row = await trx
+        .updateTable('items')
+        .set({ ...values, updated_at: now })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const kept = new Set(mediaOf(row));
+      const replaced = mediaOf(current).filter((name) => !kept.has(name));
+      await enqueueDeletions(trx, replaced, now);
+      return { row, replaced };
+    });
+  }
+
+  /** Deletes an item and queues its media in one transaction; undefined when not the user's. */
+  async delete(userId: number, type: ItemType, id: number, now: string): Promise<string[] | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .deleteFrom('items')
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('item_type', '=', type)
+        .returning([...MEDIA_COLUMNS])
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const names = mediaOf(row);
+      await enqueueDeletions(trx, names, now);
+      return names;
+    });
+  }
+}
