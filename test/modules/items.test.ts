@@ -206,6 +206,10 @@ for (const db of DATABASES) {
           expect(all.body.total_items).toBe(7);
           expect(all.body.items.prop.map((i: { name: string }) => i.name)).toEqual(['Item 0', 'Item 2', 'Item 4', 'Item 6']);
           expect(all.body.items.costume).toHaveLength(3);
+          // Each item keeps its own type's fields in a list too.
+          expect(Object.keys(all.body.items.costume[0])).toEqual(expect.arrayContaining(['size', 'worn_by', 'era']));
+          expect(Object.keys(all.body.items.prop[0])).toEqual(expect.arrayContaining(['material', 'used_in_movie', 'condition']));
+          expect(all.body.items.prop[0]).not.toHaveProperty('size');
           expect(all.body.items.vehicle).toEqual([]);
 
           const props = await t.http.get(`${ITEMS}?item_type=prop`, user.headers);
