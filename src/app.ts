@@ -1,3 +1,4 @@
+import cors from '@fastify/cors';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -11,6 +12,7 @@ import { migrateToLatest } from './db/migrate.js';
 import { errorHandler } from './http/errors.js';
 import { removeStaleUploads } from './http/multipart.js';
 import { registerNotFound } from './http/not-found.js';
+import { serveWeb } from './http/web.js';
 import { UserRepository } from './modules/accounts/repository.js';
 import { accountRoutes } from './modules/accounts/routes.js';
 import { AccountService } from './modules/accounts/service.js';
@@ -107,6 +109,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     itemStats: (userId) => items.stats(userId),
   });
 
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+      methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'is-background', 'is-talent'],
+      maxAge: 600,
+    });
+  }
   await app.register(formbody, { bodyLimit: JSON_BODY_LIMIT });
   await app.register(multipart, {
     limits: { fieldNameSize: 100, fieldSize: 64 * 1024, fields: 50, files: 1, parts: 60, headerPairs: 100 },
@@ -138,6 +148,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     },
     assertUploadCapacity: () => media.assertCapacity(),
   });
+
+  if (config.serveWeb) await serveWeb(app);
 
   return app;
 }

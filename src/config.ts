@@ -65,6 +65,10 @@ export interface Config {
   };
   /** Passed to Fastify's trustProxy: false, true, a hop count or a list of addresses. */
   trustProxy: boolean | number | string;
+  /** Other origins allowed to call the API from a browser (the app's own page needs none). */
+  corsOrigins: string[];
+  /** Serve the built web front end at /. */
+  serveWeb: boolean;
   storage: StorageConfig;
   images: ImageConfig;
   media: MediaConfig;
@@ -232,6 +236,22 @@ function parseStorage(reader: EnvReader, dataDir: string): StorageConfig {
   };
 }
 
+function parseOrigins(reader: EnvReader): string[] {
+  const value = reader.raw('CORS_ORIGINS');
+  if (value === undefined) return [];
+  const origins = value.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean);
+  for (const origin of origins) {
+    if (origin === '*') continue;
+    try {
+      const url = new URL(origin);
+      if (url.origin !== origin) throw new Error('not an origin');
+    } catch {
+      reader.problems.push(`CORS_ORIGINS entry "${origin}" must be an origin like https://app.example.com, or *`);
+    }
+  }
+  return origins;
+}
+
 function parseTrustProxy(reader: EnvReader): boolean | number | string {
   const value = reader.raw('TRUST_PROXY');
   if (value === undefined) return false;
@@ -269,6 +289,8 @@ export function parseConfig(env: Env): Config {
       refreshTtlSeconds: reader.duration('REFRESH_TOKEN_LIFETIME', 24 * 60 * 60),
     },
     trustProxy: parseTrustProxy(reader),
+    corsOrigins: parseOrigins(reader),
+    serveWeb: reader.boolean('SERVE_WEB', true),
     storage: parseStorage(reader, dataDir),
     images: {
       maxBytes: reader.bytes('MAX_IMAGE_SIZE', 10 * 1024 * 1024, 1024, 1024 ** 3),

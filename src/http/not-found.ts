@@ -9,6 +9,8 @@ import { sendError } from './errors.js';
 export function registerNotFound(app: FastifyInstance): void {
   const known = FindMyWay({ ignoreTrailingSlash: true });
   app.addHook('onRoute', (route) => {
+    // Wildcards (the media folder) would make every path under them look known.
+    if (route.url.includes('*')) return;
     const methods = (Array.isArray(route.method) ? route.method : [route.method]) as HTTPMethods[];
     for (const method of methods.map((m) => m.toUpperCase() as HTTPMethod)) {
       if (!known.hasRoute(method, route.url)) known.on(method, route.url, () => undefined);

@@ -19,6 +19,13 @@ export function jpeg(width = 640, height = 480, background = '#336699'): Promise
   return sharp({ create: { width, height, channels: 3, background } }).jpeg().toBuffer();
 }
 
+/** Random pixels compress badly: a photo-sized file from few pixels (about 1.5 bytes per pixel). */
+export function noisyJpeg(width: number, height: number): Promise<Buffer> {
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (Math.random() * 256) | 0;
+  return sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 92 }).toBuffer();
+}
+
 export function pngWithAlpha(width = 300, height = 200): Promise<Buffer> {
   return sharp({ create: { width, height, channels: 4, background: { r: 200, g: 30, b: 30, alpha: 0.5 } } }).png().toBuffer();
 }

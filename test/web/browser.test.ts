@@ -1,0 +1,300 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { DATABASES } from '../helpers/databases.js';
+import { createUser } from '../helpers/factories.js';
+import { jpeg, noisyJpeg } from '../helpers/images.js';
+import { STORAGES } from '../helpers/storage.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const skipReason = existsSync(CHROMIUM) ? undefined : `Chromium not found at ${CHROMIUM} (apt-get install -y chromium)`;
+const root = path.resolve(import.meta.dirname, '..', '..');
+const SHOTS = path.join(root, 'test-output', 'screenshots');
+const FILES = path.join(root, 'test-output', 'files');
+
+/** The API guide's three functions, verbatim (000_838dacdecd9cf109.txt, "Frontend Implementation"). */
+const GUIDE_FUNCTIONS = `
+const getBackgroundProfile = async () => {
+  const response = await fetch('/api/profile/background/', {
+    headers: {
+      'Authorization': \`Bearer \${localStorage.getItem('authToken')}\`,
+      'is-background': 'true'
+    }
+  });
+  
+  const data = await response.json();
+  const profilePictureUrl = data.profile.profile_picture;
+  
+  if (profilePictureUrl) {
+    document.getElementById('bg-profile-img').src = profilePictureUrl;
+  } else {
+    document.getElementById('bg-profile-img').src = '/default-background-avatar.png';
+  }
+  
+  return data;
+};
+
+const uploadBackgroundProfilePicture = async (imageFile, otherData = {}) => {
+  const formData = new FormData();
+  formData.append('profile_picture', imageFile);
+  
+  // Add other profile fields if needed
+  Object.keys(otherData).forEach(key => {
+    formData.append(key, otherData[key]);
+  });
+
+  const response = await fetch('/api/profile/background/', {
+    method: 'POST',
+    headers: {
+      'Authorization': \`Bearer \${localStorage.getItem('authToken')}\`,
+      'is-background': 'true'
+      // Don't set Content-Type - let browser set it with boundary
+    },
+    body: formData
+  });
+
+  return response.json();
+};
+
+const updateOnlyBackgroundProfilePicture = async (imageFile) => {
+  const formData = new FormData();
+  formData.append('profile_picture', imageFile);
+
+  const response = await fetch('/api/profile/background/?partial=true', {
+    method: 'POST',
+    headers: {
+      'Authorization': \`Bearer \${localStorage.getItem('authToken')}\`,
+      'is-background': 'true'
+    },
+    body: formData
+  });
+
+  return response.json();
+};
+`;
+
+describe.skipIf(skipReason)('the web front end in Chromium', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const external: string[] = [];
+
+  beforeAll(async () => {
+    const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-if-stale.mjs')], { encoding: 'utf8' });
+    expect(build.status, build.stderr).toBe(0);
+    mkdirSync(SHOTS, { recursive: true });
+    mkdirSync(FILES, { recursive: true });
+    writeFileSync(path.join(FILES, 'headshot.jpg'), await jpeg(1600, 1200, '#3d6fb6'));
+    writeFileSync(path.join(FILES, 'second.jpg'), await jpeg(1200, 1600, '#b63d6f'));
+    // Big enough that throttled upload progress is observable.
+    writeFileSync(path.join(FILES, 'large.jpg'), await noisyJpeg(1500, 1000));
+    writeFileSync(path.join(FILES, 'notes.jpg'), 'these are my notes, not a picture\n');
+    writeFileSync(path.join(FILES, 'prop.jpg'), await jpeg(800, 600, '#b6a03d'));
+
+    t = await startTestApp(DATABASES[0]!, { storage: STORAGES[0] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+    });
+    context = await browser.newContext({ baseURL: t.http.baseUrl, viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(10_000);
+    page = await context.newPage();
+    page.on('dialog', (dialog) => void dialog.accept());
+    page.on('request', (request) => {
+      const url = request.url();
+      if (!url.startsWith(t.http.baseUrl) && !url.startsWith('data:') && !url.startsWith('blob:')) external.push(url);
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+  it('signs up with errors shown next to each field, then lands on the profile', async () => {
+    await page.goto('/#signup');
+    await page.getByLabel('First name').fill('Robin');
+    await page.getByLabel('Last name').fill('Extra');
+    await page.getByLabel('Email').fill('robin@example.com');
+    await page.getByLabel('Password').fill('12345678');
+    await page.getByLabel('Date of birth').fill('2015-01-01');
+    await page.getByLabel(/Background \(extra/).check();
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect.poll(() => page.locator('[data-field-error="password"]').textContent()).toContain('entirely numeric');
+    expect(await page.locator('[data-field-error="date_of_birth"]').textContent()).toContain('at least 18');
+    await shot('signup-errors');
+
+    await page.getByLabel('Password').fill('Robin-Extra-2026');
+    await page.getByLabel('Date of birth').fill('1990-03-04');
+    await page.getByLabel('Gender').selectOption('Other');
+    await page.getByLabel('Country').fill('Ireland');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect.poll(() => page.getByTestId('email').textContent()).toBe('robin@example.com');
+    expect(await page.evaluate(() => (globalThis as any).localStorage.getItem('authToken'))).toMatch(/^ey/);
+    await expect.poll(() => page.locator('#profile-picture').evaluate((img: any) => img.naturalWidth)).toBeGreaterThan(0);
+    await shot('profile-new');
+  });
+
+  it('signs out and back in with the keyboard', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Background').check();
+    await page.getByLabel('Email').fill('robin@example.com');
+    await page.getByLabel('Password').fill('wrong-password-1');
+    await page.getByLabel('Password').press('Enter');
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('No active account');
+    await page.getByLabel('Password').fill('Robin-Extra-2026');
+    await page.getByLabel('Password').press('Enter');
+    await expect.poll(() => page.getByTestId('email').textContent()).toBe('robin@example.com');
+  });
+
+  it('uploads a picture with a real progress bar and shows it from its URL', async () => {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    // ~400 KB/s up: the upload takes a noticeable moment, so progress can be watched.
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 400 * 1024 });
+    const seen: number[] = [];
+    const watcher = setInterval(() => {
+      page
+        .locator('#upload-progress')
+        .evaluate((el: any) => el.value)
+        .then((v) => seen.push(v))
+        .catch(() => undefined);
+    }, 30);
+    await page.locator('#picture-input').setInputFiles(path.join(FILES, 'large.jpg'));
+    await expect.poll(() => page.locator('#profile-picture').getAttribute('data-uploaded'), { timeout: 20_000 }).toMatch(/\/media\/background_profile_pictures\//);
+    clearInterval(watcher);
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    const distinct = [...new Set(seen)].filter((v) => v > 0 && v < 1);
+    expect(distinct.length).toBeGreaterThan(1);
+
+    const img = page.locator('#profile-picture');
+    await expect.poll(() => img.evaluate((el: any) => el.complete && el.naturalWidth)).toBeGreaterThan(0);
+    expect(await img.getAttribute('src')).toBe(await img.getAttribute('data-uploaded'));
+    await shot('profile-with-picture');
+  });
+
+  it('replaces the picture, and the old URL then answers 404', async () => {
+    const img = page.locator('#profile-picture');
+    const oldUrl = (await img.getAttribute('data-uploaded')) as string;
+    await page.locator('#picture-input').setInputFiles(path.join(FILES, 'second.jpg'));
+    await expect.poll(() => img.getAttribute('data-uploaded')).not.toBe(oldUrl);
+    await expect.poll(() => img.evaluate((el: any) => el.complete && el.naturalWidth)).toBe(1200);
+    // no-store: the browser rightly caches immutable pictures; the question is what the server says.
+    expect(await page.evaluate(async (url) => (await fetch(url, { cache: 'no-store' } as RequestInit)).status, oldUrl)).toBe(404);
+  });
+
+  it('explains in words why a text file renamed .jpg is refused', async () => {
+    await page.locator('#picture-input').setInputFiles(path.join(FILES, 'notes.jpg'));
+    await expect.poll(() => page.locator('.picture [role="alert"]').textContent()).toContain('Upload a valid image');
+    await shot('picture-error');
+  });
+
+  it('edits a field with inline validation from the API', async () => {
+    await page.getByLabel('Country').fill('The United Kingdom of Great Britain');
+    await page.getByRole('button', { name: 'Save details' }).click();
+    await expect.poll(() => page.locator('[data-field-error="country"]').textContent()).toContain('no more than 25 characters');
+    await page.getByLabel('Country').fill('Portugal');
+    await page.getByRole('button', { name: 'Save details' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain('Saved');
+    await page.reload();
+    await expect.poll(() => page.getByLabel('Country').inputValue()).toBe('Portugal');
+  });
+
+  it('shows the score breakdown, subscription and restrictions, and manages items once subscribed', async () => {
+    expect(await page.getByRole('meter').count()).toBe(4);
+    expect(await page.getByTestId('subscription-message').textContent()).toContain('active subscription');
+    expect(await page.locator('.restrictions li').count()).toBe(5);
+
+    await runCli(['subscription', 'grant', 'robin@example.com', 'background_jobs'], t.config, { out: () => undefined, err: () => undefined }, t.database);
+    await page.reload();
+    await expect.poll(() => page.getByTestId('score-total').textContent()).toBe('40');
+
+    const form = page.locator('.items form.item-form').last();
+    await page.getByLabel('Type').selectOption('prop');
+    await form.getByLabel('Name').fill('Brass lantern');
+    await form.getByLabel('Price').fill('12.50');
+    await form.getByLabel('Material').fill('brass');
+    await form.getByLabel('Photo').setInputFiles(path.join(FILES, 'prop.jpg'));
+    await form.getByRole('button', { name: 'Add item' }).click();
+    const row = page.locator('.item', { hasText: 'Brass lantern' });
+    await expect.poll(() => row.count()).toBe(1);
+    await expect.poll(() => row.locator('img').evaluate((el: any) => el.complete && el.naturalWidth)).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('score-total').textContent()).toBe('55');
+    await shot('profile-items');
+
+    const editing = page.locator(`[data-item-id="${await row.getAttribute('data-item-id')}"]`);
+    await row.getByRole('button', { name: 'Edit Brass lantern' }).click();
+    await editing.getByLabel('Name').fill('Copper lantern');
+    await editing.getByRole('button', { name: 'Save item' }).click();
+    await expect.poll(() => page.locator('.item', { hasText: 'Copper lantern' }).count()).toBe(1);
+
+    await page.locator('.item', { hasText: 'Copper lantern' }).getByRole('button', { name: 'Delete Copper lantern' }).click();
+    await expect.poll(() => page.locator('.item', { hasText: 'Copper lantern' }).count()).toBe(0);
+  });
+
+  it('fits a phone-sized screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload();
+    await expect.poll(() => page.getByTestId('email').textContent()).toBe('robin@example.com');
+    const overflow = await page.evaluate(() => {
+      const { document, innerWidth } = globalThis as any;
+      return document.documentElement.scrollWidth - innerWidth;
+    });
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot('profile-phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('runs the API guide’s three functions unchanged on a page served by this server', async () => {
+    const user = await createUser(t.http, 'background');
+    const guide = await context.newPage();
+    await guide.goto('/');
+    await guide.evaluate((token) => {
+      const { localStorage, document } = globalThis as any;
+      localStorage.setItem('authToken', token);
+      document.body.insertAdjacentHTML(
+        'beforeend',
+        '<img id="bg-profile-img" alt=""><input id="bg-profile-picture-input" type="file" accept="image/*">',
+      );
+    }, user.access);
+    await guide.addScriptTag({ content: `${GUIDE_FUNCTIONS}\nwindow.guide = { getBackgroundProfile, uploadBackgroundProfilePicture, updateOnlyBackgroundProfilePicture };` });
+
+    const empty = await guide.evaluate(() => (globalThis as any).guide.getBackgroundProfile());
+    expect(empty.profile.profile_picture).toBeNull();
+    await expect.poll(() => guide.locator('#bg-profile-img').evaluate((el: any) => el.complete && el.naturalWidth)).toBeGreaterThan(0);
+    expect(await guide.locator('#bg-profile-img').getAttribute('src')).toBe('/default-background-avatar.png');
+
+    await guide.locator('#bg-profile-picture-input').setInputFiles(path.join(FILES, 'headshot.jpg'));
+    const uploaded = await guide.evaluate(async () => {
+      const file = (globalThis as any).document.getElementById('bg-profile-picture-input').files[0];
+      return (globalThis as any).guide.uploadBackgroundProfilePicture(file, { country: 'Canada', gender: 'Female' });
+    });
+    expect(uploaded.message).toBe('Background profile updated successfully');
+    expect(uploaded.profile).toMatchObject({ country: 'Canada', gender: 'Female' });
+    expect(uploaded.profile.profile_picture).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/media\/background_profile_pictures\/\d+_[\w-]+\.jpg$/);
+
+    const only = await guide.evaluate(async () => {
+      const file = (globalThis as any).document.getElementById('bg-profile-picture-input').files[0];
+      return (globalThis as any).guide.updateOnlyBackgroundProfilePicture(file);
+    });
+    expect(only.profile.profile_picture).not.toBe(uploaded.profile.profile_picture);
+    expect(only.profile.country).toBe('Canada');
+
+    const after = await guide.evaluate(() => (globalThis as any).guide.getBackgroundProfile());
+    expect(after.profile.profile_picture).toBe(only.profile.profile_picture);
+    await expect.poll(() => guide.locator('#bg-profile-img').evaluate((el: any) => el.complete && el.naturalWidth)).toBe(1600);
+    await guide.close();
+  });
+
+  it('made no request outside this server', () => {
+    expect(external).toEqual([]);
+  });
+});

@@ -1,0 +1,177 @@
+/**
+ * The browser side of the API. Tokens live where the API guide's snippets expect them:
+ * localStorage "authToken" (access) — plus "refreshToken" and "castfolioRole" for this app.
+ */
+export type Role = 'talent' | 'background';
+
+export interface ApiResult<T = any> {
+  status: number;
+  ok: boolean;
+  body: T;
+}
+
+const ACCESS_KEY = 'authToken';
+const REFRESH_KEY = 'refreshToken';
+const ROLE_KEY = 'castfolioRole';
+
+export interface Session {
+  access: string;
+  refresh: string;
+  role: Role;
+}
+
+export function loadSession(): Session | null {
+  const access = localStorage.getItem(ACCESS_KEY);
+  const refresh = localStorage.getItem(REFRESH_KEY);
+  const role = localStorage.getItem(ROLE_KEY);
+  if (!access || !refresh || (role !== 'talent' && role !== 'background')) return null;
+  return { access, refresh, role };
+}
+
+export function saveSession(session: Session): void {
+  localStorage.setItem(ACCESS_KEY, session.access);
+  localStorage.setItem(REFRESH_KEY, session.refresh);
+  localStorage.setItem(ROLE_KEY, session.role);
+}
+
+export function clearSession(): void {
+  for (const key of [ACCESS_KEY, REFRESH_KEY, ROLE_KEY]) localStorage.removeItem(key);
+}
+
+/** Seconds until the token expires, from its own exp claim. */
+export function secondsLeft(token: string): number {
+  try {
+    const payload = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')));
+    return Number(payload.exp) - Date.now() / 1000;
+  } catch {
+    return 0;
+  }
+}
+
+export function roleHeaders(role: Role): Record<string, string> {
+  return role === 'talent' ? { 'is-talent': 'true' } : { 'is-background': 'true' };
+}
+
+async function parse(response: Response): Promise<ApiResult> {
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, ok: response.ok, body };
+}
+
+let refreshing: Promise<boolean> | null = null;
+
+/** Exchanges the refresh token for a new access token; false when the session is over. */
+export function refreshAccess(): Promise<boolean> {
+  refreshing ??= (async () => {
+    const session = loadSession();
+    if (!session) return false;
+    const result = await parse(
+      await fetch('/api/token/refresh/', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refresh: session.refresh }),
+      }),
+    );
+    if (!result.ok) return false;
+    saveSession({ ...session, access: result.body.access, refresh: result.body.refresh ?? session.refresh });
+    return true;
+  })().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+export const onSessionEnded: { handler: () => void } = { handler: () => undefined };
+
+/** An authenticated call with the role header; one refresh and retry on an expired token. */
+export async function api(path: string, init: { method?: string; json?: unknown; form?: FormData } = {}): Promise<ApiResult> {
+  const send = async () => {
+    const session = loadSession();
+    const headers: Record<string, string> = session ? { Authorization: `Bearer ${session.access}`, ...roleHeaders(session.role) } : {};
+    let body: BodyInit | undefined;
+    if (init.json !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(init.json);
+    } else if (init.form) {
+      body = init.form;
+    }
+    return parse(await fetch(path, { method: init.method ?? 'GET', headers, body }));
+  };
+  let result = await send();
+  if (result.status === 401 && (await refreshAccess())) result = await send();
+  if (result.status === 401) onSessionEnded.handler();
+  return result;
+}
+
+/** Public calls: register and sign in. */
+export async function post(path: string, json: unknown): Promise<ApiResult> {
+  return parse(await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(json) }));
+}
+
+/**
+ * A multipart upload with real progress: fetch() cannot report upload progress, XMLHttpRequest
+ * can. `onProgress` gets 0..1 as bytes leave the browser.
+ */
+export function uploadWithProgress(
+  path: string,
+  form: FormData,
+  onProgress: (fraction: number) => void,
+  method = 'POST',
+): Promise<ApiResult> {
+  const attempt = () =>
+    new Promise<ApiResult>((resolve, reject) => {
+      const session = loadSession();
+      const xhr = new XMLHttpRequest();
+      xhr.open(method, path);
+      if (session) {
+        xhr.setRequestHeader('Authorization', `Bearer ${session.access}`);
+        for (const [name, value] of Object.entries(roleHeaders(session.role))) xhr.setRequestHeader(name, value);
+      }
+      xhr.upload.onprogress = (event) => {
+        if (event.lengthComputable) onProgress(event.loaded / event.total);
+      };
+      xhr.onload = () => {
+        let body: unknown = xhr.responseText;
+        try {
+          body = JSON.parse(xhr.responseText);
+        } catch {
+          // keep text
+        }
+        resolve({ status: xhr.status, ok: xhr.status >= 200 && xhr.status < 300, body });
+      };
+      xhr.onerror = () => reject(new Error('The upload could not reach the server. Check your connection and try again.'));
+      xhr.send(form);
+    });
+  return attempt().then(async (result) => {
+    if (result.status === 401 && (await refreshAccess())) return attempt();
+    return result;
+  });
+}
+
+/** The first human-readable message of a DRF-shaped error body. */
+export function errorText(body: unknown, fallback = 'Something went wrong. Please try again.'): string {
+  if (!body || typeof body !== 'object') return fallback;
+  const record = body as Record<string, unknown>;
+  if (typeof record.detail === 'string') return record.detail;
+  if (typeof record.message === 'string') return record.message;
+  for (const value of Object.values(record)) {
+    if (Array.isArray(value) && typeof value[0] === 'string') return value.join(' ');
+  }
+  return fallback;
+}
+
+/** Field → messages of a 400 body. */
+export function fieldErrors(body: unknown): Record<string, string> {
+  const result: Record<string, string> = {};
+  if (!body || typeof body !== 'object') return result;
+  for (const [field, value] of Object.entries(body as Record<string, unknown>)) {
+    if (Array.isArray(value)) result[field] = value.filter((v) => typeof v === 'string').join(' ');
+    else if (typeof value === 'string' && field === 'detail') result.non_field_errors = value;
+  }
+  return result;
+}

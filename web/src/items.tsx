@@ -1,0 +1,197 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, errorText, fieldErrors, uploadWithProgress } from './api';
+import { Field, Notice } from './ui';
+
+type Item = Record<string, any>;
+
+interface FieldDef {
+  name: string;
+  label: string;
+  kind?: 'text' | 'number' | 'checkbox' | 'textarea' | 'file';
+}
+
+/** Each type's own fields, as the API documents them. */
+const TYPES: Record<string, { label: string; fields: FieldDef[] }> = {
+  prop: { label: 'Prop', fields: [{ name: 'material', label: 'Material' }, { name: 'used_in_movie', label: 'Used in movie' }, { name: 'condition', label: 'Condition' }] },
+  costume: { label: 'Costume', fields: [{ name: 'size', label: 'Size' }, { name: 'worn_by', label: 'Worn by' }, { name: 'era', label: 'Era' }] },
+  location: {
+    label: 'Location',
+    fields: [{ name: 'address', label: 'Address' }, { name: 'capacity', label: 'Capacity', kind: 'number' }, { name: 'is_indoor', label: 'Indoor', kind: 'checkbox' }],
+  },
+  memorabilia: {
+    label: 'Memorabilia',
+    fields: [{ name: 'signed_by', label: 'Signed by' }, { name: 'authenticity_certificate', label: 'Authenticity certificate (PDF or image)', kind: 'file' }],
+  },
+  vehicle: { label: 'Vehicle', fields: [{ name: 'make', label: 'Make' }, { name: 'model', label: 'Model' }, { name: 'year', label: 'Year', kind: 'number' }] },
+  artistic_material: { label: 'Artistic material', fields: [{ name: 'type', label: 'Type' }, { name: 'condition', label: 'Condition' }] },
+  music_item: { label: 'Music item', fields: [{ name: 'instrument_type', label: 'Instrument type' }, { name: 'used_by', label: 'Used by' }] },
+  rare_item: { label: 'Rare item', fields: [{ name: 'provenance', label: 'Provenance', kind: 'textarea' }, { name: 'is_one_of_a_kind', label: 'One of a kind', kind: 'checkbox' }] },
+};
+
+const COMMON: FieldDef[] = [
+  { name: 'name', label: 'Name' },
+  { name: 'price', label: 'Price', kind: 'number' },
+  { name: 'genre', label: 'Genre' },
+  { name: 'description', label: 'Description', kind: 'textarea' },
+  { name: 'is_for_rent', label: 'For rent', kind: 'checkbox' },
+  { name: 'is_for_sale', label: 'For sale', kind: 'checkbox' },
+  { name: 'image', label: 'Photo', kind: 'file' },
+];
+
+/** The multipart body of an item form: checkboxes always sent, empty files left out. */
+function itemForm(form: HTMLFormElement, fields: FieldDef[]): FormData {
+  const body = new FormData();
+  for (const field of fields) {
+    const control = form.elements.namedItem(field.name) as HTMLInputElement | null;
+    if (!control) continue;
+    if (field.kind === 'checkbox') body.append(field.name, control.checked ? 'true' : 'false');
+    else if (field.kind === 'file') {
+      const file = control.files?.[0];
+      if (file) body.append(field.name, file);
+    } else body.append(field.name, control.value);
+  }
+  return body;
+}
+
+function ItemEditor({ type, item, onDone, onCancel }: { type: string; item?: Item; onDone: () => Promise<void>; onCancel?: () => void }) {
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [progress, setProgress] = useState<number | null>(null);
+  const fields = [...COMMON, ...(TYPES[type]?.fields ?? [])];
+  const prefix = item ? `edit-${item.id}-` : 'new-';
+  return (
+    <form
+      class="item-form"
+      noValidate
+      onSubmit={async (event) => {
+        event.preventDefault();
+        const body = itemForm(event.currentTarget, fields);
+        if (!item) body.append('item_type', type);
+        setProgress(0);
+        const result = await uploadWithProgress(
+          item ? `/api/profile/background/items/${type}/${item.id}/` : '/api/profile/background/items/',
+          body,
+          setProgress,
+          item ? 'PATCH' : 'POST',
+        ).catch((e: Error) => ({ ok: false, status: 0, body: { detail: e.message } }));
+        setProgress(null);
+        if (!result.ok) {
+          setErrors(result.status === 400 || result.status === 413 ? fieldErrors(result.body) : { non_field_errors: errorText(result.body) });
+          return;
+        }
+        setErrors({});
+        (event.target as HTMLFormElement).reset();
+        await onDone();
+      }}
+    >
+      <div class="grid-2">
+        {fields.map((field) => (
+          <Field label={field.label} name={`${prefix}${field.name}`} error={errors[field.name]}>
+            {(p) => {
+              const props = { ...p, name: field.name };
+              const value = item?.[field.name];
+              if (field.kind === 'checkbox') return <input {...props} type="checkbox" defaultChecked={Boolean(value)} />;
+              if (field.kind === 'textarea') return <textarea {...props} rows={2} defaultValue={value ?? ''} />;
+              if (field.kind === 'file') return <input {...props} type="file" accept={field.name === 'image' ? 'image/*' : 'application/pdf,image/*'} />;
+              return <input {...props} type={field.kind === 'number' ? 'text' : 'text'} inputMode={field.kind === 'number' ? 'decimal' : undefined} defaultValue={value ?? ''} />;
+            }}
+          </Field>
+        ))}
+      </div>
+      {progress !== null && <progress max={1} value={progress} aria-label="Upload progress" />}
+      {errors.non_field_errors && <Notice kind="error">{errors.non_field_errors}</Notice>}
+      {Object.keys(errors).some((k) => !fields.some((f) => f.name === k) && k !== 'non_field_errors') && (
+        <Notice kind="error">{Object.values(errors).join(' ')}</Notice>
+      )}
+      <div class="actions">
+        <button type="submit">{item ? 'Save item' : 'Add item'}</button>
+        {onCancel && (
+          <button type="button" class="secondary" onClick={onCancel}>
+            Cancel
+          </button>
+        )}
+      </div>
+    </form>
+  );
+}
+
+export function Items({ onChanged }: { onChanged: () => Promise<void> }) {
+  const [data, setData] = useState<Item | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [newType, setNewType] = useState('prop');
+  const [editing, setEditing] = useState<number | null>(null);
+
+  const load = async () => {
+    const result = await api('/api/profile/background/items/?page_size=100');
+    if (result.ok) setData(result.body);
+    else setError(errorText(result.body));
+  };
+  const changed = async () => {
+    setEditing(null);
+    await Promise.all([load(), onChanged()]);
+  };
+  useEffect(() => {
+    void load();
+  }, []);
+
+  return (
+    <section class="card items" aria-labelledby="items-title">
+      <h2 id="items-title">My items {data && <span class="hint">({data.total_items})</span>}</h2>
+      {error && <Notice kind="error">{error}</Notice>}
+      {data && !data.subscription_status.can_access_features && <Notice kind="info">{data.subscription_status.message}</Notice>}
+      {data &&
+        Object.entries(data.items as Record<string, Item[]>)
+          .filter(([, list]) => list.length > 0)
+          .map(([type, list]) => (
+            <div class="item-group">
+              <h3>{TYPES[type]?.label ?? type}</h3>
+              <ul class="item-list">
+                {list.map((item) => (
+                  <li class="item" data-item-id={item.id}>
+                    {editing === item.id ? (
+                      <ItemEditor type={type} item={item} onDone={changed} onCancel={() => setEditing(null)} />
+                    ) : (
+                      <div class="item-row">
+                        <img src={item.image ?? '/default-avatar.svg'} alt="" width={64} height={64} loading="lazy" />
+                        <div class="item-text">
+                          <strong>{item.name}</strong>
+                          <span class="hint">{item.price ? `${item.price}` : 'No price'}{item.is_for_rent ? ' · for rent' : ''}{item.is_for_sale ? ' · for sale' : ''}</span>
+                        </div>
+                        <div class="actions">
+                          <button type="button" class="secondary" onClick={() => setEditing(item.id)} aria-label={`Edit ${item.name}`}>
+                            Edit
+                          </button>
+                          <button
+                            type="button"
+                            class="danger"
+                            aria-label={`Delete ${item.name}`}
+                            onClick={async () => {
+                              if (!window.confirm(`Delete “${item.name}”?`)) return;
+                              const result = await api(`/api/profile/background/items/${type}/${item.id}/`, { method: 'DELETE' });
+                              if (!result.ok) setError(errorText(result.body));
+                              await changed();
+                            }}
+                          >
+                            Delete
+                          </button>
+                        </div>
+                      </div>
+                    )}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          ))}
+      <h3>Add an item</h3>
+      <Field label="Type" name="new-item-type">
+        {(p) => (
+          <select {...p} value={newType} onChange={(e) => setNewType(e.currentTarget.value)}>
+            {Object.entries(TYPES).map(([value, { label }]) => (
+              <option value={value}>{label}</option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <ItemEditor key={newType} type={newType} onDone={changed} />
+    </section>
+  );
+}

@@ -1,0 +1,294 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, errorText, fieldErrors, uploadWithProgress, type Role } from './api';
+import { Items } from './items';
+import { Field, formValues, GENDERS, Notice } from './ui';
+
+const DEFAULT_AVATAR = '/default-avatar.svg';
+
+/** Maximum points of each score component, for the bars. */
+const MAXIMUMS: Record<string, number> = {
+  account_tier: 25,
+  profile_completion: 15,
+  item_diversity: 40,
+  item_quantity: 25,
+  verification: 25,
+};
+
+const LABELS: Record<string, string> = {
+  account_tier: 'Account tier',
+  profile_completion: 'Profile completion',
+  item_diversity: 'Item diversity',
+  item_quantity: 'Item quantity',
+  verification: 'Verification',
+};
+
+type Data = Record<string, any>;
+
+function ScoreCard({ score }: { score: Data }) {
+  const components = Object.keys(MAXIMUMS).filter((key) => typeof score[key] === 'number');
+  return (
+    <section class="card" aria-labelledby="score-title">
+      <h2 id="score-title">
+        Profile score <span class="score-total" data-testid="score-total">{score.total}</span>
+      </h2>
+      <ul class="bars">
+        {components.map((key) => (
+          <li>
+            <div class="bar-label">
+              <span>{LABELS[key]}</span>
+              <span>
+                {score[key]} / {MAXIMUMS[key]}
+              </span>
+            </div>
+            <div class="bar" role="meter" aria-label={LABELS[key]} aria-valuemin={0} aria-valuemax={MAXIMUMS[key]} aria-valuenow={score[key]}>
+              <div class="bar-fill" style={{ width: `${(100 * score[key]) / (MAXIMUMS[key] ?? 1)}%` }} />
+            </div>
+            {score.details?.[key] && <p class="detail">{score.details[key]}</p>}
+          </li>
+        ))}
+      </ul>
+      {score.improvement_tips?.length > 0 && (
+        <>
+          <h3>How to improve</h3>
+          <ul class="tips">
+            {score.improvement_tips.map((tip: string) => (
+              <li>{tip}</li>
+            ))}
+          </ul>
+        </>
+      )}
+    </section>
+  );
+}
+
+function SubscriptionCard({ status, restrictions }: { status: Data; restrictions: Data }) {
+  return (
+    <section class="card" aria-labelledby="subscription-title">
+      <h2 id="subscription-title">Subscription</h2>
+      <p class={status.has_subscription ? 'badge badge--ok' : 'badge'}>{status.has_subscription ? status.subscription?.plan_name ?? 'Active' : 'No active plan'}</p>
+      <p data-testid="subscription-message">{status.message}</p>
+      {status.subscription && <p class="hint">Renews or ends on {new Date(status.subscription.end_date).toLocaleDateString()}.</p>}
+      {restrictions.restrictions?.length > 0 && (
+        <>
+          <h3>Restrictions</h3>
+          <ul class="restrictions">
+            {restrictions.restrictions.map((r: string) => (
+              <li>{r}</li>
+            ))}
+          </ul>
+        </>
+      )}
+    </section>
+  );
+}
+
+function PictureCard({ picture, role, onChanged }: { picture: string | null; role: Role; onChanged: () => Promise<void> }) {
+  const input = useRef<HTMLInputElement>(null);
+  const [preview, setPreview] = useState<string | null>(null);
+  const [progress, setProgress] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const path = `/api/profile/${role}/`;
+
+  const upload = async (file: File) => {
+    setError(null);
+    const local = URL.createObjectURL(file);
+    setPreview(local);
+    setProgress(0);
+    const form = new FormData();
+    form.append('profile_picture', file);
+    try {
+      const result = await uploadWithProgress(path, form, setProgress);
+      if (!result.ok) setError(errorText(result.body, 'The picture could not be uploaded.'));
+      else await onChanged();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setProgress(null);
+      setPreview(null);
+      URL.revokeObjectURL(local);
+    }
+  };
+
+  const remove = async () => {
+    setError(null);
+    const result = await api(path, { method: 'DELETE' });
+    if (!result.ok) setError(errorText(result.body));
+    else await onChanged();
+  };
+
+  return (
+    <section class="card picture" aria-labelledby="picture-title">
+      <h2 id="picture-title">Profile picture</h2>
+      <div
+        class={`dropzone${dragging ? ' dropzone--over' : ''}`}
+        onDragOver={(e) => {
+          e.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={(e) => {
+          e.preventDefault();
+          setDragging(false);
+          const file = e.dataTransfer?.files[0];
+          if (file) void upload(file);
+        }}
+      >
+        <img
+          id="profile-picture"
+          src={preview ?? picture ?? DEFAULT_AVATAR}
+          alt={picture ? 'Your profile picture' : 'No picture yet'}
+          width={160}
+          height={160}
+          data-uploaded={picture ?? ''}
+        />
+        <p class="hint">Drop an image here, or</p>
+        <button type="button" onClick={() => input.current?.click()} disabled={progress !== null}>
+          Choose a picture…
+        </button>
+        <input
+          ref={input}
+          id="picture-input"
+          type="file"
+          accept="image/jpeg,image/png,image/gif,image/webp,image/avif"
+          class="visually-hidden"
+          tabIndex={-1}
+          aria-label="Profile picture file"
+          onChange={(e) => {
+            const file = e.currentTarget.files?.[0];
+            e.currentTarget.value = '';
+            if (file) void upload(file);
+          }}
+        />
+      </div>
+      {progress !== null && (
+        <div class="progress">
+          <progress id="upload-progress" max={1} value={progress} aria-label="Upload progress" />
+          <span aria-live="polite">{Math.round(progress * 100)}%</span>
+        </div>
+      )}
+      {error && <Notice kind="error">{error}</Notice>}
+      {picture && progress === null && (
+        <button type="button" class="secondary" onClick={remove}>
+          Remove picture
+        </button>
+      )}
+    </section>
+  );
+}
+
+function DetailsCard({ profile, role, onSaved }: { profile: Data; role: Role; onSaved: () => Promise<void> }) {
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const talent = role === 'talent';
+  return (
+    <section class="card" aria-labelledby="details-title">
+      <h2 id="details-title">Details</h2>
+      <form
+        noValidate
+        onSubmit={async (event) => {
+          event.preventDefault();
+          setBusy(true);
+          setSaved(false);
+          const result = await api(`/api/profile/${role}/`, { method: 'POST', json: formValues(event.currentTarget) });
+          setBusy(false);
+          if (!result.ok) {
+            setErrors(result.status === 400 ? fieldErrors(result.body) : { non_field_errors: errorText(result.body) });
+            return;
+          }
+          setErrors({});
+          setSaved(true);
+          await onSaved();
+        }}
+      >
+        <div class="grid-2">
+          <Field label="Country" name="country" error={errors.country}>
+            {(p) => <input {...p} defaultValue={profile.country ?? ''} />}
+          </Field>
+          <Field label="Date of birth" name="date_of_birth" error={errors.date_of_birth}>
+            {(p) => <input {...p} type="date" defaultValue={profile.date_of_birth ?? ''} />}
+          </Field>
+        </div>
+        <Field label="Gender" name="gender" error={errors.gender}>
+          {(p) => (
+            <select {...p} value={profile.gender ?? ''}>
+              <option value="">—</option>
+              {GENDERS.map((g) => (
+                <option value={g}>{g}</option>
+              ))}
+            </select>
+          )}
+        </Field>
+        {talent && (
+          <>
+            <div class="grid-2">
+              <Field label="City" name="city" error={errors.city}>
+                {(p) => <input {...p} defaultValue={profile.city ?? ''} />}
+              </Field>
+              <Field label="Phone" name="phone" error={errors.phone}>
+                {(p) => <input {...p} type="tel" defaultValue={profile.phone ?? ''} />}
+              </Field>
+            </div>
+            <Field label="About you" name="aboutyou" error={errors.aboutyou} hint="More than 50 characters earns 5 points.">
+              {(p) => <textarea {...p} rows={4} defaultValue={profile.aboutyou ?? ''} />}
+            </Field>
+          </>
+        )}
+        {errors.non_field_errors && <Notice kind="error">{errors.non_field_errors}</Notice>}
+        {saved && <Notice kind="success">Saved.</Notice>}
+        <button type="submit" disabled={busy}>
+          {busy ? 'Saving…' : 'Save details'}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+export function ProfilePage({ role, onSignOut }: { role: Role; onSignOut: () => void }) {
+  const [data, setData] = useState<Data | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = async () => {
+    const result = await api(`/api/profile/${role}/`);
+    if (result.ok) {
+      setData(result.body);
+      setError(null);
+    } else setError(errorText(result.body, 'Could not load your profile.'));
+  };
+
+  useEffect(() => {
+    void load();
+  }, [role]);
+
+  if (error) return <Notice kind="error">{error}</Notice>;
+  if (!data) return <p aria-live="polite">Loading your profile…</p>;
+  const profile = data.profile;
+
+  return (
+    <>
+      <header class="topbar">
+        <div>
+          <p class="hint">{role === 'talent' ? 'Talent' : 'Background'} account</p>
+          <p class="email" data-testid="email">
+            {profile.email}
+          </p>
+        </div>
+        <button type="button" class="secondary" onClick={onSignOut}>
+          Sign out
+        </button>
+      </header>
+      <div class="layout">
+        <div class="column">
+          <PictureCard picture={profile.profile_picture} role={role} onChanged={load} />
+          <DetailsCard profile={profile} role={role} onSaved={load} />
+        </div>
+        <div class="column">
+          <ScoreCard score={data.profile_score} />
+          <SubscriptionCard status={data.subscription_status} restrictions={data.restrictions} />
+        </div>
+      </div>
+      {role === 'background' && <Items onChanged={load} />}
+    </>
+  );
+}
