@@ -31,6 +31,7 @@ import { MediaRepository } from './modules/media/repository.js';
 import { MediaService, sizeLimitMessage } from './modules/media/service.js';
 import { createStorage, type Storage } from './storage/index.js';
 import { MEDIA_FOLDERS } from './storage/names.js';
+import { TimeoutStorage } from './storage/timeout.js';
 
 export interface AppDeps {
   /** A database the caller owns (tests, CLI); otherwise one is opened from config and closed with the app. */
@@ -71,7 +72,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   if (!deps.database) app.addHook('onClose', () => database.destroy());
   if (config.migrateOnStart) await migrateToLatest(database.db);
   const { db } = database;
-  const storage = deps.storage ?? createStorage(config.storage);
+  const storage = new TimeoutStorage(deps.storage ?? createStorage(config.storage), config.storage.timeoutMs);
   if (!deps.storage) app.addHook('onClose', () => storage.close());
 
   const users = new UserRepository(db);

@@ -6,8 +6,8 @@ import path from 'node:path';
 export type NodeEnv = 'development' | 'production' | 'test';
 
 export type DatabaseConfig =
-  | { kind: 'sqlite'; file: string }
-  | { kind: 'postgres'; url: string };
+  | { kind: 'sqlite'; file: string; busyTimeoutMs?: number }
+  | { kind: 'postgres'; url: string; statementTimeoutMs?: number; poolSize?: number };
 
 export interface S3Config {
   endpoint: string | undefined;
@@ -28,12 +28,15 @@ export interface StorageConfig {
   mediaPrefix: string;
   publicBaseUrl: string | undefined;
   s3: S3Config | undefined;
+  /** Upper bound of any one storage call, whatever the driver. */
+  timeoutMs: number;
 }
 
 export interface ImageConfig {
   maxBytes: number;
   maxPixels: number;
   maxDimension: number;
+  maxFrames: number;
   /** Images processed at once. */
   concurrency: number;
   /** Images allowed to wait for a slot; beyond it uploads get 503 + Retry-After. */
@@ -69,6 +72,8 @@ export interface Config {
   corsOrigins: string[];
   /** Serve the built web front end at /. */
   serveWeb: boolean;
+  /** HTTP server processes (node:cluster) sharing the port. */
+  workers: number;
   storage: StorageConfig;
   images: ImageConfig;
   media: MediaConfig;
@@ -233,6 +238,7 @@ function parseStorage(reader: EnvReader, dataDir: string): StorageConfig {
     mediaPrefix,
     publicBaseUrl: reader.url('PUBLIC_MEDIA_BASE_URL'),
     s3,
+    timeoutMs: reader.duration('STORAGE_TIMEOUT', 30) * 1000,
   };
 }
 
@@ -265,7 +271,12 @@ export function parseConfig(env: Env): Config {
   const reader = new EnvReader(env);
   const nodeEnv = reader.oneOf<NodeEnv>('NODE_ENV', ['development', 'production', 'test'], 'development');
   const dataDir = reader.string('DATA_DIR', './data');
-  const database = parseDatabaseUrl(reader, dataDir);
+  const parsedDatabase = parseDatabaseUrl(reader, dataDir);
+  const dbTimeoutMs = reader.duration('DB_TIMEOUT', 10) * 1000;
+  const database: DatabaseConfig =
+    parsedDatabase.kind === 'sqlite'
+      ? { ...parsedDatabase, busyTimeoutMs: dbTimeoutMs }
+      : { ...parsedDatabase, statementTimeoutMs: dbTimeoutMs, poolSize: reader.integer('DB_POOL_SIZE', 10, 1, 1000) };
 
   const secret = reader.raw('JWT_SECRET');
   if (secret !== undefined && secret.length < 32) {
@@ -291,11 +302,13 @@ export function parseConfig(env: Env): Config {
     trustProxy: parseTrustProxy(reader),
     corsOrigins: parseOrigins(reader),
     serveWeb: reader.boolean('SERVE_WEB', true),
+    workers: reader.integer('WEB_CONCURRENCY', nodeEnv === 'production' ? availableParallelism() : 1, 1, 256),
     storage: parseStorage(reader, dataDir),
     images: {
       maxBytes: reader.bytes('MAX_IMAGE_SIZE', 10 * 1024 * 1024, 1024, 1024 ** 3),
       maxPixels: reader.integer('MAX_IMAGE_PIXELS', 40_000_000, 1, 1_000_000_000),
       maxDimension: reader.integer('MAX_IMAGE_DIMENSION', 2048, 16, 16384),
+      maxFrames: reader.integer('MAX_IMAGE_FRAMES', 1000, 1, 100_000),
       concurrency: reader.integer('IMAGE_CONCURRENCY', availableParallelism(), 1, 256),
       queueLimit: reader.integer('IMAGE_QUEUE_LIMIT', 64, 0, 100_000),
       uploadTmpDir: reader.string('UPLOAD_TMP_DIR', path.join(tmpdir(), 'castfolio-uploads')),

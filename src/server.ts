@@ -1,20 +1,27 @@
+import cluster from 'node:cluster';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createDatabase } from './db/index.js';
+import { migrateToLatest } from './db/migrate.js';
 
-const SHUTDOWN_TIMEOUT_MS = 10_000;
+const SHUTDOWN_TIMEOUT_MS = 15_000;
 
-async function main(): Promise<void> {
-  let config;
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+function configOrExit(): Config {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
+    if (error instanceof ConfigError) fail(error.message);
     throw error;
   }
+}
 
+/** One HTTP server process: builds the app, listens, stops gracefully on SIGTERM/SIGINT. */
+async function serve(config: Config): Promise<void> {
   const app = await buildApp(config);
   let closing = false;
   const shutdown = (signal: string) => {
@@ -36,11 +43,48 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-
   await app.listen({ host: config.host, port: config.port });
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`castfolio failed to start: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+/**
+ * WEB_CONCURRENCY > 1: the primary applies migrations once, then forks that many workers that
+ * share the port (node:cluster), replaces any that die, and passes SIGTERM on to all of them.
+ */
+async function primary(config: Config): Promise<void> {
+  if (config.migrateOnStart) {
+    const database = createDatabase(config.database);
+    try {
+      await migrateToLatest(database.db);
+    } finally {
+      await database.destroy();
+    }
+  }
+  let stopping = false;
+  const fork = () => cluster.fork({ CASTFOLIO_WORKER: '1' });
+  for (let i = 0; i < config.workers; i++) fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    process.stderr.write(`worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+    setTimeout(fork, 500);
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+    setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
+  if (config.workers > 1 && cluster.isPrimary) return primary(config);
+  // Workers never migrate: the primary did it once, before forking them.
+  return serve(cluster.isWorker ? { ...config, migrateOnStart: false } : config);
+}
+
+main().catch((error: unknown) => fail(`castfolio failed to start: ${(error as Error).stack ?? String(error)}`));

@@ -30,15 +30,16 @@ describe('config', () => {
 
   it('reads a PostgreSQL DATABASE_URL and does not migrate it on start unless asked', () => {
     const config = parseConfig({ DATABASE_URL: 'postgres://app:pw@db:5432/castfolio' });
-    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://app:pw@db:5432/castfolio' });
+    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://app:pw@db:5432/castfolio', statementTimeoutMs: 10_000, poolSize: 10 });
     expect(config.migrateOnStart).toBe(false);
     expect(parseConfig({ DATABASE_URL: 'postgresql://db/x', MIGRATE_ON_START: 'true' }).migrateOnStart).toBe(true);
   });
 
   it('reads a sqlite: DATABASE_URL', () => {
-    expect(parseConfig({ DATABASE_URL: 'sqlite:/var/lib/castfolio.db' }).database).toEqual({
+    expect(parseConfig({ DATABASE_URL: 'sqlite:/var/lib/castfolio.db', DB_TIMEOUT: '3s' }).database).toEqual({
       kind: 'sqlite',
       file: '/var/lib/castfolio.db',
+      busyTimeoutMs: 3000,
     });
   });
 

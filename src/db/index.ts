@@ -2,10 +2,12 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import {
+  CompiledQuery,
   Kysely,
   OperationNodeTransformer,
   PostgresDialect,
   SqliteDialect,
+  type Driver,
   type KyselyPlugin,
   type LogEvent,
   type PluginTransformQueryArgs,
@@ -50,6 +52,22 @@ class BooleanToIntegerTransformer extends OperationNodeTransformer {
   }
 }
 
+/**
+ * Transactions here read, then write (lock row → update → queue the old file). A deferred SQLite
+ * transaction that reads and then needs the write lock while another process writes fails at
+ * once with SQLITE_BUSY (waiting could deadlock); BEGIN IMMEDIATE takes the write lock up front,
+ * so the busy timeout applies and concurrent writers simply queue.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection) => {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+    return driver;
+  }
+}
+
 class SqliteBooleanPlugin implements KyselyPlugin {
   readonly #transformer = new BooleanToIntegerTransformer();
 
@@ -85,19 +103,27 @@ export function createDatabase(config: DatabaseConfig, logger?: ErrorLogger, opt
     const sqlite = new SqliteDatabase(config.file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma(`busy_timeout = ${Math.round(config.busyTimeoutMs ?? 5000)}`);
     sqlite.pragma('synchronous = NORMAL');
     const db = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: sqlite }),
+      dialect: new ImmediateSqliteDialect({ database: sqlite }),
       plugins: [new SqliteBooleanPlugin()],
       ...(log ? { log } : {}),
     });
     return { db, dialect: 'sqlite', destroy: () => db.destroy() };
   }
 
+  const timeout = config.statementTimeoutMs ?? 10_000;
   const pool = new pg.Pool({
     connectionString: config.url,
-    max: 10,
+    max: config.poolSize ?? 10,
+    // Nothing waits forever on the database: a lock held too long, a network that swallows
+    // packets or a server that stops answering all end in an error (503) instead of a hang.
+    connectionTimeoutMillis: Math.min(timeout, 5000),
+    statement_timeout: timeout,
+    lock_timeout: timeout,
+    query_timeout: timeout + 1000,
+    idle_in_transaction_session_timeout: timeout * 3,
     types: {
       getTypeParser: ((oid: number, format?: string) =>
         PG_PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,

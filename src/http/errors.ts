@@ -28,12 +28,28 @@ export function sendError(reply: FastifyReply, status: number, body: ErrorBody, 
   return reply.code(status).headers(headers).type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'SQLITE_BUSY']);
+// Sockets refused or cut, a busy SQLite, and PostgreSQL's "try again" classes: query cancelled by
+// statement_timeout (57014), lock timeout (55P03), serialization failure and deadlock (40001, 40P01).
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'SQLITE_BUSY',
+  '57014',
+  '55P03',
+  '40001',
+  '40P01',
+]);
 
 /** A dependency that is down or overloaded (PostgreSQL connection classes 08 and 57P0x, refused sockets, a busy SQLite). */
 function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return /Connection terminated|timeout exceeded when trying to connect/i.test(String((error as Error)?.message));
+  if (typeof code !== 'string') {
+    return /Connection terminated|timeout exceeded when trying to connect|Query read timeout/i.test(String((error as Error)?.message));
+  }
   return UNAVAILABLE_CODES.has(code) || /^08/.test(code) || /^57P0/.test(code);
 }
 

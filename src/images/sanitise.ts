@@ -10,6 +10,8 @@ export type OutputFormat = 'jpeg' | 'png' | 'webp';
 export interface ImageLimits {
   maxPixels: number;
   maxDimension: number;
+  /** Animation frames an upload may declare (only the first is kept, but every one is parsed). */
+  maxFrames: number;
 }
 
 export interface SanitisedImage {
@@ -86,6 +88,11 @@ export async function sanitiseImage(path: string, bytes: number, limits: ImageLi
     );
   }
 
+  const frames = metadata.pages ?? 1;
+  if (frames > limits.maxFrames) {
+    throw new InvalidImageError(`Image has ${frames} frames; the limit is ${limits.maxFrames}.`);
+  }
+
   const hasAlpha = metadata.hasAlpha === true;
   // JPEG stays JPEG, PNG stays lossless PNG, GIF's first frame becomes lossless PNG, WebP stays
   // WebP, AVIF becomes JPEG (or WebP when transparent) for every browser.
@@ -111,7 +118,7 @@ export async function sanitiseImage(path: string, bytes: number, limits: ImageLi
       contentType: `image/${output}`,
       width: info.width,
       height: info.height,
-      input: { format, width, height, bytes, frames: metadata.pages ?? 1 },
+      input: { format, width, height, bytes, frames },
     };
   } catch {
     throw new InvalidImageError();

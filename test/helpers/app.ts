@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app.js';
-import { parseConfig, type Config } from '../../src/config.js';
+import { parseConfig, type Config, type DatabaseConfig } from '../../src/config.js';
 import { createDatabase, type DatabaseHandle } from '../../src/db/index.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { createStorage } from '../../src/storage/index.js';
@@ -34,6 +34,8 @@ export interface TestApp {
   storage: FaultyStorage;
   /** Every SQL statement run so far (clear it to count the queries of one request). */
   queries: string[];
+  /** The database as created, before any routing (for side connections such as lock holders). */
+  directDatabase: DatabaseConfig;
   close(): Promise<void>;
 }
 
@@ -50,19 +52,31 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): C
 /** A fresh database (migrated from zero) and a server listening on an ephemeral port. */
 export async function startTestApp(
   target: DatabaseTarget,
-  options: { env?: Record<string, string>; deps?: Partial<AppDeps>; storage?: StorageTarget } = {},
+  options: {
+    env?: Record<string, string>;
+    deps?: Partial<AppDeps>;
+    storage?: StorageTarget;
+    /** Lets a test put something (a TCP proxy) between the app and its database. */
+    routeDatabase?: (config: DatabaseConfig) => Promise<DatabaseConfig>;
+  } = {},
 ): Promise<TestApp> {
-  const testDb = await target.create();
+  const created = await target.create();
+  const testDb = { ...created, config: options.routeDatabase ? await options.routeDatabase(created.config) : created.config };
   const media = await (options.storage ?? STORAGES[0]!).create();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'castfolio-data-'));
   const env = { DELETE_RETRY_INTERVAL: '0', UPLOAD_TMP_DIR: path.join(dataDir, 'uploads'), ...media.env, ...options.env };
-  const config = { ...testConfig(dataDir, env), database: testDb.config, migrateOnStart: false };
+  const parsed = testConfig(dataDir, env);
+  // Keep the timeout the environment asked for (DB_TIMEOUT) on the test database.
+  const timeoutMs = parsed.database.kind === 'sqlite' ? parsed.database.busyTimeoutMs : parsed.database.statementTimeoutMs;
+  const database: DatabaseConfig =
+    testDb.config.kind === 'sqlite' ? { ...testDb.config, busyTimeoutMs: timeoutMs } : { ...testDb.config, statementTimeoutMs: timeoutMs };
+  const config = { ...parsed, database, migrateOnStart: false };
   const queries: string[] = [];
-  const database = createDatabase(testDb.config, undefined, { onQuery: (text) => queries.push(text) });
-  await migrateToLatest(database.db);
+  const handle = createDatabase(config.database, undefined, { onQuery: (text) => queries.push(text) });
+  await migrateToLatest(handle.db);
   const clock = new TestClock();
   const storage = new FaultyStorage(createStorage(config.storage));
-  const app = await buildApp(config, { database, storage, clock: clock.now, ...options.deps });
+  const app = await buildApp(config, { database: handle, storage, clock: clock.now, ...options.deps });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -70,16 +84,17 @@ export async function startTestApp(
     app,
     http: new Http(`http://127.0.0.1:${port}`),
     config,
-    database,
+    database: handle,
     clock,
     dataDir,
     storage,
     queries,
+    directDatabase: created.config,
     close: async () => {
       await app.close();
       await storage.close();
       await media.close();
-      await database.destroy();
+      await handle.destroy();
       await testDb.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },

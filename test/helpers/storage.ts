@@ -57,10 +57,17 @@ export const STORAGES: StorageTarget[] = [
 ];
 
 type Operation = 'put' | 'delete' | 'exists' | 'list' | 'get' | 'check';
+export type FaultKind = 'error' | 'hang' | 'slow';
 
-/** Wraps the real driver and makes chosen calls fail: the driver itself is never replaced. */
+interface Fault {
+  times: number;
+  kind: FaultKind;
+  delayMs: number;
+}
+
+/** Wraps the real driver and makes chosen calls fail, hang or crawl: the driver itself is never replaced. */
 export class FaultyStorage implements Storage {
-  readonly #failures = new Map<Operation, number>();
+  readonly #faults = new Map<Operation, Fault>();
   calls: Record<Operation, number> = { put: 0, delete: 0, exists: 0, list: 0, get: 0, check: 0 };
 
   constructor(readonly inner: Storage) {}
@@ -69,49 +76,50 @@ export class FaultyStorage implements Storage {
     return this.inner.driver;
   }
 
-  /** The next `times` calls of `operation` throw. */
-  failNext(operation: Operation, times = 1): void {
-    this.#failures.set(operation, times);
+  /** The next `times` calls of `operation` fail (error), never answer (hang) or answer late (slow). */
+  failNext(operation: Operation, times = 1, kind: FaultKind = 'error', delayMs = 1500): void {
+    this.#faults.set(operation, { times, kind, delayMs });
   }
 
   heal(): void {
-    this.#failures.clear();
+    this.#faults.clear();
   }
 
-  private trip(operation: Operation): void {
+  private async trip(operation: Operation): Promise<void> {
     this.calls[operation] += 1;
-    const left = this.#failures.get(operation) ?? 0;
-    if (left > 0) {
-      this.#failures.set(operation, left - 1);
-      throw Object.assign(new Error(`injected ${operation} failure`), { code: 'EINJECTED' });
-    }
+    const fault = this.#faults.get(operation);
+    if (!fault || fault.times <= 0) return;
+    fault.times -= 1;
+    if (fault.kind === 'slow') return new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (fault.kind === 'hang') return new Promise(() => undefined);
+    throw Object.assign(new Error(`injected ${operation} failure`), { code: 'EINJECTED' });
   }
 
   async put(name: string, body: Buffer, options: PutOptions) {
-    this.trip('put');
+    await this.trip('put');
     return this.inner.put(name, body, options);
   }
   async delete(name: string) {
-    this.trip('delete');
+    await this.trip('delete');
     return this.inner.delete(name);
   }
   async exists(name: string) {
-    this.trip('exists');
+    await this.trip('exists');
     return this.inner.exists(name);
   }
   async *list(folder: string): AsyncIterable<StoredObject> {
-    this.trip('list');
+    await this.trip('list');
     yield* this.inner.list(folder);
   }
   async get(name: string) {
-    this.trip('get');
+    await this.trip('get');
     return this.inner.get(name);
   }
   publicUrl(name: string, origin: string) {
     return this.inner.publicUrl(name, origin);
   }
   async check() {
-    this.trip('check');
+    await this.trip('check');
     return this.inner.check();
   }
   close() {

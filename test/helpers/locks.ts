@@ -1,0 +1,42 @@
+import { spawn } from 'node:child_process';
+import type { DatabaseConfig } from '../../src/config.js';
+
+const SQLITE_HOLDER = `
+const Database = require('better-sqlite3');
+const db = new Database(process.argv[1]);
+db.pragma('busy_timeout = 10000');
+db.prepare('BEGIN IMMEDIATE').run();
+process.stdout.write('locked\\n');
+setTimeout(() => { db.prepare('ROLLBACK').run(); db.close(); }, Number(process.argv[2]));
+`;
+
+const POSTGRES_HOLDER = `
+const { Client } = require('pg');
+(async () => {
+  const client = new Client({ connectionString: process.argv[1] });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query(process.argv[3]);
+  process.stdout.write('locked\\n');
+  setTimeout(async () => { await client.query('ROLLBACK'); await client.end(); }, Number(process.argv[2]));
+})();
+`;
+
+/**
+ * Holds a real write lock from another process for `ms`: on SQLite the whole database
+ * (BEGIN IMMEDIATE), on PostgreSQL the rows `lockSql` selects FOR UPDATE. Resolves once the lock
+ * is held; the returned promise `released` settles when the holder has let go.
+ */
+export async function holdLock(database: DatabaseConfig, lockSql: string, ms: number): Promise<{ released: Promise<void> }> {
+  const [script, args] =
+    database.kind === 'sqlite' ? [SQLITE_HOLDER, [database.file, String(ms)]] : [POSTGRES_HOLDER, [database.url, String(ms), lockSql]];
+  const child = spawn(process.execPath, ['-e', script, ...args], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const released = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('locked')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`lock holder exited early (${code})`)));
+  });
+  return { released };
+}
