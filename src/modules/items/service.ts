@@ -146,13 +146,14 @@ export class ItemService {
     const type = query.item_type === undefined || query.item_type === '' ? undefined : this.typeFrom(query.item_type);
     const page = positiveInteger(query.page, 'page', 1, Number.MAX_SAFE_INTEGER);
     const pageSize = positiveInteger(query.page_size, 'page_size', DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-    const [total, rows, subscription] = await Promise.all([
+    const [total, subscription] = await Promise.all([
       this.deps.items.count(user.id, type),
-      this.deps.items.list(user.id, type, pageSize, (page - 1) * pageSize),
       this.deps.subscriptions.findActive(user.id, this.now().toISOString()),
     ]);
     const totalPages = Math.max(1, Math.ceil(total / pageSize));
+    // Checked before the page is read: an absurd page number never reaches the database.
     if (page > totalPages) throw notFound('Invalid page.');
+    const rows = await this.deps.items.list(user.id, type, pageSize, (page - 1) * pageSize);
 
     const link = (target: number) => {
       const params = new URLSearchParams();

@@ -1,0 +1,265 @@
+import { SignJWT } from 'jose';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli.js';
+import { expectNoOrphans, startTestApp, storedNames, TEST_JWT_SECRET, type TestApp } from '../helpers/app.js';
+import { DATABASES } from '../helpers/databases.js';
+import { createUser, registration, type TestUser } from '../helpers/factories.js';
+import type { HttpResponse } from '../helpers/http.js';
+import { animatedGif, BAD_FILES, HTML_PAYLOAD, jpeg, jpegHtmlPolyglot, jpegWithExif, pngClaiming } from '../helpers/images.js';
+
+/**
+ * What real users and attackers send, generated here: every case must get its documented 4xx in
+ * DRF's shape, never a 5xx, store nothing, and leave the server healthy.
+ */
+
+interface Case {
+  name: string;
+  status: number;
+  send: () => Promise<HttpResponse>;
+}
+
+const PROFILE = '/api/profile/background/';
+const ITEMS = '/api/profile/background/items/';
+
+/** A GIF whose logical screen claims width × height (the pixels are one tiny frame). */
+function gifClaiming(width: number, height: number): Buffer {
+  const header = Buffer.from('GIF89a', 'latin1');
+  const screen = Buffer.alloc(7);
+  screen.writeUInt16LE(width, 0);
+  screen.writeUInt16LE(height, 2);
+  screen[4] = 0x80; // global colour table of 2 entries
+  const palette = Buffer.from([0, 0, 0, 255, 255, 255]);
+  const image = Buffer.from([0x2c, 0, 0, 0, 0]);
+  const frame = Buffer.alloc(4);
+  frame.writeUInt16LE(width, 0);
+  frame.writeUInt16LE(height, 2);
+  const data = Buffer.from([0x00, 0x02, 0x02, 0x4c, 0x01, 0x00, 0x3b]);
+  return Buffer.concat([header, screen, palette, image, frame, data]);
+}
+
+function isDrfShaped(body: unknown): boolean {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+  const record = body as Record<string, unknown>;
+  if (typeof record.detail === 'string') return true;
+  if (typeof record.message === 'string') return true;
+  const values = Object.values(record);
+  return values.length > 0 && values.every((v) => Array.isArray(v) && v.length > 0 && v.every((m) => typeof m === 'string'));
+}
+
+for (const db of DATABASES) {
+  describe.skipIf(db.skipReason)(`hostile inputs on ${db.label}`, () => {
+    let t: TestApp;
+    let user: TestUser;
+    let other: TestUser;
+    let otherItem: number;
+    const cases: Case[] = [];
+
+    beforeAll(async () => {
+      t = await startTestApp(db);
+      user = await createUser(t.http, 'background');
+      other = await createUser(t.http, 'background');
+      for (const u of [user, other]) await runCli(['subscription', 'grant', u.email, 'background_jobs'], t.config, { out: () => undefined, err: () => undefined }, t.database);
+      otherItem = (await t.http.post(ITEMS, { item_type: 'prop', name: 'Theirs' }, other.headers)).body.id;
+      defineCases();
+    });
+    afterAll(async () => t?.close());
+
+    const add = (name: string, status: number, send: () => Promise<HttpResponse>) => cases.push({ name, status, send });
+    const key = new TextEncoder().encode(TEST_JWT_SECRET);
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, 'is-background': 'true' });
+    const getProfile = (headers: Record<string, string>) => () => t.http.get(PROFILE, headers);
+    const upload = (bytes: Buffer | Promise<Buffer>, filename = 'photo.jpg') => async () => {
+      const form = new FormData();
+      form.append('profile_picture', new Blob([await bytes], { type: 'image/jpeg' }), filename);
+      return t.http.request('POST', PROFILE, { form, headers: user.headers });
+    };
+    const register = (override: Record<string, unknown>) => () => t.http.post('/api/register/', registration('background', override));
+    const raw = (method: string, path: string, body: string, contentType: string, headers: Record<string, string> = user.headers) => () =>
+      t.http.request(method, path, { body, headers: { ...headers, 'content-type': contentType } });
+
+    /** Built once the users exist: every request below reads them. */
+    function defineCases(): void {
+      // --- tokens and role headers -------------------------------------------------------------
+      add('JWT with alg none', 401, async () => {
+        const now = Math.floor(Date.now() / 1000);
+        return getProfile(bearer(`${b64({ alg: 'none', typ: 'JWT' })}.${b64({ token_type: 'access', user_id: user.id, jti: 'x', iat: now, exp: now + 600 })}.`))();
+      });
+      add('JWT with a wrong signature', 401, async () => getProfile(bearer(`${user.access.slice(0, -4)}AAAA`))());
+      add('JWT signed with another secret', 401, async () => {
+        const token = await new SignJWT({ token_type: 'access', user_id: user.id, jti: 'y' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuedAt()
+          .setExpirationTime('1h')
+          .sign(new TextEncoder().encode('x'.repeat(40)));
+        return getProfile(bearer(token))();
+      });
+      add('expired JWT', 401, async () => {
+        const now = Math.floor(Date.now() / 1000);
+        const token = await new SignJWT({ token_type: 'access', user_id: user.id, jti: 'z' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuedAt(now - 7200)
+          .setExpirationTime(now - 60)
+          .sign(key);
+        return getProfile(bearer(token))();
+      });
+      add('refresh token used as access token', 401, async () => getProfile(bearer(user.refresh))());
+      add('token of a deleted user', 401, async () => {
+        const doomed = await createUser(t.http, 'background');
+        await runCli(['user', 'delete', doomed.email], t.config, { out: () => undefined, err: () => undefined }, t.database);
+        return getProfile(doomed.headers)();
+      });
+      add('SQL injection as the bearer token', 401, getProfile({ Authorization: "Bearer ' OR '1'='1' --", 'is-background': 'true' }));
+      add('Authorization with three parts', 401, getProfile({ Authorization: `Bearer ${user.access} extra`, 'is-background': 'true' }));
+      add('role header repeated', 403, async () =>
+        t.http.request('GET', PROFILE, { headers: { Authorization: `Bearer ${user.access}`, 'is-background': 'true, true' } }),
+      );
+      add('role header "1"', 403, getProfile({ Authorization: `Bearer ${user.access}`, 'is-background': '1' }));
+      add('role header with a look-alike letter', 403, getProfile({ Authorization: `Bearer ${user.access}`, 'is-background': 'tr\u00fce' }));
+      add('talent header on the background endpoint', 403, getProfile({ Authorization: `Bearer ${user.access}`, 'is-talent': 'true' }));
+
+      // --- registration and sign-in ---------------------------------------------------------------
+      add('date of birth in the wrong format', 400, register({ date_of_birth: '15-05-1985' }));
+      add('impossible date 2023-02-30', 400, register({ date_of_birth: '2023-02-30' }));
+      add('under-18 birth date', 400, register({ date_of_birth: `${new Date().getUTCFullYear() - 10}-01-01` }));
+      add('SQL injection as the email', 400, register({ email: "x@example.com' OR '1'='1" }));
+      add('script tag as the email', 400, register({ email: '<script>alert(1)</script>@example.com' }));
+      add('number as the email', 400, register({ email: 12345 }));
+      add('array as the password', 400, register({ password: ['Casting-Call-2026'] }));
+      add('operator object as a name', 400, register({ first_name: { $gt: '' } }));
+      add('boolean as the birth date', 400, register({ date_of_birth: true }));
+      add('1 MB string as a name', 413, register({ first_name: 'x'.repeat(1024 * 1024) }));
+      add('JSON array body', 400, async () => t.http.post('/api/register/', [registration('talent')]));
+      add('JSON string body', 400, raw('POST', '/api/register/', '"hello"', 'application/json', {}));
+      add('malformed JSON', 400, raw('POST', '/api/register/', '{"email": "a@b.c",', 'application/json', {}));
+      add('__proto__ in JSON', 400, raw('POST', '/api/register/', '{"__proto__": {"isAdmin": true}, "email": "p@example.com"}', 'application/json', {}));
+      add('constructor.prototype in JSON', 400, raw('POST', '/api/register/', '{"constructor": {"prototype": {"isAdmin": true}}}', 'application/json', {}));
+      add('JSON nested 50 000 levels deep', 400, raw('POST', '/api/register/', `${'['.repeat(50_000)}${']'.repeat(50_000)}`, 'application/json', {}));
+      add('XML body', 415, raw('POST', '/api/register/', '<user><email>a@b.c</email></user>', 'application/xml', {}));
+      add('empty JSON body', 400, raw('POST', '/api/register/', '', 'application/json', {}));
+      add('SQL injection at sign-in', 401, async () => t.http.post('/api/token/', { email: "' OR 1=1 --", password: "' OR 1=1 --" }));
+      add('null credentials', 400, async () => t.http.post('/api/token/', { email: null, password: null }));
+
+      // --- profile updates ------------------------------------------------------------------------
+      add('profile: impossible date', 400, async () => t.http.post(PROFILE, { date_of_birth: '2023-02-30' }, user.headers));
+      add('profile: under-18 date', 400, async () => t.http.post(PROFILE, { date_of_birth: `${new Date().getUTCFullYear() - 1}-06-01` }, user.headers));
+      add('profile: 1 MB multipart field', 400, async () => {
+        const form = new FormData();
+        form.append('country', 'x'.repeat(1024 * 1024));
+        return t.http.request('POST', PROFILE, { form, headers: user.headers });
+      });
+      add('profile: 500 multipart fields', 400, async () => {
+        const form = new FormData();
+        for (let i = 0; i < 500; i++) form.append(`field${i}`, 'x');
+        return t.http.request('POST', PROFILE, { form, headers: user.headers });
+      });
+      add('profile: multipart without a boundary', 400, raw('POST', PROFILE, '--x\r\nContent-Disposition: form-data; name="country"\r\n\r\nPeru\r\n--x--\r\n', 'multipart/form-data'));
+      add('profile: multipart with the wrong boundary', 400, raw('POST', PROFILE, '--other\r\nContent-Disposition: form-data; name="country"\r\n\r\nPeru\r\n--other--\r\n', 'multipart/form-data; boundary=expected'));
+      add('profile: multipart cut off mid-part', 400, raw('POST', PROFILE, '--b\r\nContent-Disposition: form-data; name="profile_picture"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff', 'multipart/form-data; boundary=b'));
+      add('profile: __proto__ as a form field', 400, async () => {
+        const form = new FormData();
+        form.append('__proto__', 'polluted');
+        return t.http.request('POST', PROFILE, { form, headers: user.headers });
+      });
+      add('profile: partial=maybe', 400, async () => t.http.post(`${PROFILE}?partial=maybe`, { country: 'Peru' }, user.headers));
+      add('profile: object as profile_picture', 400, async () => t.http.post(PROFILE, { profile_picture: { url: 'x' } }, user.headers));
+
+      // --- uploads ----------------------------------------------------------------------------------
+      for (const [label, make] of Object.entries(BAD_FILES)) add(`upload: ${label}`, 400, upload(Promise.resolve(make())));
+      add('upload: random bytes', 400, upload(Buffer.from(Array.from({ length: 4096 }, () => (Math.random() * 256) | 0))));
+      add('upload: PNG claiming 50000×50000', 400, upload(pngClaiming(50000, 50000), 'bomb.png'));
+      add('upload: GIF claiming 65535×65535', 400, upload(Promise.resolve(gifClaiming(65535, 65535)), 'bomb.gif'));
+      add('upload: GIF with 3000 frames', 400, upload(animatedGif(3000, 8), 'frames.gif'));
+      add('upload: 11 MB file', 413, upload(Promise.resolve(Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(11 * 1024 * 1024)]))));
+      add('upload: two files', 400, async () => {
+        const form = new FormData();
+        const image = await jpeg();
+        form.append('profile_picture', new Blob([image]), 'a.jpg');
+        form.append('profile_picture', new Blob([image]), 'b.jpg');
+        return t.http.request('POST', PROFILE, { form, headers: user.headers });
+      });
+      add('upload: file in an unknown field', 400, async () => {
+        const form = new FormData();
+        form.append('avatar', new Blob([await jpeg()]), 'a.jpg');
+        return t.http.request('POST', PROFILE, { form, headers: user.headers });
+      });
+      add('upload: text file named ../../../etc/passwd', 400, upload(Buffer.from('root:x:0:0'), '../../../etc/passwd'));
+
+      // --- items ------------------------------------------------------------------------------------
+      add('items: unknown item_type', 400, async () => t.http.post(ITEMS, { item_type: 'spaceship', name: 'x' }, user.headers));
+      add('items: SQL injection as item_type', 400, async () => t.http.post(ITEMS, { item_type: "prop'; DROP TABLE items;--", name: 'x' }, user.headers));
+      add('items: negative price', 400, async () => t.http.post(ITEMS, { item_type: 'prop', name: 'x', price: -5 }, user.headers));
+      add('items: price 1e309', 400, async () => t.http.post(ITEMS, { item_type: 'prop', name: 'x', price: '1e309' }, user.headers));
+      add('items: year 99999', 400, async () => t.http.post(ITEMS, { item_type: 'vehicle', name: 'x', year: 99999 }, user.headers));
+      add('items: unknown fields', 400, async () => t.http.post(ITEMS, { item_type: 'prop', name: 'x', owner_id: other.id }, user.headers));
+      add('items: id "1 OR 1=1"', 404, async () => t.http.get(`${ITEMS}prop/1%20OR%201=1/`, user.headers));
+      add("items: another user's item", 404, async () => t.http.get(`${ITEMS}prop/${otherItem}/`, user.headers));
+      add("items: deleting another user's item", 404, async () => t.http.request('DELETE', `${ITEMS}prop/${otherItem}/`, { headers: user.headers }));
+      add('items: page=-1', 400, async () => t.http.get(`${ITEMS}?page=-1`, user.headers));
+      add('items: page_size=abc', 400, async () => t.http.get(`${ITEMS}?page_size=abc`, user.headers));
+      add('items: page beyond any number', 404, async () => t.http.get(`${ITEMS}?page=99999999999999999999`, user.headers));
+      add('items: item image that is HTML', 400, async () => {
+        const form = new FormData();
+        form.append('item_type', 'prop');
+        form.append('name', 'x');
+        form.append('image', new Blob([HTML_PAYLOAD]), 'x.jpg');
+        return t.http.request('POST', ITEMS, { form, headers: user.headers });
+      });
+    }
+
+    it('has at least 40 distinct cases', () => {
+      expect(new Set(cases.map((c) => c.name)).size).toBeGreaterThanOrEqual(40);
+    });
+
+    it('answers every case with its 4xx in DRF shape, stores nothing and stays healthy', async () => {
+      const before = await storedNames(t);
+      const rows = async () => {
+        const [users, items] = await Promise.all([
+          t.database.db.selectFrom('users').select('id').execute(),
+          t.database.db.selectFrom('items').select('id').execute(),
+        ]);
+        return { users: users.length, items: items.length };
+      };
+      const problems: string[] = [];
+      for (const c of cases) {
+        const counts = await rows();
+        const res = await c.send();
+        if (process.env.HOSTILE_DEBUG) console.log(c.name, res.status, res.text.slice(0, 120));
+        if (res.status !== c.status) problems.push(`${c.name}: expected ${c.status}, got ${res.status} ${res.text.slice(0, 200)}`);
+        if (!isDrfShaped(res.body)) problems.push(`${c.name}: body is not DRF-shaped: ${res.text.slice(0, 200)}`);
+        const after = await rows();
+        // The deleted-user case removes its own fresh user; nothing else may change.
+        if (c.name !== 'token of a deleted user' && JSON.stringify(after) !== JSON.stringify(counts)) {
+          problems.push(`${c.name}: rows changed ${JSON.stringify(counts)} → ${JSON.stringify(after)}`);
+        }
+        const health = await t.http.get('/health');
+        if (health.status !== 200) problems.push(`${c.name}: server unhealthy afterwards`);
+      }
+      expect(problems).toEqual([]);
+      expect(await storedNames(t)).toEqual(before);
+      await expectNoOrphans(t);
+    }, 120_000);
+
+    it('refuses an oversized header without touching the app', async () => {
+      const res = await fetch(`${t.http.baseUrl}${PROFILE}`, { headers: { ...user.headers, 'x-padding': 'x'.repeat(20 * 1024) } }).catch(() => undefined);
+      if (res) expect(res.status).toBe(431);
+      expect((await t.http.get('/health')).status).toBe(200);
+    });
+
+    it('stores valid images under server-made names whatever the client calls them, without metadata or markup', async () => {
+      for (const filename of ['../../../etc/passwd.jpg', 'evil\u0000.jpg', `${'\u00e9\u4e2d\ud83c\udfac'.repeat(120)}.jpg`]) {
+        const res = await upload(jpeg(), filename)();
+        expect(res.status, filename).toBe(200);
+        expect(res.body.profile.profile_picture).toMatch(new RegExp(`/background_profile_pictures/${user.id}_[A-Za-z0-9_-]{22}\\.jpg$`));
+      }
+      const polyglot = await upload(jpegHtmlPolyglot())();
+      const stored = Buffer.from(await (await fetch(polyglot.body.profile.profile_picture)).arrayBuffer());
+      expect(stored.includes('<script')).toBe(false);
+      const gps = await upload(jpegWithExif())();
+      const meta = await sharp(Buffer.from(await (await fetch(gps.body.profile.profile_picture)).arrayBuffer())).metadata();
+      expect(meta.exif).toBeUndefined();
+      await expectNoOrphans(t);
+    });
+  });
+}
