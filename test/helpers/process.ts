@@ -1,0 +1,48 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+export const SERVER_JS = path.join(root, 'dist', 'server.js');
+
+/** Compiles src/ (and the web page) if needed, as `npm start` does. */
+export function buildServer(): void {
+  const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-if-stale.mjs')], { encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`build failed:\n${build.stderr}`);
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  baseUrl: string;
+  /** Resolves with the exit code or signal. */
+  exited: Promise<number | string | null>;
+  output(): string;
+}
+
+/** The compiled server as its own process, on an ephemeral port; resolves once it listens. */
+export function startServerProcess(env: Record<string, string>, cwd = root): Promise<ServerProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SERVER_JS], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    const exited = new Promise<number | string | null>((done) => child.on('exit', (code, signal) => done(signal ?? code)));
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      log += chunk.toString();
+      if (log.length > 200_000) log = log.slice(-100_000);
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, baseUrl: match[1] as string, exited, output: () => log });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before listening:\n${log}`));
+    });
+  });
+}
