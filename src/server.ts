@@ -43,6 +43,12 @@ async function serve(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // Diagnostics: SIGUSR2 logs memory use, after a full collection when started with --expose-gc
+  // (the soak test compares memory at the same point of the garbage collector's cycle).
+  process.on('SIGUSR2', () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    app.log.info({ memory: process.memoryUsage() }, 'memory usage');
+  });
   await app.listen({ host: config.host, port: config.port });
 }
 

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+/** Resident memory of a process and its children (cluster workers), in MB, from /proc. */
+export function rssMb(pid: number): number {
+  const pids = [pid];
+  try {
+    const children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim();
+    if (children) pids.push(...children.split('\n').map(Number));
+  } catch {
+    // no children
+  }
+  let kb = 0;
+  for (const p of pids) {
+    try {
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      kb += match ? Number(match[1]) : 0;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return kb / 1024;
+}
+
+/** Samples rssMb every `intervalMs` until stop() and reports the peak. */
+export function watchPeakRss(pid: number, intervalMs = 25): { stop(): number } {
+  let peak = rssMb(pid);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssMb(pid));
+  }, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, rssMb(pid));
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A multipart body with one file field, ready for autocannon (which cannot build FormData). */
+export function multipartBody(field: string, filename: string, bytes: Buffer, contentType = 'image/jpeg') {
+  const boundary = `----castfolio${Math.random().toString(16).slice(2)}`;
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: ${contentType}\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return { body: Buffer.concat([head, bytes, tail]), contentType: `multipart/form-data; boundary=${boundary}` };
+}
