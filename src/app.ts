@@ -107,7 +107,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     media,
     clock,
     publicUrl,
-    itemStats: (userId) => items.stats(userId),
   });
 
   if (config.corsOrigins.length > 0) {

@@ -7,7 +7,7 @@ export type NodeEnv = 'development' | 'production' | 'test';
 
 export type DatabaseConfig =
   | { kind: 'sqlite'; file: string; busyTimeoutMs?: number }
-  | { kind: 'postgres'; url: string; statementTimeoutMs?: number; poolSize?: number };
+  | { kind: 'postgres'; url: string; statementTimeoutMs?: number; poolSize?: number; preparedStatements?: boolean };
 
 export interface S3Config {
   endpoint: string | undefined;
@@ -276,7 +276,12 @@ export function parseConfig(env: Env): Config {
   const database: DatabaseConfig =
     parsedDatabase.kind === 'sqlite'
       ? { ...parsedDatabase, busyTimeoutMs: dbTimeoutMs }
-      : { ...parsedDatabase, statementTimeoutMs: dbTimeoutMs, poolSize: reader.integer('DB_POOL_SIZE', 10, 1, 1000) };
+      : {
+          ...parsedDatabase,
+          statementTimeoutMs: dbTimeoutMs,
+          poolSize: reader.integer('DB_POOL_SIZE', 10, 1, 1000),
+          preparedStatements: reader.boolean('DB_PREPARED_STATEMENTS', true),
+        };
 
   const secret = reader.raw('JWT_SECRET');
   if (secret !== undefined && secret.length < 32) {

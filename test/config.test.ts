@@ -30,7 +30,7 @@ describe('config', () => {
 
   it('reads a PostgreSQL DATABASE_URL and does not migrate it on start unless asked', () => {
     const config = parseConfig({ DATABASE_URL: 'postgres://app:pw@db:5432/castfolio' });
-    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://app:pw@db:5432/castfolio', statementTimeoutMs: 10_000, poolSize: 10 });
+    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://app:pw@db:5432/castfolio', statementTimeoutMs: 10_000, poolSize: 10, preparedStatements: true });
     expect(config.migrateOnStart).toBe(false);
     expect(parseConfig({ DATABASE_URL: 'postgresql://db/x', MIGRATE_ON_START: 'true' }).migrateOnStart).toBe(true);
   });

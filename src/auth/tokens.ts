@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, webcrypto } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 
 export type TokenType = 'access' | 'refresh';
@@ -17,15 +17,26 @@ export interface TokenPair {
 }
 
 /** HS256 tokens with djangorestframework-simplejwt's claims, so existing clients decode them alike. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
 export class TokenService {
-  readonly #key: Uint8Array;
+  /**
+   * Tokens whose signature already checked out, with their claims. A signature cannot change, so
+   * a hit skips only the HMAC; expiry and type are checked on every use as before.
+   */
+  readonly #verified = new Map<string, TokenClaims>();
+  // Imported once: handing jose raw bytes makes it import a WebCrypto key on every call.
+  readonly #key: Promise<webcrypto.CryptoKey>;
 
   constructor(
     secret: string,
     private readonly ttl: { access: number; refresh: number },
     private readonly clock: () => Date,
   ) {
-    this.#key = new TextEncoder().encode(secret);
+    this.#key = webcrypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+      'verify',
+    ]);
   }
 
   async issue(userId: number, type: TokenType): Promise<string> {
@@ -34,7 +45,7 @@ export class TokenService {
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuedAt(iat)
       .setExpirationTime(iat + this.ttl[type])
-      .sign(this.#key);
+      .sign(await this.#key);
   }
 
   async issuePair(userId: number): Promise<TokenPair> {
@@ -44,17 +55,25 @@ export class TokenService {
 
   /** The claims of a valid token of the expected type, or undefined for anything else. */
   async verify(token: string, expected: TokenType): Promise<TokenClaims | undefined> {
+    const known = this.#verified.get(token);
+    if (known) {
+      const now = Math.floor(this.clock().getTime() / 1000);
+      return known.token_type === expected && known.exp > now ? known : undefined;
+    }
     try {
-      const { payload } = await jwtVerify(token, this.#key, {
+      const { payload } = await jwtVerify(token, await this.#key, {
         algorithms: ['HS256'],
         currentDate: this.clock(),
         requiredClaims: ['exp', 'iat', 'jti'],
       });
       const userId = payload.user_id;
-      if (payload.token_type !== expected || typeof userId !== 'number' || !Number.isSafeInteger(userId)) {
+      if (typeof userId !== 'number' || !Number.isSafeInteger(userId) || typeof payload.exp !== 'number' || typeof payload.iat !== 'number') {
         return undefined;
       }
-      return payload as unknown as TokenClaims;
+      const claims = payload as unknown as TokenClaims;
+      if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.clear();
+      this.#verified.set(token, claims);
+      return claims.token_type === expected ? claims : undefined;
     } catch {
       return undefined;
     }

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import {
@@ -15,6 +16,7 @@ import {
   type PrimitiveValueListNode,
   type QueryResult,
   type RootOperationNode,
+  type SqliteDialectConfig,
   type UnknownRow,
   type ValueNode,
 } from 'kysely';
@@ -68,6 +70,28 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely prepares every query anew; preparing is the largest single cost of a small SQLite query.
+ * The queries are a fixed set of shapes, so prepared statements are kept by their SQL text.
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDialectConfig['database'] {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare: (text: string) => {
+      let statement = cache.get(text);
+      if (!statement) {
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
+        statement = sqlite.prepare(text);
+        cache.set(text, statement);
+      }
+      return statement;
+    },
+  };
+}
+
 class SqliteBooleanPlugin implements KyselyPlugin {
   readonly #transformer = new BooleanToIntegerTransformer();
 
@@ -106,7 +130,7 @@ export function createDatabase(config: DatabaseConfig, logger?: ErrorLogger, opt
     sqlite.pragma(`busy_timeout = ${Math.round(config.busyTimeoutMs ?? 5000)}`);
     sqlite.pragma('synchronous = NORMAL');
     const db = new Kysely<Database>({
-      dialect: new ImmediateSqliteDialect({ database: sqlite }),
+      dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
       plugins: [new SqliteBooleanPlugin()],
       ...(log ? { log } : {}),
     });
@@ -131,8 +155,39 @@ export function createDatabase(config: DatabaseConfig, logger?: ErrorLogger, opt
   });
   // An idle client losing its connection emits 'error' on the pool; unhandled, it would kill the process.
   pool.on('error', (error) => logger?.error({ err: error }, 'PostgreSQL pool client error'));
+  if (config.preparedStatements !== false) pool.on('connect', useNamedStatements);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
   return { db, dialect: 'postgres', destroy: () => db.destroy() };
+}
+
+const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    if (statementNames.size > 5000) statementNames.clear();
+    name = `cf_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * Kysely sends every query unnamed, so PostgreSQL parses and plans it on every call; for the
+ * profile read (a join and eight counts) planning cost more than running it. Named statements
+ * are parsed once per connection and then executed with a cached plan. Query shapes are a
+ * small fixed set, so the per-connection statement count stays bounded. Turn off with
+ * DB_PREPARED_STATEMENTS=false behind a transaction-mode pooler (PgBouncer).
+ */
+function useNamedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
+    if (typeof text === 'string' && Array.isArray(values) && PREPARABLE.test(text)) {
+      return query({ name: statementName(text), text, values }, callback);
+    }
+    return callback === undefined ? query(text, values) : query(text, values, callback);
+  };
 }
 
 export function isUniqueViolation(error: unknown): boolean {

@@ -104,7 +104,7 @@ export async function sanitiseImage(path: string, bytes: number, limits: ImageLi
     .resize({ width: limits.maxDimension, height: limits.maxDimension, fit: 'inside', withoutEnlargement: true });
   pipeline =
     output === 'jpeg'
-      ? pipeline.jpeg({ quality: 85, progressive: true })
+      ? pipeline.jpeg({ quality: 85 })
       : output === 'png'
         ? pipeline.png({ compressionLevel: 6 })
         : pipeline.webp({ quality: 85, alphaQuality: 100 });

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, UsersTable } from '../../db/types.js';
+import { preparedQuery } from '../../db/prepared.js';
 import { enqueueDeletions } from '../media/repository.js';
 import type { Role } from '../subscriptions/plans.js';
 
@@ -54,10 +55,15 @@ const toRecord = (row: UserRow): UserRecord => ({
 });
 
 export class UserRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  // Runs on every authenticated request.
+  readonly #byId;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.#byId = preparedQuery(db, (args: { id: number }) => db.selectFrom('users').select(USER_COLUMNS).where('id', '=', args.id), ['id']);
+  }
 
   async findById(id: number): Promise<UserRecord | undefined> {
-    const row = await this.db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
+    const [row] = await this.#byId({ id });
     return row ? toRecord(row) : undefined;
   }
 

@@ -43,17 +43,6 @@ export class ItemRepository {
     return Number(row?.n ?? 0);
   }
 
-  /** Items per type in one query, whatever the number of items. */
-  async countsByType(userId: number): Promise<Map<string, number>> {
-    const rows = await this.db
-      .selectFrom('items')
-      .select(['item_type', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('user_id', '=', userId)
-      .groupBy('item_type')
-      .execute();
-    return new Map(rows.map((row) => [row.item_type, Number(row.n)]));
-  }
-
   async find(userId: number, type: ItemType, id: number): Promise<ItemRow | undefined> {
     return this.db
       .selectFrom('items')

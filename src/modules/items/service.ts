@@ -4,7 +4,6 @@ import { MEDIA_FOLDERS } from '../../storage/names.js';
 import { NON_FIELD_ERRORS } from '../../validation.js';
 import type { UserRecord } from '../accounts/repository.js';
 import type { MediaService, StoredImage, UploadedFile } from '../media/service.js';
-import type { ItemStats } from '../profiles/service.js';
 import type { SubscriptionRepository } from '../subscriptions/repository.js';
 import { backgroundRestrictionsFor, subscriptionStatusFor } from '../subscriptions/service.js';
 import {
@@ -120,11 +119,6 @@ export class ItemService {
     view.created_at = row.created_at;
     view.updated_at = row.updated_at;
     return view;
-  }
-
-  async stats(userId: number): Promise<ItemStats> {
-    const counts = await this.deps.items.countsByType(userId);
-    return { itemTypes: [...counts.keys()], itemCount: [...counts.values()].reduce((a, b) => a + b, 0) };
   }
 
   /** Listing items is free; creating and editing them needs the Production Assets Pro plan. */

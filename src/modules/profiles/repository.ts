@@ -1,18 +1,26 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../../db/index.js';
 import type { Database } from '../../db/types.js';
+import { ITEM_TYPES } from '../items/catalogue.js';
+import { preparedQuery } from '../../db/prepared.js';
 import { enqueueDeletions } from '../media/repository.js';
+import type { SubscriptionRecord } from '../subscriptions/repository.js';
 
 export type ProfileTable = 'talent_profiles' | 'background_profiles';
 
 export interface BackgroundProfileRecord {
   userId: number;
-  email: string;
-  emailVerified: boolean;
   country: string | null;
   dateOfBirth: string | null;
   gender: string | null;
   profilePicture: string | null;
+  /** The active, unexpired subscription that lasts longest, if any. */
+  subscription: SubscriptionRecord | undefined;
+}
+
+export interface BackgroundProfileView extends BackgroundProfileRecord {
+  /** Items per type (types without items are absent). */
+  itemCounts: Map<string, number>;
 }
 
 export interface TalentProfileRecord extends BackgroundProfileRecord {
@@ -30,62 +38,133 @@ export type BackgroundProfilePatch = Partial<{
 export type TalentProfilePatch = BackgroundProfilePatch &
   Partial<{ aboutyou: string | null; city: string | null; phone: string | null }>;
 
+interface ProfileRow {
+  user_id: number;
+  country: string | null;
+  date_of_birth: string | null;
+  gender: string | null;
+  profile_picture: string | null;
+  sub_id: number | null;
+  sub_plan: string | null;
+  sub_status: string | null;
+  sub_start: string | null;
+  sub_end: string | null;
+}
+
+function baseRecord(row: ProfileRow): BackgroundProfileRecord {
+  return {
+    userId: row.user_id,
+    country: row.country,
+    dateOfBirth: row.date_of_birth,
+    gender: row.gender,
+    profilePicture: row.profile_picture,
+    subscription:
+      row.sub_id === null
+        ? undefined
+        : {
+            id: row.sub_id,
+            userId: row.user_id,
+            plan: row.sub_plan as string,
+            status: row.sub_status as string,
+            startDate: row.sub_start as string,
+            endDate: row.sub_end as string,
+          },
+  };
+}
+
 export class ProfileRepository {
+  // The profile reads run on every GET and after every update.
+  readonly #background;
+  readonly #talent;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
-  ) {}
-
-  async findBackground(userId: number): Promise<BackgroundProfileRecord | undefined> {
-    const row = await this.db
-      .selectFrom('background_profiles as p')
-      .innerJoin('users as u', 'u.id', 'p.user_id')
-      .select(['p.user_id', 'u.email', 'u.email_verified', 'p.country', 'p.date_of_birth', 'p.gender', 'p.profile_picture'])
-      .where('p.user_id', '=', userId)
-      .executeTakeFirst();
-    if (!row) return undefined;
-    return {
-      userId: row.user_id,
-      email: row.email,
-      emailVerified: Boolean(row.email_verified),
-      country: row.country,
-      dateOfBirth: row.date_of_birth,
-      gender: row.gender,
-      profilePicture: row.profile_picture,
-    };
+  ) {
+    this.#background = preparedQuery(db, (args: { userId: number; now: string }) => this.backgroundQuery(args.userId, args.now), ['userId', 'now']);
+    this.#talent = preparedQuery(db, (args: { userId: number; now: string }) => this.talentQuery(args.userId, args.now), ['userId', 'now']);
   }
 
-  async findTalent(userId: number): Promise<TalentProfileRecord | undefined> {
-    const row = await this.db
-      .selectFrom('talent_profiles as p')
-      .innerJoin('users as u', 'u.id', 'p.user_id')
+  /**
+   * The profile with its active subscription and, for background users, the item counts per
+   * type: one query whatever the number of items or subscriptions.
+   */
+  private profileQuery<T extends ProfileTable>(table: T, userId: number, now: string) {
+    return this.db
+      .selectFrom(`${table} as p` as 'background_profiles as p')
+      // The longest-running active subscription, picked by an index-ordered subquery: an ORDER BY
+      // on the outer query would make SQLite build a sorter for one row (7x the cost of the query).
+      .leftJoin('subscriptions as s', (join) =>
+        join.on((eb) =>
+          eb(
+            's.id',
+            '=',
+            eb
+              .selectFrom('subscriptions as a')
+              .select('a.id')
+              .whereRef('a.user_id', '=', 'p.user_id')
+              .where('a.status', '=', 'active')
+              .where('a.end_date', '>', now)
+              .orderBy('a.end_date', 'desc')
+              .limit(1),
+          ),
+        ),
+      )
       .select([
         'p.user_id',
-        'u.email',
-        'u.email_verified',
-        'p.aboutyou',
-        'p.city',
         'p.country',
-        'p.phone',
         'p.date_of_birth',
         'p.gender',
         'p.profile_picture',
+        's.id as sub_id',
+        's.plan as sub_plan',
+        's.status as sub_status',
+        's.start_date as sub_start',
+        's.end_date as sub_end',
       ])
-      .where('p.user_id', '=', userId)
-      .executeTakeFirst();
+      .where('p.user_id', '=', userId);
+  }
+
+  private backgroundQuery(userId: number, now: string) {
+    return this.profileQuery('background_profiles', userId, now).select((eb) =>
+        ITEM_TYPES.map((type) =>
+          eb
+            .selectFrom('items')
+            .select((sub) => sub.fn.countAll<number>().as('n'))
+            .whereRef('items.user_id', '=', 'p.user_id')
+            .where('items.item_type', '=', type)
+            .as(`items_${type}`),
+        ),
+      );
+  }
+
+  async findBackground(userId: number, now: string): Promise<BackgroundProfileView | undefined> {
+    const [row] = await this.#background({ userId, now });
     if (!row) return undefined;
-    return {
-      userId: row.user_id,
-      email: row.email,
-      emailVerified: Boolean(row.email_verified),
-      aboutyou: row.aboutyou,
-      city: row.city,
-      country: row.country,
-      phone: row.phone,
-      dateOfBirth: row.date_of_birth,
-      gender: row.gender,
-      profilePicture: row.profile_picture,
-    };
+    const counts = new Map<string, number>();
+    for (const type of ITEM_TYPES) {
+      const n = Number((row as Record<string, unknown>)[`items_${type}`] ?? 0);
+      if (n > 0) counts.set(type, n);
+    }
+    return { ...baseRecord(row), itemCounts: counts };
+  }
+
+  private talentQuery(userId: number, now: string) {
+    return (
+      this.profileQuery('talent_profiles', userId, now)
+        // The shared query is typed on one profile table; these columns exist on talent_profiles only.
+        .select([
+          sql.ref<string | null>('p.aboutyou').as('aboutyou'),
+          sql.ref<string | null>('p.city').as('city'),
+          sql.ref<string | null>('p.phone').as('phone'),
+        ])
+    );
+  }
+
+  async findTalent(userId: number, now: string): Promise<TalentProfileRecord | undefined> {
+    const [row] = await this.#talent({ userId, now });
+    if (!row) return undefined;
+    return { ...baseRecord(row), aboutyou: row.aboutyou, city: row.city, phone: row.phone };
   }
 
   /** A user who got a role without going through registration (e.g. the CLI) gets an empty profile. */

@@ -14,17 +14,12 @@ import {
 import type { FastifyBaseLogger } from 'fastify';
 import type { MediaService, UploadedFile } from '../media/service.js';
 import { MEDIA_FOLDERS } from '../../storage/names.js';
-import type { BackgroundProfileRecord, ProfileRepository, ProfileTable, TalentProfilePatch, TalentProfileRecord } from './repository.js';
+import type { BackgroundProfileView, ProfileRepository, ProfileTable, TalentProfilePatch, TalentProfileRecord } from './repository.js';
 import { BACKGROUND_FIELDS, TALENT_FIELDS } from './schemas.js';
 import { backgroundScore, talentScore, TALENT_COMPLETION_MAX } from './score.js';
 
 /** Turns a stored media key into the absolute URL clients load; `origin` is the request's own. */
 export type PublicUrl = (key: string, origin: string) => string;
-
-export interface ItemStats {
-  itemTypes: string[];
-  itemCount: number;
-}
 
 export interface ProfileServiceDeps {
   profiles: ProfileRepository;
@@ -32,8 +27,6 @@ export interface ProfileServiceDeps {
   media: MediaService;
   clock: () => Date;
   publicUrl: PublicUrl;
-  /** Background item counts for the score; constant queries whatever the number of items. */
-  itemStats?: (userId: number) => Promise<ItemStats>;
 }
 
 export const NO_FIELDS_MESSAGE = 'At least one field must be provided for update.';
@@ -129,18 +122,20 @@ export class ProfileService {
     return this.deps.clock();
   }
 
-  private async loadBackground(user: UserRecord): Promise<BackgroundProfileRecord> {
-    const found = await this.deps.profiles.findBackground(user.id);
+  private async loadBackground(user: UserRecord): Promise<BackgroundProfileView> {
+    const now = this.now().toISOString();
+    const found = await this.deps.profiles.findBackground(user.id, now);
     if (found) return found;
-    await this.deps.profiles.ensureProfile('background_profiles', user.id, this.now().toISOString());
-    return (await this.deps.profiles.findBackground(user.id)) as BackgroundProfileRecord;
+    await this.deps.profiles.ensureProfile('background_profiles', user.id, now);
+    return (await this.deps.profiles.findBackground(user.id, now)) as BackgroundProfileView;
   }
 
   private async loadTalent(user: UserRecord): Promise<TalentProfileRecord> {
-    const found = await this.deps.profiles.findTalent(user.id);
+    const now = this.now().toISOString();
+    const found = await this.deps.profiles.findTalent(user.id, now);
     if (found) return found;
-    await this.deps.profiles.ensureProfile('talent_profiles', user.id, this.now().toISOString());
-    return (await this.deps.profiles.findTalent(user.id)) as TalentProfileRecord;
+    await this.deps.profiles.ensureProfile('talent_profiles', user.id, now);
+    return (await this.deps.profiles.findTalent(user.id, now)) as TalentProfileRecord;
   }
 
   private activeSubscription(userId: number): Promise<SubscriptionRecord | undefined> {
@@ -151,19 +146,18 @@ export class ProfileService {
     return name ? this.deps.publicUrl(name, origin) : null;
   }
 
+  /** Two queries per profile read whatever the data: the user (authentication) and this one. */
   private async backgroundParts(user: UserRecord, origin: string) {
-    const [record, subscription, stats] = await Promise.all([
-      this.loadBackground(user),
-      this.activeSubscription(user.id),
-      this.deps.itemStats?.(user.id) ?? Promise.resolve({ itemTypes: [], itemCount: 0 }),
-    ]);
+    const record = await this.loadBackground(user);
+    const subscription = record.subscription;
     const accountType = accountTypeFor('background', subscription);
-    const score = backgroundScore({ accountType, ...record, ...stats });
+    const itemCount = [...record.itemCounts.values()].reduce((sum, n) => sum + n, 0);
+    const score = backgroundScore({ accountType, ...record, itemTypes: [...record.itemCounts.keys()], itemCount });
     const profile = {
       id: record.userId,
-      email: record.email,
-      username: record.email,
-      email_verified: record.emailVerified,
+      email: user.email,
+      username: user.email,
+      email_verified: user.emailVerified,
       profile_picture: this.pictureUrl(record.profilePicture, origin),
       country: record.country,
       date_of_birth: record.dateOfBirth,
@@ -185,14 +179,15 @@ export class ProfileService {
   }
 
   private async talentParts(user: UserRecord, origin: string) {
-    const [record, subscription] = await Promise.all([this.loadTalent(user), this.activeSubscription(user.id)]);
+    const record = await this.loadTalent(user);
+    const subscription = record.subscription;
     const accountType = accountTypeFor('talent', subscription);
-    const score = talentScore({ accountType, ...record, hasPicture: record.profilePicture !== null });
+    const score = talentScore({ accountType, ...record, emailVerified: user.emailVerified, hasPicture: record.profilePicture !== null });
     const profile = {
       id: record.userId,
-      email: record.email,
-      username: record.email,
-      email_verified: record.emailVerified,
+      email: user.email,
+      username: user.email,
+      email_verified: user.emailVerified,
       profile_picture: this.pictureUrl(record.profilePicture, origin),
       aboutyou: record.aboutyou,
       city: record.city,
@@ -201,7 +196,7 @@ export class ProfileService {
       date_of_birth: record.dateOfBirth,
       gender: record.gender,
       account_type: accountType,
-      is_verified: record.emailVerified,
+      is_verified: user.emailVerified,
       profile_complete: score.profile_completion === TALENT_COMPLETION_MAX,
       profile_score: score.total,
     };

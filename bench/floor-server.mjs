@@ -1,0 +1,13 @@
+// The floor the API is measured against: a bare Fastify server answering with fixed JSON bodies of
+// the same size as the real responses, no logging, no database, no auth.
+import { readFileSync } from 'node:fs';
+import Fastify from 'fastify';
+
+// Parsed once, serialised on every request, as any JSON route does.
+const getBody = JSON.parse(readFileSync(process.env.FLOOR_GET_BODY, 'utf8'));
+const postBody = JSON.parse(readFileSync(process.env.FLOOR_POST_BODY, 'utf8'));
+const app = Fastify({ logger: false });
+app.get('/health', async () => ({ status: 'ok' }));
+app.get('/floor', async () => getBody);
+app.post('/floor', async () => postBody);
+await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT) });

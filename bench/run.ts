@@ -1,0 +1,339 @@
+// npm run bench: the API against its own floors, in one run on this machine; writes bench/results.md.
+// BENCH_SECONDS (default 8) per load run; TEST_DATABASE_URL (or a local PostgreSQL) for the
+// PostgreSQL rows; BENCH_ONLY=get,post,upload,rss to run a subset.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import sharp from 'sharp';
+import { buildServer, startOnPort, SERVER_JS, type ServerProcess } from '../test/helpers/process.js';
+import { Http } from '../test/helpers/http.js';
+import { multipartBody, sleep, watchPeakRss } from './lib.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'get,post,upload,rss').split(','));
+const CORES = availableParallelism();
+const root = path.resolve(import.meta.dirname, '..');
+const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  requests: number;
+}
+
+async function load(options: autocannon.Options): Promise<LoadResult> {
+  const result = await autocannon(options.amount ? options : { ...options, duration: options.duration ?? SECONDS });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    requests: result.requests.total,
+  };
+}
+
+async function postgresAvailable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function createPgDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `castfolio_bench_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+/** A photo-like JPEG (smooth shapes plus sensor-like noise) of about the wanted size. */
+async function photo(width: number, height: number, targetBytes: number): Promise<Buffer> {
+  const small = Buffer.alloc(64 * 48 * 3);
+  for (let i = 0; i < small.length; i++) small[i] = (Math.random() * 256) | 0;
+  const base = await sharp(small, { raw: { width: 64, height: 48, channels: 3 } }).resize(width, height, { kernel: 'cubic' }).raw().toBuffer();
+  let amplitude = 24;
+  let best = Buffer.alloc(0);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const noisy = Buffer.from(base);
+    for (let i = 0; i < noisy.length; i++) noisy[i] = Math.max(0, Math.min(255, noisy[i]! + ((Math.random() - 0.5) * amplitude) | 0));
+    best = await sharp(noisy, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).withMetadata({ orientation: 1 }).toBuffer();
+    const ratio = best.length / targetBytes;
+    if (ratio > 0.92 && ratio <= 1) break;
+    amplitude = Math.max(1, Math.min(255, amplitude * (ratio > 1 ? 0.9 / ratio : 1 + (1 - ratio) * 1.5)));
+  }
+  return best;
+}
+
+/** The floor for uploads: sharp alone doing what the API does with the bytes, `concurrency` at a time. */
+async function sharpFloor(bytes: Buffer, concurrency: number, count: number): Promise<{ perPictureMs: number; picturesPerSecond: number }> {
+  const work = async () =>
+    sharp(bytes, { limitInputPixels: 40_000_000, failOn: 'warning' })
+      .rotate()
+      .resize({ width: 2048, height: 2048, fit: 'inside', withoutEnlargement: true })
+      .jpeg({ quality: 85 })
+      .toBuffer();
+  await work();
+  const started = performance.now();
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (done < count) {
+        done += 1;
+        await work();
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { perPictureMs: (seconds * 1000 * concurrency) / count, picturesPerSecond: count / seconds };
+}
+
+/**
+ * Uploads timed by the wall clock: autocannon reports in whole seconds, too coarse for a dozen
+ * 400 ms uploads. `concurrency` clients send `amount` uploads in all.
+ */
+async function uploads(target: Target, body: Buffer, contentType: string, concurrency: number, amount: number) {
+  const latencies: number[] = [];
+  let errors = 0;
+  let sent = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (sent < amount) {
+        sent += 1;
+        const t0 = performance.now();
+        const res = await fetch(`${target.server.baseUrl}/api/profile/background/`, {
+          method: 'POST',
+          body,
+          headers: { ...target.headers, 'content-type': contentType },
+        });
+        await res.arrayBuffer();
+        latencies.push(performance.now() - t0);
+        if (res.status !== 200) errors += 1;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { seconds, p50: at(0.5), p99: at(0.99), errors };
+}
+
+interface Target {
+  label: string;
+  server: ServerProcess;
+  http: Http;
+  headers: Record<string, string>;
+  close(): Promise<void>;
+}
+
+async function startCastfolio(database: 'sqlite' | 'postgres', workers: number): Promise<Target> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-bench-'));
+  const pgDb = database === 'postgres' ? await createPgDatabase() : undefined;
+  const server = await startOnPort(
+    SERVER_JS,
+    {
+      NODE_ENV: 'production',
+      JWT_SECRET: 'bench-secret-that-is-long-enough-0000000000',
+      LOG_LEVEL: 'warn',
+      SERVE_WEB: 'false',
+      WEB_CONCURRENCY: String(workers),
+      DATA_DIR: dir,
+      MIGRATE_ON_START: 'true',
+      UPLOAD_TMP_DIR: path.join(dir, 'uploads'),
+      ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
+      // As `npm start` sets it (see README, Performance); BENCH_SERVER_ENV overrides.
+      MALLOC_ARENA_MAX: '1',
+      // BENCH_SERVER_ENV='{"IMAGE_CONCURRENCY":"1"}' tries other settings.
+      ...(JSON.parse(process.env.BENCH_SERVER_ENV ?? '{}') as Record<string, string>),
+    },
+    dir,
+  );
+  const http = new Http(server.baseUrl);
+  const email = 'bench@example.com';
+  await http.post('/api/register/', { email, password: 'Bench-Mark-2026', first_name: 'B', last_name: 'M', role: 'background', country: 'USA', gender: 'Male', date_of_birth: '1985-05-15' });
+  const token = await http.post('/api/token/', { email, password: 'Bench-Mark-2026' });
+  return {
+    label: `${database}, ${workers} worker${workers === 1 ? '' : 's'}`,
+    server,
+    http,
+    headers: { authorization: `Bearer ${token.body.access}`, 'is-background': 'true' },
+    close: async () => {
+      server.child.kill('SIGTERM');
+      await server.exited;
+      await pgDb?.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const fmt = (n: number, digits = 0) => n.toFixed(digits);
+const lines: string[] = [];
+const out = (line = '') => {
+  lines.push(line);
+  process.stdout.write(`${line}\n`);
+};
+
+async function main(): Promise<void> {
+  buildServer();
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  out('# castfolio benchmarks');
+  out();
+  out(`Measured ${new Date().toISOString()} on ${cpu}, ${CORES} cores, Node.js ${process.version}, ${process.platform}.`);
+  out(`Each load run lasts ${SECONDS} s (autocannon in the same machine, so client and server share the cores);`);
+  out('servers run with NODE_ENV=production and LOG_LEVEL=warn. Ratios compare runs of this same session.');
+  out();
+
+  const databases: ('sqlite' | 'postgres')[] = ['sqlite'];
+  if (await postgresAvailable()) databases.push('postgres');
+  else out('_PostgreSQL not reachable: PostgreSQL rows skipped._\n');
+  const workerCounts = [...new Set([1, CORES])];
+
+  // Floors: a bare Fastify answering fixed JSON of the same size as the real responses.
+  const probe = await startCastfolio('sqlite', 1);
+  const getSample = await probe.http.get('/api/profile/background/', probe.headers);
+  const postSample = await probe.http.post('/api/profile/background/', { country: 'Canada' }, probe.headers);
+  await probe.close();
+  const floorDir = mkdtempSync(path.join(tmpdir(), 'castfolio-floor-'));
+  writeFileSync(path.join(floorDir, 'get.json'), getSample.text);
+  writeFileSync(path.join(floorDir, 'post.json'), postSample.text);
+  const floorServer = await startOnPort(path.join(root, 'bench', 'floor-server.mjs'), {
+    FLOOR_GET_BODY: path.join(floorDir, 'get.json'),
+    FLOOR_POST_BODY: path.join(floorDir, 'post.json'),
+  });
+  const floorUrl = `${floorServer.baseUrl}/floor`;
+  const postBody = JSON.stringify({ country: 'Canada' });
+
+  if (ONLY.has('get') || ONLY.has('post')) {
+    const floorGet = await load({ url: floorUrl, connections: 16 });
+    const floorPost = await load({ url: floorUrl, method: 'POST', connections: 16, body: postBody, headers: { 'content-type': 'application/json' } });
+    out('## JSON endpoints');
+    out();
+    out(`Floor: bare Fastify route, same response size (${getSample.text.length} B for GET, ${postSample.text.length} B for POST), 16 connections: ` +
+      `GET ${fmt(floorGet.rps)} req/s (p50 ${floorGet.p50} ms, p99 ${floorGet.p99} ms), POST ${fmt(floorPost.rps)} req/s (p50 ${floorPost.p50} ms, p99 ${floorPost.p99} ms).`);
+    out();
+    out('| endpoint | setup | req/s | p50 ms | p99 ms | errors | ratio to floor | target |');
+    out('|---|---|---:|---:|---:|---:|---:|---|');
+    for (const database of databases) {
+      for (const workers of workerCounts) {
+        const target = await startCastfolio(database, workers);
+        try {
+          if (ONLY.has('get')) {
+            const r = await load({ url: `${target.server.baseUrl}/api/profile/background/`, connections: 16, headers: target.headers });
+            out(`| GET /api/profile/background/ | ${target.label} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} | ${fmt((100 * r.rps) / floorGet.rps)} % | ≥ 40 % |`);
+          }
+          if (ONLY.has('post')) {
+            const r = await load({
+              url: `${target.server.baseUrl}/api/profile/background/`,
+              method: 'POST',
+              connections: 16,
+              body: postBody,
+              headers: { ...target.headers, 'content-type': 'application/json' },
+            });
+            out(`| POST JSON profile update | ${target.label} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} | ${fmt((100 * r.rps) / floorPost.rps)} % | — |`);
+          }
+        } finally {
+          await target.close();
+        }
+      }
+    }
+    out();
+  }
+  floorServer.child.kill('SIGTERM');
+  await floorServer.exited;
+  rmSync(floorDir, { recursive: true, force: true });
+
+  if (ONLY.has('upload')) {
+    const pictures = [
+      { label: '12 MP JPEG', bytes: await photo(4000, 3000, 4 * 1024 * 1024), count: { 1: 12, 4: 24 } as Record<number, number> },
+      { label: '1 MP photo', bytes: await photo(1200, 900, 350 * 1024), count: { 1: 60, 4: 120 } as Record<number, number> },
+    ];
+    out('## Picture uploads');
+    out();
+    out('Floor: sharp alone, in one process, doing the same decode → rotate → resize (2048 px) → JPEG encode on the same bytes at the same concurrency. ' +
+      'Per-picture time = wall time × concurrency / pictures. SQLite, local storage.');
+    out();
+    out('| picture | setup | concurrency | pictures/s | p50 ms | p99 ms | errors | per-picture ms | sharp floor ms | ratio | target |');
+    out('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    for (const workers of workerCounts) {
+      const target = await startCastfolio('sqlite', workers);
+      try {
+        for (const picture of pictures) {
+          const { body, contentType } = multipartBody('profile_picture', 'photo.jpg', picture.bytes);
+          for (const concurrency of [1, 4]) {
+            const amount = picture.count[concurrency]!;
+            // Warm the pipeline first, as the floor does.
+            await uploads(target, body, contentType, 1, 2);
+            const r = await uploads(target, body, contentType, concurrency, amount);
+            const perPicture = (r.seconds * 1000 * concurrency) / amount;
+            const floor = await sharpFloor(picture.bytes, concurrency, amount);
+            out(`| ${picture.label} (${fmt(picture.bytes.length / 1024 / 1024, 1)} MB) | ${target.label} | ${concurrency} | ${fmt(amount / r.seconds, 1)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.errors} | ${fmt(perPicture)} | ${fmt(floor.perPictureMs)} | ${fmt(perPicture / floor.perPictureMs, 2)}× | ≤ 1.25× |`);
+          }
+        }
+      } finally {
+        await target.close();
+      }
+    }
+    out();
+  }
+
+  if (ONLY.has('rss')) {
+    // As large as the default limit (10 MiB) allows.
+    const big = await photo(4000, 3000, 10 * 1024 * 1024 - 64 * 1024);
+    out('## Memory under 32 simultaneous 10 MB uploads');
+    out();
+    out('| setup | upload size | clients | answered 200 | other answers | peak RSS (all processes) | target |');
+    out('|---|---:|---:|---:|---:|---:|---|');
+    for (const workers of workerCounts) {
+      const target = await startCastfolio('sqlite', workers);
+      try {
+        const { body, contentType } = multipartBody('profile_picture', 'big.jpg', big);
+        await sleep(500);
+        const watcher = watchPeakRss(target.server.child.pid as number);
+        const statuses = await Promise.all(
+          Array.from({ length: 32 }, () =>
+            fetch(`${target.server.baseUrl}/api/profile/background/`, { method: 'POST', body, headers: { ...target.headers, 'content-type': contentType } })
+              .then(async (res) => {
+                await res.arrayBuffer();
+                return res.status;
+              })
+              .catch(() => 0),
+          ),
+        );
+        const peak = watcher.stop();
+        const ok = statuses.filter((s) => s === 200).length;
+        const other = statuses.filter((s) => s !== 200);
+        out(`| ${target.label} | ${fmt(big.length / 1024 / 1024, 1)} MB | 32 | ${ok} | ${other.length === 0 ? 'none' : other.join(', ')} | ${fmt(peak)} MB | ≤ 300 MB |`);
+      } finally {
+        await target.close();
+      }
+    }
+    out();
+  }
+
+  writeFileSync(path.join(root, 'bench', 'results.md'), `${lines.join('\n')}\n`);
+  process.stdout.write('\nwritten to bench/results.md\n');
+}
+
+await main();
