@@ -153,8 +153,12 @@ export function createDatabase(config: DatabaseConfig, logger?: ErrorLogger, opt
         PG_PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
-  // An idle client losing its connection emits 'error' on the pool; unhandled, it would kill the process.
+  // A client losing its connection emits 'error': on the pool while idle, on the client itself
+  // while checked out (mid-query; the query is rejected too). Unhandled, either kills the process.
   pool.on('error', (error) => logger?.error({ err: error }, 'PostgreSQL pool client error'));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => logger?.error({ err: error }, 'PostgreSQL connection lost'));
+  });
   if (config.preparedStatements !== false) pool.on('connect', useNamedStatements);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
   return { db, dialect: 'postgres', destroy: () => db.destroy() };
