@@ -21,6 +21,10 @@ import { ProfileRepository } from './modules/profiles/repository.js';
 import { profileRoutes } from './modules/profiles/routes.js';
 import { ProfileService } from './modules/profiles/service.js';
 import { ItemRepository } from './modules/items/repository.js';
+import { AccountLifecycle } from './modules/accounts/lifecycle.js';
+import { RevocationRepository } from './modules/accounts/revocations.js';
+import { MailService } from './modules/mail/service.js';
+import { outboxFolderTransport, smtpTransport, type MailTransport } from './modules/mail/transport.js';
 import { itemRoutes } from './modules/items/routes.js';
 import { ItemService } from './modules/items/service.js';
 import { SubscriptionRepository } from './modules/subscriptions/repository.js';
@@ -38,6 +42,8 @@ export interface AppDeps {
   database?: DatabaseHandle;
   /** A storage the caller owns (tests wrap the real driver to inject faults); otherwise built from config. */
   storage?: Storage;
+  /** Where mails go instead of SMTP_URL / the outbox folder. */
+  mailTransport?: MailTransport;
   clock?: () => Date;
 }
 
@@ -97,7 +103,33 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     app.log.warn({ err: error }, 'could not clean stale upload folders'),
   );
   app.addHook('onClose', () => media.stopWorker());
-  const accounts = new AccountService(users, tokens, clock, media);
+  const mail = new MailService({
+    db,
+    transport: deps.mailTransport ?? (config.mail.smtpUrl ? smtpTransport(config.mail.smtpUrl) : outboxFolderTransport(config.mail.outboxDir, app.log)),
+    from: config.mail.from,
+    clock,
+    log: app.log,
+  });
+  mail.startWorker(config.mail.intervalSeconds);
+  app.addHook('onClose', () => mail.stop());
+  const revocations = new RevocationRepository(db);
+  // Revocations only matter until the tokens they name expire anyway.
+  const pruning = setInterval(() => {
+    revocations.prune(clock().toISOString()).catch((error: unknown) => app.log.warn({ err: error }, 'pruning token revocations failed'));
+  }, 60 * 60 * 1000);
+  pruning.unref();
+  app.addHook('onClose', async () => clearInterval(pruning));
+  const lifecycle = new AccountLifecycle({ db, users, mail, config: config.accounts, appName: config.mail.appName, secret: config.jwt.secret, clock });
+  const accounts = new AccountService({
+    users,
+    tokens,
+    clock,
+    media,
+    revocations,
+    rotateRefreshTokens: config.accounts.rotateRefreshTokens,
+    refreshTtlSeconds: config.jwt.refreshTtlSeconds,
+    onRegistered: (user) => lifecycle.sendFirstCode(user),
+  });
   const guards = createGuards(accounts);
   const publicUrl = (name: string, origin: string) => storage.publicUrl(name, origin);
   const items = new ItemService({ items: new ItemRepository(db, database.dialect), subscriptions, media, clock, publicUrl });
@@ -130,7 +162,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     ],
   });
   if (config.storage.driver === 'local') await serveLocalMedia(app, config.storage.localRoot, config.storage.mediaPrefix);
-  await app.register(accountRoutes, { accounts });
+  await app.register(accountRoutes, { accounts, lifecycle, guards });
   const pictureLimit = { maxBytes: config.images.maxBytes, tooLargeMessage: sizeLimitMessage(config.images.maxBytes) };
   await app.register(profileRoutes, {
     profiles,

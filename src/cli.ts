@@ -153,7 +153,7 @@ export async function runCli(argv: string[], config: Config, io: Output, handle?
       const tokens = new TokenService(config.jwt.secret ?? '', { access: 60, refresh: 60 }, clock);
       const password = values.password === '-' ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : values.password;
       if (!password) throw new UsageError('--password is required (or --password - to read it from stdin)');
-      const user = await new AccountService(users, tokens, clock).register({
+      const user = await new AccountService({ users, tokens, clock }).register({
         email: values.email ?? '',
         password,
         first_name: values['first-name'] ?? '',
@@ -171,7 +171,7 @@ export async function runCli(argv: string[], config: Config, io: Output, handle?
     } else if (command === 'user' && sub === 'delete') {
       const user = await findUser(users, rest[0]);
       await withMedia(config, database, (media) =>
-        new AccountService(users, new TokenService(config.jwt.secret ?? '', { access: 60, refresh: 60 }, clock), clock, media).deleteUser(
+        new AccountService({ users, tokens: new TokenService(config.jwt.secret ?? '', { access: 60, refresh: 60 }, clock), clock, media }).deleteUser(
           user.id,
           cliLog(config),
         ),

@@ -77,6 +77,27 @@ export interface Config {
   storage: StorageConfig;
   images: ImageConfig;
   media: MediaConfig;
+  accounts: AccountsConfig;
+  mail: MailConfig;
+}
+
+export interface AccountsConfig {
+  verificationCodeTtlSeconds: number;
+  passwordResetTtlSeconds: number;
+  /** /api/token/refresh/ returns a new refresh token and revokes the one it was given. */
+  rotateRefreshTokens: boolean;
+  /** Base of links in mails (the web page); the request's own origin when unset. */
+  publicWebUrl: string | undefined;
+}
+
+export interface MailConfig {
+  appName: string;
+  from: string;
+  /** smtp(s)://user:pass@host:port; unset: mails go to DATA_DIR/outbox/ and the log. */
+  smtpUrl: string | undefined;
+  outboxDir: string;
+  /** Seconds between passes of the outbox worker. */
+  intervalSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -258,6 +279,21 @@ function parseOrigins(reader: EnvReader): string[] {
   return origins;
 }
 
+function parseMail(reader: EnvReader, dataDir: string): MailConfig {
+  const appName = reader.string('APP_NAME', 'castfolio');
+  const smtpUrl = reader.raw('SMTP_URL');
+  if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl)) {
+    reader.problems.push('SMTP_URL must look like smtp://user:password@host:587 or smtps://user:password@host:465');
+  }
+  return {
+    appName,
+    from: reader.string('MAIL_FROM', `"${appName}" <no-reply@localhost>`),
+    smtpUrl,
+    outboxDir: path.join(dataDir, 'outbox'),
+    intervalSeconds: reader.integer('OUTBOX_INTERVAL', 5, 1, 3600),
+  };
+}
+
 function parseTrustProxy(reader: EnvReader): boolean | number | string {
   const value = reader.raw('TRUST_PROXY');
   if (value === undefined) return false;
@@ -318,6 +354,13 @@ export function parseConfig(env: Env): Config {
       queueLimit: reader.integer('IMAGE_QUEUE_LIMIT', 64, 0, 100_000),
       uploadTmpDir: reader.string('UPLOAD_TMP_DIR', path.join(tmpdir(), 'castfolio-uploads')),
     },
+    accounts: {
+      verificationCodeTtlSeconds: reader.duration('VERIFICATION_CODE_TTL', 24 * 3600),
+      passwordResetTtlSeconds: reader.duration('PASSWORD_RESET_TTL', 3600),
+      rotateRefreshTokens: reader.boolean('REFRESH_TOKEN_ROTATION', true),
+      publicWebUrl: reader.url('PUBLIC_WEB_URL'),
+    },
+    mail: parseMail(reader, dataDir),
     media: {
       sweepGraceSeconds: reader.duration('MEDIA_SWEEP_GRACE', 3600),
       deleteRetryIntervalSeconds: reader.integer('DELETE_RETRY_INTERVAL', 30, 0, 86_400),

@@ -9,7 +9,11 @@ export interface TokenClaims {
   jti: string;
   iat: number;
   exp: number;
+  /** Refresh tokens: the session ("family") a chain of rotated tokens belongs to. */
+  fam?: string;
 }
+
+const newId = () => randomUUID().replace(/-/g, '');
 
 export interface TokenPair {
   access: string;
@@ -39,17 +43,19 @@ export class TokenService {
     ]);
   }
 
-  async issue(userId: number, type: TokenType): Promise<string> {
+  async issue(userId: number, type: TokenType, family?: string): Promise<string> {
     const iat = Math.floor(this.clock().getTime() / 1000);
-    return new SignJWT({ token_type: type, user_id: userId, jti: randomUUID().replace(/-/g, '') })
+    const claims = type === 'refresh' ? { token_type: type, user_id: userId, jti: newId(), fam: family ?? newId() } : { token_type: type, user_id: userId, jti: newId() };
+    return new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuedAt(iat)
       .setExpirationTime(iat + this.ttl[type])
       .sign(await this.#key);
   }
 
-  async issuePair(userId: number): Promise<TokenPair> {
-    const [access, refresh] = await Promise.all([this.issue(userId, 'access'), this.issue(userId, 'refresh')]);
+  /** A new session, or the next pair of an existing one when `family` is given (rotation). */
+  async issuePair(userId: number, family?: string): Promise<TokenPair> {
+    const [access, refresh] = await Promise.all([this.issue(userId, 'access'), this.issue(userId, 'refresh', family)]);
     return { access, refresh };
   }
 

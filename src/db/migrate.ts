@@ -2,12 +2,14 @@ import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_pending_deletions.js';
 import * as m0003 from './migrations/0003_items.js';
+import * as m0004 from './migrations/0004_account_lifecycle.js';
 
 /** Imported, not read from disk, so the same list runs from src/ under vitest and from dist/. */
 const migrations = {
   '0001_initial': m0001,
   '0002_pending_deletions': m0002,
   '0003_items': m0003,
+  '0004_account_lifecycle': m0004,
 };
 
 export function createMigrator(db: Kysely<any>): Migrator {

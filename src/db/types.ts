@@ -15,6 +15,8 @@ export interface UsersTable {
   email_verified: Generated<SqlBool>;
   is_active: Generated<SqlBool>;
   last_login: Timestamp | null;
+  /** Seconds since the epoch; tokens issued earlier are refused. */
+  tokens_valid_after: number | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -97,6 +99,43 @@ export interface ItemsTable {
   updated_at: Timestamp;
 }
 
+export interface VerificationCodesTable {
+  id: Generated<number>;
+  user_id: number;
+  purpose: string;
+  code_hash: string;
+  attempts: Generated<number>;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+export interface RevokedTokensTable {
+  jti: string;
+  family: string | null;
+  reason: string;
+  expires_at: Timestamp;
+}
+
+export interface RevokedTokenFamiliesTable {
+  family: string;
+  expires_at: Timestamp;
+}
+
+export interface OutboxEmailsTable {
+  id: Generated<number>;
+  to_address: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  locked_until: Timestamp | null;
+  last_error: string | null;
+  sent_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   talent_profiles: TalentProfilesTable;
@@ -104,4 +143,8 @@ export interface Database {
   subscriptions: SubscriptionsTable;
   pending_deletions: PendingDeletionsTable;
   items: ItemsTable;
+  verification_codes: VerificationCodesTable;
+  revoked_tokens: RevokedTokensTable;
+  revoked_token_families: RevokedTokenFamiliesTable;
+  outbox_emails: OutboxEmailsTable;
 }

@@ -4,7 +4,18 @@ import { createDatabase, type DatabaseHandle } from '../../src/db/index.js';
 import { createMigrator, migrateDown, migrateToLatest } from '../../src/db/migrate.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
 
-const TABLES = ['background_profiles', 'items', 'pending_deletions', 'subscriptions', 'talent_profiles', 'users'];
+const TABLES = [
+  'background_profiles',
+  'items',
+  'outbox_emails',
+  'pending_deletions',
+  'revoked_token_families',
+  'revoked_tokens',
+  'subscriptions',
+  'talent_profiles',
+  'users',
+  'verification_codes',
+];
 
 async function tableNames(handle: DatabaseHandle): Promise<string[]> {
   const tables = await handle.db.introspection.getTables();

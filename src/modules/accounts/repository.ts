@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database, UsersTable } from '../../db/types.js';
 import { preparedQuery } from '../../db/prepared.js';
 import { enqueueDeletions } from '../media/repository.js';
@@ -14,6 +14,8 @@ export interface UserRecord {
   isBackground: boolean;
   emailVerified: boolean;
   isActive: boolean;
+  /** Tokens issued before this second are refused (password reset or change). */
+  tokensValidAfter: number | null;
 }
 
 export interface NewUser {
@@ -38,6 +40,7 @@ const USER_COLUMNS = [
   'is_background',
   'email_verified',
   'is_active',
+  'tokens_valid_after',
 ] as const;
 
 type UserRow = Pick<Selectable<UsersTable>, (typeof USER_COLUMNS)[number]>;
@@ -52,6 +55,7 @@ const toRecord = (row: UserRow): UserRecord => ({
   isBackground: Boolean(row.is_background),
   emailVerified: Boolean(row.email_verified),
   isActive: Boolean(row.is_active),
+  tokensValidAfter: row.tokens_valid_after === null ? null : Number(row.tokens_valid_after),
 });
 
 export class UserRepository {
@@ -60,6 +64,11 @@ export class UserRepository {
 
   constructor(private readonly db: Kysely<Database>) {
     this.#byId = preparedQuery(db, (args: { id: number }) => db.selectFrom('users').select(USER_COLUMNS).where('id', '=', args.id), ['id']);
+  }
+
+  /** For callers that need a transaction over users and other tables. */
+  get database(): Kysely<Database> {
+    return this.db;
   }
 
   async findById(id: number): Promise<UserRecord | undefined> {
@@ -111,8 +120,19 @@ export class UserRepository {
     });
   }
 
-  async setEmailVerified(id: number, verified: boolean, now: string): Promise<void> {
-    await this.db.updateTable('users').set({ email_verified: verified, updated_at: now }).where('id', '=', id).execute();
+  async setEmailVerified(id: number, verified: boolean, now: string, trx: Kysely<Database> | Transaction<Database> = this.db): Promise<void> {
+    await trx.updateTable('users').set({ email_verified: verified, updated_at: now }).where('id', '=', id).execute();
+  }
+
+  /** New password; every token issued before `validAfter` (seconds) stops working. */
+  async setPassword(
+    trx: Kysely<Database> | Transaction<Database>,
+    id: number,
+    passwordHash: string,
+    validAfter: number,
+    now: string,
+  ): Promise<void> {
+    await trx.updateTable('users').set({ password_hash: passwordHash, tokens_valid_after: validAfter, updated_at: now }).where('id', '=', id).execute();
   }
 
   async recordLogin(id: number, now: string): Promise<void> {

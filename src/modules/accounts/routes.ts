@@ -1,7 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Guards } from '../../auth/guard.js';
+import { currentUser } from '../../auth/guard.js';
+import { requestOrigin } from '../../http/form.js';
+import type { AccountLifecycle } from './lifecycle.js';
 import type { AccountService } from './service.js';
 import {
-  AccessResponse,
+  EmailBody,
+  MessageResponse,
+  PasswordBody,
+  PasswordChangeBody,
+  PasswordChangedResponse,
+  RefreshResponse,
+  ResetConfirmBody,
+  VerifiedResponse,
+  VerifyCodeBody,
   CredentialsBody,
   DetailError,
   FieldErrors,
@@ -16,6 +28,8 @@ import { trimStrings } from '../common.js';
 
 export interface AccountRoutesOptions {
   accounts: AccountService;
+  lifecycle: AccountLifecycle;
+  guards: Guards;
 }
 
 // DRF's CharField trims white space; passwords are taken exactly as typed.
@@ -23,7 +37,9 @@ const trimBody = async (request: { body: unknown }) => {
   request.body = trimStrings(request.body, ['password']);
 };
 
-export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (app, { accounts }) => {
+const errors = { 400: FieldErrors, 401: DetailError };
+
+export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (app, { accounts, lifecycle, guards }) => {
   app.post(
     '/api/register/',
     {
@@ -36,7 +52,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
       },
     },
     async (request, reply) => {
-      const user = await accounts.register(request.body);
+      const user = await accounts.register(request.body, request.log);
       return reply.code(201).send({
         success: true,
         message: 'User registered successfully',
@@ -69,12 +85,86 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
     {
       schema: {
         tags: ['accounts'],
-        summary: 'Exchange a refresh token for a new access token',
+        summary: 'Exchange a refresh token for a new access token (and, with rotation, a new refresh token)',
         body: RefreshBody,
-        response: { 200: AccessResponse, 400: FieldErrors, 401: DetailError },
+        response: { 200: RefreshResponse, ...errors },
       },
     },
-    async (request) => accounts.refresh(request.body.refresh.trim()),
+    async (request) => accounts.refresh(request.body.refresh.trim(), request.log),
+  );
+
+  app.post(
+    '/api/logout/',
+    { schema: { tags: ['accounts'], summary: 'Revoke a refresh token and its session', body: RefreshBody, response: { 200: MessageResponse, ...errors } } },
+    async (request) => {
+      await accounts.logout(request.body.refresh.trim());
+      return { message: 'Successfully logged out.' };
+    },
+  );
+
+  app.post(
+    '/api/verify-code/',
+    { preValidation: trimBody, schema: { tags: ['accounts'], summary: 'Verify the email address with the 6-digit code', body: VerifyCodeBody, response: { 200: VerifiedResponse, 400: FieldErrors } } },
+    async (request) => {
+      await lifecycle.verifyEmail(request.body.email, request.body.code);
+      return { message: 'Email verified successfully.', email_verified: true };
+    },
+  );
+
+  app.post(
+    '/api/resend-code/',
+    { preValidation: trimBody, schema: { tags: ['accounts'], summary: 'Send a new verification code (at most one a minute)', body: EmailBody, response: { 200: MessageResponse, 400: FieldErrors } } },
+    async (request) => {
+      await lifecycle.resendVerification(request.body.email, requestOrigin(request));
+      return { message: 'If this address belongs to an account that is not verified yet, a new code is on its way.' };
+    },
+  );
+
+  app.post(
+    '/api/password-reset/',
+    { preValidation: trimBody, schema: { tags: ['accounts'], summary: 'Send a password reset code (valid 1 h, single use)', body: EmailBody, response: { 200: MessageResponse, 400: FieldErrors } } },
+    async (request) => {
+      await lifecycle.requestPasswordReset(request.body.email, requestOrigin(request));
+      return { message: 'If this address belongs to an account, a password reset code is on its way.' };
+    },
+  );
+
+  app.post(
+    '/api/password-reset/confirm/',
+    {
+      preValidation: async (request: { body: unknown }) => {
+        request.body = trimStrings(request.body, ['new_password']);
+      },
+      schema: { tags: ['accounts'], summary: 'Set a new password with the reset code; every session ends', body: ResetConfirmBody, response: { 200: MessageResponse, 400: FieldErrors } },
+    },
+    async (request) => {
+      await lifecycle.confirmPasswordReset(request.body.email, request.body.code, request.body.new_password, request.log);
+      return { message: 'Password has been reset. Sign in with the new password.' };
+    },
+  );
+
+  app.post(
+    '/api/password/change/',
+    {
+      onRequest: guards.authenticate,
+      schema: { tags: ['accounts'], summary: 'Change the password; other sessions end, a new token pair is returned', body: PasswordChangeBody, response: { 200: PasswordChangedResponse, ...errors } },
+    },
+    async (request) => ({
+      message: 'Password updated successfully.',
+      ...(await accounts.changePassword(currentUser(request), request.body.old_password, request.body.new_password)),
+    }),
+  );
+
+  app.delete(
+    '/api/account/',
+    {
+      onRequest: guards.authenticate,
+      schema: { tags: ['accounts'], summary: 'Delete the account with its profile, items, subscriptions and every stored file', body: PasswordBody, response: { 204: { type: 'null' }, ...errors } },
+    },
+    async (request, reply) => {
+      await accounts.deleteAccount(currentUser(request), request.body.password, request.log);
+      return reply.code(204).send(null);
+    },
   );
 
   for (const role of ['talent', 'background'] as const) {

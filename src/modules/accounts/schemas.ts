@@ -56,3 +56,18 @@ export const RoleLoginResponse = Type.Object({
 export const RoleLoginForbidden = Type.Object({ message: Type.String() });
 
 export { DetailError, FieldErrors };
+
+const Email = Type.String({ minLength: 1, maxLength: 254 });
+const Code = Type.String({ pattern: '^[0-9]{6}$', 'x-messages': { pattern: 'Enter the 6-digit code from the email.' } });
+const NewPassword = Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH });
+
+export const VerifyCodeBody = Type.Object({ email: Email, code: Code });
+export const EmailBody = Type.Object({ email: Email });
+export const ResetConfirmBody = Type.Object({ email: Email, code: Code, new_password: NewPassword });
+export const PasswordChangeBody = Type.Object({ old_password: Type.String({ minLength: 1, maxLength: 1024 }), new_password: NewPassword });
+export const PasswordBody = Type.Object({ password: Type.String({ minLength: 1, maxLength: 1024 }) });
+
+export const MessageResponse = Type.Object({ message: Type.String() });
+export const VerifiedResponse = Type.Object({ message: Type.String(), email_verified: Type.Boolean() });
+export const PasswordChangedResponse = Type.Object({ message: Type.String(), access: Type.String(), refresh: Type.String() });
+export const RefreshResponse = Type.Object({ access: Type.String(), refresh: Type.Optional(Type.String()) });

@@ -1,50 +1,59 @@
-import { hashPassword, passwordProblems, verifyPassword } from '../../auth/passwords.js';
-import type { TokenPair, TokenService } from '../../auth/tokens.js';
-import { isUniqueViolation } from '../../db/index.js';
 import type { FastifyBaseLogger } from 'fastify';
+import { hashPassword, passwordProblems, verifyPassword } from '../../auth/passwords.js';
+import type { TokenClaims, TokenPair, TokenService } from '../../auth/tokens.js';
+import { isUniqueViolation } from '../../db/index.js';
 import { ApiError, authenticationFailed, invalidToken, notFound, validationError, type FieldErrors } from '../../errors.js';
-import type { MediaService } from '../media/service.js';
 import { birthDateProblem, normaliseEmail } from '../common.js';
+import type { MediaService } from '../media/service.js';
 import type { Role } from '../subscriptions/plans.js';
 import type { UserRecord, UserRepository } from './repository.js';
+import type { RevocationRepository } from './revocations.js';
 import type { RegisterBody } from './schemas.js';
 
 const DUPLICATE_EMAIL = 'A user with this email already exists.';
 export const NO_ACTIVE_ACCOUNT = 'No active account found with the given credentials';
 
 const emptyToNull = (value: string | undefined): string | null => (value === undefined || value === '' ? null : value);
+const isoFromSeconds = (seconds: number) => new Date(seconds * 1000).toISOString();
+
+export interface AccountServiceDeps {
+  users: UserRepository;
+  tokens: TokenService;
+  clock: () => Date;
+  media?: Pick<MediaService, 'purge'>;
+  revocations?: RevocationRepository;
+  /** Refresh returns a new refresh token and revokes the old one; reuse revokes the session. */
+  rotateRefreshTokens?: boolean;
+  /** Refresh token lifetime: a revoked session must stay revoked until its last token expired. */
+  refreshTtlSeconds?: number;
+  /** Called with every new account, e.g. to send the verification code. */
+  onRegistered?: (user: UserRecord) => Promise<void>;
+}
 
 export class AccountService {
-  constructor(
-    private readonly users: UserRepository,
-    private readonly tokens: TokenService,
-    private readonly clock: () => Date,
-    private readonly media?: Pick<MediaService, 'purge'>,
-  ) {}
+  constructor(private readonly deps: AccountServiceDeps) {}
 
-  /**
-   * Removes the user with their profile, items and subscriptions, then every file they had:
-   * the names are queued in the deleting transaction, so a failed delete is retried, never lost.
-   */
-  async deleteUser(userId: number, log: FastifyBaseLogger): Promise<void> {
-    const names = await this.users.deleteWithMedia(userId, this.clock().toISOString());
-    if (names === undefined) throw notFound('No such user.');
-    if (this.media) await this.media.purge(names, log);
-    log.info({ userId, files: names.length }, 'user deleted');
+  private get users() {
+    return this.deps.users;
   }
 
-  async register(input: RegisterBody): Promise<UserRecord> {
+  private nowSeconds(): number {
+    return Math.floor(this.deps.clock().getTime() / 1000);
+  }
+
+  async register(input: RegisterBody, log?: FastifyBaseLogger): Promise<UserRecord> {
     const email = normaliseEmail(input.email);
     const errors: FieldErrors = {};
     const weak = passwordProblems(input.password, email);
     if (weak.length > 0) errors.password = weak;
-    const dobProblem = birthDateProblem(input.date_of_birth, this.clock());
+    const dobProblem = birthDateProblem(input.date_of_birth, this.deps.clock());
     if (dobProblem) errors.date_of_birth = [dobProblem];
     if (await this.users.findByEmail(email)) errors.email = [DUPLICATE_EMAIL];
     if (Object.keys(errors).length > 0) throw validationError(errors);
 
+    let user: UserRecord;
     try {
-      return await this.users.createWithProfile(
+      user = await this.users.createWithProfile(
         {
           email,
           passwordHash: await hashPassword(input.password),
@@ -56,13 +65,16 @@ export class AccountService {
           dateOfBirth: input.date_of_birth,
           gender: emptyToNull(input.gender),
         },
-        this.clock().toISOString(),
+        this.deps.clock().toISOString(),
       );
     } catch (error) {
       // Two registrations racing for one email: the unique index decides, the loser gets the same 400.
       if (isUniqueViolation(error)) throw validationError({ email: [DUPLICATE_EMAIL] });
       throw error;
     }
+    // The account exists either way; a code that could not be queued can be asked for again.
+    await this.deps.onRegistered?.(user).catch((error: unknown) => log?.error({ err: error, userId: user.id }, 'could not queue the verification code'));
+    return user;
   }
 
   /** The active user owning these credentials, or a 401 that does not say which part was wrong. */
@@ -70,13 +82,13 @@ export class AccountService {
     const user = await this.users.findByEmail(normaliseEmail(emailInput));
     const valid = await verifyPassword(user?.passwordHash, password);
     if (!user || !valid || !user.isActive) throw authenticationFailed(NO_ACTIVE_ACCOUNT, 'no_active_account');
-    await this.users.recordLogin(user.id, this.clock().toISOString());
+    await this.users.recordLogin(user.id, this.deps.clock().toISOString());
     return user;
   }
 
   async obtainTokens(email: string, password: string): Promise<{ user: UserRecord; tokens: TokenPair }> {
     const user = await this.authenticate(email, password);
-    return { user, tokens: await this.tokens.issuePair(user.id) };
+    return { user, tokens: await this.deps.tokens.issuePair(user.id) };
   }
 
   async loginAs(role: Role, email: string, password: string) {
@@ -93,23 +105,101 @@ export class AccountService {
     };
   }
 
-  async refresh(refreshToken: string): Promise<{ access: string }> {
-    const claims = await this.tokens.verify(refreshToken, 'refresh');
+  /** A token issued before the user's last password reset or change no longer counts. */
+  private issuedBeforeCutoff(claims: TokenClaims, user: UserRecord): boolean {
+    return user.tokensValidAfter !== null && claims.iat < user.tokensValidAfter;
+  }
+
+  /** The claims and user of a refresh token that may still be used. */
+  private async liveRefresh(refreshToken: string): Promise<{ claims: TokenClaims; user: UserRecord }> {
+    const claims = await this.deps.tokens.verify(refreshToken, 'refresh');
     if (!claims) throw authenticationFailed('Token is invalid or expired', 'token_not_valid');
     const user = await this.users.findById(claims.user_id);
     if (!user || !user.isActive) {
       throw authenticationFailed('No active account found for the given token.', 'no_active_account');
     }
-    return { access: await this.tokens.issue(user.id, 'access') };
+    if (this.issuedBeforeCutoff(claims, user)) throw authenticationFailed('Token is invalid or expired', 'token_not_valid');
+    const revocations = this.deps.revocations;
+    if (revocations && claims.fam && (await revocations.isFamilyRevoked(claims.fam))) {
+      throw authenticationFailed('Token is blacklisted', 'token_not_valid');
+    }
+    return { claims, user };
+  }
+
+  /**
+   * With rotation (the default) each refresh token works once: it is revoked as it is exchanged
+   * for a new pair of the same session. Presenting a revoked one again means it was copied, so the
+   * whole session is revoked. The revocation is the atomic step, so two racing refreshes with
+   * the same token cannot both succeed.
+   */
+  async refresh(refreshToken: string, log?: FastifyBaseLogger): Promise<{ access: string; refresh?: string }> {
+    const { claims, user } = await this.liveRefresh(refreshToken);
+    const revocations = this.deps.revocations;
+    if (!revocations) return { access: await this.deps.tokens.issue(user.id, 'access') };
+    const expires = isoFromSeconds(claims.exp);
+    if (!this.deps.rotateRefreshTokens) {
+      if (await revocations.isRevoked(claims.jti)) throw authenticationFailed('Token is blacklisted', 'token_not_valid');
+      return { access: await this.deps.tokens.issue(user.id, 'access') };
+    }
+    if (!(await revocations.revoke(claims.jti, claims.fam ?? null, 'rotated', expires))) {
+      if (claims.fam) await revocations.revokeFamily(claims.fam, this.familyRevocationExpiry());
+      log?.warn({ userId: user.id, family: claims.fam }, 'a rotated refresh token was used again; the session is revoked');
+      throw authenticationFailed('Token is blacklisted', 'token_not_valid');
+    }
+    return this.deps.tokens.issuePair(user.id, claims.fam);
+  }
+
+  /** Ends the session of a refresh token: the token and every rotation of it stop working. */
+  async logout(refreshToken: string): Promise<void> {
+    const { claims } = await this.liveRefresh(refreshToken);
+    const revocations = this.deps.revocations;
+    if (!revocations) return;
+    await revocations.revoke(claims.jti, claims.fam ?? null, 'logout', isoFromSeconds(claims.exp));
+    if (claims.fam) await revocations.revokeFamily(claims.fam, this.familyRevocationExpiry());
+  }
+
+  /** No token of a revoked session is issued after its revocation, so the last one expires within a lifetime. */
+  private familyRevocationExpiry(): string {
+    return isoFromSeconds(this.nowSeconds() + (this.deps.refreshTtlSeconds ?? 86400) + 60);
   }
 
   /** For the authentication hook: the active user an access token belongs to. */
   async userForAccessToken(token: string): Promise<UserRecord> {
-    const claims = await this.tokens.verify(token, 'access');
+    const claims = await this.deps.tokens.verify(token, 'access');
     if (!claims) throw invalidToken('access');
     const user = await this.users.findById(claims.user_id);
     if (!user) throw authenticationFailed('User not found', 'user_not_found');
     if (!user.isActive) throw authenticationFailed('User is inactive', 'user_inactive');
+    if (this.issuedBeforeCutoff(claims, user)) throw invalidToken('access');
     return user;
+  }
+
+  /** A new password: every earlier token stops working, and a fresh pair is returned. */
+  async changePassword(user: UserRecord, oldPassword: string, newPassword: string): Promise<TokenPair> {
+    if (!(await verifyPassword(user.passwordHash, oldPassword))) {
+      throw validationError({ old_password: ['Your old password was entered incorrectly. Please enter it again.'] });
+    }
+    const problems = passwordProblems(newPassword, user.email);
+    if (problems.length > 0) throw validationError({ new_password: problems });
+    // Every token issued so far (second precision) stops working; the new pair is issued after.
+    await this.users.setPassword(this.users.database, user.id, await hashPassword(newPassword), this.nowSeconds(), this.deps.clock().toISOString());
+    return this.deps.tokens.issuePair(user.id);
+  }
+
+  /** DELETE /api/account/: the password confirms it is really the user. */
+  async deleteAccount(user: UserRecord, password: string, log: FastifyBaseLogger): Promise<void> {
+    if (!(await verifyPassword(user.passwordHash, password))) throw validationError({ password: ['Incorrect password.'] });
+    await this.deleteUser(user.id, log);
+  }
+
+  /**
+   * Removes the user with their profile, items and subscriptions, then every file they had:
+   * the names are queued in the deleting transaction, so a failed delete is retried, never lost.
+   */
+  async deleteUser(userId: number, log: FastifyBaseLogger): Promise<void> {
+    const names = await this.users.deleteWithMedia(userId, this.deps.clock().toISOString());
+    if (names === undefined) throw notFound('No such user.');
+    if (this.deps.media) await this.deps.media.purge(names, log);
+    log.info({ userId, files: names.length }, 'user deleted');
   }
 }
