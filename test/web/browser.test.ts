@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,6 +143,26 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
     await shot('profile-new');
   });
 
+  /** The newest mail to `email` in the outbox folder (no SMTP_URL in this test), decoded. */
+  async function latestMail(email: string, count: number): Promise<string> {
+    const dir = path.join(t.dataDir, 'outbox');
+    const mine = () => (existsSync(dir) ? readdirSync(dir).filter((f) => f.includes(email.replace('@', '@'))).sort() : []);
+    await expect.poll(() => mine().length, { timeout: 10_000 }).toBeGreaterThanOrEqual(count);
+    const raw = readFileSync(path.join(dir, mine().at(-1)!), 'utf8');
+    return raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  }
+
+  it('verifies the email with the code from the mail', async () => {
+    const mail = await latestMail('robin@example.com', 1);
+    const code = /verification code (\d{6})/.exec(mail)![1]!;
+    await page.getByLabel('Code', { exact: true }).fill(code === '000000' ? '111111' : '000000');
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await expect.poll(() => page.locator('[data-field-error="verify-code"]').textContent()).toContain('Invalid or expired code');
+    await page.getByLabel('Code', { exact: true }).fill(code);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Verify your email' }).count()).toBe(0);
+  });
+
   it('signs out and back in with the keyboard', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Background').check();
@@ -238,6 +258,28 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
 
     await page.locator('.item', { hasText: 'Copper lantern' }).getByRole('button', { name: 'Delete Copper lantern' }).click();
     await expect.poll(() => page.locator('.item', { hasText: 'Copper lantern' }).count()).toBe(0);
+  });
+
+  it('resets a forgotten password from the link in the mail', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Forgot your password?' }).click();
+    await page.getByLabel('Email').fill('robin@example.com');
+    await page.getByRole('button', { name: 'Send a reset code' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain('password reset code is on its way');
+    const mail = await latestMail('robin@example.com', 2);
+    const link = /(http:\/\/127\.0\.0\.1:\d+\/#reset\?email=[^\s"<]+&code=\d{6})/.exec(mail)![1]!;
+    await page.goto(link);
+    expect(await page.getByLabel('Code from the mail').inputValue()).toMatch(/^\d{6}$/);
+    await page.getByLabel('New password', { exact: true }).fill('Robin-Reset-2027');
+    await page.getByRole('button', { name: 'Set the new password' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain('password has been reset');
+    await shot('password-reset');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Background').check();
+    await page.getByLabel('Email').fill('robin@example.com');
+    await page.getByLabel('Password').fill('Robin-Reset-2027');
+    await page.getByLabel('Password').press('Enter');
+    await expect.poll(() => page.getByTestId('email').textContent()).toBe('robin@example.com');
   });
 
   it('fits a phone-sized screen', async () => {

@@ -9,7 +9,7 @@ async function signIn(role: Role, email: string, password: string): Promise<stri
   return null;
 }
 
-export function SignIn({ onDone, onSwitch }: { onDone: () => void; onSwitch: () => void }) {
+export function SignIn({ onDone, onSwitch, onForgot }: { onDone: () => void; onSwitch: () => void; onForgot: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   return (
@@ -50,6 +50,11 @@ export function SignIn({ onDone, onSwitch }: { onDone: () => void; onSwitch: () 
         New here?{' '}
         <button type="button" class="link" onClick={onSwitch}>
           Create an account
+        </button>
+      </p>
+      <p>
+        <button type="button" class="link" onClick={onForgot}>
+          Forgot your password?
         </button>
       </p>
     </section>

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, errorText, fieldErrors, uploadWithProgress, type Role } from './api';
+import { VerifyEmailCard } from './account';
 import { Items } from './items';
 import { Field, formValues, GENDERS, Notice } from './ui';
 
@@ -278,6 +279,7 @@ export function ProfilePage({ role, onSignOut }: { role: Role; onSignOut: () => 
           Sign out
         </button>
       </header>
+      {!profile.email_verified && <VerifyEmailCard email={profile.email} onVerified={load} />}
       <div class="layout">
         <div class="column">
           <PictureCard picture={profile.profile_picture} role={role} onChanged={load} />
