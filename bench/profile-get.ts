@@ -18,6 +18,7 @@ const server = await startOnPort(SERVER_JS, {
   WEB_CONCURRENCY: '1',
   DATA_DIR: dir,
   MIGRATE_ON_START: 'true',
+  RATE_LIMIT: 'false',
   ...(process.env.PROFILE_DATABASE_URL ? { DATABASE_URL: process.env.PROFILE_DATABASE_URL } : {}),
 }, dir, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
 const http = new Http(server.baseUrl);

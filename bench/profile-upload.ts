@@ -12,7 +12,7 @@ buildServer();
 const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-prof-'));
 const server = await startOnPort(
   SERVER_JS,
-  { NODE_ENV: 'production', JWT_SECRET: 'bench-secret-that-is-long-enough-0000000000', LOG_LEVEL: 'warn', SERVE_WEB: 'false', WEB_CONCURRENCY: '1', DATA_DIR: dir, MIGRATE_ON_START: 'true', MALLOC_ARENA_MAX: '1' },
+  { NODE_ENV: 'production', JWT_SECRET: 'bench-secret-that-is-long-enough-0000000000', LOG_LEVEL: 'warn', SERVE_WEB: 'false', WEB_CONCURRENCY: '1', DATA_DIR: dir, MIGRATE_ON_START: 'true', MALLOC_ARENA_MAX: '1', RATE_LIMIT: 'false' },
   dir,
   ['--cpu-prof', `--cpu-prof-dir=${dir}`],
 );

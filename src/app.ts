@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import cors from '@fastify/cors';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
@@ -13,6 +15,10 @@ import { errorHandler } from './http/errors.js';
 import { removeStaleUploads } from './http/multipart.js';
 import { registerNotFound } from './http/not-found.js';
 import { serveWeb } from './http/web.js';
+import { Metrics, registerMetricsRoute } from './http/metrics.js';
+import { registerOpenApi } from './http/openapi.js';
+import { registerRateLimits } from './http/rate-limit.js';
+import { registerSecurityHeaders } from './http/security.js';
 import { UserRepository } from './modules/accounts/repository.js';
 import { accountRoutes } from './modules/accounts/routes.js';
 import { AccountService } from './modules/accounts/service.js';
@@ -44,12 +50,15 @@ export interface AppDeps {
   storage?: Storage;
   /** Where mails go instead of SMTP_URL / the outbox folder. */
   mailTransport?: MailTransport;
+  /** Where log lines go instead of stdout (tests read them). */
+  logStream?: NodeJS.WritableStream;
   clock?: () => Date;
 }
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
-function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+function loggerOptions(config: Config, stream?: NodeJS.WritableStream): FastifyServerOptions['logger'] {
+  if (stream) return { level: config.logLevel, stream };
   const pretty = process.stdout.isTTY && config.env !== 'production';
   return {
     level: config.logLevel,
@@ -57,22 +66,55 @@ function loggerOptions(config: Config): FastifyServerOptions['logger'] {
   };
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics;
+  }
+}
+
+/** An incoming request id, kept only from a trusted proxy and only when it is short and plain. */
+function requestId(header: string | string[] | undefined, trusted: boolean): string {
+  return trusted && typeof header === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(header) ? header : randomUUID();
+}
+
+/** Where pictures are loaded from when not from this server (a CDN, a bucket): the page's CSP allows it. */
+function mediaOrigins(storage: Storage): string[] {
+  const sample = storage.publicUrl(`${MEDIA_FOLDERS.profilePictures}/0_${'a'.repeat(22)}.jpg`, 'http://this-server.invalid');
+  const origin = new URL(sample).origin;
+  return origin === 'http://this-server.invalid' ? [] : [origin];
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   if (!config.jwt.secret) throw new Error('config.jwt.secret is missing: call resolveJwtSecret() first');
   const clock = deps.clock ?? (() => new Date());
 
   const app = Fastify({
-    logger: loggerOptions(config),
+    logger: loggerOptions(config, deps.logStream),
     routerOptions: { ignoreTrailingSlash: true },
     // Fastify accepts a hop count too (proxy-addr); its types only list the other forms.
     trustProxy: config.trustProxy as boolean | string,
     bodyLimit: JSON_BODY_LIMIT,
+    // Every log line of a request carries its id; a load balancer's X-Request-Id is kept when trusted.
+    requestIdHeader: false,
+    genReqId: (raw) => requestId(raw.headers['x-request-id'], config.trustProxy !== false),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
   app.decorateRequest('user', null);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
   registerNotFound(app);
+  await registerOpenApi(app, packageVersion());
 
   const database = deps.database ?? createDatabase(config.database, app.log);
   if (!deps.database) app.addHook('onClose', () => database.destroy());
@@ -88,14 +130,21 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     { access: config.jwt.accessTtlSeconds, refresh: config.jwt.refreshTtlSeconds },
     clock,
   );
+  const mediaRepository = new MediaRepository(db);
+  // The outbox gauge reads the mail service, created below; it is only called on a scrape.
+  const metrics = new Metrics({ pendingDeletions: () => mediaRepository.count(), outboxDepth: () => mail.pending() });
   const media = new MediaService({
     storage,
-    repository: new MediaRepository(db),
+    repository: mediaRepository,
     limiter: new WorkLimiter(config.images.concurrency, config.images.queueLimit),
     images: config.images,
     clock,
     log: app.log,
     folders: Object.values(MEDIA_FOLDERS),
+    observe: {
+      uploaded: (bytes) => metrics.uploadBytes.inc(bytes),
+      image: (format, outcome, seconds) => metrics.imageSeconds.observe({ format, outcome }, seconds),
+    },
   });
   media.startWorker(config.media.deleteRetryIntervalSeconds);
   // Uploads are seconds long; an hour-old upload folder belongs to a process that died.
@@ -140,6 +189,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     clock,
     publicUrl,
   });
+  metrics.instrument(app);
+  app.decorate('metrics', metrics);
+
+  await registerSecurityHeaders(app, mediaOrigins(storage));
+  await registerRateLimits(app, config.rateLimit);
 
   if (config.corsOrigins.length > 0) {
     await app.register(cors, {
@@ -155,6 +209,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     throwFileSizeLimit: true,
   });
 
+  if (config.metrics.port === undefined) registerMetricsRoute(app, metrics, config.metrics);
   await app.register(healthRoutes, {
     checks: [
       { name: 'database', check: async () => void (await sql`select 1`.execute(db)) },

@@ -79,6 +79,34 @@ export interface Config {
   media: MediaConfig;
   accounts: AccountsConfig;
   mail: MailConfig;
+  rateLimit: RateLimitConfig;
+  metrics: MetricsConfig;
+}
+
+export interface RateLimitConfig {
+  enabled: boolean;
+  /** Shared counters across instances; in-memory per process without it. */
+  redisUrl: string | undefined;
+  /** Key prefix in Redis, so several deployments can share one Redis. */
+  redisPrefix: string;
+  /** Sign-in, registration, codes and resets, per client IP per minute. */
+  authPerIpPerMinute: number;
+  /** Credential checks (token, logins, code verification, reset confirmation) per email per 15 minutes. */
+  credentialsPerEmail: number;
+  /** Mail-sending requests (resend code, password reset) per email per 15 minutes. */
+  mailsPerEmail: number;
+  /** Multipart uploads per user per minute. */
+  uploadsPerUserPerMinute: number;
+  /** Every API request, per user (or IP when anonymous) per minute. */
+  generalPerMinute: number;
+}
+
+export interface MetricsConfig {
+  /** Bearer token /metrics requires; without it and without a port, only loopback clients get metrics. */
+  token: string | undefined;
+  /** Serve /metrics on this internal port instead of the API's. */
+  port: number | undefined;
+  host: string;
 }
 
 export interface AccountsConfig {
@@ -279,6 +307,15 @@ function parseOrigins(reader: EnvReader): string[] {
   return origins;
 }
 
+function parseRedisUrl(reader: EnvReader): string | undefined {
+  const value = reader.raw('REDIS_URL');
+  if (value !== undefined && !/^rediss?:\/\//.test(value)) {
+    reader.problems.push('REDIS_URL must look like redis://host:6379 or rediss://user:password@host:6380/0');
+    return undefined;
+  }
+  return value;
+}
+
 function parseMail(reader: EnvReader, dataDir: string): MailConfig {
   const appName = reader.string('APP_NAME', 'castfolio');
   const smtpUrl = reader.raw('SMTP_URL');
@@ -361,6 +398,21 @@ export function parseConfig(env: Env): Config {
       publicWebUrl: reader.url('PUBLIC_WEB_URL'),
     },
     mail: parseMail(reader, dataDir),
+    rateLimit: {
+      enabled: reader.boolean('RATE_LIMIT', true),
+      redisUrl: parseRedisUrl(reader),
+      redisPrefix: reader.string('RATE_LIMIT_REDIS_PREFIX', 'castfolio-rl:'),
+      authPerIpPerMinute: reader.integer('RATE_LIMIT_AUTH_PER_IP', 120, 1, 1_000_000),
+      credentialsPerEmail: reader.integer('RATE_LIMIT_CREDENTIALS_PER_EMAIL', 20, 1, 1_000_000),
+      mailsPerEmail: reader.integer('RATE_LIMIT_MAILS_PER_EMAIL', 5, 1, 1_000_000),
+      uploadsPerUserPerMinute: reader.integer('RATE_LIMIT_UPLOADS', 60, 1, 1_000_000),
+      generalPerMinute: reader.integer('RATE_LIMIT_GENERAL', 1200, 1, 10_000_000),
+    },
+    metrics: {
+      token: reader.raw('METRICS_TOKEN'),
+      port: reader.raw('METRICS_PORT') === undefined ? undefined : reader.integer('METRICS_PORT', 9100, 1, 65535),
+      host: reader.string('METRICS_HOST', '127.0.0.1'),
+    },
     media: {
       sweepGraceSeconds: reader.duration('MEDIA_SWEEP_GRACE', 3600),
       deleteRetryIntervalSeconds: reader.integer('DELETE_RETRY_INTERVAL', 30, 0, 86_400),

@@ -1,5 +1,7 @@
 import cluster from 'node:cluster';
+import Fastify from 'fastify';
 import { buildApp } from './app.js';
+import { registerMetricsRoute } from './http/metrics.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDatabase } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -20,9 +22,19 @@ function configOrExit(): Config {
   }
 }
 
-/** One HTTP server process: builds the app, listens, stops gracefully on SIGTERM/SIGINT. */
+/**
+ * One HTTP server process: builds the app, listens, stops gracefully on SIGTERM/SIGINT: no new
+ * connections, in-flight requests (uploads included) finish, the deletion and mail workers finish
+ * their pass, then the database and storage close. Past SHUTDOWN_TIMEOUT_MS it exits anyway.
+ */
 async function serve(config: Config): Promise<void> {
   const app = await buildApp(config);
+  // METRICS_PORT: metrics on an internal listener of their own, never on the API's port.
+  const metricsServer = config.metrics.port === undefined ? undefined : Fastify({ logger: false });
+  if (metricsServer) {
+    registerMetricsRoute(metricsServer, app.metrics, config.metrics, true);
+    app.addHook('onClose', () => metricsServer.close());
+  }
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
@@ -50,6 +62,7 @@ async function serve(config: Config): Promise<void> {
     app.log.info({ memory: process.memoryUsage() }, 'memory usage');
   });
   await app.listen({ host: config.host, port: config.port });
+  if (metricsServer) await metricsServer.listen({ host: config.metrics.host, port: config.metrics.port as number });
 }
 
 /**

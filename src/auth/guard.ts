@@ -12,6 +12,19 @@ declare module 'fastify' {
 
 export const ROLE_HEADERS: Record<Role, string> = { talent: 'is-talent', background: 'is-background' };
 
+/** Who may call a route, read back from its hooks by the OpenAPI document. */
+export type Access = 'user' | Role;
+export type GuardHook = onRequestAsyncHookHandler & { access: Access };
+
+export function accessOf(hooks: unknown): Access | undefined {
+  const list = Array.isArray(hooks) ? hooks : hooks ? [hooks] : [];
+  for (const hook of list) {
+    const access = (hook as Partial<GuardHook>).access;
+    if (access) return access;
+  }
+  return undefined;
+}
+
 /** The bearer token of a request, with simplejwt's answers for malformed headers. */
 export function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;
@@ -35,13 +48,16 @@ function roleHeaderIsTrue(request: FastifyRequest, role: Role): boolean {
  * errors as in DRF.
  */
 export function createGuards(accounts: { userForAccessToken: AccountService['userForAccessToken'] }) {
-  const authenticate: onRequestAsyncHookHandler = async (request) => {
-    request.user = await accounts.userForAccessToken(bearerToken(request));
-  };
+  const authenticate: GuardHook = Object.assign(
+    async function authenticateHook(request: FastifyRequest) {
+      request.user = await accounts.userForAccessToken(bearerToken(request));
+    },
+    { access: 'user' as const },
+  );
 
-  const requireRole = (role: Role): onRequestAsyncHookHandler =>
-    async function requireRoleHook(request, reply) {
-      await authenticate.call(this, request, reply);
+  const requireRole = (role: Role): GuardHook =>
+    Object.assign(async function requireRoleHook(request: FastifyRequest) {
+      request.user = await accounts.userForAccessToken(bearerToken(request));
       const label = role === 'talent' ? 'talent' : 'background';
       if (!roleHeaderIsTrue(request, role)) {
         throw permissionDenied(`User must be a ${label} user (${ROLE_HEADERS[role]}: true)`);
@@ -49,7 +65,7 @@ export function createGuards(accounts: { userForAccessToken: AccountService['use
       const user = request.user as UserRecord;
       const hasRole = role === 'talent' ? user.isTalent : user.isBackground;
       if (!hasRole) throw permissionDenied(`This account is not registered as a ${label} user.`);
-    };
+    }, { access: role });
 
   return { authenticate, requireRole };
 }

@@ -6,9 +6,19 @@ import { sendError } from './errors.js';
  * DRF answers a known URL with the wrong method with 405 and an Allow header; Fastify answers
  * 404. A shadow router of every registered route tells the two apart.
  */
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered, as method + URL pattern (the OpenAPI test checks each is documented). */
+    registeredRoutes: { method: string; url: string }[];
+  }
+}
+
 export function registerNotFound(app: FastifyInstance): void {
   const known = FindMyWay({ ignoreTrailingSlash: true });
+  const registered: { method: string; url: string }[] = [];
+  app.decorate('registeredRoutes', registered);
   app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) registered.push({ method: String(method).toUpperCase(), url: route.url });
     // Wildcards (the media folder) would make every path under them look known.
     if (route.url.includes('*')) return;
     const methods = (Array.isArray(route.method) ? route.method : [route.method]) as HTTPMethods[];

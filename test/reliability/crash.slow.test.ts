@@ -49,6 +49,7 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
       S3_SECRET_ACCESS_KEY: 'S3RVER',
       S3_FORCE_PATH_STYLE: 'true',
       WEB_CONCURRENCY: '1',
+      RATE_LIMIT: 'false',
       SERVE_WEB: 'false',
       // info: the helper waits for the "Server listening" line.
       LOG_LEVEL: 'info',

@@ -44,6 +44,7 @@ describe.skipIf(postgres.skipReason)('several instances on one database and one 
       S3_SECRET_ACCESS_KEY: 'S3RVER',
       S3_FORCE_PATH_STYLE: 'true',
       WEB_CONCURRENCY: '2',
+      RATE_LIMIT: 'false',
       SERVE_WEB: 'false',
       LOG_LEVEL: 'info',
     };

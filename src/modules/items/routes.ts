@@ -5,7 +5,7 @@ import { notFound } from '../../errors.js';
 import { requestOrigin } from '../../http/form.js';
 import { withForm, type FileFieldLimit, type FormOptions } from '../../http/multipart.js';
 import { DetailError, FieldErrors } from '../common.js';
-import { ItemListResponse, ItemParams, ItemView, ListQuery, SubscriptionRequired } from './schemas.js';
+import { ITEM_CONSUMES, ItemCreateBody, ItemListResponse, ItemParams, ItemUpdateBody, ItemView, ListQuery, SubscriptionRequired } from './schemas.js';
 import type { ItemService } from './service.js';
 
 export interface ItemRoutesOptions {
@@ -57,6 +57,7 @@ export const itemRoutes: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (a
     {
       onRequest: [background, subscribed],
       preHandler: capacity,
+      config: { docs: { body: ItemCreateBody, consumes: ITEM_CONSUMES } },
       schema: { tags: ['items'], summary: 'Create an item (JSON or multipart with image / authenticity_certificate)', response: { 201: ItemView, ...errors } },
     },
     async (request, reply) => {
@@ -78,6 +79,7 @@ export const itemRoutes: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (a
     {
       onRequest: [background, subscribed],
       preHandler: capacity,
+      config: { docs: { body: ItemUpdateBody, consumes: ITEM_CONSUMES } },
       schema: { tags: ['items'], summary: 'Change an item; a new image or certificate replaces the old one', params: ItemParams, response: { 200: ItemView, ...errors } },
     },
     async (request) =>

@@ -59,3 +59,20 @@ export const SubscriptionRequired = Type.Object({
   message: Type.String(),
   restrictions: Type.Record(Type.String(), Type.Unknown()),
 });
+
+const fileDoc = (name: string) =>
+  Type.String({ format: 'binary', description: name === 'image' ? 'Photo (multipart file)' : 'PDF or image (multipart file)' });
+
+/** What POST and PATCH accept, per type (documentation; the service validates). */
+function itemBody(type: ItemType, partial: boolean) {
+  const fields = { ...COMMON_FIELDS, ...TYPE_FIELDS[type] };
+  const properties = Object.fromEntries(
+    Object.entries(fields).map(([name, spec]) => [name, spec.kind === 'file' ? fileDoc(name) : spec.schema]),
+  );
+  const body = Type.Object({ item_type: Type.Literal(type), ...properties });
+  return partial ? Type.Partial(body) : body;
+}
+
+export const ItemCreateBody = Type.Union(ITEM_TYPES.map((type) => itemBody(type, false)));
+export const ItemUpdateBody = Type.Union(ITEM_TYPES.map((type) => itemBody(type, true)));
+export const ITEM_CONSUMES = ['application/json', 'multipart/form-data'];

@@ -67,6 +67,11 @@ export class MediaService {
       log: FastifyBaseLogger;
       /** Folders the sweep reconciles. */
       folders: readonly string[];
+      /** Metrics of received uploads and image work. */
+      observe?: {
+        uploaded(bytes: number): void;
+        image(format: string, outcome: 'stored' | 'refused', seconds: number): void;
+      };
     },
   ) {}
 
@@ -82,12 +87,15 @@ export class MediaService {
   /** Validates, sanitises and stores an uploaded image; `field` names the form field in 400s. */
   async storeImage(file: UploadedFile, folder: string, ownerId: number, field: string, log: FastifyBaseLogger): Promise<StoredImage> {
     const started = performance.now();
+    this.deps.observe?.uploaded(file.bytes);
     let image;
     try {
       image = await this.deps.limiter.run(() => sanitiseImage(file.path, file.bytes, this.deps.images));
+      this.deps.observe?.image(image.input.format, 'stored', (performance.now() - started) / 1000);
     } catch (error) {
       if (error instanceof QueueFullError) throw serviceUnavailable('The server is busy processing images. Please retry shortly.', 5);
       if (error instanceof InvalidImageError) {
+        this.deps.observe?.image('invalid', 'refused', (performance.now() - started) / 1000);
         log.debug({ field, filename: file.filename, bytes: file.bytes, reason: error.detail }, 'image refused');
         throw new ApiError(400, { [field]: error.detail ? [INVALID_IMAGE_MESSAGE, error.detail] : [INVALID_IMAGE_MESSAGE] });
       }

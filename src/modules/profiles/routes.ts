@@ -7,7 +7,10 @@ import { DetailError, FieldErrors } from '../common.js';
 import {
   BackgroundProfileResponse,
   BackgroundRestrictionsSchema,
+  BackgroundUpdateBody,
   BackgroundUpdateResponse,
+  PROFILE_CONSUMES,
+  TalentUpdateBody,
   PartialQuery,
   SubscriptionStatusSchema,
   TalentProfileResponse,
@@ -49,6 +52,7 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
     {
       ...background,
       preHandler: checkCapacity,
+      config: { docs: { body: BackgroundUpdateBody, consumes: PROFILE_CONSUMES } },
       schema: {
         tags: ['profiles'],
         summary: 'Update the background profile and/or its picture (JSON, form or multipart)',
@@ -94,6 +98,7 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
     {
       ...talent,
       preHandler: checkCapacity,
+      config: { docs: { body: TalentUpdateBody, consumes: PROFILE_CONSUMES } },
       schema: {
         tags: ['profiles'],
         summary: 'Update the talent profile and/or its picture (JSON, form or multipart)',

@@ -99,8 +99,14 @@ export const TalentProfileResponse = Type.Object({
 export const BackgroundUpdateResponse = Type.Object({ message: Type.String(), profile: BackgroundProfileSchema });
 export const TalentUpdateResponse = Type.Object({ message: Type.String(), profile: TalentProfileSchema });
 
+const PictureFile = Type.String({
+  format: 'binary',
+  description: 'The picture (multipart file): JPEG, PNG, GIF, WebP or AVIF, at most MAX_IMAGE_SIZE. Sent empty (or JSON null): removes the picture.',
+});
+
 // Documentation of what POST accepts (JSON, form or multipart); the service validates it.
-export const BackgroundUpdateBody = Type.Partial(Type.Object(BACKGROUND_FIELDS));
-export const TalentUpdateBody = Type.Partial(Type.Object(TALENT_FIELDS));
+export const BackgroundUpdateBody = Type.Partial(Type.Object({ profile_picture: PictureFile, ...BACKGROUND_FIELDS }));
+export const TalentUpdateBody = Type.Partial(Type.Object({ profile_picture: PictureFile, ...TALENT_FIELDS }));
+export const PROFILE_CONSUMES = ['multipart/form-data', 'application/json', 'application/x-www-form-urlencoded'];
 
 export { BackgroundRestrictionsSchema, SubscriptionStatusSchema, TalentRestrictionsSchema };

@@ -1,0 +1,84 @@
+import { isIP } from 'node:net';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MetricsConfig } from '../config.js';
+import { ApiError } from '../errors.js';
+
+/** Prometheus metrics of one process; a registry per app, so tests can build several. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'castfolio_http_requests_total',
+    help: 'HTTP requests by method, route and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'castfolio_http_request_duration_seconds',
+    help: 'HTTP request latency by method, route and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly uploadBytes = new Counter({
+    name: 'castfolio_upload_bytes_total',
+    help: 'Bytes of uploaded files received.',
+    registers: [this.registry],
+  });
+  readonly imageSeconds = new Histogram({
+    name: 'castfolio_image_processing_seconds',
+    help: 'Time to validate and re-encode one image, by input format and outcome.',
+    labelNames: ['format', 'outcome'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  constructor(sources: { pendingDeletions: () => Promise<number>; outboxDepth: () => Promise<number> }) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'castfolio_' });
+    new Gauge({
+      name: 'castfolio_pending_deletions',
+      help: 'Stored objects waiting to be deleted (retried by the worker and the sweep).',
+      registers: [this.registry],
+      async collect() {
+        this.set(await sources.pendingDeletions().catch(() => Number.NaN));
+      },
+    });
+    new Gauge({
+      name: 'castfolio_mail_outbox_depth',
+      help: 'Mails waiting in the outbox.',
+      registers: [this.registry],
+      async collect() {
+        this.set(await sources.outboxDepth().catch(() => Number.NaN));
+      },
+    });
+  }
+
+  /** Counts and times every request by its route pattern (never the raw URL: bounded labels). */
+  instrument(app: FastifyInstance): void {
+    app.addHook('onResponse', async (request, reply) => {
+      const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
+      this.requests.inc(labels);
+      this.duration.observe(labels, reply.elapsedTime / 1000);
+    });
+  }
+}
+
+const loopback = (ip: string) => ip === '::1' || ip.startsWith('127.') || (isIP(ip) === 6 && ip.startsWith('::ffff:127.'));
+
+/**
+ * GET /metrics: with METRICS_TOKEN it needs `Authorization: Bearer <token>`; without one, only
+ * clients on this machine get it from the API's port. With METRICS_PORT the API port does not
+ * serve it at all: the internal listener (server.ts) does, to whoever can reach that port.
+ */
+export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, config: MetricsConfig, internalListener = false): void {
+  app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics (token or loopback only)' } }, async (request: FastifyRequest, reply: FastifyReply) => {
+    if (config.token) {
+      if (request.headers.authorization !== `Bearer ${config.token}`) {
+        throw new ApiError(401, { detail: 'Authentication credentials were not provided.' }, { 'WWW-Authenticate': 'Bearer realm="metrics"' });
+      }
+    } else if (!internalListener && !loopback(request.ip)) {
+      throw new ApiError(403, { detail: 'Metrics are served to this machine only; set METRICS_TOKEN to read them remotely.' });
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+}

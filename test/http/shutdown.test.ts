@@ -1,0 +1,88 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_JWT_SECRET } from '../helpers/app.js';
+import { Http } from '../helpers/http.js';
+import { noisyJpeg } from '../helpers/images.js';
+import { buildServer, startServerProcess } from '../helpers/process.js';
+
+/** Sends a multipart upload slowly, chunk by chunk, calling `midway` once part of it is out. */
+function slowUpload(url: string, headers: Record<string, string>, file: Buffer, midway: () => void): Promise<{ status: number; body: any }> {
+  const boundary = 'slowboundary7MA4YWxkTrZu0gW';
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="profile_picture"; filename="slow.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`);
+  const body = Buffer.concat([head, file, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(body.length) },
+    });
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (c: Buffer) => chunks.push(c));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || 'null') }));
+    });
+    request.on('error', reject);
+    const pieces = 10;
+    const size = Math.ceil(body.length / pieces);
+    let sent = 0;
+    const next = () => {
+      request.write(body.subarray(sent * size, (sent + 1) * size));
+      sent += 1;
+      if (sent === 2) midway();
+      if (sent < pieces) setTimeout(next, 150);
+      else request.end();
+    };
+    next();
+  });
+}
+
+describe('graceful shutdown', () => {
+  let cwd: string;
+  beforeAll(() => {
+    buildServer();
+    cwd = mkdtempSync(path.join(tmpdir(), 'castfolio-shutdown-'));
+  });
+  afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+  it('lets an upload in flight during SIGTERM finish, then exits cleanly with nothing leaked', async () => {
+    const server = await startServerProcess({ JWT_SECRET: TEST_JWT_SECRET, SERVE_WEB: 'false', UPLOAD_TMP_DIR: path.join(cwd, 'uploads') }, cwd);
+    const api = new Http(server.baseUrl);
+    const email = 'shutdown@example.com';
+    await api.post('/api/register/', { email, password: 'Shut-Down-2026', first_name: 'S', last_name: 'D', role: 'background', date_of_birth: '1980-01-01' });
+    const token = await api.post('/api/token/', { email, password: 'Shut-Down-2026' });
+    const headers = { authorization: `Bearer ${token.body.access}`, 'is-background': 'true' };
+
+    let refusedAfterSignal: boolean | undefined;
+    const upload = await slowUpload(`${server.baseUrl}/api/profile/background/`, headers, await noisyJpeg(800, 600), () => {
+      server.child.kill('SIGTERM');
+      // A new request after the signal is not served.
+      setTimeout(() => {
+        fetch(`${server.baseUrl}/health`)
+          .then((res) => (refusedAfterSignal = res.status === 503))
+          .catch(() => (refusedAfterSignal = true));
+      }, 100);
+    });
+    expect(upload.status).toBe(200);
+    expect(upload.body.profile.profile_picture).toMatch(/\/media\/background_profile_pictures\//);
+    expect(await server.exited).toBe(0);
+    expect(refusedAfterSignal).toBe(true);
+    expect(server.output()).toContain('shutting down');
+
+    // What the database references is exactly what is stored; no temporary upload is left.
+    const db = new Database(path.join(cwd, 'data', 'castfolio.db'), { readonly: true });
+    const referenced = (db.prepare('select profile_picture from background_profiles where profile_picture is not null').all() as { profile_picture: string }[]).map(
+      (r) => r.profile_picture,
+    );
+    const pending = db.prepare('select count(*) as n from pending_deletions').get() as { n: number };
+    db.close();
+    const folder = path.join(cwd, 'data', 'media', 'background_profile_pictures');
+    const stored = readdirSync(folder).map((f) => `background_profile_pictures/${f}`);
+    expect(stored).toEqual(referenced);
+    expect(pending.n).toBe(0);
+    const uploads = path.join(cwd, 'uploads');
+    expect(existsSync(uploads) ? readdirSync(uploads) : []).toEqual([]);
+  });
+});
