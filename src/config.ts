@@ -16,7 +16,9 @@ export interface S3Config {
   accessKeyId: string | undefined;
   secretAccessKey: string | undefined;
   forcePathStyle: boolean;
+  /** Canned ACL for new objects; undefined sends none (R2, buckets with ACLs disabled). */
   acl: string | undefined;
+  /** Per-request timeout of the S3 client; a hung storage must not hang uploads. */
   requestTimeoutMs: number;
 }
 

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli.js';
-import { startTestApp, type TestApp } from './helpers/app.js';
+import { cli as runIn, startTestApp, type TestApp } from './helpers/app.js';
 import { DATABASES } from './helpers/databases.js';
 import { createUser } from './helpers/factories.js';
 
@@ -12,11 +11,7 @@ for (const target of DATABASES) {
     });
     afterAll(async () => t?.close());
 
-    async function cli(...argv: string[]) {
-      const out: string[] = [];
-      const code = await runCli(argv, t.config, { out: (l) => out.push(l), err: (l) => out.push(l) }, t.database);
-      return { code, out: out.join('\n') };
-    }
+    const cli = (...argv: string[]) => runIn(t, ...argv);
 
     it('migrate status lists the applied migrations', async () => {
       const result = await cli('migrate', 'status');

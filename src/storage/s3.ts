@@ -10,22 +10,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Readable } from 'node:stream';
+import type { S3Config } from '../config.js';
 import type { PutOptions, Storage, StoredObject } from './types.js';
 import { assertSafeName } from './names.js';
 
-export interface S3StorageOptions {
-  endpoint: string | undefined;
-  region: string;
-  bucket: string;
-  accessKeyId: string | undefined;
-  secretAccessKey: string | undefined;
-  forcePathStyle: boolean;
-  /** Canned ACL for new objects; undefined sends none (R2, buckets with ACLs disabled). */
-  acl: string | undefined;
+export interface S3StorageOptions extends S3Config {
+  /** Key prefix of every object ("media"). */
   prefix: string;
   publicBaseUrl: string | undefined;
-  /** Per-request timeout; a hung storage must not hang uploads. */
-  requestTimeoutMs: number;
 }
 
 /** The CDN / public base URL for a bucket when none is configured. */

@@ -140,3 +140,11 @@ export async function expectNoOrphans(t: TestApp): Promise<void> {
     );
   }
 }
+
+/** The admin CLI against the test app's database and configuration, with its output. */
+export async function cli(t: TestApp, ...argv: string[]): Promise<{ code: number; out: string }> {
+  const { runCli } = await import('../../src/cli.js');
+  const out: string[] = [];
+  const code = await runCli(argv, t.config, { out: (l) => out.push(l), err: (l) => out.push(l) }, t.database);
+  return { code, out: out.join('\n') };
+}

@@ -27,6 +27,19 @@ export async function startS3rver(): Promise<{ endpoint: string; bucket: string;
   };
 }
 
+/** The environment that points the app at an S3-protocol server's bucket. */
+export function s3Env(s3: { endpoint: string; bucket: string }): Record<string, string> {
+  return {
+    STORAGE_DRIVER: 's3',
+    S3_ENDPOINT: s3.endpoint,
+    S3_REGION: 'us-east-1',
+    S3_BUCKET: s3.bucket,
+    S3_ACCESS_KEY_ID: 'S3RVER',
+    S3_SECRET_ACCESS_KEY: 'S3RVER',
+    S3_FORCE_PATH_STYLE: 'true',
+  };
+}
+
 export const STORAGES: StorageTarget[] = [
   {
     name: 'local',
@@ -39,19 +52,7 @@ export const STORAGES: StorageTarget[] = [
     name: 's3',
     create: async () => {
       const s3 = await startS3rver();
-      return {
-        env: {
-          STORAGE_DRIVER: 's3',
-          S3_ENDPOINT: s3.endpoint,
-          S3_REGION: 'us-east-1',
-          S3_BUCKET: s3.bucket,
-          S3_ACCESS_KEY_ID: 'S3RVER',
-          S3_SECRET_ACCESS_KEY: 'S3RVER',
-          S3_FORCE_PATH_STYLE: 'true',
-          S3_REQUEST_TIMEOUT: '5',
-        },
-        close: s3.close,
-      };
+      return { env: { ...s3Env(s3), S3_REQUEST_TIMEOUT: '5' }, close: s3.close };
     },
   },
 ];

@@ -1,7 +1,6 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli.js';
-import { expectNoOrphans, startTestApp, storedNames, type TestApp } from '../helpers/app.js';
+import { cli, expectNoOrphans, startTestApp, storedNames, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import type { HttpResponse } from '../helpers/http.js';
@@ -24,12 +23,6 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
 };
 
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n');
-
-async function cli(t: TestApp, ...argv: string[]) {
-  const out: string[] = [];
-  const code = await runCli(argv, t.config, { out: (l) => out.push(l), err: (l) => out.push(l) }, t.database);
-  return { code, out: out.join('\n') };
-}
 
 function itemForm(fields: Record<string, unknown>, files: Record<string, { bytes: Buffer; name: string; type: string }> = {}) {
   const form = new FormData();

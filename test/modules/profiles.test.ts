@@ -1,18 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { cli, startTestApp, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 
 const BACKGROUND = '/api/profile/background/';
 const TALENT = '/api/profile/talent/';
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-async function cli(t: TestApp, ...argv: string[]) {
-  const out: string[] = [];
-  const code = await runCli(argv, t.config, { out: (l) => out.push(l), err: (l) => out.push(l) }, t.database);
-  return { code, out: out.join('\n') };
-}
 
 for (const target of DATABASES) {
   describe.skipIf(target.skipReason)(`profiles on ${target.label}`, () => {

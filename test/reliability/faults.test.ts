@@ -1,13 +1,12 @@
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli.js';
-import { expectNoOrphans, startTestApp, type TestApp } from '../helpers/app.js';
+import { cli as runIn, expectNoOrphans, startTestApp, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { jpeg } from '../helpers/images.js';
 import { holdLock } from '../helpers/locks.js';
 import { TcpProxy } from '../helpers/proxy.js';
-import { startS3rver, type StorageTarget } from '../helpers/storage.js';
+import { s3Env, startS3rver, type StorageTarget } from '../helpers/storage.js';
 
 /**
  * The fault matrix: each step of a picture upload and of an item write (object put, database
@@ -44,15 +43,7 @@ for (const db of DATABASES) {
         s3Proxy = new TcpProxy('127.0.0.1', Number(new URL(s3.endpoint).port));
         const port = await s3Proxy.start();
         return {
-          env: {
-            STORAGE_DRIVER: 's3',
-            S3_ENDPOINT: `http://127.0.0.1:${port}`,
-            S3_BUCKET: s3.bucket,
-            S3_ACCESS_KEY_ID: 'S3RVER',
-            S3_SECRET_ACCESS_KEY: 'S3RVER',
-            S3_FORCE_PATH_STYLE: 'true',
-            S3_REQUEST_TIMEOUT: '5',
-          },
+          env: { ...s3Env({ endpoint: `http://127.0.0.1:${port}`, bucket: s3.bucket }), S3_REQUEST_TIMEOUT: '5' },
           close: async () => {
             await s3Proxy.close();
             await s3.close();
@@ -86,11 +77,7 @@ for (const db of DATABASES) {
       dbProxy?.setMode('pass');
     });
 
-    async function cli(...argv: string[]) {
-      const out: string[] = [];
-      const code = await runCli(argv, t.config, { out: (l) => out.push(l), err: (l) => out.push(l) }, t.database);
-      return { code, out: out.join('\n') };
-    }
+    const cli = (...argv: string[]) => runIn(t, ...argv);
 
     function form(field: string, bytes: Buffer) {
       const body = new FormData();

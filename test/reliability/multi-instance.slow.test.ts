@@ -13,7 +13,7 @@ import { DATABASES, type TestDatabase } from '../helpers/databases.js';
 import { Http } from '../helpers/http.js';
 import { noisyJpeg } from '../helpers/images.js';
 import { buildServer, startServerProcess, type ServerProcess } from '../helpers/process.js';
-import { startS3rver } from '../helpers/storage.js';
+import { s3Env, startS3rver } from '../helpers/storage.js';
 
 const postgres = DATABASES.find((d) => d.name === 'postgres')!;
 
@@ -37,12 +37,7 @@ describe.skipIf(postgres.skipReason)('several instances on one database and one 
       DATA_DIR: dataDir,
       DATABASE_URL: (testDb.config as { url: string }).url,
       MIGRATE_ON_START: 'true',
-      STORAGE_DRIVER: 's3',
-      S3_ENDPOINT: s3.endpoint,
-      S3_BUCKET: s3.bucket,
-      S3_ACCESS_KEY_ID: 'S3RVER',
-      S3_SECRET_ACCESS_KEY: 'S3RVER',
-      S3_FORCE_PATH_STYLE: 'true',
+      ...s3Env(s3),
       WEB_CONCURRENCY: '2',
       RATE_LIMIT: 'false',
       SERVE_WEB: 'false',

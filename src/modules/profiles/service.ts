@@ -14,7 +14,14 @@ import {
 import type { FastifyBaseLogger } from 'fastify';
 import type { MediaService, UploadedFile } from '../media/service.js';
 import { MEDIA_FOLDERS } from '../../storage/names.js';
-import type { BackgroundProfileView, ProfileRepository, ProfileTable, TalentProfilePatch, TalentProfileRecord } from './repository.js';
+import type {
+  BackgroundProfileRecord,
+  BackgroundProfileView,
+  ProfileRepository,
+  ProfileTable,
+  TalentProfilePatch,
+  TalentProfileRecord,
+} from './repository.js';
 import { BACKGROUND_FIELDS, TALENT_FIELDS } from './schemas.js';
 import { backgroundScore, talentScore, TALENT_COMPLETION_MAX } from './score.js';
 
@@ -153,7 +160,13 @@ export class ProfileService {
     const accountType = accountTypeFor('background', subscription);
     const itemCount = [...record.itemCounts.values()].reduce((sum, n) => sum + n, 0);
     const score = backgroundScore({ accountType, ...record, itemTypes: [...record.itemCounts.keys()], itemCount });
-    const profile = {
+    const profile = this.commonProfile(user, record, accountType, score.total, origin);
+    return { profile, score, subscription };
+  }
+
+  /** The fields both profiles show (the response schema fixes their order). */
+  private commonProfile(user: UserRecord, record: BackgroundProfileRecord, accountType: string, total: number, origin: string) {
+    return {
       id: record.userId,
       email: user.email,
       username: user.email,
@@ -163,9 +176,8 @@ export class ProfileService {
       date_of_birth: record.dateOfBirth,
       gender: record.gender,
       account_type: accountType,
-      profile_score: score.total,
+      profile_score: total,
     };
-    return { profile, score, subscription };
   }
 
   async background(user: UserRecord, origin: string) {
@@ -184,21 +196,12 @@ export class ProfileService {
     const accountType = accountTypeFor('talent', subscription);
     const score = talentScore({ accountType, ...record, emailVerified: user.emailVerified, hasPicture: record.profilePicture !== null });
     const profile = {
-      id: record.userId,
-      email: user.email,
-      username: user.email,
-      email_verified: user.emailVerified,
-      profile_picture: this.pictureUrl(record.profilePicture, origin),
+      ...this.commonProfile(user, record, accountType, score.total, origin),
       aboutyou: record.aboutyou,
       city: record.city,
-      country: record.country,
       phone: record.phone,
-      date_of_birth: record.dateOfBirth,
-      gender: record.gender,
-      account_type: accountType,
       is_verified: user.emailVerified,
       profile_complete: score.profile_completion === TALENT_COMPLETION_MAX,
-      profile_score: score.total,
     };
     return { profile, score, subscription };
   }
