@@ -192,7 +192,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   metrics.instrument(app);
   app.decorate('metrics', metrics);
 
-  await registerSecurityHeaders(app, mediaOrigins(storage));
+  registerSecurityHeaders(app, mediaOrigins(storage));
   await registerRateLimits(app, config.rateLimit);
 
   if (config.corsOrigins.length > 0) {
