@@ -93,10 +93,8 @@ export interface RateLimitConfig {
   redisPrefix: string;
   /** Sign-in, registration, codes and resets, per client IP per minute. */
   authPerIpPerMinute: number;
-  /** Credential checks (token, logins, code verification, reset confirmation) per email per 15 minutes. */
-  credentialsPerEmail: number;
-  /** Mail-sending requests (resend code, password reset) per email per 15 minutes. */
-  mailsPerEmail: number;
+  /** Failed credential checks (token, logins, code verification, reset confirmation) per email per 15 minutes. */
+  failedCredentialsPerEmail: number;
   /** Multipart uploads per user per minute. */
   uploadsPerUserPerMinute: number;
   /** Every API request, per user (or IP when anonymous) per minute. */
@@ -404,9 +402,8 @@ export function parseConfig(env: Env): Config {
       enabled: reader.boolean('RATE_LIMIT', true),
       redisUrl: parseRedisUrl(reader),
       redisPrefix: reader.string('RATE_LIMIT_REDIS_PREFIX', 'castfolio-rl:'),
-      authPerIpPerMinute: reader.integer('RATE_LIMIT_AUTH_PER_IP', 120, 1, 1_000_000),
-      credentialsPerEmail: reader.integer('RATE_LIMIT_CREDENTIALS_PER_EMAIL', 20, 1, 1_000_000),
-      mailsPerEmail: reader.integer('RATE_LIMIT_MAILS_PER_EMAIL', 5, 1, 1_000_000),
+      authPerIpPerMinute: reader.integer('RATE_LIMIT_AUTH_PER_IP', 300, 1, 1_000_000),
+      failedCredentialsPerEmail: reader.integer('RATE_LIMIT_FAILED_LOGINS', 10, 1, 1_000_000),
       uploadsPerUserPerMinute: reader.integer('RATE_LIMIT_UPLOADS', 60, 1, 1_000_000),
       generalPerMinute: reader.integer('RATE_LIMIT_GENERAL', 1200, 1, 10_000_000),
     },

@@ -11,15 +11,29 @@ interface Policy {
   windowMs: number;
   /** The counter this request adds to; undefined when the policy does not apply to it. */
   key: (request: FastifyRequest) => string | undefined;
+  /** Count only requests that fail (wrong password, wrong code): successes never lock anyone out. */
+  failuresOnly?: boolean;
 }
 
-type Checker = (request: FastifyRequest) => Promise<{ isAllowed: boolean; isExceeded?: boolean; ttlInSeconds?: number }>;
+interface LimitState {
+  isAllowed: boolean;
+  isExceeded?: boolean;
+  remaining?: number;
+  ttlInSeconds?: number;
+}
+type Checker = (request: FastifyRequest, options?: { increment?: boolean }) => Promise<LimitState>;
 
 const MINUTE = 60_000;
 
 const CREDENTIAL_ROUTES = new Set(['/api/token/', '/api/login/talent/', '/api/login/background/', '/api/verify-code/', '/api/password-reset/confirm/']);
-const MAIL_ROUTES = new Set(['/api/resend-code/', '/api/password-reset/']);
-const AUTH_ROUTES = new Set([...CREDENTIAL_ROUTES, ...MAIL_ROUTES, '/api/register/', '/api/token/refresh/', '/api/logout/']);
+const AUTH_ROUTES = new Set([
+  ...CREDENTIAL_ROUTES,
+  '/api/register/',
+  '/api/token/refresh/',
+  '/api/logout/',
+  '/api/resend-code/',
+  '/api/password-reset/',
+]);
 const UPLOAD_ROUTES = new Set(['/api/profile/background/', '/api/profile/talent/', '/api/profile/background/items/', '/api/profile/background/items/:item_type/:id/']);
 
 function emailOf(request: FastifyRequest): string | undefined {
@@ -32,10 +46,12 @@ export function throttled(seconds: number): ApiError {
 }
 
 /**
- * Brute-force and abuse limits: sign-in and account endpoints per IP and per email, uploads per
- * user, and a general per-user limit. Counters live in Redis when REDIS_URL is set (shared by
- * every instance), in memory otherwise. One hook applies every policy that matches a request,
- * after authentication and body parsing, so it can count per user and per email.
+ * Brute-force and abuse limits: account endpoints per client IP, failed credential checks per
+ * email (a password or code guessed from many addresses still stops; successful sign-ins never
+ * count), uploads per user, and a general per-user limit. Counters live in Redis when REDIS_URL
+ * is set (shared by every instance), in memory otherwise. One hook applies every policy that
+ * matches a request, after authentication and body parsing, so it can count per user and email;
+ * failures are counted when their response is sent.
  */
 export async function registerRateLimits(app: FastifyInstance, config: RateLimitConfig): Promise<void> {
   if (!config.enabled) return;
@@ -55,11 +71,7 @@ export async function registerRateLimits(app: FastifyInstance, config: RateLimit
     },
     {
       when: (_r, route) => CREDENTIAL_ROUTES.has(route),
-      policy: { name: 'credentials-email', max: config.credentialsPerEmail, windowMs: 15 * MINUTE, key: emailOf },
-    },
-    {
-      when: (_r, route) => MAIL_ROUTES.has(route),
-      policy: { name: 'mail-email', max: config.mailsPerEmail, windowMs: 15 * MINUTE, key: emailOf },
+      policy: { name: 'failures-email', max: config.failedCredentialsPerEmail, windowMs: 15 * MINUTE, key: emailOf, failuresOnly: true },
     },
     {
       when: (r, route) => UPLOAD_ROUTES.has(route) && r.method !== 'GET' && r.method !== 'DELETE' && r.isMultipart(),
@@ -82,17 +94,28 @@ export async function registerRateLimits(app: FastifyInstance, config: RateLimit
       }) as unknown as Checker,
     );
   }
+  const applicable = (request: FastifyRequest) => {
+    const route = request.routeOptions.url;
+    return route ? policies.filter(({ when, policy }) => when(request, route) && policy.key(request) !== undefined).map((p) => p.policy) : [];
+  };
 
   app.addHook('preHandler', async (request) => {
-    const route = request.routeOptions.url;
-    if (!route) return;
-    for (const { when, policy } of policies) {
-      if (!when(request, route) || policy.key(request) === undefined) continue;
-      const result = await (checkers.get(policy.name) as Checker)(request);
-      if (!result.isAllowed && result.isExceeded) {
+    for (const policy of applicable(request)) {
+      const check = checkers.get(policy.name) as Checker;
+      // Failure counters are only read here; onResponse adds the failures.
+      const state = await check(request, policy.failuresOnly ? { increment: false } : undefined);
+      const exceeded = policy.failuresOnly ? !state.isAllowed && (state.remaining ?? 1) <= 0 : !state.isAllowed && state.isExceeded;
+      if (exceeded) {
         request.log.info({ policy: policy.name }, 'request throttled');
-        throw throttled(Math.max(1, result.ttlInSeconds ?? 1));
+        throw throttled(Math.max(1, state.ttlInSeconds ?? 1));
       }
+    }
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode !== 400 && reply.statusCode !== 401) return;
+    for (const policy of applicable(request)) {
+      if (policy.failuresOnly) await (checkers.get(policy.name) as Checker)(request).catch(() => undefined);
     }
   });
 }

@@ -25,8 +25,7 @@ async function redisAvailable(): Promise<boolean> {
 const limits = {
   RATE_LIMIT: 'true',
   RATE_LIMIT_AUTH_PER_IP: '8',
-  RATE_LIMIT_CREDENTIALS_PER_EMAIL: '3',
-  RATE_LIMIT_MAILS_PER_EMAIL: '2',
+  RATE_LIMIT_FAILED_LOGINS: '3',
   RATE_LIMIT_UPLOADS: '2',
   RATE_LIMIT_GENERAL: '12',
 };
@@ -42,14 +41,15 @@ describe.each(STORES)('rate limits with the $name store', (store) => {
   beforeAll(async () => {
     if (store.name === 'Redis') available = await redisAvailable();
     if (!available) return;
-    t = await startTestApp(DATABASES[0]!, { env: { ...limits, ...store.env } });
+    t = await startTestApp(DATABASES[0]!, { env: { ...limits, RATE_LIMIT_AUTH_PER_IP: '1000', ...store.env } });
   });
   afterAll(async () => t?.close());
 
-  it('stops a brute force on one account with 429, Retry-After and a DRF body', async (context) => {
+  it('stops a brute force on one account with 429, Retry-After and a DRF body; successful sign-ins never count', async (context) => {
     if (!available) context.skip(`Redis is not reachable at ${REDIS_URL}`);
     const body = registration('background');
     expect((await t.http.post('/api/register/', body)).status).toBe(201);
+    for (let i = 0; i < 5; i++) expect((await t.http.post('/api/token/', { email: body.email, password: body.password })).status).toBe(200);
     const statuses: number[] = [];
     let last;
     for (let i = 0; i < 4; i++) {
@@ -62,13 +62,20 @@ describe.each(STORES)('rate limits with the $name store', (store) => {
     // The right password does not get through either while the account is throttled.
     expect((await t.http.post('/api/token/', { email: body.email.toUpperCase(), password: body.password })).status).toBe(429);
   });
+});
 
-  it('limits sign-in endpoints per IP whatever the email', async (context) => {
-    if (!available) context.skip(`Redis is not reachable at ${REDIS_URL}`);
+describe('rate limits per client IP', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(DATABASES[0]!, { env: limits });
+  });
+  afterAll(async () => t?.close());
+
+  it('limits sign-in endpoints per IP whatever the email', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++) statuses.push((await t.http.post('/api/token/', { email: `someone-${i}@example.com`, password: 'x' })).status);
-    expect(statuses).toContain(429);
-    expect(statuses.indexOf(429)).toBeLessThanOrEqual(8);
+    expect(statuses.slice(0, 8).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(8)).toEqual([429, 429]);
   });
 });
 
@@ -96,10 +103,10 @@ describe('rate limits per user', () => {
     expect((await t.http.get('/api/profile/background/', other.headers)).status).toBe(200);
   });
 
-  it('limits mail requests per address', async () => {
+  it('always answers mail requests with 200: the service itself sends at most one mail a minute', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 3; i++) statuses.push((await t.http.post('/api/password-reset/', { email: 'mailbomb@example.com' })).status);
-    expect(statuses).toEqual([200, 200, 429]);
+    for (let i = 0; i < 6; i++) statuses.push((await t.http.post('/api/password-reset/', { email: 'mailbomb@example.com' })).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
   });
 });
 
