@@ -203,6 +203,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       maxAge: 600,
     });
   }
+  // Bodies are JSON, forms or multipart, as in DRF: anything else (text/plain too) is a 415.
+  app.removeContentTypeParser('text/plain');
   await app.register(formbody, { bodyLimit: JSON_BODY_LIMIT });
   await app.register(multipart, {
     limits: { fieldNameSize: 100, fieldSize: 64 * 1024, fields: 50, files: 1, parts: 60, headerPairs: 100 },

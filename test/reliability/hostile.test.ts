@@ -136,6 +136,7 @@ for (const db of DATABASES) {
       add('__proto__ in JSON', 400, raw('POST', '/api/register/', '{"__proto__": {"isAdmin": true}, "email": "p@example.com"}', 'application/json', {}));
       add('constructor.prototype in JSON', 400, raw('POST', '/api/register/', '{"constructor": {"prototype": {"isAdmin": true}}}', 'application/json', {}));
       add('JSON nested 50 000 levels deep', 400, raw('POST', '/api/register/', `${'['.repeat(50_000)}${']'.repeat(50_000)}`, 'application/json', {}));
+      add('plain-text body', 415, raw('POST', '/api/register/', 'email=a@b.c', 'text/plain', {}));
       add('XML body', 415, raw('POST', '/api/register/', '<user><email>a@b.c</email></user>', 'application/xml', {}));
       add('empty JSON body', 400, raw('POST', '/api/register/', '', 'application/json', {}));
       add('SQL injection at sign-in', 401, async () => t.http.post('/api/token/', { email: "' OR 1=1 --", password: "' OR 1=1 --" }));
