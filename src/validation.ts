@@ -26,6 +26,14 @@ function jsonTypeName(value: unknown): string {
   return typeof value;
 }
 
+/** A request body that must be a JSON object (DRF's serializers refuse anything else with this message). */
+export function asDictionary(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ApiError(400, { [NON_FIELD_ERRORS]: [`Invalid data. Expected a dictionary, but got ${jsonTypeName(body)}.`] });
+  }
+  return body as Record<string, unknown>;
+}
+
 function fieldOf(instancePath: string): string | undefined {
   const first = instancePath.split('/')[1];
   return first === undefined || first === '' ? undefined : first.replace(/~1/g, '/').replace(/~0/g, '~');

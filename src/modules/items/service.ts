@@ -1,13 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { ApiError, notFound, validationError, type FieldErrors } from '../../errors.js';
 import { MEDIA_FOLDERS } from '../../storage/names.js';
-import { NON_FIELD_ERRORS } from '../../validation.js';
+import { NON_FIELD_ERRORS, asDictionary } from '../../validation.js';
 import type { UserRecord } from '../accounts/repository.js';
 import type { MediaService, StoredImage, UploadedFile } from '../media/service.js';
 import type { SubscriptionRepository } from '../subscriptions/repository.js';
 import { backgroundRestrictionsFor, subscriptionStatusFor } from '../subscriptions/service.js';
 import {
-  COMMON_FIELDS,
   INVALID_ITEM_TYPE,
   ITEM_TYPES,
   READ_ONLY_FIELDS,
@@ -38,14 +37,6 @@ type PublicUrl = (name: string, origin: string) => string;
 function formatPrice(cents: number | null): string | null {
   if (cents === null) return null;
   return `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
-}
-
-function asObject(body: unknown): Record<string, unknown> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    const got = body === null ? 'null' : Array.isArray(body) ? 'list' : typeof body;
-    throw validationError({ [NON_FIELD_ERRORS]: [`Invalid data. Expected a dictionary, but got ${got}.`] });
-  }
-  return body as Record<string, unknown>;
 }
 
 function positiveInteger(value: string | undefined, field: string, fallback: number, max: number): number {
@@ -209,23 +200,24 @@ export class ItemService {
     for (const file of Object.values(stored)) await this.deps.media.discard(file.name, log);
   }
 
-  private withFiles(values: ItemValues, stored: Record<string, StoredImage>): ItemValues {
+  private withFiles(type: ItemType, values: ItemValues, stored: Record<string, StoredImage>): ItemValues {
+    const fields = fieldsOf(type);
     const result: Record<string, unknown> = { ...values };
     for (const [field, file] of Object.entries(stored)) {
-      const spec = COMMON_FIELDS[field] ?? TYPE_FIELDS.memorabilia[field];
+      const spec = fields[field];
       if (spec) result[spec.column] = file.name;
     }
     return result as ItemValues;
   }
 
   async create(user: UserRecord, form: ItemForm, origin: string, log: FastifyBaseLogger) {
-    const body = asObject(form.body);
+    const body = asDictionary(form.body);
     const type = this.typeFrom(body.item_type);
     const values = parseItemBody(type, body, form.files, false);
     const stored = await this.storeFiles(user, form.files, log);
     let row: ItemRow;
     try {
-      row = await this.deps.items.insert(user.id, type, this.withFiles(values, stored), this.now().toISOString());
+      row = await this.deps.items.insert(user.id, type, this.withFiles(type, values, stored), this.now().toISOString());
     } catch (error) {
       await this.discard(stored, log);
       throw error;
@@ -236,7 +228,7 @@ export class ItemService {
 
   async update(user: UserRecord, typeParam: string, id: number, form: ItemForm, origin: string, log: FastifyBaseLogger) {
     const type = this.typeFrom(typeParam);
-    const body = asObject(form.body);
+    const body = asDictionary(form.body);
     if (body.item_type !== undefined && body.item_type !== type) {
       throw validationError({ item_type: ['The item type cannot be changed; create a new item instead.'] });
     }
@@ -248,7 +240,7 @@ export class ItemService {
     const stored = await this.storeFiles(user, form.files, log);
     let result;
     try {
-      result = await this.deps.items.update(user.id, type, id, this.withFiles(values, stored), this.now().toISOString());
+      result = await this.deps.items.update(user.id, type, id, this.withFiles(type, values, stored), this.now().toISOString());
     } catch (error) {
       await this.discard(stored, log);
       throw error;

@@ -176,12 +176,14 @@ export class ProfileRepository {
       .execute();
   }
 
-  async updateBackground(userId: number, patch: BackgroundProfilePatch, now: string): Promise<void> {
-    await this.db.updateTable('background_profiles').set({ ...patch, updated_at: now }).where('user_id', '=', userId).execute();
-  }
-
-  async updateTalent(userId: number, patch: TalentProfilePatch, now: string): Promise<void> {
-    await this.db.updateTable('talent_profiles').set({ ...patch, updated_at: now }).where('user_id', '=', userId).execute();
+  /** Sets profile fields in one statement, creating the row if the user has none yet. */
+  async updateFields(table: ProfileTable, userId: number, patch: TalentProfilePatch, now: string): Promise<void> {
+    // Typed on one profile table; the talent-only columns exist on talent_profiles, where they are sent.
+    await this.db
+      .insertInto(table as 'talent_profiles')
+      .values({ user_id: userId, ...patch, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('user_id').doUpdateSet({ ...patch, updated_at: now }))
+      .execute();
   }
 
   /**
@@ -198,12 +200,18 @@ export class ProfileRepository {
     now: string,
   ): Promise<string | null> {
     return this.db.transaction().execute(async (trx) => {
-      const current = await trx
-        .selectFrom(table)
-        .select('profile_picture')
-        .where('user_id', '=', userId)
-        .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
-        .executeTakeFirst();
+      const lockRow = () =>
+        trx
+          .selectFrom(table)
+          .select('profile_picture')
+          .where('user_id', '=', userId)
+          .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
+          .executeTakeFirst();
+      let current = await lockRow();
+      if (!current) {
+        await trx.insertInto(table).values({ user_id: userId, created_at: now, updated_at: now }).onConflict((oc) => oc.column('user_id').doNothing()).execute();
+        current = await lockRow();
+      }
       if (!current) throw new Error(`no ${table} row for user ${userId}`);
       await trx
         .updateTable(table)

@@ -1,7 +1,7 @@
 import type { TSchema } from 'typebox';
 import { Type } from 'typebox';
 import { ApiError, validationError, type FieldErrors } from '../../errors.js';
-import { compileInput, NON_FIELD_ERRORS } from '../../validation.js';
+import { asDictionary, compileInput, NON_FIELD_ERRORS } from '../../validation.js';
 import type { UserRecord } from '../accounts/repository.js';
 import { birthDateProblem, trimStrings } from '../common.js';
 import type { SubscriptionRecord, SubscriptionRepository } from '../subscriptions/repository.js';
@@ -82,11 +82,7 @@ function profileUpdateParser(fields: FieldSchemas) {
   const names = Object.keys(fields);
 
   return (body: unknown, partial: boolean, now: Date, extraProvided: string[] = []): Record<string, string | null> => {
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      const got = body === null ? 'null' : Array.isArray(body) ? 'list' : typeof body;
-      throw validationError({ [NON_FIELD_ERRORS]: [`Invalid data. Expected a dictionary, but got ${got}.`] });
-    }
-    const input = trimStrings(body) as Record<string, unknown>;
+    const input = trimStrings(asDictionary(body)) as Record<string, unknown>;
     const patch: Record<string, string | null> = {};
     const toValidate: Record<string, unknown> = {};
     for (const name of names) {
@@ -225,13 +221,11 @@ export class ProfileService {
     const parse = kind === 'background' ? parseBackgroundUpdate : parseTalentUpdate;
     const picture = pictureChange(form.body, form.files);
     const patch = parse(form.body, partial, this.now(), picture.kind === 'keep' ? [] : [PICTURE_FIELD]) as TalentProfilePatch;
-    if (kind === 'background') await this.loadBackground(user);
-    else await this.loadTalent(user);
     const { table, folder } = KINDS[kind];
 
+    // Both writes create the profile row of a user who has none yet.
     if (picture.kind === 'keep') {
-      if (kind === 'background') await this.deps.profiles.updateBackground(user.id, patch, this.now().toISOString());
-      else await this.deps.profiles.updateTalent(user.id, patch, this.now().toISOString());
+      await this.deps.profiles.updateFields(table, user.id, patch, this.now().toISOString());
       return;
     }
 
