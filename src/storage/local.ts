@@ -3,7 +3,7 @@ import { mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/pro
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Storage, StoredObject } from './types.js';
-import { contentTypeForName, assertSafeName } from './names.js';
+import { contentTypeForName, assertSafeName, isSafeName } from './names.js';
 
 export interface LocalStorageOptions {
   root: string;
@@ -11,6 +11,9 @@ export interface LocalStorageOptions {
   urlPrefix: string;
   publicBaseUrl: string | undefined;
 }
+
+/** `<name>.<random>.partial`: a write in progress, or one a crash interrupted before its rename. */
+const PARTIAL = /^(.+)\.[0-9a-f]{12}\.partial$/;
 
 /** A folder on disk, served by the app at /<urlPrefix>/ (see http/media.ts). */
 export class LocalStorage implements Storage {
@@ -41,8 +44,10 @@ export class LocalStorage implements Storage {
   }
 
   async delete(name: string): Promise<void> {
+    const partialOf = PARTIAL.exec(name)?.[1];
     try {
-      await unlink(this.pathOf(name));
+      // Leftover partial files are listed like objects, so the sweep removes them after its grace period.
+      await unlink(partialOf ? `${this.pathOf(partialOf)}${name.slice(partialOf.length)}` : this.pathOf(name));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
@@ -66,9 +71,12 @@ export class LocalStorage implements Storage {
       throw error;
     }
     for (const entry of entries) {
-      if (!entry.isFile() || entry.name.endsWith('.partial')) continue;
+      if (!entry.isFile()) continue;
+      // Only names castfolio makes (and their leftover partial writes): anything else is not ours to sweep.
+      const name = `${folder}/${entry.name}`;
+      if (!isSafeName(PARTIAL.exec(name)?.[1] ?? name)) continue;
       const info = await stat(path.join(dir, entry.name)).catch(() => undefined);
-      if (info) yield { name: `${folder}/${entry.name}`, size: info.size, lastModified: info.mtime };
+      if (info) yield { name, size: info.size, lastModified: info.mtime };
     }
   }
 

@@ -12,7 +12,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Readable } from 'node:stream';
 import type { S3Config } from '../config.js';
 import type { PutOptions, Storage, StoredObject } from './types.js';
-import { assertSafeName } from './names.js';
+import { assertSafeName, isSafeName } from './names.js';
 
 export interface S3StorageOptions extends S3Config {
   /** Key prefix of every object ("media"). */
@@ -56,6 +56,8 @@ export class S3Storage implements Storage {
       requestHandler: new NodeHttpHandler({
         connectionTimeout: Math.min(5000, options.requestTimeoutMs),
         requestTimeout: options.requestTimeoutMs,
+        // Without it the SDK only prints a warning and leaves a hung request (and its socket) open.
+        throwOnRequestTimeout: true,
       }),
     });
     this.publicBase = (options.publicBaseUrl ?? derivePublicBaseUrl(options)).replace(/\/+$/, '');
@@ -100,7 +102,8 @@ export class S3Storage implements Storage {
     const strip = this.options.prefix ? this.options.prefix.length + 1 : 0;
     for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.options.bucket, Prefix: prefix })) {
       for (const object of page.Contents ?? []) {
-        if (!object.Key) continue;
+        // Only names castfolio makes: objects put there by other tools are not ours to sweep.
+        if (!object.Key || !isSafeName(object.Key.slice(strip))) continue;
         yield { name: object.Key.slice(strip), size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0) };
       }
     }

@@ -24,7 +24,10 @@ export interface Storage {
   /** Idempotent: deleting a missing object succeeds. */
   delete(name: string): Promise<void>;
   exists(name: string): Promise<boolean>;
-  /** Every object whose name starts with `folder/`. */
+  /**
+   * Every object under `folder/` named as castfolio names them (and, locally, a leftover partial
+   * write of one); objects other tools put there are not listed, so the sweep never touches them.
+   */
   list(folder: string): AsyncIterable<StoredObject>;
   /** The object's bytes and type, or undefined when it does not exist. */
   get(name: string): Promise<{ body: Readable; contentType: string | undefined; cacheControl: string | undefined } | undefined>;

@@ -1,9 +1,11 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import sharp from 'sharp';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
+import type { S3Storage } from '../../src/storage/s3.js';
 import { expectNoOrphans, referencedNames, startTestApp, storedNames, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, type Role, type TestUser } from '../helpers/factories.js';
@@ -256,6 +258,23 @@ for (const db of DATABASES) {
         await expectNoOrphans(t);
       });
 
+      it('creates the profile row of a user who has none, on a field update and on an upload', async () => {
+        const fields = await createUser(t.http, 'background');
+        const pictured = await createUser(t.http, 'background');
+        await t.database.db.deleteFrom('background_profiles').where('user_id', 'in', [fields.id, pictured.id]).execute();
+
+        const updated = await t.http.post(PATHS.background, { country: 'Peru' }, fields.headers);
+        expect(updated.status).toBe(200);
+        expect(updated.body.profile).toMatchObject({ country: 'Peru', profile_picture: null });
+
+        const uploaded = await upload(pictured, pictureForm(await jpeg()));
+        expect(uploaded.status).toBe(200);
+        expect(uploaded.body.profile.profile_picture).toMatch(/background_profile_pictures\//);
+        const got = await t.http.get(PATHS.background, pictured.headers);
+        expect(got.body.profile.profile_picture).toBe(uploaded.body.profile.profile_picture);
+        await expectNoOrphans(t);
+      });
+
       it('answers 503 when the object cannot be written, and keeps the old picture', async () => {
         const user = await createUser(t.http, 'background');
         const first = await upload(user, pictureForm(await jpeg()));
@@ -343,6 +362,37 @@ for (const db of DATABASES) {
         expect(await run('--grace', '0')).toContain(`deleted orphan ${orphan}`);
         expect(await t.storage.inner.exists(orphan)).toBe(false);
         expect(await t.storage.inner.exists(nameOf(kept.body.profile.profile_picture))).toBe(true);
+
+        if (store.name === 'local') {
+          // A write interrupted by a crash before its rename.
+          const partial = path.join(t.config.storage.localRoot, FOLDERS.background, `${user.id}_interruptedwrite0000.jpg.0123456789ab.partial`);
+          writeFileSync(partial, 'half a picture');
+          expect(await run('--grace', '0')).toContain('deleted orphan');
+          expect(existsSync(partial)).toBe(false);
+        }
+
+        // An object another tool put under the same prefix (e.g. from the platform this replaces) is not ours.
+        const foreign = `${FOLDERS.background}/user_${user.id}_bg.jpg`;
+        if (store.name === 'local') {
+          mkdirSync(path.join(t.config.storage.localRoot, FOLDERS.background), { recursive: true });
+          writeFileSync(path.join(t.config.storage.localRoot, foreign), await jpeg());
+        } else {
+          const s3 = t.storage.inner as S3Storage;
+          const config = t.config.storage.s3 as { bucket: string };
+          await s3.client.send(new PutObjectCommand({ Bucket: config.bucket, Key: `${t.config.storage.mediaPrefix}/${foreign}`, Body: await jpeg() }));
+        }
+        const swept = await run('--grace', '0');
+        expect(swept).not.toContain(foreign);
+        if (store.name === 'local') {
+          expect(existsSync(path.join(t.config.storage.localRoot, foreign))).toBe(true);
+          rmSync(path.join(t.config.storage.localRoot, foreign));
+        } else {
+          const s3 = t.storage.inner as S3Storage;
+          const config = t.config.storage.s3 as { bucket: string };
+          const key = `${t.config.storage.mediaPrefix}/${foreign}`;
+          expect((await s3.client.send(new HeadObjectCommand({ Bucket: config.bucket, Key: key }))).ContentLength).toBeGreaterThan(0);
+          await s3.client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: key }));
+        }
 
         const keptName = nameOf(kept.body.profile.profile_picture);
         await t.storage.inner.delete(keptName);
