@@ -3,6 +3,7 @@ import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_pending_deletions.js';
 import * as m0003 from './migrations/0003_items.js';
 import * as m0004 from './migrations/0004_account_lifecycle.js';
+import * as m0005 from './migrations/0005_media_reference_indexes.js';
 
 /** Imported, not read from disk, so the same list runs from src/ under vitest and from dist/. */
 const migrations = {
@@ -10,6 +11,7 @@ const migrations = {
   '0002_pending_deletions': m0002,
   '0003_items': m0003,
   '0004_account_lifecycle': m0004,
+  '0005_media_reference_indexes': m0005,
 };
 
 export function createMigrator(db: Kysely<any>): Migrator {

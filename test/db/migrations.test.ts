@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type DatabaseHandle } from '../../src/db/index.js';
 import { createMigrator, migrateDown, migrateToLatest } from '../../src/db/migrate.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
+import { MEDIA_REFERENCES } from '../../src/modules/media/repository.js';
 
 const TABLES = [
   'background_profiles',
@@ -45,6 +46,22 @@ for (const target of DATABASES) {
       await migrateToLatest(handle.db);
       expect(await tableNames(handle)).toEqual(TABLES);
       expect((await createMigrator(handle.db).getMigrations()).every((m) => m.executedAt !== undefined)).toBe(true);
+    });
+
+    it('answer "is this media name still referenced?" from an index, not a scan of every profile and item', async () => {
+      await migrateToLatest(handle.db);
+      const postgres = target.name === 'postgres';
+      await handle.db.connection().execute(async (connection) => {
+        // On empty tables PostgreSQL may prefer a scan whatever the indexes; this asks for an index when there is one.
+        if (postgres) await sql`set enable_seqscan = off`.execute(connection);
+        for (const [table, column] of MEDIA_REFERENCES) {
+          const query = sql`select 1 from ${sql.table(table)} where ${sql.ref(column)} = ${'profile_pictures/1_x.jpg'}`;
+          const plan = await sql<Record<string, string>>`${sql.raw(postgres ? 'explain' : 'explain query plan')} ${query}`.execute(connection);
+          const text = plan.rows.map((row) => Object.values(row).join(' ')).join('\n');
+          expect(text, `${table}.${column}`).toMatch(/using (covering )?index|index (only )?scan/i);
+        }
+        if (postgres) await sql`reset enable_seqscan`.execute(connection);
+      });
     });
 
     it('enforce a unique email and cascade a user deletion to the profile', async () => {
