@@ -231,8 +231,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     items,
     guards,
     upload: {
-      image: { maxBytes: config.images.maxBytes, tooLargeMessage: sizeLimitMessage(config.images.maxBytes) },
-      certificate: { maxBytes: config.images.maxBytes, tooLargeMessage: sizeLimitMessage(config.images.maxBytes).replace('Image file', 'File') },
+      image: pictureLimit,
+      certificate: { ...pictureLimit, tooLargeMessage: pictureLimit.tooLargeMessage.replace('Image file', 'File') },
       tmpDir: config.images.uploadTmpDir,
     },
     assertUploadCapacity: () => media.assertCapacity(),

@@ -48,23 +48,26 @@ function roleHeaderIsTrue(request: FastifyRequest, role: Role): boolean {
  * errors as in DRF.
  */
 export function createGuards(accounts: { userForAccessToken: AccountService['userForAccessToken'] }) {
+  const signIn = async (request: FastifyRequest): Promise<UserRecord> => {
+    request.user = await accounts.userForAccessToken(bearerToken(request));
+    return request.user;
+  };
+
   const authenticate: GuardHook = Object.assign(
     async function authenticateHook(request: FastifyRequest) {
-      request.user = await accounts.userForAccessToken(bearerToken(request));
+      await signIn(request);
     },
     { access: 'user' as const },
   );
 
   const requireRole = (role: Role): GuardHook =>
     Object.assign(async function requireRoleHook(request: FastifyRequest) {
-      request.user = await accounts.userForAccessToken(bearerToken(request));
-      const label = role === 'talent' ? 'talent' : 'background';
+      const user = await signIn(request);
       if (!roleHeaderIsTrue(request, role)) {
-        throw permissionDenied(`User must be a ${label} user (${ROLE_HEADERS[role]}: true)`);
+        throw permissionDenied(`User must be a ${role} user (${ROLE_HEADERS[role]}: true)`);
       }
-      const user = request.user as UserRecord;
       const hasRole = role === 'talent' ? user.isTalent : user.isBackground;
-      if (!hasRole) throw permissionDenied(`This account is not registered as a ${label} user.`);
+      if (!hasRole) throw permissionDenied(`This account is not registered as a ${role} user.`);
     }, { access: role });
 
   return { authenticate, requireRole };
