@@ -83,7 +83,12 @@ export class MailService {
         if (Number(claimed.numUpdatedRows) !== 1) continue;
         try {
           await this.deps.transport.send({ from: this.deps.from, to: mail.to_address, subject: mail.subject, text: mail.text_body, html: mail.html_body });
-          await db.updateTable('outbox_emails').set({ sent_at: clock().toISOString(), locked_until: null }).where('id', '=', mail.id).execute();
+          // Subject and bodies carry live codes (stored hashed everywhere else): once sent, only a record stays.
+          await db
+            .updateTable('outbox_emails')
+            .set({ sent_at: clock().toISOString(), locked_until: null, subject: mail.subject.replace(/\d{6}/g, '······'), text_body: '', html_body: '' })
+            .where('id', '=', mail.id)
+            .execute();
           sent += 1;
         } catch (error) {
           const attempts = mail.attempts + 1;
