@@ -12,7 +12,7 @@ import type { Config } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
 import { errorHandler } from './http/errors.js';
-import { removeStaleUploads } from './http/multipart.js';
+import { removeStaleUploads, uploadCleanupsSettled } from './http/multipart.js';
 import { registerNotFound } from './http/not-found.js';
 import { serveWeb } from './http/web.js';
 import { Metrics, registerMetricsRoute } from './http/metrics.js';
@@ -153,6 +153,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     app.log.warn({ err: error }, 'could not clean stale upload folders'),
   );
   app.addHook('onClose', () => media.stopWorker());
+  app.addHook('onClose', () => uploadCleanupsSettled());
   const mail = new MailService({
     db,
     transport: deps.mailTransport ?? (config.mail.smtpUrl ? smtpTransport(config.mail.smtpUrl) : outboxFolderTransport(config.mail.outboxDir, app.log)),

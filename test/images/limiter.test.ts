@@ -44,8 +44,8 @@ describe('WorkLimiter', () => {
 });
 
 describe('removeStaleUploads', () => {
-  it('removes upload folders older than the cut-off and keeps fresh ones', async () => {
-    const { mkdtempSync, mkdirSync, readdirSync, utimesSync } = await import('node:fs');
+  it('removes upload files (and folders of earlier versions) older than the cut-off and keeps fresh ones', async () => {
+    const { mkdtempSync, mkdirSync, readdirSync, utimesSync, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const path = await import('node:path');
     const { removeStaleUploads } = await import('../../src/http/multipart.js');
@@ -53,9 +53,12 @@ describe('removeStaleUploads', () => {
     mkdirSync(path.join(dir, 'upload-old'));
     mkdirSync(path.join(dir, 'upload-new'));
     mkdirSync(path.join(dir, 'unrelated'));
+    writeFileSync(path.join(dir, 'upload-0a1b-old-file'), 'half an upload');
+    writeFileSync(path.join(dir, 'upload-0a1b-new-file'), 'an upload in progress');
     const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
     utimesSync(path.join(dir, 'upload-old'), twoHoursAgo, twoHoursAgo);
-    expect(await removeStaleUploads(dir, 3600 * 1000)).toBe(1);
-    expect(readdirSync(dir).sort()).toEqual(['unrelated', 'upload-new']);
+    utimesSync(path.join(dir, 'upload-0a1b-old-file'), twoHoursAgo, twoHoursAgo);
+    expect(await removeStaleUploads(dir, 3600 * 1000)).toBe(2);
+    expect(readdirSync(dir).sort()).toEqual(['unrelated', 'upload-0a1b-new-file', 'upload-new']);
   });
 });

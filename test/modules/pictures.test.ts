@@ -48,11 +48,11 @@ for (const db of DATABASES) {
         t = await startTestApp(db, { storage: store });
       });
       afterAll(async () => t?.close());
-      afterEach(() => {
+      afterEach(async () => {
         t.storage.heal();
-        // Every request removes its temporary upload folder, whatever its outcome.
+        // Every request removes its temporary upload files, whatever its outcome (just after answering).
         const uploads = path.join(t.dataDir, 'uploads');
-        expect(existsSync(uploads) ? readdirSync(uploads) : []).toEqual([]);
+        await expect.poll(() => (existsSync(uploads) ? readdirSync(uploads) : []), { timeout: 2000 }).toEqual([]);
       });
 
       async function upload(user: TestUser, form: FormData, query = '') {
