@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Http } from '../test/helpers/http.js';
-import { buildServer, freePort, startOnPort, SERVER_JS, type ServerProcess } from '../test/helpers/process.js';
+import { buildServer, freePort, startOnPort, type ServerProcess } from '../test/helpers/process.js';
+import { startProfiledServer } from './lib.js';
 
 const requests = Number(process.argv[2] ?? 40_000);
 const TICKS_PER_SECOND = 100;
@@ -27,17 +28,7 @@ async function measure(server: ServerProcess, url: string, headers: Record<strin
 
 buildServer();
 const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-cpu-'));
-const api = await startOnPort(SERVER_JS, {
-  NODE_ENV: 'production',
-  JWT_SECRET: 'bench-secret-that-is-long-enough-0000000000',
-  LOG_LEVEL: 'warn',
-  SERVE_WEB: 'false',
-  WEB_CONCURRENCY: '1',
-  DATA_DIR: dir,
-  MIGRATE_ON_START: 'true',
-  RATE_LIMIT: 'false',
-  ...(process.env.PROFILE_DATABASE_URL ? { DATABASE_URL: process.env.PROFILE_DATABASE_URL } : {}),
-}, dir);
+const api = await startProfiledServer(dir);
 const http = new Http(api.baseUrl);
 await http.post('/api/register/', { email: 'p@example.com', password: 'Profile-2026!', first_name: 'P', last_name: 'F', role: 'background', date_of_birth: '1985-05-15' });
 const token = await http.post('/api/token/', { email: 'p@example.com', password: 'Profile-2026!' });

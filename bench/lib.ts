@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { startOnPort, SERVER_JS } from '../test/helpers/process.js';
 
 /** Resident memory of a process and its children (cluster workers), in MB, from /proc. */
 export function rssMb(pid: number): number {
@@ -46,4 +47,23 @@ export function multipartBody(field: string, filename: string, bytes: Buffer, co
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   return { body: Buffer.concat([head, bytes, tail]), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/**
+ * The built server as the profiling aids run it: production settings, one worker, no rate
+ * limits, a fresh data folder; PROFILE_DATABASE_URL points it at PostgreSQL instead of SQLite.
+ */
+export async function startProfiledServer(dir: string, nodeArgs: string[] = [], env: Record<string, string> = {}) {
+  return startOnPort(SERVER_JS, {
+    NODE_ENV: 'production',
+    JWT_SECRET: 'bench-secret-that-is-long-enough-0000000000',
+    LOG_LEVEL: 'warn',
+    SERVE_WEB: 'false',
+    WEB_CONCURRENCY: '1',
+    DATA_DIR: dir,
+    MIGRATE_ON_START: 'true',
+    RATE_LIMIT: 'false',
+    ...(process.env.PROFILE_DATABASE_URL ? { DATABASE_URL: process.env.PROFILE_DATABASE_URL } : {}),
+    ...env,
+  }, dir, nodeArgs);
 }

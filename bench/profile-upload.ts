@@ -5,17 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { Http } from '../test/helpers/http.js';
-import { buildServer, startOnPort, SERVER_JS } from '../test/helpers/process.js';
-import { multipartBody } from './lib.js';
+import { buildServer } from '../test/helpers/process.js';
+import { multipartBody, startProfiledServer } from './lib.js';
 
 buildServer();
 const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-prof-'));
-const server = await startOnPort(
-  SERVER_JS,
-  { NODE_ENV: 'production', JWT_SECRET: 'bench-secret-that-is-long-enough-0000000000', LOG_LEVEL: 'warn', SERVE_WEB: 'false', WEB_CONCURRENCY: '1', DATA_DIR: dir, MIGRATE_ON_START: 'true', MALLOC_ARENA_MAX: '1', RATE_LIMIT: 'false' },
-  dir,
-  ['--cpu-prof', `--cpu-prof-dir=${dir}`],
-);
+const server = await startProfiledServer(dir, ['--cpu-prof', `--cpu-prof-dir=${dir}`], { MALLOC_ARENA_MAX: '1' });
 const http = new Http(server.baseUrl);
 await http.post('/api/register/', { email: 'p@example.com', password: 'Profile-2026!', first_name: 'P', last_name: 'F', role: 'background', date_of_birth: '1985-05-15' });
 const token = await http.post('/api/token/', { email: 'p@example.com', password: 'Profile-2026!' });
