@@ -148,9 +148,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     },
   });
   media.startWorker(config.media.deleteRetryIntervalSeconds);
-  // Uploads are seconds long; an hour-old upload folder belongs to a process that died.
+  // Uploads are seconds long; an hour-old upload file belongs to a process that died.
   removeStaleUploads(config.images.uploadTmpDir, 60 * 60 * 1000).catch((error: unknown) =>
-    app.log.warn({ err: error }, 'could not clean stale upload folders'),
+    app.log.warn({ err: error }, 'could not clean stale upload files'),
   );
   app.addHook('onClose', () => media.stopWorker());
   app.addHook('onClose', () => uploadCleanupsSettled());

@@ -1,10 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { buildServer, freePort } from './helpers/process.js';
+import { buildServer, startOnPort } from './helpers/process.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
@@ -15,28 +15,20 @@ function configVariables(): string[] {
   return [...new Set([...source.matchAll(/reader\.\w+\(\s*'([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1] as string))].sort();
 }
 
-/** Runs a start command like the image or the Procfile does and waits for /ready. */
-async function runsAndAnswers(command: string[], env: Record<string, string>): Promise<void> {
-  const port = await freePort();
-  const child = spawn(command[0] === 'node' ? process.execPath : (command[0] as string), command.slice(1), {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c));
-  child.stderr.on('data', (c: Buffer) => (output += c));
+/**
+ * Starts a `node <args> <script>` command as the image or the Procfile does (startOnPort waits
+ * for /health), checks /ready (the database answers), runs `check` against it, then stops it.
+ */
+async function runsAndAnswers(command: string[], env: Record<string, string>, check?: (port: string) => Promise<void>): Promise<void> {
+  expect(command[0]).toBe('node');
+  const args = command.slice(1);
+  const server = await startOnPort(path.join(root, args.at(-1) as string), env, root, args.slice(0, -1));
   try {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const res = await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined);
-      if (res?.status === 200) return;
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`did not become ready:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    expect((await fetch(`${server.baseUrl}/ready`)).status).toBe(200);
+    await check?.(new URL(server.baseUrl).port);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    server.child.kill('SIGTERM');
+    await server.exited;
   }
 }
 
@@ -68,22 +60,11 @@ describe('deployment recipes', () => {
     const dockerfile = read('deploy/Dockerfile');
     const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
     const env = { ...production(), MALLOC_ARENA_MAX: '1', WEB_CONCURRENCY: '2' };
-    await runsAndAnswers(cmd, env);
-
-    const port = await freePort();
-    const server = spawn(process.execPath, cmd.slice(1), { cwd: root, env: { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: String(port) } });
-    try {
-      const check = JSON.parse(/CMD (\["node", "-e", .*\])$/m.exec(dockerfile)![1]!) as string[];
-      let status: number | null = 1;
-      for (let i = 0; i < 100 && status !== 0; i++) {
-        status = spawnSync(process.execPath, check.slice(1), { env: { PATH: process.env.PATH ?? '', PORT: String(port) } }).status;
-        if (status !== 0) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(status).toBe(0);
-    } finally {
-      server.kill('SIGTERM');
-      await new Promise((r) => server.once('exit', r));
-    }
+    const check = JSON.parse(/CMD (\["node", "-e", .*\])$/m.exec(dockerfile)![1]!) as string[];
+    await runsAndAnswers(cmd, env, async (port) => {
+      const health = spawnSync(process.execPath, check.slice(1), { env: { PATH: process.env.PATH ?? '', PORT: port } });
+      expect(health.status).toBe(0);
+    });
   });
 
   it('the Procfile’s release and web commands work', async () => {

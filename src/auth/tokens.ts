@@ -1,5 +1,6 @@
 import { randomUUID, webcrypto } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
+import { BoundedMap } from '../bounded-map.js';
 
 export type TokenType = 'access' | 'refresh';
 
@@ -20,15 +21,15 @@ export interface TokenPair {
   refresh: string;
 }
 
-/** HS256 tokens with djangorestframework-simplejwt's claims, so existing clients decode them alike. */
 const VERIFIED_CACHE_SIZE = 10_000;
 
+/** HS256 tokens with djangorestframework-simplejwt's claims, so existing clients decode them alike. */
 export class TokenService {
   /**
    * Tokens whose signature already checked out, with their claims. A signature cannot change, so
    * a hit skips only the HMAC; expiry and type are checked on every use as before.
    */
-  readonly #verified = new Map<string, TokenClaims>();
+  readonly #verified = new BoundedMap<string, TokenClaims>(VERIFIED_CACHE_SIZE);
   // Imported once: handing jose raw bytes makes it import a WebCrypto key on every call.
   readonly #key: Promise<webcrypto.CryptoKey>;
 
@@ -77,7 +78,6 @@ export class TokenService {
         return undefined;
       }
       const claims = payload as unknown as TokenClaims;
-      if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.clear();
       this.#verified.set(token, claims);
       return claims.token_type === expected ? claims : undefined;
     } catch {

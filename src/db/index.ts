@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { BoundedMap } from '../bounded-map.js';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import {
@@ -77,13 +78,12 @@ const STATEMENT_CACHE_SIZE = 500;
  * The queries are a fixed set of shapes, so prepared statements are kept by their SQL text.
  */
 function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDialectConfig['database'] {
-  const cache = new Map<string, SqliteDatabase.Statement>();
+  const cache = new BoundedMap<string, SqliteDatabase.Statement>(STATEMENT_CACHE_SIZE);
   return {
     close: () => sqlite.close(),
     prepare: (text: string) => {
       let statement = cache.get(text);
       if (!statement) {
-        if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
         statement = sqlite.prepare(text);
         cache.set(text, statement);
       }
@@ -165,12 +165,11 @@ export function createDatabase(config: DatabaseConfig, logger?: ErrorLogger, opt
 }
 
 const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
-const statementNames = new Map<string, string>();
+const statementNames = new BoundedMap<string, string>(5000);
 
 function statementName(text: string): string {
   let name = statementNames.get(text);
   if (!name) {
-    if (statementNames.size > 5000) statementNames.clear();
     name = `cf_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
     statementNames.set(text, name);
   }

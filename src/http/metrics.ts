@@ -35,20 +35,18 @@ export class Metrics {
 
   constructor(sources: { pendingDeletions: () => Promise<number>; outboxDepth: () => Promise<number> }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'castfolio_' });
+    this.queueGauge('castfolio_pending_deletions', 'Stored objects waiting to be deleted (retried by the worker and the sweep).', sources.pendingDeletions);
+    this.queueGauge('castfolio_mail_outbox_depth', 'Mails waiting in the outbox.', sources.outboxDepth);
+  }
+
+  /** A gauge read from the database on each scrape; NaN when the database does not answer. */
+  private queueGauge(name: string, help: string, read: () => Promise<number>): void {
     new Gauge({
-      name: 'castfolio_pending_deletions',
-      help: 'Stored objects waiting to be deleted (retried by the worker and the sweep).',
+      name,
+      help,
       registers: [this.registry],
       async collect() {
-        this.set(await sources.pendingDeletions().catch(() => Number.NaN));
-      },
-    });
-    new Gauge({
-      name: 'castfolio_mail_outbox_depth',
-      help: 'Mails waiting in the outbox.',
-      registers: [this.registry],
-      async collect() {
-        this.set(await sources.outboxDepth().catch(() => Number.NaN));
+        this.set(await read().catch(() => Number.NaN));
       },
     });
   }

@@ -15,7 +15,6 @@ const Detail = Type.Object({ detail: Type.String() }, { additionalProperties: tr
 const Fields = Type.Record(Type.String(), Type.Array(Type.String()), {
   description: 'DRF-shaped validation error: {"field": ["message", ...]}; "non_field_errors" for the body as a whole',
 });
-const ThrottledOrDetail = Type.Object({ detail: Type.String() }, { additionalProperties: true });
 
 const documented = (url: string) => url.startsWith('/api/') || url === '/health' || url === '/ready' || url === '/metrics';
 
@@ -54,7 +53,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       if (!documented(url)) return { schema: { ...base, hide: true } as FastifySchema, url };
       const access = accessOf(route.onRequest);
       const next: Record<string, unknown> = { ...base };
-      const errors: Record<string, TSchema> = { 429: ThrottledOrDetail, 500: Detail, 503: Detail };
+      const errors: Record<string, TSchema> = { 429: Detail, 500: Detail, 503: Detail };
       if (route.method !== 'GET' && route.method !== 'HEAD') Object.assign(errors, { 400: Fields, 413: Detail, 415: Detail });
       if (access) {
         next.security = [{ bearerAuth: [] }];

@@ -123,7 +123,7 @@ export class AccountLifecycle {
     const cutoff = Math.floor(this.now().getTime() / 1000);
     await this.deps.db.transaction().execute(async (trx) => {
       if (!(await this.#codes.markUsed(trx, id, now))) throw validationError({ code: [INVALID_CODE] });
-      await this.deps.users.setPassword(trx, account.id, hash, cutoff, now);
+      await this.deps.users.setPassword(account.id, hash, cutoff, now, trx);
     });
     log.info({ userId: account.id }, 'password reset; every earlier token revoked');
   }

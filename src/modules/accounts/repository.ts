@@ -66,11 +66,6 @@ export class UserRepository {
     this.#byId = preparedQuery(db, (args: { id: number }) => db.selectFrom('users').select(USER_COLUMNS).where('id', '=', args.id), ['id']);
   }
 
-  /** For callers that need a transaction over users and other tables. */
-  get database(): Kysely<Database> {
-    return this.db;
-  }
-
   async findById(id: number): Promise<UserRecord | undefined> {
     const [row] = await this.#byId({ id });
     return row ? toRecord(row) : undefined;
@@ -126,11 +121,11 @@ export class UserRepository {
 
   /** New password; every token issued before `validAfter` (seconds) stops working. */
   async setPassword(
-    trx: Kysely<Database> | Transaction<Database>,
     id: number,
     passwordHash: string,
     validAfter: number,
     now: string,
+    trx: Kysely<Database> | Transaction<Database> = this.db,
   ): Promise<void> {
     await trx.updateTable('users').set({ password_hash: passwordHash, tokens_valid_after: validAfter, updated_at: now }).where('id', '=', id).execute();
   }

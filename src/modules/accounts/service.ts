@@ -182,7 +182,7 @@ export class AccountService {
     const problems = passwordProblems(newPassword, user.email);
     if (problems.length > 0) throw validationError({ new_password: problems });
     // Every token issued so far (second precision) stops working; the new pair is issued after.
-    await this.users.setPassword(this.users.database, user.id, await hashPassword(newPassword), this.nowSeconds(), this.deps.clock().toISOString());
+    await this.users.setPassword(user.id, await hashPassword(newPassword), this.nowSeconds(), this.deps.clock().toISOString());
     return this.deps.tokens.issuePair(user.id);
   }
 

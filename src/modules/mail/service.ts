@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Kysely, Transaction } from 'kysely';
+import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/types.js';
 import type { Mail } from './templates.js';
 import type { MailTransport } from './transport.js';
@@ -63,12 +63,14 @@ export class MailService {
     const pass = (async () => {
       const { db, clock } = this.deps;
       const now = clock();
+      // Not sent, and not held by a sender (or held by one whose lock ran out: it crashed).
+      const unclaimed = (eb: ExpressionBuilder<Database, 'outbox_emails'>) =>
+        eb.and([eb('sent_at', 'is', null), eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now.toISOString())])]);
       const due = await db
         .selectFrom('outbox_emails')
         .selectAll()
-        .where('sent_at', 'is', null)
+        .where(unclaimed)
         .where('next_attempt_at', '<=', now.toISOString())
-        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now.toISOString())]))
         .orderBy('id')
         .limit(BATCH)
         .execute();
@@ -77,8 +79,7 @@ export class MailService {
           .updateTable('outbox_emails')
           .set({ locked_until: new Date(now.getTime() + LOCK_SECONDS * 1000).toISOString() })
           .where('id', '=', mail.id)
-          .where('sent_at', 'is', null)
-          .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now.toISOString())]))
+          .where(unclaimed)
           .executeTakeFirst();
         if (Number(claimed.numUpdatedRows) !== 1) continue;
         try {

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
 import type { Database, SubscriptionsTable } from '../../db/types.js';
 
 export interface SubscriptionRecord {
@@ -21,6 +21,14 @@ const toRecord = (row: Pick<Row, 'id' | 'user_id' | 'plan' | 'status' | 'start_d
   endDate: row.end_date,
 });
 
+/**
+ * "The" subscription of a user: active, unexpired, and the one that lasts longest. Applied to a
+ * query over the subscriptions table (alone in its FROM, so the columns need no qualifier).
+ */
+export function activeFirst<DB, TB extends keyof DB, O>(qb: SelectQueryBuilder<DB, TB, O>, now: string): SelectQueryBuilder<DB, TB, O> {
+  return qb.where(sql.ref('status'), '=', 'active').where(sql.ref('end_date'), '>', now).orderBy(sql.ref('end_date'), 'desc').limit(1);
+}
+
 export class SubscriptionRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -30,10 +38,7 @@ export class SubscriptionRepository {
       .selectFrom('subscriptions')
       .select(['id', 'user_id', 'plan', 'status', 'start_date', 'end_date'])
       .where('user_id', '=', userId)
-      .where('status', '=', 'active')
-      .where('end_date', '>', now)
-      .orderBy('end_date', 'desc')
-      .limit(1)
+      .$call((qb) => activeFirst(qb, now))
       .executeTakeFirst();
     return row ? toRecord(row) : undefined;
   }
