@@ -9,6 +9,7 @@ import pg from 'pg';
 import sharp from 'sharp';
 import { buildServer, startOnPort, SERVER_JS, type ServerProcess } from '../test/helpers/process.js';
 import { Http } from '../test/helpers/http.js';
+import { createPostgresDatabase } from '../test/helpers/databases.js';
 import { multipartBody, sleep, watchPeakRss } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -47,25 +48,6 @@ async function postgresAvailable(): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function createPgDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `castfolio_bench_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
 }
 
 /** A photo-like JPEG (smooth shapes plus sensor-like noise) of about the wanted size. */
@@ -150,7 +132,7 @@ interface Target {
 
 async function startCastfolio(database: 'sqlite' | 'postgres', workers: number): Promise<Target> {
   const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-bench-'));
-  const pgDb = database === 'postgres' ? await createPgDatabase() : undefined;
+  const pgDb = database === 'postgres' ? await createPostgresDatabase(PG_URL, 'castfolio_bench') : undefined;
   const server = await startOnPort(
     SERVER_JS,
     {

@@ -28,22 +28,22 @@ async function createSqlite(): Promise<TestDatabase> {
   };
 }
 
-/** A database of its own for each test file: CREATE DATABASE with a random name, dropped after. */
-async function createPostgres(): Promise<TestDatabase> {
-  const name = `castfolio_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: pgUrl });
+/** A new PostgreSQL database with a random name on the server of `adminUrl`, and how to drop it. */
+export async function createPostgresDatabase(adminUrl: string, prefix = 'castfolio_test'): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name}`);
   } finally {
     await admin.end();
   }
-  const url = new URL(pgUrl as string);
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
-    config: { kind: 'postgres', url: url.toString() },
+    url: url.toString(),
     drop: async () => {
-      const client = new pg.Client({ connectionString: pgUrl });
+      const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
       try {
         await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -52,6 +52,12 @@ async function createPostgres(): Promise<TestDatabase> {
       }
     },
   };
+}
+
+/** A database of its own for each test file, dropped after. */
+async function createPostgres(): Promise<TestDatabase> {
+  const { url, drop } = await createPostgresDatabase(pgUrl as string);
+  return { config: { kind: 'postgres', url }, drop };
 }
 
 export const DATABASES: DatabaseTarget[] = [
