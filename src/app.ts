@@ -11,7 +11,9 @@ import { TokenService } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
-import { errorHandler } from './http/errors.js';
+import { registerBodyDeadlines } from './http/deadlines.js';
+import { errorHandler, sendError } from './http/errors.js';
+import { JSON_BODY_LIMIT, registerJsonParser } from './http/json.js';
 import { removeStaleUploads, uploadCleanupsSettled } from './http/multipart.js';
 import { registerNotFound } from './http/not-found.js';
 import { serveWeb } from './http/web.js';
@@ -55,8 +57,6 @@ export interface AppDeps {
   clock?: () => Date;
 }
 
-export const JSON_BODY_LIMIT = 1024 * 1024;
-
 function loggerOptions(config: Config, stream?: NodeJS.WritableStream): FastifyServerOptions['logger'] {
   if (stream) return { level: config.logLevel, stream };
   const pretty = process.stdout.isTTY && config.env !== 'production';
@@ -84,6 +84,33 @@ function mediaOrigins(storage: Storage): string[] {
   return origin === 'http://this-server.invalid' ? [] : [origin];
 }
 
+/**
+ * Fastify refuses to honour a bare hop count (it cannot tell the proxy from a client), so the
+ * count becomes a function: the last `hops` addresses (the socket's peer first) are proxies and
+ * the next one to the left is the client. Right only when the app can be reached through those
+ * proxies alone, as on App Platform; otherwise list the proxies' addresses.
+ */
+function trustProxyOption(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
+}
+
+/** A socket with no traffic either way for this long is closed (a client that stopped reading). */
+const IDLE_SOCKET_MS = 120_000;
+
+/**
+ * Base of links in mails: PUBLIC_WEB_URL, or in development this server's own address as it
+ * listens. Never the request's Host or X-Forwarded-Host, which a client chooses.
+ */
+function webUrl(app: FastifyInstance, config: Config): () => string {
+  return () => {
+    if (config.accounts.publicWebUrl) return config.accounts.publicWebUrl;
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = ['0.0.0.0', '::', ''].includes(config.host) ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+    return `http://${host}:${port}`;
+  };
+}
+
 function packageVersion(): string {
   try {
     return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -99,15 +126,25 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const app = Fastify({
     logger: loggerOptions(config, deps.logStream),
     routerOptions: { ignoreTrailingSlash: true },
-    // Fastify accepts a hop count too (proxy-addr); its types only list the other forms.
-    trustProxy: config.trustProxy as boolean | string,
+    trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: JSON_BODY_LIMIT,
+    // Slow clients (slowloris): headers must arrive in time, idle keep-alive connections close,
+    // and Node looks at its timers every second instead of every 30 (request bodies: deadlines.ts).
+    http: { headersTimeout: config.timeouts.headersMs, connectionsCheckingInterval: 1000 },
+    keepAliveTimeout: config.timeouts.keepAliveMs,
+    connectionTimeout: IDLE_SOCKET_MS,
+    // A URL the router cannot decode (/%zz) gets DRF's shape like every other 400.
+    frameworkErrors: (error, _request, reply) => {
+      sendError(reply, 400, { detail: error.code === 'FST_ERR_BAD_URL' ? 'Malformed URL: invalid percent-encoding.' : error.message });
+    },
     // Every log line of a request carries its id; a load balancer's X-Request-Id is kept when trusted.
     requestIdHeader: false,
     genReqId: (raw) => requestId(raw.headers['x-request-id'], config.trustProxy !== false),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
+  registerBodyDeadlines(app, config.timeouts);
+  registerJsonParser(app);
   app.setErrorHandler(errorHandler);
   app.decorateRequest('user', null);
   app.addHook('onRequest', (request, reply, done) => {
@@ -160,6 +197,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     from: config.mail.from,
     clock,
     log: app.log,
+    retentionMs: config.mail.outboxRetentionSeconds * 1000,
   });
   mail.startWorker(config.mail.intervalSeconds);
   app.addHook('onClose', () => mail.stop());
@@ -170,7 +208,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   }, 60 * 60 * 1000);
   pruning.unref();
   app.addHook('onClose', async () => clearInterval(pruning));
-  const lifecycle = new AccountLifecycle({ db, users, mail, config: config.accounts, appName: config.mail.appName, secret: config.jwt.secret, clock });
+  const lifecycle = new AccountLifecycle({
+    db,
+    users,
+    mail,
+    config: config.accounts,
+    webUrl: webUrl(app, config),
+    appName: config.mail.appName,
+    secret: config.jwt.secret,
+    clock,
+  });
   const accounts = new AccountService({
     users,
     tokens,
@@ -180,6 +227,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     rotateRefreshTokens: config.accounts.rotateRefreshTokens,
     refreshTtlSeconds: config.jwt.refreshTtlSeconds,
     onRegistered: (user) => lifecycle.sendFirstCode(user),
+    onDeleted: (email) => mail.forget(email),
   });
   const guards = createGuards(accounts);
   const publicUrl = (name: string, origin: string) => storage.publicUrl(name, origin);

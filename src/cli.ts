@@ -15,6 +15,7 @@ import { createMigrator, migrateDown, migrateToLatest } from './db/migrate.js';
 import { ApiError } from './errors.js';
 import { UserRepository, type UserRecord } from './modules/accounts/repository.js';
 import { AccountService } from './modules/accounts/service.js';
+import { outboxFolderTransport } from './modules/mail/transport.js';
 import { normaliseEmail } from './modules/common.js';
 import { PLANS } from './modules/subscriptions/plans.js';
 import { SubscriptionRepository } from './modules/subscriptions/repository.js';
@@ -170,12 +171,16 @@ export async function runCli(argv: string[], config: Config, io: Output, handle?
       io.out(`email verified for ${user.email}`);
     } else if (command === 'user' && sub === 'delete') {
       const user = await findUser(users, rest[0]);
+      // The outbox folder keeps copies of mails (codes) when no SMTP server is configured: they go too.
+      const kept = config.mail.smtpUrl ? undefined : outboxFolderTransport(config.mail.outboxDir, cliLog(config));
+      const onDeleted = async (email: string) => kept?.forget(email);
       await withMedia(config, database, (media) =>
-        new AccountService({ users, tokens: new TokenService(config.jwt.secret ?? '', { access: 60, refresh: 60 }, clock), clock, media }).deleteUser(
+        new AccountService({ users, tokens: new TokenService(config.jwt.secret ?? '', { access: 60, refresh: 60 }, clock), clock, media, onDeleted }).deleteUser(
           user.id,
           cliLog(config),
         ),
       );
+      kept?.close();
       io.out(`deleted ${user.email} with their profile, items, subscriptions and files`);
     } else if (command === 'subscription' && sub === 'grant') {
       const user = await findUser(users, rest[0]);

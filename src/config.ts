@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -54,6 +55,18 @@ export interface MediaConfig {
   deleteRetryIntervalSeconds: number;
 }
 
+export interface HttpTimeoutConfig {
+  /** Time to receive a request's headers. */
+  headersMs: number;
+  /** Time to receive a whole JSON or form body. */
+  bodyMs: number;
+  /** Uploads (multipart) slower than this many bytes a second over `uploadRateWindowMs` are cut off. */
+  uploadMinBytesPerSecond: number;
+  uploadRateWindowMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveMs: number;
+}
+
 export interface Config {
   env: NodeEnv;
   host: string;
@@ -68,10 +81,15 @@ export interface Config {
     accessTtlSeconds: number;
     refreshTtlSeconds: number;
   };
-  /** Passed to Fastify's trustProxy: false, true, a hop count or a list of addresses. */
-  trustProxy: boolean | number | string;
+  /**
+   * Which X-Forwarded-* entries to believe: false (none), a hop count (the last N proxies, e.g. 1
+   * behind one load balancer) or a list of proxy addresses/CIDRs. `true` (every entry, spoofable by
+   * any client) is refused in production.
+   */
+  trustProxy: boolean | number | string[];
   /** Other origins allowed to call the API from a browser (the app's own page needs none). */
   corsOrigins: string[];
+  timeouts: HttpTimeoutConfig;
   /** Serve the built web front end at /. */
   serveWeb: boolean;
   /** HTTP server processes (node:cluster) sharing the port. */
@@ -93,8 +111,10 @@ export interface RateLimitConfig {
   redisPrefix: string;
   /** Sign-in, registration, codes and resets, per client IP per minute. */
   authPerIpPerMinute: number;
-  /** Failed credential checks (token, logins, code verification, reset confirmation) per email per 15 minutes. */
-  failedCredentialsPerEmail: number;
+  /** Failed credential checks (sign-in, codes, reset, password change, account deletion) per email and client address per 15 minutes. */
+  failedCredentialsPerSource: number;
+  /** Failed credential checks per email from all sources together per 15 minutes (looser: no single source reaches it). */
+  failedCredentialsPerAccount: number;
   /** Multipart uploads per user per minute. */
   uploadsPerUserPerMinute: number;
   /** Every API request, per user (or IP when anonymous) per minute. */
@@ -102,8 +122,13 @@ export interface RateLimitConfig {
 }
 
 export interface MetricsConfig {
-  /** Bearer token /metrics requires; without it and without a port, only loopback clients get metrics. */
+  /** Bearer token /metrics requires. */
   token: string | undefined;
+  /**
+   * Without a token or a port: clients on this machine may read metrics (development only; in
+   * production a reverse proxy on the same host would make every client look local).
+   */
+  allowLoopback: boolean;
   /** Serve /metrics on this internal port instead of the API's. */
   port: number | undefined;
   host: string;
@@ -114,16 +139,23 @@ export interface AccountsConfig {
   passwordResetTtlSeconds: number;
   /** /api/token/refresh/ returns a new refresh token and revokes the one it was given. */
   rotateRefreshTokens: boolean;
-  /** Base of links in mails (the web page); the request's own origin when unset. */
+  /**
+   * Base of links in mails (the web page). Never taken from a request: unset, the server's own
+   * address is used (development only; production refuses to start without it).
+   */
   publicWebUrl: string | undefined;
 }
 
 export interface MailConfig {
   appName: string;
   from: string;
-  /** smtp(s)://user:pass@host:port; unset: mails go to DATA_DIR/outbox/ and the log. */
+  /** smtp(s)://user:pass@host:port; unset: mails go to DATA_DIR/outbox/ as .eml files. */
   smtpUrl: string | undefined;
   outboxDir: string;
+  /** .eml files in the outbox folder older than this are removed. */
+  outboxRetentionSeconds: number;
+  /** MAIL_TRANSPORT=outbox was set: the folder is wanted even in production. */
+  outboxChosen: boolean;
   /** Seconds between passes of the outbox worker. */
   intervalSeconds: number;
 }
@@ -322,21 +354,49 @@ function parseMail(reader: EnvReader, dataDir: string): MailConfig {
   if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl)) {
     reader.problems.push('SMTP_URL must look like smtp://user:password@host:587 or smtps://user:password@host:465');
   }
+  const transport = reader.oneOf('MAIL_TRANSPORT', ['smtp', 'outbox'] as const, smtpUrl === undefined ? 'outbox' : 'smtp');
+  if (transport === 'smtp' && smtpUrl === undefined) reader.problems.push('MAIL_TRANSPORT=smtp needs SMTP_URL');
+  const outboxChosen = reader.raw('MAIL_TRANSPORT') === 'outbox';
   return {
     appName,
     from: reader.string('MAIL_FROM', `"${appName}" <no-reply@localhost>`),
-    smtpUrl,
+    smtpUrl: transport === 'smtp' ? smtpUrl : undefined,
+    outboxChosen,
     outboxDir: path.join(dataDir, 'outbox'),
+    outboxRetentionSeconds: reader.duration('OUTBOX_RETENTION', 7 * 86400),
     intervalSeconds: reader.integer('OUTBOX_INTERVAL', 5, 1, 3600),
   };
 }
 
-function parseTrustProxy(reader: EnvReader): boolean | number | string {
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function parseTrustProxy(reader: EnvReader): boolean | number | string[] {
   const value = reader.raw('TRUST_PROXY');
-  if (value === undefined) return false;
-  if (/^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
+  if (value === undefined || /^false$/i.test(value) || value === '0') return false;
+  if (/^true$/i.test(value)) return true;
   if (/^\d+$/.test(value)) return Number(value);
-  return value;
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [address, bits] = entry.split('/');
+    const family = isIP(address ?? '');
+    const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!PROXY_NAMES.includes(entry) && (family === 0 || !bitsOk)) {
+      reader.problems.push(`TRUST_PROXY entry "${entry}" must be a hop count, an IP address, a CIDR range (10.0.0.0/8) or one of ${PROXY_NAMES.join(', ')}`);
+    }
+  }
+  return entries;
+}
+
+// Values that sample files and tutorials ship: a deployment that kept one is open to forged tokens.
+const PLACEHOLDER_SECRET = /change[-_ ]?me|changeit|replace[-_ ]?(me|this|with)|your[-_ ]?(own[-_ ]?)?(jwt[-_ ]?)?secret|placeholder|example|secret[-_ ]?key|^(0123456789|abcdef|1234567890|qwerty|password|secret)/i;
+
+/** A secret from the environment: long enough, and not a placeholder copied from a sample. */
+function secretProblem(name: string, value: string, minLength: number): string | undefined {
+  if (value.length < minLength) return `${name} must be at least ${minLength} characters long`;
+  if (PLACEHOLDER_SECRET.test(value) || new Set(value).size < 8) {
+    return `${name} looks like a placeholder or a guessable value; generate one, e.g. openssl rand -base64 48`;
+  }
+  return undefined;
 }
 
 /** Pure: environment in, typed config out; throws ConfigError naming every bad variable. */
@@ -357,17 +417,22 @@ export function parseConfig(env: Env): Config {
         };
 
   const secret = reader.raw('JWT_SECRET');
-  if (secret !== undefined && secret.length < 32) {
-    reader.problems.push('JWT_SECRET must be at least 32 characters long');
-  }
+  const secretIssue = secret === undefined ? undefined : secretProblem('JWT_SECRET', secret, 32);
+  if (secretIssue) reader.problems.push(secretIssue);
   if (secret === undefined && nodeEnv === 'production') {
     reader.problems.push('JWT_SECRET is required when NODE_ENV=production');
   }
+  const metricsToken = reader.raw('METRICS_TOKEN');
+  const metricsTokenIssue = metricsToken === undefined ? undefined : secretProblem('METRICS_TOKEN', metricsToken, 16);
+  if (metricsTokenIssue) reader.problems.push(metricsTokenIssue);
+  const host = reader.string('HOST', '127.0.0.1');
+  const port = reader.integer('PORT', 8000, 0, 65535);
+  const publicWebUrl = reader.url('PUBLIC_WEB_URL');
 
   const config: Config = {
     env: nodeEnv,
-    host: reader.string('HOST', '127.0.0.1'),
-    port: reader.integer('PORT', 8000, 0, 65535),
+    host,
+    port,
     logLevel: reader.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
     dataDir,
     database,
@@ -379,6 +444,13 @@ export function parseConfig(env: Env): Config {
     },
     trustProxy: parseTrustProxy(reader),
     corsOrigins: parseOrigins(reader),
+    timeouts: {
+      headersMs: reader.duration('HEADERS_TIMEOUT', 15) * 1000,
+      bodyMs: reader.duration('BODY_TIMEOUT', 15) * 1000,
+      uploadMinBytesPerSecond: reader.bytes('UPLOAD_MIN_RATE', 2048, 1, 1024 ** 3),
+      uploadRateWindowMs: reader.duration('UPLOAD_RATE_WINDOW', 20) * 1000,
+      keepAliveMs: reader.duration('KEEP_ALIVE_TIMEOUT', 5) * 1000,
+    },
     serveWeb: reader.boolean('SERVE_WEB', true),
     workers: reader.integer('WEB_CONCURRENCY', nodeEnv === 'production' ? availableParallelism() : 1, 1, 256),
     storage: parseStorage(reader, dataDir),
@@ -395,7 +467,7 @@ export function parseConfig(env: Env): Config {
       verificationCodeTtlSeconds: reader.duration('VERIFICATION_CODE_TTL', 24 * 3600),
       passwordResetTtlSeconds: reader.duration('PASSWORD_RESET_TTL', 3600),
       rotateRefreshTokens: reader.boolean('REFRESH_TOKEN_ROTATION', true),
-      publicWebUrl: reader.url('PUBLIC_WEB_URL'),
+      publicWebUrl,
     },
     mail: parseMail(reader, dataDir),
     rateLimit: {
@@ -403,12 +475,14 @@ export function parseConfig(env: Env): Config {
       redisUrl: parseRedisUrl(reader),
       redisPrefix: reader.string('RATE_LIMIT_REDIS_PREFIX', 'castfolio-rl:'),
       authPerIpPerMinute: reader.integer('RATE_LIMIT_AUTH_PER_IP', 300, 1, 1_000_000),
-      failedCredentialsPerEmail: reader.integer('RATE_LIMIT_FAILED_LOGINS', 10, 1, 1_000_000),
+      failedCredentialsPerSource: reader.integer('RATE_LIMIT_FAILED_LOGINS', 10, 1, 1_000_000),
+      failedCredentialsPerAccount: reader.integer('RATE_LIMIT_FAILED_LOGINS_PER_ACCOUNT', 100, 1, 1_000_000),
       uploadsPerUserPerMinute: reader.integer('RATE_LIMIT_UPLOADS', 60, 1, 1_000_000),
       generalPerMinute: reader.integer('RATE_LIMIT_GENERAL', 1200, 1, 10_000_000),
     },
     metrics: {
-      token: reader.raw('METRICS_TOKEN'),
+      token: metricsToken,
+      allowLoopback: nodeEnv !== 'production',
       port: reader.raw('METRICS_PORT') === undefined ? undefined : reader.integer('METRICS_PORT', 9100, 1, 65535),
       host: reader.string('METRICS_HOST', '127.0.0.1'),
     },
@@ -417,8 +491,34 @@ export function parseConfig(env: Env): Config {
       deleteRetryIntervalSeconds: reader.integer('DELETE_RETRY_INTERVAL', 30, 0, 86_400),
     },
   };
+  if (config.rateLimit.failedCredentialsPerAccount <= config.rateLimit.failedCredentialsPerSource) {
+    reader.problems.push('RATE_LIMIT_FAILED_LOGINS_PER_ACCOUNT must be larger than RATE_LIMIT_FAILED_LOGINS, so that no single client address can lock an account');
+  }
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return config;
+}
+
+/**
+ * What a production server refuses to start without (the CLI, e.g. the migrate job, needs none of
+ * it): each of these defaults is fine on a developer's machine and unsafe facing the Internet.
+ */
+export function serverConfigProblems(config: Config): string[] {
+  if (config.env !== 'production') return [];
+  const problems: string[] = [];
+  // Links in mails must never be built from a request's Host: production names its address.
+  if (!config.accounts.publicWebUrl) {
+    problems.push('PUBLIC_WEB_URL is required when NODE_ENV=production: the address of the web page that links in mails (password reset) open');
+  }
+  // Reset and verification codes would sit in files on the server instead of reaching the user.
+  if (!config.mail.smtpUrl && !config.mail.outboxChosen) {
+    problems.push('SMTP_URL is required when NODE_ENV=production (or set MAIL_TRANSPORT=outbox to keep mails as files in DATA_DIR/outbox on purpose)');
+  }
+  if (config.trustProxy === true) {
+    problems.push(
+      'TRUST_PROXY=true believes any X-Forwarded-For a client sends (every per-IP limit can be escaped); set the number of proxies in front of the app (1 behind one load balancer, as on App Platform) or their addresses',
+    );
+  }
+  return problems;
 }
 
 /**

@@ -16,6 +16,12 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A presented secret was wrong: a password, a verification or reset code. The brute-force limits
+ * count exactly these (http/rate-limit.ts), whatever the route and status.
+ */
+export class CredentialError extends ApiError {}
+
 export const validationError = (fields: FieldErrors): ApiError => new ApiError(400, fields);
 
 export const fieldError = (field: string, ...messages: string[]): ApiError =>

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import Fastify from 'fastify';
 import { buildApp } from './app.js';
 import { registerMetricsRoute } from './http/metrics.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, serverConfigProblems, type Config } from './config.js';
 import { createDatabase } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
 
@@ -15,7 +15,10 @@ function fail(message: string): never {
 
 function configOrExit(): Config {
   try {
-    return loadConfig();
+    const config = loadConfig();
+    const problems = serverConfigProblems(config);
+    if (problems.length > 0) throw new ConfigError(problems);
+    return config;
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;

@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig } from '../src/config.js';
+import { ConfigError, loadConfig, parseConfig, serverConfigProblems } from '../src/config.js';
+
+const STRONG_SECRET = 'hV3q9Lx2-Tz7Wm4Rb8Kc1Nf6Yp0Gd5Sj';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -67,7 +69,56 @@ describe('config', () => {
 
   it('requires JWT_SECRET in production', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual(['JWT_SECRET is required when NODE_ENV=production']);
-    expect(() => parseConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) })).not.toThrow();
+    expect(() => parseConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG_SECRET })).not.toThrow();
+  });
+
+  it('refuses placeholder and guessable secrets, such as the ones sample deploy files ship', () => {
+    for (const secret of [
+      'change-me-to-48-random-bytes-base64',
+      'x'.repeat(40),
+      'your-jwt-secret-goes-here-0123456789',
+      'replace-with-a-long-random-string-please',
+      '0123456789012345678901234567890123',
+      'an-example-secret-for-the-readme-only-0000',
+    ]) {
+      expect(problemsOf({ JWT_SECRET: secret }), secret).toEqual([expect.stringMatching(/^JWT_SECRET looks like a placeholder/)]);
+    }
+    expect(problemsOf({ METRICS_TOKEN: 'change-me' })).toEqual(['METRICS_TOKEN must be at least 16 characters long']);
+    expect(problemsOf({ METRICS_TOKEN: 'change-me-metrics-token' })).toEqual([expect.stringMatching(/^METRICS_TOKEN looks like a placeholder/)]);
+    expect(problemsOf({ JWT_SECRET: STRONG_SECRET, METRICS_TOKEN: 'q8Zr2LmT5vXe9WcB' })).toEqual([]);
+  });
+
+  it('names what a production server refuses to start without; the CLI (migrate job) needs none of it', () => {
+    const production = parseConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG_SECRET, TRUST_PROXY: 'true' });
+    expect(serverConfigProblems(production).map((p) => p.split(/[=\s]/)[0])).toEqual(['PUBLIC_WEB_URL', 'SMTP_URL', 'TRUST_PROXY']);
+    const ready = parseConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: STRONG_SECRET,
+      PUBLIC_WEB_URL: 'https://app.example.com',
+      SMTP_URL: 'smtps://u:p@smtp.example.com:465',
+      TRUST_PROXY: '1',
+    });
+    expect(serverConfigProblems(ready)).toEqual([]);
+    // Keeping mails as files is allowed in production only when asked for by name.
+    const outbox = parseConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG_SECRET, PUBLIC_WEB_URL: 'https://app.example.com', MAIL_TRANSPORT: 'outbox' });
+    expect(serverConfigProblems(outbox)).toEqual([]);
+    // Development keeps its embedded defaults.
+    expect(serverConfigProblems(parseConfig({ TRUST_PROXY: 'true' }))).toEqual([]);
+  });
+
+  it('reads TRUST_PROXY as off, a hop count or a list of proxy addresses', () => {
+    expect(parseConfig({}).trustProxy).toBe(false);
+    expect(parseConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(parseConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(parseConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,loopback' }).trustProxy).toEqual(['10.0.0.0/8', '192.168.1.7', 'loopback']);
+    expect(problemsOf({ TRUST_PROXY: 'lb.internal' })).toEqual([expect.stringContaining('TRUST_PROXY entry "lb.internal"')]);
+    expect(problemsOf({ TRUST_PROXY: '10.0.0.0/40' })).toHaveLength(1);
+  });
+
+  it('requires the per-account failure limit to be looser than the per-source one', () => {
+    expect(problemsOf({ RATE_LIMIT_FAILED_LOGINS: '10', RATE_LIMIT_FAILED_LOGINS_PER_ACCOUNT: '10' })).toEqual([
+      expect.stringContaining('RATE_LIMIT_FAILED_LOGINS_PER_ACCOUNT must be larger'),
+    ]);
   });
 
   it('generates a development secret once and keeps it under DATA_DIR', () => {

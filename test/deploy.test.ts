@@ -40,6 +40,8 @@ describe('deployment recipes', () => {
     DATA_DIR: dataDir,
     MIGRATE_ON_START: 'true',
     LOG_LEVEL: 'warn',
+    PUBLIC_WEB_URL: 'https://castfolio.example.com',
+    MAIL_TRANSPORT: 'outbox',
   });
   beforeAll(() => {
     buildServer();

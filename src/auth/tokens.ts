@@ -12,6 +12,15 @@ export interface TokenClaims {
   exp: number;
   /** Refresh tokens: the session ("family") a chain of rotated tokens belongs to. */
   fam?: string;
+  /** The user's session generation when issued; absent (0) in tokens of older issuers. */
+  gen?: number;
+}
+
+export interface IssueOptions {
+  /** The session generation of the user, checked on every use. */
+  generation: number;
+  /** Refresh tokens: the session to continue (rotation); a new one otherwise. */
+  family?: string;
 }
 
 const newId = () => randomUUID().replace(/-/g, '');
@@ -44,9 +53,10 @@ export class TokenService {
     ]);
   }
 
-  async issue(userId: number, type: TokenType, family?: string): Promise<string> {
+  async issue(userId: number, type: TokenType, { generation, family }: IssueOptions): Promise<string> {
     const iat = Math.floor(this.clock().getTime() / 1000);
-    const claims = type === 'refresh' ? { token_type: type, user_id: userId, jti: newId(), fam: family ?? newId() } : { token_type: type, user_id: userId, jti: newId() };
+    const base = { token_type: type, user_id: userId, jti: newId(), gen: generation };
+    const claims = type === 'refresh' ? { ...base, fam: family ?? newId() } : base;
     return new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuedAt(iat)
@@ -55,8 +65,8 @@ export class TokenService {
   }
 
   /** A new session, or the next pair of an existing one when `family` is given (rotation). */
-  async issuePair(userId: number, family?: string): Promise<TokenPair> {
-    const [access, refresh] = await Promise.all([this.issue(userId, 'access'), this.issue(userId, 'refresh', family)]);
+  async issuePair(userId: number, options: IssueOptions): Promise<TokenPair> {
+    const [access, refresh] = await Promise.all([this.issue(userId, 'access', { generation: options.generation }), this.issue(userId, 'refresh', options)]);
     return { access, refresh };
   }
 
@@ -74,7 +84,9 @@ export class TokenService {
         requiredClaims: ['exp', 'iat', 'jti'],
       });
       const userId = payload.user_id;
-      if (typeof userId !== 'number' || !Number.isSafeInteger(userId) || typeof payload.exp !== 'number' || typeof payload.iat !== 'number') {
+      const gen = payload.gen;
+      const genOk = gen === undefined || (typeof gen === 'number' && Number.isSafeInteger(gen) && gen >= 0);
+      if (typeof userId !== 'number' || !Number.isSafeInteger(userId) || typeof payload.exp !== 'number' || typeof payload.iat !== 'number' || !genOk) {
         return undefined;
       }
       const claims = payload as unknown as TokenClaims;

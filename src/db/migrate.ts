@@ -4,6 +4,7 @@ import * as m0002 from './migrations/0002_pending_deletions.js';
 import * as m0003 from './migrations/0003_items.js';
 import * as m0004 from './migrations/0004_account_lifecycle.js';
 import * as m0005 from './migrations/0005_media_reference_indexes.js';
+import * as m0006 from './migrations/0006_session_generation.js';
 
 /** Imported, not read from disk, so the same list runs from src/ under vitest and from dist/. */
 const migrations = {
@@ -12,6 +13,7 @@ const migrations = {
   '0003_items': m0003,
   '0004_account_lifecycle': m0004,
   '0005_media_reference_indexes': m0005,
+  '0006_session_generation': m0006,
 };
 
 export function createMigrator(db: Kysely<any>): Migrator {

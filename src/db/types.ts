@@ -15,8 +15,8 @@ export interface UsersTable {
   email_verified: Generated<SqlBool>;
   is_active: Generated<SqlBool>;
   last_login: Timestamp | null;
-  /** Seconds since the epoch; tokens issued earlier are refused. */
-  tokens_valid_after: number | null;
+  /** Tokens carrying another generation (claim `gen`) are refused; a password change moves it on. */
+  session_generation: Generated<number>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, type ErrorBody } from '../errors.js';
+import { drainBody } from './deadlines.js';
 
 /** Fastify's and its plugins' own 4xx errors, in DRF's words. */
 function clientErrorBody(error: FastifyError, request: FastifyRequest): { status: number; body: ErrorBody } {
@@ -53,16 +54,25 @@ function isUnavailable(error: unknown): boolean {
   return UNAVAILABLE_CODES.has(code) || /^08/.test(code) || /^57P0/.test(code);
 }
 
-export function errorHandler(error: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply) {
+/**
+ * A 413 is decided while the client is still sending: the rest of the body is read and discarded
+ * (bounded) before the answer goes out, so the client can read it (see drainBody).
+ */
+async function sendRefusal(request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody, headers: Record<string, string> = {}) {
+  if (status === 413 && !(await drainBody(request.raw))) headers = { ...headers, Connection: 'close' };
+  return sendError(reply, status, body, headers);
+}
+
+export async function errorHandler(error: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof ApiError) {
     if (error.statusCode >= 500) request.log.error({ err: error }, error.message);
-    return sendError(reply, error.statusCode, error.body, error.headers);
+    return sendRefusal(request, reply, error.statusCode, error.body, error.headers);
   }
   const status = (error as FastifyError).statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
     const mapped = clientErrorBody(error as FastifyError, request);
     request.log.info({ code: error.code, status: mapped.status }, error.message);
-    return sendError(reply, mapped.status, mapped.body);
+    return sendRefusal(request, reply, mapped.status, mapped.body);
   }
   if (isUnavailable(error)) {
     request.log.error({ err: error }, 'dependency unavailable');

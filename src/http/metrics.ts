@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -76,19 +77,36 @@ export class Metrics {
 
 const loopback = (ip: string) => ip === '::1' || ip.startsWith('127.') || (isIP(ip) === 6 && ip.startsWith('::ffff:127.'));
 
+/** A connection from this machine that is not relaying someone else's request. */
+function directLocalClient(request: FastifyRequest): boolean {
+  const relayed = request.headers['x-forwarded-for'] !== undefined || request.headers.forwarded !== undefined || request.headers['x-real-ip'] !== undefined;
+  return !relayed && loopback(request.socket.remoteAddress ?? '');
+}
+
+const sameSecret = (given: string, expected: string) => {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+};
+
 /**
- * GET /metrics: with METRICS_TOKEN it needs `Authorization: Bearer <token>`; without one, only
- * clients on this machine get it from the API's port. With METRICS_PORT the API port does not
- * serve it at all: the internal listener (server.ts) does, to whoever can reach that port.
+ * GET /metrics: with METRICS_TOKEN it needs `Authorization: Bearer <token>`. With METRICS_PORT
+ * the API port does not serve it at all: the internal listener (server.ts) does, to whoever can
+ * reach that port. Without either, only in development, a client on this machine connecting
+ * directly (no forwarding headers: a reverse proxy on the same host makes everyone look local).
  */
 export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, config: MetricsConfig, internalListener = false): void {
   app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics (token or loopback only)' } }, async (request: FastifyRequest, reply: FastifyReply) => {
     if (config.token) {
-      if (request.headers.authorization !== `Bearer ${config.token}`) {
+      if (!sameSecret(request.headers.authorization ?? '', `Bearer ${config.token}`)) {
         throw new ApiError(401, { detail: 'Authentication credentials were not provided.' }, { 'WWW-Authenticate': 'Bearer realm="metrics"' });
       }
-    } else if (!internalListener && !loopback(request.ip)) {
-      throw new ApiError(403, { detail: 'Metrics are served to this machine only; set METRICS_TOKEN to read them remotely.' });
+    } else if (!internalListener && !(config.allowLoopback && directLocalClient(request))) {
+      throw new ApiError(403, {
+        detail: config.allowLoopback
+          ? 'Metrics are served to this machine only; set METRICS_TOKEN to read them remotely.'
+          : 'Metrics need METRICS_TOKEN or METRICS_PORT in production.',
+      });
     }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
@@ -32,7 +32,9 @@ export interface ReceivedForm {
   cleanup(): Promise<void>;
 }
 
-const tooLarge = (field: string, message: string) => new ApiError(413, { [field]: [message] }, { Connection: 'close' });
+// The error handler reads the rest of the body before answering (drainBody) and closes the
+// connection only when it could not.
+const tooLarge = (field: string, message: string) => new ApiError(413, { [field]: [message] });
 
 function tooLargeFor(options: FormOptions, field: string | undefined): ApiError {
   const name = field && Object.hasOwn(options.fileFields, field) ? field : Object.keys(options.fileFields)[0] ?? 'file';
@@ -64,6 +66,16 @@ function multipartError(error: unknown, options: FormOptions): unknown {
   }
 }
 
+const privateFolders = new Set<string>();
+
+/** Uploads are private until checked: the folder is this process's user's alone (an existing one too). */
+async function privateFolder(dir: string): Promise<void> {
+  if (privateFolders.has(dir)) return;
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  privateFolders.add(dir);
+}
+
 /**
  * Reads a request body. Multipart files are streamed to a temporary file as they arrive, never
  * held whole in memory; the size limit is enforced while reading (413, never a silent cut).
@@ -77,7 +89,7 @@ export async function readForm(request: FastifyRequest, options: FormOptions): P
   const hardLimit = limits.reduce((sum, l) => sum + l.maxBytes, 0) + FORM_OVERHEAD_BYTES;
   if (Number.isFinite(declared) && declared > hardLimit) throw tooLargeFor(options, undefined);
 
-  await mkdir(options.tmpDir, { recursive: true });
+  await privateFolder(options.tmpDir);
   // One temporary file per received file, straight in the upload folder: a folder per request
   // cost a mkdtemp and a recursive rm on every upload.
   const written: string[] = [];
@@ -90,12 +102,17 @@ export async function readForm(request: FastifyRequest, options: FormOptions): P
 
   try {
     const parts = request.parts({ limits: { fileSize: maxFileBytes, files: Math.max(1, limits.length) } });
-    // A body without Content-Length (chunked) is cut off once it passes the hard limit.
+    // A body without Content-Length (chunked) is refused once it passes the hard limit: the
+    // multipart reader fails with the 413 (it listens for errors on the request).
     let received = 0;
-    request.raw.on('data', (chunk: Buffer) => {
+    const overLimit = (chunk: Buffer) => {
       received += chunk.length;
-      if (received > hardLimit) request.raw.destroy(new Error('request body exceeds the upload limit'));
-    });
+      if (received > hardLimit) {
+        request.raw.off('data', overLimit);
+        request.raw.emit('error', tooLargeFor(options, undefined));
+      }
+    };
+    request.raw.on('data', overLimit);
 
     for await (const part of parts) {
       if (part.type === 'file') {
@@ -114,7 +131,7 @@ export async function readForm(request: FastifyRequest, options: FormOptions): P
         part.file.on('data', (chunk: Buffer) => {
           bytes += chunk.length;
         });
-        await pipeline(part.file, createWriteStream(target, { flags: 'wx' }));
+        await pipeline(part.file, createWriteStream(target, { flags: 'wx', mode: 0o600 }));
         if (part.file.truncated || bytes > limit.maxBytes) throw tooLarge(part.fieldname, limit.tooLargeMessage);
         files[part.fieldname] = { path: target, bytes, filename: part.filename };
         continue;

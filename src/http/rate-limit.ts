@@ -1,121 +1,182 @@
-import rateLimit from '@fastify/rate-limit';
+import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RateLimitConfig } from '../config.js';
-import { ApiError } from '../errors.js';
-import { normaliseEmail } from '../modules/common.js';
+import { ApiError, CredentialError } from '../errors.js';
 
-interface Policy {
-  name: string;
-  max: number;
-  windowMs: number;
-  /** The counter this request adds to; undefined when the policy does not apply to it. */
-  key: (request: FastifyRequest) => string | undefined;
-  /** Count only requests that fail (wrong password, wrong code): successes never lock anyone out. */
-  failuresOnly?: boolean;
+/**
+ * What a route declares in its `config.rateLimit`:
+ * - `auth`: a sign-in, registration, code or reset endpoint, limited per client address;
+ * - `credentials`: it checks a password or a code, so its failures count against the account;
+ * - `upload`: a multipart request to it is an upload, limited per user.
+ * Every /api/ route also counts against the general per-user (or per-address) limit.
+ */
+export type RateLimitClass = 'auth' | 'credentials' | 'upload';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    rateLimit?: RateLimitClass[];
+  }
+  interface FastifyRequest {
+    /** Set when the request failed because a presented secret was wrong (CredentialError). */
+    credentialFailed?: boolean;
+  }
 }
 
-interface LimitState {
-  isAllowed: boolean;
-  isExceeded?: boolean;
-  remaining?: number;
-  ttlInSeconds?: number;
-}
-type Checker = (request: FastifyRequest, options?: { increment?: boolean }) => Promise<LimitState>;
-
-const MINUTE = 60_000;
-
-const CREDENTIAL_ROUTES = new Set(['/api/token/', '/api/login/talent/', '/api/login/background/', '/api/verify-code/', '/api/password-reset/confirm/']);
-const AUTH_ROUTES = new Set([
-  ...CREDENTIAL_ROUTES,
-  '/api/register/',
-  '/api/token/refresh/',
-  '/api/logout/',
-  '/api/resend-code/',
-  '/api/password-reset/',
-]);
-const UPLOAD_ROUTES = new Set(['/api/profile/background/', '/api/profile/talent/', '/api/profile/background/items/', '/api/profile/background/items/:item_type/:id/']);
-
-function emailOf(request: FastifyRequest): string | undefined {
-  const email = (request.body as { email?: unknown } | null | undefined)?.email;
-  return typeof email === 'string' && email.length <= 254 ? normaliseEmail(email) : undefined;
-}
+const MINUTE_S = 60;
+const FAILURE_WINDOW_S = 15 * 60;
 
 export function throttled(seconds: number): ApiError {
   return new ApiError(429, { detail: `Request was throttled. Expected available in ${seconds} seconds.` }, { 'Retry-After': String(seconds) });
 }
 
 /**
- * Brute-force and abuse limits: account endpoints per client IP, failed credential checks per
- * email (a password or code guessed from many addresses still stops; successful sign-ins never
- * count), uploads per user, and a general per-user limit. Counters live in Redis when REDIS_URL
- * is set (shared by every instance), in memory otherwise. One hook applies every policy that
- * matches a request, after authentication and body parsing, so it can count per user and email;
- * failures are counted when their response is sent.
+ * The client's address as a limit key. IPv6 clients usually hold a whole /64, so they are counted
+ * per /64: otherwise one client could walk through 2^64 addresses, each with a fresh budget.
+ */
+export function sourceKey(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1] as string;
+  if (isIP(ip) !== 6) return ip;
+  const [head = '', tail = ''] = ip.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+/** The account a credential check is about: the signed-in user, or the email the body names. */
+function accountOf(request: FastifyRequest): string | undefined {
+  if (request.user) return `user:${request.user.id}`;
+  const email = (request.body as { email?: unknown } | null | undefined)?.email;
+  return typeof email === 'string' && email.length <= 254 ? `email:${normaliseEmail(email)}` : undefined;
+}
+
+interface Counter {
+  /** Requests (or failures) counted so far in the window, and seconds until it ends. */
+  read(key: string): Promise<{ count: number; retryAfter: number }>;
+  /** Adds one; returns the new count and seconds until the window ends. */
+  add(key: string): Promise<{ count: number; retryAfter: number }>;
+  readonly max: number;
+}
+
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/**
+ * One policy's counters, in Redis when configured (shared by every instance), in memory otherwise.
+ * The memory store drops a counter when its window ends and never earlier, so no amount of junk
+ * keys can push a live counter out (a size-bounded cache would evict the oldest).
+ */
+function counter(name: string, max: number, windowSeconds: number, redis: Redis | undefined, prefix: string): Counter {
+  const options = { keyPrefix: `${prefix}${name}`, points: max, duration: windowSeconds };
+  const limiter: RateLimiterAbstract = redis ? new RateLimiterRedis({ ...options, storeClient: redis }) : new RateLimiterMemory(options);
+  const state = (res: RateLimiterRes | null) => ({ count: res?.consumedPoints ?? 0, retryAfter: res ? seconds(res.msBeforeNext) : windowSeconds });
+  return {
+    max,
+    read: async (key) => state(await limiter.get(key)),
+    add: async (key) => {
+      try {
+        return state(await limiter.penalty(key, 1));
+      } catch (error) {
+        if (error instanceof RateLimiterRes) return state(error);
+        throw error;
+      }
+    },
+  };
+}
+
+interface Policy {
+  name: string;
+  counter: Counter;
+  /** The counter this request adds to; undefined when the policy does not apply to it. */
+  key(request: FastifyRequest): string | undefined;
+  /** Only failed credential checks count (wrong password or code): successes never lock anyone out. */
+  failuresOnly?: boolean;
+}
+
+/**
+ * Brute-force and abuse limits. Failed credential checks are counted per account and client
+ * address (a strict limit: one source gets a handful of guesses per account per window) and per
+ * account from all sources together (a much looser limit no single source can reach), so an
+ * attacker cannot lock the owner out from their own address. Account endpoints are limited per
+ * client address, uploads per user, every API request per user (or address). One hook applies
+ * the policies after authentication and body parsing; failures are counted when their response
+ * is sent. A counter store that fails lets the request through: limits must not take the API down.
  */
 export async function registerRateLimits(app: FastifyInstance, config: RateLimitConfig): Promise<void> {
+  app.addHook('onError', (request, _reply, error, done) => {
+    if (error instanceof CredentialError) request.credentialFailed = true;
+    done();
+  });
   if (!config.enabled) return;
   const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
   if (redis) {
     redis.on('error', (error) => app.log.warn({ err: error }, 'Redis (rate limits) error'));
     app.addHook('onClose', async () => void redis.disconnect());
   }
-  // Counting must not take the API down with Redis: a store error lets the request through.
-  await app.register(rateLimit, { global: false, skipOnError: true, nameSpace: config.redisPrefix, ...(redis ? { redis } : {}) });
+  const make = (name: string, max: number, windowSeconds: number) => counter(name, max, windowSeconds, redis, config.redisPrefix);
+  const declares = (request: FastifyRequest, kind: RateLimitClass) => request.routeOptions.config?.rateLimit?.includes(kind) === true;
+  const source = (request: FastifyRequest) => sourceKey(request.ip);
 
-  const clientKey = (request: FastifyRequest) => (request.user ? `user:${request.user.id}` : `ip:${request.ip}`);
-  const policies: { when: (request: FastifyRequest, route: string) => boolean; policy: Policy }[] = [
+  const policies: Policy[] = [
     {
-      when: (_r, route) => AUTH_ROUTES.has(route),
-      policy: { name: 'auth-ip', max: config.authPerIpPerMinute, windowMs: MINUTE, key: (r) => `ip:${r.ip}` },
+      name: 'auth-ip',
+      counter: make('auth-ip', config.authPerIpPerMinute, MINUTE_S),
+      key: (r) => (declares(r, 'auth') ? source(r) : undefined),
     },
     {
-      when: (_r, route) => CREDENTIAL_ROUTES.has(route),
-      policy: { name: 'failures-email', max: config.failedCredentialsPerEmail, windowMs: 15 * MINUTE, key: emailOf, failuresOnly: true },
+      name: 'failures-account-source',
+      counter: make('failures-account-source', config.failedCredentialsPerSource, FAILURE_WINDOW_S),
+      key: (r) => {
+        const account = declares(r, 'credentials') ? accountOf(r) : undefined;
+        return account && `${account}|${source(r)}`;
+      },
+      failuresOnly: true,
     },
     {
-      when: (r, route) => UPLOAD_ROUTES.has(route) && r.method !== 'GET' && r.method !== 'DELETE' && r.isMultipart(),
-      policy: { name: 'uploads-user', max: config.uploadsPerUserPerMinute, windowMs: MINUTE, key: (r) => (r.user ? `user:${r.user.id}` : undefined) },
+      name: 'failures-account',
+      counter: make('failures-account', config.failedCredentialsPerAccount, FAILURE_WINDOW_S),
+      key: (r) => (declares(r, 'credentials') ? accountOf(r) : undefined),
+      failuresOnly: true,
     },
     {
-      when: (_r, route) => route.startsWith('/api/'),
-      policy: { name: 'general', max: config.generalPerMinute, windowMs: MINUTE, key: clientKey },
+      name: 'uploads-user',
+      counter: make('uploads-user', config.uploadsPerUserPerMinute, MINUTE_S),
+      key: (r) => (declares(r, 'upload') && r.user && r.isMultipart() ? `user:${r.user.id}` : undefined),
+    },
+    {
+      name: 'general',
+      counter: make('general', config.generalPerMinute, MINUTE_S),
+      key: (r) => (r.routeOptions.url?.startsWith('/api/') ? (r.user ? `user:${r.user.id}` : `ip:${source(r)}`) : undefined),
     },
   ];
-  const checkers = new Map<string, Checker>();
-  for (const { policy } of policies) {
-    checkers.set(
-      policy.name,
-      app.createRateLimit({
-        max: policy.max,
-        timeWindow: policy.windowMs,
-        // One store for every policy: the policy's name keeps their counters apart.
-        keyGenerator: (request: FastifyRequest) => `${policy.name}|${policy.key(request) ?? ''}`,
-      }) as unknown as Checker,
-    );
-  }
-  const applicable = (request: FastifyRequest) => {
-    const route = request.routeOptions.url;
-    return route ? policies.filter(({ when, policy }) => when(request, route) && policy.key(request) !== undefined).map((p) => p.policy) : [];
+
+  const storeFailed = (error: unknown) => {
+    app.log.warn({ err: error }, 'rate-limit store unavailable; request let through');
+    return undefined;
   };
 
   app.addHook('preHandler', async (request) => {
-    for (const policy of applicable(request)) {
-      const check = checkers.get(policy.name) as Checker;
+    for (const policy of policies) {
+      const key = policy.key(request);
+      if (key === undefined) continue;
       // Failure counters are only read here; onResponse adds the failures.
-      const state = await check(request, policy.failuresOnly ? { increment: false } : undefined);
-      const exceeded = policy.failuresOnly ? !state.isAllowed && (state.remaining ?? 1) <= 0 : !state.isAllowed && state.isExceeded;
-      if (exceeded) {
+      const state = await (policy.failuresOnly ? policy.counter.read(key) : policy.counter.add(key)).catch(storeFailed);
+      if (state && (policy.failuresOnly ? state.count >= policy.counter.max : state.count > policy.counter.max)) {
         request.log.info({ policy: policy.name }, 'request throttled');
-        throw throttled(Math.max(1, state.ttlInSeconds ?? 1));
+        throw throttled(state.retryAfter);
       }
     }
   });
 
-  app.addHook('onResponse', async (request, reply) => {
-    if (reply.statusCode !== 400 && reply.statusCode !== 401) return;
-    for (const policy of applicable(request)) {
-      if (policy.failuresOnly) await (checkers.get(policy.name) as Checker)(request).catch(() => undefined);
+  app.addHook('onResponse', async (request) => {
+    if (!request.credentialFailed) return;
+    for (const policy of policies) {
+      const key = policy.failuresOnly ? policy.key(request) : undefined;
+      if (key !== undefined) await policy.counter.add(key).catch(storeFailed);
     }
   });
 }

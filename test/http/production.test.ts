@@ -143,7 +143,7 @@ describe('headers, CORS, request ids and metrics', () => {
   beforeAll(async () => {
     logs.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
     t = await startTestApp(DATABASES[0]!, {
-      env: { CORS_ORIGINS: 'https://app.example.com', TRUST_PROXY: 'true', LOG_LEVEL: 'info', METRICS_TOKEN: 'metrics-secret' },
+      env: { CORS_ORIGINS: 'https://app.example.com', TRUST_PROXY: 'true', LOG_LEVEL: 'info', METRICS_TOKEN: 'k3Vn8-metrics-Q7xz2-wL9p' },
       deps: { logStream: logs },
     });
   });
@@ -189,7 +189,7 @@ describe('headers, CORS, request ids and metrics', () => {
     form.append('profile_picture', new Blob([await jpeg(300, 200)], { type: 'image/jpeg' }), 'p.jpg');
     expect((await t.http.request('POST', '/api/profile/background/', { form, headers: user.headers })).status).toBe(200);
     expect((await t.http.get('/metrics')).status).toBe(401);
-    const res = await t.http.get('/metrics', { Authorization: 'Bearer metrics-secret' });
+    const res = await t.http.get('/metrics', { Authorization: 'Bearer k3Vn8-metrics-Q7xz2-wL9p' });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
     expect(res.text).toMatch(/castfolio_http_requests_total\{method="POST",route="\/api\/profile\/background\/",status="200"\} 1/);

@@ -135,7 +135,12 @@ for (const db of DATABASES) {
       add('malformed JSON', 400, raw('POST', '/api/register/', '{"email": "a@b.c",', 'application/json', {}));
       add('__proto__ in JSON', 400, raw('POST', '/api/register/', '{"__proto__": {"isAdmin": true}, "email": "p@example.com"}', 'application/json', {}));
       add('constructor.prototype in JSON', 400, raw('POST', '/api/register/', '{"constructor": {"prototype": {"isAdmin": true}}}', 'application/json', {}));
-      add('JSON nested 50 000 levels deep', 400, raw('POST', '/api/register/', `${'['.repeat(50_000)}${']'.repeat(50_000)}`, 'application/json', {}));
+      add('JSON nested 50 000 levels deep (past the body limit)', 413, raw('POST', '/api/register/', `${'['.repeat(50_000)}${']'.repeat(50_000)}`, 'application/json', {}));
+      add('JSON nested 20 000 levels deep', 400, raw('POST', '/api/register/', `${'['.repeat(20_000)}${']'.repeat(20_000)}`, 'application/json', {}));
+      add('JSON objects nested 40 deep', 400, raw('POST', '/api/token/', `${'{"a":'.repeat(40)}1${'}'.repeat(40)}`, 'application/json', {}));
+      add('JSON body over 64 KiB', 413, raw('POST', '/api/token/', JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(70_000) }), 'application/json', {}));
+      add('form body over 64 KiB', 413, raw('POST', '/api/token/', `email=a%40b.co&password=${'x'.repeat(70_000)}`, 'application/x-www-form-urlencoded', {}));
+      add('invalid percent-encoding in the path', 400, async () => t.http.get('/api/profile/background/items/%zz/1/', user.headers));
       add('plain-text body', 415, raw('POST', '/api/register/', 'email=a@b.c', 'text/plain', {}));
       add('XML body', 415, raw('POST', '/api/register/', '<user><email>a@b.c</email></user>', 'application/xml', {}));
       add('empty JSON body', 400, raw('POST', '/api/register/', '', 'application/json', {}));

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { hashPassword, passwordProblems } from '../../auth/passwords.js';
 import type { AccountsConfig } from '../../config.js';
 import type { Database } from '../../db/types.js';
-import { validationError } from '../../errors.js';
+import { CredentialError, validationError } from '../../errors.js';
 import { normaliseEmail } from '../common.js';
 import { enqueueMail, type MailService } from '../mail/service.js';
 import { passwordResetMail, verificationMail } from '../mail/templates.js';
@@ -31,6 +31,8 @@ export class AccountLifecycle {
       users: UserRepository;
       mail: MailService;
       config: AccountsConfig;
+      /** Base of links in mails; configuration only, never anything a request carries. */
+      webUrl: () => string;
       appName: string;
       /** Keys the code hashes. */
       secret: string;
@@ -45,12 +47,12 @@ export class AccountLifecycle {
   }
 
   /** Stores a new code and queues its mail in one transaction, then nudges the outbox. */
-  private async issue(user: UserRecord, purpose: CodePurpose, origin: string): Promise<void> {
+  private async issue(user: UserRecord, purpose: CodePurpose): Promise<void> {
     const code = newCode();
     const now = this.now();
     const ttl = purpose === 'email_verification' ? this.deps.config.verificationCodeTtlSeconds : this.deps.config.passwordResetTtlSeconds;
     const expires = new Date(now.getTime() + ttl * 1000).toISOString();
-    const base = (this.deps.config.publicWebUrl ?? origin).replace(/\/+$/, '');
+    const base = this.deps.webUrl().replace(/\/+$/, '');
     const link = `${base}/#reset?email=${encodeURIComponent(user.email)}&code=${code}`;
     const mail =
       purpose === 'email_verification'
@@ -69,25 +71,26 @@ export class AccountLifecycle {
   }
 
   /** Registration: the first verification code. */
-  async sendFirstCode(user: UserRecord, origin = ''): Promise<void> {
-    await this.issue(user, 'email_verification', origin);
+  async sendFirstCode(user: UserRecord): Promise<void> {
+    await this.issue(user, 'email_verification');
   }
 
-  async resendVerification(emailInput: string, origin: string): Promise<void> {
+  async resendVerification(emailInput: string): Promise<void> {
     const user = await this.deps.users.findByEmail(normaliseEmail(emailInput));
     if (!user || user.emailVerified || !user.isActive) return;
     if (await this.recentlySent(user, 'email_verification')) return;
-    await this.issue(user, 'email_verification', origin);
+    await this.issue(user, 'email_verification');
   }
 
   /** Checks a code, counting the try first; returns the code's id on success, throws a 400 otherwise. */
   private async consume(user: UserRecord | undefined, purpose: CodePurpose, code: string): Promise<number> {
-    if (!user) throw validationError({ code: [INVALID_CODE] });
+    const wrong = (message: string) => new CredentialError(400, { code: [message] });
+    if (!user) throw wrong(INVALID_CODE);
     const now = this.now().toISOString();
     const claimed = await this.#codes.claimAttempt(user.id, purpose, now);
-    if (!claimed) throw validationError({ code: [INVALID_CODE] });
+    if (!claimed) throw wrong(INVALID_CODE);
     if (!sameHash(claimed.codeHash, hashCode(this.deps.secret, purpose, user.id, code))) {
-      throw validationError({ code: [claimed.attempts >= MAX_CODE_ATTEMPTS ? SPENT_CODE : INVALID_CODE] });
+      throw wrong(claimed.attempts >= MAX_CODE_ATTEMPTS ? SPENT_CODE : INVALID_CODE);
     }
     return claimed.id;
   }
@@ -102,11 +105,11 @@ export class AccountLifecycle {
     });
   }
 
-  async requestPasswordReset(emailInput: string, origin: string): Promise<void> {
+  async requestPasswordReset(emailInput: string): Promise<void> {
     const user = await this.deps.users.findByEmail(normaliseEmail(emailInput));
     if (!user || !user.isActive) return;
     if (await this.recentlySent(user, 'password_reset')) return;
-    await this.issue(user, 'password_reset', origin);
+    await this.issue(user, 'password_reset');
   }
 
   /** A new password from a reset code; every session of the user ends. */
@@ -120,10 +123,9 @@ export class AccountLifecycle {
     const account = user as UserRecord;
     // Hashed before the transaction opens: argon2 takes tens of milliseconds.
     const hash = await hashPassword(newPassword);
-    const cutoff = Math.floor(this.now().getTime() / 1000);
     await this.deps.db.transaction().execute(async (trx) => {
       if (!(await this.#codes.markUsed(trx, id, now))) throw validationError({ code: [INVALID_CODE] });
-      await this.deps.users.setPassword(account.id, hash, cutoff, now, trx);
+      await this.deps.users.setPassword(account.id, hash, now, trx);
     });
     log.info({ userId: account.id }, 'password reset; every earlier token revoked');
   }

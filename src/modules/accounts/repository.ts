@@ -1,6 +1,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database, UsersTable } from '../../db/types.js';
 import { preparedQuery } from '../../db/prepared.js';
+import { forgetRecipient } from '../mail/service.js';
 import { enqueueDeletions } from '../media/repository.js';
 import type { Role } from '../subscriptions/plans.js';
 
@@ -14,8 +15,8 @@ export interface UserRecord {
   isBackground: boolean;
   emailVerified: boolean;
   isActive: boolean;
-  /** Tokens issued before this second are refused (password reset or change). */
-  tokensValidAfter: number | null;
+  /** Only tokens of this generation count; a password reset or change moves it on. */
+  sessionGeneration: number;
 }
 
 export interface NewUser {
@@ -40,7 +41,7 @@ const USER_COLUMNS = [
   'is_background',
   'email_verified',
   'is_active',
-  'tokens_valid_after',
+  'session_generation',
 ] as const;
 
 type UserRow = Pick<Selectable<UsersTable>, (typeof USER_COLUMNS)[number]>;
@@ -55,7 +56,7 @@ const toRecord = (row: UserRow): UserRecord => ({
   isBackground: Boolean(row.is_background),
   emailVerified: Boolean(row.email_verified),
   isActive: Boolean(row.is_active),
-  tokensValidAfter: row.tokens_valid_after === null ? null : Number(row.tokens_valid_after),
+  sessionGeneration: Number(row.session_generation),
 });
 
 export class UserRepository {
@@ -119,15 +120,15 @@ export class UserRepository {
     await trx.updateTable('users').set({ email_verified: verified, updated_at: now }).where('id', '=', id).execute();
   }
 
-  /** New password; every token issued before `validAfter` (seconds) stops working. */
-  async setPassword(
-    id: number,
-    passwordHash: string,
-    validAfter: number,
-    now: string,
-    trx: Kysely<Database> | Transaction<Database> = this.db,
-  ): Promise<void> {
-    await trx.updateTable('users').set({ password_hash: passwordHash, tokens_valid_after: validAfter, updated_at: now }).where('id', '=', id).execute();
+  /** New password and a new session generation (every token issued so far stops working); returns the generation. */
+  async setPassword(id: number, passwordHash: string, now: string, trx: Kysely<Database> | Transaction<Database> = this.db): Promise<number> {
+    const row = await trx
+      .updateTable('users')
+      .set((eb) => ({ password_hash: passwordHash, session_generation: eb('session_generation', '+', 1), updated_at: now }))
+      .where('id', '=', id)
+      .returning('session_generation')
+      .executeTakeFirstOrThrow();
+    return Number(row.session_generation);
   }
 
   async recordLogin(id: number, now: string): Promise<void> {
@@ -136,10 +137,13 @@ export class UserRepository {
 
   /**
    * Deletes the user (profiles, items and subscriptions cascade) and, in the same transaction,
-   * queues every stored file they referenced. Returns those names for deletion after the commit.
+   * queues every stored file they referenced and drops the mails to them. Returns those names for
+   * deletion after the commit, and the address the user had.
    */
-  async deleteWithMedia(id: number, now: string): Promise<string[] | undefined> {
+  async deleteWithMedia(id: number, now: string): Promise<{ names: string[]; email: string } | undefined> {
     return this.db.transaction().execute(async (trx) => {
+      const user = await trx.selectFrom('users').select('email').where('id', '=', id).executeTakeFirst();
+      if (!user) return undefined;
       const [background, talent, items] = await Promise.all([
         trx.selectFrom('background_profiles').select('profile_picture as name').where('user_id', '=', id).execute(),
         trx.selectFrom('talent_profiles').select('profile_picture as name').where('user_id', '=', id).execute(),
@@ -151,8 +155,10 @@ export class UserRepository {
         ...items.flatMap((r) => [r.image, r.authenticity_certificate]),
       ].filter((name): name is string => typeof name === 'string');
       await enqueueDeletions(trx, names, now);
+      // Mails still queued for the account carry codes for it: they go with it.
+      await forgetRecipient(trx, user.email);
       const deleted = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
-      return Number(deleted.numDeletedRows) === 0 ? undefined : names;
+      return Number(deleted.numDeletedRows) === 0 ? undefined : { names, email: user.email };
     });
   }
 }

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Guards } from '../../auth/guard.js';
 import { currentUser } from '../../auth/guard.js';
-import { requestOrigin } from '../../http/form.js';
 import type { AccountLifecycle } from './lifecycle.js';
 import type { AccountService } from './service.js';
 import {
@@ -43,6 +42,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
   app.post(
     '/api/register/',
     {
+      config: { rateLimit: ['auth'] },
       preValidation: trimBody,
       schema: {
         tags: ['accounts'],
@@ -69,6 +69,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
   app.post(
     '/api/token/',
     {
+      config: { rateLimit: ['auth', 'credentials'] },
       preValidation: trimBody,
       schema: {
         tags: ['accounts'],
@@ -83,6 +84,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
   app.post(
     '/api/token/refresh/',
     {
+      config: { rateLimit: ['auth'] },
       schema: {
         tags: ['accounts'],
         summary: 'Exchange a refresh token for a new access token (and, with rotation, a new refresh token)',
@@ -95,7 +97,8 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
 
   app.post(
     '/api/logout/',
-    { schema: { tags: ['accounts'], summary: 'Revoke a refresh token and its session', body: RefreshBody, response: { 200: MessageResponse, ...errors } } },
+    {
+      config: { rateLimit: ['auth'] }, schema: { tags: ['accounts'], summary: 'Revoke a refresh token and its session', body: RefreshBody, response: { 200: MessageResponse, ...errors } } },
     async (request) => {
       await accounts.logout(request.body.refresh.trim());
       return { message: 'Successfully logged out.' };
@@ -104,7 +107,8 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
 
   app.post(
     '/api/verify-code/',
-    { preValidation: trimBody, schema: { tags: ['accounts'], summary: 'Verify the email address with the 6-digit code', body: VerifyCodeBody, response: { 200: VerifiedResponse, 400: FieldErrors } } },
+    {
+      config: { rateLimit: ['auth', 'credentials'] }, preValidation: trimBody, schema: { tags: ['accounts'], summary: 'Verify the email address with the 6-digit code', body: VerifyCodeBody, response: { 200: VerifiedResponse, 400: FieldErrors } } },
     async (request) => {
       await lifecycle.verifyEmail(request.body.email, request.body.code);
       return { message: 'Email verified successfully.', email_verified: true };
@@ -113,18 +117,20 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
 
   app.post(
     '/api/resend-code/',
-    { preValidation: trimBody, schema: { tags: ['accounts'], summary: 'Send a new verification code (at most one a minute)', body: EmailBody, response: { 200: MessageResponse, 400: FieldErrors } } },
+    {
+      config: { rateLimit: ['auth'] }, preValidation: trimBody, schema: { tags: ['accounts'], summary: 'Send a new verification code (at most one a minute)', body: EmailBody, response: { 200: MessageResponse, 400: FieldErrors } } },
     async (request) => {
-      await lifecycle.resendVerification(request.body.email, requestOrigin(request));
+      await lifecycle.resendVerification(request.body.email);
       return { message: 'If this address belongs to an account that is not verified yet, a new code is on its way.' };
     },
   );
 
   app.post(
     '/api/password-reset/',
-    { preValidation: trimBody, schema: { tags: ['accounts'], summary: 'Send a password reset code (valid 1 h, single use)', body: EmailBody, response: { 200: MessageResponse, 400: FieldErrors } } },
+    {
+      config: { rateLimit: ['auth'] }, preValidation: trimBody, schema: { tags: ['accounts'], summary: 'Send a password reset code (valid 1 h, single use)', body: EmailBody, response: { 200: MessageResponse, 400: FieldErrors } } },
     async (request) => {
-      await lifecycle.requestPasswordReset(request.body.email, requestOrigin(request));
+      await lifecycle.requestPasswordReset(request.body.email);
       return { message: 'If this address belongs to an account, a password reset code is on its way.' };
     },
   );
@@ -132,6 +138,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
   app.post(
     '/api/password-reset/confirm/',
     {
+      config: { rateLimit: ['auth', 'credentials'] },
       preValidation: async (request: { body: unknown }) => {
         request.body = trimStrings(request.body, ['new_password']);
       },
@@ -146,6 +153,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
   app.post(
     '/api/password/change/',
     {
+      config: { rateLimit: ['credentials'] },
       onRequest: guards.authenticate,
       schema: { tags: ['accounts'], summary: 'Change the password; other sessions end, a new token pair is returned', body: PasswordChangeBody, response: { 200: PasswordChangedResponse, ...errors } },
     },
@@ -158,6 +166,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
   app.delete(
     '/api/account/',
     {
+      config: { rateLimit: ['credentials'] },
       onRequest: guards.authenticate,
       schema: { tags: ['accounts'], summary: 'Delete the account with its profile, items, subscriptions and every stored file', body: PasswordBody, response: { 204: { type: 'null' }, ...errors } },
     },
@@ -171,6 +180,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
     app.post(
       `/api/login/${role}/`,
       {
+      config: { rateLimit: ['auth', 'credentials'] },
         preValidation: trimBody,
         schema: {
           tags: ['accounts'],

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { hashPassword, passwordProblems, verifyPassword } from '../../auth/passwords.js';
 import type { TokenClaims, TokenPair, TokenService } from '../../auth/tokens.js';
 import { isUniqueViolation } from '../../db/index.js';
-import { ApiError, authenticationFailed, invalidToken, notFound, validationError, type FieldErrors } from '../../errors.js';
+import { ApiError, authenticationFailed, CredentialError, invalidToken, notFound, validationError, type FieldErrors } from '../../errors.js';
 import { birthDateProblem, normaliseEmail } from '../common.js';
 import type { MediaService } from '../media/service.js';
 import type { Role } from '../subscriptions/plans.js';
@@ -28,6 +28,8 @@ export interface AccountServiceDeps {
   refreshTtlSeconds?: number;
   /** Called with every new account, e.g. to send the verification code. */
   onRegistered?: (user: UserRecord) => Promise<void>;
+  /** Called with the address of every deleted account, e.g. to remove kept copies of its mails. */
+  onDeleted?: (email: string) => Promise<void>;
 }
 
 export class AccountService {
@@ -81,14 +83,16 @@ export class AccountService {
   async authenticate(emailInput: string, password: string): Promise<UserRecord> {
     const user = await this.users.findByEmail(normaliseEmail(emailInput));
     const valid = await verifyPassword(user?.passwordHash, password);
-    if (!user || !valid || !user.isActive) throw authenticationFailed(NO_ACTIVE_ACCOUNT, 'no_active_account');
+    if (!user || !valid || !user.isActive) {
+      throw new CredentialError(401, { detail: NO_ACTIVE_ACCOUNT, code: 'no_active_account' }, { 'WWW-Authenticate': 'Bearer realm="api"' });
+    }
     await this.users.recordLogin(user.id, this.deps.clock().toISOString());
     return user;
   }
 
   async obtainTokens(email: string, password: string): Promise<{ user: UserRecord; tokens: TokenPair }> {
     const user = await this.authenticate(email, password);
-    return { user, tokens: await this.deps.tokens.issuePair(user.id) };
+    return { user, tokens: await this.deps.tokens.issuePair(user.id, { generation: user.sessionGeneration }) };
   }
 
   async loginAs(role: Role, email: string, password: string) {
@@ -105,9 +109,9 @@ export class AccountService {
     };
   }
 
-  /** A token issued before the user's last password reset or change no longer counts. */
-  private issuedBeforeCutoff(claims: TokenClaims, user: UserRecord): boolean {
-    return user.tokensValidAfter !== null && claims.iat < user.tokensValidAfter;
+  /** A token of an earlier session generation (before the last password reset or change) no longer counts. */
+  private fromEndedGeneration(claims: TokenClaims, user: UserRecord): boolean {
+    return (claims.gen ?? 0) !== user.sessionGeneration;
   }
 
   /** The claims and user of a refresh token that may still be used. */
@@ -118,7 +122,7 @@ export class AccountService {
     if (!user || !user.isActive) {
       throw authenticationFailed('No active account found for the given token.', 'no_active_account');
     }
-    if (this.issuedBeforeCutoff(claims, user)) throw authenticationFailed('Token is invalid or expired', 'token_not_valid');
+    if (this.fromEndedGeneration(claims, user)) throw authenticationFailed('Token is invalid or expired', 'token_not_valid');
     const revocations = this.deps.revocations;
     if (revocations && claims.fam && (await revocations.isFamilyRevoked(claims.fam))) {
       throw authenticationFailed('Token is blacklisted', 'token_not_valid');
@@ -135,18 +139,19 @@ export class AccountService {
   async refresh(refreshToken: string, log?: FastifyBaseLogger): Promise<{ access: string; refresh?: string }> {
     const { claims, user } = await this.liveRefresh(refreshToken);
     const revocations = this.deps.revocations;
-    if (!revocations) return { access: await this.deps.tokens.issue(user.id, 'access') };
+    const generation = user.sessionGeneration;
+    if (!revocations) return { access: await this.deps.tokens.issue(user.id, 'access', { generation }) };
     const expires = isoFromSeconds(claims.exp);
     if (!this.deps.rotateRefreshTokens) {
       if (await revocations.isRevoked(claims.jti)) throw authenticationFailed('Token is blacklisted', 'token_not_valid');
-      return { access: await this.deps.tokens.issue(user.id, 'access') };
+      return { access: await this.deps.tokens.issue(user.id, 'access', { generation }) };
     }
     if (!(await revocations.revoke(claims.jti, claims.fam ?? null, 'rotated', expires))) {
       if (claims.fam) await revocations.revokeFamily(claims.fam, this.familyRevocationExpiry());
       log?.warn({ userId: user.id, family: claims.fam }, 'a rotated refresh token was used again; the session is revoked');
       throw authenticationFailed('Token is blacklisted', 'token_not_valid');
     }
-    return this.deps.tokens.issuePair(user.id, claims.fam);
+    return this.deps.tokens.issuePair(user.id, { generation, family: claims.fam });
   }
 
   /** Ends the session of a refresh token: the token and every rotation of it stop working. */
@@ -170,25 +175,25 @@ export class AccountService {
     const user = await this.users.findById(claims.user_id);
     if (!user) throw authenticationFailed('User not found', 'user_not_found');
     if (!user.isActive) throw authenticationFailed('User is inactive', 'user_inactive');
-    if (this.issuedBeforeCutoff(claims, user)) throw invalidToken('access');
+    if (this.fromEndedGeneration(claims, user)) throw invalidToken('access');
     return user;
   }
 
   /** A new password: every earlier token stops working, and a fresh pair is returned. */
   async changePassword(user: UserRecord, oldPassword: string, newPassword: string): Promise<TokenPair> {
     if (!(await verifyPassword(user.passwordHash, oldPassword))) {
-      throw validationError({ old_password: ['Your old password was entered incorrectly. Please enter it again.'] });
+      throw new CredentialError(400, { old_password: ['Your old password was entered incorrectly. Please enter it again.'] });
     }
     const problems = passwordProblems(newPassword, user.email);
     if (problems.length > 0) throw validationError({ new_password: problems });
-    // Every token issued so far (second precision) stops working; the new pair is issued after.
-    await this.users.setPassword(user.id, await hashPassword(newPassword), this.nowSeconds(), this.deps.clock().toISOString());
-    return this.deps.tokens.issuePair(user.id);
+    // A new session generation: every token issued so far stops working, the new pair belongs to it.
+    const generation = await this.users.setPassword(user.id, await hashPassword(newPassword), this.deps.clock().toISOString());
+    return this.deps.tokens.issuePair(user.id, { generation });
   }
 
   /** DELETE /api/account/: the password confirms it is really the user. */
   async deleteAccount(user: UserRecord, password: string, log: FastifyBaseLogger): Promise<void> {
-    if (!(await verifyPassword(user.passwordHash, password))) throw validationError({ password: ['Incorrect password.'] });
+    if (!(await verifyPassword(user.passwordHash, password))) throw new CredentialError(400, { password: ['Incorrect password.'] });
     await this.deleteUser(user.id, log);
   }
 
@@ -197,9 +202,10 @@ export class AccountService {
    * the names are queued in the deleting transaction, so a failed delete is retried, never lost.
    */
   async deleteUser(userId: number, log: FastifyBaseLogger): Promise<void> {
-    const names = await this.users.deleteWithMedia(userId, this.deps.clock().toISOString());
-    if (names === undefined) throw notFound('No such user.');
-    if (this.deps.media) await this.deps.media.purge(names, log);
-    log.info({ userId, files: names.length }, 'user deleted');
+    const deleted = await this.users.deleteWithMedia(userId, this.deps.clock().toISOString());
+    if (deleted === undefined) throw notFound('No such user.');
+    if (this.deps.media) await this.deps.media.purge(deleted.names, log);
+    await this.deps.onDeleted?.(deleted.email).catch((error: unknown) => log.warn({ err: error, userId }, 'could not remove kept mails of a deleted user'));
+    log.info({ userId, files: deleted.names.length }, 'user deleted');
   }
 }

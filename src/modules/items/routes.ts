@@ -57,7 +57,7 @@ export const itemRoutes: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (a
     {
       onRequest: [background, subscribed],
       preHandler: capacity,
-      config: { docs: { body: ItemCreateBody, consumes: ITEM_CONSUMES } },
+      config: { docs: { body: ItemCreateBody, consumes: ITEM_CONSUMES }, rateLimit: ['upload'] },
       schema: { tags: ['items'], summary: 'Create an item (JSON or multipart with image / authenticity_certificate)', response: { 201: ItemView, ...errors } },
     },
     async (request, reply) => {
@@ -79,7 +79,7 @@ export const itemRoutes: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (a
     {
       onRequest: [background, subscribed],
       preHandler: capacity,
-      config: { docs: { body: ItemUpdateBody, consumes: ITEM_CONSUMES } },
+      config: { docs: { body: ItemUpdateBody, consumes: ITEM_CONSUMES }, rateLimit: ['upload'] },
       schema: { tags: ['items'], summary: 'Change an item; a new image or certificate replaces the old one', params: ItemParams, response: { 200: ItemView, ...errors } },
     },
     async (request) =>

@@ -24,6 +24,13 @@ export async function enqueueMail(db: Kysely<Database> | Transaction<Database>, 
     .execute();
 }
 
+/** Drops every outbox row (queued mail or record of a sent one) to this address, in the caller's transaction. */
+export async function forgetRecipient(db: Kysely<Database> | Transaction<Database>, address: string): Promise<void> {
+  await db.deleteFrom('outbox_emails').where('to_address', '=', address).execute();
+}
+
+const HOUR_MS = 3600 * 1000;
+
 /**
  * The durable outbox: requests only insert rows; this worker sends them, retries failures with
  * backoff, and lets several processes share the queue without sending a mail twice (each row is
@@ -31,6 +38,7 @@ export async function enqueueMail(db: Kysely<Database> | Transaction<Database>, 
  */
 export class MailService {
   #timer: NodeJS.Timeout | undefined;
+  #expiry: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #kicked = false;
 
@@ -41,8 +49,20 @@ export class MailService {
       from: string;
       clock: () => Date;
       log: FastifyBaseLogger;
+      /** Kept copies of sent mails (the outbox folder) older than this are removed. */
+      retentionMs: number;
     },
   ) {}
+
+  /** Whatever the transport still keeps of mails to a deleted account (the rows went with it). */
+  async forget(address: string): Promise<void> {
+    await this.deps.transport.forget(address);
+  }
+
+  /** Removes kept copies past the retention period. */
+  async expire(): Promise<number> {
+    return this.deps.transport.expire(this.deps.retentionMs, this.deps.clock().getTime());
+  }
 
   /** Sends soon, without making the caller wait. */
   kick(): void {
@@ -127,11 +147,17 @@ export class MailService {
     if (intervalSeconds <= 0 || this.#timer) return;
     this.#timer = setInterval(() => void this.sendDue(), intervalSeconds * 1000);
     this.#timer.unref();
+    const expire = () => void this.expire().catch((error: unknown) => this.deps.log.warn({ err: error }, 'removing old outbox files failed'));
+    expire();
+    this.#expiry = setInterval(expire, HOUR_MS);
+    this.#expiry.unref();
   }
 
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#expiry) clearInterval(this.#expiry);
     this.#timer = undefined;
+    this.#expiry = undefined;
     await this.#running;
     this.deps.transport.close();
   }

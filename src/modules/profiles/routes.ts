@@ -52,7 +52,7 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
     {
       ...background,
       preHandler: checkCapacity,
-      config: { docs: { body: BackgroundUpdateBody, consumes: PROFILE_CONSUMES } },
+      config: { docs: { body: BackgroundUpdateBody, consumes: PROFILE_CONSUMES }, rateLimit: ['upload'] },
       schema: {
         tags: ['profiles'],
         summary: 'Update the background profile and/or its picture (JSON, form or multipart)',
@@ -98,7 +98,7 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
     {
       ...talent,
       preHandler: checkCapacity,
-      config: { docs: { body: TalentUpdateBody, consumes: PROFILE_CONSUMES } },
+      config: { docs: { body: TalentUpdateBody, consumes: PROFILE_CONSUMES }, rateLimit: ['upload'] },
       schema: {
         tags: ['profiles'],
         summary: 'Update the talent profile and/or its picture (JSON, form or multipart)',
