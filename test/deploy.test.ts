@@ -95,6 +95,29 @@ describe('deployment recipes', () => {
     expect(spec.databases.map((d) => d.engine)).toContain('PG');
   });
 
+  it('the App Platform spec is safe deployed unedited: secrets have no value, the proxy is one hop, links have an address', () => {
+    const spec = parse(read('deploy/app.yaml')) as {
+      services: { envs: { key: string; type?: string; value?: string }[] }[];
+      jobs: { envs: { key: string; type?: string; value?: string }[] }[];
+    };
+    const envs = [...spec.services.flatMap((s) => s.envs), ...spec.jobs.flatMap((j) => j.envs)];
+    const secrets = envs.filter((e) => e.type === 'SECRET');
+    expect(secrets.map((e) => e.key)).toEqual(expect.arrayContaining(['JWT_SECRET', 'S3_SECRET_ACCESS_KEY', 'SMTP_URL', 'METRICS_TOKEN']));
+    for (const secret of secrets) expect(secret.value, secret.key).toBeUndefined();
+    const service = Object.fromEntries(spec.services[0]!.envs.map((e) => [e.key, e.value]));
+    expect(service.TRUST_PROXY).toBe('1');
+    expect(service.PUBLIC_WEB_URL).toMatch(/^https:\/\//);
+    // Unedited, the server refuses to start rather than run with a secret everyone can read.
+    const result = spawnSync(process.execPath, [path.join(root, 'dist/server.js')], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, ...(service as Record<string, string>), DATABASE_URL: 'sqlite:' + path.join(dataDir, 'unedited.db') },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('JWT_SECRET is required when NODE_ENV=production');
+  });
+
   it('the README documents every configuration variable', () => {
     const readme = read('README.md');
     const undocumented = configVariables().filter((name) => !readme.includes(`\`${name}\``));

@@ -83,4 +83,16 @@ describe('the compiled server on the embedded defaults', () => {
     expect(result.stderr).toContain('PORT="eighty"');
     expect(result.stderr).toContain('JWT_SECRET is required when NODE_ENV=production');
   });
+
+  it('refuses to start in production without an address for mail links, a mail server, or with TRUST_PROXY=true', () => {
+    const result = spawnSync(process.execPath, [serverJs], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', JWT_SECRET: 'hV3q9Lx2-Tz7Wm4Rb8Kc1Nf6Yp0Gd5Sj', TRUST_PROXY: 'true' },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('PUBLIC_WEB_URL is required when NODE_ENV=production');
+    expect(result.stderr).toContain('SMTP_URL is required when NODE_ENV=production');
+    expect(result.stderr).toContain('TRUST_PROXY=true believes any X-Forwarded-For');
+  });
 });

@@ -14,12 +14,21 @@ import { FaultyStorage, STORAGES, type StorageTarget } from './storage.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 
-/** A clock tests can move forward; starts at real time. */
+/** A clock tests can move forward or stop; starts at real time. */
 export class TestClock {
   offsetMs = 0;
-  readonly now = () => new Date(Date.now() + this.offsetMs);
+  frozenAt: number | undefined;
+  readonly now = () => new Date(this.frozenAt ?? Date.now() + this.offsetMs);
   advance(ms: number): void {
     this.offsetMs += ms;
+    if (this.frozenAt !== undefined) this.frozenAt += ms;
+  }
+  /** Time stands still at `ms` (epoch milliseconds) until thaw(). */
+  freeze(ms: number): void {
+    this.frozenAt = ms;
+  }
+  thaw(): void {
+    this.frozenAt = undefined;
   }
 }
 

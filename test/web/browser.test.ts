@@ -351,6 +351,39 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
     await guide.close();
   });
 
+  it('keeps the session when two tabs refresh an expired token at once (one refresh across tabs)', async () => {
+    const user = await createUser(t.http, 'background');
+    const tabs = await browser.newContext({ baseURL: t.http.baseUrl, viewport: { width: 1280, height: 900 } });
+    tabs.setDefaultTimeout(10_000);
+    try {
+      // Refreshes take a moment on the wire: both tabs would send the same refresh token.
+      await tabs.route('**/api/token/refresh/', async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        await route.continue();
+      });
+      const [first, second] = [await tabs.newPage(), await tabs.newPage()];
+      await first.goto('/#');
+      // Signed in, with an access token the server no longer accepts (as after an hour).
+      await first.evaluate(
+        ({ refresh }) => {
+          const storage = (globalThis as any).localStorage;
+          storage.setItem('authToken', 'expired.access.token');
+          storage.setItem('refreshToken', refresh);
+          storage.setItem('castfolioRole', 'background');
+        },
+        { refresh: user.refresh },
+      );
+      await Promise.all([first.reload(), second.goto('/#')]);
+      for (const tab of [first, second]) await expect.poll(() => tab.getByTestId('email').textContent()).toBe(user.email);
+      // Exactly one refresh reached the server, and the session it produced still works.
+      const stored = await first.evaluate(() => (globalThis as any).localStorage.getItem('refreshToken'));
+      expect(stored).not.toBe(user.refresh);
+      expect((await t.http.post('/api/token/refresh/', { refresh: stored })).status).toBe(200);
+    } finally {
+      await tabs.close();
+    }
+  });
+
   it('made no request outside this server', () => {
     expect(external).toEqual([]);
   });

@@ -65,11 +65,26 @@ async function parse(response: Response): Promise<ApiResult> {
 
 let refreshing: Promise<boolean> | null = null;
 
-/** Exchanges the refresh token for a new access token; false when the session is over. */
-export function refreshAccess(): Promise<boolean> {
-  refreshing ??= (async () => {
+/**
+ * Runs `task` while holding a lock shared by every tab of this site (Web Locks), so two tabs never
+ * exchange the same refresh token at once: with rotation the second exchange would look like a
+ * stolen token being reused, and the server would end the session.
+ */
+function acrossTabs<T>(task: () => Promise<T>): Promise<T> {
+  const locks = (navigator as Navigator & { locks?: LockManager }).locks;
+  return locks ? (locks.request('castfolio-token-refresh', task) as Promise<T>) : task();
+}
+
+/**
+ * Gets a working access token after `failedAccess` was refused; false when the session is over.
+ * Single-flight within the tab and across tabs: whoever holds the lock refreshes, and a tab that
+ * waited finds the new tokens in storage and uses them instead of refreshing again.
+ */
+export function refreshAccess(failedAccess = loadSession()?.access): Promise<boolean> {
+  refreshing ??= acrossTabs(async () => {
     const session = loadSession();
     if (!session) return false;
+    if (session.access !== failedAccess) return true;
     const result = await parse(
       await fetch('/api/token/refresh/', {
         method: 'POST',
@@ -80,7 +95,7 @@ export function refreshAccess(): Promise<boolean> {
     if (!result.ok) return false;
     saveSession({ ...session, access: result.body.access, refresh: result.body.refresh ?? session.refresh });
     return true;
-  })().finally(() => {
+  }).finally(() => {
     refreshing = null;
   });
   return refreshing;
@@ -90,8 +105,10 @@ export const onSessionEnded: { handler: () => void } = { handler: () => undefine
 
 /** An authenticated call with the role header; one refresh and retry on an expired token. */
 export async function api(path: string, init: { method?: string; json?: unknown; form?: FormData } = {}): Promise<ApiResult> {
+  let used: string | undefined;
   const send = async () => {
     const session = loadSession();
+    used = session?.access;
     const headers: Record<string, string> = session ? { Authorization: `Bearer ${session.access}`, ...roleHeaders(session.role) } : {};
     let body: BodyInit | undefined;
     if (init.json !== undefined) {
@@ -103,7 +120,7 @@ export async function api(path: string, init: { method?: string; json?: unknown;
     return parse(await fetch(path, { method: init.method ?? 'GET', headers, body }));
   };
   let result = await send();
-  if (result.status === 401 && (await refreshAccess())) result = await send();
+  if (result.status === 401 && (await refreshAccess(used))) result = await send();
   if (result.status === 401) onSessionEnded.handler();
   return result;
 }
@@ -123,9 +140,11 @@ export function uploadWithProgress(
   onProgress: (fraction: number) => void,
   method = 'POST',
 ): Promise<ApiResult> {
+  let used: string | undefined;
   const attempt = () =>
     new Promise<ApiResult>((resolve, reject) => {
       const session = loadSession();
+      used = session?.access;
       const xhr = new XMLHttpRequest();
       xhr.open(method, path);
       if (session) {
@@ -148,7 +167,7 @@ export function uploadWithProgress(
       xhr.send(form);
     });
   return attempt().then(async (result) => {
-    if (result.status === 401 && (await refreshAccess())) return attempt();
+    if (result.status === 401 && (await refreshAccess(used))) return attempt();
     return result;
   });
 }

@@ -1,0 +1,424 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { DATABASES } from '../helpers/databases.js';
+import { createUser, DEFAULT_PASSWORD, registration } from '../helpers/factories.js';
+import { jpeg } from '../helpers/images.js';
+import { startSmtpServer } from '../helpers/smtp.js';
+
+/** A request with headers fetch() will not send (Host), over plain node:http. */
+function rawRequest(baseUrl: string, method: string, path: string, headers: Record<string, string>, body?: string) {
+  return new Promise<{ status: number; body: any }>((resolve, reject) => {
+    const req = httpRequest(`${baseUrl}${path}`, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const json = (value: unknown) => ({ 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(JSON.stringify(value))) });
+
+/** The reset link and code of the first reset mail to `email` after the first `after` of them, once it arrives. */
+async function resetMail(smtp: Awaited<ReturnType<typeof startSmtpServer>>, email: string, after: number): Promise<{ link: string; code: string }> {
+  const resets = () =>
+    smtp.mails
+      .filter((m) => m.to.includes(email))
+      .map((m) => m.raw.replace(/=\r?\n/g, '').replace(/=3D/g, '='))
+      .filter((raw) => raw.includes('#reset?'));
+  await expect.poll(() => resets().length, { timeout: 10_000 }).toBeGreaterThan(after);
+  const raw = resets()[after]!;
+  const link = /(https?:\/\/[^\s"<]+#reset\?[^\s"<]+)/.exec(raw)![1]!;
+  return { link, code: /code=(\d{6})/.exec(link)![1]! };
+}
+
+for (const db of DATABASES) {
+  describe.skipIf(db.skipReason)(`security on ${db.label}`, () => {
+    describe('links in mails', () => {
+      let t: TestApp;
+      let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+      beforeAll(async () => {
+        smtp = await startSmtpServer();
+        // Behind one proxy: X-Forwarded-Host would count for absolute URLs if anything used it.
+        t = await startTestApp(db, { env: { SMTP_URL: smtp.url, OUTBOX_INTERVAL: '1', TRUST_PROXY: '1' } });
+      });
+      afterAll(async () => {
+        await t?.close();
+        await smtp?.close();
+      });
+
+      it('never builds a reset link from the request’s Host or X-Forwarded-Host', async () => {
+        const user = await createUser(t.http, 'background');
+        const own = new URL(t.http.baseUrl).port;
+        const attempts: Record<string, string>[] = [{ host: 'attacker.example' }, { host: `127.0.0.1:${own}`, 'x-forwarded-host': 'attacker.example', 'x-forwarded-proto': 'https' }];
+        for (const [i, headers] of attempts.entries()) {
+          // One reset mail a minute per address: move on a minute between the two.
+          t.clock.advance(61_000 * i);
+          const body = { email: user.email };
+          const res = await rawRequest(t.http.baseUrl, 'POST', '/api/password-reset/', { ...json(body), ...headers }, JSON.stringify(body));
+          expect(res.status).toBe(200);
+          const { link } = await resetMail(smtp, user.email, i);
+          expect(link).not.toContain('attacker');
+          // No PUBLIC_WEB_URL in tests: the server's own address as it listens.
+          expect(link.startsWith(`http://127.0.0.1:${own}/#reset?`)).toBe(true);
+        }
+      });
+    });
+
+    describe('sessions end at a password change or reset, whatever the second', () => {
+      let t: TestApp;
+      let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+      beforeAll(async () => {
+        smtp = await startSmtpServer();
+        t = await startTestApp(db, { env: { SMTP_URL: smtp.url, OUTBOX_INTERVAL: '1' } });
+      });
+      afterAll(async () => {
+        await t?.close();
+        await smtp?.close();
+      });
+
+      const profile = (access: string) => t.http.get('/api/profile/talent/', { Authorization: `Bearer ${access}`, 'is-talent': 'true' });
+
+      it('a change in the same second as the sign-in ends that session (access and refresh)', async () => {
+        const user = await createUser(t.http, 'talent');
+        // Everything below happens within one second of the clock.
+        t.clock.freeze(Math.floor(Date.now() / 1000) * 1000 + 100);
+        try {
+          const stolen = (await t.http.post('/api/token/', { email: user.email, password: user.password })).body;
+          const changed = await t.http.post(
+            '/api/password/change/',
+            { old_password: user.password, new_password: 'Fresh-Casting-2027' },
+            { Authorization: `Bearer ${user.access}` },
+          );
+          expect(changed.status).toBe(200);
+          expect((await profile(stolen.access)).status).toBe(401);
+          expect((await profile(user.access)).status).toBe(401);
+          expect((await t.http.post('/api/token/refresh/', { refresh: stolen.refresh })).status).toBe(401);
+          // The pair the change returned belongs to the new session.
+          expect((await profile(changed.body.access)).status).toBe(200);
+          const next = await t.http.post('/api/token/refresh/', { refresh: changed.body.refresh });
+          expect(next.status).toBe(200);
+          expect((await profile(next.body.access)).status).toBe(200);
+        } finally {
+          t.clock.thaw();
+        }
+      });
+
+      it('an attacker refreshing in the same second as a reset does not survive it', async () => {
+        const user = await createUser(t.http, 'talent');
+        expect((await t.http.post('/api/password-reset/', { email: user.email })).status).toBe(200);
+        const { code } = await resetMail(smtp, user.email, 0);
+        t.clock.freeze(Math.floor(Date.now() / 1000) * 1000 + 50);
+        try {
+          const rotated = await t.http.post('/api/token/refresh/', { refresh: user.refresh });
+          expect(rotated.status).toBe(200);
+          const reset = await t.http.post('/api/password-reset/confirm/', { email: user.email, code, new_password: 'Reset-Casting-2027' });
+          expect(reset.status).toBe(200);
+          expect((await t.http.post('/api/token/refresh/', { refresh: rotated.body.refresh })).status).toBe(401);
+          expect((await profile(rotated.body.access)).status).toBe(401);
+          const signIn = await t.http.post('/api/token/', { email: user.email, password: 'Reset-Casting-2027' });
+          expect((await profile(signIn.body.access)).status).toBe(200);
+        } finally {
+          t.clock.thaw();
+        }
+      });
+    });
+
+    describe('brute-force limits cannot lock the owner out', () => {
+      let t: TestApp;
+      beforeAll(async () => {
+        t = await startTestApp(db, {
+          env: {
+            RATE_LIMIT: 'true',
+            RATE_LIMIT_FAILED_LOGINS: '4',
+            RATE_LIMIT_FAILED_LOGINS_PER_ACCOUNT: '10',
+            RATE_LIMIT_AUTH_PER_IP: '100000',
+            RATE_LIMIT_GENERAL: '1000000',
+            TRUST_PROXY: '1',
+          },
+        });
+      });
+      afterAll(async () => t?.close());
+
+      // The load balancer appends the address it saw: the right-most entry is the client.
+      const from = (address: string, spoofed = '') => ({ 'X-Forwarded-For': spoofed ? `${spoofed}, ${address}` : address });
+
+      it('stops one source after a handful of guesses, spoofed left-most addresses or not; the owner elsewhere signs in', async () => {
+        const owner = await createUser(t.http, 'background');
+        const guesses: number[] = [];
+        for (let i = 0; i < 7; i++) {
+          const res = await t.http.post('/api/token/', { email: owner.email, password: `guess-${i}` }, from('198.51.100.7', `10.9.8.${i}`));
+          guesses.push(res.status);
+        }
+        expect(guesses).toEqual([401, 401, 401, 401, 429, 429, 429]);
+        // Even the right password is refused to that source for the window...
+        expect((await t.http.post('/api/login/background/', { email: owner.email, password: owner.password }, from('198.51.100.7'))).status).toBe(429);
+        // ...while the owner, at another address, is not affected, on every sign-in route.
+        expect((await t.http.post('/api/token/', { email: owner.email, password: owner.password }, from('203.0.113.5'))).status).toBe(200);
+        expect((await t.http.post('/api/login/background/', { email: owner.email, password: owner.password }, from('203.0.113.5'))).status).toBe(200);
+      });
+
+      it('counts an IPv6 client per /64, so walking through its addresses gains nothing', async () => {
+        const owner = await createUser(t.http, 'background');
+        const statuses: number[] = [];
+        for (let i = 1; i <= 5; i++) statuses.push((await t.http.post('/api/token/', { email: owner.email, password: `x${i}` }, from(`2001:db8:1:2::${i.toString(16)}`))).status);
+        expect(statuses).toEqual([401, 401, 401, 401, 429]);
+        expect((await t.http.post('/api/token/', { email: owner.email, password: owner.password }, from('2001:db8:1:3::1'))).status).toBe(200);
+      });
+
+      it('stops a guess spread over many sources at the looser per-account limit', async () => {
+        const owner = await createUser(t.http, 'background');
+        const statuses: number[] = [];
+        for (let i = 0; i < 12; i++) statuses.push((await t.http.post('/api/token/', { email: owner.email, password: `g${i}` }, from(`192.0.2.${i}`))).status);
+        expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+        expect(statuses.slice(10)).toEqual([429, 429]);
+      });
+
+      it('counts wrong old passwords on password change and wrong passwords on account deletion (a stolen token)', async () => {
+        const owner = await createUser(t.http, 'background');
+        const change = (old: string) =>
+          t.http.post('/api/password/change/', { old_password: old, new_password: 'Another-Casting-2027' }, { ...owner.headers, ...from('198.51.100.20') });
+        const statuses: number[] = [];
+        for (let i = 0; i < 3; i++) statuses.push((await change(`old-${i}`)).status);
+        const remove = (password: string) => t.http.request('DELETE', '/api/account/', { json: { password }, headers: { ...owner.headers, ...from('198.51.100.20') } });
+        statuses.push((await remove('nope')).status, (await remove('nope-again')).status);
+        expect(statuses).toEqual([400, 400, 400, 400, 429]);
+        // A weak new password is not a wrong guess: it does not count.
+        const weak = await t.http.post('/api/password/change/', { old_password: owner.password, new_password: '123' }, { ...owner.headers, ...from('203.0.113.30') });
+        expect(weak.status).toBe(400);
+        expect(weak.body.new_password).toBeDefined();
+        expect((await t.http.post('/api/password/change/', { old_password: owner.password, new_password: 'Another-Casting-2027' }, { ...owner.headers, ...from('203.0.113.30') })).status).toBe(200);
+      });
+
+      it('counts wrong verification and reset codes per account and source too', async () => {
+        const owner = await createUser(t.http, 'talent');
+        const statuses: number[] = [];
+        for (let i = 0; i < 5; i++) statuses.push((await t.http.post('/api/verify-code/', { email: owner.email, code: `00000${i}` }, from('198.51.100.40'))).status);
+        expect(statuses).toEqual([400, 400, 400, 400, 429]);
+        const confirm = await t.http.post('/api/password-reset/confirm/', { email: owner.email, code: '123456', new_password: 'Reset-Casting-2027' }, from('198.51.100.40'));
+        expect(confirm.status).toBe(429);
+      });
+
+      it('keeps a live counter however many junk keys are created (no eviction by age)', async () => {
+        const owner = await createUser(t.http, 'talent');
+        for (let i = 0; i < 3; i++) expect((await t.http.post('/api/token/', { email: owner.email, password: `w${i}` }, from('198.51.100.60'))).status).toBe(401);
+        // 6 000 failures for throw-away accounts from the same source: cheap (no such user, no hashing).
+        const junk = Array.from({ length: 6000 }, (_, i) => i);
+        const workers = Array.from({ length: 16 }, async (_, w) => {
+          for (let i = w; i < junk.length; i += 16) {
+            await t.http.post('/api/verify-code/', { email: `junk-${i}@example.com`, code: '000000' }, from('198.51.100.60'));
+          }
+        });
+        await Promise.all(workers);
+        expect((await t.http.post('/api/token/', { email: owner.email, password: 'w3' }, from('198.51.100.60'))).status).toBe(401);
+        expect((await t.http.post('/api/token/', { email: owner.email, password: owner.password }, from('198.51.100.60'))).status).toBe(429);
+      }, 120_000);
+    });
+  });
+}
+
+describe('client addresses behind a proxy', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(DATABASES[0]!, { env: { RATE_LIMIT: 'true', RATE_LIMIT_AUTH_PER_IP: '3', TRUST_PROXY: '1' } });
+  });
+  afterAll(async () => t?.close());
+
+  it('limits two clients behind the same load balancer separately, whatever they put in front', async () => {
+    const a: number[] = [];
+    for (let i = 0; i < 5; i++) a.push((await t.http.post('/api/password-reset/', { email: 'a@example.com' }, { 'X-Forwarded-For': `1.1.1.${i}, 198.51.100.1` })).status);
+    expect(a).toEqual([200, 200, 200, 429, 429]);
+    const b = await t.http.post('/api/password-reset/', { email: 'b@example.com' }, { 'X-Forwarded-For': '198.51.100.2' });
+    expect(b.status).toBe(200);
+  });
+});
+
+describe('metrics are not public behind a reverse proxy on the same machine', () => {
+  let dev: TestApp;
+  let production: TestApp;
+  beforeAll(async () => {
+    dev = await startTestApp(DATABASES[0]!);
+    production = await startTestApp(DATABASES[0]!, { env: { NODE_ENV: 'production', LOG_LEVEL: 'silent' } });
+  });
+  afterAll(async () => {
+    await dev?.close();
+    await production?.close();
+  });
+
+  it('development: a direct local client only, not a relayed request', async () => {
+    expect((await dev.http.get('/metrics')).status).toBe(200);
+    const relays: Record<string, string>[] = [{ 'X-Forwarded-For': '203.0.113.9' }, { Forwarded: 'for=203.0.113.9' }, { 'X-Real-IP': '203.0.113.9' }];
+    for (const relayed of relays) {
+      const res = await dev.http.get('/metrics', relayed);
+      expect(res.status).toBe(403);
+      expect(res.body.detail).toContain('METRICS_TOKEN');
+    }
+  });
+
+  it('production: never without METRICS_TOKEN or METRICS_PORT, not even from this machine', async () => {
+    const res = await production.http.get('/metrics');
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ detail: 'Metrics need METRICS_TOKEN or METRICS_PORT in production.' });
+  });
+});
+
+describe('request bodies', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(DATABASES[0]!);
+  });
+  afterAll(async () => t?.close());
+
+  it('refuses deep nesting before parsing it, and bodies past 64 KiB', async () => {
+    const deep = await t.http.request('POST', '/api/token/', { body: `${'['.repeat(20_000)}${']'.repeat(20_000)}`, headers: { 'content-type': 'application/json' } });
+    expect(deep.status).toBe(400);
+    expect(deep.body.detail).toMatch(/nested more than 32 levels deep/);
+    const big = await t.http.post('/api/register/', registration('talent', { first_name: 'x'.repeat(70_000) }));
+    expect(big.status).toBe(413);
+    expect(big.body).toEqual({ detail: 'Request body is too large.' });
+    // A real body at its largest still fits: an about text of 2 000 four-byte characters, escaped.
+    const user = await createUser(t.http, 'talent');
+    const about = await t.http.request('POST', '/api/profile/talent/', {
+      body: JSON.stringify({ aboutyou: '😀'.repeat(1000) }).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+      headers: { ...user.headers, 'content-type': 'application/json' },
+    });
+    expect(about.status).toBe(200);
+  });
+
+  it('Node’s fetch reads the 413 of a too-large upload instead of a broken connection', async () => {
+    const user = await createUser(t.http, 'talent');
+    const form = new FormData();
+    form.append('profile_picture', new Blob([new Uint8Array(11 * 1024 * 1024)], { type: 'image/jpeg' }), 'big.jpg');
+    const res = await t.http.request('POST', '/api/profile/talent/', { form, headers: user.headers });
+    expect(res.status).toBe(413);
+    expect(res.body).toEqual({ profile_picture: ['Image file size cannot exceed 10 MB.'] });
+    // Declared too large up front (Content-Length past the form's limit) reads the same way.
+    const huge = new FormData();
+    huge.append('profile_picture', new Blob([new Uint8Array(13 * 1024 * 1024)], { type: 'image/jpeg' }), 'huge.jpg');
+    const declared = await t.http.request('POST', '/api/profile/talent/', { form: huge, headers: user.headers });
+    expect(declared.status).toBe(413);
+    // And a JSON body past its limit.
+    const json = await t.http.post('/api/token/', { email: 'a@example.com', password: 'x'.repeat(2 * 1024 * 1024) });
+    expect(json.status).toBe(413);
+    // The server is fine afterwards.
+    expect((await t.http.get('/api/profile/talent/', user.headers)).status).toBe(200);
+  });
+
+  it('refuses the most common passwords, as Django’s 20 000-entry list does', async () => {
+    for (const password of ['michelle1', 'Trustno1', 'jennifer1', 'qwerty123']) {
+      const res = await t.http.post('/api/register/', registration('background', { password }));
+      expect(res.status, password).toBe(400);
+      expect(res.body.password).toContain('This password is too common.');
+    }
+    expect((await t.http.post('/api/register/', registration('background', { password: DEFAULT_PASSWORD }))).status).toBe(201);
+  });
+});
+
+describe('mails kept without SMTP (the outbox folder)', () => {
+  let t: TestApp;
+  const logs = new PassThrough();
+  const lines: string[] = [];
+  beforeAll(async () => {
+    logs.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
+    t = await startTestApp(DATABASES[0]!, { env: { LOG_LEVEL: 'debug', OUTBOX_INTERVAL: '1' }, deps: { logStream: logs } });
+  });
+  afterAll(async () => t?.close());
+
+  const outbox = () => path.join(t.dataDir, 'outbox');
+  const files = () => (existsSync(outbox()) ? readdirSync(outbox()) : []);
+
+  it('never logs a code, keeps files private and nameless, and removes them with the account', async () => {
+    const user = await createUser(t.http, 'background');
+    expect((await t.http.post('/api/password-reset/', { email: user.email })).status).toBe(200);
+    await expect.poll(() => files().length, { timeout: 10_000 }).toBe(2);
+    const codes = files().map((file) => /\b(\d{6})\b/.exec(readFileSync(path.join(outbox(), file), 'utf8').split(/\n\n/).slice(1).join('\n'))?.[1]);
+    expect(codes.every((code) => code !== undefined)).toBe(true);
+    for (const code of codes) expect(lines.join('\n')).not.toContain(code);
+    for (const file of files()) {
+      expect(file).not.toContain(user.email.split('@')[0]);
+      expect(statSync(path.join(outbox(), file)).mode & 0o777).toBe(0o600);
+    }
+    expect(statSync(outbox()).mode & 0o777).toBe(0o700);
+
+    const other = await createUser(t.http, 'talent');
+    await expect.poll(() => files().length, { timeout: 10_000 }).toBe(3);
+    expect((await t.http.request('DELETE', '/api/account/', { json: { password: user.password }, headers: user.headers })).status).toBe(204);
+    // Only the other user's mail is left, and no queued row for the deleted address either.
+    expect(files()).toHaveLength(1);
+    expect(readFileSync(path.join(outbox(), files()[0]!), 'utf8')).toContain(other.email);
+    expect(await t.database.db.selectFrom('outbox_emails').select('id').where('to_address', '=', user.email).execute()).toEqual([]);
+  });
+
+  it('removes outbox files older than OUTBOX_RETENTION', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'castfolio-outbox-'));
+    const folder = path.join(dataDir, 'outbox');
+    mkdirSync(folder, { recursive: true });
+    const old = path.join(folder, '2020-01-01T00-00-00-000Z-0123456789abcdef01234567.eml');
+    const fresh = path.join(folder, '2099-01-01T00-00-00-000Z-0123456789abcdef01234567.eml');
+    writeFileSync(old, 'Subject: old\n\n123456');
+    writeFileSync(fresh, 'Subject: fresh\n\n654321');
+    const eightDaysAgo = new Date(Date.now() - 8 * 86400 * 1000);
+    utimesSync(old, eightDaysAgo, eightDaysAgo);
+    const app = await startTestApp(DATABASES[0]!, { env: { DATA_DIR: dataDir, OUTBOX_INTERVAL: '1' } });
+    try {
+      await expect.poll(() => existsSync(old), { timeout: 10_000 }).toBe(false);
+      expect(existsSync(fresh)).toBe(true);
+    } finally {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('temporary upload files', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(DATABASES[0]!);
+  });
+  afterAll(async () => t?.close());
+
+  it('are readable by this process’s user only while an upload is received', async () => {
+    const user = await createUser(t.http, 'talent');
+    const boundary = 'castfolio-perm';
+    const photo = await jpeg(400, 400);
+    const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="profile_picture"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`);
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    const half = Math.floor(photo.length / 2);
+    const uploads = t.config.images.uploadTmpDir;
+    const answer = new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        `${t.http.baseUrl}/api/profile/talent/`,
+        {
+          method: 'POST',
+          headers: { ...user.headers, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(head.length + photo.length + tail.length) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.write(Buffer.concat([head, photo.subarray(0, half)]));
+      // The rest once the first half sits in a temporary file.
+      const check = setInterval(() => {
+        const names = existsSync(uploads) ? readdirSync(uploads).filter((n) => n.startsWith('upload-')) : [];
+        if (names.length === 0) return;
+        clearInterval(check);
+        modes.push(statSync(uploads).mode & 0o777, ...names.map((n) => statSync(path.join(uploads, n)).mode & 0o777));
+        req.end(Buffer.concat([photo.subarray(half), tail]));
+      }, 20);
+    });
+    const modes: number[] = [];
+    expect(await answer).toBe(200);
+    expect(modes).toEqual([0o700, 0o600]);
+  });
+});
