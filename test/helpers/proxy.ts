@@ -1,15 +1,17 @@
 import net from 'node:net';
 
-export type ProxyMode = 'pass' | 'blackhole' | 'drop' | 'slow';
+export type ProxyMode = 'pass' | 'blackhole' | 'drop' | 'slow' | 'narrow';
 
 /**
  * A TCP proxy in front of a real server (PostgreSQL, the S3-protocol server): it passes bytes
  * through, swallows them (a network that hangs), cuts every connection (a server that is gone)
- * or delays every chunk (a slow link).
+ * delays every chunk (a slow link), or passes at most `bytesPerSecond` each way, holding the
+ * sender back as a narrow link does (a phone uploading).
  */
 export class TcpProxy {
   mode: ProxyMode = 'pass';
   delayMs = 300;
+  bytesPerSecond = 1024 * 1024;
   readonly #sockets = new Set<net.Socket>();
   #server: net.Server | undefined;
   port = 0;
@@ -46,7 +48,11 @@ export class TcpProxy {
       from.on('data', (chunk) => {
         if (this.mode === 'blackhole' || this.mode === 'drop') return;
         if (this.mode === 'slow') setTimeout(() => to.writable && to.write(chunk), this.delayMs);
-        else if (to.writable) to.write(chunk);
+        else if (this.mode === 'narrow') {
+          if (to.writable) to.write(chunk);
+          from.pause();
+          setTimeout(() => from.resume(), (chunk.length / this.bytesPerSecond) * 1000);
+        } else if (to.writable) to.write(chunk);
       });
       from.on('end', () => to.end());
       from.on('close', () => to.destroy());

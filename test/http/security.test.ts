@@ -296,19 +296,34 @@ describe('request bodies', () => {
 
   it('Node’s fetch reads the 413 of a too-large upload instead of a broken connection', async () => {
     const user = await createUser(t.http, 'talent');
+    // As a phone sends it: streamed in chunks while the server reads, with or without a length.
+    const boundary = 'castfolio-413';
+    const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="profile_picture"; filename="big.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`);
+    const body = Buffer.concat([head, Buffer.alloc(13 * 1024 * 1024), Buffer.from(`\r\n--${boundary}--\r\n`)]);
+    for (const declared of [false, true]) {
+      const stream = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          for (let offset = 0; offset < body.length; offset += 256 * 1024) {
+            controller.enqueue(body.subarray(offset, offset + 256 * 1024));
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          controller.close();
+        },
+      });
+      const res = await fetch(`${t.http.baseUrl}/api/profile/talent/`, {
+        method: 'POST',
+        headers: { ...user.headers, 'content-type': `multipart/form-data; boundary=${boundary}`, ...(declared ? { 'content-length': String(body.length) } : {}) },
+        body: stream,
+        duplex: 'half',
+      } as RequestInit);
+      expect(res.status, `declared: ${declared}`).toBe(413);
+      expect(await res.json()).toEqual({ profile_picture: ['Image file size cannot exceed 10 MB.'] });
+    }
+    // A whole file over the limit, and a JSON body past its limit, read the same way.
     const form = new FormData();
     form.append('profile_picture', new Blob([new Uint8Array(11 * 1024 * 1024)], { type: 'image/jpeg' }), 'big.jpg');
-    const res = await t.http.request('POST', '/api/profile/talent/', { form, headers: user.headers });
-    expect(res.status).toBe(413);
-    expect(res.body).toEqual({ profile_picture: ['Image file size cannot exceed 10 MB.'] });
-    // Declared too large up front (Content-Length past the form's limit) reads the same way.
-    const huge = new FormData();
-    huge.append('profile_picture', new Blob([new Uint8Array(13 * 1024 * 1024)], { type: 'image/jpeg' }), 'huge.jpg');
-    const declared = await t.http.request('POST', '/api/profile/talent/', { form: huge, headers: user.headers });
-    expect(declared.status).toBe(413);
-    // And a JSON body past its limit.
-    const json = await t.http.post('/api/token/', { email: 'a@example.com', password: 'x'.repeat(2 * 1024 * 1024) });
-    expect(json.status).toBe(413);
+    expect((await t.http.request('POST', '/api/profile/talent/', { form, headers: user.headers })).status).toBe(413);
+    expect((await t.http.post('/api/token/', { email: 'a@example.com', password: 'x'.repeat(2 * 1024 * 1024) })).status).toBe(413);
     // The server is fine afterwards.
     expect((await t.http.get('/api/profile/talent/', user.headers)).status).toBe(200);
   });
