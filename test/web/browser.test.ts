@@ -362,6 +362,10 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
         await route.continue();
       });
       const [first, second] = [await tabs.newPage(), await tabs.newPage()];
+      const refreshes: number[] = [];
+      tabs.on('response', (response) => {
+        if (response.url().endsWith('/api/token/refresh/')) refreshes.push(response.status());
+      });
       await first.goto('/#');
       // Signed in, with an access token the server no longer accepts (as after an hour).
       await first.evaluate(
@@ -376,6 +380,7 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
       await Promise.all([first.reload(), second.goto('/#')]);
       for (const tab of [first, second]) await expect.poll(() => tab.getByTestId('email').textContent()).toBe(user.email);
       // Exactly one refresh reached the server, and the session it produced still works.
+      expect(refreshes).toEqual([200]);
       const stored = await first.evaluate(() => (globalThis as any).localStorage.getItem('refreshToken'));
       expect(stored).not.toBe(user.refresh);
       expect((await t.http.post('/api/token/refresh/', { refresh: stored })).status).toBe(200);

@@ -2,6 +2,8 @@
  * The browser side of the API. Tokens live where the API guide's snippets expect them:
  * localStorage "authToken" (access) — plus "refreshToken" and "castfolioRole" for this app.
  */
+import { del, get, set } from 'idb-keyval';
+
 export type Role = 'talent' | 'background';
 
 export interface ApiResult<T = any> {
@@ -34,18 +36,21 @@ export function saveSession(session: Session): void {
   localStorage.setItem(ROLE_KEY, session.role);
 }
 
+/** A new session (sign-in): replaces whatever an earlier one handed between tabs. */
+export function startSession(session: Session): void {
+  saveSession(session);
+  void set(HANDOFF_KEY, session).catch(() => undefined);
+}
+
 export function clearSession(): void {
   for (const key of [ACCESS_KEY, REFRESH_KEY, ROLE_KEY]) localStorage.removeItem(key);
+  void del(HANDOFF_KEY).catch(() => undefined);
 }
 
 /** Seconds until the token expires, from its own exp claim. */
 export function secondsLeft(token: string): number {
-  try {
-    const payload = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')));
-    return Number(payload.exp) - Date.now() / 1000;
-  } catch {
-    return 0;
-  }
+  const exp = Number(claims(token).exp);
+  return Number.isFinite(exp) ? exp - Date.now() / 1000 : 0;
 }
 
 export function roleHeaders(role: Role): Record<string, string> {
@@ -76,15 +81,54 @@ function acrossTabs<T>(task: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * The newest tokens, handed from the tab that refreshed to the tabs that waited for the lock.
+ * localStorage is not enough: Chromium shows one tab's writes to another tab a moment later, so a
+ * tab granted the lock right after could still read the old refresh token and present it again.
+ * IndexedDB is one store for all tabs: what a finished transaction wrote, every tab reads.
+ */
+const HANDOFF_KEY = 'castfolio-session';
+
+/** The claims of a token, without checking it (the server does). */
+function claims(token: string): Record<string, unknown> {
+  try {
+    return JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
+
+/** Two refresh tokens of one session: the same family (rotation), or the same user without one. */
+function sameSession(a: Session, b: Session): boolean {
+  const [x, y] = [claims(a.refresh), claims(b.refresh)];
+  if (a.role !== b.role || x.user_id === undefined || x.user_id !== y.user_id) return false;
+  return x.fam === undefined || y.fam === undefined || x.fam === y.fam;
+}
+
+async function latestTokens(session: Session): Promise<Session> {
+  const handed = await get<Session>(HANDOFF_KEY).catch(() => undefined);
+  return handed && sameSession(handed, session) ? handed : session;
+}
+
+async function handOver(session: Session): Promise<void> {
+  saveSession(session);
+  await set(HANDOFF_KEY, session).catch(() => undefined);
+}
+
+/**
  * Gets a working access token after `failedAccess` was refused; false when the session is over.
  * Single-flight within the tab and across tabs: whoever holds the lock refreshes, and a tab that
- * waited finds the new tokens in storage and uses them instead of refreshing again.
+ * waited finds the new tokens and uses them instead of refreshing again.
  */
 export function refreshAccess(failedAccess = loadSession()?.access): Promise<boolean> {
   refreshing ??= acrossTabs(async () => {
-    const session = loadSession();
-    if (!session) return false;
-    if (session.access !== failedAccess) return true;
+    const stored = loadSession();
+    if (!stored) return false;
+    const session = await latestTokens(stored);
+    if (session.access !== failedAccess) {
+      // Another tab refreshed while this one waited: take its tokens.
+      if (session.access !== stored.access) saveSession(session);
+      return true;
+    }
     const result = await parse(
       await fetch('/api/token/refresh/', {
         method: 'POST',
@@ -93,7 +137,7 @@ export function refreshAccess(failedAccess = loadSession()?.access): Promise<boo
       }),
     );
     if (!result.ok) return false;
-    saveSession({ ...session, access: result.body.access, refresh: result.body.refresh ?? session.refresh });
+    await handOver({ ...session, access: result.body.access, refresh: result.body.refresh ?? session.refresh });
     return true;
   }).finally(() => {
     refreshing = null;

@@ -1,11 +1,11 @@
 import { useState } from 'preact/hooks';
-import { errorText, fieldErrors, post, saveSession, type Role } from './api';
+import { errorText, fieldErrors, post, startSession, type Role } from './api';
 import { Field, formValues, GENDERS, Notice } from './ui';
 
 async function signIn(role: Role, email: string, password: string): Promise<string | null> {
   const result = await post(`/api/login/${role}/`, { email, password });
   if (!result.ok) return errorText(result.body, 'Could not sign in.');
-  saveSession({ access: result.body.access, refresh: result.body.refresh, role });
+  startSession({ access: result.body.access, refresh: result.body.refresh, role });
   return null;
 }
 
