@@ -56,6 +56,8 @@ export function multipartBody(field: string, filename: string, bytes: Buffer, co
 export async function startProfiledServer(dir: string, nodeArgs: string[] = [], env: Record<string, string> = {}) {
   return startOnPort(SERVER_JS, {
     NODE_ENV: 'production',
+    PUBLIC_WEB_URL: 'http://127.0.0.1',
+    MAIL_TRANSPORT: 'outbox',
     JWT_SECRET: 'bench-secret-that-is-long-enough-0000000000',
     LOG_LEVEL: 'warn',
     SERVE_WEB: 'false',

@@ -137,6 +137,8 @@ async function startCastfolio(database: 'sqlite' | 'postgres', workers: number):
     SERVER_JS,
     {
       NODE_ENV: 'production',
+      PUBLIC_WEB_URL: 'http://127.0.0.1',
+      MAIL_TRANSPORT: 'outbox',
       JWT_SECRET: 'bench-secret-that-is-long-enough-0000000000',
       LOG_LEVEL: 'warn',
       SERVE_WEB: 'false',

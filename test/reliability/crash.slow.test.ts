@@ -39,6 +39,8 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'castfolio-crash-'));
     env = {
       NODE_ENV: 'production',
+      PUBLIC_WEB_URL: 'http://127.0.0.1',
+      MAIL_TRANSPORT: 'outbox',
       JWT_SECRET: TEST_JWT_SECRET,
       DATA_DIR: dataDir,
       DATABASE_URL: (testDb.config as { url: string }).url,

@@ -33,6 +33,8 @@ describe.skipIf(postgres.skipReason)('several instances on one database and one 
     dataDir = mkdtempSync(path.join(tmpdir(), 'castfolio-multi-'));
     const env = {
       NODE_ENV: 'production',
+      PUBLIC_WEB_URL: 'http://127.0.0.1',
+      MAIL_TRANSPORT: 'outbox',
       JWT_SECRET: TEST_JWT_SECRET,
       DATA_DIR: dataDir,
       DATABASE_URL: (testDb.config as { url: string }).url,
