@@ -37,9 +37,19 @@ export function bearerToken(request: FastifyRequest): string {
   return parts[1] as string;
 }
 
-function roleHeaderIsTrue(request: FastifyRequest, role: Role): boolean {
-  const value = request.headers[ROLE_HEADERS[role]];
-  return typeof value === 'string' && value.trim().toLowerCase() === 'true';
+/**
+ * The role headers say which role the client acts as (the API guide's clients send them). A client
+ * that sends neither (the live web app: the live service checked the account's flags, not a header)
+ * is taken at its account's role. A header that is sent keeps its meaning: the route's own header
+ * must be "true", and a client that declares only the other role is refused.
+ */
+function roleHeaderAllows(request: FastifyRequest, role: Role): boolean {
+  const own = request.headers[ROLE_HEADERS[role]];
+  if (own === undefined) {
+    const other = ROLE_HEADERS[role === 'talent' ? 'background' : 'talent'];
+    return request.headers[other] === undefined;
+  }
+  return typeof own === 'string' && own.trim().toLowerCase() === 'true';
 }
 
 /**
@@ -63,7 +73,7 @@ export function createGuards(accounts: { userForAccessToken: AccountService['use
   const requireRole = (role: Role): GuardHook =>
     Object.assign(async function requireRoleHook(request: FastifyRequest) {
       const user = await signIn(request);
-      if (!roleHeaderIsTrue(request, role)) {
+      if (!roleHeaderAllows(request, role)) {
         throw permissionDenied(`User must be a ${role} user (${ROLE_HEADERS[role]}: true)`);
       }
       const hasRole = role === 'talent' ? user.isTalent : user.isBackground;

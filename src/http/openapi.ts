@@ -61,7 +61,11 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         if (access !== 'user') {
           const header = ROLE_HEADERS[access];
           next.headers = Type.Object({
-            [header]: Type.Literal('true', { description: `Required: the request is made as a ${access} user.` }),
+            [header]: Type.Optional(
+              Type.Literal('true', {
+                description: `The request is made as a ${access} user. Without any role header the account's own role decides; any other value, or only the other role's header, is refused (403).`,
+              }),
+            ),
           });
         }
       }

@@ -49,7 +49,7 @@ describe('the OpenAPI document', () => {
   it('describes the auth scheme, the role headers and the error shapes', () => {
     const profile = doc.paths['/api/profile/background/']!.get!;
     expect(profile.security).toEqual([{ bearerAuth: [] }]);
-    expect(profile.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'is-background', required: true }));
+    expect(profile.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'is-background', required: false }));
     for (const status of ['200', '401', '403', '429', '503']) expect(Object.keys(profile.responses)).toContain(status);
     const talent = doc.paths['/api/profile/talent/']!.post!;
     expect(talent.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'is-talent' }));

@@ -297,13 +297,19 @@ for (const target of DATABASES) {
         expect(refreshed.status).toBe(401);
       });
 
-      it.each([undefined, 'false', 'yes', '1', ''])('refuses a background request whose is-background header is %j', async (value) => {
+      it.each(['false', 'yes', '1', ''])('refuses a background request whose is-background header is %j', async (value) => {
         const user = await createUser(t.http, 'background');
-        const headers: Record<string, string> = { Authorization: `Bearer ${user.access}` };
-        if (value !== undefined) headers['is-background'] = value;
+        const headers: Record<string, string> = { Authorization: `Bearer ${user.access}`, 'is-background': value };
         const res = await t.http.get(profilePath, headers);
         expect(res.status).toBe(403);
         expect(res.body).toEqual({ detail: 'User must be a background user (is-background: true)' });
+      });
+
+      it('decides a request without any role header by the account’s role, as the live service did', async () => {
+        const user = await createUser(t.http, 'background');
+        const res = await t.http.get(profilePath, { Authorization: `Bearer ${user.access}` });
+        expect(res.status).toBe(200);
+        expect(res.body.profile.email).toBe(user.email);
       });
 
       it('accepts the role header in any letter case', async () => {
@@ -317,9 +323,16 @@ for (const target of DATABASES) {
         const res = await t.http.get(profilePath, { Authorization: `Bearer ${talent.access}`, 'is-background': 'true' });
         expect(res.status).toBe(403);
         expect(res.body).toEqual({ detail: 'This account is not registered as a background user.' });
-        const other = await t.http.get('/api/profile/talent/', { Authorization: `Bearer ${talent.access}` });
-        expect(other.status).toBe(403);
-        expect(other.body).toEqual({ detail: 'User must be a talent user (is-talent: true)' });
+        // Without any role header the account's own role decides (the live web app sends none).
+        const own = await t.http.get('/api/profile/talent/', { Authorization: `Bearer ${talent.access}` });
+        expect(own.status).toBe(200);
+        const notMine = await t.http.get(profilePath, { Authorization: `Bearer ${talent.access}` });
+        expect(notMine.status).toBe(403);
+        expect(notMine.body).toEqual({ detail: 'This account is not registered as a background user.' });
+        // Declaring the other role is refused as before.
+        const declared = await t.http.get('/api/profile/talent/', { Authorization: `Bearer ${talent.access}`, 'is-background': 'true' });
+        expect(declared.status).toBe(403);
+        expect(declared.body).toEqual({ detail: 'User must be a talent user (is-talent: true)' });
       });
     });
   });

@@ -76,10 +76,13 @@ for (const db of DATABASES) {
           expect(await storedNames(t)).toEqual(before);
         });
 
-        it('refuses talent users and requests without the role header', async () => {
+        it('refuses talent users, with or without the role header, and requests declaring another role', async () => {
           const talent = await createUser(t.http, 'talent');
           expect((await t.http.get(ITEMS, { Authorization: `Bearer ${talent.access}`, 'is-background': 'true' })).status).toBe(403);
-          expect((await t.http.get(ITEMS, { Authorization: `Bearer ${owner.access}` })).status).toBe(403);
+          expect((await t.http.get(ITEMS, { Authorization: `Bearer ${talent.access}` })).status).toBe(403);
+          expect((await t.http.get(ITEMS, { Authorization: `Bearer ${owner.access}`, 'is-talent': 'true' })).status).toBe(403);
+          // No role header: the account's role decides.
+          expect((await t.http.get(ITEMS, { Authorization: `Bearer ${owner.access}` })).status).toBe(200);
           expect((await t.http.get(ITEMS)).status).toBe(401);
         });
       });
