@@ -269,7 +269,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     ],
   });
   if (config.storage.driver === 'local') await serveLocalMedia(app, config.storage.localRoot, config.storage.mediaPrefix);
-  await app.register(accountRoutes, { accounts, lifecycle, guards });
+  await app.register(accountRoutes, { accounts, lifecycle, guards, pictureUrl: publicUrl });
   const pictureLimit = { maxBytes: config.images.maxBytes, tooLargeMessage: sizeLimitMessage(config.images.maxBytes) };
   await app.register(profileRoutes, {
     profiles,

@@ -52,7 +52,13 @@ for (const target of DATABASES) {
         expect((await t.http.post('/api/register/', body)).status).toBe(201);
         const again = await t.http.post('/api/register/', { ...body, email: '  DUP@Example.com ' });
         expect(again.status).toBe(400);
-        expect(again.body).toEqual({ email: ['A user with this email already exists.'] });
+        // The live service's envelope (the web app reads `errors`), with DRF's fields beside it.
+        expect(again.body).toEqual({
+          success: false,
+          message: 'Registration validation failed',
+          errors: { email: ['A user with this email already exists.'] },
+          email: ['A user with this email already exists.'],
+        });
       });
 
       it('lets exactly one of two simultaneous registrations of one email win', async () => {
@@ -109,7 +115,7 @@ for (const target of DATABASES) {
         const eighteenTomorrow = new Date(eighteenToday.getTime() + 24 * HOUR_MS);
         const young = await t.http.post('/api/register/', registration('talent', { date_of_birth: iso(eighteenTomorrow) }));
         expect(young.status).toBe(400);
-        expect(young.body).toEqual({ date_of_birth: ['You must be at least 18 years old.'] });
+        expect(young.body).toMatchObject({ date_of_birth: ['You must be at least 18 years old.'] });
         const exactly = await t.http.post('/api/register/', registration('talent', { date_of_birth: iso(eighteenToday) }));
         expect(exactly.status).toBe(201);
       });
@@ -129,7 +135,7 @@ for (const target of DATABASES) {
         expect(xml.body.detail).toContain('Unsupported media type');
         const list = await t.http.post('/api/register/', [1, 2]);
         expect(list.status).toBe(400);
-        expect(list.body).toEqual({ non_field_errors: ['Invalid data. Expected a dictionary, but got list.'] });
+        expect(list.body).toMatchObject({ success: false, non_field_errors: ['Invalid data. Expected a dictionary, but got list.'] });
       });
     });
 
@@ -213,6 +219,17 @@ for (const target of DATABASES) {
         expect(res.body).toMatchObject({
           is_background: true,
           is_talent: false,
+          // The live service's fields at the top level, and castfolio's `user`.
+          id: user.id,
+          email: user.email,
+          first_name: 'Alex',
+          last_name: 'Doe',
+          email_verified: false,
+          profile_picture: null,
+          is_dashboard: false,
+          is_dashboard_admin: false,
+          is_staff: false,
+          verification_required: true,
           user: { id: user.id, email: user.email, first_name: 'Alex', last_name: 'Doe' },
         });
         expect(typeof res.body.access).toBe('string');
@@ -233,7 +250,15 @@ for (const target of DATABASES) {
       it('says nothing about roles to wrong credentials', async () => {
         const talent = await createUser(t.http, 'talent');
         const res = await t.http.post('/api/login/background/', { email: talent.email, password: 'Wrong-password-1' });
-        expect(res.status).toBe(401);
+        // As the live view answers it: 400 with "Login failed" (the web app shows `message`).
+        expect(res.status).toBe(400);
+        expect(res.body).toEqual({
+          success: false,
+          message: 'Login failed',
+          error: 'No active account found with the given credentials',
+          detail: 'No active account found with the given credentials',
+          code: 'no_active_account',
+        });
       });
     });
 

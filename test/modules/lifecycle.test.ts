@@ -42,7 +42,7 @@ for (const db of DATABASES) {
         expect(before.body.profile.email_verified).toBe(false);
         const res = await t.http.post('/api/verify-code/', { email: user.email.toUpperCase(), code });
         expect(res.status).toBe(200);
-        expect(res.body).toEqual({ message: 'Email verified successfully.', email_verified: true });
+        expect(res.body).toEqual({ success: true, message: 'Email verified successfully', email_verified: true });
         const after = await t.http.get('/api/profile/talent/', user.headers);
         expect(after.body.profile.email_verified).toBe(true);
         expect(after.body.profile_score.verification).toBe(25);
@@ -50,7 +50,8 @@ for (const db of DATABASES) {
 
         const again = await t.http.post('/api/verify-code/', { email: user.email, code });
         expect(again.status).toBe(400);
-        expect(again.body).toEqual({ code: ['Invalid or expired code.'] });
+        // The live service's `success`/`message` (the web app shows `message`), DRF's field beside them.
+        expect(again.body).toEqual({ success: false, message: 'Invalid or expired code.', code: ['Invalid or expired code.'] });
       });
 
       it('stores codes only as keyed hashes', async () => {
@@ -127,7 +128,7 @@ for (const db of DATABASES) {
       it('validates the code format', async () => {
         const res = await t.http.post('/api/verify-code/', { email: 'a@example.com', code: '12ab' });
         expect(res.status).toBe(400);
-        expect(res.body).toEqual({ code: ['Enter the 6-digit code from the email.'] });
+        expect(res.body).toMatchObject({ success: false, code: ['Enter the 6-digit code from the email.'] });
       });
 
       it('queues the mail when the SMTP server refuses it and delivers it on a later pass', async () => {

@@ -131,6 +131,13 @@ export class UserRepository {
     return Number(row.session_generation);
   }
 
+  /** The stored name of the user's profile picture in the profile of `role`, if any. */
+  async profilePicture(id: number, role: Role): Promise<string | null> {
+    const table = role === 'talent' ? 'talent_profiles' : 'background_profiles';
+    const row = await this.db.selectFrom(table).select('profile_picture').where('user_id', '=', id).executeTakeFirst();
+    return row?.profile_picture ?? null;
+  }
+
   async recordLogin(id: number, now: string): Promise<void> {
     await this.db.updateTable('users').set({ last_login: now }).where('id', '=', id).execute();
   }

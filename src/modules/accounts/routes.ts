@@ -1,4 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../../errors.js';
+import { requestOrigin } from '../../http/form.js';
+import { errorHandler } from '../../http/errors.js';
 import type { Guards } from '../../auth/guard.js';
 import { currentUser } from '../../auth/guard.js';
 import type { AccountLifecycle } from './lifecycle.js';
@@ -20,7 +24,9 @@ import {
   RegisterBody,
   RegisterResponse,
   RoleLoginForbidden,
+  LiveErrors,
   RoleLoginResponse,
+  SuccessResponse,
   TokenPairResponse,
 } from './schemas.js';
 import { trimStrings } from '../common.js';
@@ -29,6 +35,32 @@ export interface AccountRoutesOptions {
   accounts: AccountService;
   lifecycle: AccountLifecycle;
   guards: Guards;
+  /** The public URL of a stored picture, as the profile endpoints give it. */
+  pictureUrl: (name: string, origin: string) => string;
+}
+
+/** The first message of a DRF error body. */
+function firstMessage(body: Record<string, unknown>): string {
+  if (typeof body.detail === 'string') return body.detail;
+  for (const value of Object.values(body)) {
+    if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
+  }
+  return 'Invalid request.';
+}
+
+/**
+ * The live service answers these routes' failures as `{"success": false, "message": …}` (register
+ * adds `errors`, the logins `error`) and the web app shows `message`. The DRF fields stay beside
+ * them, so clients reading either shape find what they look for. The error keeps its class (a
+ * CredentialError still counts against the brute-force limits).
+ */
+function liveErrors(envelope: (body: Record<string, unknown>) => Record<string, unknown>, statuses: number[] = [400]) {
+  return (error: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply) => {
+    if (!(error instanceof ApiError) || !statuses.includes(error.statusCode)) return errorHandler(error, request, reply);
+    const Kind = error.constructor as typeof ApiError;
+    const { 'WWW-Authenticate': _challenge, ...headers } = error.headers;
+    return errorHandler(new Kind(400, { success: false, ...envelope(error.body), ...error.body }, headers), request, reply);
+  };
 }
 
 // DRF's CharField trims white space; passwords are taken exactly as typed.
@@ -38,17 +70,18 @@ const trimBody = async (request: { body: unknown }) => {
 
 const errors = { 400: FieldErrors, 401: DetailError };
 
-export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (app, { accounts, lifecycle, guards }) => {
+export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (app, { accounts, lifecycle, guards, pictureUrl }) => {
   app.post(
     '/api/register/',
     {
       config: { rateLimit: ['auth'] },
+      errorHandler: liveErrors((body) => ({ message: 'Registration validation failed', errors: body })),
       preValidation: trimBody,
       schema: {
         tags: ['accounts'],
         summary: 'Create a talent or background account and its profile',
         body: RegisterBody,
-        response: { 201: RegisterResponse, 400: FieldErrors },
+        response: { 201: RegisterResponse, 400: LiveErrors },
       },
     },
     async (request, reply) => {
@@ -108,20 +141,29 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
   app.post(
     '/api/verify-code/',
     {
-      config: { rateLimit: ['auth', 'credentials'] }, preValidation: trimBody, schema: { tags: ['accounts'], summary: 'Verify the email address with the 6-digit code', body: VerifyCodeBody, response: { 200: VerifiedResponse, 400: FieldErrors } } },
+      config: { rateLimit: ['auth', 'credentials'] },
+      errorHandler: liveErrors((body) => ({ message: firstMessage(body) })),
+      preValidation: trimBody,
+      schema: { tags: ['accounts'], summary: 'Verify the email address with the 6-digit code', body: VerifyCodeBody, response: { 200: VerifiedResponse, 400: LiveErrors } },
+    },
     async (request) => {
       await lifecycle.verifyEmail(request.body.email, request.body.code);
-      return { message: 'Email verified successfully.', email_verified: true };
+      return { success: true, message: 'Email verified successfully', email_verified: true };
     },
   );
 
   app.post(
     '/api/resend-code/',
     {
-      config: { rateLimit: ['auth'] }, preValidation: trimBody, schema: { tags: ['accounts'], summary: 'Send a new verification code (at most one a minute)', body: EmailBody, response: { 200: MessageResponse, 400: FieldErrors } } },
+      config: { rateLimit: ['auth'] },
+      errorHandler: liveErrors((body) => ({ message: firstMessage(body) })),
+      preValidation: trimBody,
+      schema: { tags: ['accounts'], summary: 'Send a new verification code (at most one a minute)', body: EmailBody, response: { 200: SuccessResponse, 400: LiveErrors } },
+    },
     async (request) => {
       await lifecycle.resendVerification(request.body.email);
-      return { message: 'If this address belongs to an account that is not verified yet, a new code is on its way.' };
+      // Unlike the live service (404 "User not found"), the answer does not tell whether the address has an account.
+      return { success: true, message: 'If this address belongs to an account that is not verified yet, a new code is on its way.' };
     },
   );
 
@@ -180,16 +222,41 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
     app.post(
       `/api/login/${role}/`,
       {
-      config: { rateLimit: ['auth', 'credentials'] },
+        config: { rateLimit: ['auth', 'credentials'] },
+        // The live view answers a failed sign-in 400 {"success": false, "message": "Login failed", "error": …}.
+        errorHandler: liveErrors((body) => ({ message: 'Login failed', error: firstMessage(body) }), [400, 401]),
         preValidation: trimBody,
         schema: {
           tags: ['accounts'],
           summary: `Sign in as a ${role} user`,
           body: CredentialsBody,
-          response: { 200: RoleLoginResponse, 400: FieldErrors, 401: DetailError, 403: RoleLoginForbidden },
+          response: { 200: RoleLoginResponse, 400: LiveErrors, 403: RoleLoginForbidden },
         },
       },
-      async (request) => accounts.loginAs(role, request.body.email, request.body.password),
+      async (request) => {
+        const { user, tokens, picture } = await accounts.loginAs(role, request.body.email, request.body.password);
+        return {
+          ...tokens,
+          id: user.id,
+          email: user.email,
+          first_name: user.firstName,
+          last_name: user.lastName,
+          email_verified: user.emailVerified,
+          profile_picture: picture === null ? null : pictureUrl(picture, requestOrigin(request)),
+          is_talent: user.isTalent,
+          is_background: user.isBackground,
+          is_dashboard: false,
+          is_dashboard_admin: false,
+          is_staff: false,
+          ...(user.emailVerified
+            ? {}
+            : {
+                message: 'Your email is not verified. You can still use your account, but we recommend verifying your email for enhanced security.',
+                verification_required: true,
+              }),
+          user: { id: user.id, email: user.email, first_name: user.firstName, last_name: user.lastName },
+        };
+      },
     );
   }
 };

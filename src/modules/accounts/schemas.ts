@@ -40,11 +40,23 @@ export type RefreshBody = Static<typeof RefreshBody>;
 
 export const AccessResponse = Type.Object({ access: Type.String() });
 
+/** The live service's login body (simplejwt's pair plus the user's fields at the top level), and castfolio's `user`. */
 export const RoleLoginResponse = Type.Object({
   access: Type.String(),
   refresh: Type.String(),
+  id: Type.Integer(),
+  email: Type.String(),
+  first_name: Type.String(),
+  last_name: Type.String(),
+  email_verified: Type.Boolean(),
+  profile_picture: Type.Union([Type.String(), Type.Null()]),
   is_talent: Type.Boolean(),
   is_background: Type.Boolean(),
+  is_dashboard: Type.Boolean(),
+  is_dashboard_admin: Type.Boolean(),
+  is_staff: Type.Boolean(),
+  message: Type.Optional(Type.String()),
+  verification_required: Type.Optional(Type.Boolean()),
   user: Type.Object({
     id: Type.Integer(),
     email: Type.String(),
@@ -57,6 +69,17 @@ export const RoleLoginForbidden = Type.Object({ message: Type.String() });
 
 export { DetailError, FieldErrors };
 
+/** The live service's failure envelope, with DRF's field errors beside it (see routes.ts liveErrors). */
+export const LiveErrors = Type.Object(
+  {
+    success: Type.Literal(false),
+    message: Type.String(),
+    errors: Type.Optional(FieldErrors),
+    error: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true, description: 'The live service\'s {"success": false, "message": …} with the DRF fields ({"field": ["message"]}) beside it' },
+);
+
 const Email = Type.String({ minLength: 1, maxLength: 254 });
 const Code = Type.String({ pattern: '^[0-9]{6}$', 'x-messages': { pattern: 'Enter the 6-digit code from the email.' } });
 const NewPassword = Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH });
@@ -68,6 +91,8 @@ export const PasswordChangeBody = Type.Object({ old_password: Type.String({ minL
 export const PasswordBody = Type.Object({ password: Type.String({ minLength: 1, maxLength: 1024 }) });
 
 export const MessageResponse = Type.Object({ message: Type.String() });
-export const VerifiedResponse = Type.Object({ message: Type.String(), email_verified: Type.Boolean() });
+/** The live service's answer to the verification endpoints: `success` and a message. */
+export const SuccessResponse = Type.Object({ success: Type.Boolean(), message: Type.String() });
+export const VerifiedResponse = Type.Object({ success: Type.Boolean(), message: Type.String(), email_verified: Type.Boolean() });
 export const PasswordChangedResponse = Type.Object({ message: Type.String(), access: Type.String(), refresh: Type.String() });
 export const RefreshResponse = Type.Object({ access: Type.String(), refresh: Type.Optional(Type.String()) });

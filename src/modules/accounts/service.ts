@@ -95,18 +95,14 @@ export class AccountService {
     return { user, tokens: await this.deps.tokens.issuePair(user.id, { generation: user.sessionGeneration }) };
   }
 
-  async loginAs(role: Role, email: string, password: string) {
+  /** A sign-in for one role: the user, a token pair and the stored name of the role's profile picture. */
+  async loginAs(role: Role, email: string, password: string): Promise<{ user: UserRecord; tokens: TokenPair; picture: string | null }> {
     const { user, tokens } = await this.obtainTokens(email, password);
     const hasRole = role === 'talent' ? user.isTalent : user.isBackground;
     if (!hasRole) {
       throw new ApiError(403, { message: `This account is not registered as ${role === 'talent' ? 'Talent' : 'Background'}` });
     }
-    return {
-      ...tokens,
-      is_talent: user.isTalent,
-      is_background: user.isBackground,
-      user: { id: user.id, email: user.email, first_name: user.firstName, last_name: user.lastName },
-    };
+    return { user, tokens, picture: await this.users.profilePicture(user.id, role) };
   }
 
   /** A token of an earlier session generation (before the last password reset or change) no longer counts. */
