@@ -10,7 +10,7 @@ export interface TokenClaims {
   jti: string;
   iat: number;
   exp: number;
-  /** Refresh tokens: the session ("family") a chain of rotated tokens belongs to. */
+  /** The session ("family") the token belongs to: every token of one sign-in, rotated or not. */
   fam?: string;
   /** The user's session generation when issued; absent (0) in tokens of older issuers. */
   gen?: number;
@@ -19,7 +19,7 @@ export interface TokenClaims {
 export interface IssueOptions {
   /** The session generation of the user, checked on every use. */
   generation: number;
-  /** Refresh tokens: the session to continue (rotation); a new one otherwise. */
+  /** The session to continue (a refresh, rotation); a new one otherwise. */
   family?: string;
 }
 
@@ -55,8 +55,7 @@ export class TokenService {
 
   async issue(userId: number, type: TokenType, { generation, family }: IssueOptions): Promise<string> {
     const iat = Math.floor(this.clock().getTime() / 1000);
-    const base = { token_type: type, user_id: userId, jti: newId(), gen: generation };
-    const claims = type === 'refresh' ? { ...base, fam: family ?? newId() } : base;
+    const claims = { token_type: type, user_id: userId, jti: newId(), gen: generation, fam: family ?? newId() };
     return new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuedAt(iat)
@@ -66,7 +65,8 @@ export class TokenService {
 
   /** A new session, or the next pair of an existing one when `family` is given (rotation). */
   async issuePair(userId: number, options: IssueOptions): Promise<TokenPair> {
-    const [access, refresh] = await Promise.all([this.issue(userId, 'access', { generation: options.generation }), this.issue(userId, 'refresh', options)]);
+    const session = { ...options, family: options.family ?? newId() };
+    const [access, refresh] = await Promise.all([this.issue(userId, 'access', session), this.issue(userId, 'refresh', session)]);
     return { access, refresh };
   }
 

@@ -234,9 +234,31 @@ for (const db of DATABASES) {
         expect(rotated.status).toBe(200);
         const out = await t.http.post('/api/logout/', { refresh: rotated.body.refresh });
         expect(out.status).toBe(200);
-        expect(out.body).toEqual({ message: 'Successfully logged out.' });
+        expect(out.body).toEqual({ success: true, message: 'Logged out successfully' });
         expect((await t.http.post('/api/token/refresh/', { refresh: rotated.body.refresh })).status).toBe(401);
+        // The session's access token ends with it.
+        expect((await t.http.get('/api/profile/background/', { Authorization: `Bearer ${rotated.body.access}` })).status).toBe(401);
         expect((await t.http.post('/api/logout/', { refresh: 'not-a-token' })).status).toBe(401);
+      });
+
+      it('logs out with no body, as the live web app does: the access token’s session ends, others do not', async () => {
+        const user = await createUser(t.http, 'background');
+        const other = (await t.http.post('/api/token/', { email: user.email, password: DEFAULT_PASSWORD })).body;
+        const bearer = { Authorization: `Bearer ${user.access}` };
+        const out = await t.http.request('POST', '/api/logout/', { headers: bearer });
+        expect(out.status).toBe(200);
+        expect(out.body).toEqual({ success: true, message: 'Logged out successfully' });
+        expect((await t.http.get('/api/profile/background/', bearer)).status).toBe(401);
+        expect((await t.http.post('/api/token/refresh/', { refresh: user.refresh })).status).toBe(401);
+        // An empty JSON body (axios with a JSON content type) is the same sign-out.
+        const empty = await t.http.request('POST', '/api/logout/', { body: '', headers: { Authorization: `Bearer ${other.access}`, 'content-type': 'application/json' } });
+        expect(empty.status).toBe(200);
+        expect((await t.http.get('/api/profile/background/', { Authorization: `Bearer ${other.access}` })).status).toBe(401);
+        // Without a token or a refresh token there is nothing to end.
+        expect((await t.http.request('POST', '/api/logout/')).status).toBe(401);
+        // A new sign-in works.
+        const again = await t.http.post('/api/token/', { email: user.email, password: DEFAULT_PASSWORD });
+        expect((await t.http.get('/api/profile/background/', { Authorization: `Bearer ${again.body.access}` })).status).toBe(200);
       });
 
       it('rotates refresh tokens, and a reused one revokes the whole session', async () => {

@@ -60,11 +60,30 @@ const toRecord = (row: UserRow): UserRecord => ({
 });
 
 export class UserRepository {
-  // Runs on every authenticated request.
+  // Run on every authenticated request.
   readonly #byId;
+  readonly #byIdInSession;
 
   constructor(private readonly db: Kysely<Database>) {
     this.#byId = preparedQuery(db, (args: { id: number }) => db.selectFrom('users').select(USER_COLUMNS).where('id', '=', args.id), ['id']);
+    this.#byIdInSession = preparedQuery(
+      db,
+      (args: { id: number; family: string }) =>
+        db
+          .selectFrom('users')
+          .select(USER_COLUMNS)
+          .select((eb) =>
+            eb.exists(eb.selectFrom('revoked_token_families').select('family').where('family', '=', args.family)).as('session_revoked'),
+          )
+          .where('id', '=', args.id),
+      ['id', 'family'],
+    );
+  }
+
+  /** The user, and whether the session (token family) was ended (sign-out), in one query. */
+  async findInSession(id: number, family: string): Promise<{ user: UserRecord; sessionRevoked: boolean } | undefined> {
+    const [row] = await this.#byIdInSession({ id, family });
+    return row ? { user: toRecord(row), sessionRevoked: Boolean(row.session_revoked) } : undefined;
   }
 
   async findById(id: number): Promise<UserRecord | undefined> {

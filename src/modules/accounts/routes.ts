@@ -4,7 +4,7 @@ import { ApiError } from '../../errors.js';
 import { requestOrigin } from '../../http/form.js';
 import { errorHandler } from '../../http/errors.js';
 import type { Guards } from '../../auth/guard.js';
-import { currentUser } from '../../auth/guard.js';
+import { bearerToken, currentUser } from '../../auth/guard.js';
 import type { AccountLifecycle } from './lifecycle.js';
 import type { AccountService } from './service.js';
 import {
@@ -25,6 +25,8 @@ import {
   RegisterResponse,
   RoleLoginForbidden,
   LiveErrors,
+  LogoutBody,
+  LogoutResponse,
   RoleLoginResponse,
   SuccessResponse,
   TokenPairResponse,
@@ -128,15 +130,40 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
     async (request) => accounts.refresh(request.body.refresh.trim(), request.log),
   );
 
-  app.post(
-    '/api/logout/',
-    {
-      config: { rateLimit: ['auth'] }, schema: { tags: ['accounts'], summary: 'Revoke a refresh token and its session', body: RefreshBody, response: { 200: MessageResponse, ...errors } } },
-    async (request) => {
-      await accounts.logout(request.body.refresh.trim());
-      return { message: 'Successfully logged out.' };
-    },
-  );
+  // The live web app signs out with an empty POST and its access token; the API guide's clients
+  // send the refresh token. Either way the session ends: every token of that sign-in stops working.
+  await app.register(async (scope) => {
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 8192 }, (_request, body, done) => {
+      if ((body as string).trim() === '') return done(null, {});
+      try {
+        done(null, JSON.parse(body as string));
+      } catch (error) {
+        done(new ApiError(400, { detail: `JSON parse error - ${(error as Error).message}` }), undefined);
+      }
+    });
+    scope.post(
+      '/api/logout/',
+      {
+        config: { rateLimit: ['auth'] },
+        preValidation: async (request: { body: unknown }) => {
+          request.body ??= {};
+        },
+        schema: {
+          tags: ['accounts'],
+          summary: 'End the session of a refresh token, or (no body) of the access token presented',
+          body: LogoutBody,
+          response: { 200: LogoutResponse, ...errors },
+        },
+      },
+      async (request) => {
+        const refresh = (request.body as { refresh?: string }).refresh?.trim();
+        if (refresh) await accounts.logout(refresh);
+        else await accounts.logoutSession((await guards.signIn(request), bearerToken(request)));
+        return { success: true, message: 'Logged out successfully' };
+      },
+    );
+  });
 
   app.post(
     '/api/verify-code/',

@@ -38,6 +38,10 @@ export const TokenPairResponse = Type.Object({ access: Type.String(), refresh: T
 export const RefreshBody = Type.Object({ refresh: Type.String({ minLength: 1, maxLength: 4096 }) });
 export type RefreshBody = Static<typeof RefreshBody>;
 
+export const LogoutBody = Type.Object({ refresh: Type.Optional(Type.String({ maxLength: 4096 })) });
+/** The live service's answer; `message` as before. */
+export const LogoutResponse = Type.Object({ success: Type.Boolean(), message: Type.String() });
+
 export const AccessResponse = Type.Object({ access: Type.String() });
 
 /** The live service's login body (simplejwt's pair plus the user's fields at the top level), and castfolio's `user`. */

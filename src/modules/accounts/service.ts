@@ -136,11 +136,11 @@ export class AccountService {
     const { claims, user } = await this.liveRefresh(refreshToken);
     const revocations = this.deps.revocations;
     const generation = user.sessionGeneration;
-    if (!revocations) return { access: await this.deps.tokens.issue(user.id, 'access', { generation }) };
+    if (!revocations) return { access: await this.deps.tokens.issue(user.id, 'access', { generation, family: claims.fam }) };
     const expires = isoFromSeconds(claims.exp);
     if (!this.deps.rotateRefreshTokens) {
       if (await revocations.isRevoked(claims.jti)) throw authenticationFailed('Token is blacklisted', 'token_not_valid');
-      return { access: await this.deps.tokens.issue(user.id, 'access', { generation }) };
+      return { access: await this.deps.tokens.issue(user.id, 'access', { generation, family: claims.fam }) };
     }
     if (!(await revocations.revoke(claims.jti, claims.fam ?? null, 'rotated', expires))) {
       if (claims.fam) await revocations.revokeFamily(claims.fam, this.familyRevocationExpiry());
@@ -148,6 +148,16 @@ export class AccountService {
       throw authenticationFailed('Token is blacklisted', 'token_not_valid');
     }
     return this.deps.tokens.issuePair(user.id, { generation, family: claims.fam });
+  }
+
+  /**
+   * Ends the session an access token belongs to (sign-out without a refresh token, as the live web
+   * app does it): every token of that sign-in, access and refresh, stops working at once.
+   */
+  async logoutSession(accessToken: string): Promise<void> {
+    const claims = await this.deps.tokens.verify(accessToken, 'access');
+    if (!claims?.fam || !this.deps.revocations) return;
+    await this.deps.revocations.revokeFamily(claims.fam, this.familyRevocationExpiry());
   }
 
   /** Ends the session of a refresh token: the token and every rotation of it stop working. */
@@ -168,8 +178,11 @@ export class AccountService {
   async userForAccessToken(token: string): Promise<UserRecord> {
     const claims = await this.deps.tokens.verify(token, 'access');
     if (!claims) throw invalidToken('access');
-    const user = await this.users.findById(claims.user_id);
+    // Tokens carrying their session are checked against sign-outs in the same query.
+    const found = claims.fam ? await this.users.findInSession(claims.user_id, claims.fam) : undefined;
+    const user = claims.fam ? found?.user : await this.users.findById(claims.user_id);
     if (!user) throw authenticationFailed('User not found', 'user_not_found');
+    if (found?.sessionRevoked) throw invalidToken('access');
     if (!user.isActive) throw authenticationFailed('User is inactive', 'user_inactive');
     if (this.fromEndedGeneration(claims, user)) throw invalidToken('access');
     return user;
