@@ -466,7 +466,7 @@ export function parseConfig(env: Env): Config {
     accounts: {
       verificationCodeTtlSeconds: reader.duration('VERIFICATION_CODE_TTL', 24 * 3600),
       passwordResetTtlSeconds: reader.duration('PASSWORD_RESET_TTL', 3600),
-      rotateRefreshTokens: reader.boolean('REFRESH_TOKEN_ROTATION', true),
+      rotateRefreshTokens: reader.boolean('REFRESH_TOKEN_ROTATION', false),
       publicWebUrl,
     },
     mail: parseMail(reader, dataDir),

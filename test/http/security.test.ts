@@ -79,7 +79,8 @@ for (const db of DATABASES) {
       let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
       beforeAll(async () => {
         smtp = await startSmtpServer();
-        t = await startTestApp(db, { env: { SMTP_URL: smtp.url, OUTBOX_INTERVAL: '1' } });
+        // Rotation on: the attacker in the reset case keeps refreshing to stay in.
+        t = await startTestApp(db, { env: { SMTP_URL: smtp.url, OUTBOX_INTERVAL: '1', REFRESH_TOKEN_ROTATION: 'true' } });
       });
       afterAll(async () => {
         await t?.close();

@@ -21,7 +21,8 @@ for (const db of DATABASES) {
     let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
     beforeAll(async () => {
       smtp = await startSmtpServer();
-      t = await startTestApp(db, { env: { SMTP_URL: smtp.url, APP_NAME: 'Castfolio Test', OUTBOX_INTERVAL: '1' } });
+      // The strict refresh mode: rotation with reuse detection.
+      t = await startTestApp(db, { env: { SMTP_URL: smtp.url, APP_NAME: 'Castfolio Test', OUTBOX_INTERVAL: '1', REFRESH_TOKEN_ROTATION: 'true' } });
     });
     afterAll(async () => {
       await t?.close();

@@ -96,7 +96,8 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
     writeFileSync(path.join(FILES, 'notes.jpg'), 'these are my notes, not a picture\n');
     writeFileSync(path.join(FILES, 'prop.jpg'), await jpeg(800, 600, '#b6a03d'));
 
-    t = await startTestApp(DATABASES[0]!, { storage: STORAGES[0] });
+    // The strict refresh mode (rotation with reuse detection): what the page must handle at its hardest.
+    t = await startTestApp(DATABASES[0]!, { storage: STORAGES[0], env: { REFRESH_TOKEN_ROTATION: 'true' } });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
