@@ -34,6 +34,9 @@ import { RevocationRepository } from './modules/accounts/revocations.js';
 import { MailService } from './modules/mail/service.js';
 import { outboxFolderTransport, smtpTransport, type MailTransport } from './modules/mail/transport.js';
 import { itemRoutes } from './modules/items/routes.js';
+import { SocialLinksRepository } from './modules/social/repository.js';
+import { socialRoutes } from './modules/social/routes.js';
+import { SocialLinksService } from './modules/social/service.js';
 import { ItemService } from './modules/items/service.js';
 import { SubscriptionRepository } from './modules/subscriptions/repository.js';
 import { validatorCompiler } from './validation.js';
@@ -238,7 +241,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     media,
     clock,
     publicUrl,
+    users,
+    // The live service's limits (MAX_VIDEO_SIZE: 100 MB); pictures follow MAX_IMAGE_SIZE.
+    fileLimits: { image_max_mb: Math.floor(config.images.maxBytes / (1024 * 1024)), video_max_mb: 100 },
   });
+  const social = new SocialLinksService({ links: new SocialLinksRepository(db), clock });
   metrics.instrument(app);
   app.decorate('metrics', metrics);
 
@@ -277,6 +284,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     upload: { picture: pictureLimit, tmpDir: config.images.uploadTmpDir },
     assertUploadCapacity: () => media.assertCapacity(),
   });
+  await app.register(socialRoutes, { social, guards });
   await app.register(itemRoutes, {
     items,
     guards,

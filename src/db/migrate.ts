@@ -5,6 +5,7 @@ import * as m0003 from './migrations/0003_items.js';
 import * as m0004 from './migrations/0004_account_lifecycle.js';
 import * as m0005 from './migrations/0005_media_reference_indexes.js';
 import * as m0006 from './migrations/0006_session_generation.js';
+import * as m0007 from './migrations/0007_social_media_links.js';
 
 /** Imported, not read from disk, so the same list runs from src/ under vitest and from dist/. */
 const migrations = {
@@ -14,6 +15,7 @@ const migrations = {
   '0004_account_lifecycle': m0004,
   '0005_media_reference_indexes': m0005,
   '0006_session_generation': m0006,
+  '0007_social_media_links': m0007,
 };
 
 export function createMigrator(db: Kysely<any>): Migrator {

@@ -21,6 +21,15 @@ export interface UsersTable {
   updated_at: Timestamp;
 }
 
+export interface SocialMediaLinksTable {
+  user_id: number;
+  facebook: string | null;
+  instagram: string | null;
+  youtube: string | null;
+  tiktok: string | null;
+  updated_at: Timestamp;
+}
+
 export interface TalentProfilesTable {
   user_id: number;
   aboutyou: string | null;
@@ -147,4 +156,5 @@ export interface Database {
   revoked_tokens: RevokedTokensTable;
   revoked_token_families: RevokedTokenFamiliesTable;
   outbox_emails: OutboxEmailsTable;
+  social_media_links: SocialMediaLinksTable;
 }

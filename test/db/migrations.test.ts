@@ -12,6 +12,7 @@ const TABLES = [
   'pending_deletions',
   'revoked_token_families',
   'revoked_tokens',
+  'social_media_links',
   'subscriptions',
   'talent_profiles',
   'users',

@@ -239,6 +239,20 @@ for (const target of DATABASES) {
           is_verified: false,
           profile_complete: false,
           profile_score: 10,
+          first_name: 'Alex',
+          last_name: 'Doe',
+          full_name: 'Alex Doe',
+          residency: 'New York',
+        });
+        // The live service's shape: the same fields at the top level, and its extras.
+        const { profile_score: _total, ...fields } = res.body.profile;
+        expect(res.body).toMatchObject(fields);
+        expect(res.body).toMatchObject({
+          social_media_links: {},
+          media: [],
+          file_limits: { image_max_mb: 10, video_max_mb: 100 },
+          account_limitations: { images_limit: 1, videos_limit: 0, can_custom_url: false },
+          upgrade_prompt: { message: 'Upgrade to unlock more features!', upgrade_url: '/pricing' },
         });
         expect(res.body.profile_score).toMatchObject({ total: 10, account_tier: 5, verification: 0, profile_completion: 5 });
         expect(res.body.subscription_status).toMatchObject({ has_subscription: false, can_access_features: true });

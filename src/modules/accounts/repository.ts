@@ -11,6 +11,7 @@ export interface UserRecord {
   passwordHash: string;
   firstName: string;
   lastName: string;
+  residency: string | null;
   isTalent: boolean;
   isBackground: boolean;
   emailVerified: boolean;
@@ -37,6 +38,7 @@ const USER_COLUMNS = [
   'password_hash',
   'first_name',
   'last_name',
+  'residency',
   'is_talent',
   'is_background',
   'email_verified',
@@ -52,6 +54,7 @@ const toRecord = (row: UserRow): UserRecord => ({
   passwordHash: row.password_hash,
   firstName: row.first_name,
   lastName: row.last_name,
+  residency: row.residency,
   isTalent: Boolean(row.is_talent),
   isBackground: Boolean(row.is_background),
   emailVerified: Boolean(row.email_verified),
@@ -155,6 +158,12 @@ export class UserRepository {
     const table = role === 'talent' ? 'talent_profiles' : 'background_profiles';
     const row = await this.db.selectFrom(table).select('profile_picture').where('user_id', '=', id).executeTakeFirst();
     return row?.profile_picture ?? null;
+  }
+
+  /** The names and residency the profile forms edit (the live talent update writes them to the user). */
+  async updateNames(id: number, patch: Partial<{ first_name: string; last_name: string; residency: string | null }>, now: string): Promise<void> {
+    if (Object.keys(patch).length === 0) return;
+    await this.db.updateTable('users').set({ ...patch, updated_at: now }).where('id', '=', id).execute();
   }
 
   async recordLogin(id: number, now: string): Promise<void> {

@@ -4,6 +4,7 @@ import type { Database } from '../../db/types.js';
 import { ITEM_TYPES } from '../items/catalogue.js';
 import { preparedQuery } from '../../db/prepared.js';
 import { enqueueDeletions } from '../media/repository.js';
+import { SOCIAL_NETWORKS, type SocialLinks } from '../social/repository.js';
 import { activeFirst, type SubscriptionRecord } from '../subscriptions/repository.js';
 
 export type ProfileTable = 'talent_profiles' | 'background_profiles';
@@ -27,6 +28,8 @@ export interface TalentProfileRecord extends BackgroundProfileRecord {
   aboutyou: string | null;
   city: string | null;
   phone: string | null;
+  /** The social media links, when the talent has set any. */
+  social: SocialLinks | undefined;
 }
 
 export type BackgroundProfilePatch = Partial<{
@@ -154,6 +157,9 @@ export class ProfileRepository {
           sql.ref<string | null>('p.aboutyou').as('aboutyou'),
           sql.ref<string | null>('p.city').as('city'),
           sql.ref<string | null>('p.phone').as('phone'),
+          // The social links ride along in the same query (primary-key lookups of their one row).
+          sql<boolean | number | null>`(select 1 from social_media_links where user_id = p.user_id)`.as('has_social'),
+          ...SOCIAL_NETWORKS.map((network) => sql<string | null>`(select ${sql.ref(network)} from social_media_links where user_id = p.user_id)`.as(`social_${network}`)),
         ])
     );
   }
@@ -161,7 +167,10 @@ export class ProfileRepository {
   async findTalent(userId: number, now: string): Promise<TalentProfileRecord | undefined> {
     const [row] = await this.#talent({ userId, now });
     if (!row) return undefined;
-    return { ...baseRecord(row), aboutyou: row.aboutyou, city: row.city, phone: row.phone };
+    const social = row.has_social
+      ? (Object.fromEntries(SOCIAL_NETWORKS.map((n) => [n, (row as Record<string, unknown>)[`social_${n}`] ?? null])) as SocialLinks)
+      : undefined;
+    return { ...baseRecord(row), aboutyou: row.aboutyou, city: row.city, phone: row.phone, social };
   }
 
   /** A user who got a role without going through registration (e.g. the CLI) gets an empty profile. */

@@ -45,14 +45,43 @@ const commonProfile = {
 
 export const BackgroundProfileSchema = Type.Object(commonProfile);
 
-export const TalentProfileSchema = Type.Object({
+const talentFields = {
   ...commonProfile,
   aboutyou: Nullable(Type.String()),
   city: Nullable(Type.String()),
   phone: Nullable(Type.String()),
   is_verified: Type.Boolean(),
   profile_complete: Type.Boolean(),
-});
+  first_name: Type.String(),
+  last_name: Type.String(),
+  full_name: Type.String(),
+  residency: Type.String(),
+};
+
+export const TalentProfileSchema = Type.Object(talentFields);
+
+const Link = Nullable(Type.String());
+const SocialLinksObject = Type.Object({ facebook: Link, instagram: Link, youtube: Link, tiktok: Link });
+/** The live service's TalentUserProfileSerializer fields at the top level of GET /api/profile/talent/. */
+const { profile_score: _total, ...liveTalentFields } = talentFields;
+const LiveTalentExtras = {
+  social_media_links: Type.Union([Type.Object({ user: Type.Integer(), ...SocialLinksObject.properties, links: SocialLinksObject }), Type.Object({})]),
+  media: Type.Array(Type.Object({}, { additionalProperties: true })),
+  file_limits: Type.Object({ image_max_mb: Type.Integer(), video_max_mb: Type.Integer() }),
+  account_limitations: Type.Object({
+    images_used: Type.Integer(),
+    images_limit: Type.Integer(),
+    images_remaining: Type.Integer(),
+    videos_used: Type.Integer(),
+    videos_limit: Type.Integer(),
+    videos_remaining: Type.Integer(),
+    can_advanced_search: Type.Boolean(),
+    can_priority_support: Type.Boolean(),
+    can_custom_url: Type.Boolean(),
+    can_featured_placement: Type.Boolean(),
+  }),
+  upgrade_prompt: Nullable(Type.Object({ message: Type.String(), upgrade_url: Type.String() })),
+};
 
 export const BackgroundScoreSchema = Type.Object({
   total: Type.Integer(),
@@ -90,6 +119,8 @@ export const BackgroundProfileResponse = Type.Object({
 });
 
 export const TalentProfileResponse = Type.Object({
+  ...liveTalentFields,
+  ...LiveTalentExtras,
   profile: TalentProfileSchema,
   profile_score: TalentScoreSchema,
   subscription_status: SubscriptionStatusSchema,

@@ -2,7 +2,7 @@ import type { TSchema } from 'typebox';
 import { Type } from 'typebox';
 import { ApiError, validationError, type FieldErrors } from '../../errors.js';
 import { asDictionary, compileInput, NON_FIELD_ERRORS } from '../../validation.js';
-import type { UserRecord } from '../accounts/repository.js';
+import type { UserRecord, UserRepository } from '../accounts/repository.js';
 import { birthDateProblem, trimStrings } from '../common.js';
 import type { SubscriptionRecord, SubscriptionRepository } from '../subscriptions/repository.js';
 import {
@@ -34,6 +34,47 @@ export interface ProfileServiceDeps {
   media: MediaService;
   clock: () => Date;
   publicUrl: PublicUrl;
+  /** Writes the names and residency a talent update may carry (they live on the user). */
+  users: Pick<UserRepository, 'updateNames'>;
+  /** The upload limits the live service tells its clients (file_limits). */
+  fileLimits: { image_max_mb: number; video_max_mb: number };
+}
+
+/** The user's own fields the live talent update accepts beside the profile's (email is not one: see README). */
+const USER_FIELDS = {
+  first_name: Type.String({ minLength: 1, maxLength: 150 }),
+  last_name: Type.String({ minLength: 1, maxLength: 150 }),
+  residency: Type.String({ maxLength: 100 }),
+};
+const validateUserFields = compileInput(Type.Partial(Type.Object(USER_FIELDS)));
+
+/** first_name, last_name and residency of a talent update; an empty residency clears it, empty names are refused. */
+function parseUserFields(body: unknown): Partial<{ first_name: string; last_name: string; residency: string | null }> {
+  const input = trimStrings(body !== null && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  const present = Object.fromEntries(Object.keys(USER_FIELDS).filter((k) => Object.hasOwn(input, k)).map((k) => [k, input[k]]));
+  const clearsResidency = present.residency === '' || present.residency === null;
+  if (clearsResidency) delete present.residency;
+  const parsed = validateUserFields(present) as Partial<{ first_name: string; last_name: string; residency: string | null }>;
+  return clearsResidency ? { ...parsed, residency: null } : parsed;
+}
+
+/** What the live service's account types allow a talent (its TalentUserProfile limits); no media stored yet. */
+function talentLimitations(accountType: string) {
+  const images = ({ free: 1, premium: 4, platinum: 6 } as Record<string, number>)[accountType] ?? 0;
+  const videos = ({ free: 0, premium: 2, platinum: 4 } as Record<string, number>)[accountType] ?? 0;
+  const paid = accountType === 'premium' || accountType === 'platinum';
+  return {
+    images_used: 0,
+    images_limit: images,
+    images_remaining: images,
+    videos_used: 0,
+    videos_limit: videos,
+    videos_remaining: videos,
+    can_advanced_search: paid,
+    can_priority_support: paid,
+    can_custom_url: accountType === 'platinum',
+    can_featured_placement: accountType === 'platinum',
+  };
 }
 
 export const NO_FIELDS_MESSAGE = 'At least one field must be provided for update.';
@@ -198,13 +239,30 @@ export class ProfileService {
       phone: record.phone,
       is_verified: user.emailVerified,
       profile_complete: score.profile_completion === TALENT_COMPLETION_MAX,
+      // The live serializer's user fields, which the live web app's profile form reads.
+      first_name: user.firstName,
+      last_name: user.lastName,
+      full_name: [user.firstName, user.lastName].filter(Boolean).join(' '),
+      residency: user.residency ?? '',
     };
-    return { profile, score, subscription };
+    return { profile, score, subscription, social: record.social, accountType };
   }
 
+  /**
+   * The talent profile in both shapes: castfolio's (profile, profile_score, subscription_status,
+   * restrictions) and the live service's (the profile's fields at the top level, plus
+   * social_media_links, media, file_limits, account_limitations, upgrade_prompt).
+   */
   async talent(user: UserRecord, origin: string) {
-    const { profile, score, subscription } = await this.talentParts(user, origin);
+    const { profile, score, subscription, social, accountType } = await this.talentParts(user, origin);
+    const { profile_score: _total, ...fields } = profile;
     return {
+      ...fields,
+      social_media_links: social ? { user: user.id, ...social, links: { ...social } } : {},
+      media: [],
+      file_limits: this.deps.fileLimits,
+      account_limitations: talentLimitations(accountType),
+      upgrade_prompt: accountType === 'platinum' ? null : { message: accountType === 'free' ? 'Upgrade to unlock more features!' : 'Upgrade to Platinum for maximum visibility!', upgrade_url: '/pricing' },
       profile,
       profile_score: score,
       subscription_status: subscriptionStatusFor('talent', subscription, this.now()),
@@ -217,10 +275,10 @@ export class ProfileService {
    * object, commit (which queues the old object), then delete the old object. A failed commit
    * deletes the new object; a failed delete stays queued for the retry worker.
    */
-  private async update(kind: Kind, user: UserRecord, form: ProfileForm, partial: boolean, log: FastifyBaseLogger): Promise<void> {
+  private async update(kind: Kind, user: UserRecord, form: ProfileForm, partial: boolean, log: FastifyBaseLogger, extra: string[] = []): Promise<void> {
     const parse = kind === 'background' ? parseBackgroundUpdate : parseTalentUpdate;
     const picture = pictureChange(form.body, form.files);
-    const patch = parse(form.body, partial, this.now(), picture.kind === 'keep' ? [] : [PICTURE_FIELD]) as TalentProfilePatch;
+    const patch = parse(form.body, partial, this.now(), picture.kind === 'keep' ? extra : [...extra, PICTURE_FIELD]) as TalentProfilePatch;
     const { table, folder } = KINDS[kind];
 
     // Both writes create the profile row of a user who has none yet.
@@ -248,8 +306,16 @@ export class ProfileService {
   }
 
   async updateTalent(user: UserRecord, form: ProfileForm, partial: boolean, origin: string, log: FastifyBaseLogger) {
-    await this.update('talent', user, form, partial, log);
-    const { profile } = await this.talentParts(user, origin);
+    const names = parseUserFields(form.body);
+    await this.update('talent', user, form, partial, log, Object.keys(names));
+    await this.deps.users.updateNames(user.id, names, this.now().toISOString());
+    const updated: UserRecord = {
+      ...user,
+      ...(names.first_name === undefined ? {} : { firstName: names.first_name }),
+      ...(names.last_name === undefined ? {} : { lastName: names.last_name }),
+      ...(names.residency === undefined ? {} : { residency: names.residency }),
+    };
+    const { profile } = await this.talentParts(updated, origin);
     return { message: KINDS.talent.message, profile };
   }
 
