@@ -36,6 +36,7 @@ import { outboxFolderTransport, smtpTransport, type MailTransport } from './modu
 import { itemRoutes } from './modules/items/routes.js';
 import { SocialLinksRepository } from './modules/social/repository.js';
 import { socialRoutes } from './modules/social/routes.js';
+import { paymentRoutes } from './modules/payments/routes.js';
 import { SocialLinksService } from './modules/social/service.js';
 import { ItemService } from './modules/items/service.js';
 import { SubscriptionRepository } from './modules/subscriptions/repository.js';
@@ -285,6 +286,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     assertUploadCapacity: () => media.assertCapacity(),
   });
   await app.register(socialRoutes, { social, guards });
+  await app.register(paymentRoutes, { guards, subscriptions, clock });
   await app.register(itemRoutes, {
     items,
     guards,

@@ -181,7 +181,18 @@ for (const db of DATABASES) {
       expect(none.status).toBe(200);
       expect(none.body.items).toEqual(expect.any(Object));
 
+      // BackgroundBillingTab: plans and subscriptions, read from castfolio's own data.
+      expect((await app.get('/api/payments/subscriptions/')).body).toEqual([]);
       expect((await cli(t, 'subscription', 'grant', email, 'background_jobs')).code).toBe(0);
+      const plans = await app.get('/api/payments/plans/');
+      expect(plans.status).toBe(200);
+      expect(plans.body).toEqual([expect.objectContaining({ name: 'background_jobs', price: '300.00', duration_months: 12, is_active: true })]);
+      const subscriptions = await app.get('/api/payments/subscriptions/');
+      expect(subscriptions.body).toEqual([expect.objectContaining({ plan_name: 'background_jobs', status: 'active', is_active: true, plan_price: '300.00' })]);
+      // Checkout is not served here, and says so in DRF's shape.
+      const checkout = await app.post('/api/payments/create-checkout-session/', { plan_id: 1 });
+      expect(checkout.status).toBe(404);
+      expect(checkout.body).toMatchObject({ code: 'payments_not_available', detail: expect.stringContaining('not handled by this server') });
       const form = new FormData();
       form.append('item_type', 'prop');
       form.append('name', 'Brass oil lamp');

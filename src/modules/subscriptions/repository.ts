@@ -43,6 +43,17 @@ export class SubscriptionRepository {
     return row ? toRecord(row) : undefined;
   }
 
+  /** Every subscription the user has had, newest first. */
+  async listForUser(userId: number): Promise<SubscriptionRecord[]> {
+    const rows = await this.db
+      .selectFrom('subscriptions')
+      .select(['id', 'user_id', 'plan', 'status', 'start_date', 'end_date'])
+      .where('user_id', '=', userId)
+      .orderBy('id', 'desc')
+      .execute();
+    return rows.map(toRecord);
+  }
+
   /** Ends every active subscription of the user and starts a new one, atomically. */
   async replaceActive(userId: number, plan: string, startDate: string, endDate: string): Promise<SubscriptionRecord> {
     return this.db.transaction().execute(async (trx) => {
