@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, startTestApp, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/databases.js';
-import { Http } from '../helpers/http.js';
+import type { Http } from '../helpers/http.js';
 import { jpeg } from '../helpers/images.js';
 import { startSmtpServer } from '../helpers/smtp.js';
 
