@@ -26,8 +26,10 @@ for (const target of DATABASES) {
             email: 'new.extra@example.com',
             first_name: 'Alex',
             last_name: 'Doe',
-            roles: { is_talent: false, is_background: true },
+            roles: { is_talent: false, is_background: true, is_dashboard: false, is_dashboard_admin: false },
           },
+          // As the live view answers it.
+          email_verification: { required: true, message: 'Please check your email for the verification code' },
         });
         const row = await t.database.db
           .selectFrom('users')
@@ -44,7 +46,7 @@ for (const target of DATABASES) {
       it('creates a talent profile for role talent', async () => {
         const res = await t.http.post('/api/register/', registration('talent'));
         expect(res.status).toBe(201);
-        expect(res.body.user.roles).toEqual({ is_talent: true, is_background: false });
+        expect(res.body.user.roles).toEqual({ is_talent: true, is_background: false, is_dashboard: false, is_dashboard_admin: false });
       });
 
       it('refuses a duplicate email whatever its case', async () => {

@@ -95,8 +95,9 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
           email: user.email,
           first_name: user.firstName,
           last_name: user.lastName,
-          roles: { is_talent: user.isTalent, is_background: user.isBackground },
+          roles: { is_talent: user.isTalent, is_background: user.isBackground, is_dashboard: false, is_dashboard_admin: false },
         },
+        email_verification: { required: true, message: 'Please check your email for the verification code' },
       });
     },
   );

@@ -22,8 +22,9 @@ export const RegisterResponse = Type.Object({
     email: Type.String(),
     first_name: Type.String(),
     last_name: Type.String(),
-    roles: Type.Object({ is_talent: Type.Boolean(), is_background: Type.Boolean() }),
+    roles: Type.Object({ is_talent: Type.Boolean(), is_background: Type.Boolean(), is_dashboard: Type.Boolean(), is_dashboard_admin: Type.Boolean() }),
   }),
+  email_verification: Type.Object({ required: Type.Boolean(), message: Type.String() }),
 });
 
 // No format check: like simplejwt, a malformed email simply matches no account.
