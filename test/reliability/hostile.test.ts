@@ -52,6 +52,7 @@ for (const db of DATABASES) {
     let t: TestApp;
     let user: TestUser;
     let other: TestUser;
+    let star: TestUser;
     let otherItem: number;
     const cases: Case[] = [];
 
@@ -59,6 +60,7 @@ for (const db of DATABASES) {
       t = await startTestApp(db);
       user = await createUser(t.http, 'background');
       other = await createUser(t.http, 'background');
+      star = await createUser(t.http, 'talent');
       for (const u of [user, other]) await runCli(['subscription', 'grant', u.email, 'background_jobs'], t.config, { out: () => undefined, err: () => undefined }, t.database);
       otherItem = (await t.http.post(ITEMS, { item_type: 'prop', name: 'Theirs' }, other.headers)).body.id;
       defineCases();
@@ -117,6 +119,18 @@ for (const db of DATABASES) {
       );
       add('role header "1"', 403, getProfile({ Authorization: `Bearer ${user.access}`, 'is-background': '1' }));
       add('role header with a look-alike letter', 403, getProfile({ Authorization: `Bearer ${user.access}`, 'is-background': 'tr\u00fce' }));
+      // --- the live web app's endpoints ------------------------------------------------------------
+      const social = (body: unknown) => async () => t.http.request('POST', '/api/profile/social-media/', { json: body, headers: { Authorization: `Bearer ${star.access}` } });
+      add('social link without a scheme', 400, social({ instagram: 'instagram.com/me' }));
+      add('social link with a javascript: scheme', 400, social({ youtube: 'javascript:alert(1)' }));
+      add('social link of 5 000 characters', 400, social({ tiktok: `https://tiktok.com/${'a'.repeat(5000)}` }));
+      add('social link as a number', 400, social({ facebook: 42 }));
+      add('social links with no known network', 400, social({ myspace: 'https://myspace.com/me' }));
+      add('social links of a background account', 403, async () => t.http.get('/api/profile/social-media/', { Authorization: `Bearer ${user.access}` }));
+      add('checkout session (not served)', 404, async () => t.http.post('/api/payments/create-checkout-session/', { plan_id: 1 }, { Authorization: `Bearer ${user.access}` }));
+      add('plans without a token', 401, async () => t.http.get('/api/payments/plans/'));
+      add('logout with a number as the refresh token', 400, async () => t.http.post('/api/logout/', { refresh: 12345 }));
+      add('logout with a forged access token and no body', 401, async () => t.http.request('POST', '/api/logout/', { headers: { Authorization: 'Bearer a.b.c' } }));
       add('talent header on the background endpoint', 403, getProfile({ Authorization: `Bearer ${user.access}`, 'is-talent': 'true' }));
 
       // --- registration and sign-in ---------------------------------------------------------------
