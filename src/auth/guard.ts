@@ -80,7 +80,7 @@ export function createGuards(accounts: { userForAccessToken: AccountService['use
       if (!hasRole) throw permissionDenied(`This account is not registered as a ${role} user.`);
     }, { access: role });
 
-  return { authenticate, requireRole, signIn };
+  return { authenticate, requireRole };
 }
 
 export type Guards = ReturnType<typeof createGuards>;

@@ -33,11 +33,19 @@ export function exceedsDepth(text: string, limit: number): boolean {
   return false;
 }
 
-/** application/json with Fastify's own parser (prototype poisoning refused) behind a depth check. */
-export function registerJsonParser(app: FastifyInstance): void {
+/**
+ * application/json with Fastify's own parser (prototype poisoning refused) behind a depth check.
+ * `emptyBody` is what an empty body parses to in this scope (a route that accepts none); by default
+ * it is refused, as Fastify does.
+ */
+export function registerJsonParser(app: FastifyInstance, options: { emptyBody?: unknown } = {}): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT }, (request, body, done) => {
+    if (options.emptyBody !== undefined && (body as string).trim() === '') {
+      done(null, options.emptyBody);
+      return;
+    }
     if (exceedsDepth(body as string, JSON_MAX_DEPTH)) {
       done(new ApiError(400, { detail: `JSON parse error - the body is nested more than ${JSON_MAX_DEPTH} levels deep.` }), undefined);
       return;

@@ -155,6 +155,8 @@ export class AccountService {
    * app does it): every token of that sign-in, access and refresh, stops working at once.
    */
   async logoutSession(accessToken: string): Promise<void> {
+    // The same checks as any authenticated request (signature, user, generation, ended session).
+    await this.userForAccessToken(accessToken);
     const claims = await this.deps.tokens.verify(accessToken, 'access');
     if (!claims?.fam || !this.deps.revocations) return;
     await this.deps.revocations.revokeFamily(claims.fam, this.familyRevocationExpiry());

@@ -4,7 +4,7 @@ import type { Database } from '../../db/types.js';
 import { ITEM_TYPES } from '../items/catalogue.js';
 import { preparedQuery } from '../../db/prepared.js';
 import { enqueueDeletions } from '../media/repository.js';
-import { SOCIAL_NETWORKS, type SocialLinks } from '../social/repository.js';
+import type { SocialLinks } from '../social/repository.js';
 import { activeFirst, type SubscriptionRecord } from '../subscriptions/repository.js';
 
 export type ProfileTable = 'talent_profiles' | 'background_profiles';
@@ -152,14 +152,18 @@ export class ProfileRepository {
   private talentQuery(userId: number, now: string) {
     return (
       this.profileQuery('talent_profiles', userId, now)
+        // The social links ride along: a left join on their one row (keyed by user).
+        .leftJoin('social_media_links as sm', 'sm.user_id', 'p.user_id')
         // The shared query is typed on one profile table; these columns exist on talent_profiles only.
         .select([
           sql.ref<string | null>('p.aboutyou').as('aboutyou'),
           sql.ref<string | null>('p.city').as('city'),
           sql.ref<string | null>('p.phone').as('phone'),
-          // The social links ride along in the same query (primary-key lookups of their one row).
-          sql<boolean | number | null>`(select 1 from social_media_links where user_id = p.user_id)`.as('has_social'),
-          ...SOCIAL_NETWORKS.map((network) => sql<string | null>`(select ${sql.ref(network)} from social_media_links where user_id = p.user_id)`.as(`social_${network}`)),
+          'sm.user_id as social_user',
+          'sm.facebook',
+          'sm.instagram',
+          'sm.youtube',
+          'sm.tiktok',
         ])
     );
   }
@@ -167,9 +171,7 @@ export class ProfileRepository {
   async findTalent(userId: number, now: string): Promise<TalentProfileRecord | undefined> {
     const [row] = await this.#talent({ userId, now });
     if (!row) return undefined;
-    const social = row.has_social
-      ? (Object.fromEntries(SOCIAL_NETWORKS.map((n) => [n, (row as Record<string, unknown>)[`social_${n}`] ?? null])) as SocialLinks)
-      : undefined;
+    const social = row.social_user === null ? undefined : { facebook: row.facebook, instagram: row.instagram, youtube: row.youtube, tiktok: row.tiktok };
     return { ...baseRecord(row), aboutyou: row.aboutyou, city: row.city, phone: row.phone, social };
   }
 

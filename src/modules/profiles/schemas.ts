@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { DateString, Gender } from '../common.js';
+import { SocialLinksView } from '../social/view.js';
 import {
   BackgroundRestrictionsSchema,
   SubscriptionStatusSchema,
@@ -60,12 +61,10 @@ const talentFields = {
 
 export const TalentProfileSchema = Type.Object(talentFields);
 
-const Link = Nullable(Type.String());
-const SocialLinksObject = Type.Object({ facebook: Link, instagram: Link, youtube: Link, tiktok: Link });
 /** The live service's TalentUserProfileSerializer fields at the top level of GET /api/profile/talent/. */
 const { profile_score: _total, ...liveTalentFields } = talentFields;
 const LiveTalentExtras = {
-  social_media_links: Type.Union([Type.Object({ user: Type.Integer(), ...SocialLinksObject.properties, links: SocialLinksObject }), Type.Object({})]),
+  social_media_links: Type.Union([SocialLinksView, Type.Object({})]),
   media: Type.Array(Type.Object({}, { additionalProperties: true })),
   file_limits: Type.Object({ image_max_mb: Type.Integer(), video_max_mb: Type.Integer() }),
   account_limitations: Type.Object({

@@ -22,6 +22,7 @@ import type {
   TalentProfilePatch,
   TalentProfileRecord,
 } from './repository.js';
+import { socialLinksView } from '../social/view.js';
 import { BACKGROUND_FIELDS, TALENT_FIELDS } from './schemas.js';
 import { backgroundScore, talentScore, TALENT_COMPLETION_MAX } from './score.js';
 
@@ -258,7 +259,7 @@ export class ProfileService {
     const { profile_score: _total, ...fields } = profile;
     return {
       ...fields,
-      social_media_links: social ? { user: user.id, ...social, links: { ...social } } : {},
+      social_media_links: social ? socialLinksView(user.id, social) : {},
       media: [],
       file_limits: this.deps.fileLimits,
       account_limitations: talentLimitations(accountType),
