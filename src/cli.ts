@@ -2,24 +2,17 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { TokenService } from './auth/tokens.js';
 import { pino } from 'pino';
 import { ConfigError, loadConfig, parseDuration, type Config } from './config.js';
-import { WorkLimiter } from './images/limiter.js';
-import { MediaRepository } from './modules/media/repository.js';
-import { MediaService } from './modules/media/service.js';
-import { createStorage } from './storage/index.js';
-import { MEDIA_FOLDERS } from './storage/names.js';
 import { createDatabase, type DatabaseHandle } from './db/index.js';
 import { createMigrator, migrateDown, migrateToLatest } from './db/migrate.js';
 import { ApiError } from './errors.js';
-import { UserRepository, type UserRecord } from './modules/accounts/repository.js';
-import { AccountService } from './modules/accounts/service.js';
-import { outboxFolderTransport } from './modules/mail/transport.js';
-import { normaliseEmail } from './modules/common.js';
+import type { UserRecord, UserRepository } from './modules/accounts/repository.js';
+import type { AccountService } from './modules/accounts/service.js';
+import type { MediaSweep } from './modules/media/sweep.js';
+import { normaliseEmail } from './auth/email.js';
 import { PLANS } from './modules/subscriptions/plans.js';
-import { SubscriptionRepository } from './modules/subscriptions/repository.js';
-import { SubscriptionService } from './modules/subscriptions/service.js';
+import { createServices, openResources } from './services.js';
 
 const USAGE = `Usage: castfolio <command> (npm run cli -- <command>)
 
@@ -77,43 +70,16 @@ async function migrateCommand(handle: DatabaseHandle, action: string | undefined
 
 const cliLog = (config: Config) => pino({ level: config.logLevel === 'silent' ? 'silent' : 'warn' }, pino.destination(2));
 
-/** The media pipeline outside the server: sweeps and deletions from the command line. */
-async function withMedia<T>(config: Config, database: DatabaseHandle, use: (media: MediaService) => Promise<T>): Promise<T> {
-  const storage = createStorage(config.storage);
-  try {
-    return await use(
-      new MediaService({
-        storage,
-        repository: new MediaRepository(database.db),
-        limiter: new WorkLimiter(1, 0),
-        images: config.images,
-        clock: () => new Date(),
-        log: cliLog(config),
-        folders: Object.values(MEDIA_FOLDERS),
-      }),
-    );
-  } finally {
-    await storage.close();
-  }
-}
-
-async function sweepCommand(
-  config: Config,
-  database: DatabaseHandle,
-  options: { dryRun: boolean; graceSeconds: number },
-  io: Output,
-): Promise<void> {
-  await withMedia(config, database, async (media) => {
-    const report = await media.sweep(options);
-    const verb = report.dryRun ? 'would delete' : 'deleted';
-    for (const name of report.orphansDeleted) io.out(`${verb} orphan ${name}`);
-    for (const name of report.dangling) io.out(`dangling reference ${name} (no such object)`);
-    io.out(
-      `${report.dryRun ? 'dry run: ' : ''}retried ${report.retried} pending deletion(s) (${report.retriedFailed} still failing), ` +
-        `${verb} ${report.orphansDeleted.length} orphan(s), kept ${report.orphansKept} younger than the grace period, ` +
-        `${report.dangling.length} dangling reference(s)`,
-    );
-  });
+async function sweepCommand(sweep: MediaSweep, options: { dryRun: boolean; graceSeconds: number }, io: Output): Promise<void> {
+  const report = await sweep.sweep(options);
+  const verb = report.dryRun ? 'would delete' : 'deleted';
+  for (const name of report.orphansDeleted) io.out(`${verb} orphan ${name}`);
+  for (const name of report.dangling) io.out(`dangling reference ${name} (no such object)`);
+  io.out(
+    `${report.dryRun ? 'dry run: ' : ''}retried ${report.retried} pending deletion(s) (${report.retriedFailed} still failing), ` +
+      `${verb} ${report.orphansDeleted.length} orphan(s), kept ${report.orphansKept} younger than the grace period, ` +
+      `${report.dangling.length} dangling reference(s)`,
+  );
 }
 
 export async function runCli(argv: string[], config: Config, io: Output, handle?: DatabaseHandle): Promise<number> {
@@ -142,45 +108,52 @@ export async function runCli(argv: string[], config: Config, io: Output, handle?
     return command === undefined && !values.help ? 2 : 0;
   }
 
-  const database = handle ?? createDatabase(config.database);
-  try {
-    const clock = () => new Date();
-    const users = new UserRepository(database.db);
-    const subscriptions = new SubscriptionService(new SubscriptionRepository(database.db), clock);
-
-    if (command === 'migrate') {
+  // Migrations run before anything else reads the schema; every other command uses the server's services.
+  if (command === 'migrate') {
+    const database = handle ?? createDatabase(config.database);
+    try {
       await migrateCommand(database, sub, io);
-    } else if (command === 'user' && sub === 'create') {
-      const tokens = new TokenService(config.jwt.secret ?? '', { access: 60, refresh: 60 }, clock);
+    } finally {
+      if (!handle) await database.destroy();
+    }
+    return 0;
+  }
+
+  const log = cliLog(config);
+  const resources = openResources(config, log, handle ? { database: handle } : {});
+  const services = createServices(config, resources, {
+    clock: () => new Date(),
+    log,
+    webUrl: () => config.accounts.publicWebUrl ?? `http://localhost:${config.port}`,
+  });
+  const { users, subscriptions } = services;
+  try {
+    if (command === 'user' && sub === 'create') {
       const password = values.password === '-' ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : values.password;
       if (!password) throw new UsageError('--password is required (or --password - to read it from stdin)');
-      const user = await new AccountService({ users, tokens, clock }).register({
-        email: values.email ?? '',
-        password,
-        first_name: values['first-name'] ?? '',
-        last_name: values['last-name'] ?? '',
-        role: values.role ?? '',
-        date_of_birth: values['date-of-birth'] ?? '',
-        ...(values.country ? { country: values.country } : {}),
-        ...(values.gender ? { gender: values.gender } : {}),
-      } as Parameters<AccountService['register']>[0]);
+      // An operator's account: no verification mail (user verify-email marks it verified).
+      const user = await services.accounts.register(
+        {
+          email: values.email ?? '',
+          password,
+          first_name: values['first-name'] ?? '',
+          last_name: values['last-name'] ?? '',
+          role: values.role ?? '',
+          date_of_birth: values['date-of-birth'] ?? '',
+          ...(values.country ? { country: values.country } : {}),
+          ...(values.gender ? { gender: values.gender } : {}),
+        } as Parameters<AccountService['register']>[0],
+        { sendVerificationCode: false },
+      );
       io.out(`created ${user.isTalent ? 'talent' : 'background'} user ${user.email} (id ${user.id})`);
     } else if (command === 'user' && sub === 'verify-email') {
       const user = await findUser(users, rest[0]);
-      await users.setEmailVerified(user.id, true, clock().toISOString());
+      await users.setEmailVerified(user.id, true, services.clock().toISOString());
       io.out(`email verified for ${user.email}`);
     } else if (command === 'user' && sub === 'delete') {
       const user = await findUser(users, rest[0]);
-      // The outbox folder keeps copies of mails (codes) when no SMTP server is configured: they go too.
-      const kept = config.mail.smtpUrl ? undefined : outboxFolderTransport(config.mail.outboxDir, cliLog(config));
-      const onDeleted = async (email: string) => kept?.forget(email);
-      await withMedia(config, database, (media) =>
-        new AccountService({ users, tokens: new TokenService(config.jwt.secret ?? '', { access: 60, refresh: 60 }, clock), clock, media, onDeleted }).deleteUser(
-          user.id,
-          cliLog(config),
-        ),
-      );
-      kept?.close();
+      // Files, queued mails and the outbox folder's copies of mails to the user go with the account.
+      await services.accounts.deleteUser(user.id);
       io.out(`deleted ${user.email} with their profile, items, subscriptions and files`);
     } else if (command === 'subscription' && sub === 'grant') {
       const user = await findUser(users, rest[0]);
@@ -195,13 +168,14 @@ export async function runCli(argv: string[], config: Config, io: Output, handle?
     } else if (command === 'media' && sub === 'sweep') {
       const graceSeconds = values.grace === undefined ? config.media.sweepGraceSeconds : parseDuration(values.grace);
       if (graceSeconds === undefined) throw new UsageError(`--grace "${values.grace}" must be a duration such as 0, 90s, 30m or 1h`);
-      await sweepCommand(config, database, { dryRun: values['dry-run'] === true, graceSeconds }, io);
+      await sweepCommand(services.media.sweep, { dryRun: values['dry-run'] === true, graceSeconds }, io);
     } else {
       throw new UsageError(`unknown command "${[command, sub].filter(Boolean).join(' ')}"`);
     }
     return 0;
   } finally {
-    if (!handle) await database.destroy();
+    await services.mail.close();
+    await resources.close();
   }
 }
 

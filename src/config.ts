@@ -525,6 +525,12 @@ export function serverConfigProblems(config: Config): string[] {
  * Development convenience: without JWT_SECRET a random secret is generated once and kept
  * in DATA_DIR, so tokens survive restarts. parseConfig already refused this in production.
  */
+/** The JWT secret, which resolveJwtSecret() settles before anything signs or checks a token. */
+export function requireJwtSecret(config: Config): string {
+  if (!config.jwt.secret) throw new Error('config.jwt.secret is missing: call resolveJwtSecret() first');
+  return config.jwt.secret;
+}
+
 export function resolveJwtSecret(config: Config): Config {
   if (config.jwt.secret !== undefined) return config;
   const file = path.join(config.dataDir, 'jwt-secret');

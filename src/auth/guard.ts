@@ -1,16 +1,24 @@
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { authenticationFailed, notAuthenticated, permissionDenied } from '../errors.js';
-import type { UserRecord } from '../modules/accounts/repository.js';
-import type { AccountService } from '../modules/accounts/service.js';
-import type { Role } from '../modules/subscriptions/plans.js';
+import { ROLE_HEADERS, type Role } from './roles.js';
+
+/** What the guards need to know of a signed-in user. */
+export interface Principal {
+  id: number;
+  isTalent: boolean;
+  isBackground: boolean;
+}
+
+/** Whatever turns an access token into its active user, or throws the API error saying why not. */
+export interface Authenticator<User extends Principal> {
+  userForAccessToken(token: string): Promise<User>;
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
-    user: UserRecord | null;
+    user: Principal | null;
   }
 }
-
-export const ROLE_HEADERS: Record<Role, string> = { talent: 'is-talent', background: 'is-background' };
 
 /** Who may call a route, read back from its hooks by the OpenAPI document. */
 export type Access = 'user' | Role;
@@ -57,10 +65,11 @@ function roleHeaderAllows(request: FastifyRequest, role: Role): boolean {
  * anonymous 10 MB upload is refused without being received, and auth errors win over body
  * errors as in DRF.
  */
-export function createGuards(accounts: { userForAccessToken: AccountService['userForAccessToken'] }) {
-  const signIn = async (request: FastifyRequest): Promise<UserRecord> => {
-    request.user = await accounts.userForAccessToken(bearerToken(request));
-    return request.user;
+export function createGuards<User extends Principal>(accounts: Authenticator<User>) {
+  const signIn = async (request: FastifyRequest): Promise<User> => {
+    const user = await accounts.userForAccessToken(bearerToken(request));
+    request.user = user;
+    return user;
   };
 
   const authenticate: GuardHook = Object.assign(
@@ -80,13 +89,13 @@ export function createGuards(accounts: { userForAccessToken: AccountService['use
       if (!hasRole) throw permissionDenied(`This account is not registered as a ${role} user.`);
     }, { access: role });
 
-  return { authenticate, requireRole };
+  /** The user of a request that passed one of these guards. */
+  const user = (request: FastifyRequest): User => {
+    if (!request.user) throw notAuthenticated();
+    return request.user as User;
+  };
+
+  return { authenticate, requireRole, user };
 }
 
-export type Guards = ReturnType<typeof createGuards>;
-
-/** The authenticated user of a request that passed a guard. */
-export function currentUser(request: FastifyRequest): UserRecord {
-  if (!request.user) throw notAuthenticated();
-  return request.user;
-}
+export type Guards<User extends Principal> = ReturnType<typeof createGuards<User>>;

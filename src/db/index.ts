@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { BoundedMap } from '../bounded-map.js';
 import path from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
 import {
   CompiledQuery,
   Kysely,
@@ -17,12 +16,12 @@ import {
   type PrimitiveValueListNode,
   type QueryResult,
   type RootOperationNode,
-  type SqliteDialectConfig,
   type UnknownRow,
   type ValueNode,
 } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
+import { openSqlite } from './sqlite.js';
 import type { Database } from './types.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -37,7 +36,7 @@ interface ErrorLogger {
   error(obj: unknown, msg: string): void;
 }
 
-/** better-sqlite3 cannot bind JS booleans; store them as 1/0 like SQLite itself does. */
+/** SQLite drivers cannot bind JS booleans; store them as 1/0 like SQLite itself does. */
 class BooleanToIntegerTransformer extends OperationNodeTransformer {
   protected override transformValue(node: ValueNode): ValueNode {
     const transformed = super.transformValue(node);
@@ -69,27 +68,6 @@ class ImmediateSqliteDialect extends SqliteDialect {
     };
     return driver;
   }
-}
-
-const STATEMENT_CACHE_SIZE = 500;
-
-/**
- * Kysely prepares every query anew; preparing is the largest single cost of a small SQLite query.
- * The queries are a fixed set of shapes, so prepared statements are kept by their SQL text.
- */
-function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDialectConfig['database'] {
-  const cache = new BoundedMap<string, SqliteDatabase.Statement>(STATEMENT_CACHE_SIZE);
-  return {
-    close: () => sqlite.close(),
-    prepare: (text: string) => {
-      let statement = cache.get(text);
-      if (!statement) {
-        statement = sqlite.prepare(text);
-        cache.set(text, statement);
-      }
-      return statement;
-    },
-  };
 }
 
 class SqliteBooleanPlugin implements KyselyPlugin {
@@ -124,13 +102,8 @@ export function createDatabase(config: DatabaseConfig, logger?: ErrorLogger, opt
     : undefined;
   if (config.kind === 'sqlite') {
     mkdirSync(path.dirname(path.resolve(config.file)), { recursive: true });
-    const sqlite = new SqliteDatabase(config.file);
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma(`busy_timeout = ${Math.round(config.busyTimeoutMs ?? 5000)}`);
-    sqlite.pragma('synchronous = NORMAL');
     const db = new Kysely<Database>({
-      dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
+      dialect: new ImmediateSqliteDialect({ database: openSqlite(config.file, { busyTimeoutMs: config.busyTimeoutMs ?? 5000 }) }),
       plugins: [new SqliteBooleanPlugin()],
       ...(log ? { log } : {}),
     });

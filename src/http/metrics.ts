@@ -40,6 +40,12 @@ export class Metrics {
     this.queueGauge('castfolio_mail_outbox_depth', 'Mails waiting in the outbox.', sources.outboxDepth);
   }
 
+  /** What the upload pipeline reports: bytes received, and time spent on each image by outcome. */
+  readonly ingest = {
+    uploaded: (bytes: number) => this.uploadBytes.inc(bytes),
+    image: (format: string, outcome: 'stored' | 'refused', seconds: number) => this.imageSeconds.observe({ format, outcome }, seconds),
+  };
+
   /** A gauge read from the database on each scrape; NaN when the database does not answer. */
   private queueGauge(name: string, help: string, read: () => Promise<number>): void {
     new Gauge({

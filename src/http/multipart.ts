@@ -5,12 +5,22 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
-import type { UploadedFile } from '../modules/media/service.js';
 
 export const FORM_FIELD_MAX_BYTES = 64 * 1024;
 export const FORM_MAX_FIELDS = 50;
+/** @fastify/multipart's limits: one file per request, a bounded number of small fields. */
+export const FORM_LIMITS = { fieldNameSize: 100, fieldSize: FORM_FIELD_MAX_BYTES, fields: FORM_MAX_FIELDS, files: 1, parts: 60, headerPairs: 100 };
 /** Room for the text fields around the file in one multipart body. */
 const FORM_OVERHEAD_BYTES = 1024 * 1024;
+
+/** A file of a multipart body, streamed to a private temporary file as it arrived. */
+export interface UploadedFile {
+  /** Where the streamed upload was written. */
+  path: string;
+  bytes: number;
+  /** The client's name: logged for support, never used to name anything. */
+  filename: string;
+}
 
 export interface FileFieldLimit {
   maxBytes: number;

@@ -2,7 +2,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { Type, type TSchema } from 'typebox';
-import { accessOf, ROLE_HEADERS } from '../auth/guard.js';
+import { accessOf } from '../auth/guard.js';
+import { ROLE_HEADERS } from '../auth/roles.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { normaliseEmail } from '../auth/email.js';
 import type { RateLimitConfig } from '../config.js';
 import { ApiError, CredentialError } from '../errors.js';
 
@@ -45,8 +46,6 @@ export function sourceKey(ip: string): string {
   const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
-
-const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 /** The account a credential check is about: the signed-in user, or the email the body names. */
 function accountOf(request: FastifyRequest): string | undefined {

@@ -20,10 +20,6 @@ export function trimStrings(input: unknown, keep: readonly string[] = []): unkno
   return result;
 }
 
-export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
-
 /** Whole years between a 'YYYY-MM-DD' birth date and `today` (UTC). */
 export function ageOn(dateOfBirth: string, today: Date): number {
   const [year, month, day] = dateOfBirth.split('-').map(Number) as [number, number, number];

@@ -1,15 +1,5 @@
 import { randomBytes } from 'node:crypto';
 
-/** The folders media lives in, under the media prefix. */
-export const MEDIA_FOLDERS = {
-  backgroundProfilePictures: 'background_profile_pictures',
-  profilePictures: 'profile_pictures',
-  itemImages: 'item_images',
-  certificates: 'certificates',
-} as const;
-
-export type MediaFolder = (typeof MEDIA_FOLDERS)[keyof typeof MEDIA_FOLDERS];
-
 const CONTENT_TYPES: Record<string, string> = {
   jpg: 'image/jpeg',
   png: 'image/png',

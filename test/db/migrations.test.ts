@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type DatabaseHandle } from '../../src/db/index.js';
 import { createMigrator, migrateDown, migrateToLatest } from '../../src/db/migrate.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
-import { MEDIA_REFERENCES } from '../../src/modules/media/repository.js';
+import { MEDIA_COLUMNS } from '../../src/modules/media/references.js';
 
 const TABLES = [
   'background_profiles',
@@ -55,7 +55,7 @@ for (const target of DATABASES) {
       await handle.db.connection().execute(async (connection) => {
         // On empty tables PostgreSQL may prefer a scan whatever the indexes; this asks for an index when there is one.
         if (postgres) await sql`set enable_seqscan = off`.execute(connection);
-        for (const [table, column] of MEDIA_REFERENCES) {
+        for (const { table, column } of MEDIA_COLUMNS) {
           const query = sql`select 1 from ${sql.table(table)} where ${sql.ref(column)} = ${'profile_pictures/1_x.jpg'}`;
           const plan = await sql<Record<string, string>>`${sql.raw(postgres ? 'explain' : 'explain query plan')} ${query}`.execute(connection);
           const text = plan.rows.map((row) => Object.values(row).join(' ')).join('\n');

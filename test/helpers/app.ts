@@ -7,7 +7,7 @@ import { parseConfig, type Config, type DatabaseConfig } from '../../src/config.
 import { createDatabase, type DatabaseHandle } from '../../src/db/index.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { createStorage } from '../../src/storage/index.js';
-import { MEDIA_FOLDERS } from '../../src/storage/names.js';
+import { MEDIA_FOLDER_LIST } from '../../src/modules/media/references.js';
 import type { DatabaseTarget } from './databases.js';
 import { Http } from './http.js';
 import { FaultyStorage, STORAGES, type StorageTarget } from './storage.js';
@@ -115,7 +115,7 @@ export async function startTestApp(
 /** Every stored object under the media folders. */
 export async function storedNames(t: TestApp): Promise<string[]> {
   const names: string[] = [];
-  for (const folder of Object.values(MEDIA_FOLDERS)) {
+  for (const folder of MEDIA_FOLDER_LIST) {
     for await (const object of t.storage.inner.list(folder)) names.push(object.name);
   }
   return names.sort();

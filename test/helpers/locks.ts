@@ -2,12 +2,13 @@ import { spawn } from 'node:child_process';
 import type { DatabaseConfig } from '../../src/config.js';
 
 const SQLITE_HOLDER = `
-const Database = require('better-sqlite3');
-const db = new Database(process.argv[1]);
-db.pragma('busy_timeout = 10000');
-db.prepare('BEGIN IMMEDIATE').run();
+// The runtime's own SQLite where it has one (better-sqlite3 12 aborts Node 24 at exit; see src/db/sqlite.ts).
+const builtin = process.getBuiltinModule && process.getBuiltinModule('node:sqlite');
+const db = builtin ? new builtin.DatabaseSync(process.argv[1]) : new (require('better-sqlite3'))(process.argv[1]);
+db.exec('PRAGMA busy_timeout = 10000');
+db.exec('BEGIN IMMEDIATE');
 process.stdout.write('locked\\n');
-setTimeout(() => { db.prepare('ROLLBACK').run(); db.close(); }, Number(process.argv[2]));
+setTimeout(() => { db.exec('ROLLBACK'); db.close(); }, Number(process.argv[2]));
 `;
 
 const POSTGRES_HOLDER = `

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { createDatabase } from '../../src/db/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_JWT_SECRET } from '../helpers/app.js';
 import { Http } from '../helpers/http.js';
@@ -72,16 +72,16 @@ describe('graceful shutdown', () => {
     expect(server.output()).toContain('shutting down');
 
     // What the database references is exactly what is stored; no temporary upload is left.
-    const db = new Database(path.join(cwd, 'data', 'castfolio.db'), { readonly: true });
-    const referenced = (db.prepare('select profile_picture from background_profiles where profile_picture is not null').all() as { profile_picture: string }[]).map(
-      (r) => r.profile_picture,
-    );
-    const pending = db.prepare('select count(*) as n from pending_deletions').get() as { n: number };
-    db.close();
+    const database = createDatabase({ kind: 'sqlite', file: path.join(cwd, 'data', 'castfolio.db') });
+    const referenced = (
+      await database.db.selectFrom('background_profiles').select('profile_picture').where('profile_picture', 'is not', null).execute()
+    ).map((r) => r.profile_picture);
+    const pending = await database.db.selectFrom('pending_deletions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    await database.destroy();
     const folder = path.join(cwd, 'data', 'media', 'background_profile_pictures');
     const stored = readdirSync(folder).map((f) => `background_profile_pictures/${f}`);
     expect(stored).toEqual(referenced);
-    expect(pending.n).toBe(0);
+    expect(Number(pending.n)).toBe(0);
     const uploads = path.join(cwd, 'uploads');
     expect(existsSync(uploads) ? readdirSync(uploads) : []).toEqual([]);
   });

@@ -7,7 +7,7 @@ import { parseConfig, type Config } from '../../src/config.js';
 import { createDatabase, type DatabaseHandle } from '../../src/db/index.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { createStorage } from '../../src/storage/index.js';
-import { MEDIA_FOLDERS } from '../../src/storage/names.js';
+import { MEDIA_FOLDER_LIST } from '../../src/modules/media/references.js';
 import type { Storage } from '../../src/storage/types.js';
 import { TEST_JWT_SECRET } from '../helpers/app.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
@@ -126,7 +126,7 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
     expect(await runCli(['media', 'sweep', '--grace', '0'], config, { out: (l) => out.push(l), err: (l) => out.push(l) }, handle)).toBe(0);
 
     const stored = new Set<string>();
-    for (const folder of Object.values(MEDIA_FOLDERS)) for await (const o of storage.list(folder)) stored.add(o.name);
+    for (const folder of MEDIA_FOLDER_LIST) for await (const o of storage.list(folder)) stored.add(o.name);
     const rows = await handle.db.selectFrom('background_profiles').innerJoin('users', 'users.id', 'background_profiles.user_id').select(['users.email', 'profile_picture']).execute();
     const current = new Map(rows.map((r) => [r.email, r.profile_picture]));
     const referenced = new Set(rows.map((r) => r.profile_picture).filter((n): n is string => n !== null));

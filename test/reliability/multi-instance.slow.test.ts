@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config.js';
 import { createDatabase, type DatabaseHandle } from '../../src/db/index.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { createStorage } from '../../src/storage/index.js';
-import { MEDIA_FOLDERS } from '../../src/storage/names.js';
+import { MEDIA_FOLDER_LIST } from '../../src/modules/media/references.js';
 import type { Storage } from '../../src/storage/types.js';
 import { TEST_JWT_SECRET } from '../helpers/app.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
@@ -90,7 +90,7 @@ describe.skipIf(postgres.skipReason)('several instances on one database and one 
     expect(results.filter((s) => s !== 200)).toEqual([]);
 
     const stored: string[] = [];
-    for (const folder of Object.values(MEDIA_FOLDERS)) for await (const o of storage.list(folder)) stored.push(o.name);
+    for (const folder of MEDIA_FOLDER_LIST) for await (const o of storage.list(folder)) stored.push(o.name);
     const rows = await handle.db.selectFrom('background_profiles').select('profile_picture').execute();
     const referenced = rows.map((r) => r.profile_picture).filter((n): n is string => n !== null);
     const pending = await handle.db.selectFrom('pending_deletions').select('name').execute();

@@ -1,10 +1,10 @@
-import type { FastifyBaseLogger } from 'fastify';
+import type { Log } from '../../log.js';
 import type { Kysely } from 'kysely';
 import { hashPassword, passwordProblems } from '../../auth/passwords.js';
 import type { AccountsConfig } from '../../config.js';
 import type { Database } from '../../db/types.js';
 import { CredentialError, validationError } from '../../errors.js';
-import { normaliseEmail } from '../common.js';
+import { normaliseEmail } from '../../auth/email.js';
 import { enqueueMail, type MailService } from '../mail/service.js';
 import { passwordResetMail, verificationMail } from '../mail/templates.js';
 import { CodeRepository, hashCode, MAX_CODE_ATTEMPTS, newCode, sameHash, type CodePurpose } from './codes.js';
@@ -37,6 +37,7 @@ export class AccountLifecycle {
       /** Keys the code hashes. */
       secret: string;
       clock: () => Date;
+      log: Log;
     },
   ) {
     this.#codes = new CodeRepository(deps.db);
@@ -113,7 +114,7 @@ export class AccountLifecycle {
   }
 
   /** A new password from a reset code; every session of the user ends. */
-  async confirmPasswordReset(emailInput: string, code: string, newPassword: string, log: FastifyBaseLogger): Promise<void> {
+  async confirmPasswordReset(emailInput: string, code: string, newPassword: string): Promise<void> {
     const email = normaliseEmail(emailInput);
     const problems = passwordProblems(newPassword, email);
     if (problems.length > 0) throw validationError({ new_password: problems });
@@ -127,6 +128,6 @@ export class AccountLifecycle {
       if (!(await this.#codes.markUsed(trx, id, now))) throw validationError({ code: [INVALID_CODE] });
       await this.deps.users.setPassword(account.id, hash, now, trx);
     });
-    log.info({ userId: account.id }, 'password reset; every earlier token revoked');
+    this.deps.log.info({ userId: account.id }, 'password reset; every earlier token revoked');
   }
 }

@@ -3,7 +3,11 @@ import type { Database, UsersTable } from '../../db/types.js';
 import { preparedQuery } from '../../db/prepared.js';
 import { forgetRecipient } from '../mail/service.js';
 import { enqueueDeletions } from '../media/repository.js';
-import type { Role } from '../subscriptions/plans.js';
+import { namesOwnedBy } from '../media/references.js';
+import type { Role } from '../../auth/roles.js';
+
+/** The user's own fields a talent profile update may change. */
+export type NameChange = Partial<{ first_name: string; last_name: string; residency: string | null }>;
 
 export interface UserRecord {
   id: number;
@@ -161,7 +165,7 @@ export class UserRepository {
   }
 
   /** The names and residency the profile forms edit (the live talent update writes them to the user). */
-  async updateNames(id: number, patch: Partial<{ first_name: string; last_name: string; residency: string | null }>, now: string): Promise<void> {
+  async updateNames(id: number, patch: NameChange, now: string): Promise<void> {
     if (Object.keys(patch).length === 0) return;
     await this.db.updateTable('users').set({ ...patch, updated_at: now }).where('id', '=', id).execute();
   }
@@ -179,16 +183,7 @@ export class UserRepository {
     return this.db.transaction().execute(async (trx) => {
       const user = await trx.selectFrom('users').select('email').where('id', '=', id).executeTakeFirst();
       if (!user) return undefined;
-      const [background, talent, items] = await Promise.all([
-        trx.selectFrom('background_profiles').select('profile_picture as name').where('user_id', '=', id).execute(),
-        trx.selectFrom('talent_profiles').select('profile_picture as name').where('user_id', '=', id).execute(),
-        trx.selectFrom('items').select(['image', 'authenticity_certificate']).where('user_id', '=', id).execute(),
-      ]);
-      const names = [
-        ...background.map((r) => r.name),
-        ...talent.map((r) => r.name),
-        ...items.flatMap((r) => [r.image, r.authenticity_certificate]),
-      ].filter((name): name is string => typeof name === 'string');
+      const names = await namesOwnedBy(trx, id);
       await enqueueDeletions(trx, names, now);
       // Mails still queued for the account carry codes for it: they go with it.
       await forgetRecipient(trx, user.email);

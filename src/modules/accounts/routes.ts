@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../errors.js';
-import { requestOrigin } from '../../http/form.js';
+import { mediaUrlsFor, type PublicUrl } from '../../http/request.js';
 import { errorHandler } from '../../http/errors.js';
 import { registerJsonParser } from '../../http/json.js';
-import type { Guards } from '../../auth/guard.js';
-import { bearerToken, currentUser } from '../../auth/guard.js';
+import { bearerToken } from '../../auth/guard.js';
+import type { AccountGuards } from './guards.js';
 import type { AccountLifecycle } from './lifecycle.js';
 import type { AccountService } from './service.js';
 import {
@@ -37,9 +37,9 @@ import { trimStrings } from '../common.js';
 export interface AccountRoutesOptions {
   accounts: AccountService;
   lifecycle: AccountLifecycle;
-  guards: Guards;
+  guards: AccountGuards;
   /** The public URL of a stored picture, as the profile endpoints give it. */
-  pictureUrl: (name: string, origin: string) => string;
+  publicUrl: PublicUrl;
 }
 
 /** The first message of a DRF error body. */
@@ -73,7 +73,7 @@ const trimBody = async (request: { body: unknown }) => {
 
 const errors = { 400: FieldErrors, 401: DetailError };
 
-export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (app, { accounts, lifecycle, guards, pictureUrl }) => {
+export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (app, { accounts, lifecycle, guards, publicUrl }) => {
   app.post(
     '/api/register/',
     {
@@ -88,7 +88,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
       },
     },
     async (request, reply) => {
-      const user = await accounts.register(request.body, request.log);
+      const user = await accounts.register(request.body);
       return reply.code(201).send({
         success: true,
         message: 'User registered successfully',
@@ -129,7 +129,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
         response: { 200: RefreshResponse, ...errors },
       },
     },
-    async (request) => accounts.refresh(request.body.refresh.trim(), request.log),
+    async (request) => accounts.refresh(request.body.refresh.trim()),
   );
 
   // The live web app signs out with an empty POST and its access token; the API guide's clients
@@ -209,7 +209,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
       schema: { tags: ['accounts'], summary: 'Set a new password with the reset code; every session ends', body: ResetConfirmBody, response: { 200: MessageResponse, 400: FieldErrors } },
     },
     async (request) => {
-      await lifecycle.confirmPasswordReset(request.body.email, request.body.code, request.body.new_password, request.log);
+      await lifecycle.confirmPasswordReset(request.body.email, request.body.code, request.body.new_password);
       return { message: 'Password has been reset. Sign in with the new password.' };
     },
   );
@@ -223,7 +223,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
     },
     async (request) => ({
       message: 'Password updated successfully.',
-      ...(await accounts.changePassword(currentUser(request), request.body.old_password, request.body.new_password)),
+      ...(await accounts.changePassword(guards.user(request), request.body.old_password, request.body.new_password)),
     }),
   );
 
@@ -235,7 +235,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
       schema: { tags: ['accounts'], summary: 'Delete the account with its profile, items, subscriptions and every stored file', body: PasswordBody, response: { 204: { type: 'null' }, ...errors } },
     },
     async (request, reply) => {
-      await accounts.deleteAccount(currentUser(request), request.body.password, request.log);
+      await accounts.deleteAccount(guards.user(request), request.body.password);
       return reply.code(204).send(null);
     },
   );
@@ -264,7 +264,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
           first_name: user.firstName,
           last_name: user.lastName,
           email_verified: user.emailVerified,
-          profile_picture: picture === null ? null : pictureUrl(picture, requestOrigin(request)),
+          profile_picture: picture === null ? null : mediaUrlsFor(request, publicUrl)(picture),
           is_talent: user.isTalent,
           is_background: user.isBackground,
           is_dashboard: false,

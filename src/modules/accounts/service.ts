@@ -1,11 +1,12 @@
-import type { FastifyBaseLogger } from 'fastify';
 import { hashPassword, passwordProblems, verifyPassword } from '../../auth/passwords.js';
 import type { TokenClaims, TokenPair, TokenService } from '../../auth/tokens.js';
 import { isUniqueViolation } from '../../db/index.js';
 import { ApiError, authenticationFailed, CredentialError, invalidToken, notFound, validationError, type FieldErrors } from '../../errors.js';
-import { birthDateProblem, normaliseEmail } from '../common.js';
-import type { MediaService } from '../media/service.js';
-import type { Role } from '../subscriptions/plans.js';
+import { normaliseEmail } from '../../auth/email.js';
+import { birthDateProblem } from '../common.js';
+import type { Log } from '../../log.js';
+import type { DeletionQueue } from '../media/deletions.js';
+import type { Role } from '../../auth/roles.js';
 import type { UserRecord, UserRepository } from './repository.js';
 import type { RevocationRepository } from './revocations.js';
 import type { RegisterBody } from './schemas.js';
@@ -20,16 +21,17 @@ export interface AccountServiceDeps {
   users: UserRepository;
   tokens: TokenService;
   clock: () => Date;
-  media?: Pick<MediaService, 'purge'>;
-  revocations?: RevocationRepository;
+  deletions: Pick<DeletionQueue, 'purge'>;
+  revocations: RevocationRepository;
   /** Refresh returns a new refresh token and revokes the old one; reuse revokes the session. */
-  rotateRefreshTokens?: boolean;
+  rotateRefreshTokens: boolean;
   /** Refresh token lifetime: a revoked session must stay revoked until its last token expired. */
-  refreshTtlSeconds?: number;
+  refreshTtlSeconds: number;
   /** Called with every new account, e.g. to send the verification code. */
-  onRegistered?: (user: UserRecord) => Promise<void>;
+  onRegistered: (user: UserRecord) => Promise<void>;
   /** Called with the address of every deleted account, e.g. to remove kept copies of its mails. */
-  onDeleted?: (email: string) => Promise<void>;
+  onDeleted: (email: string) => Promise<void>;
+  log: Log;
 }
 
 export class AccountService {
@@ -43,7 +45,7 @@ export class AccountService {
     return Math.floor(this.deps.clock().getTime() / 1000);
   }
 
-  async register(input: RegisterBody, log?: FastifyBaseLogger): Promise<UserRecord> {
+  async register(input: RegisterBody, options: { sendVerificationCode?: boolean } = {}): Promise<UserRecord> {
     const email = normaliseEmail(input.email);
     const errors: FieldErrors = {};
     const weak = passwordProblems(input.password, email);
@@ -75,7 +77,8 @@ export class AccountService {
       throw error;
     }
     // The account exists either way; a code that could not be queued can be asked for again.
-    await this.deps.onRegistered?.(user).catch((error: unknown) => log?.error({ err: error, userId: user.id }, 'could not queue the verification code'));
+    if (options.sendVerificationCode === false) return user;
+    await this.deps.onRegistered(user).catch((error: unknown) => this.deps.log.error({ err: error, userId: user.id }, 'could not queue the verification code'));
     return user;
   }
 
@@ -127,16 +130,15 @@ export class AccountService {
   }
 
   /**
-   * With rotation (the default) each refresh token works once: it is revoked as it is exchanged
+   * With rotation (REFRESH_TOKEN_ROTATION=true) each refresh token works once: it is revoked as it is exchanged
    * for a new pair of the same session. Presenting a revoked one again means it was copied, so the
    * whole session is revoked. The revocation is the atomic step, so two racing refreshes with
    * the same token cannot both succeed.
    */
-  async refresh(refreshToken: string, log?: FastifyBaseLogger): Promise<{ access: string; refresh?: string }> {
+  async refresh(refreshToken: string): Promise<{ access: string; refresh?: string }> {
     const { claims, user } = await this.liveRefresh(refreshToken);
     const revocations = this.deps.revocations;
     const generation = user.sessionGeneration;
-    if (!revocations) return { access: await this.deps.tokens.issue(user.id, 'access', { generation, family: claims.fam }) };
     const expires = isoFromSeconds(claims.exp);
     if (!this.deps.rotateRefreshTokens) {
       if (await revocations.isRevoked(claims.jti)) throw authenticationFailed('Token is blacklisted', 'token_not_valid');
@@ -144,7 +146,7 @@ export class AccountService {
     }
     if (!(await revocations.revoke(claims.jti, claims.fam ?? null, 'rotated', expires))) {
       if (claims.fam) await revocations.revokeFamily(claims.fam, this.familyRevocationExpiry());
-      log?.warn({ userId: user.id, family: claims.fam }, 'a rotated refresh token was used again; the session is revoked');
+      this.deps.log.warn({ userId: user.id, family: claims.fam }, 'a rotated refresh token was used again; the session is revoked');
       throw authenticationFailed('Token is blacklisted', 'token_not_valid');
     }
     return this.deps.tokens.issuePair(user.id, { generation, family: claims.fam });
@@ -158,7 +160,7 @@ export class AccountService {
     // The same checks as any authenticated request (signature, user, generation, ended session).
     await this.userForAccessToken(accessToken);
     const claims = await this.deps.tokens.verify(accessToken, 'access');
-    if (!claims?.fam || !this.deps.revocations) return;
+    if (!claims?.fam) return;
     await this.deps.revocations.revokeFamily(claims.fam, this.familyRevocationExpiry());
   }
 
@@ -166,14 +168,13 @@ export class AccountService {
   async logout(refreshToken: string): Promise<void> {
     const { claims } = await this.liveRefresh(refreshToken);
     const revocations = this.deps.revocations;
-    if (!revocations) return;
     await revocations.revoke(claims.jti, claims.fam ?? null, 'logout', isoFromSeconds(claims.exp));
     if (claims.fam) await revocations.revokeFamily(claims.fam, this.familyRevocationExpiry());
   }
 
   /** No token of a revoked session is issued after its revocation, so the last one expires within a lifetime. */
   private familyRevocationExpiry(): string {
-    return isoFromSeconds(this.nowSeconds() + (this.deps.refreshTtlSeconds ?? 86400) + 60);
+    return isoFromSeconds(this.nowSeconds() + this.deps.refreshTtlSeconds + 60);
   }
 
   /** For the authentication hook: the active user an access token belongs to. */
@@ -203,20 +204,21 @@ export class AccountService {
   }
 
   /** DELETE /api/account/: the password confirms it is really the user. */
-  async deleteAccount(user: UserRecord, password: string, log: FastifyBaseLogger): Promise<void> {
+  async deleteAccount(user: UserRecord, password: string): Promise<void> {
     if (!(await verifyPassword(user.passwordHash, password))) throw new CredentialError(400, { password: ['Incorrect password.'] });
-    await this.deleteUser(user.id, log);
+    await this.deleteUser(user.id);
   }
 
   /**
    * Removes the user with their profile, items and subscriptions, then every file they had:
    * the names are queued in the deleting transaction, so a failed delete is retried, never lost.
    */
-  async deleteUser(userId: number, log: FastifyBaseLogger): Promise<void> {
+  async deleteUser(userId: number): Promise<void> {
     const deleted = await this.users.deleteWithMedia(userId, this.deps.clock().toISOString());
     if (deleted === undefined) throw notFound('No such user.');
-    if (this.deps.media) await this.deps.media.purge(deleted.names, log);
-    await this.deps.onDeleted?.(deleted.email).catch((error: unknown) => log.warn({ err: error, userId }, 'could not remove kept mails of a deleted user'));
+    const { log } = this.deps;
+    await this.deps.deletions.purge(deleted.names);
+    await this.deps.onDeleted(deleted.email).catch((error: unknown) => log.warn({ err: error, userId }, 'could not remove kept mails of a deleted user'));
     log.info({ userId, files: deleted.names.length }, 'user deleted');
   }
 }

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { Dialect } from '../../db/index.js';
 import type { Database, ItemsTable } from '../../db/types.js';
+import { mediaColumnsOf, mediaNamesIn } from '../media/references.js';
 import { enqueueDeletions } from '../media/repository.js';
 import type { ItemType } from './catalogue.js';
 
@@ -8,11 +9,8 @@ export type ItemRow = Selectable<ItemsTable>;
 export type ItemValues = Omit<Updateable<ItemsTable>, 'id' | 'user_id' | 'item_type' | 'created_at' | 'updated_at'>;
 
 /** The media columns of an item: what must be deleted with it or when replaced. */
-const MEDIA_COLUMNS = ['image', 'authenticity_certificate'] as const;
-
-function mediaOf(row: Pick<ItemRow, (typeof MEDIA_COLUMNS)[number]>): string[] {
-  return MEDIA_COLUMNS.map((column) => row[column]).filter((name): name is string => typeof name === 'string');
-}
+const MEDIA_COLUMNS = mediaColumnsOf('items');
+const mediaOf = (row: Partial<ItemRow>) => mediaNamesIn('items', row);
 
 export class ItemRepository {
   constructor(

@@ -1,39 +1,39 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { onRequestAsyncHookHandler } from 'fastify';
-import { currentUser, type Guards } from '../../auth/guard.js';
 import { notFound } from '../../errors.js';
-import { requestOrigin } from '../../http/form.js';
 import { withForm, type FileFieldLimit, type FormOptions } from '../../http/multipart.js';
+import { mediaUrlsFor, requestOrigin, type PublicUrl } from '../../http/request.js';
+import type { AccountGuards } from '../accounts/guards.js';
 import { DetailError, FieldErrors } from '../common.js';
+import { itemId, itemType, parseItemChange, parseListQuery, parseNewItem } from './input.js';
 import { ITEM_CONSUMES, ItemCreateBody, ItemListResponse, ItemParams, ItemUpdateBody, ItemView, ListQuery, SubscriptionRequired } from './schemas.js';
 import type { ItemService } from './service.js';
+import { itemListView, itemView } from './view.js';
 
 export interface ItemRoutesOptions {
   items: ItemService;
-  guards: Guards;
+  guards: AccountGuards;
+  publicUrl: PublicUrl;
   upload: { image: FileFieldLimit; certificate: FileFieldLimit; tmpDir: string };
   assertUploadCapacity: () => void;
 }
 
 const BASE = '/api/profile/background/items/';
-const errors = { 400: FieldErrors, 401: DetailError, 403: Type403(), 404: DetailError, 413: FieldErrors, 503: DetailError };
+const errors = { 400: FieldErrors, 401: DetailError, 403: { anyOf: [DetailError, SubscriptionRequired] }, 404: DetailError, 413: FieldErrors, 503: DetailError };
 
-function Type403() {
-  return { anyOf: [DetailError, SubscriptionRequired] };
-}
-
-/** Ids are positive integers; anything else names no item. */
-function itemId(raw: string): number {
-  if (!/^\d{1,15}$/.test(raw)) throw notFound();
-  return Number(raw);
+/** The item a URL names: an id that is not a positive integer names none (404), then the type is checked (400). */
+function target(params: { item_type: string; id: string }) {
+  const id = itemId(params.id);
+  if (id === undefined) throw notFound();
+  return { type: itemType(params.item_type), id };
 }
 
 export const itemRoutes: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (app, options) => {
-  const { items, guards } = options;
+  const { items, guards, publicUrl } = options;
   const background = guards.requireRole('background');
   // Creating and editing need the subscription; checked before any body is read.
   const subscribed: onRequestAsyncHookHandler = async (request) => {
-    await items.assertCanEdit(currentUser(request));
+    await items.assertCanEdit(guards.user(request));
   };
   const capacity = async (request: { isMultipart(): boolean }) => {
     if (request.isMultipart()) options.assertUploadCapacity();
@@ -49,7 +49,11 @@ export const itemRoutes: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (a
       onRequest: background,
       schema: { tags: ['items'], summary: "The user's items, grouped by type or of one type, paginated", querystring: ListQuery, response: { 200: ItemListResponse, ...errors } },
     },
-    async (request) => items.list(currentUser(request), request.query, requestOrigin(request), BASE),
+    async (request) => {
+      const query = parseListQuery(request.query);
+      const page = await items.list(guards.user(request), query);
+      return itemListView(page, query, mediaUrlsFor(request, publicUrl), `${requestOrigin(request)}${BASE}`);
+    },
   );
 
   app.post(
@@ -61,8 +65,10 @@ export const itemRoutes: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (a
       schema: { tags: ['items'], summary: 'Create an item (JSON or multipart with image / authenticity_certificate)', response: { 201: ItemView, ...errors } },
     },
     async (request, reply) => {
-      const item = await withForm(request, formOptions, (form) => items.create(currentUser(request), form, requestOrigin(request), request.log));
-      return reply.code(201).send(item);
+      const user = guards.user(request);
+      const row = await withForm(request, formOptions, (form) => items.create(user, parseNewItem(form)));
+      request.log.info({ userId: user.id, itemId: row.id, itemType: row.item_type }, 'item created');
+      return reply.code(201).send(itemView(row, mediaUrlsFor(request, publicUrl)));
     },
   );
 
@@ -71,7 +77,10 @@ export const itemRoutes: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (a
   app.get(
     one,
     { onRequest: background, schema: { tags: ['items'], summary: 'One item', params: ItemParams, response: { 200: ItemView, ...errors } } },
-    async (request) => items.get(currentUser(request), request.params.item_type, itemId(request.params.id), requestOrigin(request)),
+    async (request) => {
+      const { type, id } = target(request.params);
+      return itemView(await items.get(guards.user(request), type, id), mediaUrlsFor(request, publicUrl));
+    },
   );
 
   app.patch(
@@ -82,17 +91,23 @@ export const itemRoutes: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (a
       config: { docs: { body: ItemUpdateBody, consumes: ITEM_CONSUMES }, rateLimit: ['upload'] },
       schema: { tags: ['items'], summary: 'Change an item; a new image or certificate replaces the old one', params: ItemParams, response: { 200: ItemView, ...errors } },
     },
-    async (request) =>
-      withForm(request, formOptions, (form) =>
-        items.update(currentUser(request), request.params.item_type, itemId(request.params.id), form, requestOrigin(request), request.log),
-      ),
+    async (request) => {
+      const user = guards.user(request);
+      const { type, id } = target(request.params);
+      const { row, replaced } = await withForm(request, formOptions, (form) => items.update(user, id, parseItemChange(type, form)));
+      request.log.info({ userId: user.id, itemId: id, itemType: type, replaced }, 'item updated');
+      return itemView(row, mediaUrlsFor(request, publicUrl));
+    },
   );
 
   app.delete(
     one,
     { onRequest: background, schema: { tags: ['items'], summary: 'Delete an item and its files', params: ItemParams, response: { 204: { type: 'null' }, ...errors } } },
     async (request, reply) => {
-      await items.delete(currentUser(request), request.params.item_type, itemId(request.params.id), request.log);
+      const user = guards.user(request);
+      const { type, id } = target(request.params);
+      const deleted = await items.delete(user, type, id);
+      request.log.info({ userId: user.id, itemId: id, itemType: type, deleted }, 'item deleted');
       return reply.code(204).send(null);
     },
   );

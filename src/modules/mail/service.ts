@@ -1,6 +1,6 @@
-import type { FastifyBaseLogger } from 'fastify';
 import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/types.js';
+import type { Log } from '../../log.js';
 import type { Mail } from './templates.js';
 import type { MailTransport } from './transport.js';
 
@@ -29,7 +29,6 @@ export async function forgetRecipient(db: Kysely<Database> | Transaction<Databas
   await db.deleteFrom('outbox_emails').where('to_address', '=', address).execute();
 }
 
-const HOUR_MS = 3600 * 1000;
 
 /**
  * The durable outbox: requests only insert rows; this worker sends them, retries failures with
@@ -37,8 +36,6 @@ const HOUR_MS = 3600 * 1000;
  * claimed with a lock that expires, so a crashed sender's mails are picked up again).
  */
 export class MailService {
-  #timer: NodeJS.Timeout | undefined;
-  #expiry: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #kicked = false;
 
@@ -48,7 +45,7 @@ export class MailService {
       transport: MailTransport;
       from: string;
       clock: () => Date;
-      log: FastifyBaseLogger;
+      log: Log;
       /** Kept copies of sent mails (the outbox folder) older than this are removed. */
       retentionMs: number;
     },
@@ -143,21 +140,8 @@ export class MailService {
     return Number(row?.n ?? 0);
   }
 
-  startWorker(intervalSeconds: number): void {
-    if (intervalSeconds <= 0 || this.#timer) return;
-    this.#timer = setInterval(() => void this.sendDue(), intervalSeconds * 1000);
-    this.#timer.unref();
-    const expire = () => void this.expire().catch((error: unknown) => this.deps.log.warn({ err: error }, 'removing old outbox files failed'));
-    expire();
-    this.#expiry = setInterval(expire, HOUR_MS);
-    this.#expiry.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    if (this.#expiry) clearInterval(this.#expiry);
-    this.#timer = undefined;
-    this.#expiry = undefined;
+  /** Waits for a pass under way, then closes the transport (SMTP connections). */
+  async close(): Promise<void> {
     await this.#running;
     this.deps.transport.close();
   }

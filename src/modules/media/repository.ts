@@ -1,13 +1,6 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/types.js';
-
-/** Every column that holds a media name; the sweep and the safety checks read them all. */
-export const MEDIA_REFERENCES = [
-  ['background_profiles', 'profile_picture'],
-  ['talent_profiles', 'profile_picture'],
-  ['items', 'image'],
-  ['items', 'authenticity_certificate'],
-] as const;
+import { isReferenced, referencedNames } from './references.js';
 
 export interface PendingDeletion {
   name: string;
@@ -63,20 +56,11 @@ export class MediaRepository {
   }
 
   /** Every media name a row points at. */
-  async referencedNames(): Promise<Set<string>> {
-    const selects = MEDIA_REFERENCES.map(
-      ([table, column]) => sql`select ${sql.ref(column)} as name from ${sql.table(table)} where ${sql.ref(column)} is not null`,
-    );
-    const rows = await sql<{ name: string }>`${sql.join(selects, sql` union all `)}`.execute(this.db);
-    return new Set(rows.rows.map((row) => row.name));
+  referencedNames(): Promise<Set<string>> {
+    return referencedNames(this.db);
   }
 
-  async isReferenced(name: string): Promise<boolean> {
-    const checks = MEDIA_REFERENCES.map(
-      ([table, column]) => sql`exists (select 1 from ${sql.table(table)} where ${sql.ref(column)} = ${name})`,
-    );
-    const result = await sql<{ referenced: unknown }>`select (${sql.join(checks, sql` or `)}) as referenced`.execute(this.db);
-    const value = result.rows[0]?.referenced;
-    return value === true || value === 1;
+  isReferenced(name: string): Promise<boolean> {
+    return isReferenced(this.db, name);
   }
 }

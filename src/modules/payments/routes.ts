@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Guards } from '../../auth/guard.js';
-import { currentUser } from '../../auth/guard.js';
+import type { AccountGuards } from '../accounts/guards.js';
 import { ApiError } from '../../errors.js';
 import { DetailError } from '../common.js';
 import { PLANS, type Plan } from '../subscriptions/plans.js';
@@ -71,7 +70,7 @@ const notHere = () =>
  * the plans a user may hold and their subscriptions. Checkout, payment intents and webhooks are
  * not served: they answer a DRF-shaped 404 that says so.
  */
-export const paymentRoutes: FastifyPluginAsyncTypebox<{ guards: Guards; subscriptions: SubscriptionRepository; clock: () => Date }> = async (
+export const paymentRoutes: FastifyPluginAsyncTypebox<{ guards: AccountGuards; subscriptions: SubscriptionRepository; clock: () => Date }> = async (
   app,
   { guards, subscriptions, clock },
 ) => {
@@ -82,7 +81,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ guards: Guards; subscrip
       schema: { tags: ['payments'], summary: "The subscription plans of the user's role", response: { 200: Type.Array(PlanView), 401: DetailError } },
     },
     async (request) => {
-      const user = currentUser(request);
+      const user = guards.user(request);
       return Object.values(PLANS)
         .filter((plan) => (plan.role === 'talent' ? user.isTalent : user.isBackground))
         .map(planView);
@@ -97,7 +96,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ guards: Guards; subscrip
     },
     async (request) => {
       const now = clock().toISOString();
-      return (await subscriptions.listForUser(currentUser(request).id)).map((s) => ({
+      return (await subscriptions.listForUser(guards.user(request).id)).map((s) => ({
         id: s.id,
         plan: PLAN_IDS[s.plan] ?? null,
         plan_name: s.plan,

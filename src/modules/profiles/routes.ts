@@ -1,26 +1,32 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Guards } from '../../auth/guard.js';
-import { currentUser } from '../../auth/guard.js';
-import { queryFlag, requestOrigin } from '../../http/form.js';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { Role } from '../../auth/roles.js';
 import { withForm, type FileFieldLimit, type FormOptions } from '../../http/multipart.js';
+import { mediaUrlsFor, queryFlag, type PublicUrl } from '../../http/request.js';
+import type { AccountGuards } from '../accounts/guards.js';
 import { DetailError, FieldErrors } from '../common.js';
+import { parseProfileForm, PICTURE_FIELD } from './input.js';
 import {
   BackgroundProfileResponse,
   BackgroundRestrictionsSchema,
   BackgroundUpdateBody,
   BackgroundUpdateResponse,
-  PROFILE_CONSUMES,
-  TalentUpdateBody,
   PartialQuery,
+  PROFILE_CONSUMES,
   SubscriptionStatusSchema,
   TalentProfileResponse,
+  TalentUpdateBody,
   TalentUpdateResponse,
 } from './schemas.js';
-import { PICTURE_FIELD, type ProfileService } from './service.js';
+import type { PictureOutcome, Profile, ProfileService } from './service.js';
+import { backgroundProfileView, profileFields, talentProfileView, type FileLimits, type UrlFor } from './view.js';
 
 export interface ProfileRoutesOptions {
   profiles: ProfileService;
-  guards: Guards;
+  guards: AccountGuards;
+  clock: () => Date;
+  publicUrl: PublicUrl;
+  fileLimits: FileLimits;
   /** The picture's size limit and the temporary folder uploads stream to. */
   upload: { picture: FileFieldLimit; tmpDir: string };
   /** Refuses an upload before its body is read when image processing is saturated. */
@@ -29,92 +35,95 @@ export interface ProfileRoutesOptions {
 
 const errorResponses = { 400: FieldErrors, 401: DetailError, 403: DetailError, 413: FieldErrors, 503: DetailError };
 
+/** The two profile endpoints: the same routes, each with its own shapes and words. */
+const KINDS = {
+  background: {
+    readSummary: 'Background profile, score, subscription and restrictions',
+    readResponse: BackgroundProfileResponse,
+    updateBody: BackgroundUpdateBody,
+    updateResponse: BackgroundUpdateResponse,
+    updated: 'Background profile updated successfully',
+  },
+  talent: {
+    readSummary: 'Talent profile, score, subscription and restrictions',
+    readResponse: TalentProfileResponse,
+    updateBody: TalentUpdateBody,
+    updateResponse: TalentUpdateResponse,
+    updated: 'Profile updated successfully',
+  },
+} as const;
+
+function logPicture(log: FastifyBaseLogger, userId: number, picture: PictureOutcome, cleared: boolean): void {
+  if (picture.stored) log.info({ userId, oldKey: picture.replaced, newKey: picture.stored }, 'profile picture replaced');
+  else if (cleared) log.info({ userId, oldKey: picture.replaced, newKey: null }, 'profile picture removed');
+}
+
 export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = async (app, options) => {
-  const { profiles, guards, assertUploadCapacity } = options;
+  const { profiles, guards, assertUploadCapacity, fileLimits } = options;
   const formOptions: FormOptions = { fileFields: { [PICTURE_FIELD]: options.upload.picture }, tmpDir: options.upload.tmpDir };
-  const background = { onRequest: guards.requireRole('background') };
-  const talent = { onRequest: guards.requireRole('talent') };
   const checkCapacity = async (request: { isMultipart(): boolean }) => {
     if (request.isMultipart()) assertUploadCapacity();
   };
+  const urls = (request: FastifyRequest): UrlFor => mediaUrlsFor(request, options.publicUrl);
+  const readView = (profile: Profile, urlFor: UrlFor) =>
+    profile.kind === 'talent' ? talentProfileView(profile, urlFor, fileLimits) : backgroundProfileView(profile, urlFor);
 
-  app.get(
-    '/api/profile/background/',
-    {
-      ...background,
-      schema: { tags: ['profiles'], summary: 'Background profile, score, subscription and restrictions', response: { 200: BackgroundProfileResponse, ...errorResponses } },
-    },
-    async (request) => profiles.background(currentUser(request), requestOrigin(request)),
-  );
+  for (const kind of ['background', 'talent'] as const satisfies readonly Role[]) {
+    const words = KINDS[kind];
+    const path = `/api/profile/${kind}/`;
+    const onRequest = guards.requireRole(kind);
 
-  app.post(
-    '/api/profile/background/',
-    {
-      ...background,
-      preHandler: checkCapacity,
-      config: { docs: { body: BackgroundUpdateBody, consumes: PROFILE_CONSUMES }, rateLimit: ['upload'] },
-      schema: {
-        tags: ['profiles'],
-        summary: 'Update the background profile and/or its picture (JSON, form or multipart)',
-        querystring: PartialQuery,
-        response: { 200: BackgroundUpdateResponse, ...errorResponses },
+    app.get(path, { onRequest, schema: { tags: ['profiles'], summary: words.readSummary, response: { 200: words.readResponse, ...errorResponses } } }, async (request) =>
+      readView(await profiles.read(kind, guards.user(request)), urls(request)),
+    );
+
+    app.post(
+      path,
+      {
+        onRequest,
+        preHandler: checkCapacity,
+        config: { docs: { body: words.updateBody, consumes: PROFILE_CONSUMES }, rateLimit: ['upload'] },
+        schema: {
+          tags: ['profiles'],
+          summary: `Update the ${kind} profile and/or its picture (JSON, form or multipart)`,
+          querystring: PartialQuery,
+          response: { 200: words.updateResponse, ...errorResponses },
+        },
       },
-    },
-    async (request) =>
-      withForm(request, formOptions, (form) =>
-        profiles.updateBackground(currentUser(request), form, queryFlag(request.query.partial, true), requestOrigin(request), request.log),
-      ),
-  );
+      async (request) => {
+        const user = guards.user(request);
+        const { profile, picture, cleared } = await withForm(request, formOptions, async (form) => {
+          const change = parseProfileForm(kind, form, queryFlag(request.query.partial, true), options.clock());
+          return { ...(await profiles.update(kind, user, change)), cleared: change.picture.kind === 'clear' };
+        });
+        logPicture(request.log, user.id, picture, cleared);
+        return { message: words.updated, profile: profileFields(profile, urls(request)) };
+      },
+    );
 
-  app.delete(
-    '/api/profile/background/',
-    { ...background, schema: { tags: ['profiles'], summary: 'Remove the background profile picture', response: { 200: BackgroundUpdateResponse, ...errorResponses } } },
-    async (request) => profiles.removeBackgroundPicture(currentUser(request), requestOrigin(request), request.log),
-  );
+    app.delete(
+      path,
+      { onRequest, schema: { tags: ['profiles'], summary: `Remove the ${kind} profile picture`, response: { 200: words.updateResponse, ...errorResponses } } },
+      async (request) => {
+        const user = guards.user(request);
+        const { profile, picture } = await profiles.removePicture(kind, user);
+        logPicture(request.log, user.id, picture, true);
+        return { message: 'Profile picture removed', profile: profileFields(profile, urls(request)) };
+      },
+    );
+  }
+
+  const background = { onRequest: guards.requireRole('background') };
 
   app.get(
     '/api/profile/background/subscription-status/',
     { ...background, schema: { tags: ['profiles'], response: { 200: SubscriptionStatusSchema, ...errorResponses } } },
-    async (request) => profiles.backgroundSubscriptionStatus(currentUser(request)),
+    async (request) => profiles.backgroundSubscriptionStatus(guards.user(request)),
   );
 
   app.get(
     '/api/profile/background/restrictions/',
     { ...background, schema: { tags: ['profiles'], response: { 200: BackgroundRestrictionsSchema, ...errorResponses } } },
-    async (request) => profiles.backgroundRestrictions(currentUser(request)),
-  );
-
-  app.get(
-    '/api/profile/talent/',
-    {
-      ...talent,
-      schema: { tags: ['profiles'], summary: 'Talent profile, score, subscription and restrictions', response: { 200: TalentProfileResponse, ...errorResponses } },
-    },
-    async (request) => profiles.talent(currentUser(request), requestOrigin(request)),
-  );
-
-  app.post(
-    '/api/profile/talent/',
-    {
-      ...talent,
-      preHandler: checkCapacity,
-      config: { docs: { body: TalentUpdateBody, consumes: PROFILE_CONSUMES }, rateLimit: ['upload'] },
-      schema: {
-        tags: ['profiles'],
-        summary: 'Update the talent profile and/or its picture (JSON, form or multipart)',
-        querystring: PartialQuery,
-        response: { 200: TalentUpdateResponse, ...errorResponses },
-      },
-    },
-    async (request) =>
-      withForm(request, formOptions, (form) =>
-        profiles.updateTalent(currentUser(request), form, queryFlag(request.query.partial, true), requestOrigin(request), request.log),
-      ),
-  );
-
-  app.delete(
-    '/api/profile/talent/',
-    { ...talent, schema: { tags: ['profiles'], summary: 'Remove the talent profile picture', response: { 200: TalentUpdateResponse, ...errorResponses } } },
-    async (request) => profiles.removeTalentPicture(currentUser(request), requestOrigin(request), request.log),
+    async (request) => profiles.backgroundRestrictions(guards.user(request)),
   );
 };

@@ -1,4 +1,4 @@
-export type Role = 'talent' | 'background';
+import type { Role } from '../../auth/roles.js';
 
 export interface Plan {
   code: string;

@@ -1,5 +1,6 @@
 import { ApiError } from '../../errors.js';
-import { findPlan, PLANS, type Role } from './plans.js';
+import type { Role } from '../../auth/roles.js';
+import { findPlan, PLANS } from './plans.js';
 import type { SubscriptionRecord, SubscriptionRepository } from './repository.js';
 
 export interface SubscriptionView {

@@ -1,0 +1,109 @@
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { SqliteDialectConfig } from 'kysely';
+import { BoundedMap } from '../bounded-map.js';
+
+/** What Kysely's SQLite dialect needs of a connection. */
+type KyselySqlite = SqliteDialectConfig['database'];
+type KyselyStatement = ReturnType<Awaited<KyselySqlite> extends { prepare(sql: string): infer S } ? () => S : never>;
+
+const STATEMENT_CACHE_SIZE = 500;
+
+// Extended result codes of node:sqlite errors, named as better-sqlite3 names them, so one check
+// (unique violation, busy database) holds for both drivers.
+const SQLITE_CODES: Record<number, string> = {
+  5: 'SQLITE_BUSY',
+  261: 'SQLITE_BUSY_RECOVERY',
+  517: 'SQLITE_BUSY_SNAPSHOT',
+  787: 'SQLITE_CONSTRAINT_FOREIGNKEY',
+  1555: 'SQLITE_CONSTRAINT_PRIMARYKEY',
+  2067: 'SQLITE_CONSTRAINT_UNIQUE',
+};
+
+interface NodeSqliteStatement {
+  all(...parameters: unknown[]): Record<string, unknown>[];
+  run(...parameters: unknown[]): { changes: number | bigint; lastInsertRowid: number | bigint };
+  iterate(...parameters: unknown[]): IterableIterator<Record<string, unknown>>;
+  columns(): unknown[];
+}
+interface NodeSqliteDatabase {
+  exec(sql: string): void;
+  prepare(sql: string): NodeSqliteStatement;
+  close(): void;
+}
+type NodeSqliteModule = { DatabaseSync: new (file: string, options?: { timeout?: number }) => NodeSqliteDatabase };
+
+function withSqliteCode<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    const errcode = (error as { errcode?: unknown }).errcode;
+    if (typeof errcode === 'number' && SQLITE_CODES[errcode]) (error as { code: string }).code = SQLITE_CODES[errcode];
+    throw error;
+  }
+}
+
+/** Rows as plain objects (node:sqlite's have no prototype). */
+const plain = (row: Record<string, unknown>) => ({ ...row });
+
+/**
+ * node:sqlite behind the interface Kysely expects of better-sqlite3: positional parameters as one
+ * array, `reader` for statements that return rows.
+ */
+function nodeSqliteStatement(statement: NodeSqliteStatement): KyselyStatement {
+  return {
+    reader: statement.columns().length > 0,
+    all: (parameters: readonly unknown[]) => withSqliteCode(() => statement.all(...parameters).map(plain)),
+    run: (parameters: readonly unknown[]) => withSqliteCode(() => statement.run(...parameters)),
+    iterate: function* (parameters: readonly unknown[]) {
+      for (const row of statement.iterate(...parameters)) yield plain(row);
+    },
+  } as unknown as KyselyStatement;
+}
+
+export interface SqliteOptions {
+  busyTimeoutMs: number;
+}
+
+const PRAGMAS = (busyTimeoutMs: number) => [
+  'journal_mode = WAL',
+  'foreign_keys = ON',
+  `busy_timeout = ${Math.round(busyTimeoutMs)}`,
+  'synchronous = NORMAL',
+];
+
+/**
+ * Kysely prepares every query anew; preparing is the largest single cost of a small SQLite query.
+ * The queries are a fixed set of shapes, so prepared statements are kept by their SQL text.
+ */
+function cached<S>(prepare: (sql: string) => S): (sql: string) => S {
+  const cache = new BoundedMap<string, S>(STATEMENT_CACHE_SIZE);
+  return (sql) => {
+    let statement = cache.get(sql);
+    if (!statement) {
+      statement = prepare(sql);
+      cache.set(sql, statement);
+    }
+    return statement;
+  };
+}
+
+/**
+ * A SQLite connection for Kysely. Node's built-in node:sqlite where the runtime has it (Node 22.13
+ * and later): better-sqlite3 12 aborts Node 24 processes when a statement object is collected
+ * (its ObjectWrap destructor asserts on a missing environment). better-sqlite3 on Node 20, which
+ * has no node:sqlite. Both open the same file format with the same pragmas.
+ */
+export function openSqlite(file: string, options: SqliteOptions): KyselySqlite {
+  const builtin = process.getBuiltinModule?.('node:sqlite') as NodeSqliteModule | undefined;
+  if (builtin) {
+    const database = new builtin.DatabaseSync(file, { timeout: options.busyTimeoutMs });
+    for (const pragma of PRAGMAS(options.busyTimeoutMs)) database.exec(`PRAGMA ${pragma}`);
+    return { close: () => database.close(), prepare: cached((sql) => withSqliteCode(() => nodeSqliteStatement(database.prepare(sql)))) };
+  }
+  const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+  const database = new Database(file);
+  for (const pragma of PRAGMAS(options.busyTimeoutMs)) database.pragma(pragma);
+  return { close: () => database.close(), prepare: cached((sql) => database.prepare(sql)) };
+}
+

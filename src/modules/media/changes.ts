@@ -1,0 +1,45 @@
+import type { UploadedFile } from '../../http/multipart.js';
+import type { DeletionQueue } from './deletions.js';
+import type { FileTarget, MediaIngest, StoredFile } from './ingest.js';
+
+/** A file a change brings: what it is checked as and where it goes. */
+export interface NewFile extends FileTarget {
+  file: UploadedFile;
+  kind: 'image' | 'document';
+}
+
+/** What a commit did: its result, and the names it stopped referencing (queued in its transaction). */
+export interface Committed<T> {
+  value: T;
+  replaced: readonly string[];
+}
+
+/**
+ * The one order of every change that stores files, so no failure leaves a file nothing references
+ * or a row pointing at nothing: store each new file; commit (the transaction queues the files it
+ * replaces); then delete those. A failure before the commit ends removes the new files again.
+ */
+export class MediaChanges {
+  constructor(private readonly deps: { ingest: MediaIngest; deletions: DeletionQueue }) {}
+
+  async apply<T>(files: readonly NewFile[], commit: (stored: Record<string, StoredFile>) => Promise<Committed<T>>): Promise<Committed<T> & { stored: Record<string, StoredFile> }> {
+    const stored: Record<string, StoredFile> = {};
+    let committed: Committed<T>;
+    try {
+      for (const file of files) {
+        stored[file.field] = file.kind === 'image' ? await this.deps.ingest.storeImage(file.file, file) : await this.deps.ingest.storeDocument(file.file, file);
+      }
+      committed = await commit(stored);
+    } catch (error) {
+      for (const file of Object.values(stored)) await this.deps.deletions.discard(file.name);
+      throw error;
+    }
+    await this.deps.deletions.purge(committed.replaced);
+    return { ...committed, stored };
+  }
+
+  /** After a commit that dropped rows and queued their files (a deletion): delete those files. */
+  purgeCommitted(names: readonly string[]): Promise<void> {
+    return this.deps.deletions.purge(names);
+  }
+}

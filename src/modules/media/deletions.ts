@@ -1,0 +1,78 @@
+import type { Log } from '../../log.js';
+import type { Storage } from '../../storage/types.js';
+import type { MediaRepository } from './repository.js';
+
+const MAX_BACKOFF_SECONDS = 3600;
+const RETRY_BATCH = 100;
+
+/** 30 s, 1 min, 2 min, … capped at an hour. */
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(MAX_BACKOFF_SECONDS, 30 * 2 ** Math.max(0, attempts - 1));
+}
+
+/**
+ * Deletes stored files the database no longer references: after the commit that dropped them,
+ * from the durable queue (pending_deletions) that commit wrote, retried with backoff.
+ */
+export class DeletionQueue {
+  constructor(
+    private readonly deps: {
+      storage: Storage;
+      repository: MediaRepository;
+      clock: () => Date;
+      log: Log;
+    },
+  ) {}
+
+  /**
+   * The new file of a change whose commit failed. Deleted now; if that fails too it is queued,
+   * and if the queue (the database) is down as well, the sweep removes it after the grace period.
+   */
+  async discard(name: string): Promise<void> {
+    const { log } = this.deps;
+    try {
+      await this.deps.storage.delete(name);
+    } catch (error) {
+      log.warn({ err: error, name }, 'could not delete the object of a failed change; queued for retry');
+      await this.deps.repository.enqueue([name], this.deps.clock().toISOString()).catch((queueError: unknown) => {
+        log.warn({ err: queueError, name }, 'could not queue the deletion either; the media sweep will remove it');
+      });
+    }
+  }
+
+  /** Deletes files whose pending_deletions rows were committed; failures stay queued. */
+  async purge(names: readonly string[]): Promise<void> {
+    for (const name of names) await this.deleteQueued(name, 0);
+  }
+
+  private async deleteQueued(name: string, attempts: number): Promise<boolean> {
+    const { log, repository } = this.deps;
+    try {
+      // A safety net against bugs: never delete what a row still points at.
+      if (await repository.isReferenced(name)) {
+        log.error({ name }, 'a queued deletion is still referenced; dropping it from the queue');
+        await repository.done(name);
+        return true;
+      }
+      await this.deps.storage.delete(name);
+      await repository.done(name);
+      log.debug({ name }, 'old object deleted');
+      return true;
+    } catch (error) {
+      const next = attempts + 1;
+      const retryAt = new Date(this.deps.clock().getTime() + retryDelaySeconds(next) * 1000).toISOString();
+      log.warn({ err: error, name, attempts: next, retryAt }, 'deleting an old object failed; will retry');
+      await repository.reschedule(name, next, retryAt, String((error as Error).message ?? error)).catch(() => undefined);
+      return false;
+    }
+  }
+
+  /** Every due deletion (or every queued one): how many succeeded and failed. */
+  async retryDue(all = false): Promise<{ succeeded: number; failed: number }> {
+    const now = this.deps.clock().toISOString();
+    const due = all ? await this.deps.repository.all() : await this.deps.repository.due(now, RETRY_BATCH);
+    let succeeded = 0;
+    for (const item of due) if (await this.deleteQueued(item.name, item.attempts)) succeeded += 1;
+    return { succeeded, failed: due.length - succeeded };
+  }
+}

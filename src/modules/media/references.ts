@@ -1,0 +1,66 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../../db/types.js';
+
+/** The storage folders files go to, under the media prefix. */
+export const MEDIA_FOLDERS = {
+  backgroundProfilePictures: 'background_profile_pictures',
+  profilePictures: 'profile_pictures',
+  itemImages: 'item_images',
+  certificates: 'certificates',
+} as const;
+
+/**
+ * Every column that holds a stored file's name, and the folder its files go to. Each table names
+ * its owner in `user_id`. The sweep, the check before any deletion, account removal and the item
+ * repository all read this list: a new picture column is one entry here.
+ */
+export const MEDIA_COLUMNS = [
+  { table: 'background_profiles', column: 'profile_picture', folder: MEDIA_FOLDERS.backgroundProfilePictures },
+  { table: 'talent_profiles', column: 'profile_picture', folder: MEDIA_FOLDERS.profilePictures },
+  { table: 'items', column: 'image', folder: MEDIA_FOLDERS.itemImages },
+  { table: 'items', column: 'authenticity_certificate', folder: MEDIA_FOLDERS.certificates },
+] as const satisfies readonly { table: keyof Database; column: string; folder: string }[];
+
+type MediaColumn = (typeof MEDIA_COLUMNS)[number];
+export type MediaTable = MediaColumn['table'];
+export type MediaColumnOf<T extends MediaTable> = Extract<MediaColumn, { table: T }>['column'];
+
+/** The media columns of one table. */
+export function mediaColumnsOf<T extends MediaTable>(table: T): MediaColumnOf<T>[] {
+  return MEDIA_COLUMNS.filter((entry) => entry.table === table).map((entry) => entry.column as MediaColumnOf<T>);
+}
+
+/** The stored names a row of `table` holds. */
+export function mediaNamesIn<T extends MediaTable>(table: T, row: { [C in MediaColumnOf<T>]?: string | null }): string[] {
+  return mediaColumnsOf(table)
+    .map((column) => row[column])
+    .filter((name): name is string => typeof name === 'string');
+}
+
+/** Every folder the sweep reconciles. */
+export const MEDIA_FOLDER_LIST: readonly string[] = [...new Set(MEDIA_COLUMNS.map((entry) => entry.folder))];
+
+type Queryable = Kysely<Database> | Transaction<Database>;
+
+const named = (entry: MediaColumn) => sql`select ${sql.ref(entry.column)} as name from ${sql.table(entry.table)} where ${sql.ref(entry.column)} is not null`;
+
+/** Every name a row points at. */
+export async function referencedNames(db: Queryable): Promise<Set<string>> {
+  const rows = await sql<{ name: string }>`${sql.join(MEDIA_COLUMNS.map(named), sql` union all `)}`.execute(db);
+  return new Set(rows.rows.map((row) => row.name));
+}
+
+/** Whether any row points at `name`. */
+export async function isReferenced(db: Queryable, name: string): Promise<boolean> {
+  const checks = MEDIA_COLUMNS.map((entry) => sql`exists (select 1 from ${sql.table(entry.table)} where ${sql.ref(entry.column)} = ${name})`);
+  const result = await sql<{ referenced: unknown }>`select (${sql.join(checks, sql` or `)}) as referenced`.execute(db);
+  const value = result.rows[0]?.referenced;
+  return value === true || value === 1;
+}
+
+/** Every name the rows of one user point at (account removal). */
+export async function namesOwnedBy(db: Queryable, userId: number): Promise<string[]> {
+  const selects = MEDIA_COLUMNS.map((entry) => sql`${named(entry)} and user_id = ${userId}`);
+  const rows = await sql<{ name: string }>`${sql.join(selects, sql` union all `)}`.execute(db);
+  return rows.rows.map((row) => row.name);
+}

@@ -1,0 +1,107 @@
+import { socialLinksView } from '../social/view.js';
+import { TALENT_COMPLETION_MAX } from './score.js';
+import type { BackgroundProfile, Profile, TalentProfile } from './service.js';
+
+/** Turns a stored media name into the absolute URL clients load. */
+export type UrlFor = (name: string) => string;
+
+/** The upload limits the live service tells its clients (file_limits). */
+export interface FileLimits {
+  image_max_mb: number;
+  video_max_mb: number;
+}
+
+/** The fields both profiles show (the response schema fixes their order). */
+function commonFields(profile: Profile, urlFor: UrlFor) {
+  const { user, record } = profile;
+  return {
+    id: record.userId,
+    email: user.email,
+    username: user.email,
+    email_verified: user.emailVerified,
+    profile_picture: record.profilePicture ? urlFor(record.profilePicture) : null,
+    country: record.country,
+    date_of_birth: record.dateOfBirth,
+    gender: record.gender,
+    account_type: profile.accountType,
+    profile_score: profile.score.total,
+  };
+}
+
+function talentFields(profile: TalentProfile, urlFor: UrlFor) {
+  const { user, record, score } = profile;
+  return {
+    ...commonFields(profile, urlFor),
+    aboutyou: record.aboutyou,
+    city: record.city,
+    phone: record.phone,
+    is_verified: user.emailVerified,
+    profile_complete: score.profile_completion === TALENT_COMPLETION_MAX,
+    // The live serializer's user fields, which the live web app's profile form reads.
+    first_name: user.firstName,
+    last_name: user.lastName,
+    full_name: [user.firstName, user.lastName].filter(Boolean).join(' '),
+    residency: user.residency ?? '',
+  };
+}
+
+/** The `profile` object of every profile response. */
+export function profileFields(profile: Profile, urlFor: UrlFor) {
+  return profile.kind === 'talent' ? talentFields(profile, urlFor) : commonFields(profile, urlFor);
+}
+
+export function backgroundProfileView(profile: BackgroundProfile, urlFor: UrlFor) {
+  return {
+    profile: commonFields(profile, urlFor),
+    profile_score: profile.score,
+    subscription_status: profile.subscriptionStatus,
+    restrictions: profile.restrictions,
+  };
+}
+
+/** What the live service's account types allow a talent (its TalentUserProfile limits); no media stored yet. */
+function talentLimitations(accountType: string) {
+  const images = ({ free: 1, premium: 4, platinum: 6 } as Record<string, number>)[accountType] ?? 0;
+  const videos = ({ free: 0, premium: 2, platinum: 4 } as Record<string, number>)[accountType] ?? 0;
+  const paid = accountType === 'premium' || accountType === 'platinum';
+  return {
+    images_used: 0,
+    images_limit: images,
+    images_remaining: images,
+    videos_used: 0,
+    videos_limit: videos,
+    videos_remaining: videos,
+    can_advanced_search: paid,
+    can_priority_support: paid,
+    can_custom_url: accountType === 'platinum',
+    can_featured_placement: accountType === 'platinum',
+  };
+}
+
+function upgradePrompt(accountType: string) {
+  if (accountType === 'platinum') return null;
+  return { message: accountType === 'free' ? 'Upgrade to unlock more features!' : 'Upgrade to Platinum for maximum visibility!', upgrade_url: '/pricing' };
+}
+
+/**
+ * The talent profile in both shapes: castfolio's (profile, profile_score, subscription_status,
+ * restrictions) and the live service's (the profile's fields at the top level, plus
+ * social_media_links, media, file_limits, account_limitations, upgrade_prompt).
+ */
+export function talentProfileView(profile: TalentProfile, urlFor: UrlFor, fileLimits: FileLimits) {
+  const fields = talentFields(profile, urlFor);
+  const { profile_score: _total, ...topLevel } = fields;
+  const social = profile.record.social;
+  return {
+    ...topLevel,
+    social_media_links: social ? socialLinksView(profile.user.id, social) : {},
+    media: [],
+    file_limits: fileLimits,
+    account_limitations: talentLimitations(profile.accountType),
+    upgrade_prompt: upgradePrompt(profile.accountType),
+    profile: fields,
+    profile_score: profile.score,
+    subscription_status: profile.subscriptionStatus,
+    restrictions: profile.restrictions,
+  };
+}

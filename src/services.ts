@@ -1,0 +1,135 @@
+import { TokenService } from './auth/tokens.js';
+import { requireJwtSecret, type Config } from './config.js';
+import { createDatabase, type DatabaseHandle } from './db/index.js';
+import { WorkLimiter } from './images/limiter.js';
+import type { Log } from './log.js';
+import { AccountLifecycle } from './modules/accounts/lifecycle.js';
+import { UserRepository } from './modules/accounts/repository.js';
+import { RevocationRepository } from './modules/accounts/revocations.js';
+import { AccountService } from './modules/accounts/service.js';
+import { ItemRepository } from './modules/items/repository.js';
+import { ItemService } from './modules/items/service.js';
+import { MailService } from './modules/mail/service.js';
+import { outboxFolderTransport, smtpTransport, type MailTransport } from './modules/mail/transport.js';
+import { MediaChanges } from './modules/media/changes.js';
+import { DeletionQueue } from './modules/media/deletions.js';
+import { MediaIngest, type IngestObserver } from './modules/media/ingest.js';
+import { MediaRepository } from './modules/media/repository.js';
+import { MediaSweep } from './modules/media/sweep.js';
+import { ProfileRepository } from './modules/profiles/repository.js';
+import { ProfileService } from './modules/profiles/service.js';
+import { SocialLinksRepository } from './modules/social/repository.js';
+import { SocialLinksService } from './modules/social/service.js';
+import { SubscriptionRepository } from './modules/subscriptions/repository.js';
+import { SubscriptionService } from './modules/subscriptions/service.js';
+import { createStorage, type Storage } from './storage/index.js';
+import { TimeoutStorage } from './storage/timeout.js';
+
+/** What the services run on. Each is made from configuration unless the caller hands one in (and then owns it). */
+export interface Resources {
+  database: DatabaseHandle;
+  storage: Storage;
+  mailTransport: MailTransport;
+  /** Closes what was made here, not what was handed in. */
+  close(): Promise<void>;
+}
+
+export function openResources(config: Config, log: Log, given: Partial<Omit<Resources, 'close'>> = {}): Resources {
+  const database = given.database ?? createDatabase(config.database, log);
+  const storage = given.storage ?? createStorage(config.storage);
+  const mailTransport =
+    given.mailTransport ?? (config.mail.smtpUrl ? smtpTransport(config.mail.smtpUrl) : outboxFolderTransport(config.mail.outboxDir, log));
+  return {
+    database,
+    storage: new TimeoutStorage(storage, config.storage.timeoutMs),
+    mailTransport,
+    close: async () => {
+      if (!given.storage) await storage.close();
+      if (!given.database) await database.destroy();
+    },
+  };
+}
+
+export interface ServiceDeps {
+  clock: () => Date;
+  log: Log;
+  /** Base of links in mails (PUBLIC_WEB_URL, or in development the server's own address). */
+  webUrl: () => string;
+  /** Metrics of received uploads and image work. */
+  observe?: IngestObserver;
+}
+
+const IGNORE: IngestObserver = { uploaded: () => undefined, image: () => undefined };
+
+/**
+ * Every repository and service, wired once: the server and the CLI both use this, so a command
+ * deletes a user exactly as the API does. Needs a resolved JWT secret (resolveJwtSecret).
+ */
+export function createServices(config: Config, resources: Resources, deps: ServiceDeps) {
+  const secret = requireJwtSecret(config);
+  const { clock, log } = deps;
+  const { database, storage } = resources;
+  const { db } = database;
+
+  const users = new UserRepository(db);
+  const subscriptionRecords = new SubscriptionRepository(db);
+  const revocations = new RevocationRepository(db);
+  const mediaRecords = new MediaRepository(db);
+  const tokens = new TokenService(secret, { access: config.jwt.accessTtlSeconds, refresh: config.jwt.refreshTtlSeconds }, clock);
+
+  const ingest = new MediaIngest({ storage, limiter: new WorkLimiter(config.images.concurrency, config.images.queueLimit), images: config.images, log, observe: deps.observe ?? IGNORE });
+  const deletions = new DeletionQueue({ storage, repository: mediaRecords, clock, log });
+  const sweep = new MediaSweep({ storage, repository: mediaRecords, deletions, clock });
+  const changes = new MediaChanges({ ingest, deletions });
+
+  const mail = new MailService({
+    db,
+    transport: resources.mailTransport,
+    from: config.mail.from,
+    clock,
+    log,
+    retentionMs: config.mail.outboxRetentionSeconds * 1000,
+  });
+  const lifecycle = new AccountLifecycle({
+    db,
+    users,
+    mail,
+    config: config.accounts,
+    webUrl: deps.webUrl,
+    appName: config.mail.appName,
+    secret,
+    clock,
+    log,
+  });
+  const accounts = new AccountService({
+    users,
+    tokens,
+    clock,
+    deletions,
+    revocations,
+    rotateRefreshTokens: config.accounts.rotateRefreshTokens,
+    refreshTtlSeconds: config.jwt.refreshTtlSeconds,
+    onRegistered: (user) => lifecycle.sendFirstCode(user),
+    onDeleted: (email) => mail.forget(email),
+    log,
+  });
+
+  return {
+    clock,
+    database,
+    storage,
+    users,
+    revocations,
+    accounts,
+    lifecycle,
+    mail,
+    subscriptionRecords,
+    subscriptions: new SubscriptionService(subscriptionRecords, clock),
+    profiles: new ProfileService({ profiles: new ProfileRepository(db, database.dialect), subscriptions: subscriptionRecords, users, media: changes, clock }),
+    items: new ItemService({ items: new ItemRepository(db, database.dialect), subscriptions: subscriptionRecords, media: changes, clock }),
+    social: new SocialLinksService({ links: new SocialLinksRepository(db), clock }),
+    media: { records: mediaRecords, ingest, deletions, sweep },
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;
