@@ -18,6 +18,24 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   {
+    // Layers point down: the HTTP, auth, storage, image, database and configuration layers know
+    // nothing of the modules built on them.
+    files: ['src/http/**/*.ts', 'src/auth/**/*.ts', 'src/storage/**/*.ts', 'src/images/**/*.ts', 'src/db/**/*.ts', 'src/*.ts'],
+    ignores: ['src/app.ts', 'src/server.ts', 'src/cli.ts', 'src/services.ts', 'src/jobs.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/modules/**'], message: 'Lower layers do not import modules: move the type to its owner.' }] }],
+    },
+  },
+  {
+    // Services, repositories, inputs and views take typed values and return domain data; only the
+    // routes know Fastify.
+    files: ['src/modules/**/*.ts'],
+    ignores: ['src/modules/**/routes.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['fastify', '@fastify/*'], message: 'Only routes.ts speaks HTTP; pass typed values in.' }] }],
+    },
+  },
+  {
     files: ['src/db/**/*.ts'],
     // Kysely's migrations are written against Kysely<any> by design: they run before the types exist.
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
