@@ -24,12 +24,6 @@ export class CredentialError extends ApiError {}
 
 export const validationError = (fields: FieldErrors): ApiError => new ApiError(400, fields);
 
-export const fieldError = (field: string, ...messages: string[]): ApiError =>
-  new ApiError(400, { [field]: messages });
-
-export const detailError = (statusCode: number, detail: string, extra: ErrorBody = {}): ApiError =>
-  new ApiError(statusCode, { detail, ...extra });
-
 const WWW_AUTHENTICATE = { 'WWW-Authenticate': 'Bearer realm="api"' };
 
 export const notAuthenticated = (): ApiError =>

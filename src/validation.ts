@@ -12,7 +12,7 @@ interface SchemaError {
 }
 
 export const NON_FIELD_ERRORS = 'non_field_errors';
-export const DATE_FORMAT_MESSAGE = 'Date has wrong format. Use one of these formats instead: YYYY-MM-DD.';
+const DATE_FORMAT_MESSAGE = 'Date has wrong format. Use one of these formats instead: YYYY-MM-DD.';
 
 /** Per-field custom messages by keyword, e.g. Type.String({ pattern, 'x-messages': { pattern: '...' } }). */
 type WithMessages = { 'x-messages'?: Record<string, string>; properties?: Record<string, TSchema> };
@@ -87,7 +87,7 @@ function messageFor(error: SchemaError, actual: unknown, fieldSchema: WithMessag
 }
 
 /** Turns schema errors into DRF's {"field": ["message"]} shape: one message per field, first failure wins. */
-export function toFieldErrors(schema: TSchema, errors: Iterable<SchemaError>, value: unknown): FieldErrors {
+function toFieldErrors(schema: TSchema, errors: Iterable<SchemaError>, value: unknown): FieldErrors {
   const result: FieldErrors = {};
   const add = (field: string, message: string) => {
     if (!result[field]) result[field] = [message];

@@ -4,7 +4,7 @@ import { dictionary } from '@zxcvbn-ts/language-common';
 // Defaults of @node-rs/argon2 are argon2id, 19 MiB, 2 passes: OWASP's recommended minimum.
 const ARGON2_OPTIONS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
-export const PASSWORD_MIN_LENGTH = 8;
+const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
 
 // Django's CommonPasswordValidator checks 20 000 leaked passwords; zxcvbn-ts's maintained list

@@ -8,13 +8,13 @@ import { ApiError } from '../errors.js';
  */
 export const JSON_BODY_LIMIT = 64 * 1024;
 /** No body castfolio reads nests deeper than 3. */
-export const JSON_MAX_DEPTH = 32;
+const JSON_MAX_DEPTH = 32;
 
 /**
  * Depth of the deepest array or object, counted in one pass over the text (strings skipped),
  * stopping at the first level past `limit`: `[[[[…` is refused without building anything.
  */
-export function exceedsDepth(text: string, limit: number): boolean {
+function exceedsDepth(text: string, limit: number): boolean {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {

@@ -6,8 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 
-export const FORM_FIELD_MAX_BYTES = 64 * 1024;
-export const FORM_MAX_FIELDS = 50;
+const FORM_FIELD_MAX_BYTES = 64 * 1024;
+const FORM_MAX_FIELDS = 50;
 /** @fastify/multipart's limits: one file per request, a bounded number of small fields. */
 export const FORM_LIMITS = { fieldNameSize: 100, fieldSize: FORM_FIELD_MAX_BYTES, fields: FORM_MAX_FIELDS, files: 1, parts: 60, headerPairs: 100 };
 /** Room for the text fields around the file in one multipart body. */
@@ -90,7 +90,7 @@ async function privateFolder(dir: string): Promise<void> {
  * Reads a request body. Multipart files are streamed to a temporary file as they arrive, never
  * held whole in memory; the size limit is enforced while reading (413, never a silent cut).
  */
-export async function readForm(request: FastifyRequest, options: FormOptions): Promise<ReceivedForm> {
+async function readForm(request: FastifyRequest, options: FormOptions): Promise<ReceivedForm> {
   if (!request.isMultipart()) return { body: request.body ?? {}, files: {}, cleanup: async () => undefined };
 
   const limits = Object.values(options.fileFields);

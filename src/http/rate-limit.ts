@@ -28,7 +28,7 @@ declare module 'fastify' {
 const MINUTE_S = 60;
 const FAILURE_WINDOW_S = 15 * 60;
 
-export function throttled(seconds: number): ApiError {
+function throttled(seconds: number): ApiError {
   return new ApiError(429, { detail: `Request was throttled. Expected available in ${seconds} seconds.` }, { 'Retry-After': String(seconds) });
 }
 
@@ -36,7 +36,7 @@ export function throttled(seconds: number): ApiError {
  * The client's address as a limit key. IPv6 clients usually hold a whole /64, so they are counted
  * per /64: otherwise one client could walk through 2^64 addresses, each with a fresh budget.
  */
-export function sourceKey(ip: string): string {
+function sourceKey(ip: string): string {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   if (mapped) return mapped[1] as string;
   if (isIP(ip) !== 6) return ip;

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { IMMUTABLE_CACHE_CONTROL } from '../storage/types.js';
 
 /** web/dist next to src/ and dist/ alike. */
-export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'web', 'dist');
+const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'web', 'dist');
 
 /**
  * Serves the built front end at /. Routes are registered per built file (no wildcard), so

@@ -36,7 +36,7 @@ export class InvalidImageError extends Error {
 }
 
 /** The format by magic bytes: only these ever reach a decoder (no SVG, PDF, TIFF, HEIC...). */
-export function sniffFormat(header: Buffer): InputFormat | undefined {
+function sniffFormat(header: Buffer): InputFormat | undefined {
   if (header.length >= 3 && header[0] === 0xff && header[1] === 0xd8 && header[2] === 0xff) return 'jpeg';
   if (header.length >= 8 && header.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
   const ascii = header.toString('latin1');

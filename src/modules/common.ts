@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 
-export const GENDERS = ['Male', 'Female', 'Other', 'Prefer not to say'] as const;
-export const MINIMUM_AGE = 18;
+const GENDERS = ['Male', 'Female', 'Other', 'Prefer not to say'] as const;
+const MINIMUM_AGE = 18;
 const EARLIEST_BIRTH_DATE = '1900-01-01';
 
 export const DateString = Type.String({ format: 'date', maxLength: 10 });
@@ -21,7 +21,7 @@ export function trimStrings(input: unknown, keep: readonly string[] = []): unkno
 }
 
 /** Whole years between a 'YYYY-MM-DD' birth date and `today` (UTC). */
-export function ageOn(dateOfBirth: string, today: Date): number {
+function ageOn(dateOfBirth: string, today: Date): number {
   const [year, month, day] = dateOfBirth.split('-').map(Number) as [number, number, number];
   let age = today.getUTCFullYear() - year;
   const beforeBirthday =

@@ -1,6 +1,6 @@
 import type { PutOptions, Storage, StoredObject } from './types.js';
 
-export class StorageTimeoutError extends Error {
+class StorageTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
   constructor(operation: string, ms: number) {
     super(`storage ${operation} did not answer within ${ms} ms`);

@@ -43,8 +43,6 @@ export const LogoutBody = Type.Object({ refresh: Type.Optional(Type.String({ max
 /** The live service's answer; `message` as before. */
 export const LogoutResponse = Type.Object({ success: Type.Boolean(), message: Type.String() });
 
-export const AccessResponse = Type.Object({ access: Type.String() });
-
 /** The live service's login body (simplejwt's pair plus the user's fields at the top level), and castfolio's `user`. */
 export const RoleLoginResponse = Type.Object({
   access: Type.String(),

@@ -12,7 +12,7 @@ import type { RevocationRepository } from './revocations.js';
 import type { RegisterBody } from './schemas.js';
 
 const DUPLICATE_EMAIL = 'A user with this email already exists.';
-export const NO_ACTIVE_ACCOUNT = 'No active account found with the given credentials';
+const NO_ACTIVE_ACCOUNT = 'No active account found with the given credentials';
 
 const emptyToNull = (value: string | undefined): string | null => (value === undefined || value === '' ? null : value);
 const isoFromSeconds = (seconds: number) => new Date(seconds * 1000).toISOString();

@@ -166,9 +166,3 @@ export function fieldsOf(type: ItemType): Record<string, FieldSpec> {
   return { ...COMMON_FIELDS, ...TYPE_FIELDS[type] };
 }
 
-/** The file fields of a type: image for all, authenticity_certificate for memorabilia. */
-export function fileFieldsOf(type: ItemType): string[] {
-  return Object.entries(fieldsOf(type))
-    .filter(([, spec]) => spec.kind === 'file')
-    .map(([name]) => name);
-}

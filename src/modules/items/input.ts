@@ -4,8 +4,8 @@ import { asDictionary, NON_FIELD_ERRORS } from '../../validation.js';
 import { INVALID_ITEM_TYPE, READ_ONLY_FIELDS, fieldsOf, isItemType, type FieldSpec, type ItemType } from './catalogue.js';
 import type { ItemValues } from './repository.js';
 
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 100;
 
 /** An item body as received (JSON, or multipart fields) and its files. */
 export interface ItemForm {

@@ -10,7 +10,7 @@ const commonView = {
 };
 
 /** The item as each type shows it: the common fields plus that type's own. */
-export const ITEM_VIEWS: Record<ItemType, TSchema> = Object.fromEntries(
+const ITEM_VIEWS: Record<ItemType, TSchema> = Object.fromEntries(
   ITEM_TYPES.map((type) => [
     type,
     Type.Object({

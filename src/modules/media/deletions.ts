@@ -6,7 +6,7 @@ const MAX_BACKOFF_SECONDS = 3600;
 const RETRY_BATCH = 100;
 
 /** 30 s, 1 min, 2 min, … capped at an hour. */
-export function retryDelaySeconds(attempts: number): number {
+function retryDelaySeconds(attempts: number): number {
   return Math.min(MAX_BACKOFF_SECONDS, 30 * 2 ** Math.max(0, attempts - 1));
 }
 

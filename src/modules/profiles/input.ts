@@ -8,7 +8,7 @@ import type { NameChange } from '../accounts/repository.js';
 import type { TalentProfilePatch } from './repository.js';
 import { BACKGROUND_FIELDS, TALENT_FIELDS } from './schemas.js';
 
-export const NO_FIELDS_MESSAGE = 'At least one field must be provided for update.';
+const NO_FIELDS_MESSAGE = 'At least one field must be provided for update.';
 export const PICTURE_FIELD = 'profile_picture';
 const NOT_A_FILE = 'The submitted data was not a file. Check the encoding type on the form.';
 

@@ -44,7 +44,7 @@ const commonProfile = {
   profile_score: Type.Integer(),
 };
 
-export const BackgroundProfileSchema = Type.Object(commonProfile);
+const BackgroundProfileSchema = Type.Object(commonProfile);
 
 const talentFields = {
   ...commonProfile,
@@ -59,7 +59,7 @@ const talentFields = {
   residency: Type.String(),
 };
 
-export const TalentProfileSchema = Type.Object(talentFields);
+const TalentProfileSchema = Type.Object(talentFields);
 
 /** The live service's TalentUserProfileSerializer fields at the top level of GET /api/profile/talent/. */
 const { profile_score: _total, ...liveTalentFields } = talentFields;
@@ -82,7 +82,7 @@ const LiveTalentExtras = {
   upgrade_prompt: Nullable(Type.Object({ message: Type.String(), upgrade_url: Type.String() })),
 };
 
-export const BackgroundScoreSchema = Type.Object({
+const BackgroundScoreSchema = Type.Object({
   total: Type.Integer(),
   account_tier: Type.Integer(),
   profile_completion: Type.Integer(),
@@ -97,7 +97,7 @@ export const BackgroundScoreSchema = Type.Object({
   improvement_tips: Type.Array(Type.String()),
 });
 
-export const TalentScoreSchema = Type.Object({
+const TalentScoreSchema = Type.Object({
   total: Type.Integer(),
   account_tier: Type.Integer(),
   verification: Type.Integer(),

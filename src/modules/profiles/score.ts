@@ -33,8 +33,8 @@ const ITEM_QUANTITY_TIERS: readonly { min: number; points: number }[] = [
   { min: 6, points: 15 },
   { min: 1, points: 10 },
 ];
-export const ITEM_TYPE_POINTS = 5;
-export const ITEM_TYPE_COUNT = ITEM_TYPES.length;
+const ITEM_TYPE_POINTS = 5;
+const ITEM_TYPE_COUNT = ITEM_TYPES.length;
 
 export function itemQuantityPoints(count: number): number {
   return ITEM_QUANTITY_TIERS.find((tier) => count >= tier.min)?.points ?? 0;
@@ -125,7 +125,7 @@ const TALENT_TIERS: Record<string, { points: number; label: string }> = {
 };
 
 export const TALENT_COMPLETION_MAX = 15;
-export const ABOUT_MIN_LENGTH = 50;
+const ABOUT_MIN_LENGTH = 50;
 
 export function talentScore(input: TalentScoreInput): TalentScore {
   const tier = TALENT_TIERS[input.accountType] ?? TALENT_TIERS.free!;

@@ -38,7 +38,7 @@ export interface BackgroundRestrictions extends Restrictions {
   can_respond_to_job_requests: boolean;
 }
 
-export const BACKGROUND_SUBSCRIPTION_REQUIRED =
+const BACKGROUND_SUBSCRIPTION_REQUIRED =
   'Background users must have an active subscription to access features. Please subscribe to the Production Assets Pro plan.';
 
 const BACKGROUND_RESTRICTIONS = [
