@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { errorText, fieldErrors, post } from './api';
+import { errorText, fieldErrors, post, type Reply } from './api';
 import { Field, formValues, Notice } from './ui';
 
 /** Asks for a reset code by mail. */
@@ -13,7 +13,7 @@ export function ForgotPassword({ onBack }: { onBack: () => void }) {
         noValidate
         onSubmit={async (event) => {
           event.preventDefault();
-          const result = await post('/api/password-reset/', formValues(event.currentTarget));
+          const result = await post<Reply<'/api/password-reset/', 'post'>>('/api/password-reset/', formValues(event.currentTarget));
           if (result.ok) setSent(result.body.message);
           else setErrors(fieldErrors(result.body));
         }}

@@ -3,14 +3,26 @@
  * localStorage "authToken" (access) — plus "refreshToken" and "castfolioRole" for this app.
  */
 import { del, get, set } from 'idb-keyval';
+import type { paths } from './contract/openapi';
 
 export type Role = 'talent' | 'background';
 
-export interface ApiResult<T = any> {
-  status: number;
-  ok: boolean;
-  body: T;
-}
+type JsonContent<R> = R extends { content: { 'application/json': infer B } } ? B : null;
+
+/** The JSON a route answers with when it succeeds, as the API's OpenAPI document states it. */
+export type Reply<P extends keyof paths, M extends 'get' | 'post' | 'patch' | 'delete' = 'get'> = paths[P][M] extends { responses: infer R }
+  ? R extends { 200: infer S }
+    ? JsonContent<S>
+    : R extends { 201: infer S }
+      ? JsonContent<S>
+      : null
+  : never;
+
+/** The JSON a route accepts. */
+export type Body<P extends keyof paths, M extends 'post' | 'patch' = 'post'> = paths[P][M] extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
+
+/** A success carries the route's reply; a failure carries whatever error body the server sent (DRF's shapes). */
+export type ApiResult<T = unknown> = { ok: true; status: number; body: T } | { ok: false; status: number; body: unknown };
 
 const ACCESS_KEY = 'authToken';
 const REFRESH_KEY = 'refreshToken';
@@ -57,15 +69,18 @@ export function roleHeaders(role: Role): Record<string, string> {
   return role === 'talent' ? { 'is-talent': 'true' } : { 'is-background': 'true' };
 }
 
-async function parse(response: Response): Promise<ApiResult> {
-  const text = await response.text();
+function result<T>(status: number, text: string): ApiResult<T> {
   let body: unknown = text;
   try {
     body = text ? JSON.parse(text) : null;
   } catch {
     // not JSON: keep the text
   }
-  return { status: response.status, ok: response.ok, body };
+  return status >= 200 && status < 300 ? { ok: true, status, body: body as T } : { ok: false, status, body };
+}
+
+async function parse<T>(response: Response): Promise<ApiResult<T>> {
+  return result<T>(response.status, await response.text());
 }
 
 let refreshing: Promise<boolean> | null = null;
@@ -129,7 +144,7 @@ export function refreshAccess(failedAccess = loadSession()?.access): Promise<boo
       if (session.access !== stored.access) saveSession(session);
       return true;
     }
-    const result = await parse(
+    const result = await parse<Reply<'/api/token/refresh/', 'post'>>(
       await fetch('/api/token/refresh/', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
@@ -148,7 +163,7 @@ export function refreshAccess(failedAccess = loadSession()?.access): Promise<boo
 export const onSessionEnded: { handler: () => void } = { handler: () => undefined };
 
 /** An authenticated call with the role header; one refresh and retry on an expired token. */
-export async function api(path: string, init: { method?: string; json?: unknown; form?: FormData } = {}): Promise<ApiResult> {
+export async function api<T = unknown>(path: string, init: { method?: string; json?: unknown; form?: FormData } = {}): Promise<ApiResult<T>> {
   let used: string | undefined;
   const send = async () => {
     const session = loadSession();
@@ -161,7 +176,7 @@ export async function api(path: string, init: { method?: string; json?: unknown;
     } else if (init.form) {
       body = init.form;
     }
-    return parse(await fetch(path, { method: init.method ?? 'GET', headers, body }));
+    return parse<T>(await fetch(path, { method: init.method ?? 'GET', headers, body }));
   };
   let result = await send();
   if (result.status === 401 && (await refreshAccess(used))) result = await send();
@@ -170,23 +185,23 @@ export async function api(path: string, init: { method?: string; json?: unknown;
 }
 
 /** Public calls: register and sign in. */
-export async function post(path: string, json: unknown): Promise<ApiResult> {
-  return parse(await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(json) }));
+export async function post<T = unknown>(path: string, json: unknown): Promise<ApiResult<T>> {
+  return parse<T>(await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(json) }));
 }
 
 /**
  * A multipart upload with real progress: fetch() cannot report upload progress, XMLHttpRequest
  * can. `onProgress` gets 0..1 as bytes leave the browser.
  */
-export function uploadWithProgress(
+export function uploadWithProgress<T = unknown>(
   path: string,
   form: FormData,
   onProgress: (fraction: number) => void,
   method = 'POST',
-): Promise<ApiResult> {
+): Promise<ApiResult<T>> {
   let used: string | undefined;
   const attempt = () =>
-    new Promise<ApiResult>((resolve, reject) => {
+    new Promise<ApiResult<T>>((resolve, reject) => {
       const session = loadSession();
       used = session?.access;
       const xhr = new XMLHttpRequest();
@@ -198,15 +213,7 @@ export function uploadWithProgress(
       xhr.upload.onprogress = (event) => {
         if (event.lengthComputable) onProgress(event.loaded / event.total);
       };
-      xhr.onload = () => {
-        let body: unknown = xhr.responseText;
-        try {
-          body = JSON.parse(xhr.responseText);
-        } catch {
-          // keep text
-        }
-        resolve({ status: xhr.status, ok: xhr.status >= 200 && xhr.status < 300, body });
-      };
+      xhr.onload = () => resolve(result<T>(xhr.status, xhr.responseText));
       xhr.onerror = () => reject(new Error('The upload could not reach the server. Check your connection and try again.'));
       xhr.send(form);
     });

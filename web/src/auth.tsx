@@ -1,9 +1,10 @@
 import { useState } from 'preact/hooks';
-import { errorText, fieldErrors, post, startSession, type Role } from './api';
-import { Field, formValues, GENDERS, Notice } from './ui';
+import { errorText, fieldErrors, post, startSession, type Reply, type Role } from './api';
+import { GENDERS } from './contract/constants';
+import { Field, formValues, Notice } from './ui';
 
 async function signIn(role: Role, email: string, password: string): Promise<string | null> {
-  const result = await post(`/api/login/${role}/`, { email, password });
+  const result = await post<Reply<'/api/login/talent/', 'post'> | Reply<'/api/login/background/', 'post'>>(`/api/login/${role}/`, { email, password });
   if (!result.ok) return errorText(result.body, 'Could not sign in.');
   startSession({ access: result.body.access, refresh: result.body.refresh, role });
   return null;

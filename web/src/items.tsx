@@ -1,45 +1,23 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, errorText, fieldErrors, uploadWithProgress } from './api';
+import { api, errorText, fieldErrors, uploadWithProgress, type Reply } from './api';
+import { ITEM_FIELDS } from './contract/constants';
 import { Field, Notice } from './ui';
 
-type Item = Record<string, any>;
+type Item = Reply<'/api/profile/background/items/{item_type}/{id}/'>;
+type ItemList = Reply<'/api/profile/background/items/'>;
+type ItemType = keyof typeof ITEM_FIELDS;
+type FieldDef = (typeof ITEM_FIELDS)[ItemType][number];
 
-interface FieldDef {
-  name: string;
-  label: string;
-  kind?: 'text' | 'number' | 'checkbox' | 'textarea' | 'file';
-}
+/** A type's name as the page shows it: artistic_material -> "Artistic material". */
+const typeLabel = (type: string) => type.charAt(0).toUpperCase() + type.slice(1).replace(/_/g, ' ');
+const isItemType = (type: string): type is ItemType => Object.hasOwn(ITEM_FIELDS, type);
 
-/** Each type's own fields, as the API documents them. */
-const TYPES: Record<string, { label: string; fields: FieldDef[] }> = {
-  prop: { label: 'Prop', fields: [{ name: 'material', label: 'Material' }, { name: 'used_in_movie', label: 'Used in movie' }, { name: 'condition', label: 'Condition' }] },
-  costume: { label: 'Costume', fields: [{ name: 'size', label: 'Size' }, { name: 'worn_by', label: 'Worn by' }, { name: 'era', label: 'Era' }] },
-  location: {
-    label: 'Location',
-    fields: [{ name: 'address', label: 'Address' }, { name: 'capacity', label: 'Capacity', kind: 'number' }, { name: 'is_indoor', label: 'Indoor', kind: 'checkbox' }],
-  },
-  memorabilia: {
-    label: 'Memorabilia',
-    fields: [{ name: 'signed_by', label: 'Signed by' }, { name: 'authenticity_certificate', label: 'Authenticity certificate (PDF or image)', kind: 'file' }],
-  },
-  vehicle: { label: 'Vehicle', fields: [{ name: 'make', label: 'Make' }, { name: 'model', label: 'Model' }, { name: 'year', label: 'Year', kind: 'number' }] },
-  artistic_material: { label: 'Artistic material', fields: [{ name: 'type', label: 'Type' }, { name: 'condition', label: 'Condition' }] },
-  music_item: { label: 'Music item', fields: [{ name: 'instrument_type', label: 'Instrument type' }, { name: 'used_by', label: 'Used by' }] },
-  rare_item: { label: 'Rare item', fields: [{ name: 'provenance', label: 'Provenance', kind: 'textarea' }, { name: 'is_one_of_a_kind', label: 'One of a kind', kind: 'checkbox' }] },
-};
-
-const COMMON: FieldDef[] = [
-  { name: 'name', label: 'Name' },
-  { name: 'price', label: 'Price', kind: 'number' },
-  { name: 'genre', label: 'Genre' },
-  { name: 'description', label: 'Description', kind: 'textarea' },
-  { name: 'is_for_rent', label: 'For rent', kind: 'checkbox' },
-  { name: 'is_for_sale', label: 'For sale', kind: 'checkbox' },
-  { name: 'image', label: 'Photo', kind: 'file' },
-];
+/** A field of an item as stored, read by name (each type has its own fields). */
+const valueOf = (item: Item | undefined, name: string): unknown => (item as Record<string, unknown> | undefined)?.[name];
+const textOf = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? String(value) : '');
 
 /** The multipart body of an item form: checkboxes always sent, empty files left out. */
-function itemForm(form: HTMLFormElement, fields: FieldDef[]): FormData {
+function itemForm(form: HTMLFormElement, fields: readonly FieldDef[]): FormData {
   const body = new FormData();
   for (const field of fields) {
     const control = form.elements.namedItem(field.name) as HTMLInputElement | null;
@@ -53,10 +31,10 @@ function itemForm(form: HTMLFormElement, fields: FieldDef[]): FormData {
   return body;
 }
 
-function ItemEditor({ type, item, onDone, onCancel }: { type: string; item?: Item; onDone: () => Promise<void>; onCancel?: () => void }) {
+function ItemEditor({ type, item, onDone, onCancel }: { type: ItemType; item?: Item; onDone: () => Promise<void>; onCancel?: () => void }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [progress, setProgress] = useState<number | null>(null);
-  const fields = [...COMMON, ...(TYPES[type]?.fields ?? [])];
+  const fields = ITEM_FIELDS[type];
   const prefix = item ? `edit-${item.id}-` : 'new-';
   return (
     <form
@@ -88,11 +66,11 @@ function ItemEditor({ type, item, onDone, onCancel }: { type: string; item?: Ite
           <Field label={field.label} name={`${prefix}${field.name}`} error={errors[field.name]}>
             {(p) => {
               const props = { ...p, name: field.name };
-              const value = item?.[field.name];
+              const value = valueOf(item, field.name);
               if (field.kind === 'checkbox') return <input {...props} type="checkbox" defaultChecked={Boolean(value)} />;
-              if (field.kind === 'textarea') return <textarea {...props} rows={2} defaultValue={value ?? ''} />;
+              if (field.kind === 'textarea') return <textarea {...props} rows={2} defaultValue={textOf(value)} />;
               if (field.kind === 'file') return <input {...props} type="file" accept={field.name === 'image' ? 'image/*' : 'application/pdf,image/*'} />;
-              return <input {...props} type={field.kind === 'number' ? 'text' : 'text'} inputMode={field.kind === 'number' ? 'decimal' : undefined} defaultValue={value ?? ''} />;
+              return <input {...props} type="text" inputMode={field.kind === 'number' ? 'decimal' : undefined} defaultValue={textOf(value)} />;
             }}
           </Field>
         ))}
@@ -115,13 +93,13 @@ function ItemEditor({ type, item, onDone, onCancel }: { type: string; item?: Ite
 }
 
 export function Items({ onChanged }: { onChanged: () => Promise<void> }) {
-  const [data, setData] = useState<Item | null>(null);
+  const [data, setData] = useState<ItemList | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [newType, setNewType] = useState('prop');
+  const [newType, setNewType] = useState<ItemType>('prop');
   const [editing, setEditing] = useState<number | null>(null);
 
   const load = async () => {
-    const result = await api('/api/profile/background/items/?page_size=100');
+    const result = await api<ItemList>('/api/profile/background/items/?page_size=100');
     if (result.ok) setData(result.body);
     else setError(errorText(result.body));
   };
@@ -140,10 +118,10 @@ export function Items({ onChanged }: { onChanged: () => Promise<void> }) {
       {data && !data.subscription_status.can_access_features && <Notice kind="info">{data.subscription_status.message}</Notice>}
       {data &&
         Object.entries(data.items as Record<string, Item[]>)
-          .filter(([, list]) => list.length > 0)
+          .filter((entry): entry is [ItemType, Item[]] => isItemType(entry[0]) && entry[1].length > 0)
           .map(([type, list]) => (
             <div class="item-group">
-              <h3>{TYPES[type]?.label ?? type}</h3>
+              <h3>{typeLabel(type)}</h3>
               <ul class="item-list">
                 {list.map((item) => (
                   <li class="item" data-item-id={item.id}>
@@ -184,9 +162,9 @@ export function Items({ onChanged }: { onChanged: () => Promise<void> }) {
       <h3>Add an item</h3>
       <Field label="Type" name="new-item-type">
         {(p) => (
-          <select {...p} value={newType} onChange={(e) => setNewType(e.currentTarget.value)}>
-            {Object.entries(TYPES).map(([value, { label }]) => (
-              <option value={value}>{label}</option>
+          <select {...p} value={newType} onChange={(e) => isItemType(e.currentTarget.value) && setNewType(e.currentTarget.value)}>
+            {Object.keys(ITEM_FIELDS).map((value) => (
+              <option value={value}>{typeLabel(value)}</option>
             ))}
           </select>
         )}

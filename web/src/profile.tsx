@@ -1,19 +1,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, errorText, fieldErrors, uploadWithProgress, type Role } from './api';
+import { api, errorText, fieldErrors, uploadWithProgress, type Reply, type Role } from './api';
+import { GENDERS, SCORE_MAXIMUMS } from './contract/constants';
 import { VerifyEmailCard } from './account';
 import { Items } from './items';
-import { Field, formValues, GENDERS, Notice } from './ui';
+import { Field, formValues, Notice } from './ui';
 
 const DEFAULT_AVATAR = '/default-avatar.svg';
-
-/** Maximum points of each score component, for the bars. */
-const MAXIMUMS: Record<string, number> = {
-  account_tier: 25,
-  profile_completion: 15,
-  item_diversity: 40,
-  item_quantity: 25,
-  verification: 25,
-};
 
 const LABELS: Record<string, string> = {
   account_tier: 'Account tier',
@@ -23,10 +15,17 @@ const LABELS: Record<string, string> = {
   verification: 'Verification',
 };
 
-type Data = Record<string, any>;
+type TalentData = Reply<'/api/profile/talent/'>;
+type BackgroundData = Reply<'/api/profile/background/'>;
+type ProfileData = TalentData | BackgroundData;
+/** The profile's fields; talent ones are absent on a background profile. */
+type ProfileFields = BackgroundData['profile'] & Partial<TalentData['profile']>;
 
-function ScoreCard({ score }: { score: Data }) {
-  const components = Object.keys(MAXIMUMS).filter((key) => typeof score[key] === 'number');
+function ScoreCard({ score, role }: { score: ProfileData['profile_score']; role: Role }) {
+  const maximums: Record<string, number> = SCORE_MAXIMUMS[role];
+  const points = score as unknown as Record<string, number>;
+  const details: Record<string, string | undefined> = score.details;
+  const components = Object.keys(maximums).filter((key) => typeof points[key] === 'number');
   return (
     <section class="card" aria-labelledby="score-title">
       <h2 id="score-title">
@@ -38,21 +37,21 @@ function ScoreCard({ score }: { score: Data }) {
             <div class="bar-label">
               <span>{LABELS[key]}</span>
               <span>
-                {score[key]} / {MAXIMUMS[key]}
+                {points[key]} / {maximums[key]}
               </span>
             </div>
-            <div class="bar" role="meter" aria-label={LABELS[key]} aria-valuemin={0} aria-valuemax={MAXIMUMS[key]} aria-valuenow={score[key]}>
-              <div class="bar-fill" style={{ width: `${(100 * score[key]) / (MAXIMUMS[key] ?? 1)}%` }} />
+            <div class="bar" role="meter" aria-label={LABELS[key]} aria-valuemin={0} aria-valuemax={maximums[key]} aria-valuenow={points[key]}>
+              <div class="bar-fill" style={{ width: `${(100 * (points[key] ?? 0)) / (maximums[key] ?? 1)}%` }} />
             </div>
-            {score.details?.[key] && <p class="detail">{score.details[key]}</p>}
+            {details[key] && <p class="detail">{details[key]}</p>}
           </li>
         ))}
       </ul>
-      {score.improvement_tips?.length > 0 && (
+      {score.improvement_tips.length > 0 && (
         <>
           <h3>How to improve</h3>
           <ul class="tips">
-            {score.improvement_tips.map((tip: string) => (
+            {score.improvement_tips.map((tip) => (
               <li>{tip}</li>
             ))}
           </ul>
@@ -62,18 +61,18 @@ function ScoreCard({ score }: { score: Data }) {
   );
 }
 
-function SubscriptionCard({ status, restrictions }: { status: Data; restrictions: Data }) {
+function SubscriptionCard({ status, restrictions }: { status: ProfileData['subscription_status']; restrictions: ProfileData['restrictions'] }) {
   return (
     <section class="card" aria-labelledby="subscription-title">
       <h2 id="subscription-title">Subscription</h2>
       <p class={status.has_subscription ? 'badge badge--ok' : 'badge'}>{status.has_subscription ? status.subscription?.plan_name ?? 'Active' : 'No active plan'}</p>
       <p data-testid="subscription-message">{status.message}</p>
       {status.subscription && <p class="hint">Renews or ends on {new Date(status.subscription.end_date).toLocaleDateString()}.</p>}
-      {restrictions.restrictions?.length > 0 && (
+      {restrictions.restrictions.length > 0 && (
         <>
           <h3>Restrictions</h3>
           <ul class="restrictions">
-            {restrictions.restrictions.map((r: string) => (
+            {restrictions.restrictions.map((r) => (
               <li>{r}</li>
             ))}
           </ul>
@@ -178,7 +177,7 @@ function PictureCard({ picture, role, onChanged }: { picture: string | null; rol
   );
 }
 
-function DetailsCard({ profile, role, onSaved }: { profile: Data; role: Role; onSaved: () => Promise<void> }) {
+function DetailsCard({ profile, role, onSaved }: { profile: ProfileFields; role: Role; onSaved: () => Promise<void> }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -247,11 +246,11 @@ function DetailsCard({ profile, role, onSaved }: { profile: Data; role: Role; on
 }
 
 export function ProfilePage({ role, onSignOut }: { role: Role; onSignOut: () => void }) {
-  const [data, setData] = useState<Data | null>(null);
+  const [data, setData] = useState<ProfileData | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const load = async () => {
-    const result = await api(`/api/profile/${role}/`);
+    const result = await api<ProfileData>(`/api/profile/${role}/`);
     if (result.ok) {
       setData(result.body);
       setError(null);
@@ -264,7 +263,7 @@ export function ProfilePage({ role, onSignOut }: { role: Role; onSignOut: () => 
 
   if (error) return <Notice kind="error">{error}</Notice>;
   if (!data) return <p aria-live="polite">Loading your profile…</p>;
-  const profile = data.profile;
+  const profile: ProfileFields = data.profile;
 
   return (
     <>
@@ -286,7 +285,7 @@ export function ProfilePage({ role, onSignOut }: { role: Role; onSignOut: () => 
           <DetailsCard profile={profile} role={role} onSaved={load} />
         </div>
         <div class="column">
-          <ScoreCard score={data.profile_score} />
+          <ScoreCard score={data.profile_score} role={role} />
           <SubscriptionCard status={data.subscription_status} restrictions={data.restrictions} />
         </div>
       </div>

@@ -60,8 +60,11 @@ export const SubscriptionRequired = Type.Object({
   restrictions: Type.Record(Type.String(), Type.Unknown()),
 });
 
-const fileDoc = (name: string) =>
-  Type.String({ format: 'binary', description: name === 'image' ? 'Photo (multipart file)' : 'PDF or image (multipart file)' });
+const FILE_DOCS: Record<string, { title: string; description: string }> = {
+  image: { title: 'Photo', description: 'Photo (multipart file)' },
+  authenticity_certificate: { title: 'Authenticity certificate (PDF or image)', description: 'PDF or image (multipart file)' },
+};
+const fileDoc = (name: string) => Type.String({ format: 'binary', ...(FILE_DOCS[name] ?? { description: 'A file (multipart)' }) });
 
 /** What POST and PATCH accept, per type (documentation; the service validates). */
 function itemBody(type: ItemType, partial: boolean) {

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { DateString, Gender } from '../common.js';
 import { SocialLinksView } from '../social/view.js';
+import { SCORE_MAXIMUMS } from './score.js';
 import {
   BackgroundRestrictionsSchema,
   SubscriptionStatusSchema,
@@ -82,12 +83,15 @@ const LiveTalentExtras = {
   upgrade_prompt: Nullable(Type.Object({ message: Type.String(), upgrade_url: Type.String() })),
 };
 
+const points = (maximum: number) => Type.Integer({ minimum: 0, maximum });
+const sum = (maximums: Record<string, number>) => Object.values(maximums).reduce((a, b) => a + b, 0);
+
 const BackgroundScoreSchema = Type.Object({
-  total: Type.Integer(),
-  account_tier: Type.Integer(),
-  profile_completion: Type.Integer(),
-  item_diversity: Type.Integer(),
-  item_quantity: Type.Integer(),
+  total: points(sum(SCORE_MAXIMUMS.background)),
+  account_tier: points(SCORE_MAXIMUMS.background.account_tier),
+  profile_completion: points(SCORE_MAXIMUMS.background.profile_completion),
+  item_diversity: points(SCORE_MAXIMUMS.background.item_diversity),
+  item_quantity: points(SCORE_MAXIMUMS.background.item_quantity),
   details: Type.Object({
     account_tier: Type.String(),
     profile_completion: Type.String(),
@@ -98,10 +102,10 @@ const BackgroundScoreSchema = Type.Object({
 });
 
 const TalentScoreSchema = Type.Object({
-  total: Type.Integer(),
-  account_tier: Type.Integer(),
-  verification: Type.Integer(),
-  profile_completion: Type.Integer(),
+  total: points(sum(SCORE_MAXIMUMS.talent)),
+  account_tier: points(SCORE_MAXIMUMS.talent.account_tier),
+  verification: points(SCORE_MAXIMUMS.talent.verification),
+  profile_completion: points(SCORE_MAXIMUMS.talent.profile_completion),
   details: Type.Object({
     account_tier: Type.String(),
     verification: Type.String(),

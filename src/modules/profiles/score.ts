@@ -127,6 +127,12 @@ const TALENT_TIERS: Record<string, { points: number; label: string }> = {
 export const TALENT_COMPLETION_MAX = 15;
 const ABOUT_MIN_LENGTH = 50;
 
+/** The most points each component can give: stated in the OpenAPI document, drawn as bars by the page. */
+export const SCORE_MAXIMUMS = {
+  background: { account_tier: 25, profile_completion: 15, item_diversity: ITEM_TYPE_COUNT * ITEM_TYPE_POINTS, item_quantity: 25 },
+  talent: { account_tier: 25, verification: 25, profile_completion: TALENT_COMPLETION_MAX },
+} as const;
+
 export function talentScore(input: TalentScoreInput): TalentScore {
   const tier = TALENT_TIERS[input.accountType] ?? TALENT_TIERS.free!;
   const verification = input.emailVerified ? 25 : 0;
