@@ -52,6 +52,8 @@ describe('deployment recipes', () => {
   it('the Dockerfile is multi-stage, runs as a non-root user with production dependencies and a health check', () => {
     const dockerfile = read('deploy/Dockerfile');
     expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
+    // Both stages build and run on Node 24 LTS (Node 20 reached end of life in April 2026).
+    expect(dockerfile.match(/^FROM \S+/gm)).toEqual(['FROM node:24-bookworm-slim', 'FROM node:24-bookworm-slim']);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/npm prune --omit=dev|npm ci --omit=dev/);
     expect(dockerfile).toMatch(/^HEALTHCHECK /m);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backgroundScore, itemQuantityPoints, talentScore } from '../src/modules/profiles/score.js';
+import { backgroundScore, itemQuantityPoints, talentScore } from '../../src/modules/profiles/score.js';
 
 const complete = { country: 'USA', dateOfBirth: '1985-05-15', gender: 'Male' };
 
