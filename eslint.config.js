@@ -23,7 +23,10 @@ export default tseslint.config(
     files: ['src/http/**/*.ts', 'src/auth/**/*.ts', 'src/storage/**/*.ts', 'src/images/**/*.ts', 'src/db/**/*.ts', 'src/*.ts'],
     ignores: ['src/app.ts', 'src/server.ts', 'src/cli.ts', 'src/services.ts', 'src/jobs.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/modules/**'], message: 'Lower layers do not import modules: move the type to its owner.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/modules/**'], message: 'Lower layers do not import modules: move the type to its owner.' }] },
+      ],
     },
   },
   {
@@ -32,7 +35,10 @@ export default tseslint.config(
     files: ['src/modules/**/*.ts'],
     ignores: ['src/modules/**/routes.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['fastify', '@fastify/*'], message: 'Only routes.ts speaks HTTP; pass typed values in.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['fastify', '@fastify/*'], message: 'Only routes.ts speaks HTTP; pass typed values in.' }] },
+      ],
     },
   },
   {

@@ -30,17 +30,30 @@ buildServer();
 const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-cpu-'));
 const api = await startProfiledServer(dir);
 const http = new Http(api.baseUrl);
-await http.post('/api/register/', { email: 'p@example.com', password: 'Profile-2026!', first_name: 'P', last_name: 'F', role: 'background', date_of_birth: '1985-05-15' });
+await http.post('/api/register/', {
+  email: 'p@example.com',
+  password: 'Profile-2026!',
+  first_name: 'P',
+  last_name: 'F',
+  role: 'background',
+  date_of_birth: '1985-05-15',
+});
 const token = await http.post('/api/token/', { email: 'p@example.com', password: 'Profile-2026!' });
 const headers = { authorization: `Bearer ${token.body.access}`, 'is-background': 'true' };
 const sample = await http.get('/api/profile/background/', headers);
 const bodyFile = path.join(dir, 'floor-get.json');
 writeFileSync(bodyFile, JSON.stringify(sample.body));
-const floor = await startOnPort(path.join(import.meta.dirname, 'floor-server.mjs'), { PORT: String(await freePort()), FLOOR_GET_BODY: bodyFile, FLOOR_POST_BODY: bodyFile }, dir);
+const floor = await startOnPort(
+  path.join(import.meta.dirname, 'floor-server.mjs'),
+  { PORT: String(await freePort()), FLOOR_GET_BODY: bodyFile, FLOOR_POST_BODY: bodyFile },
+  dir,
+);
 
 const apiUs = await measure(api, `${api.baseUrl}/api/profile/background/`, headers);
 const floorUs = await measure(floor, `${floor.baseUrl}/floor`, {});
-process.stdout.write(`server CPU per request: GET profile ${apiUs.toFixed(0)} µs, floor ${floorUs.toFixed(0)} µs, floor/API ${((100 * floorUs) / apiUs).toFixed(0)} %\n`);
+process.stdout.write(
+  `server CPU per request: GET profile ${apiUs.toFixed(0)} µs, floor ${floorUs.toFixed(0)} µs, floor/API ${((100 * floorUs) / apiUs).toFixed(0)} %\n`,
+);
 api.child.kill('SIGTERM');
 floor.child.kill('SIGTERM');
 await Promise.all([api.exited, floor.exited]);

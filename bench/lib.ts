@@ -54,18 +54,23 @@ export function multipartBody(field: string, filename: string, bytes: Buffer, co
  * limits, a fresh data folder; PROFILE_DATABASE_URL points it at PostgreSQL instead of SQLite.
  */
 export async function startProfiledServer(dir: string, nodeArgs: string[] = [], env: Record<string, string> = {}) {
-  return startOnPort(SERVER_JS, {
-    NODE_ENV: 'production',
-    PUBLIC_WEB_URL: 'http://127.0.0.1',
-    MAIL_TRANSPORT: 'outbox',
-    JWT_SECRET: 'bench-secret-that-is-long-enough-0000000000',
-    LOG_LEVEL: 'warn',
-    SERVE_WEB: 'false',
-    WEB_CONCURRENCY: '1',
-    DATA_DIR: dir,
-    MIGRATE_ON_START: 'true',
-    RATE_LIMIT: 'false',
-    ...(process.env.PROFILE_DATABASE_URL ? { DATABASE_URL: process.env.PROFILE_DATABASE_URL } : {}),
-    ...env,
-  }, dir, nodeArgs);
+  return startOnPort(
+    SERVER_JS,
+    {
+      NODE_ENV: 'production',
+      PUBLIC_WEB_URL: 'http://127.0.0.1',
+      MAIL_TRANSPORT: 'outbox',
+      JWT_SECRET: 'bench-secret-that-is-long-enough-0000000000',
+      LOG_LEVEL: 'warn',
+      SERVE_WEB: 'false',
+      WEB_CONCURRENCY: '1',
+      DATA_DIR: dir,
+      MIGRATE_ON_START: 'true',
+      RATE_LIMIT: 'false',
+      ...(process.env.PROFILE_DATABASE_URL ? { DATABASE_URL: process.env.PROFILE_DATABASE_URL } : {}),
+      ...env,
+    },
+    dir,
+    nodeArgs,
+  );
 }

@@ -13,9 +13,21 @@ buildServer();
 const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-prof-'));
 const server = await startProfiledServer(dir, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
 const http = new Http(server.baseUrl);
-await http.post('/api/register/', { email: 'p@example.com', password: 'Profile-2026!', first_name: 'P', last_name: 'F', role: 'background', date_of_birth: '1985-05-15' });
+await http.post('/api/register/', {
+  email: 'p@example.com',
+  password: 'Profile-2026!',
+  first_name: 'P',
+  last_name: 'F',
+  role: 'background',
+  date_of_birth: '1985-05-15',
+});
 const token = await http.post('/api/token/', { email: 'p@example.com', password: 'Profile-2026!' });
-await autocannon({ url: `${server.baseUrl}${route}`, connections: 16, duration: 8, headers: { authorization: `Bearer ${token.body.access}`, 'is-background': 'true' } });
+await autocannon({
+  url: `${server.baseUrl}${route}`,
+  connections: 16,
+  duration: 8,
+  headers: { authorization: `Bearer ${token.body.access}`, 'is-background': 'true' },
+});
 server.child.kill('SIGINT');
 await server.exited;
 const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));

@@ -12,17 +12,30 @@ buildServer();
 const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-prof-'));
 const server = await startProfiledServer(dir, ['--cpu-prof', `--cpu-prof-dir=${dir}`], { MALLOC_ARENA_MAX: '1' });
 const http = new Http(server.baseUrl);
-await http.post('/api/register/', { email: 'p@example.com', password: 'Profile-2026!', first_name: 'P', last_name: 'F', role: 'background', date_of_birth: '1985-05-15' });
+await http.post('/api/register/', {
+  email: 'p@example.com',
+  password: 'Profile-2026!',
+  first_name: 'P',
+  last_name: 'F',
+  role: 'background',
+  date_of_birth: '1985-05-15',
+});
 const token = await http.post('/api/token/', { email: 'p@example.com', password: 'Profile-2026!' });
 const noise = Buffer.alloc(1200 * 900 * 3);
 for (let i = 0; i < noise.length; i++) noise[i] = 128 + (((Math.random() - 0.5) * 40) | 0);
-const photo = await sharp(noise, { raw: { width: 1200, height: 900, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+const photo = await sharp(noise, { raw: { width: 1200, height: 900, channels: 3 } })
+  .jpeg({ quality: 90 })
+  .toBuffer();
 const { body, contentType } = multipartBody('profile_picture', 'p.jpg', photo);
 let sent = 0;
 await Promise.all(
   Array.from({ length: 4 }, async () => {
     while (sent++ < 300) {
-      const res = await fetch(`${server.baseUrl}/api/profile/background/`, { method: 'POST', body, headers: { authorization: `Bearer ${token.body.access}`, 'is-background': 'true', 'content-type': contentType } });
+      const res = await fetch(`${server.baseUrl}/api/profile/background/`, {
+        method: 'POST',
+        body,
+        headers: { authorization: `Bearer ${token.body.access}`, 'is-background': 'true', 'content-type': contentType },
+      });
       await res.arrayBuffer();
     }
   }),
@@ -40,4 +53,5 @@ const self = new Map<string, number>();
   self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
 });
 const total = [...self.values()].reduce((a, b) => a + b, 0);
-for (const [key, us] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) process.stdout.write(`${((100 * us) / total).toFixed(1).padStart(5)} %  ${key}\n`);
+for (const [key, us] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25))
+  process.stdout.write(`${((100 * us) / total).toFixed(1).padStart(5)} %  ${key}\n`);

@@ -54,13 +54,19 @@ async function postgresAvailable(): Promise<boolean> {
 async function photo(width: number, height: number, targetBytes: number): Promise<Buffer> {
   const small = Buffer.alloc(64 * 48 * 3);
   for (let i = 0; i < small.length; i++) small[i] = (Math.random() * 256) | 0;
-  const base = await sharp(small, { raw: { width: 64, height: 48, channels: 3 } }).resize(width, height, { kernel: 'cubic' }).raw().toBuffer();
+  const base = await sharp(small, { raw: { width: 64, height: 48, channels: 3 } })
+    .resize(width, height, { kernel: 'cubic' })
+    .raw()
+    .toBuffer();
   let amplitude = 24;
   let best = Buffer.alloc(0);
   for (let attempt = 0; attempt < 10; attempt++) {
     const noisy = Buffer.from(base);
-    for (let i = 0; i < noisy.length; i++) noisy[i] = Math.max(0, Math.min(255, noisy[i]! + ((Math.random() - 0.5) * amplitude) | 0));
-    best = await sharp(noisy, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).withMetadata({ orientation: 1 }).toBuffer();
+    for (let i = 0; i < noisy.length; i++) noisy[i] = Math.max(0, Math.min(255, (noisy[i]! + (Math.random() - 0.5) * amplitude) | 0));
+    best = await sharp(noisy, { raw: { width, height, channels: 3 } })
+      .jpeg({ quality: 90 })
+      .withMetadata({ orientation: 1 })
+      .toBuffer();
     const ratio = best.length / targetBytes;
     if (ratio > 0.92 && ratio <= 1) break;
     amplitude = Math.max(1, Math.min(255, amplitude * (ratio > 1 ? 0.9 / ratio : 1 + (1 - ratio) * 1.5)));
@@ -158,7 +164,16 @@ async function startCastfolio(database: 'sqlite' | 'postgres', workers: number):
   );
   const http = new Http(server.baseUrl);
   const email = 'bench@example.com';
-  await http.post('/api/register/', { email, password: 'Bench-Mark-2026', first_name: 'B', last_name: 'M', role: 'background', country: 'USA', gender: 'Male', date_of_birth: '1985-05-15' });
+  await http.post('/api/register/', {
+    email,
+    password: 'Bench-Mark-2026',
+    first_name: 'B',
+    last_name: 'M',
+    role: 'background',
+    country: 'USA',
+    gender: 'Male',
+    date_of_birth: '1985-05-15',
+  });
   const token = await http.post('/api/token/', { email, password: 'Bench-Mark-2026' });
   return {
     label: `${database}, ${workers} worker${workers === 1 ? '' : 's'}`,
@@ -213,11 +228,19 @@ async function main(): Promise<void> {
 
   if (ONLY.has('get') || ONLY.has('post')) {
     const floorGet = await load({ url: floorUrl, connections: 16 });
-    const floorPost = await load({ url: floorUrl, method: 'POST', connections: 16, body: postBody, headers: { 'content-type': 'application/json' } });
+    const floorPost = await load({
+      url: floorUrl,
+      method: 'POST',
+      connections: 16,
+      body: postBody,
+      headers: { 'content-type': 'application/json' },
+    });
     out('## JSON endpoints');
     out();
-    out(`Floor: bare Fastify route, same response size (${getSample.text.length} B for GET, ${postSample.text.length} B for POST), 16 connections: ` +
-      `GET ${fmt(floorGet.rps)} req/s (p50 ${floorGet.p50} ms, p99 ${floorGet.p99} ms), POST ${fmt(floorPost.rps)} req/s (p50 ${floorPost.p50} ms, p99 ${floorPost.p99} ms).`);
+    out(
+      `Floor: bare Fastify route, same response size (${getSample.text.length} B for GET, ${postSample.text.length} B for POST), 16 connections: ` +
+        `GET ${fmt(floorGet.rps)} req/s (p50 ${floorGet.p50} ms, p99 ${floorGet.p99} ms), POST ${fmt(floorPost.rps)} req/s (p50 ${floorPost.p50} ms, p99 ${floorPost.p99} ms).`,
+    );
     out();
     out('| endpoint | setup | req/s | p50 ms | p99 ms | errors | ratio to floor | target |');
     out('|---|---|---:|---:|---:|---:|---:|---|');
@@ -227,7 +250,9 @@ async function main(): Promise<void> {
         try {
           if (ONLY.has('get')) {
             const r = await load({ url: `${target.server.baseUrl}/api/profile/background/`, connections: 16, headers: target.headers });
-            out(`| GET /api/profile/background/ | ${target.label} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} | ${fmt((100 * r.rps) / floorGet.rps)} % | ≥ 40 % |`);
+            out(
+              `| GET /api/profile/background/ | ${target.label} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} | ${fmt((100 * r.rps) / floorGet.rps)} % | ≥ 40 % |`,
+            );
           }
           if (ONLY.has('post')) {
             const r = await load({
@@ -237,7 +262,9 @@ async function main(): Promise<void> {
               body: postBody,
               headers: { ...target.headers, 'content-type': 'application/json' },
             });
-            out(`| POST JSON profile update | ${target.label} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} | ${fmt((100 * r.rps) / floorPost.rps)} % | — |`);
+            out(
+              `| POST JSON profile update | ${target.label} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} | ${fmt((100 * r.rps) / floorPost.rps)} % | — |`,
+            );
           }
         } finally {
           await target.close();
@@ -257,8 +284,10 @@ async function main(): Promise<void> {
     ];
     out('## Picture uploads');
     out();
-    out('Floor: sharp alone, in one process, doing the same decode → rotate → resize (2048 px) → JPEG encode on the same bytes at the same concurrency. ' +
-      'Per-picture time = wall time × concurrency / pictures. SQLite, local storage.');
+    out(
+      'Floor: sharp alone, in one process, doing the same decode → rotate → resize (2048 px) → JPEG encode on the same bytes at the same concurrency. ' +
+        'Per-picture time = wall time × concurrency / pictures. SQLite, local storage.',
+    );
     out();
     out('| picture | setup | concurrency | pictures/s | p50 ms | p99 ms | errors | per-picture ms | sharp floor ms | ratio | target |');
     out('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
@@ -274,7 +303,9 @@ async function main(): Promise<void> {
             const r = await uploads(target, body, contentType, concurrency, amount);
             const perPicture = (r.seconds * 1000 * concurrency) / amount;
             const floor = await sharpFloor(picture.bytes, concurrency, amount);
-            out(`| ${picture.label} (${fmt(picture.bytes.length / 1024 / 1024, 1)} MB) | ${target.label} | ${concurrency} | ${fmt(amount / r.seconds, 1)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.errors} | ${fmt(perPicture)} | ${fmt(floor.perPictureMs)} | ${fmt(perPicture / floor.perPictureMs, 2)}× | ≤ 1.25× |`);
+            out(
+              `| ${picture.label} (${fmt(picture.bytes.length / 1024 / 1024, 1)} MB) | ${target.label} | ${concurrency} | ${fmt(amount / r.seconds, 1)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.errors} | ${fmt(perPicture)} | ${fmt(floor.perPictureMs)} | ${fmt(perPicture / floor.perPictureMs, 2)}× | ≤ 1.25× |`,
+            );
           }
         }
       } finally {
@@ -299,7 +330,11 @@ async function main(): Promise<void> {
         const watcher = watchPeakRss(target.server.child.pid as number);
         const statuses = await Promise.all(
           Array.from({ length: 32 }, () =>
-            fetch(`${target.server.baseUrl}/api/profile/background/`, { method: 'POST', body, headers: { ...target.headers, 'content-type': contentType } })
+            fetch(`${target.server.baseUrl}/api/profile/background/`, {
+              method: 'POST',
+              body,
+              headers: { ...target.headers, 'content-type': contentType },
+            })
               .then(async (res) => {
                 await res.arrayBuffer();
                 return res.status;
@@ -310,7 +345,9 @@ async function main(): Promise<void> {
         const peak = watcher.stop();
         const ok = statuses.filter((s) => s === 200).length;
         const other = statuses.filter((s) => s !== 200);
-        out(`| ${target.label} | ${fmt(big.length / 1024 / 1024, 1)} MB | 32 | ${ok} | ${other.length === 0 ? 'none' : other.join(', ')} | ${fmt(peak)} MB | ≤ 300 MB |`);
+        out(
+          `| ${target.label} | ${fmt(big.length / 1024 / 1024, 1)} MB | 32 | ${ok} | ${other.length === 0 ? 'none' : other.join(', ')} | ${fmt(peak)} MB | ≤ 300 MB |`,
+        );
       } finally {
         await target.close();
       }

@@ -62,7 +62,14 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
     const users: Record<string, string>[] = [];
     for (let i = 0; i < 8; i++) {
       const email = `soak-${i}@example.com`;
-      await http.post('/api/register/', { email, password: 'Soak-Test-2026', first_name: 'S', last_name: 'K', role: 'background', date_of_birth: '1980-01-01' });
+      await http.post('/api/register/', {
+        email,
+        password: 'Soak-Test-2026',
+        first_name: 'S',
+        last_name: 'K',
+        role: 'background',
+        date_of_birth: '1980-01-01',
+      });
       const token = await http.post('/api/token/', { email, password: 'Soak-Test-2026' });
       users.push({ Authorization: `Bearer ${token.body.access}`, 'is-background': 'true' });
     }
@@ -81,10 +88,12 @@ export async function soak(options: SoakOptions): Promise<SoakReport> {
       let status: number;
       try {
         if (kind === 'read') status = (await http.get('/api/profile/background/', headers)).status;
-        else if (kind === 'update') status = (await http.post('/api/profile/background/', { country: countries[n % countries.length] }, headers)).status;
+        else if (kind === 'update')
+          status = (await http.post('/api/profile/background/', { country: countries[n % countries.length] }, headers)).status;
         else {
           const { body, contentType } = multipartBody('profile_picture', 'p.jpg', pictures[n % pictures.length]!);
-          status = (await http.request('POST', '/api/profile/background/', { body, headers: { ...headers, 'content-type': contentType } })).status;
+          status = (await http.request('POST', '/api/profile/background/', { body, headers: { ...headers, 'content-type': contentType } }))
+            .status;
         }
       } catch (error) {
         errors.push(`${kind}: ${(error as Error).message}`);

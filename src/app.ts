@@ -71,7 +71,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   if (config.migrateOnStart) await migrateToLatest(resources.database.db);
   // The gauges read the services below; they are only called on a scrape.
   const metrics = new Metrics({ pendingDeletions: () => services.media.records.count(), outboxDepth: () => services.mail.pending() });
-  const services = createServices(config, resources, { clock: deps.clock ?? (() => new Date()), log: app.log, webUrl: webUrl(app, config), observe: metrics.ingest });
+  const services = createServices(config, resources, {
+    clock: deps.clock ?? (() => new Date()),
+    log: app.log,
+    webUrl: webUrl(app, config),
+    observe: metrics.ingest,
+  });
   const jobs = startJobs(services, config, app.log);
   app.addHook('onClose', async () => {
     await jobs.stop();

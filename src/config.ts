@@ -282,9 +282,7 @@ function parseDatabaseUrl(reader: EnvReader, dataDir: string): DatabaseConfig {
       // fall through to the problem below
     }
   }
-  reader.problems.push(
-    'DATABASE_URL must be sqlite:<file> or postgres://user:password@host:port/database',
-  );
+  reader.problems.push('DATABASE_URL must be sqlite:<file> or postgres://user:password@host:port/database');
   return { kind: 'sqlite', file: path.join(dataDir, 'castfolio.db') };
 }
 
@@ -326,7 +324,10 @@ function parseStorage(reader: EnvReader, dataDir: string): StorageConfig {
 function parseOrigins(reader: EnvReader): string[] {
   const value = reader.raw('CORS_ORIGINS');
   if (value === undefined) return [];
-  const origins = value.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean);
+  const origins = value
+    .split(',')
+    .map((o) => o.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
   for (const origin of origins) {
     if (origin === '*') continue;
     try {
@@ -375,20 +376,26 @@ function parseTrustProxy(reader: EnvReader): boolean | number | string[] {
   if (value === undefined || /^false$/i.test(value) || value === '0') return false;
   if (/^true$/i.test(value)) return true;
   if (/^\d+$/.test(value)) return Number(value);
-  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   for (const entry of entries) {
     const [address, bits] = entry.split('/');
     const family = isIP(address ?? '');
     const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
     if (!PROXY_NAMES.includes(entry) && (family === 0 || !bitsOk)) {
-      reader.problems.push(`TRUST_PROXY entry "${entry}" must be a hop count, an IP address, a CIDR range (10.0.0.0/8) or one of ${PROXY_NAMES.join(', ')}`);
+      reader.problems.push(
+        `TRUST_PROXY entry "${entry}" must be a hop count, an IP address, a CIDR range (10.0.0.0/8) or one of ${PROXY_NAMES.join(', ')}`,
+      );
     }
   }
   return entries;
 }
 
 // Values that sample files and tutorials ship: a deployment that kept one is open to forged tokens.
-const PLACEHOLDER_SECRET = /change[-_ ]?me|changeit|replace[-_ ]?(me|this|with)|your[-_ ]?(own[-_ ]?)?(jwt[-_ ]?)?secret|placeholder|example|secret[-_ ]?key|^(0123456789|abcdef|1234567890|qwerty|password|secret)/i;
+const PLACEHOLDER_SECRET =
+  /change[-_ ]?me|changeit|replace[-_ ]?(me|this|with)|your[-_ ]?(own[-_ ]?)?(jwt[-_ ]?)?secret|placeholder|example|secret[-_ ]?key|^(0123456789|abcdef|1234567890|qwerty|password|secret)/i;
 
 /** A secret from the environment: long enough, and not a placeholder copied from a sample. */
 function secretProblem(name: string, value: string, minLength: number): string | undefined {
@@ -492,7 +499,9 @@ export function parseConfig(env: Env): Config {
     },
   };
   if (config.rateLimit.failedCredentialsPerAccount <= config.rateLimit.failedCredentialsPerSource) {
-    reader.problems.push('RATE_LIMIT_FAILED_LOGINS_PER_ACCOUNT must be larger than RATE_LIMIT_FAILED_LOGINS, so that no single client address can lock an account');
+    reader.problems.push(
+      'RATE_LIMIT_FAILED_LOGINS_PER_ACCOUNT must be larger than RATE_LIMIT_FAILED_LOGINS, so that no single client address can lock an account',
+    );
   }
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return config;
@@ -507,11 +516,15 @@ export function serverConfigProblems(config: Config): string[] {
   const problems: string[] = [];
   // Links in mails must never be built from a request's Host: production names its address.
   if (!config.accounts.publicWebUrl) {
-    problems.push('PUBLIC_WEB_URL is required when NODE_ENV=production: the address of the web page that links in mails (password reset) open');
+    problems.push(
+      'PUBLIC_WEB_URL is required when NODE_ENV=production: the address of the web page that links in mails (password reset) open',
+    );
   }
   // Reset and verification codes would sit in files on the server instead of reaching the user.
   if (!config.mail.smtpUrl && !config.mail.outboxChosen) {
-    problems.push('SMTP_URL is required when NODE_ENV=production (or set MAIL_TRANSPORT=outbox to keep mails as files in DATA_DIR/outbox on purpose)');
+    problems.push(
+      'SMTP_URL is required when NODE_ENV=production (or set MAIL_TRANSPORT=outbox to keep mails as files in DATA_DIR/outbox on purpose)',
+    );
   }
   if (config.trustProxy === true) {
     problems.push(

@@ -48,8 +48,4 @@ export const permissionDenied = (detail: string): ApiError => new ApiError(403, 
 export const notFound = (detail = 'Not found.'): ApiError => new ApiError(404, { detail });
 
 export const serviceUnavailable = (detail: string, retryAfterSeconds?: number): ApiError =>
-  new ApiError(
-    503,
-    { detail },
-    retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) },
-  );
+  new ApiError(503, { detail }, retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) });

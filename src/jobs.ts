@@ -35,7 +35,9 @@ function every(ms: number, name: string, log: Log, task: () => Promise<unknown>,
 export function startJobs(services: Services, config: Config, log: Log): { stop(): Promise<void> } {
   const stops: (() => Promise<void>)[] = [];
   if (config.media.deleteRetryIntervalSeconds > 0) {
-    stops.push(every(config.media.deleteRetryIntervalSeconds * 1000, 'deletion retry pass', log, () => services.media.deletions.retryDue()));
+    stops.push(
+      every(config.media.deleteRetryIntervalSeconds * 1000, 'deletion retry pass', log, () => services.media.deletions.retryDue()),
+    );
   }
   if (config.mail.intervalSeconds > 0) {
     stops.push(every(config.mail.intervalSeconds * 1000, 'mail outbox pass', log, () => services.mail.sendDue()));
@@ -44,7 +46,9 @@ export function startJobs(services: Services, config: Config, log: Log): { stop(
   // Revocations only matter until the tokens they name expire anyway.
   stops.push(every(HOUR_MS, 'pruning token revocations', log, () => services.revocations.prune(services.clock().toISOString())));
   // Uploads are seconds long; an hour-old upload file belongs to a process that died.
-  removeStaleUploads(config.images.uploadTmpDir, HOUR_MS).catch((error: unknown) => log.warn({ err: error }, 'could not clean stale upload files'));
+  removeStaleUploads(config.images.uploadTmpDir, HOUR_MS).catch((error: unknown) =>
+    log.warn({ err: error }, 'could not clean stale upload files'),
+  );
   return {
     stop: async () => {
       await Promise.all(stops.map((stop) => stop()));

@@ -77,7 +77,13 @@ export function createServices(config: Config, resources: Resources, deps: Servi
   const mediaRecords = new MediaRepository(db);
   const tokens = new TokenService(secret, { access: config.jwt.accessTtlSeconds, refresh: config.jwt.refreshTtlSeconds }, clock);
 
-  const ingest = new MediaIngest({ storage, limiter: new WorkLimiter(config.images.concurrency, config.images.queueLimit), images: config.images, log, observe: deps.observe ?? IGNORE });
+  const ingest = new MediaIngest({
+    storage,
+    limiter: new WorkLimiter(config.images.concurrency, config.images.queueLimit),
+    images: config.images,
+    log,
+    observe: deps.observe ?? IGNORE,
+  });
   const deletions = new DeletionQueue({ storage, repository: mediaRecords, clock, log });
   const sweep = new MediaSweep({ storage, repository: mediaRecords, deletions, clock });
   const changes = new MediaChanges({ ingest, deletions });
@@ -125,7 +131,13 @@ export function createServices(config: Config, resources: Resources, deps: Servi
     mail,
     subscriptionRecords,
     subscriptions: new SubscriptionService(subscriptionRecords, clock),
-    profiles: new ProfileService({ profiles: new ProfileRepository(db, database.dialect), subscriptions: subscriptionRecords, users, media: changes, clock }),
+    profiles: new ProfileService({
+      profiles: new ProfileRepository(db, database.dialect),
+      subscriptions: subscriptionRecords,
+      users,
+      media: changes,
+      clock,
+    }),
     items: new ItemService({ items: new ItemRepository(db, database.dialect), subscriptions: subscriptionRecords, media: changes, clock }),
     social: new SocialLinksService({ links: new SocialLinksRepository(db), clock }),
     media: { records: mediaRecords, ingest, deletions, sweep },

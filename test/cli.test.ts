@@ -22,8 +22,20 @@ for (const target of DATABASES) {
 
     it('user create makes an account that can sign in', async () => {
       const result = await cli(
-        'user', 'create', '--email', 'Cli.User@Example.com', '--password', 'Cli-Password-9', '--role', 'talent',
-        '--first-name', 'Cli', '--last-name', 'User', '--date-of-birth', '1990-04-01',
+        'user',
+        'create',
+        '--email',
+        'Cli.User@Example.com',
+        '--password',
+        'Cli-Password-9',
+        '--role',
+        'talent',
+        '--first-name',
+        'Cli',
+        '--last-name',
+        'User',
+        '--date-of-birth',
+        '1990-04-01',
       );
       expect(result.code).toBe(0);
       expect(result.out).toContain('created talent user cli.user@example.com');
@@ -33,8 +45,22 @@ for (const target of DATABASES) {
 
     it('user create refuses what registration refuses, with the field named', async () => {
       await expect(
-        cli('user', 'create', '--email', 'young@example.com', '--password', 'Cli-Password-9', '--role', 'talent',
-          '--first-name', 'A', '--last-name', 'B', '--date-of-birth', '2020-01-01'),
+        cli(
+          'user',
+          'create',
+          '--email',
+          'young@example.com',
+          '--password',
+          'Cli-Password-9',
+          '--role',
+          'talent',
+          '--first-name',
+          'A',
+          '--last-name',
+          'B',
+          '--date-of-birth',
+          '2020-01-01',
+        ),
       ).rejects.toMatchObject({ body: { date_of_birth: ['You must be at least 18 years old.'] } });
     });
 

@@ -32,7 +32,13 @@ describe('config', () => {
 
   it('reads a PostgreSQL DATABASE_URL and does not migrate it on start unless asked', () => {
     const config = parseConfig({ DATABASE_URL: 'postgres://app:pw@db:5432/castfolio' });
-    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://app:pw@db:5432/castfolio', statementTimeoutMs: 10_000, poolSize: 10, preparedStatements: true });
+    expect(config.database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://app:pw@db:5432/castfolio',
+      statementTimeoutMs: 10_000,
+      poolSize: 10,
+      preparedStatements: true,
+    });
     expect(config.migrateOnStart).toBe(false);
     expect(parseConfig({ DATABASE_URL: 'postgresql://db/x', MIGRATE_ON_START: 'true' }).migrateOnStart).toBe(true);
   });
@@ -84,7 +90,9 @@ describe('config', () => {
       expect(problemsOf({ JWT_SECRET: secret }), secret).toEqual([expect.stringMatching(/^JWT_SECRET looks like a placeholder/)]);
     }
     expect(problemsOf({ METRICS_TOKEN: 'change-me' })).toEqual(['METRICS_TOKEN must be at least 16 characters long']);
-    expect(problemsOf({ METRICS_TOKEN: 'change-me-metrics-token' })).toEqual([expect.stringMatching(/^METRICS_TOKEN looks like a placeholder/)]);
+    expect(problemsOf({ METRICS_TOKEN: 'change-me-metrics-token' })).toEqual([
+      expect.stringMatching(/^METRICS_TOKEN looks like a placeholder/),
+    ]);
     expect(problemsOf({ JWT_SECRET: STRONG_SECRET, METRICS_TOKEN: 'q8Zr2LmT5vXe9WcB' })).toEqual([]);
   });
 
@@ -100,7 +108,12 @@ describe('config', () => {
     });
     expect(serverConfigProblems(ready)).toEqual([]);
     // Keeping mails as files is allowed in production only when asked for by name.
-    const outbox = parseConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG_SECRET, PUBLIC_WEB_URL: 'https://app.example.com', MAIL_TRANSPORT: 'outbox' });
+    const outbox = parseConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: STRONG_SECRET,
+      PUBLIC_WEB_URL: 'https://app.example.com',
+      MAIL_TRANSPORT: 'outbox',
+    });
     expect(serverConfigProblems(outbox)).toEqual([]);
     // Development keeps its embedded defaults.
     expect(serverConfigProblems(parseConfig({ TRUST_PROXY: 'true' }))).toEqual([]);

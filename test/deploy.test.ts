@@ -76,9 +76,19 @@ describe('deployment recipes', () => {
       read('Procfile')
         .trim()
         .split('\n')
-        .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim().split(/\s+/)]),
+        .map((line) => [
+          line.slice(0, line.indexOf(':')),
+          line
+            .slice(line.indexOf(':') + 1)
+            .trim()
+            .split(/\s+/),
+        ]),
     ) as Record<string, string[]>;
-    const release = spawnSync(process.execPath, procfile.release!.slice(1), { cwd: root, env: { PATH: process.env.PATH ?? '', ...production() }, encoding: 'utf8' });
+    const release = spawnSync(process.execPath, procfile.release!.slice(1), {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', ...production() },
+      encoding: 'utf8',
+    });
     expect(release.status, release.stderr).toBe(0);
     await runsAndAnswers(procfile.web!, production());
   });
@@ -90,7 +100,8 @@ describe('deployment recipes', () => {
       databases: { engine: string }[];
     };
     const known = new Set([...configVariables(), 'NODE_ENV']);
-    for (const env of [...spec.services.flatMap((s) => s.envs), ...spec.jobs.flatMap((j) => j.envs)]) expect(known, env.key).toContain(env.key);
+    for (const env of [...spec.services.flatMap((s) => s.envs), ...spec.jobs.flatMap((j) => j.envs)])
+      expect(known, env.key).toContain(env.key);
     expect(spec.services[0]!.health_check.http_path).toBe('/ready');
     expect(spec.services[0]!.dockerfile_path).toBe('deploy/Dockerfile');
     expect(spec.jobs).toContainEqual(expect.objectContaining({ kind: 'PRE_DEPLOY', run_command: 'node dist/cli.js migrate' }));
@@ -112,7 +123,12 @@ describe('deployment recipes', () => {
     // Unedited, the server refuses to start rather than run with a secret everyone can read.
     const result = spawnSync(process.execPath, [path.join(root, 'dist/server.js')], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, ...(service as Record<string, string>), DATABASE_URL: 'sqlite:' + path.join(dataDir, 'unedited.db') },
+      env: {
+        PATH: process.env.PATH ?? '',
+        DATA_DIR: dataDir,
+        ...(service as Record<string, string>),
+        DATABASE_URL: 'sqlite:' + path.join(dataDir, 'unedited.db'),
+      },
       encoding: 'utf8',
       timeout: 20_000,
     });

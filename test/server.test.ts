@@ -54,8 +54,14 @@ describe('the compiled server on the embedded defaults', () => {
 
       const email = 'background@example.com';
       const register = await http.post('/api/register/', {
-        email, password: 'Quick-Start-1', first_name: 'Bea', last_name: 'Ground', role: 'background',
-        country: 'USA', date_of_birth: '1985-05-15', gender: 'Male',
+        email,
+        password: 'Quick-Start-1',
+        first_name: 'Bea',
+        last_name: 'Ground',
+        role: 'background',
+        country: 'USA',
+        date_of_birth: '1985-05-15',
+        gender: 'Male',
       });
       expect(register.status).toBe(201);
       const token = await http.post('/api/token/', { email, password: 'Quick-Start-1' });

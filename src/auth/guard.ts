@@ -80,14 +80,17 @@ export function createGuards<User extends Principal>(accounts: Authenticator<Use
   );
 
   const requireRole = (role: Role): GuardHook =>
-    Object.assign(async function requireRoleHook(request: FastifyRequest) {
-      const user = await signIn(request);
-      if (!roleHeaderAllows(request, role)) {
-        throw permissionDenied(`User must be a ${role} user (${ROLE_HEADERS[role]}: true)`);
-      }
-      const hasRole = role === 'talent' ? user.isTalent : user.isBackground;
-      if (!hasRole) throw permissionDenied(`This account is not registered as a ${role} user.`);
-    }, { access: role });
+    Object.assign(
+      async function requireRoleHook(request: FastifyRequest) {
+        const user = await signIn(request);
+        if (!roleHeaderAllows(request, role)) {
+          throw permissionDenied(`User must be a ${role} user (${ROLE_HEADERS[role]}: true)`);
+        }
+        const hasRole = role === 'talent' ? user.isTalent : user.isBackground;
+        if (!hasRole) throw permissionDenied(`This account is not registered as a ${role} user.`);
+      },
+      { access: role },
+    );
 
   /** The user of a request that passed one of these guards. */
   const user = (request: FastifyRequest): User => {

@@ -86,7 +86,13 @@ export class TokenService {
       const userId = payload.user_id;
       const gen = payload.gen;
       const genOk = gen === undefined || (typeof gen === 'number' && Number.isSafeInteger(gen) && gen >= 0);
-      if (typeof userId !== 'number' || !Number.isSafeInteger(userId) || typeof payload.exp !== 'number' || typeof payload.iat !== 'number' || !genOk) {
+      if (
+        typeof userId !== 'number' ||
+        !Number.isSafeInteger(userId) ||
+        typeof payload.exp !== 'number' ||
+        typeof payload.iat !== 'number' ||
+        !genOk
+      ) {
         return undefined;
       }
       const claims = payload as unknown as TokenClaims;

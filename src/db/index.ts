@@ -40,9 +40,7 @@ interface ErrorLogger {
 class BooleanToIntegerTransformer extends OperationNodeTransformer {
   protected override transformValue(node: ValueNode): ValueNode {
     const transformed = super.transformValue(node);
-    return typeof transformed.value === 'boolean'
-      ? { ...transformed, value: transformed.value ? 1 : 0 }
-      : transformed;
+    return typeof transformed.value === 'boolean' ? { ...transformed, value: transformed.value ? 1 : 0 } : transformed;
   }
 
   protected override transformPrimitiveValueList(node: PrimitiveValueListNode): PrimitiveValueListNode {
@@ -97,9 +95,7 @@ export interface DatabaseOptions {
 }
 
 export function createDatabase(config: DatabaseConfig, logger?: ErrorLogger, options: DatabaseOptions = {}): DatabaseHandle {
-  const log = options.onQuery
-    ? (event: LogEvent) => options.onQuery?.(event.query.sql, event.queryDurationMillis)
-    : undefined;
+  const log = options.onQuery ? (event: LogEvent) => options.onQuery?.(event.query.sql, event.queryDurationMillis) : undefined;
   if (config.kind === 'sqlite') {
     mkdirSync(path.dirname(path.resolve(config.file)), { recursive: true });
     const db = new Kysely<Database>({

@@ -106,4 +106,3 @@ export function openSqlite(file: string, options: SqliteOptions): KyselySqlite {
   for (const pragma of PRAGMAS(options.busyTimeoutMs)) database.pragma(pragma);
   return { close: () => database.close(), prepare: cached((sql) => database.prepare(sql)) };
 }
-

@@ -58,7 +58,11 @@ export function registerBodyDeadlines(app: FastifyInstance, timeouts: HttpTimeou
         if (received.length > slots) received.shift();
         // The window is full: it must hold the minimum, or the upload is too slow to finish.
         if (received.length === slots && received.reduce((sum, n) => sum + n, 0) < minimum) {
-          cutOff(timedOut(`The upload was too slow: less than ${timeouts.uploadMinBytesPerSecond} bytes a second arrived. Please try again on a better connection.`));
+          cutOff(
+            timedOut(
+              `The upload was too slow: less than ${timeouts.uploadMinBytesPerSecond} bytes a second arrived. Please try again on a better connection.`,
+            ),
+          );
         }
       }, RATE_SLOT_MS);
     } else {

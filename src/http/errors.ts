@@ -58,7 +58,13 @@ function isUnavailable(error: unknown): boolean {
  * A 413 is decided while the client is still sending: the rest of the body is read and discarded
  * (bounded) before the answer goes out, so the client can read it (see drainBody).
  */
-async function sendRefusal(request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody, headers: Record<string, string> = {}) {
+async function sendRefusal(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  body: ErrorBody,
+  headers: Record<string, string> = {},
+) {
   if (status === 413 && !(await drainBody(request.raw))) headers = { ...headers, Connection: 'close' };
   return sendError(reply, status, body, headers);
 }

@@ -36,7 +36,11 @@ export class Metrics {
 
   constructor(sources: { pendingDeletions: () => Promise<number>; outboxDepth: () => Promise<number> }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'castfolio_' });
-    this.queueGauge('castfolio_pending_deletions', 'Stored objects waiting to be deleted (retried by the worker and the sweep).', sources.pendingDeletions);
+    this.queueGauge(
+      'castfolio_pending_deletions',
+      'Stored objects waiting to be deleted (retried by the worker and the sweep).',
+      sources.pendingDeletions,
+    );
     this.queueGauge('castfolio_mail_outbox_depth', 'Mails waiting in the outbox.', sources.outboxDepth);
   }
 
@@ -85,7 +89,10 @@ const loopback = (ip: string) => ip === '::1' || ip.startsWith('127.') || (isIP(
 
 /** A connection from this machine that is not relaying someone else's request. */
 function directLocalClient(request: FastifyRequest): boolean {
-  const relayed = request.headers['x-forwarded-for'] !== undefined || request.headers.forwarded !== undefined || request.headers['x-real-ip'] !== undefined;
+  const relayed =
+    request.headers['x-forwarded-for'] !== undefined ||
+    request.headers.forwarded !== undefined ||
+    request.headers['x-real-ip'] !== undefined;
   return !relayed && loopback(request.socket.remoteAddress ?? '');
 }
 
@@ -102,18 +109,26 @@ const sameSecret = (given: string, expected: string) => {
  * directly (no forwarding headers: a reverse proxy on the same host makes everyone look local).
  */
 export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, config: MetricsConfig, internalListener = false): void {
-  app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics (token or loopback only)' } }, async (request: FastifyRequest, reply: FastifyReply) => {
-    if (config.token) {
-      if (!sameSecret(request.headers.authorization ?? '', `Bearer ${config.token}`)) {
-        throw new ApiError(401, { detail: 'Authentication credentials were not provided.' }, { 'WWW-Authenticate': 'Bearer realm="metrics"' });
+  app.get(
+    '/metrics',
+    { schema: { tags: ['health'], summary: 'Prometheus metrics (token or loopback only)' } },
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      if (config.token) {
+        if (!sameSecret(request.headers.authorization ?? '', `Bearer ${config.token}`)) {
+          throw new ApiError(
+            401,
+            { detail: 'Authentication credentials were not provided.' },
+            { 'WWW-Authenticate': 'Bearer realm="metrics"' },
+          );
+        }
+      } else if (!internalListener && !(config.allowLoopback && directLocalClient(request))) {
+        throw new ApiError(403, {
+          detail: config.allowLoopback
+            ? 'Metrics are served to this machine only; set METRICS_TOKEN to read them remotely.'
+            : 'Metrics need METRICS_TOKEN or METRICS_PORT in production.',
+        });
       }
-    } else if (!internalListener && !(config.allowLoopback && directLocalClient(request))) {
-      throw new ApiError(403, {
-        detail: config.allowLoopback
-          ? 'Metrics are served to this machine only; set METRICS_TOKEN to read them remotely.'
-          : 'Metrics need METRICS_TOKEN or METRICS_PORT in production.',
-      });
-    }
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    },
+  );
 }

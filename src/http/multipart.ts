@@ -9,7 +9,14 @@ import { ApiError } from '../errors.js';
 const FORM_FIELD_MAX_BYTES = 64 * 1024;
 const FORM_MAX_FIELDS = 50;
 /** @fastify/multipart's limits: one file per request, a bounded number of small fields. */
-export const FORM_LIMITS = { fieldNameSize: 100, fieldSize: FORM_FIELD_MAX_BYTES, fields: FORM_MAX_FIELDS, files: 1, parts: 60, headerPairs: 100 };
+export const FORM_LIMITS = {
+  fieldNameSize: 100,
+  fieldSize: FORM_FIELD_MAX_BYTES,
+  fields: FORM_MAX_FIELDS,
+  files: 1,
+  parts: 60,
+  headerPairs: 100,
+};
 /** Room for the text fields around the file in one multipart body. */
 const FORM_OVERHEAD_BYTES = 1024 * 1024;
 
@@ -47,7 +54,7 @@ export interface ReceivedForm {
 const tooLarge = (field: string, message: string) => new ApiError(413, { [field]: [message] });
 
 function tooLargeFor(options: FormOptions, field: string | undefined): ApiError {
-  const name = field && Object.hasOwn(options.fileFields, field) ? field : Object.keys(options.fileFields)[0] ?? 'file';
+  const name = field && Object.hasOwn(options.fileFields, field) ? field : (Object.keys(options.fileFields)[0] ?? 'file');
   return tooLarge(name, options.fileFields[name]?.tooLargeMessage ?? 'The file is too large.');
 }
 
@@ -70,7 +77,11 @@ function multipartError(error: unknown, options: FormOptions): unknown {
     case 'ENOSPC':
     case 'EIO':
     case 'EMFILE':
-      return new ApiError(503, { detail: 'The upload could not be received right now. Please try again shortly.' }, { 'Retry-After': '10' });
+      return new ApiError(
+        503,
+        { detail: 'The upload could not be received right now. Please try again shortly.' },
+        { 'Retry-After': '10' },
+      );
     default:
       return new ApiError(400, { detail: `Malformed multipart body: ${e.message ?? 'unreadable'}.` });
   }

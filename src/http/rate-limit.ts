@@ -29,7 +29,11 @@ const MINUTE_S = 60;
 const FAILURE_WINDOW_S = 15 * 60;
 
 function throttled(seconds: number): ApiError {
-  return new ApiError(429, { detail: `Request was throttled. Expected available in ${seconds} seconds.` }, { 'Retry-After': String(seconds) });
+  return new ApiError(
+    429,
+    { detail: `Request was throttled. Expected available in ${seconds} seconds.` },
+    { 'Retry-After': String(seconds) },
+  );
 }
 
 /**
@@ -44,7 +48,10 @@ function sourceKey(ip: string): string {
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
   const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 /** The account a credential check is about: the signed-in user, or the email the body names. */
@@ -72,7 +79,10 @@ const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 function counter(name: string, max: number, windowSeconds: number, redis: Redis | undefined, prefix: string): Counter {
   const options = { keyPrefix: `${prefix}${name}`, points: max, duration: windowSeconds };
   const limiter: RateLimiterAbstract = redis ? new RateLimiterRedis({ ...options, storeClient: redis }) : new RateLimiterMemory(options);
-  const state = (res: RateLimiterRes | null) => ({ count: res?.consumedPoints ?? 0, retryAfter: res ? seconds(res.msBeforeNext) : windowSeconds });
+  const state = (res: RateLimiterRes | null) => ({
+    count: res?.consumedPoints ?? 0,
+    retryAfter: res ? seconds(res.msBeforeNext) : windowSeconds,
+  });
   return {
     max,
     read: async (key) => state(await limiter.get(key)),
@@ -111,7 +121,9 @@ export async function registerRateLimits(app: FastifyInstance, config: RateLimit
     done();
   });
   if (!config.enabled) return;
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false })
+    : undefined;
   if (redis) {
     redis.on('error', (error) => app.log.warn({ err: error }, 'Redis (rate limits) error'));
     app.addHook('onClose', async () => void redis.disconnect());

@@ -24,8 +24,7 @@ export interface SanitisedImage {
   input: { format: InputFormat; width: number; height: number; bytes: number; frames: number };
 }
 
-export const INVALID_IMAGE_MESSAGE =
-  'Upload a valid image. The file you uploaded was either not an image or a corrupted image.';
+export const INVALID_IMAGE_MESSAGE = 'Upload a valid image. The file you uploaded was either not an image or a corrupted image.';
 
 /** The upload is not an image we accept; `detail` is a second, more specific message when one helps. */
 export class InvalidImageError extends Error {
@@ -83,9 +82,7 @@ export async function sanitiseImage(path: string, bytes: number, limits: ImageLi
   const height = metadata.height ?? 0;
   if (width <= 0 || height <= 0) throw new InvalidImageError();
   if (width * height > limits.maxPixels) {
-    throw new InvalidImageError(
-      `Image is ${width}×${height} pixels; the limit is ${megapixels(limits.maxPixels)} megapixels.`,
-    );
+    throw new InvalidImageError(`Image is ${width}×${height} pixels; the limit is ${megapixels(limits.maxPixels)} megapixels.`);
   }
 
   const frames = metadata.pages ?? 1;

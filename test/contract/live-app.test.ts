@@ -84,7 +84,15 @@ for (const db of DATABASES) {
 
       const login = await app.post('/api/login/talent/', { email, password: 'Stage-Door-2026' });
       expect(login.status).toBe(200);
-      expect(login.body).toMatchObject({ email, first_name: 'Lina', last_name: 'Haddad', email_verified: false, profile_picture: null, is_talent: true, is_background: false });
+      expect(login.body).toMatchObject({
+        email,
+        first_name: 'Lina',
+        last_name: 'Haddad',
+        email_verified: false,
+        profile_picture: null,
+        is_talent: true,
+        is_background: false,
+      });
       expect(login.body.id).toEqual(expect.any(Number));
       app.access = login.body.access;
       app.refresh = login.body.refresh;
@@ -106,7 +114,15 @@ for (const db of DATABASES) {
       const loaded = await app.get(`/api/profile/talent/?t=${Date.now()}`);
       expect(loaded.status).toBe(200);
       const profile = loaded.body.profile ?? loaded.body;
-      expect(profile).toMatchObject({ email, full_name: 'Lina Haddad', account_type: 'free', country: 'Jordan', gender: 'Female', date_of_birth: '1994-02-11', email_verified: true });
+      expect(profile).toMatchObject({
+        email,
+        full_name: 'Lina Haddad',
+        account_type: 'free',
+        country: 'Jordan',
+        gender: 'Female',
+        date_of_birth: '1994-02-11',
+        email_verified: true,
+      });
       expect(loaded.body).toMatchObject({ first_name: 'Lina', last_name: 'Haddad', residency: 'Amman', media: [] });
       expect(loaded.body.profile_score.total).toEqual(expect.any(Number));
 
@@ -124,15 +140,29 @@ for (const db of DATABASES) {
         aboutyou: 'Theatre actor and voice artist, Arabic and English, ten years on stage in Amman and Beirut.',
       });
       expect(saved.status).toBe(200);
-      expect(saved.body.profile).toMatchObject({ full_name: 'Lina Haddad-Nasser', city: 'Amman', phone: '+962791234567', residency: 'Aqaba' });
+      expect(saved.body.profile).toMatchObject({
+        full_name: 'Lina Haddad-Nasser',
+        city: 'Amman',
+        phone: '+962791234567',
+        residency: 'Aqaba',
+      });
 
       // ProfileTab: social links.
       const noLinks = await app.get('/api/profile/social-media/');
       expect(noLinks.status).toBe(200);
       expect(noLinks.body).toMatchObject({ facebook: null, instagram: null, youtube: null, tiktok: null });
-      const links = await app.post('/api/profile/social-media/', { facebook: 'https://facebook.com/lina', instagram: 'https://instagram.com/lina', youtube: '', tiktok: '' });
+      const links = await app.post('/api/profile/social-media/', {
+        facebook: 'https://facebook.com/lina',
+        instagram: 'https://instagram.com/lina',
+        youtube: '',
+        tiktok: '',
+      });
       expect(links.status).toBe(200);
-      expect(links.body.social_media_links).toMatchObject({ facebook: 'https://facebook.com/lina', instagram: 'https://instagram.com/lina', youtube: null });
+      expect(links.body.social_media_links).toMatchObject({
+        facebook: 'https://facebook.com/lina',
+        instagram: 'https://instagram.com/lina',
+        youtube: null,
+      });
       const badLink = await app.post('/api/profile/social-media/', { facebook: 'facebook.com/lina' });
       expect(badLink.status).toBe(400);
       expect(badLink.body.error).toBe('Invalid facebook URL format. URLs must start with http:// or https://');
@@ -186,13 +216,20 @@ for (const db of DATABASES) {
       expect((await cli(t, 'subscription', 'grant', email, 'background_jobs')).code).toBe(0);
       const plans = await app.get('/api/payments/plans/');
       expect(plans.status).toBe(200);
-      expect(plans.body).toEqual([expect.objectContaining({ name: 'background_jobs', price: '300.00', duration_months: 12, is_active: true })]);
+      expect(plans.body).toEqual([
+        expect.objectContaining({ name: 'background_jobs', price: '300.00', duration_months: 12, is_active: true }),
+      ]);
       const subscriptions = await app.get('/api/payments/subscriptions/');
-      expect(subscriptions.body).toEqual([expect.objectContaining({ plan_name: 'background_jobs', status: 'active', is_active: true, plan_price: '300.00' })]);
+      expect(subscriptions.body).toEqual([
+        expect.objectContaining({ plan_name: 'background_jobs', status: 'active', is_active: true, plan_price: '300.00' }),
+      ]);
       // Checkout is not served here, and says so in DRF's shape.
       const checkout = await app.post('/api/payments/create-checkout-session/', { plan_id: 1 });
       expect(checkout.status).toBe(404);
-      expect(checkout.body).toMatchObject({ code: 'payments_not_available', detail: expect.stringContaining('not handled by this server') });
+      expect(checkout.body).toMatchObject({
+        code: 'payments_not_available',
+        detail: expect.stringContaining('not handled by this server'),
+      });
       const form = new FormData();
       form.append('item_type', 'prop');
       form.append('name', 'Brass oil lamp');

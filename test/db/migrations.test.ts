@@ -21,7 +21,10 @@ const TABLES = [
 
 async function tableNames(handle: DatabaseHandle): Promise<string[]> {
   const tables = await handle.db.introspection.getTables();
-  return tables.map((table) => table.name).filter((name) => !name.startsWith('kysely_')).sort();
+  return tables
+    .map((table) => table.name)
+    .filter((name) => !name.startsWith('kysely_'))
+    .sort();
 }
 
 for (const target of DATABASES) {
@@ -57,7 +60,9 @@ for (const target of DATABASES) {
         if (postgres) await sql`set enable_seqscan = off`.execute(connection);
         for (const { table, column } of MEDIA_COLUMNS) {
           const query = sql`select 1 from ${sql.table(table)} where ${sql.ref(column)} = ${'profile_pictures/1_x.jpg'}`;
-          const plan = await sql<Record<string, string>>`${sql.raw(postgres ? 'explain' : 'explain query plan')} ${query}`.execute(connection);
+          const plan = await sql<Record<string, string>>`${sql.raw(postgres ? 'explain' : 'explain query plan')} ${query}`.execute(
+            connection,
+          );
           const text = plan.rows.map((row) => Object.values(row).join(' ')).join('\n');
           expect(text, `${table}.${column}`).toMatch(/using (covering )?index|index (only )?scan/i);
         }

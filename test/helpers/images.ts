@@ -16,41 +16,62 @@ export async function jpegWithExif(options: { width?: number; height?: number; o
 }
 
 export function jpeg(width = 640, height = 480, background = '#336699'): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background } }).jpeg().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background } })
+    .jpeg()
+    .toBuffer();
 }
 
 /** Random pixels compress badly: a photo-sized file from few pixels (about 1.5 bytes per pixel). */
 export function noisyJpeg(width: number, height: number): Promise<Buffer> {
   const pixels = Buffer.alloc(width * height * 3);
   for (let i = 0; i < pixels.length; i++) pixels[i] = (Math.random() * 256) | 0;
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 92 }).toBuffer();
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 92 })
+    .toBuffer();
 }
 
 export function pngWithAlpha(width = 300, height = 200): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 4, background: { r: 200, g: 30, b: 30, alpha: 0.5 } } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 4, background: { r: 200, g: 30, b: 30, alpha: 0.5 } } })
+    .png()
+    .toBuffer();
 }
 
 export function webp(width = 300, height = 300): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 4, background: { r: 0, g: 0, b: 255, alpha: 0.8 } } }).webp().toBuffer();
+  return sharp({ create: { width, height, channels: 4, background: { r: 0, g: 0, b: 255, alpha: 0.8 } } })
+    .webp()
+    .toBuffer();
 }
 
 export function avif(width = 120, height = 80): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: '#aa5500' } }).avif().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: '#aa5500' } })
+    .avif()
+    .toBuffer();
 }
 
 export async function animatedGif(frames = 3, size = 32): Promise<Buffer> {
   const colours = ['#ff0000', '#00ff00', '#0000ff'];
   const images = await Promise.all(
-    colours.map((c) => sharp({ create: { width: size, height: size, channels: 4, background: c } }).png().toBuffer()),
+    colours.map((c) =>
+      sharp({ create: { width: size, height: size, channels: 4, background: c } })
+        .png()
+        .toBuffer(),
+    ),
   );
-  return sharp(Array.from({ length: frames }, (_, i) => images[i % images.length] as Buffer), { join: { animated: true } })
+  return sharp(
+    Array.from({ length: frames }, (_, i) => images[i % images.length] as Buffer),
+    { join: { animated: true } },
+  )
     .gif()
     .toBuffer();
 }
 
 /** A valid PNG whose header (with a correct CRC) claims width × height pixels. */
 export async function pngClaiming(width: number, height: number): Promise<Buffer> {
-  const png = Buffer.from(await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer());
+  const png = Buffer.from(
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer(),
+  );
   png.writeUInt32BE(width, 16);
   png.writeUInt32BE(height, 20);
   png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
@@ -70,8 +91,7 @@ export async function jpegHtmlPolyglot(): Promise<Buffer> {
 
 export const BAD_FILES: Record<string, () => Promise<Buffer> | Buffer> = {
   'plain text': () => Buffer.from('just some text, not an image\n'),
-  'SVG with a script': () =>
-    Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>'),
+  'SVG with a script': () => Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>'),
   'HTML renamed .jpg': () => Buffer.from(HTML_PAYLOAD),
   'PDF renamed .jpg': () => Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF'),
   'ZIP renamed .jpg': () => Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x00, 0x00, 0x08, 0x00, ...Array(40).fill(0)]),

@@ -61,7 +61,12 @@ export async function freePort(): Promise<number> {
  * Starts a server script on a known port and waits until /health answers, whatever the log
  * level (benchmarks run with LOG_LEVEL=warn, so there is no "listening" line to wait for).
  */
-export async function startOnPort(script: string, env: Record<string, string>, cwd = root, nodeArgs: string[] = []): Promise<ServerProcess> {
+export async function startOnPort(
+  script: string,
+  env: Record<string, string>,
+  cwd = root,
+  nodeArgs: string[] = [],
+): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, script], {
     cwd,

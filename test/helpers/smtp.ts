@@ -49,7 +49,14 @@ export async function startSmtpServer(): Promise<{
       for (;;) {
         const found = mails.filter((m) => m.to.includes(to.toLowerCase())).slice(after);
         const last = found.at(-1);
-        const match = last ? /\b(\d{6})\b/.exec(last.raw.split(/\r?\n\r?\n/).slice(1).join('\n')) : null;
+        const match = last
+          ? /\b(\d{6})\b/.exec(
+              last.raw
+                .split(/\r?\n\r?\n/)
+                .slice(1)
+                .join('\n'),
+            )
+          : null;
         if (match) return match[1] as string;
         if (Date.now() > deadline) throw new Error(`no code arrived for ${to}`);
         await new Promise((resolve) => setTimeout(resolve, 50));

@@ -10,7 +10,17 @@ import { jpeg } from '../helpers/images.js';
 
 type Doc = {
   openapi: string;
-  paths: Record<string, Record<string, { security?: unknown[]; parameters?: { in: string; name: string; required?: boolean }[]; responses: Record<string, { content?: Record<string, { schema: object }> }> }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        security?: unknown[];
+        parameters?: { in: string; name: string; required?: boolean }[];
+        responses: Record<string, { content?: Record<string, { schema: object }> }>;
+      }
+    >
+  >;
 };
 
 // ajv and ajv-formats are CommonJS with a default export.
@@ -99,26 +109,50 @@ describe('the OpenAPI document', () => {
       check('/api/login/talent/', 'post', await t.http.post('/api/login/talent/', { email: body.email, password: body.password }));
 
       const user = await createUser(t.http, 'background');
-      await runCli(['subscription', 'grant', user.email, 'background_jobs'], t.config, { out: () => undefined, err: () => undefined }, t.database);
+      await runCli(
+        ['subscription', 'grant', user.email, 'background_jobs'],
+        t.config,
+        { out: () => undefined, err: () => undefined },
+        t.database,
+      );
       check('/api/profile/background/', 'get', await t.http.get('/api/profile/background/', user.headers));
-      check('/api/profile/background/', 'get', await t.http.get('/api/profile/background/', { Authorization: user.headers.Authorization! }));
+      check(
+        '/api/profile/background/',
+        'get',
+        await t.http.get('/api/profile/background/', { Authorization: user.headers.Authorization! }),
+      );
       check('/api/profile/background/', 'get', await t.http.get('/api/profile/background/'));
       const form = new FormData();
       form.append('profile_picture', new Blob([await jpeg()], { type: 'image/jpeg' }), 'me.jpg');
       form.append('country', 'Canada');
       check('/api/profile/background/', 'post', await t.http.request('POST', '/api/profile/background/', { form, headers: user.headers }));
       check('/api/profile/background/', 'post', await t.http.post('/api/profile/background/', { gender: 'X' }, user.headers));
-      check('/api/profile/background/subscription-status/', 'get', await t.http.get('/api/profile/background/subscription-status/', user.headers));
+      check(
+        '/api/profile/background/subscription-status/',
+        'get',
+        await t.http.get('/api/profile/background/subscription-status/', user.headers),
+      );
       check('/api/profile/background/restrictions/', 'get', await t.http.get('/api/profile/background/restrictions/', user.headers));
 
-      const created = await t.http.post('/api/profile/background/items/', { item_type: 'vehicle', name: 'Taxi', year: 1965, price: '20' }, user.headers);
+      const created = await t.http.post(
+        '/api/profile/background/items/',
+        { item_type: 'vehicle', name: 'Taxi', year: 1965, price: '20' },
+        user.headers,
+      );
       check('/api/profile/background/items/', 'post', created);
       check('/api/profile/background/items/', 'get', await t.http.get('/api/profile/background/items/', user.headers));
       check('/api/profile/background/items/', 'get', await t.http.get('/api/profile/background/items/?item_type=vehicle', user.headers));
       const one = '/api/profile/background/items/{item_type}/{id}/';
       check(one, 'get', await t.http.get(`/api/profile/background/items/vehicle/${created.body.id}/`, user.headers));
       check(one, 'get', await t.http.get('/api/profile/background/items/vehicle/999999/', user.headers));
-      check(one, 'patch', await t.http.request('PATCH', `/api/profile/background/items/vehicle/${created.body.id}/`, { json: { model: 'FX4' }, headers: user.headers }));
+      check(
+        one,
+        'patch',
+        await t.http.request('PATCH', `/api/profile/background/items/vehicle/${created.body.id}/`, {
+          json: { model: 'FX4' },
+          headers: user.headers,
+        }),
+      );
 
       const talent = await createUser(t.http, 'talent');
       check('/api/profile/talent/', 'get', await t.http.get('/api/profile/talent/', talent.headers));

@@ -32,7 +32,11 @@ const limits = {
 
 const STORES = [
   { name: 'memory', env: {} as Record<string, string>, skip: undefined as string | undefined },
-  { name: 'Redis', env: { REDIS_URL, RATE_LIMIT_REDIS_PREFIX: `test-${randomBytes(6).toString('hex')}:` }, skip: undefined as string | undefined },
+  {
+    name: 'Redis',
+    env: { REDIS_URL, RATE_LIMIT_REDIS_PREFIX: `test-${randomBytes(6).toString('hex')}:` },
+    skip: undefined as string | undefined,
+  },
 ];
 
 describe.each(STORES)('rate limits with the $name store', (store) => {
@@ -73,7 +77,8 @@ describe('rate limits per client IP', () => {
 
   it('limits sign-in endpoints per IP whatever the email', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 10; i++) statuses.push((await t.http.post('/api/token/', { email: `someone-${i}@example.com`, password: 'x' })).status);
+    for (let i = 0; i < 10; i++)
+      statuses.push((await t.http.post('/api/token/', { email: `someone-${i}@example.com`, password: 'x' })).status);
     expect(statuses.slice(0, 8).every((s) => s === 401)).toBe(true);
     expect(statuses.slice(8)).toEqual([429, 429]);
   });
@@ -131,7 +136,8 @@ describe('rate limits shared by two instances through Redis', () => {
     if (!available) context.skip(`Redis is not reachable at ${REDIS_URL}`);
     const email = `shared-${randomBytes(4).toString('hex')}@example.com`;
     const statuses: number[] = [];
-    for (const [i, t] of [a, b, a, b].entries()) statuses.push((await t.http.post('/api/token/', { email, password: `guess-${i}` })).status);
+    for (const [i, t] of [a, b, a, b].entries())
+      statuses.push((await t.http.post('/api/token/', { email, password: `guess-${i}` })).status);
     expect(statuses).toEqual([401, 401, 401, 429]);
   });
 });
@@ -162,7 +168,11 @@ describe('headers, CORS, request ids and metrics', () => {
 
   it('allows the configured origins only', async () => {
     const allowed = await t.http.request('OPTIONS', '/api/profile/background/', {
-      headers: { Origin: 'https://app.example.com', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,is-background' },
+      headers: {
+        Origin: 'https://app.example.com',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization,is-background',
+      },
     });
     expect(allowed.status).toBe(204);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');

@@ -26,10 +26,17 @@ function rawRequest(baseUrl: string, method: string, path: string, headers: Reco
   });
 }
 
-const json = (value: unknown) => ({ 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(JSON.stringify(value))) });
+const json = (value: unknown) => ({
+  'content-type': 'application/json',
+  'content-length': String(Buffer.byteLength(JSON.stringify(value))),
+});
 
 /** The reset link and code of the first reset mail to `email` after the first `after` of them, once it arrives. */
-async function resetMail(smtp: Awaited<ReturnType<typeof startSmtpServer>>, email: string, after: number): Promise<{ link: string; code: string }> {
+async function resetMail(
+  smtp: Awaited<ReturnType<typeof startSmtpServer>>,
+  email: string,
+  after: number,
+): Promise<{ link: string; code: string }> {
   const resets = () =>
     smtp.mails
       .filter((m) => m.to.includes(email))
@@ -59,7 +66,10 @@ for (const db of DATABASES) {
       it('never builds a reset link from the request’s Host or X-Forwarded-Host', async () => {
         const user = await createUser(t.http, 'background');
         const own = new URL(t.http.baseUrl).port;
-        const attempts: Record<string, string>[] = [{ host: 'attacker.example' }, { host: `127.0.0.1:${own}`, 'x-forwarded-host': 'attacker.example', 'x-forwarded-proto': 'https' }];
+        const attempts: Record<string, string>[] = [
+          { host: 'attacker.example' },
+          { host: `127.0.0.1:${own}`, 'x-forwarded-host': 'attacker.example', 'x-forwarded-proto': 'https' },
+        ];
         for (const [i, headers] of attempts.entries()) {
           // One reset mail a minute per address: move on a minute between the two.
           t.clock.advance(61_000 * i);
@@ -162,24 +172,34 @@ for (const db of DATABASES) {
         }
         expect(guesses).toEqual([401, 401, 401, 401, 429, 429, 429]);
         // Even the right password is refused to that source for the window...
-        expect((await t.http.post('/api/login/background/', { email: owner.email, password: owner.password }, from('198.51.100.7'))).status).toBe(429);
+        expect(
+          (await t.http.post('/api/login/background/', { email: owner.email, password: owner.password }, from('198.51.100.7'))).status,
+        ).toBe(429);
         // ...while the owner, at another address, is not affected, on every sign-in route.
         expect((await t.http.post('/api/token/', { email: owner.email, password: owner.password }, from('203.0.113.5'))).status).toBe(200);
-        expect((await t.http.post('/api/login/background/', { email: owner.email, password: owner.password }, from('203.0.113.5'))).status).toBe(200);
+        expect(
+          (await t.http.post('/api/login/background/', { email: owner.email, password: owner.password }, from('203.0.113.5'))).status,
+        ).toBe(200);
       });
 
       it('counts an IPv6 client per /64, so walking through its addresses gains nothing', async () => {
         const owner = await createUser(t.http, 'background');
         const statuses: number[] = [];
-        for (let i = 1; i <= 5; i++) statuses.push((await t.http.post('/api/token/', { email: owner.email, password: `x${i}` }, from(`2001:db8:1:2::${i.toString(16)}`))).status);
+        for (let i = 1; i <= 5; i++)
+          statuses.push(
+            (await t.http.post('/api/token/', { email: owner.email, password: `x${i}` }, from(`2001:db8:1:2::${i.toString(16)}`))).status,
+          );
         expect(statuses).toEqual([401, 401, 401, 401, 429]);
-        expect((await t.http.post('/api/token/', { email: owner.email, password: owner.password }, from('2001:db8:1:3::1'))).status).toBe(200);
+        expect((await t.http.post('/api/token/', { email: owner.email, password: owner.password }, from('2001:db8:1:3::1'))).status).toBe(
+          200,
+        );
       });
 
       it('stops a guess spread over many sources at the looser per-account limit', async () => {
         const owner = await createUser(t.http, 'background');
         const statuses: number[] = [];
-        for (let i = 0; i < 12; i++) statuses.push((await t.http.post('/api/token/', { email: owner.email, password: `g${i}` }, from(`192.0.2.${i}`))).status);
+        for (let i = 0; i < 12; i++)
+          statuses.push((await t.http.post('/api/token/', { email: owner.email, password: `g${i}` }, from(`192.0.2.${i}`))).status);
         expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
         expect(statuses.slice(10)).toEqual([429, 429]);
       });
@@ -187,31 +207,54 @@ for (const db of DATABASES) {
       it('counts wrong old passwords on password change and wrong passwords on account deletion (a stolen token)', async () => {
         const owner = await createUser(t.http, 'background');
         const change = (old: string) =>
-          t.http.post('/api/password/change/', { old_password: old, new_password: 'Another-Casting-2027' }, { ...owner.headers, ...from('198.51.100.20') });
+          t.http.post(
+            '/api/password/change/',
+            { old_password: old, new_password: 'Another-Casting-2027' },
+            { ...owner.headers, ...from('198.51.100.20') },
+          );
         const statuses: number[] = [];
         for (let i = 0; i < 3; i++) statuses.push((await change(`old-${i}`)).status);
-        const remove = (password: string) => t.http.request('DELETE', '/api/account/', { json: { password }, headers: { ...owner.headers, ...from('198.51.100.20') } });
+        const remove = (password: string) =>
+          t.http.request('DELETE', '/api/account/', { json: { password }, headers: { ...owner.headers, ...from('198.51.100.20') } });
         statuses.push((await remove('nope')).status, (await remove('nope-again')).status);
         expect(statuses).toEqual([400, 400, 400, 400, 429]);
         // A weak new password is not a wrong guess: it does not count.
-        const weak = await t.http.post('/api/password/change/', { old_password: owner.password, new_password: '123' }, { ...owner.headers, ...from('203.0.113.30') });
+        const weak = await t.http.post(
+          '/api/password/change/',
+          { old_password: owner.password, new_password: '123' },
+          { ...owner.headers, ...from('203.0.113.30') },
+        );
         expect(weak.status).toBe(400);
         expect(weak.body.new_password).toBeDefined();
-        expect((await t.http.post('/api/password/change/', { old_password: owner.password, new_password: 'Another-Casting-2027' }, { ...owner.headers, ...from('203.0.113.30') })).status).toBe(200);
+        expect(
+          (
+            await t.http.post(
+              '/api/password/change/',
+              { old_password: owner.password, new_password: 'Another-Casting-2027' },
+              { ...owner.headers, ...from('203.0.113.30') },
+            )
+          ).status,
+        ).toBe(200);
       });
 
       it('counts wrong verification and reset codes per account and source too', async () => {
         const owner = await createUser(t.http, 'talent');
         const statuses: number[] = [];
-        for (let i = 0; i < 5; i++) statuses.push((await t.http.post('/api/verify-code/', { email: owner.email, code: `00000${i}` }, from('198.51.100.40'))).status);
+        for (let i = 0; i < 5; i++)
+          statuses.push((await t.http.post('/api/verify-code/', { email: owner.email, code: `00000${i}` }, from('198.51.100.40'))).status);
         expect(statuses).toEqual([400, 400, 400, 400, 429]);
-        const confirm = await t.http.post('/api/password-reset/confirm/', { email: owner.email, code: '123456', new_password: 'Reset-Casting-2027' }, from('198.51.100.40'));
+        const confirm = await t.http.post(
+          '/api/password-reset/confirm/',
+          { email: owner.email, code: '123456', new_password: 'Reset-Casting-2027' },
+          from('198.51.100.40'),
+        );
         expect(confirm.status).toBe(429);
       });
 
       it('keeps a live counter however many junk keys are created (no eviction by age)', async () => {
         const owner = await createUser(t.http, 'talent');
-        for (let i = 0; i < 3; i++) expect((await t.http.post('/api/token/', { email: owner.email, password: `w${i}` }, from('198.51.100.60'))).status).toBe(401);
+        for (let i = 0; i < 3; i++)
+          expect((await t.http.post('/api/token/', { email: owner.email, password: `w${i}` }, from('198.51.100.60'))).status).toBe(401);
         // 6 000 failures for throw-away accounts from the same source: cheap (no such user, no hashing).
         const junk = Array.from({ length: 6000 }, (_, i) => i);
         const workers = Array.from({ length: 16 }, async (_, w) => {
@@ -221,7 +264,9 @@ for (const db of DATABASES) {
         });
         await Promise.all(workers);
         expect((await t.http.post('/api/token/', { email: owner.email, password: 'w3' }, from('198.51.100.60'))).status).toBe(401);
-        expect((await t.http.post('/api/token/', { email: owner.email, password: owner.password }, from('198.51.100.60'))).status).toBe(429);
+        expect((await t.http.post('/api/token/', { email: owner.email, password: owner.password }, from('198.51.100.60'))).status).toBe(
+          429,
+        );
       }, 120_000);
     });
   });
@@ -236,7 +281,10 @@ describe('client addresses behind a proxy', () => {
 
   it('limits two clients behind the same load balancer separately, whatever they put in front', async () => {
     const a: number[] = [];
-    for (let i = 0; i < 5; i++) a.push((await t.http.post('/api/password-reset/', { email: 'a@example.com' }, { 'X-Forwarded-For': `1.1.1.${i}, 198.51.100.1` })).status);
+    for (let i = 0; i < 5; i++)
+      a.push(
+        (await t.http.post('/api/password-reset/', { email: 'a@example.com' }, { 'X-Forwarded-For': `1.1.1.${i}, 198.51.100.1` })).status,
+      );
     expect(a).toEqual([200, 200, 200, 429, 429]);
     const b = await t.http.post('/api/password-reset/', { email: 'b@example.com' }, { 'X-Forwarded-For': '198.51.100.2' });
     expect(b.status).toBe(200);
@@ -257,7 +305,11 @@ describe('metrics are not public behind a reverse proxy on the same machine', ()
 
   it('development: a direct local client only, not a relayed request', async () => {
     expect((await dev.http.get('/metrics')).status).toBe(200);
-    const relays: Record<string, string>[] = [{ 'X-Forwarded-For': '203.0.113.9' }, { Forwarded: 'for=203.0.113.9' }, { 'X-Real-IP': '203.0.113.9' }];
+    const relays: Record<string, string>[] = [
+      { 'X-Forwarded-For': '203.0.113.9' },
+      { Forwarded: 'for=203.0.113.9' },
+      { 'X-Real-IP': '203.0.113.9' },
+    ];
     for (const relayed of relays) {
       const res = await dev.http.get('/metrics', relayed);
       expect(res.status).toBe(403);
@@ -280,7 +332,10 @@ describe('request bodies', () => {
   afterAll(async () => t?.close());
 
   it('refuses deep nesting before parsing it, and bodies past 64 KiB', async () => {
-    const deep = await t.http.request('POST', '/api/token/', { body: `${'['.repeat(20_000)}${']'.repeat(20_000)}`, headers: { 'content-type': 'application/json' } });
+    const deep = await t.http.request('POST', '/api/token/', {
+      body: `${'['.repeat(20_000)}${']'.repeat(20_000)}`,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(deep.status).toBe(400);
     expect(deep.body.detail).toMatch(/nested more than 32 levels deep/);
     const big = await t.http.post('/api/register/', registration('talent', { first_name: 'x'.repeat(70_000) }));
@@ -289,7 +344,10 @@ describe('request bodies', () => {
     // A real body at its largest still fits: an about text of 2 000 four-byte characters, escaped.
     const user = await createUser(t.http, 'talent');
     const about = await t.http.request('POST', '/api/profile/talent/', {
-      body: JSON.stringify({ aboutyou: '😀'.repeat(1000) }).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+      body: JSON.stringify({ aboutyou: '😀'.repeat(1000) }).replace(
+        /[\u007f-\uffff]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+      ),
       headers: { ...user.headers, 'content-type': 'application/json' },
     });
     expect(about.status).toBe(200);
@@ -299,7 +357,9 @@ describe('request bodies', () => {
     const user = await createUser(t.http, 'talent');
     // As a phone sends it: streamed in chunks while the server reads, with or without a length.
     const boundary = 'castfolio-413';
-    const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="profile_picture"; filename="big.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`);
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="profile_picture"; filename="big.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+    );
     const body = Buffer.concat([head, Buffer.alloc(13 * 1024 * 1024), Buffer.from(`\r\n--${boundary}--\r\n`)]);
     for (const declared of [false, true]) {
       const stream = new ReadableStream<Uint8Array>({
@@ -313,7 +373,11 @@ describe('request bodies', () => {
       });
       const res = await fetch(`${t.http.baseUrl}/api/profile/talent/`, {
         method: 'POST',
-        headers: { ...user.headers, 'content-type': `multipart/form-data; boundary=${boundary}`, ...(declared ? { 'content-length': String(body.length) } : {}) },
+        headers: {
+          ...user.headers,
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          ...(declared ? { 'content-length': String(body.length) } : {}),
+        },
         body: stream,
         duplex: 'half',
       } as RequestInit);
@@ -356,7 +420,9 @@ describe('mails kept without SMTP (the outbox folder)', () => {
     const user = await createUser(t.http, 'background');
     expect((await t.http.post('/api/password-reset/', { email: user.email })).status).toBe(200);
     await expect.poll(() => files().length, { timeout: 10_000 }).toBe(2);
-    const codes = files().map((file) => /\b(\d{6})\b/.exec(readFileSync(path.join(outbox(), file), 'utf8').split(/\n\n/).slice(1).join('\n'))?.[1]);
+    const codes = files().map(
+      (file) => /\b(\d{6})\b/.exec(readFileSync(path.join(outbox(), file), 'utf8').split(/\n\n/).slice(1).join('\n'))?.[1],
+    );
     expect(codes.every((code) => code !== undefined)).toBe(true);
     for (const code of codes) expect(lines.join('\n')).not.toContain(code);
     for (const file of files()) {
@@ -367,7 +433,9 @@ describe('mails kept without SMTP (the outbox folder)', () => {
 
     const other = await createUser(t.http, 'talent');
     await expect.poll(() => files().length, { timeout: 10_000 }).toBe(3);
-    expect((await t.http.request('DELETE', '/api/account/', { json: { password: user.password }, headers: user.headers })).status).toBe(204);
+    expect((await t.http.request('DELETE', '/api/account/', { json: { password: user.password }, headers: user.headers })).status).toBe(
+      204,
+    );
     // Only the other user's mail is left, and no queued row for the deleted address either.
     expect(files()).toHaveLength(1);
     expect(readFileSync(path.join(outbox(), files()[0]!), 'utf8')).toContain(other.email);
@@ -406,7 +474,9 @@ describe('temporary upload files', () => {
     const user = await createUser(t.http, 'talent');
     const boundary = 'castfolio-perm';
     const photo = await jpeg(400, 400);
-    const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="profile_picture"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`);
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="profile_picture"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+    );
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
     const half = Math.floor(photo.length / 2);
     const uploads = t.config.images.uploadTmpDir;
@@ -415,7 +485,11 @@ describe('temporary upload files', () => {
         `${t.http.baseUrl}/api/profile/talent/`,
         {
           method: 'POST',
-          headers: { ...user.headers, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(head.length + photo.length + tail.length) },
+          headers: {
+            ...user.headers,
+            'content-type': `multipart/form-data; boundary=${boundary}`,
+            'content-length': String(head.length + photo.length + tail.length),
+          },
         },
         (res) => {
           res.resume();

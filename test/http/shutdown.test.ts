@@ -10,9 +10,16 @@ import { noisyJpeg } from '../helpers/images.js';
 import { buildServer, startServerProcess } from '../helpers/process.js';
 
 /** Sends a multipart upload slowly, chunk by chunk, calling `midway` once part of it is out. */
-function slowUpload(url: string, headers: Record<string, string>, file: Buffer, midway: () => void): Promise<{ status: number; body: any }> {
+function slowUpload(
+  url: string,
+  headers: Record<string, string>,
+  file: Buffer,
+  midway: () => void,
+): Promise<{ status: number; body: any }> {
   const boundary = 'slowboundary7MA4YWxkTrZu0gW';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="profile_picture"; filename="slow.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`);
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="profile_picture"; filename="slow.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+  );
   const body = Buffer.concat([head, file, Buffer.from(`\r\n--${boundary}--\r\n`)]);
   return new Promise((resolve, reject) => {
     const request = http.request(url, {
@@ -48,10 +55,20 @@ describe('graceful shutdown', () => {
   afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
   it('lets an upload in flight during SIGTERM finish, then exits cleanly with nothing leaked', async () => {
-    const server = await startServerProcess({ JWT_SECRET: TEST_JWT_SECRET, SERVE_WEB: 'false', UPLOAD_TMP_DIR: path.join(cwd, 'uploads') }, cwd);
+    const server = await startServerProcess(
+      { JWT_SECRET: TEST_JWT_SECRET, SERVE_WEB: 'false', UPLOAD_TMP_DIR: path.join(cwd, 'uploads') },
+      cwd,
+    );
     const api = new Http(server.baseUrl);
     const email = 'shutdown@example.com';
-    await api.post('/api/register/', { email, password: 'Shut-Down-2026', first_name: 'S', last_name: 'D', role: 'background', date_of_birth: '1980-01-01' });
+    await api.post('/api/register/', {
+      email,
+      password: 'Shut-Down-2026',
+      first_name: 'S',
+      last_name: 'D',
+      role: 'background',
+      date_of_birth: '1980-01-01',
+    });
     const token = await api.post('/api/token/', { email, password: 'Shut-Down-2026' });
     const headers = { authorization: `Bearer ${token.body.access}`, 'is-background': 'true' };
 
@@ -76,7 +93,10 @@ describe('graceful shutdown', () => {
     const referenced = (
       await database.db.selectFrom('background_profiles').select('profile_picture').where('profile_picture', 'is not', null).execute()
     ).map((r) => r.profile_picture);
-    const pending = await database.db.selectFrom('pending_deletions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const pending = await database.db
+      .selectFrom('pending_deletions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     await database.destroy();
     const folder = path.join(cwd, 'data', 'media', 'background_profile_pictures');
     const stored = readdirSync(folder).map((f) => `background_profile_pictures/${f}`);

@@ -89,7 +89,12 @@ describe('slow clients are cut off (slowloris)', () => {
 
     const [headers, json, upload, idle, slow] = await Promise.all([
       // One header byte every 2 s: never idle, never done.
-      trickle(port, Buffer.from('POST /api/token/ HTTP/1.1\r\nHost: 127.0.0.1\r\n'), Buffer.from('X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'), 2000),
+      trickle(
+        port,
+        Buffer.from('POST /api/token/ HTTP/1.1\r\nHost: 127.0.0.1\r\n'),
+        Buffer.from('X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'),
+        2000,
+      ),
       // A complete header, then the JSON body one byte every second.
       trickle(
         port,

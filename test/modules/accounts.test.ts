@@ -292,7 +292,11 @@ for (const target of DATABASES) {
         const key = new TextEncoder().encode(TEST_JWT_SECRET);
         const now = Math.floor(Date.now() / 1000);
         const claims = { token_type: 'access', user_id: user.id, jti: 'a'.repeat(32) };
-        const expired = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now - 7200).setExpirationTime(now - 3600).sign(key);
+        const expired = await new SignJWT(claims)
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuedAt(now - 7200)
+          .setExpirationTime(now - 3600)
+          .sign(key);
         const wrongKey = await new SignJWT(claims)
           .setProtectedHeader({ alg: 'HS256' })
           .setIssuedAt(now)

@@ -14,7 +14,11 @@ describe('readiness when the database is unreachable', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'castfolio-health-'));
     // Nothing listens on port 1: every connection attempt is refused.
-    const config = { ...testConfig(dataDir), database: { kind: 'postgres' as const, url: 'postgres://postgres@127.0.0.1:1/none' }, migrateOnStart: false };
+    const config = {
+      ...testConfig(dataDir),
+      database: { kind: 'postgres' as const, url: 'postgres://postgres@127.0.0.1:1/none' },
+      migrateOnStart: false,
+    };
     app = await buildApp(config);
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();

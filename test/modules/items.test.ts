@@ -22,7 +22,9 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   rare_item: { name: 'Meteorite', provenance: 'Found in 1902', is_one_of_a_kind: true },
 };
 
-const PDF = Buffer.from('%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n');
+const PDF = Buffer.from(
+  '%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n',
+);
 
 function itemForm(fields: Record<string, unknown>, files: Record<string, { bytes: Buffer; name: string; type: string }> = {}) {
   const form = new FormData();
@@ -92,7 +94,14 @@ for (const db of DATABASES) {
           const sample = SAMPLES[type]!;
           const created = await create(owner, { item_type: type, ...sample, price: '125.5', is_for_rent: true, genre: 'Period' });
           expect(created.status).toBe(201);
-          expect(created.body).toMatchObject({ item_type: type, ...sample, price: '125.50', is_for_rent: true, is_for_sale: false, image: null });
+          expect(created.body).toMatchObject({
+            item_type: type,
+            ...sample,
+            price: '125.50',
+            is_for_rent: true,
+            is_for_sale: false,
+            image: null,
+          });
           expect(created.body.id).toEqual(expect.any(Number));
           expect(Date.parse(created.body.created_at)).not.toBeNaN();
           const url = `${ITEMS}${type}/${created.body.id}/`;
@@ -127,8 +136,16 @@ for (const db of DATABASES) {
           [{ item_type: 'location', name: 'x', capacity: -1 }, 'capacity', 'Ensure this value is greater than or equal to 0.'],
           [{ item_type: 'location', name: 'x', capacity: 'lots' }, 'capacity', 'A valid integer is required.'],
           [{ item_type: 'vehicle', name: 'x', year: 1885 }, 'year', 'Ensure this value is greater than or equal to 1886.'],
-          [{ item_type: 'vehicle', name: 'x', year: new Date().getUTCFullYear() + 2 }, 'year', `Ensure this value is less than or equal to ${new Date().getUTCFullYear() + 1}.`],
-          [{ item_type: 'prop', name: 'x', image: 'http://evil.example/a.jpg' }, 'image', 'The submitted data was not a file. Check the encoding type on the form.'],
+          [
+            { item_type: 'vehicle', name: 'x', year: new Date().getUTCFullYear() + 2 },
+            'year',
+            `Ensure this value is less than or equal to ${new Date().getUTCFullYear() + 1}.`,
+          ],
+          [
+            { item_type: 'prop', name: 'x', image: 'http://evil.example/a.jpg' },
+            'image',
+            'The submitted data was not a file. Check the encoding type on the form.',
+          ],
         ])('refuses %j', async (body, field, message) => {
           const res = await create(owner, body);
           expect(res.status).toBe(400);
@@ -260,7 +277,9 @@ for (const db of DATABASES) {
             expect(score.item_quantity).toBe(step.quantity);
             expect(score.total).toBe(Math.min(100, 25 + 15 + step.types * 5 + step.quantity));
             expect(profile.body.profile.profile_score).toBe(score.total);
-            expect(score.details.item_quantity).toBe(`${step.total} item${step.total === 1 ? '' : 's'} listed: ${step.quantity} of 25 points.`);
+            expect(score.details.item_quantity).toBe(
+              `${step.total} item${step.total === 1 ? '' : 's'} listed: ${step.quantity} of 25 points.`,
+            );
             expect(score.details.item_diversity).toContain(`${step.types} item type`);
           }
         });
@@ -282,7 +301,10 @@ for (const db of DATABASES) {
       describe('files', () => {
         it('stores an item image like a profile picture, replaces and removes it safely', async () => {
           const res = await t.http.request('POST', ITEMS, {
-            form: itemForm({ item_type: 'prop', name: 'Camera' }, { image: { bytes: await jpegWithExif(), name: 'c.jpg', type: 'image/jpeg' } }),
+            form: itemForm(
+              { item_type: 'prop', name: 'Camera' },
+              { image: { bytes: await jpegWithExif(), name: 'c.jpg', type: 'image/jpeg' } },
+            ),
             headers: owner.headers,
           });
           expect(res.status).toBe(201);
@@ -313,13 +335,20 @@ for (const db of DATABASES) {
         it('refuses an invalid item image and stores nothing', async () => {
           const before = await storedNames(t);
           const res = await t.http.request('POST', ITEMS, {
-            form: itemForm({ item_type: 'prop', name: 'Bad' }, { image: { bytes: Buffer.from('<html></html>'), name: 'x.jpg', type: 'image/jpeg' } }),
+            form: itemForm(
+              { item_type: 'prop', name: 'Bad' },
+              { image: { bytes: Buffer.from('<html></html>'), name: 'x.jpg', type: 'image/jpeg' } },
+            ),
             headers: owner.headers,
           });
           expect(res.status).toBe(400);
-          expect(res.body).toEqual({ image: ['Upload a valid image. The file you uploaded was either not an image or a corrupted image.'] });
+          expect(res.body).toEqual({
+            image: ['Upload a valid image. The file you uploaded was either not an image or a corrupted image.'],
+          });
           expect(await storedNames(t)).toEqual(before);
-          expect((await t.http.get(`${ITEMS}?item_type=prop`, owner.headers)).body.items.some((i: { name: string }) => i.name === 'Bad')).toBe(false);
+          expect(
+            (await t.http.get(`${ITEMS}?item_type=prop`, owner.headers)).body.items.some((i: { name: string }) => i.name === 'Bad'),
+          ).toBe(false);
         });
 
         it('takes a PDF or an image as authenticity certificate, only for memorabilia', async () => {
@@ -343,21 +372,30 @@ for (const db of DATABASES) {
           if (store.name === 'local') expect(served.headers.get('content-disposition')).toBe('attachment');
 
           const image = await t.http.request('POST', ITEMS, {
-            form: itemForm({ item_type: 'memorabilia', name: 'Photo cert' }, { authenticity_certificate: { bytes: await jpeg(), name: 'c.jpg', type: 'image/jpeg' } }),
+            form: itemForm(
+              { item_type: 'memorabilia', name: 'Photo cert' },
+              { authenticity_certificate: { bytes: await jpeg(), name: 'c.jpg', type: 'image/jpeg' } },
+            ),
             headers: owner.headers,
           });
           expect(image.status).toBe(201);
           expect(image.body.authenticity_certificate).toMatch(/\/media\/certificates\/.+\.jpg$/);
 
           const text = await t.http.request('POST', ITEMS, {
-            form: itemForm({ item_type: 'memorabilia', name: 'Fake' }, { authenticity_certificate: { bytes: Buffer.from('trust me'), name: 'c.pdf', type: 'application/pdf' } }),
+            form: itemForm(
+              { item_type: 'memorabilia', name: 'Fake' },
+              { authenticity_certificate: { bytes: Buffer.from('trust me'), name: 'c.pdf', type: 'application/pdf' } },
+            ),
             headers: owner.headers,
           });
           expect(text.status).toBe(400);
           expect(Object.keys(text.body)).toEqual(['authenticity_certificate']);
 
           const onProp = await t.http.request('POST', ITEMS, {
-            form: itemForm({ item_type: 'prop', name: 'Wrong' }, { authenticity_certificate: { bytes: PDF, name: 'c.pdf', type: 'application/pdf' } }),
+            form: itemForm(
+              { item_type: 'prop', name: 'Wrong' },
+              { authenticity_certificate: { bytes: PDF, name: 'c.pdf', type: 'application/pdf' } },
+            ),
             headers: owner.headers,
           });
           expect(onProp.status).toBe(400);
@@ -392,9 +430,14 @@ for (const db of DATABASES) {
           picture.append('profile_picture', new Blob([await jpeg()], { type: 'image/jpeg' }), 'me.jpg');
           expect((await t.http.request('POST', '/api/profile/background/', { form: picture, headers: user.headers })).status).toBe(200);
           for (const type of ['prop', 'memorabilia']) {
-            const files: Record<string, { bytes: Buffer; name: string; type: string }> = { image: { bytes: await jpeg(), name: 'i.jpg', type: 'image/jpeg' } };
+            const files: Record<string, { bytes: Buffer; name: string; type: string }> = {
+              image: { bytes: await jpeg(), name: 'i.jpg', type: 'image/jpeg' },
+            };
             if (type === 'memorabilia') files.authenticity_certificate = { bytes: PDF, name: 'c.pdf', type: 'application/pdf' };
-            const res = await t.http.request('POST', ITEMS, { form: itemForm({ item_type: type, name: 'Thing' }, files), headers: user.headers });
+            const res = await t.http.request('POST', ITEMS, {
+              form: itemForm({ item_type: type, name: 'Thing' }, files),
+              headers: user.headers,
+            });
             expect(res.status).toBe(201);
           }
           const mine = (await storedNames(t)).filter((name) => name.split('/')[1]!.startsWith(`${user.id}_`));

@@ -22,7 +22,9 @@ for (const db of DATABASES) {
     beforeAll(async () => {
       smtp = await startSmtpServer();
       // The strict refresh mode: rotation with reuse detection.
-      t = await startTestApp(db, { env: { SMTP_URL: smtp.url, APP_NAME: 'Castfolio Test', OUTBOX_INTERVAL: '1', REFRESH_TOKEN_ROTATION: 'true' } });
+      t = await startTestApp(db, {
+        env: { SMTP_URL: smtp.url, APP_NAME: 'Castfolio Test', OUTBOX_INTERVAL: '1', REFRESH_TOKEN_ROTATION: 'true' },
+      });
     });
     afterAll(async () => {
       await t?.close();
@@ -84,7 +86,11 @@ for (const db of DATABASES) {
         const code = await smtp.codeFor(user.email);
         const guesses = Array.from({ length: 20 }, (_, i) => String((Number(code) + 1 + i) % 1_000_000).padStart(6, '0'));
         await Promise.all(guesses.map((guess) => t.http.post('/api/verify-code/', { email: user.email, code: guess })));
-        const row = await t.database.db.selectFrom('verification_codes').select('attempts').where('user_id', '=', user.id).executeTakeFirstOrThrow();
+        const row = await t.database.db
+          .selectFrom('verification_codes')
+          .select('attempts')
+          .where('user_id', '=', user.id)
+          .executeTakeFirstOrThrow();
         expect(row.attempts).toBe(5);
         expect((await t.http.post('/api/verify-code/', { email: user.email, code })).status).toBe(400);
       });
@@ -137,14 +143,20 @@ for (const db of DATABASES) {
         const body = registration('background');
         expect((await t.http.post('/api/register/', body)).status).toBe(201);
         await expect
-          .poll(async () => (await t.database.db.selectFrom('outbox_emails').select('attempts').where('to_address', '=', body.email).executeTakeFirst())?.attempts, { timeout: 5000 })
+          .poll(
+            async () =>
+              (await t.database.db.selectFrom('outbox_emails').select('attempts').where('to_address', '=', body.email).executeTakeFirst())
+                ?.attempts,
+            { timeout: 5000 },
+          )
           .toBe(1);
         expect(mailsTo(body.email)).toBe(0);
         t.clock.advance(20_000);
         const code = await smtp.codeFor(body.email).finally(() => t.clock.advance(-20_000));
         expect(code).toMatch(/^\d{6}$/);
         // The SMTP server holds the message before the sender hears its 250 and marks the row sent.
-        const outboxRow = () => t.database.db.selectFrom('outbox_emails').selectAll().where('to_address', '=', body.email).executeTakeFirstOrThrow();
+        const outboxRow = () =>
+          t.database.db.selectFrom('outbox_emails').selectAll().where('to_address', '=', body.email).executeTakeFirstOrThrow();
         await expect.poll(async () => (await outboxRow()).sent_at, { timeout: 5000 }).not.toBeNull();
         const row = await outboxRow();
         // Codes are stored hashed; a sent mail no longer keeps one in clear in the outbox.
@@ -168,7 +180,11 @@ for (const db of DATABASES) {
         const weak = await t.http.post('/api/password-reset/confirm/', { email: user.email, code, new_password: '123' });
         expect(weak.status).toBe(400);
         expect(Object.keys(weak.body)).toEqual(['new_password']);
-        const wrong = await t.http.post('/api/password-reset/confirm/', { email: user.email, code: code === '999999' ? '000000' : '999999', new_password: 'Brand-New-Pass-1' });
+        const wrong = await t.http.post('/api/password-reset/confirm/', {
+          email: user.email,
+          code: code === '999999' ? '000000' : '999999',
+          new_password: 'Brand-New-Pass-1',
+        });
         expect(wrong.status).toBe(400);
         expect(Object.keys(wrong.body)).toEqual(['code']);
 
@@ -181,7 +197,10 @@ for (const db of DATABASES) {
           expect((await t.http.post('/api/token/', { email: user.email, password: DEFAULT_PASSWORD })).status).toBe(401);
           const signIn = await t.http.post('/api/token/', { email: user.email, password: 'Brand-New-Pass-1' });
           expect(signIn.status).toBe(200);
-          expect((await t.http.get('/api/profile/background/', { Authorization: `Bearer ${signIn.body.access}`, ...roleHeader('background') })).status).toBe(200);
+          expect(
+            (await t.http.get('/api/profile/background/', { Authorization: `Bearer ${signIn.body.access}`, ...roleHeader('background') }))
+              .status,
+          ).toBe(200);
           const reused = await t.http.post('/api/password-reset/confirm/', { email: user.email, code, new_password: 'Another-Pass-22' });
           expect(reused.status).toBe(400);
         } finally {
@@ -204,7 +223,9 @@ for (const db of DATABASES) {
           t.clock.advance(-(HOUR + 60_000));
         }
         // Back in time, the same code works: it was the expiry that refused it.
-        expect((await t.http.post('/api/password-reset/confirm/', { email: user.email, code, new_password: 'Brand-New-Pass-1' })).status).toBe(200);
+        expect(
+          (await t.http.post('/api/password-reset/confirm/', { email: user.email, code, new_password: 'Brand-New-Pass-1' })).status,
+        ).toBe(200);
       });
     });
 
@@ -215,14 +236,19 @@ for (const db of DATABASES) {
         const wrong = await t.http.post('/api/password/change/', { old_password: 'nope-nope-1', new_password: 'Changed-Pass-77' }, auth);
         expect(wrong.status).toBe(400);
         expect(wrong.body).toEqual({ old_password: ['Your old password was entered incorrectly. Please enter it again.'] });
-        expect((await t.http.post('/api/password/change/', { old_password: DEFAULT_PASSWORD, new_password: 'Changed-Pass-77' })).status).toBe(401);
+        expect(
+          (await t.http.post('/api/password/change/', { old_password: DEFAULT_PASSWORD, new_password: 'Changed-Pass-77' })).status,
+        ).toBe(401);
         t.clock.advance(2000);
         try {
           const ok = await t.http.post('/api/password/change/', { old_password: DEFAULT_PASSWORD, new_password: 'Changed-Pass-77' }, auth);
           expect(ok.status).toBe(200);
           expect(ok.body.message).toBe('Password updated successfully.');
           expect((await t.http.get('/api/profile/background/', user.headers)).status).toBe(401);
-          expect((await t.http.get('/api/profile/background/', { Authorization: `Bearer ${ok.body.access}`, ...roleHeader('background') })).status).toBe(200);
+          expect(
+            (await t.http.get('/api/profile/background/', { Authorization: `Bearer ${ok.body.access}`, ...roleHeader('background') }))
+              .status,
+          ).toBe(200);
           expect((await t.http.post('/api/token/refresh/', { refresh: user.refresh })).status).toBe(401);
         } finally {
           t.clock.advance(-2000);
@@ -252,7 +278,10 @@ for (const db of DATABASES) {
         expect((await t.http.get('/api/profile/background/', bearer)).status).toBe(401);
         expect((await t.http.post('/api/token/refresh/', { refresh: user.refresh })).status).toBe(401);
         // An empty JSON body (axios with a JSON content type) is the same sign-out.
-        const empty = await t.http.request('POST', '/api/logout/', { body: '', headers: { Authorization: `Bearer ${other.access}`, 'content-type': 'application/json' } });
+        const empty = await t.http.request('POST', '/api/logout/', {
+          body: '',
+          headers: { Authorization: `Bearer ${other.access}`, 'content-type': 'application/json' },
+        });
         expect(empty.status).toBe(200);
         expect((await t.http.get('/api/profile/background/', { Authorization: `Bearer ${other.access}` })).status).toBe(401);
         // Without a token or a refresh token there is nothing to end.
@@ -315,7 +344,12 @@ for (const db of DATABASES) {
         const user = await createUser(t.http, 'background');
         const bystander = await createUser(t.http, 'background');
         for (const u of [user, bystander]) {
-          await runCli(['subscription', 'grant', u.email, 'background_jobs'], t.config, { out: () => undefined, err: () => undefined }, t.database);
+          await runCli(
+            ['subscription', 'grant', u.email, 'background_jobs'],
+            t.config,
+            { out: () => undefined, err: () => undefined },
+            t.database,
+          );
           const picture = new FormData();
           picture.append('profile_picture', new Blob([await jpeg()], { type: 'image/jpeg' }), 'me.jpg');
           expect((await t.http.request('POST', '/api/profile/background/', { form: picture, headers: u.headers })).status).toBe(200);

@@ -294,18 +294,28 @@ for (const db of DATABASES) {
         const first = await upload(user, pictureForm(await jpeg()));
         // A real database failure at commit time: a trigger that refuses this user's next update.
         if (db.name === 'sqlite') {
-          await sql.raw(`CREATE TRIGGER refuse_update BEFORE UPDATE ON background_profiles WHEN NEW.user_id = ${user.id}
-            BEGIN SELECT RAISE(ABORT, 'injected commit failure'); END`).execute(t.database.db);
+          await sql
+            .raw(
+              `CREATE TRIGGER refuse_update BEFORE UPDATE ON background_profiles WHEN NEW.user_id = ${user.id}
+            BEGIN SELECT RAISE(ABORT, 'injected commit failure'); END`,
+            )
+            .execute(t.database.db);
         } else {
-          await sql.raw(`CREATE FUNCTION refuse_update() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected commit failure'; END $$ LANGUAGE plpgsql;
-            CREATE TRIGGER refuse_update BEFORE UPDATE ON background_profiles FOR EACH ROW WHEN (NEW.user_id = ${user.id}) EXECUTE FUNCTION refuse_update();`).execute(t.database.db);
+          await sql
+            .raw(
+              `CREATE FUNCTION refuse_update() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected commit failure'; END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER refuse_update BEFORE UPDATE ON background_profiles FOR EACH ROW WHEN (NEW.user_id = ${user.id}) EXECUTE FUNCTION refuse_update();`,
+            )
+            .execute(t.database.db);
         }
         try {
           const res = await upload(user, pictureForm(await jpeg()));
           expect(res.status).toBe(500);
           expect(res.text).not.toContain('injected');
         } finally {
-          await sql.raw('DROP TRIGGER refuse_update' + (db.name === 'postgres' ? ' ON background_profiles; DROP FUNCTION refuse_update()' : '')).execute(t.database.db);
+          await sql
+            .raw('DROP TRIGGER refuse_update' + (db.name === 'postgres' ? ' ON background_profiles; DROP FUNCTION refuse_update()' : ''))
+            .execute(t.database.db);
         }
         const after = await t.http.get(PATHS.background, user.headers);
         expect(after.body.profile.profile_picture).toBe(first.body.profile.profile_picture);
@@ -365,7 +375,11 @@ for (const db of DATABASES) {
 
         if (store.name === 'local') {
           // A write interrupted by a crash before its rename.
-          const partial = path.join(t.config.storage.localRoot, FOLDERS.background, `${user.id}_interruptedwrite0000.jpg.0123456789ab.partial`);
+          const partial = path.join(
+            t.config.storage.localRoot,
+            FOLDERS.background,
+            `${user.id}_interruptedwrite0000.jpg.0123456789ab.partial`,
+          );
           writeFileSync(partial, 'half a picture');
           expect(await run('--grace', '0')).toContain('deleted orphan');
           expect(existsSync(partial)).toBe(false);
@@ -379,7 +393,9 @@ for (const db of DATABASES) {
         } else {
           const s3 = t.storage.inner as S3Storage;
           const config = t.config.storage.s3 as { bucket: string };
-          await s3.client.send(new PutObjectCommand({ Bucket: config.bucket, Key: `${t.config.storage.mediaPrefix}/${foreign}`, Body: await jpeg() }));
+          await s3.client.send(
+            new PutObjectCommand({ Bucket: config.bucket, Key: `${t.config.storage.mediaPrefix}/${foreign}`, Body: await jpeg() }),
+          );
         }
         const swept = await run('--grace', '0');
         expect(swept).not.toContain(foreign);

@@ -101,7 +101,11 @@ for (const target of DATABASES) {
       });
 
       it('ignores read-only and unknown fields like DRF', async () => {
-        const res = await t.http.post(BACKGROUND, { country: 'France', email: 'hacker@example.com', id: 999, account_type: 'back_ground_jobs' }, user.headers);
+        const res = await t.http.post(
+          BACKGROUND,
+          { country: 'France', email: 'hacker@example.com', id: 999, account_type: 'back_ground_jobs' },
+          user.headers,
+        );
         expect(res.status).toBe(200);
         expect(res.body.profile).toMatchObject({ id: user.id, email: user.email, country: 'France', account_type: 'free' });
       });
@@ -120,7 +124,11 @@ for (const target of DATABASES) {
         const res = await t.http.post(`${BACKGROUND}?partial=false`, { country: 'Spain' }, user.headers);
         expect(res.status).toBe(400);
         expect(res.body).toEqual({ date_of_birth: ['This field is required.'], gender: ['This field is required.'] });
-        const full = await t.http.post(`${BACKGROUND}?partial=false`, { country: 'Spain', date_of_birth: '1980-02-29', gender: 'Male' }, user.headers);
+        const full = await t.http.post(
+          `${BACKGROUND}?partial=false`,
+          { country: 'Spain', date_of_birth: '1980-02-29', gender: 'Male' },
+          user.headers,
+        );
         expect(full.status).toBe(200);
         expect(full.body.profile).toMatchObject({ country: 'Spain', date_of_birth: '1980-02-29', gender: 'Male' });
       });

@@ -19,7 +19,12 @@ describe('background score', () => {
   });
 
   it('adds the components as the API guide example does', () => {
-    const score = backgroundScore({ accountType: 'back_ground_jobs', ...complete, itemTypes: ['prop', 'costume', 'vehicle'], itemCount: 4 });
+    const score = backgroundScore({
+      accountType: 'back_ground_jobs',
+      ...complete,
+      itemTypes: ['prop', 'costume', 'vehicle'],
+      itemCount: 4,
+    });
     expect(score).toMatchObject({ account_tier: 25, profile_completion: 15, item_diversity: 15, item_quantity: 10, total: 65 });
   });
 
@@ -33,7 +38,12 @@ describe('background score', () => {
   });
 
   it('caps the total at 100', () => {
-    const score = backgroundScore({ accountType: 'back_ground_jobs', ...complete, itemTypes: ['prop', 'costume', 'location', 'memorabilia', 'vehicle', 'artistic_material', 'music_item', 'rare_item'], itemCount: 40 });
+    const score = backgroundScore({
+      accountType: 'back_ground_jobs',
+      ...complete,
+      itemTypes: ['prop', 'costume', 'location', 'memorabilia', 'vehicle', 'artistic_material', 'music_item', 'rare_item'],
+      itemCount: 40,
+    });
     expect(score.item_diversity).toBe(40);
     expect(score.total).toBe(100);
     expect(score.improvement_tips).toEqual([]);

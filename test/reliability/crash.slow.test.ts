@@ -74,7 +74,18 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
     for (let i = 0; i < USERS; i++) {
       const email = `crash-${i}@example.com`;
       const password = 'Crash-Test-2026';
-      expect((await http().post('/api/register/', { email, password, first_name: 'C', last_name: 'K', role: 'background', date_of_birth: '1980-01-01' })).status).toBe(201);
+      expect(
+        (
+          await http().post('/api/register/', {
+            email,
+            password,
+            first_name: 'C',
+            last_name: 'K',
+            role: 'background',
+            date_of_birth: '1980-01-01',
+          })
+        ).status,
+      ).toBe(201);
       const token = await http().post('/api/token/', { email, password });
       users.push({ email, headers: { Authorization: `Bearer ${token.body.access}`, 'is-background': 'true' } });
     }
@@ -127,7 +138,11 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
 
     const stored = new Set<string>();
     for (const folder of MEDIA_FOLDER_LIST) for await (const o of storage.list(folder)) stored.add(o.name);
-    const rows = await handle.db.selectFrom('background_profiles').innerJoin('users', 'users.id', 'background_profiles.user_id').select(['users.email', 'profile_picture']).execute();
+    const rows = await handle.db
+      .selectFrom('background_profiles')
+      .innerJoin('users', 'users.id', 'background_profiles.user_id')
+      .select(['users.email', 'profile_picture'])
+      .execute();
     const current = new Map(rows.map((r) => [r.email, r.profile_picture]));
     const referenced = new Set(rows.map((r) => r.profile_picture).filter((n): n is string => n !== null));
     const pending = await handle.db.selectFrom('pending_deletions').select('name').execute();

@@ -89,9 +89,18 @@ for (const db of DATABASES) {
     const operations = {
       upload: {
         current: async () =>
-          (await t.database.db.selectFrom('background_profiles').select('profile_picture').where('user_id', '=', user.id).executeTakeFirstOrThrow())
-            .profile_picture,
-        write: async () => t.http.request('POST', '/api/profile/background/', { form: form('profile_picture', await jpeg(600, 400)), headers: user.headers }),
+          (
+            await t.database.db
+              .selectFrom('background_profiles')
+              .select('profile_picture')
+              .where('user_id', '=', user.id)
+              .executeTakeFirstOrThrow()
+          ).profile_picture,
+        write: async () =>
+          t.http.request('POST', '/api/profile/background/', {
+            form: form('profile_picture', await jpeg(600, 400)),
+            headers: user.headers,
+          }),
         lockSql: () => `SELECT 1 FROM background_profiles WHERE user_id = ${user.id} FOR UPDATE`,
       },
       item: {
@@ -103,9 +112,13 @@ for (const db of DATABASES) {
           this.itemId = created.body.id;
         },
         current: async () =>
-          (await t.database.db.selectFrom('items').select('image').where('id', '=', operations.item.itemId).executeTakeFirstOrThrow()).image,
+          (await t.database.db.selectFrom('items').select('image').where('id', '=', operations.item.itemId).executeTakeFirstOrThrow())
+            .image,
         write: async () =>
-          t.http.request('PATCH', `/api/profile/background/items/prop/${operations.item.itemId}/`, { form: form('image', await jpeg(500, 500)), headers: user.headers }),
+          t.http.request('PATCH', `/api/profile/background/items/prop/${operations.item.itemId}/`, {
+            form: form('image', await jpeg(500, 500)),
+            headers: user.headers,
+          }),
         lockSql: () => `SELECT 1 FROM items WHERE id = ${operations.item.itemId} FOR UPDATE`,
       },
     };
@@ -139,7 +152,11 @@ for (const db of DATABASES) {
     /** Makes every write to the profile and item tables fail with a database error, until removed. */
     async function installRefusal(): Promise<void> {
       if (db.name === 'postgres') {
-        await sql.raw(`CREATE OR REPLACE FUNCTION refuse_commit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected commit failure'; END $$ LANGUAGE plpgsql`).execute(t.database.db);
+        await sql
+          .raw(
+            `CREATE OR REPLACE FUNCTION refuse_commit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected commit failure'; END $$ LANGUAGE plpgsql`,
+          )
+          .execute(t.database.db);
       }
       for (const table of ['background_profiles', 'items']) {
         await sql

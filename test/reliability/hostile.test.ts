@@ -61,7 +61,13 @@ for (const db of DATABASES) {
       user = await createUser(t.http, 'background');
       other = await createUser(t.http, 'background');
       star = await createUser(t.http, 'talent');
-      for (const u of [user, other]) await runCli(['subscription', 'grant', u.email, 'background_jobs'], t.config, { out: () => undefined, err: () => undefined }, t.database);
+      for (const u of [user, other])
+        await runCli(
+          ['subscription', 'grant', u.email, 'background_jobs'],
+          t.config,
+          { out: () => undefined, err: () => undefined },
+          t.database,
+        );
       otherItem = (await t.http.post(ITEMS, { item_type: 'prop', name: 'Theirs' }, other.headers)).body.id;
       defineCases();
     });
@@ -72,21 +78,29 @@ for (const db of DATABASES) {
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, 'is-background': 'true' });
     const getProfile = (headers: Record<string, string>) => () => t.http.get(PROFILE, headers);
-    const upload = (bytes: Buffer | Promise<Buffer>, filename = 'photo.jpg') => async () => {
-      const form = new FormData();
-      form.append('profile_picture', new Blob([await bytes], { type: 'image/jpeg' }), filename);
-      return t.http.request('POST', PROFILE, { form, headers: user.headers });
-    };
+    const upload =
+      (bytes: Buffer | Promise<Buffer>, filename = 'photo.jpg') =>
+      async () => {
+        const form = new FormData();
+        form.append('profile_picture', new Blob([await bytes], { type: 'image/jpeg' }), filename);
+        return t.http.request('POST', PROFILE, { form, headers: user.headers });
+      };
     const register = (override: Record<string, unknown>) => () => t.http.post('/api/register/', registration('background', override));
-    const raw = (method: string, path: string, body: string, contentType: string, headers: Record<string, string> = user.headers) => () =>
-      t.http.request(method, path, { body, headers: { ...headers, 'content-type': contentType } });
+    const raw =
+      (method: string, path: string, body: string, contentType: string, headers: Record<string, string> = user.headers) =>
+      () =>
+        t.http.request(method, path, { body, headers: { ...headers, 'content-type': contentType } });
 
     /** Built once the users exist: every request below reads them. */
     function defineCases(): void {
       // --- tokens and role headers -------------------------------------------------------------
       add('JWT with alg none', 401, async () => {
         const now = Math.floor(Date.now() / 1000);
-        return getProfile(bearer(`${b64({ alg: 'none', typ: 'JWT' })}.${b64({ token_type: 'access', user_id: user.id, jti: 'x', iat: now, exp: now + 600 })}.`))();
+        return getProfile(
+          bearer(
+            `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ token_type: 'access', user_id: user.id, jti: 'x', iat: now, exp: now + 600 })}.`,
+          ),
+        )();
       });
       add('JWT with a wrong signature', 401, async () => getProfile(bearer(`${user.access.slice(0, -4)}AAAA`))());
       add('JWT signed with another secret', 401, async () => {
@@ -118,19 +132,30 @@ for (const db of DATABASES) {
         t.http.request('GET', PROFILE, { headers: { Authorization: `Bearer ${user.access}`, 'is-background': 'true, true' } }),
       );
       add('role header "1"', 403, getProfile({ Authorization: `Bearer ${user.access}`, 'is-background': '1' }));
-      add('role header with a look-alike letter', 403, getProfile({ Authorization: `Bearer ${user.access}`, 'is-background': 'tr\u00fce' }));
+      add(
+        'role header with a look-alike letter',
+        403,
+        getProfile({ Authorization: `Bearer ${user.access}`, 'is-background': 'tr\u00fce' }),
+      );
       // --- the live web app's endpoints ------------------------------------------------------------
-      const social = (body: unknown) => async () => t.http.request('POST', '/api/profile/social-media/', { json: body, headers: { Authorization: `Bearer ${star.access}` } });
+      const social = (body: unknown) => async () =>
+        t.http.request('POST', '/api/profile/social-media/', { json: body, headers: { Authorization: `Bearer ${star.access}` } });
       add('social link without a scheme', 400, social({ instagram: 'instagram.com/me' }));
       add('social link with a javascript: scheme', 400, social({ youtube: 'javascript:alert(1)' }));
       add('social link of 5 000 characters', 400, social({ tiktok: `https://tiktok.com/${'a'.repeat(5000)}` }));
       add('social link as a number', 400, social({ facebook: 42 }));
       add('social links with no known network', 400, social({ myspace: 'https://myspace.com/me' }));
-      add('social links of a background account', 403, async () => t.http.get('/api/profile/social-media/', { Authorization: `Bearer ${user.access}` }));
-      add('checkout session (not served)', 404, async () => t.http.post('/api/payments/create-checkout-session/', { plan_id: 1 }, { Authorization: `Bearer ${user.access}` }));
+      add('social links of a background account', 403, async () =>
+        t.http.get('/api/profile/social-media/', { Authorization: `Bearer ${user.access}` }),
+      );
+      add('checkout session (not served)', 404, async () =>
+        t.http.post('/api/payments/create-checkout-session/', { plan_id: 1 }, { Authorization: `Bearer ${user.access}` }),
+      );
       add('plans without a token', 401, async () => t.http.get('/api/payments/plans/'));
       add('logout with a number as the refresh token', 400, async () => t.http.post('/api/logout/', { refresh: 12345 }));
-      add('logout with a forged access token and no body', 401, async () => t.http.request('POST', '/api/logout/', { headers: { Authorization: 'Bearer a.b.c' } }));
+      add('logout with a forged access token and no body', 401, async () =>
+        t.http.request('POST', '/api/logout/', { headers: { Authorization: 'Bearer a.b.c' } }),
+      );
       add('talent header on the background endpoint', 403, getProfile({ Authorization: `Bearer ${user.access}`, 'is-talent': 'true' }));
 
       // --- registration and sign-in ---------------------------------------------------------------
@@ -147,13 +172,41 @@ for (const db of DATABASES) {
       add('JSON array body', 400, async () => t.http.post('/api/register/', [registration('talent')]));
       add('JSON string body', 400, raw('POST', '/api/register/', '"hello"', 'application/json', {}));
       add('malformed JSON', 400, raw('POST', '/api/register/', '{"email": "a@b.c",', 'application/json', {}));
-      add('__proto__ in JSON', 400, raw('POST', '/api/register/', '{"__proto__": {"isAdmin": true}, "email": "p@example.com"}', 'application/json', {}));
-      add('constructor.prototype in JSON', 400, raw('POST', '/api/register/', '{"constructor": {"prototype": {"isAdmin": true}}}', 'application/json', {}));
-      add('JSON nested 50 000 levels deep (past the body limit)', 413, raw('POST', '/api/register/', `${'['.repeat(50_000)}${']'.repeat(50_000)}`, 'application/json', {}));
-      add('JSON nested 20 000 levels deep', 400, raw('POST', '/api/register/', `${'['.repeat(20_000)}${']'.repeat(20_000)}`, 'application/json', {}));
-      add('JSON objects nested 40 deep', 400, raw('POST', '/api/token/', `${'{"a":'.repeat(40)}1${'}'.repeat(40)}`, 'application/json', {}));
-      add('JSON body over 64 KiB', 413, raw('POST', '/api/token/', JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(70_000) }), 'application/json', {}));
-      add('form body over 64 KiB', 413, raw('POST', '/api/token/', `email=a%40b.co&password=${'x'.repeat(70_000)}`, 'application/x-www-form-urlencoded', {}));
+      add(
+        '__proto__ in JSON',
+        400,
+        raw('POST', '/api/register/', '{"__proto__": {"isAdmin": true}, "email": "p@example.com"}', 'application/json', {}),
+      );
+      add(
+        'constructor.prototype in JSON',
+        400,
+        raw('POST', '/api/register/', '{"constructor": {"prototype": {"isAdmin": true}}}', 'application/json', {}),
+      );
+      add(
+        'JSON nested 50 000 levels deep (past the body limit)',
+        413,
+        raw('POST', '/api/register/', `${'['.repeat(50_000)}${']'.repeat(50_000)}`, 'application/json', {}),
+      );
+      add(
+        'JSON nested 20 000 levels deep',
+        400,
+        raw('POST', '/api/register/', `${'['.repeat(20_000)}${']'.repeat(20_000)}`, 'application/json', {}),
+      );
+      add(
+        'JSON objects nested 40 deep',
+        400,
+        raw('POST', '/api/token/', `${'{"a":'.repeat(40)}1${'}'.repeat(40)}`, 'application/json', {}),
+      );
+      add(
+        'JSON body over 64 KiB',
+        413,
+        raw('POST', '/api/token/', JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(70_000) }), 'application/json', {}),
+      );
+      add(
+        'form body over 64 KiB',
+        413,
+        raw('POST', '/api/token/', `email=a%40b.co&password=${'x'.repeat(70_000)}`, 'application/x-www-form-urlencoded', {}),
+      );
       add('invalid percent-encoding in the path', 400, async () => t.http.get('/api/profile/background/items/%zz/1/', user.headers));
       add('plain-text body', 415, raw('POST', '/api/register/', 'email=a@b.c', 'text/plain', {}));
       add('XML body', 415, raw('POST', '/api/register/', '<user><email>a@b.c</email></user>', 'application/xml', {}));
@@ -163,7 +216,9 @@ for (const db of DATABASES) {
 
       // --- profile updates ------------------------------------------------------------------------
       add('profile: impossible date', 400, async () => t.http.post(PROFILE, { date_of_birth: '2023-02-30' }, user.headers));
-      add('profile: under-18 date', 400, async () => t.http.post(PROFILE, { date_of_birth: `${new Date().getUTCFullYear() - 1}-06-01` }, user.headers));
+      add('profile: under-18 date', 400, async () =>
+        t.http.post(PROFILE, { date_of_birth: `${new Date().getUTCFullYear() - 1}-06-01` }, user.headers),
+      );
       add('profile: 1 MB multipart field', 400, async () => {
         const form = new FormData();
         form.append('country', 'x'.repeat(1024 * 1024));
@@ -174,9 +229,31 @@ for (const db of DATABASES) {
         for (let i = 0; i < 500; i++) form.append(`field${i}`, 'x');
         return t.http.request('POST', PROFILE, { form, headers: user.headers });
       });
-      add('profile: multipart without a boundary', 400, raw('POST', PROFILE, '--x\r\nContent-Disposition: form-data; name="country"\r\n\r\nPeru\r\n--x--\r\n', 'multipart/form-data'));
-      add('profile: multipart with the wrong boundary', 400, raw('POST', PROFILE, '--other\r\nContent-Disposition: form-data; name="country"\r\n\r\nPeru\r\n--other--\r\n', 'multipart/form-data; boundary=expected'));
-      add('profile: multipart cut off mid-part', 400, raw('POST', PROFILE, '--b\r\nContent-Disposition: form-data; name="profile_picture"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff', 'multipart/form-data; boundary=b'));
+      add(
+        'profile: multipart without a boundary',
+        400,
+        raw('POST', PROFILE, '--x\r\nContent-Disposition: form-data; name="country"\r\n\r\nPeru\r\n--x--\r\n', 'multipart/form-data'),
+      );
+      add(
+        'profile: multipart with the wrong boundary',
+        400,
+        raw(
+          'POST',
+          PROFILE,
+          '--other\r\nContent-Disposition: form-data; name="country"\r\n\r\nPeru\r\n--other--\r\n',
+          'multipart/form-data; boundary=expected',
+        ),
+      );
+      add(
+        'profile: multipart cut off mid-part',
+        400,
+        raw(
+          'POST',
+          PROFILE,
+          '--b\r\nContent-Disposition: form-data; name="profile_picture"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff',
+          'multipart/form-data; boundary=b',
+        ),
+      );
       add('profile: __proto__ as a form field', 400, async () => {
         const form = new FormData();
         form.append('__proto__', 'polluted');
@@ -191,7 +268,11 @@ for (const db of DATABASES) {
       add('upload: PNG claiming 50000×50000', 400, upload(pngClaiming(50000, 50000), 'bomb.png'));
       add('upload: GIF claiming 65535×65535', 400, upload(Promise.resolve(gifClaiming(65535, 65535)), 'bomb.gif'));
       add('upload: GIF with 3000 frames', 400, upload(animatedGif(3000, 8), 'frames.gif'));
-      add('upload: 11 MB file', 413, upload(Promise.resolve(Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(11 * 1024 * 1024)]))));
+      add(
+        'upload: 11 MB file',
+        413,
+        upload(Promise.resolve(Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(11 * 1024 * 1024)]))),
+      );
       add('upload: two files', 400, async () => {
         const form = new FormData();
         const image = await jpeg();
@@ -208,14 +289,18 @@ for (const db of DATABASES) {
 
       // --- items ------------------------------------------------------------------------------------
       add('items: unknown item_type', 400, async () => t.http.post(ITEMS, { item_type: 'spaceship', name: 'x' }, user.headers));
-      add('items: SQL injection as item_type', 400, async () => t.http.post(ITEMS, { item_type: "prop'; DROP TABLE items;--", name: 'x' }, user.headers));
+      add('items: SQL injection as item_type', 400, async () =>
+        t.http.post(ITEMS, { item_type: "prop'; DROP TABLE items;--", name: 'x' }, user.headers),
+      );
       add('items: negative price', 400, async () => t.http.post(ITEMS, { item_type: 'prop', name: 'x', price: -5 }, user.headers));
       add('items: price 1e309', 400, async () => t.http.post(ITEMS, { item_type: 'prop', name: 'x', price: '1e309' }, user.headers));
       add('items: year 99999', 400, async () => t.http.post(ITEMS, { item_type: 'vehicle', name: 'x', year: 99999 }, user.headers));
       add('items: unknown fields', 400, async () => t.http.post(ITEMS, { item_type: 'prop', name: 'x', owner_id: other.id }, user.headers));
       add('items: id "1 OR 1=1"', 404, async () => t.http.get(`${ITEMS}prop/1%20OR%201=1/`, user.headers));
       add("items: another user's item", 404, async () => t.http.get(`${ITEMS}prop/${otherItem}/`, user.headers));
-      add("items: deleting another user's item", 404, async () => t.http.request('DELETE', `${ITEMS}prop/${otherItem}/`, { headers: user.headers }));
+      add("items: deleting another user's item", 404, async () =>
+        t.http.request('DELETE', `${ITEMS}prop/${otherItem}/`, { headers: user.headers }),
+      );
       add('items: page=-1', 400, async () => t.http.get(`${ITEMS}?page=-1`, user.headers));
       add('items: page_size=abc', 400, async () => t.http.get(`${ITEMS}?page_size=abc`, user.headers));
       add('items: page beyond any number', 404, async () => t.http.get(`${ITEMS}?page=99999999999999999999`, user.headers));
@@ -262,7 +347,9 @@ for (const db of DATABASES) {
     }, 120_000);
 
     it('refuses an oversized header without touching the app', async () => {
-      const res = await fetch(`${t.http.baseUrl}${PROFILE}`, { headers: { ...user.headers, 'x-padding': 'x'.repeat(20 * 1024) } }).catch(() => undefined);
+      const res = await fetch(`${t.http.baseUrl}${PROFILE}`, { headers: { ...user.headers, 'x-padding': 'x'.repeat(20 * 1024) } }).catch(
+        () => undefined,
+      );
       if (res) expect(res.status).toBe(431);
       expect((await t.http.get('/health')).status).toBe(200);
     });

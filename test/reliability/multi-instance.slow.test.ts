@@ -72,7 +72,18 @@ describe.skipIf(postgres.skipReason)('several instances on one database and one 
       const email = `multi-${i}@example.com`;
       const password = 'Multi-Instance-2026';
       const api = clients[i % 2]!;
-      expect((await api.post('/api/register/', { email, password, first_name: 'M', last_name: 'I', role: 'background', date_of_birth: '1980-01-01' })).status).toBe(201);
+      expect(
+        (
+          await api.post('/api/register/', {
+            email,
+            password,
+            first_name: 'M',
+            last_name: 'I',
+            role: 'background',
+            date_of_birth: '1980-01-01',
+          })
+        ).status,
+      ).toBe(201);
       // A token from one instance works on the other: same secret, same database.
       const token = await clients[(i + 1) % 2]!.post('/api/token/', { email, password });
       users.push({ Authorization: `Bearer ${token.body.access}`, 'is-background': 'true' });
@@ -94,7 +105,9 @@ describe.skipIf(postgres.skipReason)('several instances on one database and one 
     const rows = await handle.db.selectFrom('background_profiles').select('profile_picture').execute();
     const referenced = rows.map((r) => r.profile_picture).filter((n): n is string => n !== null);
     const pending = await handle.db.selectFrom('pending_deletions').select('name').execute();
-    console.log(`multi-instance: 80 uploads over 2 instances × 2 workers, ${stored.length} objects stored, ${referenced.length} referenced, ${pending.length} pending`);
+    console.log(
+      `multi-instance: 80 uploads over 2 instances × 2 workers, ${stored.length} objects stored, ${referenced.length} referenced, ${pending.length} pending`,
+    );
     expect(referenced).toHaveLength(4);
     expect(stored.sort()).toEqual(referenced.sort());
     expect(pending).toEqual([]);
@@ -104,7 +117,10 @@ describe.skipIf(postgres.skipReason)('several instances on one database and one 
       const a = await clients[0]!.get('/api/profile/background/', headers);
       const b = await clients[1]!.get('/api/profile/background/', headers);
       expect(a.body.profile.profile_picture).toBe(b.body.profile.profile_picture);
-      expect(referenced.some((name) => a.body.profile.profile_picture.endsWith(name)), `user ${i}`).toBe(true);
+      expect(
+        referenced.some((name) => a.body.profile.profile_picture.endsWith(name)),
+        `user ${i}`,
+      ).toBe(true);
     }
   }, 300_000);
 });

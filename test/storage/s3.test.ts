@@ -5,7 +5,12 @@ import { startS3rver } from '../helpers/storage.js';
 describe('public media URLs', () => {
   it('derives the DigitalOcean Spaces CDN URL from a Spaces endpoint', () => {
     expect(
-      derivePublicBaseUrl({ endpoint: 'https://fra1.digitaloceanspaces.com', region: 'fra1', bucket: 'gan7club-spaces', forcePathStyle: false }),
+      derivePublicBaseUrl({
+        endpoint: 'https://fra1.digitaloceanspaces.com',
+        region: 'fra1',
+        bucket: 'gan7club-spaces',
+        forcePathStyle: false,
+      }),
     ).toBe('https://gan7club-spaces.fra1.cdn.digitaloceanspaces.com');
   });
 
@@ -85,7 +90,9 @@ describe('S3 driver against an S3-protocol server', () => {
   });
 
   it('refuses names it did not make', async () => {
-    await expect(storage.put('../secrets.txt', Buffer.from('x'), { contentType: 'text/plain', cacheControl: '' })).rejects.toThrow(/unsafe/);
+    await expect(storage.put('../secrets.txt', Buffer.from('x'), { contentType: 'text/plain', cacheControl: '' })).rejects.toThrow(
+      /unsafe/,
+    );
     await expect(storage.delete('profile_pictures/../../x.jpg')).rejects.toThrow(/unsafe/);
   });
 

@@ -101,7 +101,15 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-quic',
+        '--no-first-run',
+      ],
     });
     context = await browser.newContext({ baseURL: t.http.baseUrl, viewport: { width: 1280, height: 900 } });
     context.setDefaultTimeout(10_000);
@@ -152,7 +160,13 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
         .replace(/=\r?\n/g, '')
         .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
     // File names carry a hash of the address, not the address: the recipient is read from the mail.
-    const mine = () => (existsSync(dir) ? readdirSync(dir).sort().map(decoded).filter((mail) => new RegExp(`^To: ${email}$`, 'mi').test(mail)) : []);
+    const mine = () =>
+      existsSync(dir)
+        ? readdirSync(dir)
+            .sort()
+            .map(decoded)
+            .filter((mail) => new RegExp(`^To: ${email}$`, 'mi').test(mail))
+        : [];
     await expect.poll(() => mine().length, { timeout: 10_000 }).toBeGreaterThanOrEqual(count);
     return mine();
   }
@@ -161,10 +175,13 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
   async function fromMail(email: string, pattern: RegExp): Promise<string> {
     let found: string | undefined;
     await expect
-      .poll(async () => {
-        for (const mail of await mailsTo(email, 1)) found ??= pattern.exec(mail)?.[1];
-        return found;
-      }, { timeout: 10_000 })
+      .poll(
+        async () => {
+          for (const mail of await mailsTo(email, 1)) found ??= pattern.exec(mail)?.[1];
+          return found;
+        },
+        { timeout: 10_000 },
+      )
       .toBeDefined();
     return found as string;
   }
@@ -195,7 +212,12 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
     const cdp = await context.newCDPSession(page);
     await cdp.send('Network.enable');
     // ~400 KB/s up: the upload takes a noticeable moment, so progress can be watched.
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 400 * 1024 });
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 20,
+      downloadThroughput: -1,
+      uploadThroughput: 400 * 1024,
+    });
     const seen: number[] = [];
     const watcher = setInterval(() => {
       page
@@ -205,7 +227,9 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
         .catch(() => undefined);
     }, 30);
     await page.locator('#picture-input').setInputFiles(path.join(FILES, 'large.jpg'));
-    await expect.poll(() => page.locator('#profile-picture').getAttribute('data-uploaded'), { timeout: 20_000 }).toMatch(/\/media\/background_profile_pictures\//);
+    await expect
+      .poll(() => page.locator('#profile-picture').getAttribute('data-uploaded'), { timeout: 20_000 })
+      .toMatch(/\/media\/background_profile_pictures\//);
     clearInterval(watcher);
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     const distinct = [...new Set(seen)].filter((v) => v > 0 && v < 1);
@@ -249,7 +273,12 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
     expect(await page.getByTestId('subscription-message').textContent()).toContain('active subscription');
     expect(await page.locator('.restrictions li').count()).toBe(5);
 
-    await runCli(['subscription', 'grant', 'robin@example.com', 'background_jobs'], t.config, { out: () => undefined, err: () => undefined }, t.database);
+    await runCli(
+      ['subscription', 'grant', 'robin@example.com', 'background_jobs'],
+      t.config,
+      { out: () => undefined, err: () => undefined },
+      t.database,
+    );
     await page.reload();
     await expect.poll(() => page.getByTestId('score-total').textContent()).toBe('40');
 
@@ -323,7 +352,9 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
       );
     }, user.access);
     // Pasted as a developer would into the console: the page's CSP rightly refuses inline <script>.
-    await guide.evaluate(`${GUIDE_FUNCTIONS}\nwindow.guide = { getBackgroundProfile, uploadBackgroundProfilePicture, updateOnlyBackgroundProfilePicture };`);
+    await guide.evaluate(
+      `${GUIDE_FUNCTIONS}\nwindow.guide = { getBackgroundProfile, uploadBackgroundProfilePicture, updateOnlyBackgroundProfilePicture };`,
+    );
 
     const empty = await guide.evaluate(() => (globalThis as any).guide.getBackgroundProfile());
     expect(empty.profile.profile_picture).toBeNull();

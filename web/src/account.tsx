@@ -117,4 +117,3 @@ export function VerifyEmailCard({ email, onVerified }: { email: string; onVerifi
 export async function logout(refresh: string | null): Promise<void> {
   if (refresh) await post('/api/logout/', { refresh }).catch(() => undefined);
 }
-

@@ -19,7 +19,11 @@ export type Reply<P extends keyof paths, M extends 'get' | 'post' | 'patch' | 'd
   : never;
 
 /** The JSON a route accepts. */
-export type Body<P extends keyof paths, M extends 'post' | 'patch' = 'post'> = paths[P][M] extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
+export type Body<P extends keyof paths, M extends 'post' | 'patch' = 'post'> = paths[P][M] extends {
+  requestBody?: { content: { 'application/json': infer B } };
+}
+  ? B
+  : never;
 
 /** A success carries the route's reply; a failure carries whatever error body the server sent (DRF's shapes). */
 export type ApiResult<T = unknown> = { ok: true; status: number; body: T } | { ok: false; status: number; body: unknown };
@@ -163,7 +167,10 @@ export function refreshAccess(failedAccess = loadSession()?.access): Promise<boo
 export const onSessionEnded: { handler: () => void } = { handler: () => undefined };
 
 /** An authenticated call with the role header; one refresh and retry on an expired token. */
-export async function api<T = unknown>(path: string, init: { method?: string; json?: unknown; form?: FormData } = {}): Promise<ApiResult<T>> {
+export async function api<T = unknown>(
+  path: string,
+  init: { method?: string; json?: unknown; form?: FormData } = {},
+): Promise<ApiResult<T>> {
   let used: string | undefined;
   const send = async () => {
     const session = loadSession();

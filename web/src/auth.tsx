@@ -4,7 +4,10 @@ import { GENDERS } from './contract/constants';
 import { Field, formValues, Notice } from './ui';
 
 async function signIn(role: Role, email: string, password: string): Promise<string | null> {
-  const result = await post<Reply<'/api/login/talent/', 'post'> | Reply<'/api/login/background/', 'post'>>(`/api/login/${role}/`, { email, password });
+  const result = await post<Reply<'/api/login/talent/', 'post'> | Reply<'/api/login/background/', 'post'>>(`/api/login/${role}/`, {
+    email,
+    password,
+  });
   if (!result.ok) return errorText(result.body, 'Could not sign in.');
   startSession({ access: result.body.access, refresh: result.body.refresh, role });
   return null;
@@ -96,7 +99,11 @@ export function SignUp({ onDone, onSwitch }: { onDone: () => void; onSwitch: () 
           <label>
             <input type="radio" name="role" value="background" /> Background (extra, props and locations)
           </label>
-          {errors.role && <p class="error" role="alert" data-field-error="role">{errors.role}</p>}
+          {errors.role && (
+            <p class="error" role="alert" data-field-error="role">
+              {errors.role}
+            </p>
+          )}
         </fieldset>
         <div class="grid-2">
           <Field label="First name" name="first_name" error={errors.first_name}>

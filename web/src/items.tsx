@@ -53,7 +53,9 @@ function ItemEditor({ type, item, onDone, onCancel }: { type: ItemType; item?: I
         ).catch((e: Error) => ({ ok: false, status: 0, body: { detail: e.message } }));
         setProgress(null);
         if (!result.ok) {
-          setErrors(result.status === 400 || result.status === 413 ? fieldErrors(result.body) : { non_field_errors: errorText(result.body) });
+          setErrors(
+            result.status === 400 || result.status === 413 ? fieldErrors(result.body) : { non_field_errors: errorText(result.body) },
+          );
           return;
         }
         setErrors({});
@@ -69,8 +71,11 @@ function ItemEditor({ type, item, onDone, onCancel }: { type: ItemType; item?: I
               const value = valueOf(item, field.name);
               if (field.kind === 'checkbox') return <input {...props} type="checkbox" defaultChecked={Boolean(value)} />;
               if (field.kind === 'textarea') return <textarea {...props} rows={2} defaultValue={textOf(value)} />;
-              if (field.kind === 'file') return <input {...props} type="file" accept={field.name === 'image' ? 'image/*' : 'application/pdf,image/*'} />;
-              return <input {...props} type="text" inputMode={field.kind === 'number' ? 'decimal' : undefined} defaultValue={textOf(value)} />;
+              if (field.kind === 'file')
+                return <input {...props} type="file" accept={field.name === 'image' ? 'image/*' : 'application/pdf,image/*'} />;
+              return (
+                <input {...props} type="text" inputMode={field.kind === 'number' ? 'decimal' : undefined} defaultValue={textOf(value)} />
+              );
             }}
           </Field>
         ))}
@@ -132,7 +137,11 @@ export function Items({ onChanged }: { onChanged: () => Promise<void> }) {
                         <img src={item.image ?? '/default-avatar.svg'} alt="" width={64} height={64} loading="lazy" />
                         <div class="item-text">
                           <strong>{item.name}</strong>
-                          <span class="hint">{item.price ? `${item.price}` : 'No price'}{item.is_for_rent ? ' · for rent' : ''}{item.is_for_sale ? ' · for sale' : ''}</span>
+                          <span class="hint">
+                            {item.price ? `${item.price}` : 'No price'}
+                            {item.is_for_rent ? ' · for rent' : ''}
+                            {item.is_for_sale ? ' · for sale' : ''}
+                          </span>
                         </div>
                         <div class="actions">
                           <button type="button" class="secondary" onClick={() => setEditing(item.id)} aria-label={`Edit ${item.name}`}>

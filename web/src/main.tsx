@@ -31,10 +31,13 @@ function useTokenRefresh(session: Session | null, onEnded: () => void) {
       const current = loadSession();
       if (!current) return;
       const wait = Math.max(5, secondsLeft(current.access) - 60) * 1000;
-      timer = window.setTimeout(async () => {
-        if (await refreshAccess()) schedule();
-        else onEnded();
-      }, Math.min(wait, 2 ** 31 - 1));
+      timer = window.setTimeout(
+        async () => {
+          if (await refreshAccess()) schedule();
+          else onEnded();
+        },
+        Math.min(wait, 2 ** 31 - 1),
+      );
     };
     schedule();
     return () => window.clearTimeout(timer);

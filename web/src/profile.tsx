@@ -29,7 +29,10 @@ function ScoreCard({ score, role }: { score: ProfileData['profile_score']; role:
   return (
     <section class="card" aria-labelledby="score-title">
       <h2 id="score-title">
-        Profile score <span class="score-total" data-testid="score-total">{score.total}</span>
+        Profile score{' '}
+        <span class="score-total" data-testid="score-total">
+          {score.total}
+        </span>
       </h2>
       <ul class="bars">
         {components.map((key) => (
@@ -40,7 +43,14 @@ function ScoreCard({ score, role }: { score: ProfileData['profile_score']; role:
                 {points[key]} / {maximums[key]}
               </span>
             </div>
-            <div class="bar" role="meter" aria-label={LABELS[key]} aria-valuemin={0} aria-valuemax={maximums[key]} aria-valuenow={points[key]}>
+            <div
+              class="bar"
+              role="meter"
+              aria-label={LABELS[key]}
+              aria-valuemin={0}
+              aria-valuemax={maximums[key]}
+              aria-valuenow={points[key]}
+            >
               <div class="bar-fill" style={{ width: `${(100 * (points[key] ?? 0)) / (maximums[key] ?? 1)}%` }} />
             </div>
             {details[key] && <p class="detail">{details[key]}</p>}
@@ -61,11 +71,19 @@ function ScoreCard({ score, role }: { score: ProfileData['profile_score']; role:
   );
 }
 
-function SubscriptionCard({ status, restrictions }: { status: ProfileData['subscription_status']; restrictions: ProfileData['restrictions'] }) {
+function SubscriptionCard({
+  status,
+  restrictions,
+}: {
+  status: ProfileData['subscription_status'];
+  restrictions: ProfileData['restrictions'];
+}) {
   return (
     <section class="card" aria-labelledby="subscription-title">
       <h2 id="subscription-title">Subscription</h2>
-      <p class={status.has_subscription ? 'badge badge--ok' : 'badge'}>{status.has_subscription ? status.subscription?.plan_name ?? 'Active' : 'No active plan'}</p>
+      <p class={status.has_subscription ? 'badge badge--ok' : 'badge'}>
+        {status.has_subscription ? (status.subscription?.plan_name ?? 'Active') : 'No active plan'}
+      </p>
       <p data-testid="subscription-message">{status.message}</p>
       {status.subscription && <p class="hint">Renews or ends on {new Date(status.subscription.end_date).toLocaleDateString()}.</p>}
       {restrictions.restrictions.length > 0 && (

@@ -41,7 +41,6 @@ export function Notice({ kind, children }: { kind: 'error' | 'success' | 'info';
   );
 }
 
-
 /** Form values as the API expects them: every input's current value by name. */
 export function formValues(form: HTMLFormElement): Record<string, string> {
   const values: Record<string, string> = {};

@@ -58,11 +58,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', t.timestamp, (col) => col.notNull())
     .execute();
 
-  await db.schema
-    .createIndex('subscriptions_user_status_idx')
-    .on('subscriptions')
-    .columns(['user_id', 'status', 'end_date'])
-    .execute();
+  await db.schema.createIndex('subscriptions_user_status_idx').on('subscriptions').columns(['user_id', 'status', 'end_date']).execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

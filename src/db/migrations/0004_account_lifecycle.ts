@@ -20,7 +20,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('used_at', t.timestamp)
     .addColumn('created_at', t.timestamp, (col) => col.notNull())
     .execute();
-  await db.schema.createIndex('verification_codes_user_purpose_idx').on('verification_codes').columns(['user_id', 'purpose', 'id']).execute();
+  await db.schema
+    .createIndex('verification_codes_user_purpose_idx')
+    .on('verification_codes')
+    .columns(['user_id', 'purpose', 'id'])
+    .execute();
 
   await db.schema
     .createTable('revoked_tokens')

@@ -7,7 +7,10 @@ import { sql, type Kysely } from 'kysely';
  * token issued in the same second as the change through).
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('users').addColumn('session_generation', 'integer', (col) => col.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('users')
+    .addColumn('session_generation', 'integer', (col) => col.notNull().defaultTo(0))
+    .execute();
   // Users who changed their password before: their tokens carry no generation yet, so they start at
   // 1 and sign in once more; nobody's session outlives a change made before the upgrade.
   await sql`update users set session_generation = 1 where tokens_valid_after is not null`.execute(db);

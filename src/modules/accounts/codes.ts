@@ -58,7 +58,11 @@ export class CodeRepository {
    * Takes one try at the live code: the attempt is counted atomically before the code is compared,
    * so parallel guesses cannot get past the limit. Undefined when there is no live code or no try left.
    */
-  async claimAttempt(userId: number, purpose: CodePurpose, now: string): Promise<{ id: number; codeHash: string; attempts: number } | undefined> {
+  async claimAttempt(
+    userId: number,
+    purpose: CodePurpose,
+    now: string,
+  ): Promise<{ id: number; codeHash: string; attempts: number } | undefined> {
     const live = await this.db
       .selectFrom('verification_codes')
       .select(['id', 'code_hash'])
@@ -83,7 +87,12 @@ export class CodeRepository {
 
   /** Single use: true for the one caller that marks it used. */
   async markUsed(trx: Kysely<Database> | Transaction<Database>, id: number, now: string): Promise<boolean> {
-    const result = await trx.updateTable('verification_codes').set({ used_at: now }).where('id', '=', id).where('used_at', 'is', null).executeTakeFirst();
+    const result = await trx
+      .updateTable('verification_codes')
+      .set({ used_at: now })
+      .where('id', '=', id)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
 }

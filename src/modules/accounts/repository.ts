@@ -134,7 +134,10 @@ export class UserRepository {
         updated_at: now,
       };
       if (user.role === 'talent') {
-        await trx.insertInto('talent_profiles').values({ ...profile, aboutyou: null, city: null, phone: null }).execute();
+        await trx
+          .insertInto('talent_profiles')
+          .values({ ...profile, aboutyou: null, city: null, phone: null })
+          .execute();
       } else {
         await trx.insertInto('background_profiles').values(profile).execute();
       }
@@ -142,12 +145,22 @@ export class UserRepository {
     });
   }
 
-  async setEmailVerified(id: number, verified: boolean, now: string, trx: Kysely<Database> | Transaction<Database> = this.db): Promise<void> {
+  async setEmailVerified(
+    id: number,
+    verified: boolean,
+    now: string,
+    trx: Kysely<Database> | Transaction<Database> = this.db,
+  ): Promise<void> {
     await trx.updateTable('users').set({ email_verified: verified, updated_at: now }).where('id', '=', id).execute();
   }
 
   /** New password and a new session generation (every token issued so far stops working); returns the generation. */
-  async setPassword(id: number, passwordHash: string, now: string, trx: Kysely<Database> | Transaction<Database> = this.db): Promise<number> {
+  async setPassword(
+    id: number,
+    passwordHash: string,
+    now: string,
+    trx: Kysely<Database> | Transaction<Database> = this.db,
+  ): Promise<number> {
     const row = await trx
       .updateTable('users')
       .set((eb) => ({ password_hash: passwordHash, session_generation: eb('session_generation', '+', 1), updated_at: now }))
@@ -167,7 +180,11 @@ export class UserRepository {
   /** The names and residency the profile forms edit (the live talent update writes them to the user). */
   async updateNames(id: number, patch: NameChange, now: string): Promise<void> {
     if (Object.keys(patch).length === 0) return;
-    await this.db.updateTable('users').set({ ...patch, updated_at: now }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('users')
+      .set({ ...patch, updated_at: now })
+      .where('id', '=', id)
+      .execute();
   }
 
   async recordLogin(id: number, now: string): Promise<void> {

@@ -28,7 +28,9 @@ export class RevocationRepository {
   }
 
   async isFamilyRevoked(family: string): Promise<boolean> {
-    return (await this.db.selectFrom('revoked_token_families').select('family').where('family', '=', family).executeTakeFirst()) !== undefined;
+    return (
+      (await this.db.selectFrom('revoked_token_families').select('family').where('family', '=', family).executeTakeFirst()) !== undefined
+    );
   }
 
   /** Revocations of tokens that have expired anyway; returns how many rows went. */

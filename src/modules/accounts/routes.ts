@@ -166,7 +166,12 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
       config: { rateLimit: ['auth', 'credentials'] },
       errorHandler: liveErrors((body) => ({ message: firstMessage(body) })),
       preValidation: trimBody,
-      schema: { tags: ['accounts'], summary: 'Verify the email address with the 6-digit code', body: VerifyCodeBody, response: { 200: VerifiedResponse, 400: LiveErrors } },
+      schema: {
+        tags: ['accounts'],
+        summary: 'Verify the email address with the 6-digit code',
+        body: VerifyCodeBody,
+        response: { 200: VerifiedResponse, 400: LiveErrors },
+      },
     },
     async (request) => {
       await lifecycle.verifyEmail(request.body.email, request.body.code);
@@ -180,7 +185,12 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
       config: { rateLimit: ['auth'] },
       errorHandler: liveErrors((body) => ({ message: firstMessage(body) })),
       preValidation: trimBody,
-      schema: { tags: ['accounts'], summary: 'Send a new verification code (at most one a minute)', body: EmailBody, response: { 200: SuccessResponse, 400: LiveErrors } },
+      schema: {
+        tags: ['accounts'],
+        summary: 'Send a new verification code (at most one a minute)',
+        body: EmailBody,
+        response: { 200: SuccessResponse, 400: LiveErrors },
+      },
     },
     async (request) => {
       await lifecycle.resendVerification(request.body.email);
@@ -192,7 +202,15 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
   app.post(
     '/api/password-reset/',
     {
-      config: { rateLimit: ['auth'] }, preValidation: trimBody, schema: { tags: ['accounts'], summary: 'Send a password reset code (valid 1 h, single use)', body: EmailBody, response: { 200: MessageResponse, 400: FieldErrors } } },
+      config: { rateLimit: ['auth'] },
+      preValidation: trimBody,
+      schema: {
+        tags: ['accounts'],
+        summary: 'Send a password reset code (valid 1 h, single use)',
+        body: EmailBody,
+        response: { 200: MessageResponse, 400: FieldErrors },
+      },
+    },
     async (request) => {
       await lifecycle.requestPasswordReset(request.body.email);
       return { message: 'If this address belongs to an account, a password reset code is on its way.' };
@@ -206,7 +224,12 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
       preValidation: async (request: { body: unknown }) => {
         request.body = trimStrings(request.body, ['new_password']);
       },
-      schema: { tags: ['accounts'], summary: 'Set a new password with the reset code; every session ends', body: ResetConfirmBody, response: { 200: MessageResponse, 400: FieldErrors } },
+      schema: {
+        tags: ['accounts'],
+        summary: 'Set a new password with the reset code; every session ends',
+        body: ResetConfirmBody,
+        response: { 200: MessageResponse, 400: FieldErrors },
+      },
     },
     async (request) => {
       await lifecycle.confirmPasswordReset(request.body.email, request.body.code, request.body.new_password);
@@ -219,7 +242,12 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
     {
       config: { rateLimit: ['credentials'] },
       onRequest: guards.authenticate,
-      schema: { tags: ['accounts'], summary: 'Change the password; other sessions end, a new token pair is returned', body: PasswordChangeBody, response: { 200: PasswordChangedResponse, ...errors } },
+      schema: {
+        tags: ['accounts'],
+        summary: 'Change the password; other sessions end, a new token pair is returned',
+        body: PasswordChangeBody,
+        response: { 200: PasswordChangedResponse, ...errors },
+      },
     },
     async (request) => ({
       message: 'Password updated successfully.',
@@ -232,7 +260,12 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
     {
       config: { rateLimit: ['credentials'] },
       onRequest: guards.authenticate,
-      schema: { tags: ['accounts'], summary: 'Delete the account with its profile, items, subscriptions and every stored file', body: PasswordBody, response: { 204: { type: 'null' }, ...errors } },
+      schema: {
+        tags: ['accounts'],
+        summary: 'Delete the account with its profile, items, subscriptions and every stored file',
+        body: PasswordBody,
+        response: { 204: { type: 'null' }, ...errors },
+      },
     },
     async (request, reply) => {
       await accounts.deleteAccount(guards.user(request), request.body.password);
@@ -273,7 +306,8 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
           ...(user.emailVerified
             ? {}
             : {
-                message: 'Your email is not verified. You can still use your account, but we recommend verifying your email for enhanced security.',
+                message:
+                  'Your email is not verified. You can still use your account, but we recommend verifying your email for enhanced security.',
                 verification_required: true,
               }),
           user: { id: user.id, email: user.email, first_name: user.firstName, last_name: user.lastName },

@@ -22,7 +22,12 @@ export const RegisterResponse = Type.Object({
     email: Type.String(),
     first_name: Type.String(),
     last_name: Type.String(),
-    roles: Type.Object({ is_talent: Type.Boolean(), is_background: Type.Boolean(), is_dashboard: Type.Boolean(), is_dashboard_admin: Type.Boolean() }),
+    roles: Type.Object({
+      is_talent: Type.Boolean(),
+      is_background: Type.Boolean(),
+      is_dashboard: Type.Boolean(),
+      is_dashboard_admin: Type.Boolean(),
+    }),
   }),
   email_verification: Type.Object({ required: Type.Boolean(), message: Type.String() }),
 });
@@ -80,7 +85,10 @@ export const LiveErrors = Type.Object(
     errors: Type.Optional(FieldErrors),
     error: Type.Optional(Type.String()),
   },
-  { additionalProperties: true, description: 'The live service\'s {"success": false, "message": …} with the DRF fields ({"field": ["message"]}) beside it' },
+  {
+    additionalProperties: true,
+    description: 'The live service\'s {"success": false, "message": …} with the DRF fields ({"field": ["message"]}) beside it',
+  },
 );
 
 const Email = Type.String({ minLength: 1, maxLength: 254 });

@@ -1,7 +1,15 @@
 import { hashPassword, passwordProblems, verifyPassword } from '../../auth/passwords.js';
 import type { TokenClaims, TokenPair, TokenService } from '../../auth/tokens.js';
 import { isUniqueViolation } from '../../db/index.js';
-import { ApiError, authenticationFailed, CredentialError, invalidToken, notFound, validationError, type FieldErrors } from '../../errors.js';
+import {
+  ApiError,
+  authenticationFailed,
+  CredentialError,
+  invalidToken,
+  notFound,
+  validationError,
+  type FieldErrors,
+} from '../../errors.js';
 import { normaliseEmail } from '../../auth/email.js';
 import { birthDateProblem } from '../common.js';
 import type { Log } from '../../log.js';
@@ -78,7 +86,9 @@ export class AccountService {
     }
     // The account exists either way; a code that could not be queued can be asked for again.
     if (options.sendVerificationCode === false) return user;
-    await this.deps.onRegistered(user).catch((error: unknown) => this.deps.log.error({ err: error, userId: user.id }, 'could not queue the verification code'));
+    await this.deps
+      .onRegistered(user)
+      .catch((error: unknown) => this.deps.log.error({ err: error, userId: user.id }, 'could not queue the verification code'));
     return user;
   }
 
@@ -87,7 +97,11 @@ export class AccountService {
     const user = await this.users.findByEmail(normaliseEmail(emailInput));
     const valid = await verifyPassword(user?.passwordHash, password);
     if (!user || !valid || !user.isActive) {
-      throw new CredentialError(401, { detail: NO_ACTIVE_ACCOUNT, code: 'no_active_account' }, { 'WWW-Authenticate': 'Bearer realm="api"' });
+      throw new CredentialError(
+        401,
+        { detail: NO_ACTIVE_ACCOUNT, code: 'no_active_account' },
+        { 'WWW-Authenticate': 'Bearer realm="api"' },
+      );
     }
     await this.users.recordLogin(user.id, this.deps.clock().toISOString());
     return user;
@@ -218,7 +232,9 @@ export class AccountService {
     if (deleted === undefined) throw notFound('No such user.');
     const { log } = this.deps;
     await this.deps.deletions.purge(deleted.names);
-    await this.deps.onDeleted(deleted.email).catch((error: unknown) => log.warn({ err: error, userId }, 'could not remove kept mails of a deleted user'));
+    await this.deps
+      .onDeleted(deleted.email)
+      .catch((error: unknown) => log.warn({ err: error, userId }, 'could not remove kept mails of a deleted user'));
     log.info({ userId, files: deleted.names.length }, 'user deleted');
   }
 }

@@ -72,7 +72,8 @@ function integer(column: Column, min: number, max: () => number): FieldSpec {
     schema: Type.Union([Type.Integer(), Type.Null()]),
     parse(value) {
       if (value === null || value === '') return ok(null);
-      const parsed = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+      const parsed =
+        typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
       if (!Number.isSafeInteger(parsed)) return fail('A valid integer is required.');
       if (parsed < min) return fail(`Ensure this value is greater than or equal to ${min}.`);
       if (parsed > max()) return fail(`Ensure this value is less than or equal to ${max()}.`);
@@ -165,4 +166,3 @@ export const READ_ONLY_FIELDS = new Set(['id', 'item_type', 'created_at', 'updat
 export function fieldsOf(type: ItemType): Record<string, FieldSpec> {
   return { ...COMMON_FIELDS, ...TYPE_FIELDS[type] };
 }
-

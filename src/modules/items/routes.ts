@@ -6,7 +6,16 @@ import { mediaUrlsFor, requestOrigin, type PublicUrl } from '../../http/request.
 import type { AccountGuards } from '../accounts/guards.js';
 import { DetailError, FieldErrors } from '../common.js';
 import { itemId, itemType, parseItemChange, parseListQuery, parseNewItem } from './input.js';
-import { ITEM_CONSUMES, ItemCreateBody, ItemListResponse, ItemParams, ItemUpdateBody, ItemView, ListQuery, SubscriptionRequired } from './schemas.js';
+import {
+  ITEM_CONSUMES,
+  ItemCreateBody,
+  ItemListResponse,
+  ItemParams,
+  ItemUpdateBody,
+  ItemView,
+  ListQuery,
+  SubscriptionRequired,
+} from './schemas.js';
 import type { ItemService } from './service.js';
 import { itemListView, itemView } from './view.js';
 
@@ -19,7 +28,14 @@ export interface ItemRoutesOptions {
 }
 
 const BASE = '/api/profile/background/items/';
-const errors = { 400: FieldErrors, 401: DetailError, 403: { anyOf: [DetailError, SubscriptionRequired] }, 404: DetailError, 413: FieldErrors, 503: DetailError };
+const errors = {
+  400: FieldErrors,
+  401: DetailError,
+  403: { anyOf: [DetailError, SubscriptionRequired] },
+  404: DetailError,
+  413: FieldErrors,
+  503: DetailError,
+};
 
 /** The item a URL names: an id that is not a positive integer names none (404), then the type is checked (400). */
 function target(params: { item_type: string; id: string }) {
@@ -47,7 +63,12 @@ export const itemRoutes: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (a
     BASE,
     {
       onRequest: background,
-      schema: { tags: ['items'], summary: "The user's items, grouped by type or of one type, paginated", querystring: ListQuery, response: { 200: ItemListResponse, ...errors } },
+      schema: {
+        tags: ['items'],
+        summary: "The user's items, grouped by type or of one type, paginated",
+        querystring: ListQuery,
+        response: { 200: ItemListResponse, ...errors },
+      },
     },
     async (request) => {
       const query = parseListQuery(request.query);
@@ -62,7 +83,11 @@ export const itemRoutes: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (a
       onRequest: [background, subscribed],
       preHandler: capacity,
       config: { docs: { body: ItemCreateBody, consumes: ITEM_CONSUMES }, rateLimit: ['upload'] },
-      schema: { tags: ['items'], summary: 'Create an item (JSON or multipart with image / authenticity_certificate)', response: { 201: ItemView, ...errors } },
+      schema: {
+        tags: ['items'],
+        summary: 'Create an item (JSON or multipart with image / authenticity_certificate)',
+        response: { 201: ItemView, ...errors },
+      },
     },
     async (request, reply) => {
       const user = guards.user(request);
@@ -89,7 +114,12 @@ export const itemRoutes: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (a
       onRequest: [background, subscribed],
       preHandler: capacity,
       config: { docs: { body: ItemUpdateBody, consumes: ITEM_CONSUMES }, rateLimit: ['upload'] },
-      schema: { tags: ['items'], summary: 'Change an item; a new image or certificate replaces the old one', params: ItemParams, response: { 200: ItemView, ...errors } },
+      schema: {
+        tags: ['items'],
+        summary: 'Change an item; a new image or certificate replaces the old one',
+        params: ItemParams,
+        response: { 200: ItemView, ...errors },
+      },
     },
     async (request) => {
       const user = guards.user(request);
@@ -102,7 +132,15 @@ export const itemRoutes: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (a
 
   app.delete(
     one,
-    { onRequest: background, schema: { tags: ['items'], summary: 'Delete an item and its files', params: ItemParams, response: { 204: { type: 'null' }, ...errors } } },
+    {
+      onRequest: background,
+      schema: {
+        tags: ['items'],
+        summary: 'Delete an item and its files',
+        params: ItemParams,
+        response: { 204: { type: 'null' }, ...errors },
+      },
+    },
     async (request, reply) => {
       const user = guards.user(request);
       const { type, id } = target(request.params);

@@ -41,10 +41,12 @@ const paging = {
   previous: Type.Union([Type.String(), Type.Null()]),
 };
 
-export const ItemListResponse = Type.Unsafe<Record<string, unknown>>(Type.Union([
-  Type.Object({ items: Type.Array(ItemView), item_type: Type.String(), ...paging }),
-  Type.Object({ items: Type.Object(Object.fromEntries(ITEM_TYPES.map((type) => [type, Type.Array(ITEM_VIEWS[type])]))), ...paging }),
-]));
+export const ItemListResponse = Type.Unsafe<Record<string, unknown>>(
+  Type.Union([
+    Type.Object({ items: Type.Array(ItemView), item_type: Type.String(), ...paging }),
+    Type.Object({ items: Type.Object(Object.fromEntries(ITEM_TYPES.map((type) => [type, Type.Array(ITEM_VIEWS[type])]))), ...paging }),
+  ]),
+);
 
 export const ListQuery = Type.Object({
   item_type: Type.Optional(Type.String({ maxLength: 64 })),

@@ -49,7 +49,11 @@ export function itemListView(result: ItemPage, query: ItemListQuery, urlFor: Url
   const status: SubscriptionStatus = result.subscriptionStatus;
   const views = result.rows.map((row) => itemView(row, urlFor));
   const common = {
-    subscription_status: { has_subscription: status.has_subscription, can_access_features: status.can_access_features, message: status.message },
+    subscription_status: {
+      has_subscription: status.has_subscription,
+      can_access_features: status.can_access_features,
+      message: status.message,
+    },
     total_items: result.total,
     page: query.page,
     page_size: query.pageSize,

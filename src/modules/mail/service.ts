@@ -29,7 +29,6 @@ export async function forgetRecipient(db: Kysely<Database> | Transaction<Databas
   await db.deleteFrom('outbox_emails').where('to_address', '=', address).execute();
 }
 
-
 /**
  * The durable outbox: requests only insert rows; this worker sends them, retries failures with
  * backoff, and lets several processes share the queue without sending a mail twice (each row is
@@ -100,11 +99,23 @@ export class MailService {
           .executeTakeFirst();
         if (Number(claimed.numUpdatedRows) !== 1) continue;
         try {
-          await this.deps.transport.send({ from: this.deps.from, to: mail.to_address, subject: mail.subject, text: mail.text_body, html: mail.html_body });
+          await this.deps.transport.send({
+            from: this.deps.from,
+            to: mail.to_address,
+            subject: mail.subject,
+            text: mail.text_body,
+            html: mail.html_body,
+          });
           // Subject and bodies carry live codes (stored hashed everywhere else): once sent, only a record stays.
           await db
             .updateTable('outbox_emails')
-            .set({ sent_at: clock().toISOString(), locked_until: null, subject: mail.subject.replace(/\d{6}/g, '······'), text_body: '', html_body: '' })
+            .set({
+              sent_at: clock().toISOString(),
+              locked_until: null,
+              subject: mail.subject.replace(/\d{6}/g, '······'),
+              text_body: '',
+              html_body: '',
+            })
             .where('id', '=', mail.id)
             .execute();
           sent += 1;

@@ -22,12 +22,18 @@ export interface Committed<T> {
 export class MediaChanges {
   constructor(private readonly deps: { ingest: MediaIngest; deletions: DeletionQueue }) {}
 
-  async apply<T>(files: readonly NewFile[], commit: (stored: Record<string, StoredFile>) => Promise<Committed<T>>): Promise<Committed<T> & { stored: Record<string, StoredFile> }> {
+  async apply<T>(
+    files: readonly NewFile[],
+    commit: (stored: Record<string, StoredFile>) => Promise<Committed<T>>,
+  ): Promise<Committed<T> & { stored: Record<string, StoredFile> }> {
     const stored: Record<string, StoredFile> = {};
     let committed: Committed<T>;
     try {
       for (const file of files) {
-        stored[file.field] = file.kind === 'image' ? await this.deps.ingest.storeImage(file.file, file) : await this.deps.ingest.storeDocument(file.file, file);
+        stored[file.field] =
+          file.kind === 'image'
+            ? await this.deps.ingest.storeImage(file.file, file)
+            : await this.deps.ingest.storeDocument(file.file, file);
       }
       committed = await commit(stored);
     } catch (error) {

@@ -42,7 +42,8 @@ export const MEDIA_FOLDER_LIST: readonly string[] = [...new Set(MEDIA_COLUMNS.ma
 
 type Queryable = Kysely<Database> | Transaction<Database>;
 
-const named = (entry: MediaColumn) => sql`select ${sql.ref(entry.column)} as name from ${sql.table(entry.table)} where ${sql.ref(entry.column)} is not null`;
+const named = (entry: MediaColumn) =>
+  sql`select ${sql.ref(entry.column)} as name from ${sql.table(entry.table)} where ${sql.ref(entry.column)} is not null`;
 
 /** Every name a row points at. */
 export async function referencedNames(db: Queryable): Promise<Set<string>> {
@@ -52,7 +53,9 @@ export async function referencedNames(db: Queryable): Promise<Set<string>> {
 
 /** Whether any row points at `name`. */
 export async function isReferenced(db: Queryable, name: string): Promise<boolean> {
-  const checks = MEDIA_COLUMNS.map((entry) => sql`exists (select 1 from ${sql.table(entry.table)} where ${sql.ref(entry.column)} = ${name})`);
+  const checks = MEDIA_COLUMNS.map(
+    (entry) => sql`exists (select 1 from ${sql.table(entry.table)} where ${sql.ref(entry.column)} = ${name})`,
+  );
   const result = await sql<{ referenced: unknown }>`select (${sql.join(checks, sql` or `)}) as referenced`.execute(db);
   const value = result.rows[0]?.referenced;
   return value === true || value === 1;

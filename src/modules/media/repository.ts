@@ -39,7 +39,10 @@ export class MediaRepository {
   }
 
   async count(): Promise<number> {
-    const row = await this.db.selectFrom('pending_deletions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('pending_deletions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirst();
     return Number(row?.n ?? 0);
   }
 

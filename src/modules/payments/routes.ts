@@ -61,7 +61,8 @@ function planView(plan: Plan) {
 /** Payments happen elsewhere: castfolio keeps the subscriptions an operator grants (cli subscription grant). */
 const notHere = () =>
   new ApiError(404, {
-    detail: 'Online payments are not handled by this server: subscriptions are granted by the platform operator. Contact support to subscribe.',
+    detail:
+      'Online payments are not handled by this server: subscriptions are granted by the platform operator. Contact support to subscribe.',
     code: 'payments_not_available',
   });
 
@@ -70,15 +71,20 @@ const notHere = () =>
  * the plans a user may hold and their subscriptions. Checkout, payment intents and webhooks are
  * not served: they answer a DRF-shaped 404 that says so.
  */
-export const paymentRoutes: FastifyPluginAsyncTypebox<{ guards: AccountGuards; subscriptions: SubscriptionRepository; clock: () => Date }> = async (
-  app,
-  { guards, subscriptions, clock },
-) => {
+export const paymentRoutes: FastifyPluginAsyncTypebox<{
+  guards: AccountGuards;
+  subscriptions: SubscriptionRepository;
+  clock: () => Date;
+}> = async (app, { guards, subscriptions, clock }) => {
   app.get(
     '/api/payments/plans/',
     {
       onRequest: guards.authenticate,
-      schema: { tags: ['payments'], summary: "The subscription plans of the user's role", response: { 200: Type.Array(PlanView), 401: DetailError } },
+      schema: {
+        tags: ['payments'],
+        summary: "The subscription plans of the user's role",
+        response: { 200: Type.Array(PlanView), 401: DetailError },
+      },
     },
     async (request) => {
       const user = guards.user(request);
@@ -92,7 +98,11 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ guards: AccountGuards; s
     '/api/payments/subscriptions/',
     {
       onRequest: guards.authenticate,
-      schema: { tags: ['payments'], summary: "The user's subscriptions, newest first", response: { 200: Type.Array(SubscriptionView), 401: DetailError } },
+      schema: {
+        tags: ['payments'],
+        summary: "The user's subscriptions, newest first",
+        response: { 200: Type.Array(SubscriptionView), 401: DetailError },
+      },
     },
     async (request) => {
       const now = clock().toISOString();
@@ -124,7 +134,11 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<{ guards: AccountGuards; s
     app.route({
       method,
       url,
-      schema: { tags: ['payments'], summary: 'Not served: payments happen outside castfolio (404 with the reason)', response: { 404: DetailError } },
+      schema: {
+        tags: ['payments'],
+        summary: 'Not served: payments happen outside castfolio (404 with the reason)',
+        response: { 404: DetailError },
+      },
       handler: async () => {
         throw notHere();
       },

@@ -38,7 +38,11 @@ const validateUserFields = compileInput(Type.Partial(Type.Object(USER_FIELDS)));
 /** first_name, last_name and residency of a talent update; an empty residency clears it, empty names are refused. */
 function parseNames(body: unknown): NameChange {
   const input = trimStrings(asDictionary(body)) as Record<string, unknown>;
-  const present = Object.fromEntries(Object.keys(USER_FIELDS).filter((k) => Object.hasOwn(input, k)).map((k) => [k, input[k]]));
+  const present = Object.fromEntries(
+    Object.keys(USER_FIELDS)
+      .filter((k) => Object.hasOwn(input, k))
+      .map((k) => [k, input[k]]),
+  );
   const clearsResidency = present.residency === '' || present.residency === null;
   if (clearsResidency) delete present.residency;
   const parsed = validateUserFields(present) as NameChange;

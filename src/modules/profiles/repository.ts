@@ -38,8 +38,7 @@ export type BackgroundProfilePatch = Partial<{
   gender: string | null;
 }>;
 
-export type TalentProfilePatch = BackgroundProfilePatch &
-  Partial<{ aboutyou: string | null; city: string | null; phone: string | null }>;
+export type TalentProfilePatch = BackgroundProfilePatch & Partial<{ aboutyou: string | null; city: string | null; phone: string | null }>;
 
 interface ProfileRow {
   user_id: number;
@@ -84,7 +83,10 @@ export class ProfileRepository {
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
   ) {
-    this.#background = preparedQuery(db, (args: { userId: number; now: string }) => this.backgroundQuery(args.userId, args.now), ['userId', 'now']);
+    this.#background = preparedQuery(db, (args: { userId: number; now: string }) => this.backgroundQuery(args.userId, args.now), [
+      'userId',
+      'now',
+    ]);
     this.#talent = preparedQuery(db, (args: { userId: number; now: string }) => this.talentQuery(args.userId, args.now), ['userId', 'now']);
   }
 
@@ -93,49 +95,51 @@ export class ProfileRepository {
    * type: one query whatever the number of items or subscriptions.
    */
   private profileQuery<T extends ProfileTable>(table: T, userId: number, now: string) {
-    return this.db
-      .selectFrom(`${table} as p` as 'background_profiles as p')
-      // The active subscription (the repository's rule), picked by an index-ordered subquery: an
-      // ORDER BY on the outer query would make SQLite build a sorter for one row (7x the cost).
-      .leftJoin('subscriptions as s', (join) =>
-        join.on((eb) =>
-          eb(
-            's.id',
-            '=',
-            eb
-              .selectFrom('subscriptions as a')
-              .select('a.id')
-              .whereRef('a.user_id', '=', 'p.user_id')
-              .$call((qb) => activeFirst(qb, now)),
+    return (
+      this.db
+        .selectFrom(`${table} as p` as 'background_profiles as p')
+        // The active subscription (the repository's rule), picked by an index-ordered subquery: an
+        // ORDER BY on the outer query would make SQLite build a sorter for one row (7x the cost).
+        .leftJoin('subscriptions as s', (join) =>
+          join.on((eb) =>
+            eb(
+              's.id',
+              '=',
+              eb
+                .selectFrom('subscriptions as a')
+                .select('a.id')
+                .whereRef('a.user_id', '=', 'p.user_id')
+                .$call((qb) => activeFirst(qb, now)),
+            ),
           ),
-        ),
-      )
-      .select([
-        'p.user_id',
-        'p.country',
-        'p.date_of_birth',
-        'p.gender',
-        'p.profile_picture',
-        's.id as sub_id',
-        's.plan as sub_plan',
-        's.status as sub_status',
-        's.start_date as sub_start',
-        's.end_date as sub_end',
-      ])
-      .where('p.user_id', '=', userId);
+        )
+        .select([
+          'p.user_id',
+          'p.country',
+          'p.date_of_birth',
+          'p.gender',
+          'p.profile_picture',
+          's.id as sub_id',
+          's.plan as sub_plan',
+          's.status as sub_status',
+          's.start_date as sub_start',
+          's.end_date as sub_end',
+        ])
+        .where('p.user_id', '=', userId)
+    );
   }
 
   private backgroundQuery(userId: number, now: string) {
     return this.profileQuery('background_profiles', userId, now).select((eb) =>
-        ITEM_TYPES.map((type) =>
-          eb
-            .selectFrom('items')
-            .select((sub) => sub.fn.countAll<number>().as('n'))
-            .whereRef('items.user_id', '=', 'p.user_id')
-            .where('items.item_type', '=', type)
-            .as(`items_${type}`),
-        ),
-      );
+      ITEM_TYPES.map((type) =>
+        eb
+          .selectFrom('items')
+          .select((sub) => sub.fn.countAll<number>().as('n'))
+          .whereRef('items.user_id', '=', 'p.user_id')
+          .where('items.item_type', '=', type)
+          .as(`items_${type}`),
+      ),
+    );
   }
 
   async findBackground(userId: number, now: string): Promise<BackgroundProfileView | undefined> {
@@ -171,12 +175,18 @@ export class ProfileRepository {
   async findTalent(userId: number, now: string): Promise<TalentProfileRecord | undefined> {
     const [row] = await this.#talent({ userId, now });
     if (!row) return undefined;
-    const social = row.social_user === null ? undefined : { facebook: row.facebook, instagram: row.instagram, youtube: row.youtube, tiktok: row.tiktok };
+    const social =
+      row.social_user === null ? undefined : { facebook: row.facebook, instagram: row.instagram, youtube: row.youtube, tiktok: row.tiktok };
     return { ...baseRecord(row), aboutyou: row.aboutyou, city: row.city, phone: row.phone, social };
   }
 
   /** A user who got a role without going through registration (e.g. the CLI) gets an empty profile. */
-  async ensureProfile(table: ProfileTable, userId: number, now: string, db: Kysely<Database> | Transaction<Database> = this.db): Promise<void> {
+  async ensureProfile(
+    table: ProfileTable,
+    userId: number,
+    now: string,
+    db: Kysely<Database> | Transaction<Database> = this.db,
+  ): Promise<void> {
     await db
       .insertInto(table)
       .values({ user_id: userId, created_at: now, updated_at: now })

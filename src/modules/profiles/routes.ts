@@ -73,8 +73,10 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
     const path = `/api/profile/${kind}/`;
     const onRequest = guards.requireRole(kind);
 
-    app.get(path, { onRequest, schema: { tags: ['profiles'], summary: words.readSummary, response: { 200: words.readResponse, ...errorResponses } } }, async (request) =>
-      readView(await profiles.read(kind, guards.user(request)), urls(request)),
+    app.get(
+      path,
+      { onRequest, schema: { tags: ['profiles'], summary: words.readSummary, response: { 200: words.readResponse, ...errorResponses } } },
+      async (request) => readView(await profiles.read(kind, guards.user(request)), urls(request)),
     );
 
     app.post(
@@ -103,7 +105,14 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
 
     app.delete(
       path,
-      { onRequest, schema: { tags: ['profiles'], summary: `Remove the ${kind} profile picture`, response: { 200: words.updateResponse, ...errorResponses } } },
+      {
+        onRequest,
+        schema: {
+          tags: ['profiles'],
+          summary: `Remove the ${kind} profile picture`,
+          response: { 200: words.updateResponse, ...errorResponses },
+        },
+      },
       async (request) => {
         const user = guards.user(request);
         const { profile, picture } = await profiles.removePicture(kind, user);

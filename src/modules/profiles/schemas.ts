@@ -2,11 +2,7 @@ import { Type } from 'typebox';
 import { DateString, Gender } from '../common.js';
 import { SocialLinksView } from '../social/view.js';
 import { SCORE_MAXIMUMS } from './score.js';
-import {
-  BackgroundRestrictionsSchema,
-  SubscriptionStatusSchema,
-  TalentRestrictionsSchema,
-} from '../subscriptions/schemas.js';
+import { BackgroundRestrictionsSchema, SubscriptionStatusSchema, TalentRestrictionsSchema } from '../subscriptions/schemas.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -135,7 +131,8 @@ export const TalentUpdateResponse = Type.Object({ message: Type.String(), profil
 
 const PictureFile = Type.String({
   format: 'binary',
-  description: 'The picture (multipart file): JPEG, PNG, GIF, WebP or AVIF, at most MAX_IMAGE_SIZE. Sent empty (or JSON null): removes the picture.',
+  description:
+    'The picture (multipart file): JPEG, PNG, GIF, WebP or AVIF, at most MAX_IMAGE_SIZE. Sent empty (or JSON null): removes the picture.',
 });
 
 // Documentation of what POST accepts (JSON, form or multipart); the service validates it.

@@ -82,9 +82,7 @@ export function backgroundScore(input: BackgroundScoreInput): BackgroundScore {
     item_diversity: itemDiversity,
     item_quantity: itemQuantity,
     details: {
-      account_tier: subscribed
-        ? 'Production Assets Pro subscription: 25 of 25 points.'
-        : 'No active subscription: 0 of 25 points.',
+      account_tier: subscribed ? 'Production Assets Pro subscription: 25 of 25 points.' : 'No active subscription: 0 of 25 points.',
       profile_completion:
         missing.length === 0
           ? 'Country, date of birth and gender are set: 15 of 15 points.'
@@ -137,7 +135,12 @@ export function talentScore(input: TalentScoreInput): TalentScore {
   const tier = TALENT_TIERS[input.accountType] ?? TALENT_TIERS.free!;
   const verification = input.emailVerified ? 25 : 0;
   const parts = [
-    { done: (input.aboutyou ?? '').length > ABOUT_MIN_LENGTH, points: 5, tip: `Write more than ${ABOUT_MIN_LENGTH} characters about yourself (+5 points).`, label: 'about you' },
+    {
+      done: (input.aboutyou ?? '').length > ABOUT_MIN_LENGTH,
+      points: 5,
+      tip: `Write more than ${ABOUT_MIN_LENGTH} characters about yourself (+5 points).`,
+      label: 'about you',
+    },
     { done: input.hasPicture, points: 5, tip: 'Upload a profile picture (+5 points).', label: 'picture' },
     { done: Boolean(input.country), points: 3, tip: 'Add your country (+3 points).', label: 'country' },
     { done: Boolean(input.dateOfBirth), points: 2, tip: 'Add your date of birth (+2 points).', label: 'date of birth' },

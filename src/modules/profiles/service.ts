@@ -36,7 +36,9 @@ export interface PictureOutcome {
 }
 
 /** The two kinds of profile: where each is stored and how its state follows from its record. */
-const KINDS: { [K in Role]: { table: ProfileTable; folder: string; state(user: UserRecord, record: Profile<K>['record'], now: Date): Profile<K> } } = {
+const KINDS: {
+  [K in Role]: { table: ProfileTable; folder: string; state(user: UserRecord, record: Profile<K>['record'], now: Date): Profile<K> };
+} = {
   background: {
     table: 'background_profiles',
     folder: MEDIA_FOLDERS.backgroundProfilePictures,
@@ -89,7 +91,8 @@ export class ProfileService {
   /** The user's profile of one kind; a user without one (e.g. made by the CLI) gets an empty one. */
   async read<K extends Role>(kind: K, user: UserRecord): Promise<Profile<K>> {
     const now = () => this.deps.clock().toISOString();
-    const find = () => (kind === 'talent' ? this.deps.profiles.findTalent(user.id, now()) : this.deps.profiles.findBackground(user.id, now()));
+    const find = () =>
+      kind === 'talent' ? this.deps.profiles.findTalent(user.id, now()) : this.deps.profiles.findBackground(user.id, now());
     let record = await find();
     if (!record) {
       await this.deps.profiles.ensureProfile(KINDS[kind].table, user.id, now());
@@ -104,7 +107,11 @@ export class ProfileService {
    * fields and the picture's name committed in one transaction (which queues the picture it
    * replaces), and only then is the old picture deleted (MediaChanges).
    */
-  async update<K extends Role>(kind: K, user: UserRecord, change: ProfileChange): Promise<{ profile: Profile<K>; picture: PictureOutcome }> {
+  async update<K extends Role>(
+    kind: K,
+    user: UserRecord,
+    change: ProfileChange,
+  ): Promise<{ profile: Profile<K>; picture: PictureOutcome }> {
     const { table, folder } = KINDS[kind];
     const now = () => this.deps.clock().toISOString();
     let picture: PictureOutcome = { stored: null, replaced: null };
@@ -113,7 +120,9 @@ export class ProfileService {
       await this.deps.profiles.updateFields(table, user.id, change.patch, now());
     } else {
       const files: NewFile[] =
-        change.picture.kind === 'replace' ? [{ file: change.picture.file, kind: 'image', folder, ownerId: user.id, field: PICTURE_FIELD }] : [];
+        change.picture.kind === 'replace'
+          ? [{ file: change.picture.file, kind: 'image', folder, ownerId: user.id, field: PICTURE_FIELD }]
+          : [];
       const result = await this.deps.media.apply(files, async (stored) => {
         const name = stored[PICTURE_FIELD]?.name ?? null;
         const replaced = await this.deps.profiles.applyPicture(table, user.id, change.patch, name, now());

@@ -80,7 +80,10 @@ function talentLimitations(accountType: string) {
 
 function upgradePrompt(accountType: string) {
   if (accountType === 'platinum') return null;
-  return { message: accountType === 'free' ? 'Upgrade to unlock more features!' : 'Upgrade to Platinum for maximum visibility!', upgrade_url: '/pricing' };
+  return {
+    message: accountType === 'free' ? 'Upgrade to unlock more features!' : 'Upgrade to Platinum for maximum visibility!',
+    upgrade_url: '/pricing',
+  };
 }
 
 /**

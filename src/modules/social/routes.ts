@@ -7,11 +7,21 @@ import { SocialLinksObject, SocialLinksView, socialLinksView } from './view.js';
 
 const Refused = Type.Object({ error: Type.String() }, { additionalProperties: true });
 
-export const socialRoutes: FastifyPluginAsyncTypebox<{ social: SocialLinksService; guards: AccountGuards }> = async (app, { social, guards }) => {
+export const socialRoutes: FastifyPluginAsyncTypebox<{ social: SocialLinksService; guards: AccountGuards }> = async (
+  app,
+  { social, guards },
+) => {
   const talent = guards.requireRole('talent');
   app.get(
     '/api/profile/social-media/',
-    { onRequest: talent, schema: { tags: ['profiles'], summary: "The talent's social media links", response: { 200: SocialLinksView, 401: DetailError, 403: DetailError } } },
+    {
+      onRequest: talent,
+      schema: {
+        tags: ['profiles'],
+        summary: "The talent's social media links",
+        response: { 200: SocialLinksView, 401: DetailError, 403: DetailError },
+      },
+    },
     async (request) => {
       const user = guards.user(request);
       return socialLinksView(user.id, await social.get(user.id));
@@ -25,13 +35,21 @@ export const socialRoutes: FastifyPluginAsyncTypebox<{ social: SocialLinksServic
         tags: ['profiles'],
         summary: 'Set some of facebook, instagram, youtube, tiktok (http(s) URLs; empty clears one)',
         body: Type.Partial(SocialLinksObject),
-        response: { 200: Type.Object({ message: Type.String(), social_media_links: SocialLinksView }), 400: Refused, 401: DetailError, 403: DetailError },
+        response: {
+          200: Type.Object({ message: Type.String(), social_media_links: SocialLinksView }),
+          400: Refused,
+          401: DetailError,
+          403: DetailError,
+        },
       },
     },
     async (request) => {
       const user = guards.user(request);
       const { links, updated } = await social.update(user.id, parseSocialLinks(request.body));
-      return { message: `Social media links updated successfully. Updated: ${updated.join(', ')}`, social_media_links: socialLinksView(user.id, links) };
+      return {
+        message: `Social media links updated successfully. Updated: ${updated.join(', ')}`,
+        social_media_links: socialLinksView(user.id, links),
+      };
     },
   );
 };
