@@ -1,6 +1,3 @@
-import cors from '@fastify/cors';
-import formbody from '@fastify/formbody';
-import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
@@ -10,14 +7,14 @@ import type { DatabaseHandle } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
 import { registerBodyDeadlines } from './http/deadlines.js';
 import { errorHandler } from './http/errors.js';
-import { JSON_BODY_LIMIT, registerJsonParser } from './http/json.js';
+import { registerBodyParsers } from './http/bodies.js';
 import { serveLocalMedia } from './http/media.js';
 import { Metrics, registerMetricsRoute } from './http/metrics.js';
-import { FORM_LIMITS, uploadCleanupsSettled } from './http/multipart.js';
+import { uploadCleanupsSettled } from './http/multipart.js';
 import { registerNotFound } from './http/not-found.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerRateLimits } from './http/rate-limit.js';
-import { registerSecurityHeaders } from './http/security.js';
+import { registerCors, registerSecurityHeaders } from './http/security.js';
 import { mediaOrigins, packageVersion, serverOptions, webUrl } from './http/server-options.js';
 import { serveWeb } from './http/web.js';
 import { startJobs } from './jobs.js';
@@ -59,7 +56,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Requests: validation, body deadlines and parsers, DRF-shaped errors, request ids, docs.
   app.setValidatorCompiler(validatorCompiler);
   registerBodyDeadlines(app, config.timeouts);
-  registerJsonParser(app);
+  await registerBodyParsers(app);
   app.setErrorHandler(errorHandler);
   app.decorateRequest('user', null);
   app.addHook('onRequest', async (request, reply) => void reply.header('X-Request-Id', request.id));
@@ -87,21 +84,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   metrics.instrument(app);
   app.decorate('metrics', metrics);
 
-  // Plugins: security headers, rate limits, CORS, body parsers.
+  // Plugins: security headers, rate limits, CORS.
   registerSecurityHeaders(app, mediaOrigins(services.storage));
   await registerRateLimits(app, config.rateLimit);
-  if (config.corsOrigins.length > 0) {
-    await app.register(cors, {
-      origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
-      methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'is-background', 'is-talent'],
-      maxAge: 600,
-    });
-  }
-  // Bodies are JSON, forms or multipart, as in DRF: anything else (text/plain too) is a 415.
-  app.removeContentTypeParser('text/plain');
-  await app.register(formbody, { bodyLimit: JSON_BODY_LIMIT });
-  await app.register(multipart, { limits: FORM_LIMITS, throwFileSizeLimit: true });
+  await registerCors(app, config.corsOrigins);
 
   // Routes.
   const guards = createGuards(services.accounts);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet from 'helmet';
+import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -61,4 +62,15 @@ function recordHeaders(middleware: Middleware): Array<[string, string]> {
   });
   if (!finished) throw new Error('security headers: the middleware did not finish synchronously');
   return recorded;
+}
+
+/** Other origins allowed to call the API from a browser (CORS_ORIGINS); the app's own page needs none. */
+export async function registerCors(app: FastifyInstance, origins: string[]): Promise<void> {
+  if (origins.length === 0) return;
+  await app.register(cors, {
+    origin: origins.includes('*') ? '*' : origins,
+    methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'is-background', 'is-talent'],
+    maxAge: 600,
+  });
 }
