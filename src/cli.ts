@@ -12,6 +12,7 @@ import type { AccountService } from './modules/accounts/service.js';
 import type { MediaSweep } from './modules/media/sweep.js';
 import { normaliseEmail } from './auth/email.js';
 import { PLANS } from './modules/subscriptions/plans.js';
+import { importDjango } from './cli-import.js';
 import { createServices, openResources } from './services.js';
 
 const USAGE = `Usage: castfolio <command> (npm run cli -- <command>)
@@ -28,6 +29,11 @@ const USAGE = `Usage: castfolio <command> (npm run cli -- <command>)
   media sweep [--dry-run] [--grace 1h]  retry pending deletions, delete unreferenced objects older than
                                         the grace period (default MEDIA_SWEEP_GRACE, 1h), report rows
                                         pointing at missing objects
+  media sweep --legacy [--delete]       list objects adopted from Django that no row references (Django
+                                        kept replaced pictures); delete them only with --delete
+  import django --from <postgres url> [--dry-run] [--legacy-media-dir DIR]
+                                        import accounts, profiles, social links, items and subscriptions
+                                        from a gan7club Django database (re-runnable; docs/cutover.md)
 `;
 
 export class UsageError extends Error {}
@@ -99,6 +105,10 @@ export async function runCli(argv: string[], config: Config, io: Output, handle?
       months: { type: 'string' },
       'dry-run': { type: 'boolean' },
       grace: { type: 'string' },
+      legacy: { type: 'boolean' },
+      delete: { type: 'boolean' },
+      from: { type: 'string' },
+      'legacy-media-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -165,6 +175,22 @@ export async function runCli(argv: string[], config: Config, io: Output, handle?
       const user = await findUser(users, rest[0]);
       const cancelled = await subscriptions.revoke(user.id);
       io.out(cancelled === 0 ? `${user.email} has no active subscription` : `revoked the subscription of ${user.email}`);
+    } else if (command === 'media' && sub === 'sweep' && values.legacy) {
+      const { orphans, deleted } = await services.media.sweep.legacyOrphans({ remove: values.delete === true });
+      for (const name of orphans) io.out(`${values.delete ? 'deleted' : 'unreferenced'} ${name}`);
+      io.out(
+        `${orphans.length} adopted object(s) no row references${values.delete ? `, ${deleted} deleted` : ' (run again with --delete to delete them)'}`,
+      );
+    } else if (command === 'import' && sub === 'django') {
+      if (!values.from) throw new UsageError('--from <postgres url of the Django database> is required');
+      await migrateToLatest(services.database.db);
+      await importDjango(
+        services,
+        values.from,
+        { dryRun: values['dry-run'] === true, ...(values['legacy-media-dir'] ? { legacyMediaDir: values['legacy-media-dir'] } : {}) },
+        io,
+        process.stderr.isTTY === true,
+      );
     } else if (command === 'media' && sub === 'sweep') {
       const graceSeconds = values.grace === undefined ? config.media.sweepGraceSeconds : parseDuration(values.grace);
       if (graceSeconds === undefined) throw new UsageError(`--grace "${values.grace}" must be a duration such as 0, 90s, 30m or 1h`);

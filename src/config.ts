@@ -80,6 +80,8 @@ export interface Config {
     secret: string | undefined;
     accessTtlSeconds: number;
     refreshTtlSeconds: number;
+    /** Tokens a Django installation issued (LEGACY_JWT_SECRET = its SECRET_KEY), honoured until `until`. */
+    legacy: { secret: string; until: Date } | undefined;
   };
   /**
    * Which X-Forwarded-* entries to believe: false (none), a hop count (the last N proxies, e.g. 1
@@ -139,6 +141,8 @@ export interface AccountsConfig {
   passwordResetTtlSeconds: number;
   /** /api/token/refresh/ returns a new refresh token and revokes the one it was given. */
   rotateRefreshTokens: boolean;
+  /** Imported Django (PBKDF2) password checks running at once; the rest wait. */
+  legacyPasswordConcurrency: number;
   /**
    * Base of links in mails (the web page). Never taken from a request: unset, the server's own
    * address is used (development only; production refuses to start without it).
@@ -448,6 +452,7 @@ export function parseConfig(env: Env): Config {
       secret,
       accessTtlSeconds: reader.duration('ACCESS_TOKEN_LIFETIME', 60 * 60),
       refreshTtlSeconds: reader.duration('REFRESH_TOKEN_LIFETIME', 24 * 60 * 60),
+      legacy: parseLegacyJwt(reader),
     },
     trustProxy: parseTrustProxy(reader),
     corsOrigins: parseOrigins(reader),
@@ -474,6 +479,7 @@ export function parseConfig(env: Env): Config {
       verificationCodeTtlSeconds: reader.duration('VERIFICATION_CODE_TTL', 24 * 3600),
       passwordResetTtlSeconds: reader.duration('PASSWORD_RESET_TTL', 3600),
       rotateRefreshTokens: reader.boolean('REFRESH_TOKEN_ROTATION', false),
+      legacyPasswordConcurrency: reader.integer('LEGACY_PASSWORD_CONCURRENCY', 2, 1, 64),
       publicWebUrl,
     },
     mail: parseMail(reader, dataDir),
@@ -558,6 +564,34 @@ export function resolveJwtSecret(config: Config): Config {
     writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   }
   return { ...config, jwt: { ...config.jwt, secret } };
+}
+
+/** The development SECRET_KEY committed in the Django source repository: public, so never a key. */
+const PUBLIC_DJANGO_KEY = '7@aaku@q1$6&^xg6re*i&(_&@m69-#&^ql%sh^u9!96ljm#cq=';
+
+/** LEGACY_JWT_SECRET and LEGACY_JWT_UNTIL: both or neither, a real key, a real date. */
+function parseLegacyJwt(reader: EnvReader): { secret: string; until: Date } | undefined {
+  const secret = reader.raw('LEGACY_JWT_SECRET');
+  const untilText = reader.raw('LEGACY_JWT_UNTIL');
+  if (secret === undefined) {
+    if (untilText !== undefined) reader.problems.push('LEGACY_JWT_UNTIL is set without LEGACY_JWT_SECRET');
+    return undefined;
+  }
+  if (secret === PUBLIC_DJANGO_KEY) {
+    reader.problems.push('LEGACY_JWT_SECRET is the public development key of the Django repository; set the production SECRET_KEY');
+  }
+  if (untilText === undefined) {
+    reader.problems.push(
+      'LEGACY_JWT_UNTIL is required with LEGACY_JWT_SECRET (the date Django tokens stop working, e.g. 2026-12-31T00:00:00Z)',
+    );
+    return undefined;
+  }
+  const until = new Date(untilText);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(untilText) || Number.isNaN(until.getTime())) {
+    reader.problems.push(`LEGACY_JWT_UNTIL="${untilText}" must be an ISO-8601 date or time, e.g. 2026-12-31T00:00:00Z`);
+    return undefined;
+  }
+  return { secret, until };
 }
 
 export function loadConfig(env: Env = process.env): Config {

@@ -1,3 +1,4 @@
+import { PasswordChecker } from './auth/passwords.js';
 import { TokenService } from './auth/tokens.js';
 import { requireJwtSecret, type Config } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/index.js';
@@ -9,6 +10,8 @@ import { RevocationRepository } from './modules/accounts/revocations.js';
 import { AccountService } from './modules/accounts/service.js';
 import { ItemRepository } from './modules/items/repository.js';
 import { ItemService } from './modules/items/service.js';
+import { DjangoImport } from './modules/legacy/importer.js';
+import { ImportRepository } from './modules/legacy/repository.js';
 import { MailService } from './modules/mail/service.js';
 import { outboxFolderTransport, smtpTransport, type MailTransport } from './modules/mail/transport.js';
 import { MediaChanges } from './modules/media/changes.js';
@@ -75,7 +78,13 @@ export function createServices(config: Config, resources: Resources, deps: Servi
   const subscriptionRecords = new SubscriptionRepository(db);
   const revocations = new RevocationRepository(db);
   const mediaRecords = new MediaRepository(db);
-  const tokens = new TokenService(secret, { access: config.jwt.accessTtlSeconds, refresh: config.jwt.refreshTtlSeconds }, clock);
+  const tokens = new TokenService(
+    secret,
+    { access: config.jwt.accessTtlSeconds, refresh: config.jwt.refreshTtlSeconds },
+    clock,
+    config.jwt.legacy,
+  );
+  const passwords = new PasswordChecker(new WorkLimiter(config.accounts.legacyPasswordConcurrency, 256));
 
   const ingest = new MediaIngest({
     storage,
@@ -110,6 +119,7 @@ export function createServices(config: Config, resources: Resources, deps: Servi
   const accounts = new AccountService({
     users,
     tokens,
+    passwords,
     clock,
     deletions,
     revocations,
@@ -141,6 +151,7 @@ export function createServices(config: Config, resources: Resources, deps: Servi
     items: new ItemService({ items: new ItemRepository(db, database.dialect), subscriptions: subscriptionRecords, media: changes, clock }),
     social: new SocialLinksService({ links: new SocialLinksRepository(db), clock }),
     media: { records: mediaRecords, ingest, deletions, sweep },
+    djangoImport: new DjangoImport({ repository: new ImportRepository(db, database.dialect), storage, deletions, clock, log }),
   };
 }
 

@@ -134,6 +134,21 @@ describe('config', () => {
     ]);
   });
 
+  it('accepts Django tokens only with a real key and an end date (LEGACY_JWT_SECRET, LEGACY_JWT_UNTIL)', () => {
+    const legacy = parseConfig({ LEGACY_JWT_SECRET: 'the-django-production-secret-key', LEGACY_JWT_UNTIL: '2026-12-31T00:00:00Z' }).jwt
+      .legacy;
+    expect(legacy).toEqual({ secret: 'the-django-production-secret-key', until: new Date('2026-12-31T00:00:00Z') });
+    expect(parseConfig({}).jwt.legacy).toBeUndefined();
+    const named = (env: Record<string, string>) => problemsOf(env).map((p) => p.split(/[=\s]/)[0]);
+    expect(named({ LEGACY_JWT_SECRET: 'the-django-production-secret-key' })).toEqual(['LEGACY_JWT_UNTIL']);
+    expect(named({ LEGACY_JWT_UNTIL: '2026-12-31' })).toEqual(['LEGACY_JWT_UNTIL']);
+    expect(named({ LEGACY_JWT_SECRET: 'the-django-production-secret-key', LEGACY_JWT_UNTIL: 'next friday' })).toEqual(['LEGACY_JWT_UNTIL']);
+    // The development fallback committed in the Django repository is public.
+    expect(named({ LEGACY_JWT_SECRET: '7@aaku@q1$6&^xg6re*i&(_&@m69-#&^ql%sh^u9!96ljm#cq=', LEGACY_JWT_UNTIL: '2026-12-31' })).toEqual([
+      'LEGACY_JWT_SECRET',
+    ]);
+  });
+
   it('generates a development secret once and keeps it under DATA_DIR', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'castfolio-config-'));
     const first = loadConfig({ DATA_DIR: dataDir });

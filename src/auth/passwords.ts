@@ -1,4 +1,7 @@
+import { pbkdf2, timingSafeEqual } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
+import { serviceUnavailable } from '../errors.js';
+import { QueueFullError, type WorkLimiter } from '../images/limiter.js';
 import { dictionary } from '@zxcvbn-ts/language-common';
 
 // Defaults of @node-rs/argon2 are argon2id, 19 MiB, 2 passes: OWASP's recommended minimum.
@@ -34,11 +37,57 @@ export function hashPassword(password: string): Promise<string> {
 // A real hash to verify against when the account does not exist, so response time does not reveal it.
 let dummyHash: Promise<string> | undefined;
 
-export async function verifyPassword(passwordHash: string | undefined, password: string): Promise<boolean> {
-  if (passwordHash === undefined) {
-    dummyHash ??= hashPassword('castfolio-timing-equaliser');
-    await verify(await dummyHash, password).catch(() => false);
-    return false;
+async function equaliseTiming(password: string): Promise<false> {
+  dummyHash ??= hashPassword('castfolio-timing-equaliser');
+  await verify(await dummyHash, password).catch(() => false);
+  return false;
+}
+
+/** Django's PBKDF2 hashes: `pbkdf2_sha256$<iterations>$<salt>$<base64 hash>` (and the SHA-1 variant). */
+const DJANGO_PBKDF2 = /^pbkdf2_(sha256|sha1)\$(\d{1,8})\$([!-#%-~]{1,128})\$([A-Za-z0-9+/]{20,88}={0,2})$/;
+/** Above every Django default (6.0: 1 200 000): a stored value cannot make one check cost minutes. */
+const MAX_PBKDF2_ITERATIONS = 5_000_000;
+
+export interface PasswordCheck {
+  valid: boolean;
+  /** The hash is not castfolio's own (argon2id): store a new one now that the password is known. */
+  rehash: boolean;
+}
+
+/**
+ * Checks passwords against castfolio's argon2id hashes and against the PBKDF2 hashes a Django
+ * installation stored (imported accounts), any iteration count. PBKDF2 runs on libuv's thread pool,
+ * never on the event loop, at most `limiter.concurrency` at a time: 870 000 iterations cost a few
+ * hundred milliseconds of CPU each. Unusable (`!…`) and unrecognised values (the source can hold a
+ * plaintext password) never match anything, and cost the same as a wrong argon2 password.
+ */
+export class PasswordChecker {
+  constructor(private readonly limiter: WorkLimiter) {}
+
+  async check(passwordHash: string | undefined, password: string): Promise<PasswordCheck> {
+    if (passwordHash?.startsWith('$argon2')) return { valid: await verify(passwordHash, password).catch(() => false), rehash: false };
+    const django = passwordHash === undefined ? null : DJANGO_PBKDF2.exec(passwordHash);
+    if (!django) return { valid: await equaliseTiming(password), rehash: false };
+    const [, digest, iterations, salt, encoded] = django as unknown as [string, 'sha256' | 'sha1', string, string, string];
+    const expected = Buffer.from(encoded, 'base64');
+    const rounds = Number(iterations);
+    if (rounds < 1 || rounds > MAX_PBKDF2_ITERATIONS || expected.length !== (digest === 'sha256' ? 32 : 20)) {
+      return { valid: await equaliseTiming(password), rehash: false };
+    }
+    const derived = await this.limiter
+      .run(
+        () =>
+          new Promise<Buffer>((resolve, reject) =>
+            pbkdf2(Buffer.from(password, 'utf8'), Buffer.from(salt, 'utf8'), rounds, expected.length, digest, (error, key) =>
+              error ? reject(error) : resolve(key),
+            ),
+          ),
+      )
+      .catch((error: unknown) => {
+        if (error instanceof QueueFullError) throw serviceUnavailable('The server is busy checking passwords. Please retry shortly.', 2);
+        throw error;
+      });
+    const valid = timingSafeEqual(derived, expected);
+    return { valid, rehash: valid };
   }
-  return verify(passwordHash, password).catch(() => false);
 }

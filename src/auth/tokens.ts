@@ -1,5 +1,5 @@
 import { randomUUID, webcrypto } from 'node:crypto';
-import { SignJWT, jwtVerify } from 'jose';
+import { SignJWT, errors, jwtVerify, type JWTPayload } from 'jose';
 import { BoundedMap } from '../bounded-map.js';
 
 export type TokenType = 'access' | 'refresh';
@@ -32,6 +32,10 @@ export interface TokenPair {
 
 const VERIFIED_CACHE_SIZE = 10_000;
 
+function hmacKey(secret: string): Promise<webcrypto.CryptoKey> {
+  return webcrypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+}
+
 /** HS256 tokens with djangorestframework-simplejwt's claims, so existing clients decode them alike. */
 export class TokenService {
   /**
@@ -41,16 +45,17 @@ export class TokenService {
   readonly #verified = new BoundedMap<string, TokenClaims>(VERIFIED_CACHE_SIZE);
   // Imported once: handing jose raw bytes makes it import a WebCrypto key on every call.
   readonly #key: Promise<webcrypto.CryptoKey>;
+  readonly #legacy: { key: Promise<webcrypto.CryptoKey>; until: Date } | undefined;
 
   constructor(
     secret: string,
     private readonly ttl: { access: number; refresh: number },
     private readonly clock: () => Date,
+    /** A Django installation's SECRET_KEY: the tokens it signed are accepted until `until` (cut-over). */
+    legacy?: { secret: string; until: Date },
   ) {
-    this.#key = webcrypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-      'sign',
-      'verify',
-    ]);
+    this.#key = hmacKey(secret);
+    this.#legacy = legacy && { key: hmacKey(legacy.secret), until: legacy.until };
   }
 
   async issue(userId: number, type: TokenType, { generation, family }: IssueOptions): Promise<string> {
@@ -78,11 +83,7 @@ export class TokenService {
       return known.token_type === expected && known.exp > now ? known : undefined;
     }
     try {
-      const { payload } = await jwtVerify(token, await this.#key, {
-        algorithms: ['HS256'],
-        currentDate: this.clock(),
-        requiredClaims: ['exp', 'iat', 'jti'],
-      });
+      const { payload, legacy } = await this.payloadOf(token);
       const userId = payload.user_id;
       const gen = payload.gen;
       const genOk = gen === undefined || (typeof gen === 'number' && Number.isSafeInteger(gen) && gen >= 0);
@@ -96,10 +97,27 @@ export class TokenService {
         return undefined;
       }
       const claims = payload as unknown as TokenClaims;
-      this.#verified.set(token, claims);
+      // Django's tokens are not cached: each use checks the cut-over has not ended.
+      if (!legacy) this.#verified.set(token, claims);
       return claims.token_type === expected ? claims : undefined;
     } catch {
       return undefined;
+    }
+  }
+
+  /**
+   * The payload of a token signed with castfolio's key, or (until the cut-over ends) with the Django
+   * key: SimpleJWT's tokens carry the same claims (token_type, exp, iat, jti, user_id) and no session
+   * generation, which counts as generation 0, the generation of every imported account.
+   */
+  private async payloadOf(token: string): Promise<{ payload: JWTPayload; legacy: boolean }> {
+    const options = { algorithms: ['HS256'], currentDate: this.clock(), requiredClaims: ['exp', 'iat', 'jti'] };
+    try {
+      return { payload: (await jwtVerify(token, await this.#key, options)).payload, legacy: false };
+    } catch (error) {
+      const legacy = this.#legacy;
+      if (!legacy || !(error instanceof errors.JWSSignatureVerificationFailed) || this.clock() >= legacy.until) throw error;
+      return { payload: (await jwtVerify(token, await legacy.key, options)).payload, legacy: true };
     }
   }
 }

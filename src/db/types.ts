@@ -145,6 +145,14 @@ export interface OutboxEmailsTable {
   created_at: Timestamp;
 }
 
+export interface LegacyImportsTable {
+  source: string;
+  source_id: number;
+  target_id: number;
+  fingerprint: string;
+  imported_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   talent_profiles: TalentProfilesTable;
@@ -157,4 +165,5 @@ export interface Database {
   revoked_token_families: RevokedTokenFamiliesTable;
   outbox_emails: OutboxEmailsTable;
   social_media_links: SocialMediaLinksTable;
+  legacy_imports: LegacyImportsTable;
 }

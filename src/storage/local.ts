@@ -2,8 +2,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { Storage, StoredObject } from './types.js';
-import { contentTypeForName, assertSafeName, isSafeName } from './names.js';
+import type { ListedNames, Storage, StoredObject } from './types.js';
+import { contentTypeForName, assertSafeName, isLegacyName, isSafeName } from './names.js';
 
 export interface LocalStorageOptions {
   root: string;
@@ -61,7 +61,7 @@ export class LocalStorage implements Storage {
     }
   }
 
-  async *list(folder: string): AsyncIterable<StoredObject> {
+  async *list(folder: string, names: ListedNames = 'own'): AsyncIterable<StoredObject> {
     const dir = path.join(this.root, folder);
     let entries;
     try {
@@ -72,9 +72,9 @@ export class LocalStorage implements Storage {
     }
     for (const entry of entries) {
       if (!entry.isFile()) continue;
-      // Only names castfolio makes (and their leftover partial writes): anything else is not ours to sweep.
+      // Only names castfolio makes (and their leftover partial writes), or adopted names when asked.
       const name = `${folder}/${entry.name}`;
-      if (!isSafeName(PARTIAL.exec(name)?.[1] ?? name)) continue;
+      if (!(names === 'adopted' ? isLegacyName(name) : isSafeName(PARTIAL.exec(name)?.[1] ?? name))) continue;
       const info = await stat(path.join(dir, entry.name)).catch(() => undefined);
       if (info) yield { name, size: info.size, lastModified: info.mtime };
     }

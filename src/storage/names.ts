@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 const CONTENT_TYPES: Record<string, string> = {
   jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
   png: 'image/png',
   webp: 'image/webp',
   gif: 'image/gif',
@@ -11,12 +12,24 @@ const CONTENT_TYPES: Record<string, string> = {
 // folder/<owner id>_<token>.<ext>: exactly what newObjectName makes, so nothing else can be addressed.
 const SAFE_NAME = /^[a-z_]+\/\d+_[A-Za-z0-9_-]{16,64}\.(jpg|png|webp|gif|pdf)$/;
 
+/** A name castfolio made (the sweep only ever deletes these). */
 export function isSafeName(name: string): boolean {
   return SAFE_NAME.test(name);
 }
 
+// A name a Django installation stored and `cli import django` adopted: one of its upload folders,
+// then Django's get_valid_filename() output (letters, digits, "_", ".", "-"; Unicode letters too),
+// at most 100 characters in all (its varchar(100) column), never a dot file or a deeper path.
+const LEGACY_NAME = /^(profile_pictures|background_profile_pictures|item_images|certificates)\/(?!\.)[\p{L}\p{N}_.-]{1,90}$/u;
+
+/** A name adopted from the Django installation (kept so its URL does not change). */
+export function isLegacyName(name: string): boolean {
+  return name.length <= 100 && LEGACY_NAME.test(name) && !isSafeName(name);
+}
+
+/** Every name storage may address: castfolio's own, or an adopted one. */
 export function assertSafeName(name: string): void {
-  if (!isSafeName(name)) throw new Error(`refusing unsafe media name ${JSON.stringify(name)}`);
+  if (!isSafeName(name) && !isLegacyName(name)) throw new Error(`refusing unsafe media name ${JSON.stringify(name)}`);
 }
 
 /** A new, unguessable name on every upload, so CDN caches never serve a stale picture. */
@@ -25,5 +38,5 @@ export function newObjectName(folder: string, ownerId: number, extension: string
 }
 
 export function contentTypeForName(name: string): string {
-  return CONTENT_TYPES[name.slice(name.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
+  return CONTENT_TYPES[name.slice(name.lastIndexOf('.') + 1).toLowerCase()] ?? 'application/octet-stream';
 }

@@ -11,8 +11,8 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Readable } from 'node:stream';
 import type { S3Config } from '../config.js';
-import type { PutOptions, Storage, StoredObject } from './types.js';
-import { assertSafeName, isSafeName } from './names.js';
+import type { ListedNames, PutOptions, Storage, StoredObject } from './types.js';
+import { assertSafeName, isLegacyName, isSafeName } from './names.js';
 
 export interface S3StorageOptions extends S3Config {
   /** Key prefix of every object ("media"). */
@@ -97,14 +97,15 @@ export class S3Storage implements Storage {
     }
   }
 
-  async *list(folder: string): AsyncIterable<StoredObject> {
+  async *list(folder: string, names: ListedNames = 'own'): AsyncIterable<StoredObject> {
     const prefix = this.options.prefix ? `${this.options.prefix}/${folder}/` : `${folder}/`;
     const strip = this.options.prefix ? this.options.prefix.length + 1 : 0;
     for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.options.bucket, Prefix: prefix })) {
       for (const object of page.Contents ?? []) {
-        // Only names castfolio makes: objects put there by other tools are not ours to sweep.
-        if (!object.Key || !isSafeName(object.Key.slice(strip))) continue;
-        yield { name: object.Key.slice(strip), size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0) };
+        // Only names castfolio makes (or, when asked, names adopted from Django): nothing else is ours to sweep.
+        const name = object.Key?.slice(strip);
+        if (!name || !(names === 'adopted' ? isLegacyName(name) : isSafeName(name))) continue;
+        yield { name, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0) };
       }
     }
   }

@@ -1,4 +1,4 @@
-import type { PutOptions, Storage, StoredObject } from './types.js';
+import type { ListedNames, PutOptions, Storage, StoredObject } from './types.js';
 
 class StorageTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
@@ -43,8 +43,8 @@ export class TimeoutStorage implements Storage {
     return within('exists', this.ms, this.inner.exists(name));
   }
 
-  list(folder: string): AsyncIterable<StoredObject> {
-    return this.inner.list(folder);
+  list(folder: string, names?: ListedNames): AsyncIterable<StoredObject> {
+    return this.inner.list(folder, names);
   }
 
   get(name: string) {

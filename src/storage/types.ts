@@ -18,6 +18,9 @@ export interface PutOptions {
  * The only door to stored media. Names are server-made (see media/keys.ts), never a client's
  * filename. Drivers: local.ts (a folder served by the app) and s3.ts (any S3-compatible service).
  */
+/** Which objects list() yields: the ones castfolio made (the default), or the ones adopted from a Django installation. */
+export type ListedNames = 'own' | 'adopted';
+
 export interface Storage {
   readonly driver: 'local' | 's3';
   put(name: string, body: Buffer, options: PutOptions): Promise<void>;
@@ -27,8 +30,9 @@ export interface Storage {
   /**
    * Every object under `folder/` named as castfolio names them (and, locally, a leftover partial
    * write of one); objects other tools put there are not listed, so the sweep never touches them.
+   * With 'adopted': the objects named as Django named them (see storage/names.ts), instead.
    */
-  list(folder: string): AsyncIterable<StoredObject>;
+  list(folder: string, names?: ListedNames): AsyncIterable<StoredObject>;
   /** The object's bytes and type, or undefined when it does not exist. */
   get(name: string): Promise<{ body: Readable; contentType: string | undefined; cacheControl: string | undefined } | undefined>;
   /** The absolute URL clients load; `origin` is the request's, used when no public base URL is configured. */

@@ -8,6 +8,7 @@ import { MEDIA_COLUMNS } from '../../src/modules/media/references.js';
 const TABLES = [
   'background_profiles',
   'items',
+  'legacy_imports',
   'outbox_emails',
   'pending_deletions',
   'revoked_token_families',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import S3rver from 's3rver';
-import type { PutOptions, Storage, StoredObject } from '../../src/storage/types.js';
+import type { ListedNames, PutOptions, Storage, StoredObject } from '../../src/storage/types.js';
 
 export interface StorageTarget {
   name: 'local' | 's3';
@@ -108,9 +108,9 @@ export class FaultyStorage implements Storage {
     await this.trip('exists');
     return this.inner.exists(name);
   }
-  async *list(folder: string): AsyncIterable<StoredObject> {
+  async *list(folder: string, names?: ListedNames): AsyncIterable<StoredObject> {
     await this.trip('list');
-    yield* this.inner.list(folder);
+    yield* this.inner.list(folder, names);
   }
   async get(name: string) {
     await this.trip('get');

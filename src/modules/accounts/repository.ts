@@ -154,6 +154,17 @@ export class UserRepository {
     await trx.updateTable('users').set({ email_verified: verified, updated_at: now }).where('id', '=', id).execute();
   }
 
+  /** The same password under a new hash (an imported Django hash becomes argon2id): sessions go on. */
+  async replacePasswordHash(id: number, previous: string, passwordHash: string): Promise<void> {
+    // Only if it is still the hash that was checked: a password change in between wins.
+    await this.db
+      .updateTable('users')
+      .set({ password_hash: passwordHash })
+      .where('id', '=', id)
+      .where('password_hash', '=', previous)
+      .execute();
+  }
+
   /** New password and a new session generation (every token issued so far stops working); returns the generation. */
   async setPassword(
     id: number,

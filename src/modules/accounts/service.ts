@@ -1,4 +1,4 @@
-import { hashPassword, passwordProblems, verifyPassword } from '../../auth/passwords.js';
+import { hashPassword, passwordProblems, type PasswordChecker } from '../../auth/passwords.js';
 import type { TokenClaims, TokenPair, TokenService } from '../../auth/tokens.js';
 import { isUniqueViolation } from '../../db/index.js';
 import {
@@ -28,6 +28,7 @@ const isoFromSeconds = (seconds: number) => new Date(seconds * 1000).toISOString
 export interface AccountServiceDeps {
   users: UserRepository;
   tokens: TokenService;
+  passwords: PasswordChecker;
   clock: () => Date;
   deletions: Pick<DeletionQueue, 'purge'>;
   revocations: RevocationRepository;
@@ -95,7 +96,7 @@ export class AccountService {
   /** The active user owning these credentials, or a 401 that does not say which part was wrong. */
   async authenticate(emailInput: string, password: string): Promise<UserRecord> {
     const user = await this.users.findByEmail(normaliseEmail(emailInput));
-    const valid = await verifyPassword(user?.passwordHash, password);
+    const { valid, rehash } = await this.deps.passwords.check(user?.passwordHash, password);
     if (!user || !valid || !user.isActive) {
       throw new CredentialError(
         401,
@@ -104,6 +105,11 @@ export class AccountService {
       );
     }
     await this.users.recordLogin(user.id, this.deps.clock().toISOString());
+    if (rehash) {
+      // An imported Django hash: replaced by castfolio's own now that the password is known.
+      await this.users.replacePasswordHash(user.id, user.passwordHash, await hashPassword(password));
+      this.deps.log.info({ userId: user.id }, 'imported password hash replaced by argon2id');
+    }
     return user;
   }
 
@@ -207,7 +213,7 @@ export class AccountService {
 
   /** A new password: every earlier token stops working, and a fresh pair is returned. */
   async changePassword(user: UserRecord, oldPassword: string, newPassword: string): Promise<TokenPair> {
-    if (!(await verifyPassword(user.passwordHash, oldPassword))) {
+    if (!(await this.deps.passwords.check(user.passwordHash, oldPassword)).valid) {
       throw new CredentialError(400, { old_password: ['Your old password was entered incorrectly. Please enter it again.'] });
     }
     const problems = passwordProblems(newPassword, user.email);
@@ -219,7 +225,8 @@ export class AccountService {
 
   /** DELETE /api/account/: the password confirms it is really the user. */
   async deleteAccount(user: UserRecord, password: string): Promise<void> {
-    if (!(await verifyPassword(user.passwordHash, password))) throw new CredentialError(400, { password: ['Incorrect password.'] });
+    if (!(await this.deps.passwords.check(user.passwordHash, password)).valid)
+      throw new CredentialError(400, { password: ['Incorrect password.'] });
     await this.deleteUser(user.id);
   }
 

@@ -59,4 +59,27 @@ export class MediaSweep {
     report.dangling.sort();
     return report;
   }
+
+  /**
+   * Objects adopted from a Django installation that no row references (Django wrote two objects per
+   * picture upload and never deleted replaced ones). Listed; deleted only when `remove` is set, and
+   * each only after checking again that nothing references it.
+   */
+  async legacyOrphans(options: { remove: boolean }): Promise<{ orphans: string[]; deleted: number }> {
+    const { storage, repository } = this.deps;
+    const referenced = await repository.referencedNames();
+    const orphans: string[] = [];
+    let deleted = 0;
+    for (const folder of MEDIA_FOLDER_LIST) {
+      for await (const object of storage.list(folder, 'adopted')) {
+        if (referenced.has(object.name)) continue;
+        orphans.push(object.name);
+        if (options.remove && !(await repository.isReferenced(object.name))) {
+          await storage.delete(object.name);
+          deleted += 1;
+        }
+      }
+    }
+    return { orphans, deleted };
+  }
 }
