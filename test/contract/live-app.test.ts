@@ -203,6 +203,8 @@ for (const db of DATABASES) {
       const loaded = await app.get(`/api/profile/background/?t=${Date.now()}`);
       expect(loaded.status).toBe(200);
       expect(loaded.body.profile).toMatchObject({ email, country: 'Jordan', account_type: expect.any(String) });
+      // The app's account header shows profile.full_name (BackgroundAccountPage.jsx), as the live serializer gives it.
+      expect(loaded.body.profile).toMatchObject({ first_name: 'Lina', last_name: 'Haddad', full_name: 'Lina Haddad', residency: 'Amman' });
       expect(loaded.body.profile_score.total).toEqual(expect.any(Number));
       // A talent page's request is still refused to a background account.
       expect((await app.get('/api/profile/talent/')).status).toBe(403);

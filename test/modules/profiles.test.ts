@@ -36,7 +36,13 @@ for (const target of DATABASES) {
           gender: 'Male',
           account_type: 'free',
           profile_score: 15,
+          // The live service's serializer adds the account's names (the live web app shows full_name).
+          first_name: expect.any(String),
+          last_name: expect.any(String),
+          full_name: expect.any(String),
+          residency: expect.any(String),
         });
+        expect(res.body.profile.full_name).toBe(`${res.body.profile.first_name} ${res.body.profile.last_name}`);
         expect(res.body.profile_score).toMatchObject({
           total: 15,
           account_tier: 0,

@@ -41,7 +41,15 @@ const commonProfile = {
   profile_score: Type.Integer(),
 };
 
-const BackgroundProfileSchema = Type.Object(commonProfile);
+/** The account's own fields both live serializers show with the profile. */
+const accountFields = {
+  first_name: Type.String(),
+  last_name: Type.String(),
+  full_name: Type.String(),
+  residency: Type.String(),
+};
+
+const BackgroundProfileSchema = Type.Object({ ...commonProfile, ...accountFields });
 
 const talentFields = {
   ...commonProfile,
@@ -50,10 +58,7 @@ const talentFields = {
   phone: Nullable(Type.String()),
   is_verified: Type.Boolean(),
   profile_complete: Type.Boolean(),
-  first_name: Type.String(),
-  last_name: Type.String(),
-  full_name: Type.String(),
-  residency: Type.String(),
+  ...accountFields,
 };
 
 const TalentProfileSchema = Type.Object(talentFields);

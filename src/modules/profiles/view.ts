@@ -28,6 +28,20 @@ function commonFields(profile: Profile, urlFor: UrlFor) {
   };
 }
 
+/** The live serializers' account fields, which the live web app shows (its name) and edits. */
+function accountFields(user: Profile['user']) {
+  return {
+    first_name: user.firstName,
+    last_name: user.lastName,
+    full_name: [user.firstName, user.lastName].filter(Boolean).join(' '),
+    residency: user.residency ?? '',
+  };
+}
+
+function backgroundFields(profile: BackgroundProfile, urlFor: UrlFor) {
+  return { ...commonFields(profile, urlFor), ...accountFields(profile.user) };
+}
+
 function talentFields(profile: TalentProfile, urlFor: UrlFor) {
   const { user, record, score } = profile;
   return {
@@ -37,22 +51,18 @@ function talentFields(profile: TalentProfile, urlFor: UrlFor) {
     phone: record.phone,
     is_verified: user.emailVerified,
     profile_complete: score.profile_completion === TALENT_COMPLETION_MAX,
-    // The live serializer's user fields, which the live web app's profile form reads.
-    first_name: user.firstName,
-    last_name: user.lastName,
-    full_name: [user.firstName, user.lastName].filter(Boolean).join(' '),
-    residency: user.residency ?? '',
+    ...accountFields(user),
   };
 }
 
 /** The `profile` object of every profile response. */
 export function profileFields(profile: Profile, urlFor: UrlFor) {
-  return profile.kind === 'talent' ? talentFields(profile, urlFor) : commonFields(profile, urlFor);
+  return profile.kind === 'talent' ? talentFields(profile, urlFor) : backgroundFields(profile, urlFor);
 }
 
 export function backgroundProfileView(profile: BackgroundProfile, urlFor: UrlFor) {
   return {
-    profile: commonFields(profile, urlFor),
+    profile: backgroundFields(profile, urlFor),
     profile_score: profile.score,
     subscription_status: profile.subscriptionStatus,
     restrictions: profile.restrictions,

@@ -1934,6 +1934,10 @@ export interface paths {
                                 gender: string | null;
                                 account_type: string;
                                 profile_score: number;
+                                first_name: string;
+                                last_name: string;
+                                full_name: string;
+                                residency: string;
                             };
                             profile_score: {
                                 total: number;
@@ -2145,6 +2149,10 @@ export interface paths {
                                 gender: string | null;
                                 account_type: string;
                                 profile_score: number;
+                                first_name: string;
+                                last_name: string;
+                                full_name: string;
+                                residency: string;
                             };
                         };
                     };
@@ -2283,6 +2291,10 @@ export interface paths {
                                 gender: string | null;
                                 account_type: string;
                                 profile_score: number;
+                                first_name: string;
+                                last_name: string;
+                                full_name: string;
+                                residency: string;
                             };
                         };
                     };
