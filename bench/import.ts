@@ -144,7 +144,9 @@ try {
     ),
     '',
     '',
-    ...results.flatMap((r) => [`${r.label}, first run: ${r.fullSummary.join('; ')}`, `${r.label}, re-run: ${r.rerunSummary.join('; ')}`].map((l) => `- ${l}`)),
+    ...results.flatMap((r) =>
+      [`${r.label}, first run: ${r.fullSummary.join('; ')}`, `${r.label}, re-run: ${r.rerunSummary.join('; ')}`].map((l) => `- ${l}`),
+    ),
     '',
     `Sign-in CPU (whole process, median of 21): imported PBKDF2-SHA256 hash (870 000 rounds) ${login.legacy.toFixed(0)} ms, after the rehash to argon2id ${login.argon.toFixed(0)} ms (${(login.legacy / login.argon).toFixed(1)}×).`,
   ];
