@@ -19,6 +19,7 @@ import { mediaOrigins, packageVersion, serverOptions, webUrl } from './http/serv
 import { serveWeb } from './http/web.js';
 import { startJobs } from './jobs.js';
 import { accountRoutes } from './modules/accounts/routes.js';
+import { galleryRoutes } from './modules/gallery/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { itemRoutes } from './modules/items/routes.js';
 import type { MailTransport } from './modules/mail/transport.js';
@@ -95,6 +96,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const picture = { maxBytes: config.images.maxBytes, tooLargeMessage: sizeLimitMessage(config.images.maxBytes) };
   const assertUploadCapacity = () => services.media.ingest.assertCapacity();
   const tmpDir = config.images.uploadTmpDir;
+  // The live service's limits (MAX_VIDEO_SIZE: 100 MB); pictures follow MAX_IMAGE_SIZE.
+  const fileLimits = { image_max_mb: Math.floor(config.images.maxBytes / (1024 * 1024)), video_max_mb: 100 };
 
   if (config.metrics.port === undefined) registerMetricsRoute(app, metrics, config.metrics);
   await app.register(healthRoutes, {
@@ -110,12 +113,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     guards,
     clock: services.clock,
     publicUrl,
-    // The live service's limits (MAX_VIDEO_SIZE: 100 MB); pictures follow MAX_IMAGE_SIZE.
-    fileLimits: { image_max_mb: Math.floor(config.images.maxBytes / (1024 * 1024)), video_max_mb: 100 },
+    fileLimits,
     upload: { picture, tmpDir },
     assertUploadCapacity,
   });
   await app.register(socialRoutes, { social: services.social, guards });
+  await app.register(galleryRoutes, {
+    gallery: services.gallery,
+    guards,
+    publicUrl,
+    fileLimits,
+    upload: { media: picture, tmpDir },
+    assertUploadCapacity,
+  });
   await app.register(paymentRoutes, { guards, subscriptions: services.subscriptionRecords, clock: services.clock });
   await app.register(itemRoutes, {
     items: services.items,

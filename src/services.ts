@@ -8,6 +8,8 @@ import { AccountLifecycle } from './modules/accounts/lifecycle.js';
 import { UserRepository } from './modules/accounts/repository.js';
 import { RevocationRepository } from './modules/accounts/revocations.js';
 import { AccountService } from './modules/accounts/service.js';
+import { GalleryRepository } from './modules/gallery/repository.js';
+import { GalleryService } from './modules/gallery/service.js';
 import { ItemRepository } from './modules/items/repository.js';
 import { ItemService } from './modules/items/service.js';
 import { DjangoImport } from './modules/legacy/importer.js';
@@ -78,6 +80,7 @@ export function createServices(config: Config, resources: Resources, deps: Servi
   const subscriptionRecords = new SubscriptionRepository(db);
   const revocations = new RevocationRepository(db);
   const mediaRecords = new MediaRepository(db);
+  const galleryRecords = new GalleryRepository(db, database.dialect);
   const tokens = new TokenService(
     secret,
     { access: config.jwt.accessTtlSeconds, refresh: config.jwt.refreshTtlSeconds },
@@ -144,10 +147,12 @@ export function createServices(config: Config, resources: Resources, deps: Servi
     profiles: new ProfileService({
       profiles: new ProfileRepository(db, database.dialect),
       subscriptions: subscriptionRecords,
+      gallery: galleryRecords,
       users,
       media: changes,
       clock,
     }),
+    gallery: new GalleryService({ gallery: galleryRecords, subscriptions: subscriptionRecords, media: changes, clock }),
     items: new ItemService({ items: new ItemRepository(db, database.dialect), subscriptions: subscriptionRecords, media: changes, clock }),
     social: new SocialLinksService({ links: new SocialLinksRepository(db), clock }),
     media: { records: mediaRecords, ingest, deletions, sweep },

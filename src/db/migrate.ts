@@ -7,6 +7,7 @@ import * as m0005 from './migrations/0005_media_reference_indexes.js';
 import * as m0006 from './migrations/0006_session_generation.js';
 import * as m0007 from './migrations/0007_social_media_links.js';
 import * as m0008 from './migrations/0008_legacy_imports.js';
+import * as m0009 from './migrations/0009_gallery_media.js';
 
 /** Imported, not read from disk, so the same list runs from src/ under vitest and from dist/. */
 const migrations = {
@@ -18,6 +19,7 @@ const migrations = {
   '0006_session_generation': m0006,
   '0007_social_media_links': m0007,
   '0008_legacy_imports': m0008,
+  '0009_gallery_media': m0009,
 };
 
 export function createMigrator(db: Kysely<any>): Migrator {

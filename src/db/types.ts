@@ -145,6 +145,22 @@ export interface OutboxEmailsTable {
   created_at: Timestamp;
 }
 
+export interface GalleryMediaTable {
+  id: Generated<number>;
+  user_id: number;
+  /** Which profile's gallery: 'talent' or 'background'. */
+  kind: string;
+  name: string;
+  media_info: string;
+  media_type: string;
+  file: string;
+  is_test_video: Generated<SqlBool>;
+  test_video_number: number | null;
+  is_about_yourself_video: Generated<SqlBool>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface LegacyImportsTable {
   source: string;
   source_id: number;
@@ -166,4 +182,5 @@ export interface Database {
   outbox_emails: OutboxEmailsTable;
   social_media_links: SocialMediaLinksTable;
   legacy_imports: LegacyImportsTable;
+  gallery_media: GalleryMediaTable;
 }

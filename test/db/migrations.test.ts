@@ -7,6 +7,7 @@ import { MEDIA_COLUMNS } from '../../src/modules/media/references.js';
 
 const TABLES = [
   'background_profiles',
+  'gallery_media',
   'items',
   'legacy_imports',
   'outbox_emails',

@@ -24,7 +24,9 @@ for (const target of DATABASES) {
       it('GET returns profile, profile_score, subscription_status and restrictions as the API guide shows', async () => {
         const res = await t.http.get(BACKGROUND, user.headers);
         expect(res.status).toBe(200);
-        expect(Object.keys(res.body)).toEqual(['profile', 'profile_score', 'subscription_status', 'restrictions']);
+        // The guide's four keys, then the gallery (additive; the live web app reads it after an upload).
+        expect(Object.keys(res.body)).toEqual(['profile', 'profile_score', 'subscription_status', 'restrictions', 'media']);
+        expect(res.body.media).toEqual([]);
         expect(res.body.profile).toEqual({
           id: user.id,
           email: user.email,

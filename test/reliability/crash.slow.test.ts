@@ -90,6 +90,13 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
       users.push({ email, headers: { Authorization: `Bearer ${token.body.access}`, 'is-background': 'true' } });
     }
     const images = await Promise.all(Array.from({ length: 8 }, (_, i) => noisyJpeg(700 + i * 40, 500)));
+    // Every fourth operation adds to the user's gallery and every fourth removes from it.
+    const io = { out: () => undefined, err: () => undefined };
+    for (const user of users) expect(await runCli(['subscription', 'grant', user.email, 'background_jobs'], config, io, handle)).toBe(0);
+    const galleryAdded: { user: number; id: number; name: string }[] = [];
+    const galleryDeleted = new Set<number>();
+    // A delete whose answer a kill cut off may or may not have happened: those items prove nothing.
+    const galleryDeleteUnanswered = new Set<number>();
 
     const succeeded: { user: number; url: string }[] = [];
     let attempted = 0;
@@ -102,13 +109,32 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
         attempted += 1;
         const u = attempted % USERS;
         const form = new FormData();
-        form.append('profile_picture', new Blob([images[attempted % images.length]!], { type: 'image/jpeg' }), 'p.jpg');
+        const gallery = attempted % 4 === 0;
+        form.append(
+          gallery ? 'media_file' : 'profile_picture',
+          new Blob([images[attempted % images.length]!], { type: 'image/jpeg' }),
+          'p.jpg',
+        );
+        if (gallery) form.append('name', `Look ${attempted}`);
+        const removable = attempted % 4 === 2 ? galleryAdded.find((g) => g.user === u && !galleryDeleted.has(g.id)) : undefined;
         try {
           await restarting;
-          const res = await http().request('POST', '/api/profile/background/', { form, headers: users[u]!.headers });
-          if (res.status === 200) succeeded.push({ user: u, url: res.body.profile.profile_picture });
+          if (removable) {
+            const res = await http().request('DELETE', `/api/media/${removable.id}/delete/`, { headers: users[u]!.headers });
+            if (res.status === 204) galleryDeleted.add(removable.id);
+            else failed += 1;
+            continue;
+          }
+          const res = await http().request('POST', gallery ? '/api/profile/background/media/' : '/api/profile/background/', {
+            form,
+            headers: users[u]!.headers,
+          });
+          if (gallery && res.status === 201)
+            galleryAdded.push({ user: u, id: res.body.id, name: res.body.media_file.slice(res.body.media_file.indexOf('/media/') + 7) });
+          else if (!gallery && res.status === 200) succeeded.push({ user: u, url: res.body.profile.profile_picture });
           else failed += 1;
         } catch {
+          if (removable) galleryDeleteUnanswered.add(removable.id);
           failed += 1; // the connection died with the server
         }
       }
@@ -144,7 +170,16 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
       .select(['users.email', 'profile_picture'])
       .execute();
     const current = new Map(rows.map((r) => [r.email, r.profile_picture]));
-    const referenced = new Set(rows.map((r) => r.profile_picture).filter((n): n is string => n !== null));
+    const galleryRows = await handle.db.selectFrom('gallery_media').select(['id', 'file']).execute();
+    const referenced = new Set(
+      [...rows.map((r) => r.profile_picture), ...galleryRows.map((r) => r.file)].filter((n): n is string => n !== null),
+    );
+    // A confirmed gallery upload that was not deleted is still listed, and its file is there.
+    const galleryIds = new Set(galleryRows.map((r) => r.id));
+    const lostGallery = galleryAdded.filter(
+      (g) => !galleryDeleted.has(g.id) && !galleryDeleteUnanswered.has(g.id) && (!galleryIds.has(g.id) || !stored.has(g.name)),
+    );
+    const keptDeleted = galleryAdded.filter((g) => galleryDeleted.has(g.id) && (galleryIds.has(g.id) || stored.has(g.name)));
     const pending = await handle.db.selectFrom('pending_deletions').select('name').execute();
 
     const orphans = [...stored].filter((name) => !referenced.has(name));
@@ -160,7 +195,8 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
     console.log(
       `crash consistency: ${attempted} uploads attempted, ${succeeded.length} answered 200, ${failed} failed or cut by a kill, ` +
         `${kills} SIGKILLs; sweep: ${out.at(-1)}; afterwards ${orphans.length} orphaned objects, ${dangling.length} rows pointing at missing objects, ` +
-        `${pending.length} pending deletions, ${lost.length} 200-uploads neither current nor replaced`,
+        `${pending.length} pending deletions, ${lost.length} 200-uploads neither current nor replaced; gallery: ${galleryAdded.length} added, ` +
+        `${galleryDeleted.size} deleted, ${lostGallery.length} confirmed and lost, ${keptDeleted.length} deleted but kept`,
     );
     expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
     expect(succeeded.length).toBeGreaterThan(0);
@@ -168,6 +204,9 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
     expect(dangling).toEqual([]);
     expect(pending).toEqual([]);
     expect(lost).toEqual([]);
+    expect(galleryAdded.length).toBeGreaterThan(0);
+    expect(lostGallery).toEqual([]);
+    expect(keptDeleted).toEqual([]);
     for (const { email } of users) expect(current.get(email) === null || stored.has(current.get(email) as string)).toBe(true);
 
     server.child.kill('SIGTERM');

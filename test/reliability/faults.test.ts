@@ -209,6 +209,88 @@ for (const db of DATABASES) {
       }
     }
 
+    /** Makes every insert into the gallery fail inside the committing transaction, until removed. */
+    async function refuseGalleryInserts(on: boolean): Promise<void> {
+      if (!on) {
+        await sql.raw(`DROP TRIGGER IF EXISTS refuse_gallery${db.name === 'postgres' ? ' ON gallery_media' : ''}`).execute(t.database.db);
+        return;
+      }
+      if (db.name === 'postgres') {
+        await sql
+          .raw(
+            `CREATE OR REPLACE FUNCTION refuse_commit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected commit failure'; END $$ LANGUAGE plpgsql`,
+          )
+          .execute(t.database.db);
+      }
+      await sql
+        .raw(
+          db.name === 'sqlite'
+            ? `CREATE TRIGGER refuse_gallery BEFORE INSERT ON gallery_media BEGIN SELECT RAISE(ABORT, 'injected commit failure'); END`
+            : `CREATE TRIGGER refuse_gallery BEFORE INSERT ON gallery_media FOR EACH ROW EXECUTE FUNCTION refuse_commit()`,
+        )
+        .execute(t.database.db);
+    }
+
+    const galleryCount = async () =>
+      Number(
+        (
+          await t.database.db
+            .selectFrom('gallery_media')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const galleryForm = async () => {
+      const body = form('media_file', await jpeg(300, 400));
+      body.append('name', 'Full body');
+      return body;
+    };
+
+    const GALLERY_ADD: Record<'put' | 'commit', Record<Kind, number>> = {
+      put: { error: 503, hang: 503, slow: 201 },
+      commit: { error: 500, hang: 503, slow: 201 },
+    };
+    for (const step of ['put', 'commit'] as const) {
+      for (const kind of KINDS) {
+        it(`gallery add: ${step} ${kind} → ${GALLERY_ADD[step][kind]}, a new photo stored and listed or nothing at all`, async () => {
+          const before = await galleryCount();
+          if (step === 'commit' && kind === 'error') await refuseGalleryInserts(true);
+          const fault =
+            step === 'commit' && kind === 'error' ? {} : await inject(step, kind, `SELECT 1 FROM users WHERE id = ${user.id} FOR UPDATE`);
+          const res = await t.http.request('POST', '/api/profile/background/media/', { form: await galleryForm(), headers: user.headers });
+          if (step === 'commit' && kind === 'error') await refuseGalleryInserts(false);
+          await fault.released;
+          t.storage.heal();
+          s3Proxy.setMode('pass');
+
+          expect(res.status).toBe(GALLERY_ADD[step][kind]);
+          expect(await galleryCount()).toBe(res.status === 201 ? before + 1 : before);
+          if (res.status === 201) expect(await t.storage.inner.exists(res.body.media_file.split('/media/')[1])).toBe(true);
+          expect((await cli('media', 'sweep', '--grace', '0')).code).toBe(0);
+          await expectNoOrphans(t);
+          // Room for the next case: the plan allows 15.
+          if (res.status === 201) await t.http.request('DELETE', `/api/media/${res.body.id}/delete/`, { headers: user.headers });
+          await cli('media', 'sweep', '--grace', '0');
+        });
+      }
+    }
+
+    for (const kind of KINDS) {
+      it(`gallery delete: storage delete ${kind} → 204, the row is gone and the file follows`, async () => {
+        const added = await t.http.request('POST', '/api/profile/background/media/', { form: await galleryForm(), headers: user.headers });
+        expect(added.status).toBe(201);
+        t.storage.failNext('delete', 1, kind, 600);
+        const res = await t.http.request('DELETE', `/api/media/${added.body.id}/delete/`, { headers: user.headers });
+        t.storage.heal();
+        expect(res.status).toBe(204);
+        expect((await t.http.get('/api/profile/background/', user.headers)).body.media.map((m: { id: number }) => m.id)).not.toContain(
+          added.body.id,
+        );
+        expect((await cli('media', 'sweep', '--grace', '0')).code).toBe(0);
+        await expectNoOrphans(t);
+      });
+    }
+
     it('keeps GET endpoints working while storage is down entirely, and /ready names it', async () => {
       s3Proxy.setMode('drop');
       t.storage.failNext('check', 5, 'error');

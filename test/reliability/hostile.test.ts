@@ -21,6 +21,7 @@ interface Case {
 
 const PROFILE = '/api/profile/background/';
 const ITEMS = '/api/profile/background/items/';
+const GALLERY = '/api/profile/background/media/';
 
 /** A GIF whose logical screen claims width × height (the pixels are one tiny frame). */
 function gifClaiming(width: number, height: number): Buffer {
@@ -54,6 +55,7 @@ for (const db of DATABASES) {
     let other: TestUser;
     let star: TestUser;
     let otherItem: number;
+    let otherMedia: number;
     const cases: Case[] = [];
 
     beforeAll(async () => {
@@ -69,6 +71,10 @@ for (const db of DATABASES) {
           t.database,
         );
       otherItem = (await t.http.post(ITEMS, { item_type: 'prop', name: 'Theirs' }, other.headers)).body.id;
+      const theirs = new FormData();
+      theirs.append('media_file', new Blob([await jpeg()]), 'theirs.jpg');
+      theirs.append('name', 'Theirs');
+      otherMedia = (await t.http.request('POST', GALLERY, { form: theirs, headers: other.headers })).body.id;
       defineCases();
     });
     afterAll(async () => t?.close());
@@ -304,6 +310,57 @@ for (const db of DATABASES) {
       add('items: page=-1', 400, async () => t.http.get(`${ITEMS}?page=-1`, user.headers));
       add('items: page_size=abc', 400, async () => t.http.get(`${ITEMS}?page_size=abc`, user.headers));
       add('items: page beyond any number', 404, async () => t.http.get(`${ITEMS}?page=99999999999999999999`, user.headers));
+      // --- gallery ----------------------------------------------------------------------------------
+      const galleryForm = async (fields: [string, string | Blob, string?][]) => {
+        const form = new FormData();
+        for (const [name, value, filename] of fields) {
+          if (typeof value === 'string') form.append(name, value);
+          else form.append(name, value, filename);
+        }
+        return t.http.request('POST', GALLERY, { form, headers: user.headers });
+      };
+      add('gallery: HTML as a photo', 400, async () =>
+        galleryForm([
+          ['media_file', new Blob([HTML_PAYLOAD]), 'x.jpg'],
+          ['name', 'x'],
+        ]),
+      );
+      add('gallery: two files at once', 400, async () =>
+        galleryForm([
+          ['media_file', new Blob([await jpeg()]), 'a.jpg'],
+          ['media_file', new Blob([await jpeg()]), 'b.jpg'],
+          ['name', 'x'],
+        ]),
+      );
+      add('gallery: media_file sent as text', 400, async () =>
+        galleryForm([
+          ['media_file', 'https://evil.example/x.jpg'],
+          ['name', 'x'],
+        ]),
+      );
+      add('gallery: a 10 000-character name', 400, async () =>
+        galleryForm([
+          ['media_file', new Blob([await jpeg()]), 'a.jpg'],
+          ['name', 'n'.repeat(10_000)],
+        ]),
+      );
+      add('gallery: text named ../../../etc/passwd', 400, async () =>
+        galleryForm([
+          ['media_file', new Blob([Buffer.from('root:x:0:0')]), '../../../etc/passwd'],
+          ['name', 'x'],
+        ]),
+      );
+      add('gallery: JSON instead of a file', 400, async () => t.http.post(GALLERY, { media_file: 'x', name: 'x' }, user.headers));
+      add("gallery: deleting another user's photo", 404, async () =>
+        t.http.request('DELETE', `/api/media/${otherMedia}/delete/`, { headers: user.headers }),
+      );
+      add('gallery: id "1 OR 1=1"', 404, async () =>
+        t.http.request('DELETE', '/api/media/1%20OR%201=1/delete/', { headers: user.headers }),
+      );
+      add('gallery: a talent path for a background account', 403, async () =>
+        t.http.request('POST', '/api/profile/talent/media/', { form: new FormData(), headers: user.headers }),
+      );
+
       add('items: item image that is HTML', 400, async () => {
         const form = new FormData();
         form.append('item_type', 'prop');
@@ -320,11 +377,12 @@ for (const db of DATABASES) {
     it('answers every case with its 4xx in DRF shape, stores nothing and stays healthy', async () => {
       const before = await storedNames(t);
       const rows = async () => {
-        const [users, items] = await Promise.all([
+        const [users, items, media] = await Promise.all([
           t.database.db.selectFrom('users').select('id').execute(),
           t.database.db.selectFrom('items').select('id').execute(),
+          t.database.db.selectFrom('gallery_media').select('id').execute(),
         ]);
-        return { users: users.length, items: items.length };
+        return { users: users.length, items: items.length, media: media.length };
       };
       const problems: string[] = [];
       for (const c of cases) {

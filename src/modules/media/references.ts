@@ -7,6 +7,7 @@ export const MEDIA_FOLDERS = {
   profilePictures: 'profile_pictures',
   itemImages: 'item_images',
   certificates: 'certificates',
+  gallery: 'gallery_media',
 } as const;
 
 /**
@@ -19,6 +20,7 @@ export const MEDIA_COLUMNS = [
   { table: 'talent_profiles', column: 'profile_picture', folder: MEDIA_FOLDERS.profilePictures },
   { table: 'items', column: 'image', folder: MEDIA_FOLDERS.itemImages },
   { table: 'items', column: 'authenticity_certificate', folder: MEDIA_FOLDERS.certificates },
+  { table: 'gallery_media', column: 'file', folder: MEDIA_FOLDERS.gallery },
 ] as const satisfies readonly { table: keyof Database; column: string; folder: string }[];
 
 type MediaColumn = (typeof MEDIA_COLUMNS)[number];

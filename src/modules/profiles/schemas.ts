@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { DateString, Gender } from '../common.js';
+import { GalleryItem } from '../gallery/schemas.js';
 import { SocialLinksView } from '../social/view.js';
 import { SCORE_MAXIMUMS } from './score.js';
 import { BackgroundRestrictionsSchema, SubscriptionStatusSchema, TalentRestrictionsSchema } from '../subscriptions/schemas.js';
@@ -67,7 +68,7 @@ const TalentProfileSchema = Type.Object(talentFields);
 const { profile_score: _total, ...liveTalentFields } = talentFields;
 const LiveTalentExtras = {
   social_media_links: Type.Union([SocialLinksView, Type.Object({})]),
-  media: Type.Array(Type.Object({}, { additionalProperties: true })),
+  media: Type.Array(GalleryItem),
   file_limits: Type.Object({ image_max_mb: Type.Integer(), video_max_mb: Type.Integer() }),
   account_limitations: Type.Object({
     images_used: Type.Integer(),
@@ -120,6 +121,8 @@ export const BackgroundProfileResponse = Type.Object({
   profile_score: BackgroundScoreSchema,
   subscription_status: SubscriptionStatusSchema,
   restrictions: BackgroundRestrictionsSchema,
+  /** The background gallery (additive: the live app reads `media` after an upload). */
+  media: Type.Array(GalleryItem),
 });
 
 export const TalentProfileResponse = Type.Object({

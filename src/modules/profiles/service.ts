@@ -1,5 +1,6 @@
 import type { Role } from '../../auth/roles.js';
 import type { UserRecord, UserRepository } from '../accounts/repository.js';
+import type { GalleryRepository, GalleryRow } from '../gallery/repository.js';
 import type { MediaChanges, NewFile } from '../media/changes.js';
 import { MEDIA_FOLDERS } from '../media/references.js';
 import type { SubscriptionRecord, SubscriptionRepository } from '../subscriptions/repository.js';
@@ -24,6 +25,8 @@ interface ProfileState<R, S, X extends Restrictions> {
   score: S;
   subscriptionStatus: SubscriptionStatus;
   restrictions: X;
+  /** The profile's gallery, oldest first. */
+  media: GalleryRow[];
 }
 export type BackgroundProfile = ProfileState<BackgroundProfileView, BackgroundScore, BackgroundRestrictions> & { kind: 'background' };
 export type TalentProfile = ProfileState<TalentProfileRecord, TalentScore, Restrictions> & { kind: 'talent' };
@@ -37,12 +40,16 @@ export interface PictureOutcome {
 
 /** The two kinds of profile: where each is stored and how its state follows from its record. */
 const KINDS: {
-  [K in Role]: { table: ProfileTable; folder: string; state(user: UserRecord, record: Profile<K>['record'], now: Date): Profile<K> };
+  [K in Role]: {
+    table: ProfileTable;
+    folder: string;
+    state(user: UserRecord, record: Profile<K>['record'], now: Date, media: GalleryRow[]): Profile<K>;
+  };
 } = {
   background: {
     table: 'background_profiles',
     folder: MEDIA_FOLDERS.backgroundProfilePictures,
-    state(user, record, now) {
+    state(user, record, now, media) {
       const accountType = accountTypeFor('background', record.subscription);
       const itemCount = [...record.itemCounts.values()].reduce((sum, n) => sum + n, 0);
       const score = backgroundScore({ accountType, ...record, itemTypes: [...record.itemCounts.keys()], itemCount });
@@ -54,13 +61,14 @@ const KINDS: {
         score,
         subscriptionStatus: subscriptionStatusFor('background', record.subscription, now),
         restrictions: backgroundRestrictionsFor(record.subscription),
+        media,
       };
     },
   },
   talent: {
     table: 'talent_profiles',
     folder: MEDIA_FOLDERS.profilePictures,
-    state(user, record, now) {
+    state(user, record, now, media) {
       const accountType = accountTypeFor('talent', record.subscription);
       const score = talentScore({ accountType, ...record, emailVerified: user.emailVerified, hasPicture: record.profilePicture !== null });
       return {
@@ -71,6 +79,7 @@ const KINDS: {
         score,
         subscriptionStatus: subscriptionStatusFor('talent', record.subscription, now),
         restrictions: talentRestrictions(),
+        media,
       };
     },
   },
@@ -81,6 +90,7 @@ export class ProfileService {
     private readonly deps: {
       profiles: ProfileRepository;
       subscriptions: SubscriptionRepository;
+      gallery: Pick<GalleryRepository, 'list'>;
       /** Writes the names and residency a talent update may carry (they live on the user). */
       users: Pick<UserRepository, 'updateNames'>;
       media: MediaChanges;
@@ -93,13 +103,14 @@ export class ProfileService {
     const now = () => this.deps.clock().toISOString();
     const find = () =>
       kind === 'talent' ? this.deps.profiles.findTalent(user.id, now()) : this.deps.profiles.findBackground(user.id, now());
-    let record = await find();
+    const [found, media] = await Promise.all([find(), this.deps.gallery.list(user.id, kind)]);
+    let record = found;
     if (!record) {
       await this.deps.profiles.ensureProfile(KINDS[kind].table, user.id, now());
       record = await find();
     }
-    const state = KINDS[kind].state as (user: UserRecord, record: unknown, now: Date) => Profile<K>;
-    return state(user, record, this.deps.clock());
+    const state = KINDS[kind].state as (user: UserRecord, record: unknown, now: Date, media: GalleryRow[]) => Profile<K>;
+    return state(user, record, this.deps.clock(), media);
   }
 
   /**

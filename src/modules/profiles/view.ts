@@ -1,3 +1,5 @@
+import { talentGalleryLimits } from '../gallery/limits.js';
+import { galleryItemView } from '../gallery/view.js';
 import { socialLinksView } from '../social/view.js';
 import { TALENT_COMPLETION_MAX } from './score.js';
 import type { BackgroundProfile, Profile, TalentProfile } from './service.js';
@@ -66,21 +68,22 @@ export function backgroundProfileView(profile: BackgroundProfile, urlFor: UrlFor
     profile_score: profile.score,
     subscription_status: profile.subscriptionStatus,
     restrictions: profile.restrictions,
+    media: profile.media.map((row) => galleryItemView(row, urlFor)),
   };
 }
 
-/** What the live service's account types allow a talent (its TalentUserProfile limits); no media stored yet. */
-function talentLimitations(accountType: string) {
-  const images = ({ free: 1, premium: 4, platinum: 6 } as Record<string, number>)[accountType] ?? 0;
-  const videos = ({ free: 0, premium: 2, platinum: 4 } as Record<string, number>)[accountType] ?? 0;
+/** What the live service's account types allow a talent (its TalentUserProfile limits), and what is used. */
+function talentLimitations(accountType: string, media: TalentProfile['media']) {
+  const { images, videos } = talentGalleryLimits(accountType);
+  const used = (type: string) => media.filter((row) => row.media_type === type && !row.is_test_video).length;
   const paid = accountType === 'premium' || accountType === 'platinum';
   return {
-    images_used: 0,
+    images_used: used('image'),
     images_limit: images,
-    images_remaining: images,
-    videos_used: 0,
+    images_remaining: Math.max(0, images - used('image')),
+    videos_used: used('video'),
     videos_limit: videos,
-    videos_remaining: videos,
+    videos_remaining: Math.max(0, videos - used('video')),
     can_advanced_search: paid,
     can_priority_support: paid,
     can_custom_url: accountType === 'platinum',
@@ -108,9 +111,9 @@ export function talentProfileView(profile: TalentProfile, urlFor: UrlFor, fileLi
   return {
     ...topLevel,
     social_media_links: social ? socialLinksView(profile.user.id, social) : {},
-    media: [],
+    media: profile.media.map((row) => galleryItemView(row, urlFor)),
     file_limits: fileLimits,
-    account_limitations: talentLimitations(profile.accountType),
+    account_limitations: talentLimitations(profile.accountType, profile.media),
     upgrade_prompt: upgradePrompt(profile.accountType),
     profile: fields,
     profile_score: profile.score,
