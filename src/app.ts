@@ -97,7 +97,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const assertUploadCapacity = () => services.media.ingest.assertCapacity();
   const tmpDir = config.images.uploadTmpDir;
   // The live service's limits (MAX_VIDEO_SIZE: 100 MB); pictures follow MAX_IMAGE_SIZE.
-  const fileLimits = { image_max_mb: Math.floor(config.images.maxBytes / (1024 * 1024)), video_max_mb: 100 };
+  const fileLimits = {
+    image_max_mb: Math.floor(config.images.maxBytes / (1024 * 1024)),
+    video_max_mb: Math.floor(config.videos.maxBytes / (1024 * 1024)),
+  };
+  // A gallery file is a photo or a video: the stream is cut at the larger limit, then checked by what it is.
+  const galleryFile =
+    config.videos.maxBytes > picture.maxBytes
+      ? { maxBytes: config.videos.maxBytes, tooLargeMessage: sizeLimitMessage(config.videos.maxBytes).replace('Image', 'Video') }
+      : picture;
 
   if (config.metrics.port === undefined) registerMetricsRoute(app, metrics, config.metrics);
   await app.register(healthRoutes, {
@@ -123,7 +131,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     guards,
     publicUrl,
     fileLimits,
-    upload: { media: picture, tmpDir },
+    clock: services.clock,
+    upload: { media: galleryFile, tmpDir },
     assertUploadCapacity,
   });
   await app.register(paymentRoutes, { guards, subscriptions: services.subscriptionRecords, clock: services.clock });

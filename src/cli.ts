@@ -31,6 +31,8 @@ const USAGE = `Usage: castfolio <command> (npm run cli -- <command>)
                                         pointing at missing objects
   media sweep --legacy [--delete]       list objects adopted from Django that no row references (Django
                                         kept replaced pictures); delete them only with --delete
+  media remind-headshots                queue the "time for a new headshot" mail for headshots over six
+                                        months old (the server does this every 6 hours; once per headshot)
   import django --from <postgres url> [--dry-run] [--legacy-media-dir DIR]
                                         import accounts, profiles, social links, items and subscriptions
                                         from a gan7club Django database (re-runnable; docs/cutover.md)
@@ -191,6 +193,9 @@ export async function runCli(argv: string[], config: Config, io: Output, handle?
         io,
         process.stderr.isTTY === true,
       );
+    } else if (command === 'media' && sub === 'remind-headshots') {
+      const queued = await services.gallery.remindStaleHeadshots(10_000);
+      io.out(`queued ${queued} headshot reminder mail(s)`);
     } else if (command === 'media' && sub === 'sweep') {
       const graceSeconds = values.grace === undefined ? config.media.sweepGraceSeconds : parseDuration(values.grace);
       if (graceSeconds === undefined) throw new UsageError(`--grace "${values.grace}" must be a duration such as 0, 90s, 30m or 1h`);

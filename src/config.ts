@@ -48,6 +48,21 @@ export interface ImageConfig {
   uploadTmpDir: string;
 }
 
+export interface VideoConfig {
+  maxBytes: number;
+  /** Longest accepted video. */
+  maxSeconds: number;
+  /** Longest side of an accepted video's picture. */
+  maxDimension: number;
+  /** Videos probed and remuxed at once (each is an ffmpeg process). */
+  concurrency: number;
+  queueLimit: number;
+  ffmpegPath: string;
+  ffprobePath: string;
+  /** Upper bound of one ffprobe/ffmpeg run. */
+  timeoutMs: number;
+}
+
 export interface MediaConfig {
   /** Unreferenced objects younger than this are left alone by the sweep (uploads in flight). */
   sweepGraceSeconds: number;
@@ -98,6 +113,7 @@ export interface Config {
   workers: number;
   storage: StorageConfig;
   images: ImageConfig;
+  videos: VideoConfig;
   media: MediaConfig;
   accounts: AccountsConfig;
   mail: MailConfig;
@@ -474,6 +490,16 @@ export function parseConfig(env: Env): Config {
       concurrency: reader.integer('IMAGE_CONCURRENCY', availableParallelism(), 1, 256),
       queueLimit: reader.integer('IMAGE_QUEUE_LIMIT', 64, 0, 100_000),
       uploadTmpDir: reader.string('UPLOAD_TMP_DIR', path.join(tmpdir(), 'castfolio-uploads')),
+    },
+    videos: {
+      maxBytes: reader.bytes('MAX_VIDEO_SIZE', 100 * 1024 * 1024, 1024, 10 * 1024 ** 3),
+      maxSeconds: reader.integer('MAX_VIDEO_DURATION', 600, 1, 86_400),
+      maxDimension: reader.integer('MAX_VIDEO_DIMENSION', 4096, 16, 16384),
+      concurrency: reader.integer('VIDEO_CONCURRENCY', 1, 1, 64),
+      queueLimit: reader.integer('VIDEO_QUEUE_LIMIT', 8, 0, 10_000),
+      ffmpegPath: reader.string('FFMPEG_PATH', 'ffmpeg'),
+      ffprobePath: reader.string('FFPROBE_PATH', 'ffprobe'),
+      timeoutMs: reader.duration('VIDEO_PROCESS_TIMEOUT', 120) * 1000,
     },
     accounts: {
       verificationCodeTtlSeconds: reader.duration('VERIFICATION_CODE_TTL', 24 * 3600),

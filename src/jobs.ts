@@ -42,6 +42,8 @@ export function startJobs(services: Services, config: Config, log: Log): { stop(
   if (config.mail.intervalSeconds > 0) {
     stops.push(every(config.mail.intervalSeconds * 1000, 'mail outbox pass', log, () => services.mail.sendDue()));
     stops.push(every(HOUR_MS, 'removing old outbox files', log, () => services.mail.expire(), true));
+    // One "time for a new headshot" mail per headshot past six months, queued through the outbox.
+    stops.push(every(6 * HOUR_MS, 'headshot reminders', log, () => services.gallery.remindStaleHeadshots(), true));
   }
   // Revocations only matter until the tokens they name expire anyway.
   stops.push(every(HOUR_MS, 'pruning token revocations', log, () => services.revocations.prune(services.clock().toISOString())));

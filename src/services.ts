@@ -92,7 +92,9 @@ export function createServices(config: Config, resources: Resources, deps: Servi
   const ingest = new MediaIngest({
     storage,
     limiter: new WorkLimiter(config.images.concurrency, config.images.queueLimit),
+    videoLimiter: new WorkLimiter(config.videos.concurrency, config.videos.queueLimit),
     images: config.images,
+    videos: config.videos,
     log,
     observe: deps.observe ?? IGNORE,
   });
@@ -152,7 +154,14 @@ export function createServices(config: Config, resources: Resources, deps: Servi
       media: changes,
       clock,
     }),
-    gallery: new GalleryService({ gallery: galleryRecords, subscriptions: subscriptionRecords, media: changes, clock }),
+    gallery: new GalleryService({
+      gallery: galleryRecords,
+      subscriptions: subscriptionRecords,
+      media: changes,
+      clock,
+      limits: { imageBytes: config.images.maxBytes, videoBytes: config.videos.maxBytes },
+      mail: { appName: config.mail.appName, webUrl: deps.webUrl },
+    }),
     items: new ItemService({ items: new ItemRepository(db, database.dialect), subscriptions: subscriptionRecords, media: changes, clock }),
     social: new SocialLinksService({ links: new SocialLinksRepository(db), clock }),
     media: { records: mediaRecords, ingest, deletions, sweep },

@@ -154,9 +154,21 @@ export interface GalleryMediaTable {
   media_info: string;
   media_type: string;
   file: string;
+  /** A video's poster frame. */
+  thumbnail: string | null;
+  duration_seconds: number | null;
   is_test_video: Generated<SqlBool>;
   test_video_number: number | null;
   is_about_yourself_video: Generated<SqlBool>;
+  /** headshot | full_body | casual | business | formal | special, or null. */
+  slot: string | null;
+  /** Comma-separated: theatrical, commercial. */
+  tags: Generated<string>;
+  position: Generated<number>;
+  /** public | hidden */
+  visibility: Generated<string>;
+  captured_at: Timestamp | null;
+  reminded_at: Timestamp | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import exifReader from 'exif-reader';
 import sharp, { type Metadata, type SharpOptions } from 'sharp';
 
 // No libvips operation cache: every upload is new, and cached pixels would only hold memory.
@@ -22,6 +23,27 @@ export interface SanitisedImage {
   width: number;
   height: number;
   input: { format: InputFormat; width: number; height: number; bytes: number; frames: number };
+  /** When the photo was taken (EXIF DateTimeOriginal), read before the metadata is dropped; nothing else of it is kept. */
+  capturedAt: string | undefined;
+}
+
+const EARLIEST_CAPTURE = Date.UTC(1990, 0, 1);
+
+/**
+ * The EXIF capture date as an ISO timestamp, or undefined when absent, unreadable or implausible
+ * (before 1990 or more than a day ahead: an unset camera clock). EXIF dates carry no zone; they are
+ * read as UTC, which is close enough for "taken 8 months ago".
+ */
+export function captureDateOf(exif: Buffer | undefined, now = Date.now()): string | undefined {
+  if (!exif) return undefined;
+  try {
+    const taken = exifReader(exif).Photo?.DateTimeOriginal;
+    if (!(taken instanceof Date)) return undefined;
+    const time = taken.getTime();
+    return Number.isFinite(time) && time >= EARLIEST_CAPTURE && time <= now + 86_400_000 ? taken.toISOString() : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export const INVALID_IMAGE_MESSAGE = 'Upload a valid image. The file you uploaded was either not an image or a corrupted image.';
@@ -116,6 +138,7 @@ export async function sanitiseImage(path: string, bytes: number, limits: ImageLi
       width: info.width,
       height: info.height,
       input: { format, width, height, bytes, frames },
+      capturedAt: captureDateOf(metadata.exif),
     };
   } catch {
     throw new InvalidImageError();

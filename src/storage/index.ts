@@ -3,7 +3,7 @@ import { LocalStorage } from './local.js';
 import { S3Storage } from './s3.js';
 import type { Storage } from './types.js';
 
-export type { Storage, StoredObject, PutOptions } from './types.js';
+export type { Storage, StoredObject, PutOptions, PutBody } from './types.js';
 
 export function createStorage(config: StorageConfig): Storage {
   if (config.driver === 's3') {

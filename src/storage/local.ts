@@ -1,8 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { copyFile, mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { ListedNames, Storage, StoredObject } from './types.js';
+import type { ListedNames, PutBody, Storage, StoredObject } from './types.js';
 import { contentTypeForName, assertSafeName, isLegacyName, isSafeName } from './names.js';
 
 export interface LocalStorageOptions {
@@ -29,13 +29,14 @@ export class LocalStorage implements Storage {
     return path.join(this.root, name);
   }
 
-  async put(name: string, body: Buffer): Promise<void> {
+  async put(name: string, body: PutBody): Promise<void> {
     const target = this.pathOf(name);
     await mkdir(path.dirname(target), { recursive: true });
     // Write aside, then rename: a reader or a crash never sees half a file under the real name.
     const temporary = `${target}.${randomBytes(6).toString('hex')}.partial`;
     try {
-      await writeFile(temporary, body, { flag: 'wx' });
+      if (Buffer.isBuffer(body)) await writeFile(temporary, body, { flag: 'wx' });
+      else await copyFile(body.path, temporary, constants.COPYFILE_EXCL);
       await rename(temporary, target);
     } catch (error) {
       await rm(temporary, { force: true });

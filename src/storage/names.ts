@@ -7,10 +7,12 @@ const CONTENT_TYPES: Record<string, string> = {
   webp: 'image/webp',
   gif: 'image/gif',
   pdf: 'application/pdf',
+  mp4: 'video/mp4',
+  webm: 'video/webm',
 };
 
 // folder/<owner id>_<token>.<ext>: exactly what newObjectName makes, so nothing else can be addressed.
-const SAFE_NAME = /^[a-z_]+\/\d+_[A-Za-z0-9_-]{16,64}\.(jpg|png|webp|gif|pdf)$/;
+const SAFE_NAME = /^[a-z_]+\/\d+_[A-Za-z0-9_-]{16,64}\.(jpg|png|webp|gif|pdf|mp4|webm)$/;
 
 /** A name castfolio made (the sweep only ever deletes these). */
 export function isSafeName(name: string): boolean {

@@ -9,9 +9,10 @@ import {
   type ObjectCannedACL,
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { S3Config } from '../config.js';
-import type { ListedNames, PutOptions, Storage, StoredObject } from './types.js';
+import type { ListedNames, PutBody, PutOptions, Storage, StoredObject } from './types.js';
 import { assertSafeName, isLegacyName, isSafeName } from './names.js';
 
 export interface S3StorageOptions extends S3Config {
@@ -68,13 +69,15 @@ export class S3Storage implements Storage {
     return this.options.prefix ? `${this.options.prefix}/${name}` : name;
   }
 
-  async put(name: string, body: Buffer, options: PutOptions): Promise<void> {
+  async put(name: string, body: PutBody, options: PutOptions): Promise<void> {
+    // A file goes as a stream of known length: one PUT (up to 5 GB), never whole in memory.
+    const stream = Buffer.isBuffer(body) ? undefined : createReadStream(body.path);
     await this.client.send(
       new PutObjectCommand({
         Bucket: this.options.bucket,
         Key: this.keyOf(name),
-        Body: body,
-        ContentLength: body.length,
+        Body: stream ?? (body as Buffer),
+        ContentLength: Buffer.isBuffer(body) ? body.length : body.bytes,
         ContentType: options.contentType,
         CacheControl: options.cacheControl,
         ...(options.contentDisposition ? { ContentDisposition: options.contentDisposition } : {}),

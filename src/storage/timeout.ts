@@ -1,4 +1,4 @@
-import type { ListedNames, PutOptions, Storage, StoredObject } from './types.js';
+import type { ListedNames, PutBody, PutOptions, Storage, StoredObject } from './types.js';
 
 class StorageTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
@@ -31,7 +31,7 @@ export class TimeoutStorage implements Storage {
     return this.inner.driver;
   }
 
-  put(name: string, body: Buffer, options: PutOptions): Promise<void> {
+  put(name: string, body: PutBody, options: PutOptions): Promise<void> {
     return within('put', this.ms, this.inner.put(name, body, options));
   }
 

@@ -7,6 +7,14 @@ export interface StoredObject {
   lastModified: Date;
 }
 
+/** A file on local disk, copied into storage as a stream (videos): never read whole into memory. */
+export interface FileBody {
+  path: string;
+  bytes: number;
+}
+
+export type PutBody = Buffer | FileBody;
+
 export interface PutOptions {
   contentType: string;
   cacheControl: string;
@@ -23,7 +31,7 @@ export type ListedNames = 'own' | 'adopted';
 
 export interface Storage {
   readonly driver: 'local' | 's3';
-  put(name: string, body: Buffer, options: PutOptions): Promise<void>;
+  put(name: string, body: PutBody, options: PutOptions): Promise<void>;
   /** Idempotent: deleting a missing object succeeds. */
   delete(name: string): Promise<void>;
   exists(name: string): Promise<boolean>;

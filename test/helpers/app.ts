@@ -124,17 +124,19 @@ export async function storedNames(t: TestApp): Promise<string[]> {
 /** Every media name a database row points at (written out here, independently of src/). */
 export async function referencedNames(t: TestApp): Promise<string[]> {
   const db = t.database.db;
-  const [background, talent, images, certificates, gallery] = await Promise.all([
+  const [background, talent, images, certificates, gallery, posters] = await Promise.all([
     db.selectFrom('background_profiles').select('profile_picture as name').execute(),
     db.selectFrom('talent_profiles').select('profile_picture as name').execute(),
     db.selectFrom('items').select('image as name').execute(),
     db.selectFrom('items').select('authenticity_certificate as name').execute(),
     db.selectFrom('gallery_media').select('file as name').execute(),
+    db.selectFrom('gallery_media').select('thumbnail as name').execute(),
   ]);
-  return [...background, ...talent, ...images, ...certificates, ...gallery]
+  // A promoted photo is both a gallery file and the profile picture: one stored object.
+  const names = [...background, ...talent, ...images, ...certificates, ...gallery, ...posters]
     .map((row) => row.name)
-    .filter((name): name is string => typeof name === 'string')
-    .sort();
+    .filter((name): name is string => typeof name === 'string');
+  return [...new Set(names)].sort();
 }
 
 /** Storage holds exactly what the database references, and no deletion is pending. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import S3rver from 's3rver';
-import type { ListedNames, PutOptions, Storage, StoredObject } from '../../src/storage/types.js';
+import type { ListedNames, PutBody, PutOptions, Storage, StoredObject } from '../../src/storage/types.js';
 
 export interface StorageTarget {
   name: 'local' | 's3';
@@ -96,7 +96,7 @@ export class FaultyStorage implements Storage {
     throw Object.assign(new Error(`injected ${operation} failure`), { code: 'EINJECTED' });
   }
 
-  async put(name: string, body: Buffer, options: PutOptions) {
+  async put(name: string, body: PutBody, options: PutOptions) {
     await this.trip('put');
     return this.inner.put(name, body, options);
   }

@@ -89,7 +89,7 @@ for (const target of DATABASES) {
         expect(text.body.media_file[0]).toMatch(/^Upload a valid image/);
         const video = await upload(other, mediaForm({ file: MP4_HEAD, filename: 'reel.mp4', name: 'Reel', type: 'video/mp4' }));
         expect(video.status).toBe(400);
-        expect(video.body).toEqual({ media_file: ['Video uploads are not available yet: upload a photo (JPEG, PNG, GIF, WebP or AVIF).'] });
+        expect(video.body).toMatchObject({ details: 'Your free account allows 0 videos. You already have 0 videos.' });
         expect(await storedNames(t)).toEqual(before);
         await expectNoOrphans(t);
       });

@@ -4,18 +4,37 @@ const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T)
 
 export const GalleryItem = Type.Object({
   id: Type.Integer(),
-  talent: Type.Integer(),
+  talent: Type.Integer({ description: 'The owner’s account id.' }),
   name: Type.String(),
   media_info: Type.String(),
   media_type: Type.Enum(['image', 'video']),
-  media_file: Type.String(),
-  thumbnail: Type.Null(),
+  media_file: Type.String({ description: 'URL of the photo, or of the video (MP4 or WebM, without metadata).' }),
+  thumbnail: Nullable(Type.String({ description: 'A video’s poster frame (JPEG URL); null for photos.' })),
   created_at: Type.String(),
   updated_at: Type.String(),
   is_test_video: Type.Boolean(),
-  test_video_number: Nullable(Type.Integer()),
+  test_video_number: Nullable(Type.Integer({ minimum: 1, maximum: 5 })),
   is_about_yourself_video: Type.Boolean(),
   sharing_status: Type.Object({ is_shared: Type.Boolean(), shared_with: Type.Array(Type.Unknown()), sharing_enabled: Type.Boolean() }),
+  slot: Nullable(
+    Type.Enum(['headshot', 'full_body', 'casual', 'business', 'formal', 'special'], {
+      description: 'Casting slot (photos only); headshot and full_body are one per gallery.',
+    }),
+  ),
+  tags: Type.Array(Type.Enum(['theatrical', 'commercial'])),
+  position: Type.Integer({ description: 'Order in the gallery, first = what a casting director sees first.' }),
+  visibility: Type.Enum(['public', 'hidden'], { description: 'Hidden items are listed only to their owner.' }),
+  duration_seconds: Nullable(Type.Number({ description: 'A video’s length.' })),
+  freshness: Type.Object(
+    {
+      taken_at: Type.String({ description: 'Capture date (EXIF, read before metadata is stripped) or else the upload date.' }),
+      source: Type.Enum(['capture_date', 'upload_date']),
+      age_days: Type.Integer(),
+      label: Type.String({ examples: ['taken 8 months ago'] }),
+      stale: Type.Boolean({ description: 'Older than six months (casting asks for recent photos).' }),
+    },
+    { description: 'How long ago the photo was taken.' },
+  ),
 });
 
 export const GalleryCreated = Type.Object({
@@ -23,15 +42,51 @@ export const GalleryCreated = Type.Object({
   file_limits: Type.Object({ image_max_mb: Type.Integer(), video_max_mb: Type.Integer() }),
 });
 
+export const GalleryList = Type.Array(GalleryItem);
+
+export const Portfolio = Type.Object({
+  user_id: Type.Integer(),
+  media: Type.Array(GalleryItem, { description: 'Public items in the owner’s order.' }),
+});
+
 /** What the upload form accepts (documentation; input.ts validates). */
 export const GalleryUploadBody = Type.Object({
   media_file: Type.String({
     format: 'binary',
-    title: 'Photo',
-    description: 'A photo (multipart file): JPEG, PNG, GIF, WebP or AVIF, at most MAX_IMAGE_SIZE.',
+    title: 'Photo or video',
+    description:
+      'A photo (JPEG, PNG, GIF, WebP or AVIF, at most MAX_IMAGE_SIZE) or a video (MP4, MOV or WebM with H.264, HEVC, VP8, VP9 or AV1; at most MAX_VIDEO_SIZE and MAX_VIDEO_DURATION).',
   }),
   name: Type.String({ maxLength: 124 }),
   media_info: Type.Optional(Type.String({ maxLength: 2000 })),
+  is_test_video: Type.Optional(
+    Type.Boolean({ description: 'A numbered test video (videos only, talent only; not counted against the plan).' }),
+  ),
+  test_video_number: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 5, description: '1–4; 5 is the about-yourself video. Defaults to the lowest free number.' }),
+  ),
+  is_about_yourself_video: Type.Optional(Type.Boolean({ description: 'The one-minute “about yourself” video (test video 5).' })),
+  slot: Type.Optional(Type.Enum(['headshot', 'full_body', 'casual', 'business', 'formal', 'special'])),
+  tags: Type.Optional(Type.String({ description: 'Comma-separated: theatrical, commercial.' })),
+  visibility: Type.Optional(Type.Enum(['public', 'hidden'])),
 });
 
+export const GalleryPatchBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ maxLength: 124 })),
+    media_info: Type.Optional(Type.String({ maxLength: 2000 })),
+    slot: Type.Optional(Nullable(Type.Enum(['headshot', 'full_body', 'casual', 'business', 'formal', 'special']))),
+    tags: Type.Optional(Type.Array(Type.Enum(['theatrical', 'commercial']))),
+    visibility: Type.Optional(Type.Enum(['public', 'hidden'])),
+    position: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
+  },
+  { examples: [{ slot: 'casual', tags: ['commercial'], visibility: 'public' }] },
+);
+
+export const ReorderBody = Type.Object(
+  { order: Type.Array(Type.Integer(), { description: 'Every item id of the gallery, first to last.' }) },
+  { examples: [{ order: [12, 9, 15] }] },
+);
+
 export const MediaIdParams = Type.Object({ id: Type.String({ maxLength: 20 }) });
+export const UserIdParams = Type.Object({ userId: Type.String({ maxLength: 20 }) });

@@ -1,7 +1,37 @@
 import type { GalleryRow } from './repository.js';
 
-/** One gallery item as the live TalentMediaSerializer shows it (`talent` is the owner's account id here). */
-export function galleryItemView(row: GalleryRow, urlFor: (name: string) => string) {
+const DAY_MS = 86_400_000;
+/** Casting asks for photos under six months old. */
+export const STALE_AFTER_DAYS = 183;
+
+/** "today", "3 days ago", "8 months ago", "2 years ago". */
+export function ageLabel(days: number): string {
+  if (days < 1) return 'today';
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'} ago`;
+  if (days < 31) return unit(days, 'day');
+  if (days < 365) return unit(Math.floor(days / 30.44), 'month');
+  return unit(Math.floor(days / 365.25), 'year');
+}
+
+/** How old the photo is: from its capture date when the camera recorded one, else from the upload. */
+export function freshnessOf(row: Pick<GalleryRow, 'captured_at' | 'created_at'>, now: Date) {
+  const takenAt = row.captured_at ?? row.created_at;
+  const days = Math.max(0, Math.floor((now.getTime() - Date.parse(takenAt)) / DAY_MS));
+  return {
+    taken_at: takenAt,
+    source: row.captured_at ? ('capture_date' as const) : ('upload_date' as const),
+    age_days: days,
+    label: row.captured_at ? `taken ${ageLabel(days)}` : `uploaded ${ageLabel(days)}`,
+    stale: days > STALE_AFTER_DAYS,
+  };
+}
+
+/**
+ * One gallery item as the live TalentMediaSerializer shows it (`talent` is the owner's account id
+ * here; `thumbnail` is a video's poster frame), then castfolio's additive fields: the casting slot,
+ * tags, order, visibility, a video's length and the photo's freshness.
+ */
+export function galleryItemView(row: GalleryRow, urlFor: (name: string) => string, now: Date) {
   return {
     id: row.id,
     talent: row.user_id,
@@ -9,12 +39,18 @@ export function galleryItemView(row: GalleryRow, urlFor: (name: string) => strin
     media_info: row.media_info,
     media_type: row.media_type as 'image' | 'video',
     media_file: urlFor(row.file),
-    thumbnail: null,
+    thumbnail: row.thumbnail ? urlFor(row.thumbnail) : null,
     created_at: row.created_at,
     updated_at: row.updated_at,
     is_test_video: Boolean(row.is_test_video),
     test_video_number: row.test_video_number,
     is_about_yourself_video: Boolean(row.is_about_yourself_video),
     sharing_status: { is_shared: false, shared_with: [], sharing_enabled: false },
+    slot: row.slot as 'headshot' | 'full_body' | 'casual' | 'business' | 'formal' | 'special' | null,
+    tags: row.tags === '' ? [] : (row.tags.split(',') as ('theatrical' | 'commercial')[]),
+    position: row.position,
+    visibility: row.visibility as 'public' | 'hidden',
+    duration_seconds: row.duration_seconds === null ? null : Number(row.duration_seconds),
+    freshness: freshnessOf(row, now),
   };
 }

@@ -8,12 +8,14 @@ export interface Mail {
 const escapeHtml = (value: string) =>
   value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
-function layout(appName: string, title: string, paragraphs: string[], code: string): string {
+function layout(appName: string, title: string, paragraphs: string[], code?: string): string {
   const body = paragraphs.map((p) => `<p style="margin:0 0 16px">${escapeHtml(p)}</p>`).join('');
+  const codeBlock =
+    code === undefined ? '' : `<p style="font-size:28px;letter-spacing:6px;font-weight:700;margin:16px 0">${escapeHtml(code)}</p>`;
   return `<!doctype html><html><body style="font-family:system-ui,sans-serif;color:#1d2733;background:#f3f5f8;padding:24px">
 <div style="max-width:480px;margin:0 auto;background:#fff;border-radius:10px;padding:24px">
 <h1 style="font-size:20px;margin:0 0 16px">${escapeHtml(title)}</h1>${body}
-<p style="font-size:28px;letter-spacing:6px;font-weight:700;margin:16px 0">${escapeHtml(code)}</p>
+${codeBlock}
 <p style="color:#5b6876;font-size:13px;margin:16px 0 0">${escapeHtml(appName)}</p></div></body></html>`;
 }
 
@@ -45,5 +47,20 @@ export function passwordResetMail(appName: string, to: string, code: string, ttl
     subject: `${appName}: reset your password`,
     text: `${lines[0]}\n\n    ${code}\n\n${lines[1]}\n\n— ${appName}\n`,
     html: layout(appName, 'Reset your password', lines, code),
+  };
+}
+
+/** Sent once per headshot when it is more than six months old (casting asks for recent photos). */
+export function headshotReminderMail(appName: string, to: string, takenAt: string, now: Date, webUrl: string): Mail {
+  const months = Math.max(6, Math.floor((now.getTime() - Date.parse(takenAt)) / (30.44 * 86_400_000)));
+  const lines = [
+    `Your headshot on ${appName} is ${months} months old. Casting directors ask for photos taken in the last six months, so a recent one gets you seen for more roles.`,
+    `Upload a new photo to your gallery and make it your headshot: ${webUrl}`,
+  ];
+  return {
+    to,
+    subject: `${appName}: time for a new headshot`,
+    text: `${lines[0]}\n\n${lines[1]}\n\n— ${appName}\n`,
+    html: layout(appName, 'Time for a new headshot', lines),
   };
 }

@@ -1,11 +1,11 @@
 import type { UploadedFile } from '../../http/multipart.js';
 import type { DeletionQueue } from './deletions.js';
-import type { FileTarget, MediaIngest, StoredFile } from './ingest.js';
+import { storedNames, type FileTarget, type MediaIngest, type StoredFile } from './ingest.js';
 
 /** A file a change brings: what it is checked as and where it goes. */
 export interface NewFile extends FileTarget {
   file: UploadedFile;
-  kind: 'image' | 'document';
+  kind: 'image' | 'document' | 'video';
 }
 
 /** What a commit did: its result, and the names it stopped referencing (queued in its transaction). */
@@ -33,11 +33,13 @@ export class MediaChanges {
         stored[file.field] =
           file.kind === 'image'
             ? await this.deps.ingest.storeImage(file.file, file)
-            : await this.deps.ingest.storeDocument(file.file, file);
+            : file.kind === 'video'
+              ? await this.deps.ingest.storeVideo(file.file, file)
+              : await this.deps.ingest.storeDocument(file.file, file);
       }
       committed = await commit(stored);
     } catch (error) {
-      for (const file of Object.values(stored)) await this.deps.deletions.discard(file.name);
+      for (const name of Object.values(stored).flatMap(storedNames)) await this.deps.deletions.discard(name);
       throw error;
     }
     await this.deps.deletions.purge(committed.replaced);

@@ -1,5 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import type { ImageConfig } from '../../config.js';
+import { randomBytes } from 'node:crypto';
+import { readFile, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { ImageConfig, VideoConfig } from '../../config.js';
 import { ApiError, serviceUnavailable } from '../../errors.js';
 import type { UploadedFile } from '../../http/multipart.js';
 import { QueueFullError, type WorkLimiter } from '../../images/limiter.js';
@@ -7,6 +9,14 @@ import { INVALID_IMAGE_MESSAGE, InvalidImageError, sanitiseImage } from '../../i
 import type { Log } from '../../log.js';
 import { newObjectName } from '../../storage/names.js';
 import { IMMUTABLE_CACHE_CONTROL, type Storage } from '../../storage/types.js';
+import {
+  INVALID_VIDEO_MESSAGE,
+  InvalidVideoError,
+  posterFrame,
+  probeVideo,
+  remuxVideo,
+  VideoToolsMissingError,
+} from '../../video/ffmpeg.js';
 import { isPdf } from './documents.js';
 
 /** A file as stored: its server-made name and what it became (a PDF has no pixel size). */
@@ -16,7 +26,15 @@ export interface StoredFile {
   width: number;
   height: number;
   format: string;
+  /** A photo's capture date, when its metadata had one. */
+  capturedAt?: string;
+  /** A video's poster frame (a JPEG stored beside it) and its length. */
+  poster?: string;
+  durationSeconds?: number;
 }
+
+/** Every stored name a StoredFile brought (a video brings its poster too). */
+export const storedNames = (file: StoredFile): string[] => (file.poster ? [file.name, file.poster] : [file.name]);
 
 /** Where a new file goes and which form field it came from (named in 400s). */
 export interface FileTarget {
@@ -31,6 +49,8 @@ export interface IngestObserver {
 }
 
 const BUSY_MESSAGE = 'The server is busy processing images. Please retry shortly.';
+const VIDEO_BUSY_MESSAGE = 'The server is busy processing videos. Please retry shortly.';
+export const VIDEOS_UNAVAILABLE_MESSAGE = 'This server cannot take videos right now: upload a photo (JPEG, PNG, GIF, WebP or AVIF).';
 
 export function sizeLimitMessage(maxBytes: number): string {
   const mb = maxBytes / (1024 * 1024);
@@ -47,7 +67,9 @@ export class MediaIngest {
     private readonly deps: {
       storage: Storage;
       limiter: WorkLimiter;
+      videoLimiter: WorkLimiter;
       images: ImageConfig;
+      videos: VideoConfig;
       log: Log;
       observe: IngestObserver;
     },
@@ -96,7 +118,86 @@ export class MediaIngest {
       },
       'image stored',
     );
-    return { name, bytes: image.buffer.length, width: image.width, height: image.height, format: image.format };
+    return {
+      name,
+      bytes: image.buffer.length,
+      width: image.width,
+      height: image.height,
+      format: image.format,
+      ...(image.capturedAt ? { capturedAt: image.capturedAt } : {}),
+    };
+  }
+
+  /**
+   * A video: probed with ffprobe before anything is stored (container, codecs, size, length on an
+   * allow-list), remuxed without metadata into a fresh file, a poster frame taken and put through
+   * the image pipeline, then both streamed to storage. The upload is never read into memory.
+   */
+  async storeVideo(file: UploadedFile, target: FileTarget): Promise<StoredFile> {
+    const { log, observe, videos } = this.deps;
+    observe.uploaded(file.bytes);
+    const started = performance.now();
+    const work = path.join(path.dirname(file.path), `video-${randomBytes(8).toString('hex')}`);
+    const remuxed = `${work}.remuxed`;
+    const frame = `${work}.poster.jpg`;
+    try {
+      const prepared = await this.deps.videoLimiter.run(async () => {
+        const probed = await probeVideo(file.path, videos);
+        await remuxVideo(file.path, remuxed, probed, videos);
+        await posterFrame(remuxed, frame, probed, videos);
+        const { size } = await stat(frame);
+        const poster = await this.deps.limiter.run(() => sanitiseImage(frame, size, this.deps.images));
+        return { probed, poster, bytes: (await stat(remuxed)).size };
+      });
+      observe.image('video', 'stored', (performance.now() - started) / 1000);
+      const { probed, poster, bytes } = prepared;
+      const name = newObjectName(target.folder, target.ownerId, probed.container);
+      const posterName = newObjectName(target.folder, target.ownerId, poster.extension);
+      try {
+        await this.deps.storage.put(posterName, poster.buffer, { contentType: poster.contentType, cacheControl: IMMUTABLE_CACHE_CONTROL });
+        await this.deps.storage.put(
+          name,
+          { path: remuxed, bytes },
+          { contentType: `video/${probed.container}`, cacheControl: IMMUTABLE_CACHE_CONTROL },
+        );
+      } catch (error) {
+        log.error({ err: error, name }, 'storing a video failed');
+        // Best effort; whatever stays is unreferenced and the media sweep removes it.
+        await Promise.allSettled([this.deps.storage.delete(posterName), this.deps.storage.delete(name)]);
+        throw serviceUnavailable('The video could not be stored right now. Please try again shortly.', 5);
+      }
+      log.debug(
+        { ownerId: target.ownerId, name, bytesIn: file.bytes, bytesOut: bytes, codec: probed.videoCodec, seconds: probed.durationSeconds },
+        'video stored',
+      );
+      return {
+        name,
+        bytes,
+        width: probed.width,
+        height: probed.height,
+        format: probed.container,
+        poster: posterName,
+        durationSeconds: Math.round(probed.durationSeconds * 1000) / 1000,
+      };
+    } catch (error) {
+      if (error instanceof QueueFullError) throw serviceUnavailable(VIDEO_BUSY_MESSAGE, 5);
+      if (error instanceof InvalidVideoError || error instanceof InvalidImageError) {
+        observe.image('video', 'refused', (performance.now() - started) / 1000);
+        log.debug(
+          { field: target.field, bytes: file.bytes, reason: error.message, ffmpeg: (error as InvalidVideoError).context },
+          'video refused',
+        );
+        const detail = error instanceof InvalidVideoError ? error.detail : undefined;
+        throw new ApiError(400, { [target.field]: detail ? [INVALID_VIDEO_MESSAGE, detail] : [INVALID_VIDEO_MESSAGE] });
+      }
+      if (error instanceof VideoToolsMissingError) {
+        log.error({ err: error }, 'ffprobe/ffmpeg is not installed: videos are refused');
+        throw new ApiError(400, { [target.field]: [VIDEOS_UNAVAILABLE_MESSAGE] });
+      }
+      throw error;
+    } finally {
+      await Promise.all([rm(remuxed, { force: true }), rm(frame, { force: true })]);
+    }
   }
 
   /**

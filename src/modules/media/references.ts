@@ -21,6 +21,7 @@ export const MEDIA_COLUMNS = [
   { table: 'items', column: 'image', folder: MEDIA_FOLDERS.itemImages },
   { table: 'items', column: 'authenticity_certificate', folder: MEDIA_FOLDERS.certificates },
   { table: 'gallery_media', column: 'file', folder: MEDIA_FOLDERS.gallery },
+  { table: 'gallery_media', column: 'thumbnail', folder: MEDIA_FOLDERS.gallery },
 ] as const satisfies readonly { table: keyof Database; column: string; folder: string }[];
 
 type MediaColumn = (typeof MEDIA_COLUMNS)[number];

@@ -25,8 +25,10 @@ interface ProfileState<R, S, X extends Restrictions> {
   score: S;
   subscriptionStatus: SubscriptionStatus;
   restrictions: X;
-  /** The profile's gallery, oldest first. */
+  /** The profile's gallery, in the owner's order. */
   media: GalleryRow[];
+  /** When this state was read (the gallery's "taken 8 months ago" is relative to it). */
+  asOf: Date;
 }
 export type BackgroundProfile = ProfileState<BackgroundProfileView, BackgroundScore, BackgroundRestrictions> & { kind: 'background' };
 export type TalentProfile = ProfileState<TalentProfileRecord, TalentScore, Restrictions> & { kind: 'talent' };
@@ -62,6 +64,7 @@ const KINDS: {
         subscriptionStatus: subscriptionStatusFor('background', record.subscription, now),
         restrictions: backgroundRestrictionsFor(record.subscription),
         media,
+        asOf: now,
       };
     },
   },
@@ -80,6 +83,7 @@ const KINDS: {
         subscriptionStatus: subscriptionStatusFor('talent', record.subscription, now),
         restrictions: talentRestrictions(),
         media,
+        asOf: now,
       };
     },
   },

@@ -68,7 +68,7 @@ export function backgroundProfileView(profile: BackgroundProfile, urlFor: UrlFor
     profile_score: profile.score,
     subscription_status: profile.subscriptionStatus,
     restrictions: profile.restrictions,
-    media: profile.media.map((row) => galleryItemView(row, urlFor)),
+    media: profile.media.map((row) => galleryItemView(row, urlFor, profile.asOf)),
   };
 }
 
@@ -111,7 +111,7 @@ export function talentProfileView(profile: TalentProfile, urlFor: UrlFor, fileLi
   return {
     ...topLevel,
     social_media_links: social ? socialLinksView(profile.user.id, social) : {},
-    media: profile.media.map((row) => galleryItemView(row, urlFor)),
+    media: profile.media.map((row) => galleryItemView(row, urlFor, profile.asOf)),
     file_limits: fileLimits,
     account_limitations: talentLimitations(profile.accountType, profile.media),
     upgrade_prompt: upgradePrompt(profile.accountType),

@@ -1985,13 +1985,15 @@ export interface paths {
                             };
                             media: {
                                 id: number;
+                                /** @description The owner’s account id. */
                                 talent: number;
                                 name: string;
                                 media_info: string;
                                 /** @enum {unknown} */
                                 media_type: "image" | "video";
+                                /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                                 media_file: string;
-                                thumbnail: null;
+                                thumbnail: string | null;
                                 created_at: string;
                                 updated_at: string;
                                 is_test_video: boolean;
@@ -2001,6 +2003,28 @@ export interface paths {
                                     is_shared: boolean;
                                     shared_with: unknown[];
                                     sharing_enabled: boolean;
+                                };
+                                slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                                tags: ("theatrical" | "commercial")[];
+                                /** @description Order in the gallery, first = what a casting director sees first. */
+                                position: number;
+                                /**
+                                 * @description Hidden items are listed only to their owner.
+                                 * @enum {unknown}
+                                 */
+                                visibility: "public" | "hidden";
+                                duration_seconds: number | null;
+                                /** @description How long ago the photo was taken. */
+                                freshness: {
+                                    /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
+                                    taken_at: string;
+                                    /** @enum {unknown} */
+                                    source: "capture_date" | "upload_date";
+                                    age_days: number;
+                                    /** @example taken 8 months ago */
+                                    label: string;
+                                    /** @description Older than six months (casting asks for recent photos). */
+                                    stale: boolean;
                                 };
                             }[];
                         };
@@ -2486,13 +2510,15 @@ export interface paths {
                             } | Record<string, never>;
                             media: {
                                 id: number;
+                                /** @description The owner’s account id. */
                                 talent: number;
                                 name: string;
                                 media_info: string;
                                 /** @enum {unknown} */
                                 media_type: "image" | "video";
+                                /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                                 media_file: string;
-                                thumbnail: null;
+                                thumbnail: string | null;
                                 created_at: string;
                                 updated_at: string;
                                 is_test_video: boolean;
@@ -2502,6 +2528,28 @@ export interface paths {
                                     is_shared: boolean;
                                     shared_with: unknown[];
                                     sharing_enabled: boolean;
+                                };
+                                slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                                tags: ("theatrical" | "commercial")[];
+                                /** @description Order in the gallery, first = what a casting director sees first. */
+                                position: number;
+                                /**
+                                 * @description Hidden items are listed only to their owner.
+                                 * @enum {unknown}
+                                 */
+                                visibility: "public" | "hidden";
+                                duration_seconds: number | null;
+                                /** @description How long ago the photo was taken. */
+                                freshness: {
+                                    /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
+                                    taken_at: string;
+                                    /** @enum {unknown} */
+                                    source: "capture_date" | "upload_date";
+                                    age_days: number;
+                                    /** @example taken 8 months ago */
+                                    label: string;
+                                    /** @description Older than six months (casting asks for recent photos). */
+                                    stale: boolean;
                                 };
                             }[];
                             file_limits: {
@@ -3576,9 +3624,179 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The talent gallery, in order */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The request is made as a talent user. Without any role header the account's own role decides; any other value, or only the other role's header, is refused (403). */
+                    "is-talent"?: "true";
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            /** @description The owner’s account id. */
+                            talent: number;
+                            name: string;
+                            media_info: string;
+                            /** @enum {unknown} */
+                            media_type: "image" | "video";
+                            /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
+                            media_file: string;
+                            thumbnail: string | null;
+                            created_at: string;
+                            updated_at: string;
+                            is_test_video: boolean;
+                            test_video_number: number | null;
+                            is_about_yourself_video: boolean;
+                            sharing_status: {
+                                is_shared: boolean;
+                                shared_with: unknown[];
+                                sharing_enabled: boolean;
+                            };
+                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            tags: ("theatrical" | "commercial")[];
+                            /** @description Order in the gallery, first = what a casting director sees first. */
+                            position: number;
+                            /**
+                             * @description Hidden items are listed only to their owner.
+                             * @enum {unknown}
+                             */
+                            visibility: "public" | "hidden";
+                            duration_seconds: number | null;
+                            /** @description How long ago the photo was taken. */
+                            freshness: {
+                                /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
+                                taken_at: string;
+                                /** @enum {unknown} */
+                                source: "capture_date" | "upload_date";
+                                age_days: number;
+                                /** @example taken 8 months ago */
+                                label: string;
+                                /** @description Older than six months (casting asks for recent photos). */
+                                stale: boolean;
+                            };
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        } | ({
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        });
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
         put?: never;
-        /** Add a photo to the talent gallery */
+        /** Add a photo or video to the talent gallery */
         post: {
             parameters: {
                 query?: never;
@@ -3593,13 +3811,25 @@ export interface paths {
                 content: {
                     "multipart/form-data": {
                         /**
-                         * Photo
+                         * Photo or video
                          * Format: binary
-                         * @description A photo (multipart file): JPEG, PNG, GIF, WebP or AVIF, at most MAX_IMAGE_SIZE.
+                         * @description A photo (JPEG, PNG, GIF, WebP or AVIF, at most MAX_IMAGE_SIZE) or a video (MP4, MOV or WebM with H.264, HEVC, VP8, VP9 or AV1; at most MAX_VIDEO_SIZE and MAX_VIDEO_DURATION).
                          */
                         media_file: string;
                         name: string;
                         media_info?: string;
+                        /** @description A numbered test video (videos only, talent only; not counted against the plan). */
+                        is_test_video?: boolean;
+                        /** @description 1–4; 5 is the about-yourself video. Defaults to the lowest free number. */
+                        test_video_number?: number;
+                        /** @description The one-minute “about yourself” video (test video 5). */
+                        is_about_yourself_video?: boolean;
+                        /** @enum {unknown} */
+                        slot?: "headshot" | "full_body" | "casual" | "business" | "formal" | "special";
+                        /** @description Comma-separated: theatrical, commercial. */
+                        tags?: string;
+                        /** @enum {unknown} */
+                        visibility?: "public" | "hidden";
                     };
                 };
             };
@@ -3612,13 +3842,15 @@ export interface paths {
                     content: {
                         "application/json": {
                             id: number;
+                            /** @description The owner’s account id. */
                             talent: number;
                             name: string;
                             media_info: string;
                             /** @enum {unknown} */
                             media_type: "image" | "video";
+                            /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                             media_file: string;
-                            thumbnail: null;
+                            thumbnail: string | null;
                             created_at: string;
                             updated_at: string;
                             is_test_video: boolean;
@@ -3629,11 +3861,248 @@ export interface paths {
                                 shared_with: unknown[];
                                 sharing_enabled: boolean;
                             };
+                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            tags: ("theatrical" | "commercial")[];
+                            /** @description Order in the gallery, first = what a casting director sees first. */
+                            position: number;
+                            /**
+                             * @description Hidden items are listed only to their owner.
+                             * @enum {unknown}
+                             */
+                            visibility: "public" | "hidden";
+                            duration_seconds: number | null;
+                            /** @description How long ago the photo was taken. */
+                            freshness: {
+                                /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
+                                taken_at: string;
+                                /** @enum {unknown} */
+                                source: "capture_date" | "upload_date";
+                                age_days: number;
+                                /** @example taken 8 months ago */
+                                label: string;
+                                /** @description Older than six months (casting asks for recent photos). */
+                                stale: boolean;
+                            };
                             file_limits: {
                                 image_max_mb: number;
                                 video_max_mb: number;
                             };
                         };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        } | ({
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        });
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/profile/talent/media/reorder/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Put the whole talent gallery in a new order */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The request is made as a talent user. Without any role header the account's own role decides; any other value, or only the other role's header, is refused (403). */
+                    "is-talent"?: "true";
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "order": [
+                     *         12,
+                     *         9,
+                     *         15
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description Every item id of the gallery, first to last. */
+                        order: number[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            /** @description The owner’s account id. */
+                            talent: number;
+                            name: string;
+                            media_info: string;
+                            /** @enum {unknown} */
+                            media_type: "image" | "video";
+                            /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
+                            media_file: string;
+                            thumbnail: string | null;
+                            created_at: string;
+                            updated_at: string;
+                            is_test_video: boolean;
+                            test_video_number: number | null;
+                            is_about_yourself_video: boolean;
+                            sharing_status: {
+                                is_shared: boolean;
+                                shared_with: unknown[];
+                                sharing_enabled: boolean;
+                            };
+                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            tags: ("theatrical" | "commercial")[];
+                            /** @description Order in the gallery, first = what a casting director sees first. */
+                            position: number;
+                            /**
+                             * @description Hidden items are listed only to their owner.
+                             * @enum {unknown}
+                             */
+                            visibility: "public" | "hidden";
+                            duration_seconds: number | null;
+                            /** @description How long ago the photo was taken. */
+                            freshness: {
+                                /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
+                                taken_at: string;
+                                /** @enum {unknown} */
+                                source: "capture_date" | "upload_date";
+                                age_days: number;
+                                /** @example taken 8 months ago */
+                                label: string;
+                                /** @description Older than six months (casting asks for recent photos). */
+                                stale: boolean;
+                            };
+                        }[];
                     };
                 };
                 /** @description Default Response */
@@ -3914,6 +4383,413 @@ export interface paths {
         };
         options?: never;
         head?: never;
+        /** Edit an item of the talent gallery: name, media_info, slot, tags, visibility, position */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The request is made as a talent user. Without any role header the account's own role decides; any other value, or only the other role's header, is refused (403). */
+                    "is-talent"?: "true";
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "slot": "casual",
+                     *       "tags": [
+                     *         "commercial"
+                     *       ],
+                     *       "visibility": "public"
+                     *     }
+                     */
+                    "application/json": {
+                        name?: string;
+                        media_info?: string;
+                        slot?: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                        tags?: ("theatrical" | "commercial")[];
+                        /** @enum {unknown} */
+                        visibility?: "public" | "hidden";
+                        position?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            /** @description The owner’s account id. */
+                            talent: number;
+                            name: string;
+                            media_info: string;
+                            /** @enum {unknown} */
+                            media_type: "image" | "video";
+                            /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
+                            media_file: string;
+                            thumbnail: string | null;
+                            created_at: string;
+                            updated_at: string;
+                            is_test_video: boolean;
+                            test_video_number: number | null;
+                            is_about_yourself_video: boolean;
+                            sharing_status: {
+                                is_shared: boolean;
+                                shared_with: unknown[];
+                                sharing_enabled: boolean;
+                            };
+                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            tags: ("theatrical" | "commercial")[];
+                            /** @description Order in the gallery, first = what a casting director sees first. */
+                            position: number;
+                            /**
+                             * @description Hidden items are listed only to their owner.
+                             * @enum {unknown}
+                             */
+                            visibility: "public" | "hidden";
+                            duration_seconds: number | null;
+                            /** @description How long ago the photo was taken. */
+                            freshness: {
+                                /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
+                                taken_at: string;
+                                /** @enum {unknown} */
+                                source: "capture_date" | "upload_date";
+                                age_days: number;
+                                /** @example taken 8 months ago */
+                                label: string;
+                                /** @description Older than six months (casting asks for recent photos). */
+                                stale: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        } | ({
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        });
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/profile/talent/media/{id}/promote/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make this photo the profile picture and the headshot (one transaction) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The request is made as a talent user. Without any role header the account's own role decides; any other value, or only the other role's header, is refused (403). */
+                    "is-talent"?: "true";
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            /** @description The owner’s account id. */
+                            talent: number;
+                            name: string;
+                            media_info: string;
+                            /** @enum {unknown} */
+                            media_type: "image" | "video";
+                            /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
+                            media_file: string;
+                            thumbnail: string | null;
+                            created_at: string;
+                            updated_at: string;
+                            is_test_video: boolean;
+                            test_video_number: number | null;
+                            is_about_yourself_video: boolean;
+                            sharing_status: {
+                                is_shared: boolean;
+                                shared_with: unknown[];
+                                sharing_enabled: boolean;
+                            };
+                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            tags: ("theatrical" | "commercial")[];
+                            /** @description Order in the gallery, first = what a casting director sees first. */
+                            position: number;
+                            /**
+                             * @description Hidden items are listed only to their owner.
+                             * @enum {unknown}
+                             */
+                            visibility: "public" | "hidden";
+                            duration_seconds: number | null;
+                            /** @description How long ago the photo was taken. */
+                            freshness: {
+                                /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
+                                taken_at: string;
+                                /** @enum {unknown} */
+                                source: "capture_date" | "upload_date";
+                                age_days: number;
+                                /** @example taken 8 months ago */
+                                label: string;
+                                /** @description Older than six months (casting asks for recent photos). */
+                                stale: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        } | ({
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        });
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
         patch?: never;
         trace?: never;
     };
@@ -3924,9 +4800,179 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** The background gallery, in order */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The request is made as a background user. Without any role header the account's own role decides; any other value, or only the other role's header, is refused (403). */
+                    "is-background"?: "true";
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            /** @description The owner’s account id. */
+                            talent: number;
+                            name: string;
+                            media_info: string;
+                            /** @enum {unknown} */
+                            media_type: "image" | "video";
+                            /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
+                            media_file: string;
+                            thumbnail: string | null;
+                            created_at: string;
+                            updated_at: string;
+                            is_test_video: boolean;
+                            test_video_number: number | null;
+                            is_about_yourself_video: boolean;
+                            sharing_status: {
+                                is_shared: boolean;
+                                shared_with: unknown[];
+                                sharing_enabled: boolean;
+                            };
+                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            tags: ("theatrical" | "commercial")[];
+                            /** @description Order in the gallery, first = what a casting director sees first. */
+                            position: number;
+                            /**
+                             * @description Hidden items are listed only to their owner.
+                             * @enum {unknown}
+                             */
+                            visibility: "public" | "hidden";
+                            duration_seconds: number | null;
+                            /** @description How long ago the photo was taken. */
+                            freshness: {
+                                /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
+                                taken_at: string;
+                                /** @enum {unknown} */
+                                source: "capture_date" | "upload_date";
+                                age_days: number;
+                                /** @example taken 8 months ago */
+                                label: string;
+                                /** @description Older than six months (casting asks for recent photos). */
+                                stale: boolean;
+                            };
+                        }[];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        } | ({
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        });
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
         put?: never;
-        /** Add a photo to the background gallery */
+        /** Add a photo or video to the background gallery */
         post: {
             parameters: {
                 query?: never;
@@ -3941,13 +4987,25 @@ export interface paths {
                 content: {
                     "multipart/form-data": {
                         /**
-                         * Photo
+                         * Photo or video
                          * Format: binary
-                         * @description A photo (multipart file): JPEG, PNG, GIF, WebP or AVIF, at most MAX_IMAGE_SIZE.
+                         * @description A photo (JPEG, PNG, GIF, WebP or AVIF, at most MAX_IMAGE_SIZE) or a video (MP4, MOV or WebM with H.264, HEVC, VP8, VP9 or AV1; at most MAX_VIDEO_SIZE and MAX_VIDEO_DURATION).
                          */
                         media_file: string;
                         name: string;
                         media_info?: string;
+                        /** @description A numbered test video (videos only, talent only; not counted against the plan). */
+                        is_test_video?: boolean;
+                        /** @description 1–4; 5 is the about-yourself video. Defaults to the lowest free number. */
+                        test_video_number?: number;
+                        /** @description The one-minute “about yourself” video (test video 5). */
+                        is_about_yourself_video?: boolean;
+                        /** @enum {unknown} */
+                        slot?: "headshot" | "full_body" | "casual" | "business" | "formal" | "special";
+                        /** @description Comma-separated: theatrical, commercial. */
+                        tags?: string;
+                        /** @enum {unknown} */
+                        visibility?: "public" | "hidden";
                     };
                 };
             };
@@ -3960,13 +5018,15 @@ export interface paths {
                     content: {
                         "application/json": {
                             id: number;
+                            /** @description The owner’s account id. */
                             talent: number;
                             name: string;
                             media_info: string;
                             /** @enum {unknown} */
                             media_type: "image" | "video";
+                            /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                             media_file: string;
-                            thumbnail: null;
+                            thumbnail: string | null;
                             created_at: string;
                             updated_at: string;
                             is_test_video: boolean;
@@ -3977,11 +5037,248 @@ export interface paths {
                                 shared_with: unknown[];
                                 sharing_enabled: boolean;
                             };
+                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            tags: ("theatrical" | "commercial")[];
+                            /** @description Order in the gallery, first = what a casting director sees first. */
+                            position: number;
+                            /**
+                             * @description Hidden items are listed only to their owner.
+                             * @enum {unknown}
+                             */
+                            visibility: "public" | "hidden";
+                            duration_seconds: number | null;
+                            /** @description How long ago the photo was taken. */
+                            freshness: {
+                                /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
+                                taken_at: string;
+                                /** @enum {unknown} */
+                                source: "capture_date" | "upload_date";
+                                age_days: number;
+                                /** @example taken 8 months ago */
+                                label: string;
+                                /** @description Older than six months (casting asks for recent photos). */
+                                stale: boolean;
+                            };
                             file_limits: {
                                 image_max_mb: number;
                                 video_max_mb: number;
                             };
                         };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        } | ({
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        });
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/profile/background/media/reorder/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Put the whole background gallery in a new order */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The request is made as a background user. Without any role header the account's own role decides; any other value, or only the other role's header, is refused (403). */
+                    "is-background"?: "true";
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "order": [
+                     *         12,
+                     *         9,
+                     *         15
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description Every item id of the gallery, first to last. */
+                        order: number[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            /** @description The owner’s account id. */
+                            talent: number;
+                            name: string;
+                            media_info: string;
+                            /** @enum {unknown} */
+                            media_type: "image" | "video";
+                            /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
+                            media_file: string;
+                            thumbnail: string | null;
+                            created_at: string;
+                            updated_at: string;
+                            is_test_video: boolean;
+                            test_video_number: number | null;
+                            is_about_yourself_video: boolean;
+                            sharing_status: {
+                                is_shared: boolean;
+                                shared_with: unknown[];
+                                sharing_enabled: boolean;
+                            };
+                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            tags: ("theatrical" | "commercial")[];
+                            /** @description Order in the gallery, first = what a casting director sees first. */
+                            position: number;
+                            /**
+                             * @description Hidden items are listed only to their owner.
+                             * @enum {unknown}
+                             */
+                            visibility: "public" | "hidden";
+                            duration_seconds: number | null;
+                            /** @description How long ago the photo was taken. */
+                            freshness: {
+                                /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
+                                taken_at: string;
+                                /** @enum {unknown} */
+                                source: "capture_date" | "upload_date";
+                                age_days: number;
+                                /** @example taken 8 months ago */
+                                label: string;
+                                /** @description Older than six months (casting asks for recent photos). */
+                                stale: boolean;
+                            };
+                        }[];
                     };
                 };
                 /** @description Default Response */
@@ -4262,6 +5559,413 @@ export interface paths {
         };
         options?: never;
         head?: never;
+        /** Edit an item of the background gallery: name, media_info, slot, tags, visibility, position */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The request is made as a background user. Without any role header the account's own role decides; any other value, or only the other role's header, is refused (403). */
+                    "is-background"?: "true";
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "slot": "casual",
+                     *       "tags": [
+                     *         "commercial"
+                     *       ],
+                     *       "visibility": "public"
+                     *     }
+                     */
+                    "application/json": {
+                        name?: string;
+                        media_info?: string;
+                        slot?: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                        tags?: ("theatrical" | "commercial")[];
+                        /** @enum {unknown} */
+                        visibility?: "public" | "hidden";
+                        position?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            /** @description The owner’s account id. */
+                            talent: number;
+                            name: string;
+                            media_info: string;
+                            /** @enum {unknown} */
+                            media_type: "image" | "video";
+                            /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
+                            media_file: string;
+                            thumbnail: string | null;
+                            created_at: string;
+                            updated_at: string;
+                            is_test_video: boolean;
+                            test_video_number: number | null;
+                            is_about_yourself_video: boolean;
+                            sharing_status: {
+                                is_shared: boolean;
+                                shared_with: unknown[];
+                                sharing_enabled: boolean;
+                            };
+                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            tags: ("theatrical" | "commercial")[];
+                            /** @description Order in the gallery, first = what a casting director sees first. */
+                            position: number;
+                            /**
+                             * @description Hidden items are listed only to their owner.
+                             * @enum {unknown}
+                             */
+                            visibility: "public" | "hidden";
+                            duration_seconds: number | null;
+                            /** @description How long ago the photo was taken. */
+                            freshness: {
+                                /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
+                                taken_at: string;
+                                /** @enum {unknown} */
+                                source: "capture_date" | "upload_date";
+                                age_days: number;
+                                /** @example taken 8 months ago */
+                                label: string;
+                                /** @description Older than six months (casting asks for recent photos). */
+                                stale: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        } | ({
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        });
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/profile/background/media/{id}/promote/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make this photo the profile picture and the headshot (one transaction) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The request is made as a background user. Without any role header the account's own role decides; any other value, or only the other role's header, is refused (403). */
+                    "is-background"?: "true";
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: number;
+                            /** @description The owner’s account id. */
+                            talent: number;
+                            name: string;
+                            media_info: string;
+                            /** @enum {unknown} */
+                            media_type: "image" | "video";
+                            /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
+                            media_file: string;
+                            thumbnail: string | null;
+                            created_at: string;
+                            updated_at: string;
+                            is_test_video: boolean;
+                            test_video_number: number | null;
+                            is_about_yourself_video: boolean;
+                            sharing_status: {
+                                is_shared: boolean;
+                                shared_with: unknown[];
+                                sharing_enabled: boolean;
+                            };
+                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            tags: ("theatrical" | "commercial")[];
+                            /** @description Order in the gallery, first = what a casting director sees first. */
+                            position: number;
+                            /**
+                             * @description Hidden items are listed only to their owner.
+                             * @enum {unknown}
+                             */
+                            visibility: "public" | "hidden";
+                            duration_seconds: number | null;
+                            /** @description How long ago the photo was taken. */
+                            freshness: {
+                                /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
+                                taken_at: string;
+                                /** @enum {unknown} */
+                                source: "capture_date" | "upload_date";
+                                age_days: number;
+                                /** @example taken 8 months ago */
+                                label: string;
+                                /** @description Older than six months (casting asks for recent photos). */
+                                stale: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        } | ({
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        });
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
         patch?: never;
         trace?: never;
     };
@@ -4413,6 +6117,195 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portfolio/{userId}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A performer’s public gallery (any signed-in user), in their order */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    userId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            user_id: number;
+                            /** @description Public items in the owner’s order. */
+                            media: {
+                                id: number;
+                                /** @description The owner’s account id. */
+                                talent: number;
+                                name: string;
+                                media_info: string;
+                                /** @enum {unknown} */
+                                media_type: "image" | "video";
+                                /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
+                                media_file: string;
+                                thumbnail: string | null;
+                                created_at: string;
+                                updated_at: string;
+                                is_test_video: boolean;
+                                test_video_number: number | null;
+                                is_about_yourself_video: boolean;
+                                sharing_status: {
+                                    is_shared: boolean;
+                                    shared_with: unknown[];
+                                    sharing_enabled: boolean;
+                                };
+                                slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                                tags: ("theatrical" | "commercial")[];
+                                /** @description Order in the gallery, first = what a casting director sees first. */
+                                position: number;
+                                /**
+                                 * @description Hidden items are listed only to their owner.
+                                 * @enum {unknown}
+                                 */
+                                visibility: "public" | "hidden";
+                                duration_seconds: number | null;
+                                /** @description How long ago the photo was taken. */
+                                freshness: {
+                                    /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
+                                    taken_at: string;
+                                    /** @enum {unknown} */
+                                    source: "capture_date" | "upload_date";
+                                    age_days: number;
+                                    /** @example taken 8 months ago */
+                                    label: string;
+                                    /** @description Older than six months (casting asks for recent photos). */
+                                    stale: boolean;
+                                };
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        } | ({
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        });
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;

@@ -1,0 +1,202 @@
+import { execFile } from 'node:child_process';
+import { open } from 'node:fs/promises';
+
+export interface VideoLimits {
+  ffprobePath: string;
+  ffmpegPath: string;
+  /** Longest accepted duration. */
+  maxSeconds: number;
+  /** Longest side of the picture. */
+  maxDimension: number;
+  /** Upper bound of one ffprobe or ffmpeg run; a run past it is killed and the upload refused. */
+  timeoutMs: number;
+}
+
+export const INVALID_VIDEO_MESSAGE =
+  'Upload a valid video: MP4, MOV or WebM with H.264, HEVC, VP8, VP9 or AV1 video and AAC, MP3, Opus or Vorbis sound.';
+
+/** The upload is not a video we accept; `detail` says why when it helps. */
+export class InvalidVideoError extends Error {
+  constructor(
+    readonly detail?: string,
+    /** What ffmpeg said (logged, never shown to the client). */
+    readonly context?: { stderr: string },
+  ) {
+    super(detail ?? INVALID_VIDEO_MESSAGE);
+    this.name = 'InvalidVideoError';
+  }
+}
+
+/** ffmpeg is not installed or cannot run: the server cannot take videos now. */
+export class VideoToolsMissingError extends Error {
+  constructor(cause: unknown) {
+    super('ffprobe/ffmpeg could not be run', { cause });
+    this.name = 'VideoToolsMissingError';
+  }
+}
+
+/** What ffprobe found, reduced to what the decision and the remux need. */
+export interface ProbedVideo {
+  container: 'mp4' | 'webm';
+  videoStream: number;
+  videoCodec: string;
+  audioStream: number | undefined;
+  audioCodec: string | undefined;
+  /** As displayed (rotation applied). */
+  width: number;
+  height: number;
+  durationSeconds: number;
+}
+
+/** Output container for each accepted codec pair (browsers play all of these). */
+const MP4_VIDEO = new Set(['h264', 'hevc', 'av1', 'vp9']);
+const MP4_AUDIO = new Set(['aac', 'mp3', 'opus', 'flac']);
+const WEBM_VIDEO = new Set(['vp8', 'vp9', 'av1']);
+const WEBM_AUDIO = new Set(['opus', 'vorbis']);
+/** Demuxers whose files may come in: ISO BMFF (MP4, MOV, 3GP) and Matroska/WebM. */
+const CONTAINERS = [/(^|,)(mov|mp4)(,|$)/, /(^|,)(matroska|webm)(,|$)/];
+
+function run(command: string, args: readonly string[], timeoutMs: number, maxBuffer = 4 * 1024 * 1024): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer, windowsHide: true }, (error, stdout, stderr) => {
+      if (!error) return resolve(stdout);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'EACCES')
+        return reject(new VideoToolsMissingError(error));
+      if (error.killed) return reject(new InvalidVideoError('The video took too long to process.'));
+      reject(new InvalidVideoError(undefined, { stderr: String(stderr).slice(0, 500) }));
+    });
+  });
+}
+
+interface FfprobeStream {
+  index: number;
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  disposition?: { attached_pic?: number };
+  side_data_list?: { rotation?: number }[];
+  tags?: { rotate?: string };
+}
+
+interface FfprobeOutput {
+  streams?: FfprobeStream[];
+  format?: { format_name?: string; duration?: string };
+}
+
+/** Whether the bytes start like a video container (ISO BMFF other than a still image, Matroska/WebM, AVI); ffprobe decides the rest. */
+export async function looksLikeVideo(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(12);
+    const { bytesRead } = await handle.read(head, 0, 12, 0);
+    if (bytesRead < 12) return false;
+    const brand = head.toString('latin1', 8, 12);
+    const isoVideo = head.toString('latin1', 4, 8) === 'ftyp' && !/^(avif|avis|heic|heix|mif1|msf1|heim|heis|hevc|hevx)$/.test(brand);
+    const avi = head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 11) === 'AVI';
+    return isoVideo || avi || head.readUInt32BE(0) === 0x1a45dfa3;
+  } finally {
+    await handle.close();
+  }
+}
+
+const rotationOf = (stream: FfprobeStream): number => {
+  const fromSideData = stream.side_data_list?.find((entry) => typeof entry.rotation === 'number')?.rotation;
+  const value = fromSideData ?? Number(stream.tags?.rotate ?? 0);
+  return Number.isFinite(value) ? Math.abs(Math.round(value)) % 180 : 0;
+};
+
+/**
+ * Reads the container and streams with ffprobe (nothing is decoded) and decides: one video
+ * stream with an accepted codec, at most the first accepted audio stream, a duration and a picture
+ * size within the limits. Anything else is an InvalidVideoError.
+ */
+export async function probeVideo(path: string, limits: VideoLimits): Promise<ProbedVideo> {
+  const json = await run(
+    limits.ffprobePath,
+    ['-v', 'error', '-hide_banner', '-print_format', 'json', '-show_format', '-show_streams', '-i', `file:${path}`],
+    limits.timeoutMs,
+  );
+  let probe: FfprobeOutput;
+  try {
+    probe = JSON.parse(json) as FfprobeOutput;
+  } catch {
+    throw new InvalidVideoError();
+  }
+  const formatName = probe.format?.format_name ?? '';
+  if (!CONTAINERS.some((pattern) => pattern.test(formatName))) throw new InvalidVideoError();
+  const streams = probe.streams ?? [];
+  const videos = streams.filter((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
+  if (videos.length !== 1) throw new InvalidVideoError(videos.length === 0 ? 'The file has no video track.' : undefined);
+  const video = videos[0] as FfprobeStream;
+  const videoCodec = video.codec_name ?? '';
+  const audio = streams.find((s) => s.codec_type === 'audio');
+  const audioCodec = audio?.codec_name;
+
+  let container: 'mp4' | 'webm';
+  if (WEBM_VIDEO.has(videoCodec) && (audioCodec === undefined || WEBM_AUDIO.has(audioCodec))) container = 'webm';
+  else if (MP4_VIDEO.has(videoCodec) && (audioCodec === undefined || MP4_AUDIO.has(audioCodec))) container = 'mp4';
+  else throw new InvalidVideoError();
+
+  const rawWidth = video.width ?? 0;
+  const rawHeight = video.height ?? 0;
+  if (rawWidth <= 0 || rawHeight <= 0) throw new InvalidVideoError();
+  if (Math.max(rawWidth, rawHeight) > limits.maxDimension) {
+    throw new InvalidVideoError(`The video is ${rawWidth}×${rawHeight} pixels; the limit is ${limits.maxDimension} on the longer side.`);
+  }
+  const turned = rotationOf(video) === 90;
+  const durationSeconds = Number(probe.format?.duration);
+  if (!Number.isFinite(durationSeconds) || durationSeconds <= 0) throw new InvalidVideoError('The video’s length could not be read.');
+  if (durationSeconds > limits.maxSeconds) {
+    throw new InvalidVideoError(`The video is ${Math.ceil(durationSeconds)} seconds long; the limit is ${limits.maxSeconds} seconds.`);
+  }
+  return {
+    container,
+    videoStream: video.index,
+    videoCodec,
+    audioStream: audio?.index,
+    audioCodec,
+    width: turned ? rawHeight : rawWidth,
+    height: turned ? rawWidth : rawHeight,
+    durationSeconds,
+  };
+}
+
+/**
+ * Copies the chosen streams into a fresh container without re-encoding and without any metadata:
+ * no global tags (a phone's GPS position, its make and model), no per-stream tags, no chapters, no
+ * data or subtitle tracks (timed location tracks), and the file's index first so playback starts
+ * before the download ends. The picture's rotation is kept: it is how the video is meant to be seen.
+ */
+export async function remuxVideo(input: string, output: string, video: ProbedVideo, limits: VideoLimits): Promise<void> {
+  const args = ['-nostdin', '-v', 'error', '-hide_banner', '-y', '-i', `file:${input}`, '-map', `0:${video.videoStream}`];
+  if (video.audioStream !== undefined) args.push('-map', `0:${video.audioStream}`);
+  args.push('-c', 'copy', '-map_metadata', '-1', '-map_metadata:s:v', '-1', '-map_metadata:s:a', '-1', '-map_chapters', '-1');
+  args.push('-dn', '-sn', '-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact');
+  if (video.container === 'mp4') {
+    if (video.videoCodec === 'hevc') args.push('-tag:v', 'hvc1');
+    args.push('-movflags', '+faststart', '-f', 'mp4');
+  } else {
+    args.push('-f', 'webm');
+  }
+  args.push(`file:${output}`);
+  await run(limits.ffmpegPath, args, limits.timeoutMs);
+}
+
+/** One frame (a second in, or earlier for a short clip), turned upright, as a high-quality JPEG for the image pipeline. */
+export async function posterFrame(input: string, output: string, video: ProbedVideo, limits: VideoLimits): Promise<void> {
+  const at = Math.min(1, video.durationSeconds / 3).toFixed(3);
+  await run(
+    limits.ffmpegPath,
+    ['-nostdin', '-v', 'error', '-hide_banner', '-y', '-ss', at, '-i', `file:${input}`, '-map', '0:v:0', '-frames:v', '1', '-an'].concat([
+      '-f',
+      'image2',
+      '-c:v',
+      'mjpeg',
+      '-q:v',
+      '2',
+      `file:${output}`,
+    ]),
+    limits.timeoutMs,
+  );
+}

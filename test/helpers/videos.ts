@@ -1,0 +1,117 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+/** Video fixtures synthesised in the test run by Debian's ffmpeg (lavfi test patterns), nothing downloaded. */
+
+const run = promisify(execFile);
+
+export interface VideoOptions {
+  container?: 'mov' | 'mp4' | 'webm' | 'mkv' | 'avi';
+  codec?: 'h264' | 'hevc' | 'vp9' | 'vp8' | 'mpeg4';
+  audio?: 'aac' | 'opus' | 'pcm' | 'none';
+  seconds?: number;
+  width?: number;
+  height?: number;
+  /** Write a phone's location (QuickTime ISO 6709 and a GPS-like "location" tag) and its make/model. */
+  gps?: boolean;
+  /** A display-matrix rotation, as a phone held upright records. */
+  rotate?: 90;
+  /** Approximate size: the picture is random noise at this bitrate (kbit/s). */
+  bitrateKbps?: number;
+}
+
+export const PHONE_LOCATION = '+48.8584+002.2945/';
+
+const ENCODERS = {
+  h264: ['libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
+  hevc: ['libx265', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-x265-params', 'log-level=error'],
+  vp9: ['libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8'],
+  vp8: ['libvpx', '-deadline', 'realtime', '-cpu-used', '8'],
+  mpeg4: ['mpeg4'],
+} as const;
+const AUDIO = { aac: ['aac'], opus: ['libopus'], pcm: ['pcm_s16le'] } as const;
+
+const cache = new Map<string, Promise<Buffer>>();
+
+/** A short synthetic video; the same options give the same bytes once per test process. */
+export function video(options: VideoOptions = {}): Promise<Buffer> {
+  const key = JSON.stringify(options);
+  let made = cache.get(key);
+  if (!made) {
+    made = make(options);
+    cache.set(key, made);
+  }
+  return made;
+}
+
+async function make(options: VideoOptions): Promise<Buffer> {
+  const { container = 'mp4', codec = 'h264', audio = 'aac', seconds = 2, width = 320, height = 240, gps = false, bitrateKbps } = options;
+  const dir = await mkdtemp(path.join(tmpdir(), 'castfolio-video-'));
+  try {
+    const source = bitrateKbps
+      ? `nullsrc=size=${width}x${height}:rate=25,geq=random(1)*255:128:128`
+      : `testsrc=size=${width}x${height}:rate=25`;
+    const args = ['-v', 'error', '-y', '-f', 'lavfi', '-i', source];
+    if (audio !== 'none') args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+    args.push('-t', String(seconds), '-c:v', ...ENCODERS[codec]);
+    if (bitrateKbps) args.push('-b:v', `${bitrateKbps}k`, '-maxrate', `${bitrateKbps}k`, '-bufsize', `${bitrateKbps * 2}k`);
+    if (audio !== 'none') args.push('-c:a', ...AUDIO[audio]);
+    if (gps) {
+      args.push('-metadata', `location=${PHONE_LOCATION}`, '-metadata', `com.apple.quicktime.location.ISO6709=${PHONE_LOCATION}`);
+      args.push('-metadata', 'make=Apple', '-metadata', 'model=iPhone 15 Pro', '-metadata', 'comment=secret-location-video');
+    }
+    if (container === 'mov' || container === 'mp4') args.push('-movflags', 'use_metadata_tags');
+    const first = path.join(dir, `made.${container}`);
+    args.push(first);
+    await run('ffmpeg', args);
+    if (!options.rotate) return await readFile(first);
+    const turned = path.join(dir, `turned.${container}`);
+    await run('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-i',
+      first,
+      '-c',
+      'copy',
+      '-map_metadata',
+      '0',
+      '-metadata:s:v:0',
+      `rotate=${options.rotate}`,
+      '-movflags',
+      'use_metadata_tags',
+      turned,
+    ]);
+    return await readFile(turned);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface ProbedFile {
+  format: { format_name: string; duration: string; tags?: Record<string, string> };
+  streams: {
+    codec_type: string;
+    codec_name: string;
+    width?: number;
+    height?: number;
+    tags?: Record<string, string>;
+    side_data_list?: { rotation?: number }[];
+  }[];
+}
+
+/** ffprobe's view of some bytes (what a player would see). */
+export async function probe(bytes: Buffer): Promise<ProbedFile> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'castfolio-probe-'));
+  try {
+    const file = path.join(dir, 'file');
+    await writeFile(file, bytes);
+    const { stdout } = await run('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file]);
+    return JSON.parse(stdout) as ProbedFile;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

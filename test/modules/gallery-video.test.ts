@@ -1,0 +1,208 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { cli, expectNoOrphans, startTestApp, storedNames, type TestApp } from '../helpers/app.js';
+import { DATABASES } from '../helpers/databases.js';
+import { createUser, type TestUser } from '../helpers/factories.js';
+import { jpeg } from '../helpers/images.js';
+import { STORAGES } from '../helpers/storage.js';
+import { PHONE_LOCATION, probe, video } from '../helpers/videos.js';
+
+function mediaForm(file: Buffer, fields: Record<string, string> = {}, filename = 'clip.mov', type = 'video/quicktime'): FormData {
+  const form = new FormData();
+  form.append('media_file', new Blob([file], { type }), filename);
+  form.append('name', fields.name ?? 'Self-tape');
+  for (const [key, value] of Object.entries(fields)) if (key !== 'name') form.append(key, value);
+  return form;
+}
+
+const INVALID = 'Upload a valid video: MP4, MOV or WebM with H.264, HEVC, VP8, VP9 or AV1 video and AAC, MP3, Opus or Vorbis sound.';
+const download = async (url: string) => {
+  const response = await fetch(url);
+  return { status: response.status, type: response.headers.get('content-type'), body: Buffer.from(await response.arrayBuffer()) };
+};
+
+for (const target of DATABASES) {
+  for (const storage of STORAGES) {
+    describe.skipIf(target.skipReason)(`gallery videos on ${target.label} with ${storage.name} storage`, () => {
+      let t: TestApp;
+      let premium: TestUser;
+
+      const upload = (user: TestUser, form: FormData, kind = 'talent') =>
+        t.http.request('POST', `/api/profile/${kind}/media/`, { form, headers: user.headers });
+
+      beforeAll(async () => {
+        t = await startTestApp(target, { storage, env: { MAX_VIDEO_DURATION: '20' } });
+        premium = await createUser(t.http, 'talent');
+        await cli(t, 'subscription', 'grant', premium.email, 'platinum');
+      });
+      afterAll(async () => t?.close());
+
+      it('stores a phone video without its location, make or model, upright, with a poster frame', async () => {
+        const original = await video({ container: 'mov', gps: true, rotate: 90 });
+        expect(original.includes(Buffer.from(PHONE_LOCATION))).toBe(true);
+        const created = await upload(premium, mediaForm(original, { name: 'Monologue', media_info: 'Shakespeare' }));
+        expect(created.status, created.text).toBe(201);
+        expect(created.body).toMatchObject({ media_type: 'video', name: 'Monologue', is_test_video: false, slot: null });
+        expect(created.body.media_file).toMatch(/\/gallery_media\/\d+_[A-Za-z0-9_-]+\.mp4$/);
+        expect(created.body.thumbnail).toMatch(/\/gallery_media\/\d+_[A-Za-z0-9_-]+\.jpg$/);
+        expect(created.body.duration_seconds).toBeCloseTo(2, 0);
+
+        const stored = await download(created.body.media_file);
+        expect(stored.status).toBe(200);
+        expect(stored.type).toBe('video/mp4');
+        for (const secret of [PHONE_LOCATION, 'iPhone', 'Apple', 'secret-location-video']) {
+          expect(stored.body.includes(Buffer.from(secret)), secret).toBe(false);
+        }
+        const probed = await probe(stored.body);
+        expect(probed.format.tags ?? {}).not.toHaveProperty('location');
+        expect(probed.streams.map((s) => s.codec_name)).toEqual(['h264', 'aac']);
+        const picture = probed.streams[0]!;
+        expect(Math.abs(picture.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? 0)).toBe(90);
+
+        const poster = await download(created.body.thumbnail);
+        expect(poster.type).toBe('image/jpeg');
+        const meta = await sharp(poster.body).metadata();
+        expect([meta.width, meta.height]).toEqual([240, 320]);
+        expect(meta.exif).toBeUndefined();
+
+        const profile = await t.http.get('/api/profile/talent/', premium.headers);
+        expect(profile.body.media.map((m: { id: number }) => m.id)).toContain(created.body.id);
+        expect(profile.body.account_limitations).toMatchObject({ videos_used: 1, videos_limit: 4 });
+        await expectNoOrphans(t);
+      });
+
+      it('keeps a WebM as WebM', async () => {
+        const created = await upload(
+          premium,
+          mediaForm(await video({ container: 'webm', codec: 'vp9', audio: 'opus' }), {}, 'tape.webm', 'video/webm'),
+        );
+        expect(created.status, created.text).toBe(201);
+        expect(created.body.media_file).toMatch(/\.webm$/);
+        const stored = await download(created.body.media_file);
+        expect(stored.type).toBe('video/webm');
+        expect((await probe(stored.body)).streams.map((s) => s.codec_name)).toEqual(['vp9', 'opus']);
+      });
+
+      it('refuses what is not an accepted video with a 400 naming why, storing nothing', async () => {
+        const before = await storedNames(t);
+        const real = await video({});
+        const cases: [Buffer, string[]][] = [
+          [real.subarray(0, 2048), [INVALID]],
+          [Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypmp42'), Buffer.alloc(64)]), [INVALID]],
+          [await video({ container: 'avi', codec: 'mpeg4', audio: 'none' }), [INVALID]],
+          [await video({ container: 'mkv', codec: 'mpeg4', audio: 'none' }), [INVALID]],
+          [await video({ container: 'mov', audio: 'pcm' }), [INVALID]],
+          [
+            await video({ seconds: 21, width: 64, height: 64, audio: 'none' }),
+            [INVALID, 'The video is 21 seconds long; the limit is 20 seconds.'],
+          ],
+        ];
+        for (const [bytes, message] of cases) {
+          const refused = await upload(premium, mediaForm(bytes));
+          expect(refused.status, refused.text).toBe(400);
+          expect(refused.body).toEqual({ media_file: message });
+        }
+        expect(await storedNames(t)).toEqual(before);
+        await expectNoOrphans(t);
+      });
+
+      it('counts videos against the plan in the live words; test videos are numbered and not counted', async () => {
+        const free = await createUser(t.http, 'talent');
+        const refused = await upload(free, mediaForm(await video({})));
+        expect(refused.status).toBe(400);
+        expect(refused.body).toMatchObject({
+          details: 'Your free account allows 0 videos. You already have 0 videos.',
+          account_type: 'free',
+        });
+
+        const first = await upload(free, mediaForm(await video({}), { is_test_video: 'true' }));
+        expect(first.status, first.text).toBe(201);
+        expect(first.body).toMatchObject({ is_test_video: true, test_video_number: 1, is_about_yourself_video: false });
+        const third = await upload(free, mediaForm(await video({}), { is_test_video: 'true', test_video_number: '3' }));
+        expect(third.body.test_video_number).toBe(3);
+        const again = await upload(free, mediaForm(await video({}), { is_test_video: 'true', test_video_number: '3' }));
+        expect(again.status).toBe(400);
+        expect(again.body).toEqual({ test_video_number: ['Test video 3 is already uploaded: delete it first to replace it.'] });
+        const about = await upload(free, mediaForm(await video({}), { is_about_yourself_video: 'true' }));
+        expect(about.body).toMatchObject({ is_test_video: true, test_video_number: 5, is_about_yourself_video: true });
+        const secondAbout = await upload(free, mediaForm(await video({}), { is_about_yourself_video: 'true' }));
+        expect(secondAbout.body).toEqual({ is_about_yourself_video: ['You can only upload 1 about yourself video.'] });
+        const photo = await upload(free, mediaForm(await jpeg(), { is_test_video: 'true' }, 'me.jpg', 'image/jpeg'));
+        expect(photo.body).toEqual({ is_test_video: ['Only a video can be a test video.'] });
+        const badNumber = await upload(free, mediaForm(await video({}), { is_test_video: 'true', test_video_number: '7' }));
+        expect(badNumber.body).toEqual({ test_video_number: ['Test videos are numbered 1 to 4 (5 is the about yourself video).'] });
+
+        const profile = await t.http.get('/api/profile/talent/', free.headers);
+        expect(profile.body.account_limitations).toMatchObject({ videos_used: 0, videos_limit: 0 });
+        expect(profile.body.media).toHaveLength(3);
+        await expectNoOrphans(t);
+      });
+
+      it('deletes a video with its poster', async () => {
+        const created = await upload(premium, mediaForm(await video({ seconds: 1 })));
+        expect(created.status).toBe(201);
+        expect((await t.http.request('DELETE', `/api/media/${created.body.id}/delete/`, { headers: premium.headers })).status).toBe(204);
+        expect((await fetch(created.body.media_file)).status).toBe(404);
+        expect((await fetch(created.body.thumbnail)).status).toBe(404);
+        await expectNoOrphans(t);
+      });
+    });
+  }
+}
+
+describe('gallery videos on a server without ffmpeg', () => {
+  const target = DATABASES[0]!;
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(target, { env: { FFPROBE_PATH: '/nonexistent/ffprobe', FFMPEG_PATH: '/nonexistent/ffmpeg' } });
+  });
+  afterAll(async () => t?.close());
+
+  it('answers 400 (photos still work) and stores nothing', async () => {
+    const user = await createUser(t.http, 'talent');
+    await cli(t, 'subscription', 'grant', user.email, 'premium');
+    const refused = await t.http.request('POST', '/api/profile/talent/media/', { form: mediaForm(await video({})), headers: user.headers });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toEqual({
+      media_file: ['This server cannot take videos right now: upload a photo (JPEG, PNG, GIF, WebP or AVIF).'],
+    });
+    const photo = await t.http.request('POST', '/api/profile/talent/media/', {
+      form: mediaForm(await jpeg(), {}, 'me.jpg', 'image/jpeg'),
+      headers: user.headers,
+    });
+    expect(photo.status).toBe(201);
+    await expectNoOrphans(t);
+  });
+});
+
+describe('gallery video size limit', () => {
+  const target = DATABASES[0]!;
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(target, { env: { MAX_VIDEO_SIZE: '64KB', MAX_IMAGE_SIZE: '32KB' } });
+  });
+  afterAll(async () => t?.close());
+
+  it('answers 413 for a video over MAX_VIDEO_SIZE and a photo over MAX_IMAGE_SIZE, storing nothing', async () => {
+    const user = await createUser(t.http, 'talent');
+    await cli(t, 'subscription', 'grant', user.email, 'premium');
+    const big = await video({ seconds: 2, bitrateKbps: 600, audio: 'none' });
+    expect(big.length).toBeGreaterThan(64 * 1024);
+    const refused = await t.http.request('POST', '/api/profile/talent/media/', { form: mediaForm(big), headers: user.headers });
+    expect(refused.status).toBe(413);
+    expect(refused.body).toEqual({ media_file: ['Video file size cannot exceed 64 KB.'] });
+    const noisy = await sharp({
+      create: { width: 220, height: 220, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } },
+    })
+      .jpeg({ quality: 95 })
+      .toBuffer();
+    expect(noisy.length).toBeGreaterThan(32 * 1024);
+    const tooBig = await t.http.request('POST', '/api/profile/talent/media/', {
+      form: mediaForm(noisy, {}, 'me.jpg', 'image/jpeg'),
+      headers: user.headers,
+    });
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.body).toEqual({ media_file: ['Image file size cannot exceed 32 KB.'] });
+    await expectNoOrphans(t);
+  });
+});
