@@ -35,8 +35,18 @@ export class VideoToolsMissingError extends Error {
   }
 }
 
+/** The demuxer a file's magic bytes call for; ffmpeg never guesses (no playlist, concat or image2 demuxer). */
+export type Demuxer = 'mov' | 'matroska';
+
+/**
+ * Options every ffprobe/ffmpeg run gets for an upload: the demuxer named by its magic bytes, and
+ * only the file protocol, so nothing inside a file can make ffmpeg open a URL or another demuxer.
+ */
+const inputOptions = (demuxer: Demuxer, path: string) => ['-protocol_whitelist', 'file', '-f', demuxer, '-i', `file:${path}`];
+
 /** What ffprobe found, reduced to what the decision and the remux need. */
 export interface ProbedVideo {
+  demuxer: Demuxer;
   container: 'mp4' | 'webm';
   videoStream: number;
   videoCodec: string;
@@ -84,17 +94,23 @@ interface FfprobeOutput {
   format?: { format_name?: string; duration?: string };
 }
 
-/** Whether the bytes start like a video container (ISO BMFF other than a still image, Matroska/WebM, AVI); ffprobe decides the rest. */
-export async function looksLikeVideo(path: string): Promise<boolean> {
+/**
+ * What the bytes start like: an ISO BMFF video (MP4, MOV, 3GP; not a HEIC/AVIF still), Matroska or
+ * WebM, AVI (refused without being opened: its subtitle streams have carried ffmpeg exploits), or
+ * nothing we treat as a video (undefined: it goes to the image pipeline).
+ */
+export async function videoContainerOf(path: string): Promise<Demuxer | 'avi' | undefined> {
   const handle = await open(path, 'r');
   try {
     const head = Buffer.alloc(12);
     const { bytesRead } = await handle.read(head, 0, 12, 0);
-    if (bytesRead < 12) return false;
+    if (bytesRead < 12) return undefined;
     const brand = head.toString('latin1', 8, 12);
-    const isoVideo = head.toString('latin1', 4, 8) === 'ftyp' && !/^(avif|avis|heic|heix|mif1|msf1|heim|heis|hevc|hevx)$/.test(brand);
-    const avi = head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 11) === 'AVI';
-    return isoVideo || avi || head.readUInt32BE(0) === 0x1a45dfa3;
+    if (head.toString('latin1', 4, 8) === 'ftyp')
+      return /^(avif|avis|heic|heix|mif1|msf1|heim|heis|hevc|hevx)$/.test(brand) ? undefined : 'mov';
+    if (head.readUInt32BE(0) === 0x1a45dfa3) return 'matroska';
+    if (head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 11) === 'AVI') return 'avi';
+    return undefined;
   } finally {
     await handle.close();
   }
@@ -112,9 +128,11 @@ const rotationOf = (stream: FfprobeStream): number => {
  * size within the limits. Anything else is an InvalidVideoError.
  */
 export async function probeVideo(path: string, limits: VideoLimits): Promise<ProbedVideo> {
+  const demuxer = await videoContainerOf(path);
+  if (demuxer === undefined || demuxer === 'avi') throw new InvalidVideoError();
   const json = await run(
     limits.ffprobePath,
-    ['-v', 'error', '-hide_banner', '-print_format', 'json', '-show_format', '-show_streams', '-i', `file:${path}`],
+    ['-v', 'error', '-hide_banner', '-print_format', 'json', '-show_format', '-show_streams', ...inputOptions(demuxer, path)],
     limits.timeoutMs,
   );
   let probe: FfprobeOutput;
@@ -151,6 +169,7 @@ export async function probeVideo(path: string, limits: VideoLimits): Promise<Pro
     throw new InvalidVideoError(`The video is ${Math.ceil(durationSeconds)} seconds long; the limit is ${limits.maxSeconds} seconds.`);
   }
   return {
+    demuxer,
     container,
     videoStream: video.index,
     videoCodec,
@@ -169,7 +188,7 @@ export async function probeVideo(path: string, limits: VideoLimits): Promise<Pro
  * before the download ends. The picture's rotation is kept: it is how the video is meant to be seen.
  */
 export async function remuxVideo(input: string, output: string, video: ProbedVideo, limits: VideoLimits): Promise<void> {
-  const args = ['-nostdin', '-v', 'error', '-hide_banner', '-y', '-i', `file:${input}`, '-map', `0:${video.videoStream}`];
+  const args = ['-nostdin', '-v', 'error', '-hide_banner', '-y', ...inputOptions(video.demuxer, input), '-map', `0:${video.videoStream}`];
   if (video.audioStream !== undefined) args.push('-map', `0:${video.audioStream}`);
   args.push('-c', 'copy', '-map_metadata', '-1', '-map_metadata:s:v', '-1', '-map_metadata:s:a', '-1', '-map_chapters', '-1');
   args.push('-dn', '-sn', '-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact');
@@ -188,15 +207,21 @@ export async function posterFrame(input: string, output: string, video: ProbedVi
   const at = Math.min(1, video.durationSeconds / 3).toFixed(3);
   await run(
     limits.ffmpegPath,
-    ['-nostdin', '-v', 'error', '-hide_banner', '-y', '-ss', at, '-i', `file:${input}`, '-map', '0:v:0', '-frames:v', '1', '-an'].concat([
-      '-f',
-      'image2',
-      '-c:v',
-      'mjpeg',
-      '-q:v',
-      '2',
-      `file:${output}`,
-    ]),
+    [
+      '-nostdin',
+      '-v',
+      'error',
+      '-hide_banner',
+      '-y',
+      '-ss',
+      at,
+      ...inputOptions(video.container === 'mp4' ? 'mov' : 'matroska', input),
+      '-map',
+      '0:v:0',
+      '-frames:v',
+      '1',
+      '-an',
+    ].concat(['-f', 'image2', '-c:v', 'mjpeg', '-q:v', '2', `file:${output}`]),
     limits.timeoutMs,
   );
 }

@@ -64,6 +64,8 @@ interface Fault {
   times: number;
   kind: FaultKind;
   delayMs: number;
+  /** Calls let through before the fault starts (a video's second put, after its poster). */
+  skip: number;
 }
 
 /** Wraps the real driver and makes chosen calls fail, hang or crawl: the driver itself is never replaced. */
@@ -77,9 +79,9 @@ export class FaultyStorage implements Storage {
     return this.inner.driver;
   }
 
-  /** The next `times` calls of `operation` fail (error), never answer (hang) or answer late (slow). */
-  failNext(operation: Operation, times = 1, kind: FaultKind = 'error', delayMs = 1500): void {
-    this.#faults.set(operation, { times, kind, delayMs });
+  /** The next `times` calls of `operation` (after `skip` good ones) fail (error), never answer (hang) or answer late (slow). */
+  failNext(operation: Operation, times = 1, kind: FaultKind = 'error', delayMs = 1500, skip = 0): void {
+    this.#faults.set(operation, { times, kind, delayMs, skip });
   }
 
   heal(): void {
@@ -90,6 +92,10 @@ export class FaultyStorage implements Storage {
     this.calls[operation] += 1;
     const fault = this.#faults.get(operation);
     if (!fault || fault.times <= 0) return;
+    if (fault.skip > 0) {
+      fault.skip -= 1;
+      return;
+    }
     fault.times -= 1;
     if (fault.kind === 'slow') return new Promise((resolve) => setTimeout(resolve, fault.delayMs));
     if (fault.kind === 'hang') return new Promise(() => undefined);

@@ -13,6 +13,7 @@ import { TEST_JWT_SECRET } from '../helpers/app.js';
 import { DATABASES, type TestDatabase } from '../helpers/databases.js';
 import { Http } from '../helpers/http.js';
 import { noisyJpeg } from '../helpers/images.js';
+import { video } from '../helpers/videos.js';
 import { buildServer, startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { s3Env, startS3rver } from '../helpers/storage.js';
 
@@ -90,16 +91,20 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
       users.push({ email, headers: { Authorization: `Bearer ${token.body.access}`, 'is-background': 'true' } });
     }
     const images = await Promise.all(Array.from({ length: 8 }, (_, i) => noisyJpeg(700 + i * 40, 500)));
-    // Every fourth operation adds to the user's gallery and every fourth removes from it.
+    const clip = await video({ seconds: 1 });
+    // Every fourth operation adds to the user's gallery (every eighth a video: two objects, poster
+    // and video), every fourth removes from it, and every eighth promotes a gallery photo to the
+    // profile picture (one transaction that moves the picture and queues the old one).
     const io = { out: () => undefined, err: () => undefined };
     for (const user of users) expect(await runCli(['subscription', 'grant', user.email, 'background_jobs'], config, io, handle)).toBe(0);
-    const galleryAdded: { user: number; id: number; name: string }[] = [];
+    const galleryAdded: { user: number; id: number; name: string; poster: string | null; photo: boolean }[] = [];
     const galleryDeleted = new Set<number>();
     // A delete whose answer a kill cut off may or may not have happened: those items prove nothing.
     const galleryDeleteUnanswered = new Set<number>();
 
     const succeeded: { user: number; url: string }[] = [];
     let attempted = 0;
+    let promoted = 0;
     let failed = 0;
     let kills = 0;
     let restarting: Promise<void> | null = null;
@@ -110,15 +115,26 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
         const u = attempted % USERS;
         const form = new FormData();
         const gallery = attempted % 4 === 0;
+        const isVideo = attempted % 8 === 0;
         form.append(
           gallery ? 'media_file' : 'profile_picture',
-          new Blob([images[attempted % images.length]!], { type: 'image/jpeg' }),
-          'p.jpg',
+          isVideo ? new Blob([clip], { type: 'video/mp4' }) : new Blob([images[attempted % images.length]!], { type: 'image/jpeg' }),
+          isVideo ? 'v.mp4' : 'p.jpg',
         );
         if (gallery) form.append('name', `Look ${attempted}`);
         const removable = attempted % 4 === 2 ? galleryAdded.find((g) => g.user === u && !galleryDeleted.has(g.id)) : undefined;
+        const promotable =
+          attempted % 8 === 5 ? galleryAdded.findLast((g) => g.user === u && g.photo && !galleryDeleted.has(g.id)) : undefined;
         try {
           await restarting;
+          if (promotable) {
+            const res = await http().request('POST', `/api/profile/background/media/${promotable.id}/promote/`, {
+              headers: users[u]!.headers,
+            });
+            if (res.status === 200) promoted += 1;
+            else failed += 1;
+            continue;
+          }
           if (removable) {
             const res = await http().request('DELETE', `/api/media/${removable.id}/delete/`, { headers: users[u]!.headers });
             if (res.status === 204) galleryDeleted.add(removable.id);
@@ -129,8 +145,15 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
             form,
             headers: users[u]!.headers,
           });
+          const nameIn = (url: string) => url.slice(url.indexOf('/media/') + 7);
           if (gallery && res.status === 201)
-            galleryAdded.push({ user: u, id: res.body.id, name: res.body.media_file.slice(res.body.media_file.indexOf('/media/') + 7) });
+            galleryAdded.push({
+              user: u,
+              id: res.body.id,
+              name: nameIn(res.body.media_file),
+              poster: res.body.thumbnail ? nameIn(res.body.thumbnail) : null,
+              photo: !isVideo,
+            });
           else if (!gallery && res.status === 200) succeeded.push({ user: u, url: res.body.profile.profile_picture });
           else failed += 1;
         } catch {
@@ -170,16 +193,24 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
       .select(['users.email', 'profile_picture'])
       .execute();
     const current = new Map(rows.map((r) => [r.email, r.profile_picture]));
-    const galleryRows = await handle.db.selectFrom('gallery_media').select(['id', 'file']).execute();
+    const galleryRows = await handle.db.selectFrom('gallery_media').select(['id', 'file', 'thumbnail']).execute();
     const referenced = new Set(
-      [...rows.map((r) => r.profile_picture), ...galleryRows.map((r) => r.file)].filter((n): n is string => n !== null),
+      [...rows.map((r) => r.profile_picture), ...galleryRows.flatMap((r) => [r.file, r.thumbnail])].filter((n): n is string => n !== null),
     );
     // A confirmed gallery upload that was not deleted is still listed, and its file is there.
     const galleryIds = new Set(galleryRows.map((r) => r.id));
     const lostGallery = galleryAdded.filter(
-      (g) => !galleryDeleted.has(g.id) && !galleryDeleteUnanswered.has(g.id) && (!galleryIds.has(g.id) || !stored.has(g.name)),
+      (g) =>
+        !galleryDeleted.has(g.id) &&
+        !galleryDeleteUnanswered.has(g.id) &&
+        (!galleryIds.has(g.id) || !stored.has(g.name) || (g.poster !== null && !stored.has(g.poster))),
     );
-    const keptDeleted = galleryAdded.filter((g) => galleryDeleted.has(g.id) && (galleryIds.has(g.id) || stored.has(g.name)));
+    // A deleted item's files are gone, unless the photo is still the profile picture (promoted).
+    const keptDeleted = galleryAdded.filter(
+      (g) =>
+        galleryDeleted.has(g.id) &&
+        (galleryIds.has(g.id) || (stored.has(g.name) && !referenced.has(g.name)) || (g.poster !== null && stored.has(g.poster))),
+    );
     const pending = await handle.db.selectFrom('pending_deletions').select('name').execute();
 
     const orphans = [...stored].filter((name) => !referenced.has(name));
@@ -196,7 +227,7 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
       `crash consistency: ${attempted} uploads attempted, ${succeeded.length} answered 200, ${failed} failed or cut by a kill, ` +
         `${kills} SIGKILLs; sweep: ${out.at(-1)}; afterwards ${orphans.length} orphaned objects, ${dangling.length} rows pointing at missing objects, ` +
         `${pending.length} pending deletions, ${lost.length} 200-uploads neither current nor replaced; gallery: ${galleryAdded.length} added, ` +
-        `${galleryDeleted.size} deleted, ${lostGallery.length} confirmed and lost, ${keptDeleted.length} deleted but kept`,
+        `${galleryDeleted.size} deleted, ${promoted} promoted to the profile picture, ${lostGallery.length} confirmed and lost, ${keptDeleted.length} deleted but kept`,
     );
     expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
     expect(succeeded.length).toBeGreaterThan(0);

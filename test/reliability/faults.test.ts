@@ -7,6 +7,7 @@ import { jpeg } from '../helpers/images.js';
 import { holdLock } from '../helpers/locks.js';
 import { TcpProxy } from '../helpers/proxy.js';
 import { s3Env, startS3rver, type StorageTarget } from '../helpers/storage.js';
+import { video } from '../helpers/videos.js';
 
 /**
  * The fault matrix: each step of a picture upload and of an item write (object put, database
@@ -273,6 +274,29 @@ for (const db of DATABASES) {
           await cli('media', 'sweep', '--grace', '0');
         });
       }
+    }
+
+    // A video is two objects (poster, then video): a failure at either put, or at the commit, leaves neither.
+    const VIDEO_FAULTS = [
+      { fault: 'poster put error', status: 503, arm: () => t.storage.failNext('put', 1, 'error') },
+      { fault: 'video put error', status: 503, arm: () => t.storage.failNext('put', 1, 'error', 0, 1) },
+      { fault: 'video put hang', status: 503, arm: () => t.storage.failNext('put', 1, 'hang', 0, 1) },
+      { fault: 'commit error', status: 500, arm: () => refuseGalleryInserts(true) },
+    ];
+    for (const { fault, status, arm } of VIDEO_FAULTS) {
+      it(`gallery video add: ${fault} → ${status}, neither the video nor its poster stays`, async () => {
+        const before = await galleryCount();
+        const body = form('media_file', await video({ seconds: 1 }));
+        body.append('name', 'Showreel');
+        await arm();
+        const res = await t.http.request('POST', '/api/profile/background/media/', { form: body, headers: user.headers });
+        await refuseGalleryInserts(false);
+        t.storage.heal();
+        expect(res.status, res.text).toBe(status);
+        expect(await galleryCount()).toBe(before);
+        expect((await cli('media', 'sweep', '--grace', '0')).code).toBe(0);
+        await expectNoOrphans(t);
+      });
     }
 
     for (const kind of KINDS) {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { expectNoOrphans, startTestApp, storedNames, TEST_JWT_SECRET, type TestA
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, registration, type TestUser } from '../helpers/factories.js';
 import type { HttpResponse } from '../helpers/http.js';
+import { video } from '../helpers/videos.js';
 import { animatedGif, BAD_FILES, HTML_PAYLOAD, jpeg, jpegHtmlPolyglot, jpegWithExif, pngClaiming } from '../helpers/images.js';
 
 /**
@@ -56,6 +58,7 @@ for (const db of DATABASES) {
     let star: TestUser;
     let otherItem: number;
     let otherMedia: number;
+    let ownMedia: number;
     const cases: Case[] = [];
 
     beforeAll(async () => {
@@ -75,6 +78,10 @@ for (const db of DATABASES) {
       theirs.append('media_file', new Blob([await jpeg()]), 'theirs.jpg');
       theirs.append('name', 'Theirs');
       otherMedia = (await t.http.request('POST', GALLERY, { form: theirs, headers: other.headers })).body.id;
+      const mine = new FormData();
+      mine.append('media_file', new Blob([await jpeg()]), 'mine.jpg');
+      mine.append('name', 'Mine');
+      ownMedia = (await t.http.request('POST', GALLERY, { form: mine, headers: user.headers })).body.id;
       defineCases();
     });
     afterAll(async () => t?.close());
@@ -357,6 +364,81 @@ for (const db of DATABASES) {
       add('gallery: id "1 OR 1=1"', 404, async () =>
         t.http.request('DELETE', '/api/media/1%20OR%201=1/delete/', { headers: user.headers }),
       );
+      const HLS = Buffer.from('#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10.0,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n');
+      add('gallery: an MP4 header wrapping an HLS playlist that names /etc/passwd', 400, async () =>
+        galleryForm([
+          ['media_file', new Blob([Buffer.concat([Buffer.from([0, 0, 0, 0x14]), Buffer.from('ftypisom\0\0\0\0isom'), HLS])]), 'x.mp4'],
+          ['name', 'x'],
+        ]),
+      );
+      add('gallery: a bare HLS playlist as a video', 400, async () =>
+        galleryForm([
+          ['media_file', new Blob([HLS], { type: 'video/mp4' }), 'x.m3u8'],
+          ['name', 'x'],
+        ]),
+      );
+      add('gallery: an ffconcat list naming /etc/passwd', 400, async () =>
+        galleryForm([
+          ['media_file', new Blob([Buffer.from('ffconcat version 1.0\nfile /etc/passwd\n')], { type: 'video/mp4' }), 'x.mp4'],
+          ['name', 'x'],
+        ]),
+      );
+      add('gallery: an AVI (refused unopened)', 400, async () =>
+        galleryForm([
+          ['media_file', new Blob([await video({ container: 'avi', codec: 'mpeg4', audio: 'none', seconds: 1 })]), 'x.avi'],
+          ['name', 'x'],
+        ]),
+      );
+      add('gallery: a Matroska header then noise', 400, async () =>
+        galleryForm([
+          ['media_file', new Blob([Buffer.concat([Buffer.from([0x1a, 0x45, 0xdf, 0xa3]), randomBytes(4096)])]), 'x.mkv'],
+          ['name', 'x'],
+        ]),
+      );
+      add('gallery: the test-video flag on a photo', 400, async () =>
+        galleryForm([
+          ['media_file', new Blob([await jpeg()]), 'a.jpg'],
+          ['name', 'x'],
+          ['is_test_video', 'true'],
+        ]),
+      );
+      add('gallery: test_video_number "1; DROP TABLE"', 400, async () =>
+        galleryForm([
+          ['media_file', new Blob([await jpeg()]), 'a.jpg'],
+          ['name', 'x'],
+          ['is_test_video', 'true'],
+          ['test_video_number', '1; DROP TABLE gallery_media'],
+        ]),
+      );
+      add('gallery: slot "../../etc"', 400, async () =>
+        galleryForm([
+          ['media_file', new Blob([await jpeg()]), 'a.jpg'],
+          ['name', 'x'],
+          ['slot', '../../etc'],
+        ]),
+      );
+      add('gallery: PATCH with only __proto__', 400, async () =>
+        t.http.request('PATCH', `${GALLERY}${ownMedia}/`, {
+          body: '{"__proto__":{"slot":"headshot"}}',
+          headers: { ...user.headers, 'content-type': 'application/json' },
+        }),
+      );
+      add("gallery: PATCH another user's item", 404, async () =>
+        t.http.request('PATCH', `${GALLERY}${otherMedia}/`, { json: { name: 'mine now' }, headers: user.headers }),
+      );
+      add('gallery: reorder with 5 000 ids', 400, async () =>
+        t.http.request('POST', `${GALLERY}reorder/`, {
+          json: { order: Array.from({ length: 5000 }, (_, i) => i + 1) },
+          headers: user.headers,
+        }),
+      );
+      add("gallery: reorder naming another user's item", 400, async () =>
+        t.http.request('POST', `${GALLERY}reorder/`, { json: { order: [ownMedia, otherMedia] }, headers: user.headers }),
+      );
+      add("gallery: promote another user's photo", 404, async () =>
+        t.http.request('POST', `${GALLERY}${otherMedia}/promote/`, { headers: user.headers }),
+      );
+      add('gallery: portfolio of user 1e309', 404, async () => t.http.get('/api/portfolio/1e309/', user.headers));
       add('gallery: a talent path for a background account', 403, async () =>
         t.http.request('POST', '/api/profile/talent/media/', { form: new FormData(), headers: user.headers }),
       );
