@@ -23,18 +23,29 @@ export function rssMb(pid: number): number {
   return kb / 1024;
 }
 
-/** Samples rssMb every `intervalMs` until stop() and reports the peak. */
-export function watchPeakRss(pid: number, intervalMs = 25): { stop(): number } {
-  let peak = rssMb(pid);
+/** Samples rssMb every `intervalMs` until stop() and reports the peak (`children: false`: the process alone). */
+export function watchPeakRss(pid: number, intervalMs = 25, options: { children?: boolean } = {}): { stop(): number } {
+  const read = () => (options.children === false ? ownRssMb(pid) : rssMb(pid));
+  let peak = read();
   const timer = setInterval(() => {
-    peak = Math.max(peak, rssMb(pid));
+    peak = Math.max(peak, read());
   }, intervalMs);
   return {
     stop() {
       clearInterval(timer);
-      return Math.max(peak, rssMb(pid));
+      return Math.max(peak, read());
     },
   };
+}
+
+/** Resident memory of one process, in MB. */
+export function ownRssMb(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,7 +1,8 @@
 // npm run bench: the API against its own floors, in one run on this machine; writes bench/results.md.
 // BENCH_SECONDS (default 8) per load run; TEST_DATABASE_URL (or a local PostgreSQL) for the
-// PostgreSQL rows; BENCH_ONLY=get,post,upload,rss to run a subset.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// PostgreSQL rows; BENCH_ONLY=get,post,upload,rss,gallery to run a subset.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -13,7 +14,7 @@ import { createPostgresDatabase } from '../test/helpers/databases.js';
 import { multipartBody, sleep, watchPeakRss } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'get,post,upload,rss').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'get,post,upload,rss,gallery').split(','));
 const CORES = availableParallelism();
 const root = path.resolve(import.meta.dirname, '..');
 const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -133,35 +134,35 @@ interface Target {
   server: ServerProcess;
   http: Http;
   headers: Record<string, string>;
+  email: string;
+  /** Runs the admin CLI against this server's database. */
+  cli(...args: string[]): void;
   close(): Promise<void>;
 }
 
 async function startCastfolio(database: 'sqlite' | 'postgres', workers: number): Promise<Target> {
   const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-bench-'));
   const pgDb = database === 'postgres' ? await createPostgresDatabase(PG_URL, 'castfolio_bench') : undefined;
-  const server = await startOnPort(
-    SERVER_JS,
-    {
-      NODE_ENV: 'production',
-      PUBLIC_WEB_URL: 'http://127.0.0.1',
-      MAIL_TRANSPORT: 'outbox',
-      JWT_SECRET: 'bench-secret-that-is-long-enough-0000000000',
-      LOG_LEVEL: 'warn',
-      SERVE_WEB: 'false',
-      WEB_CONCURRENCY: String(workers),
-      DATA_DIR: dir,
-      MIGRATE_ON_START: 'true',
-      UPLOAD_TMP_DIR: path.join(dir, 'uploads'),
-      ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
-      // As `npm start` sets it (see README, Performance); BENCH_SERVER_ENV overrides.
-      MALLOC_ARENA_MAX: '1',
-      // One client address and one user send everything: per-user limits would measure the limiter.
-      RATE_LIMIT: 'false',
-      // BENCH_SERVER_ENV='{"IMAGE_CONCURRENCY":"1"}' tries other settings.
-      ...(JSON.parse(process.env.BENCH_SERVER_ENV ?? '{}') as Record<string, string>),
-    },
-    dir,
-  );
+  const env: Record<string, string> = {
+    NODE_ENV: 'production',
+    PUBLIC_WEB_URL: 'http://127.0.0.1',
+    MAIL_TRANSPORT: 'outbox',
+    JWT_SECRET: 'bench-secret-that-is-long-enough-0000000000',
+    LOG_LEVEL: 'warn',
+    SERVE_WEB: 'false',
+    WEB_CONCURRENCY: String(workers),
+    DATA_DIR: dir,
+    MIGRATE_ON_START: 'true',
+    UPLOAD_TMP_DIR: path.join(dir, 'uploads'),
+    ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
+    // As `npm start` sets it (see README, Performance); BENCH_SERVER_ENV overrides.
+    MALLOC_ARENA_MAX: '1',
+    // One client address and one user send everything: per-user limits would measure the limiter.
+    RATE_LIMIT: 'false',
+    // BENCH_SERVER_ENV='{"IMAGE_CONCURRENCY":"1"}' tries other settings.
+    ...(JSON.parse(process.env.BENCH_SERVER_ENV ?? '{}') as Record<string, string>),
+  };
+  const server = await startOnPort(SERVER_JS, env, dir);
   const http = new Http(server.baseUrl);
   const email = 'bench@example.com';
   await http.post('/api/register/', {
@@ -180,6 +181,10 @@ async function startCastfolio(database: 'sqlite' | 'postgres', workers: number):
     server,
     http,
     headers: { authorization: `Bearer ${token.body.access}`, 'is-background': 'true' },
+    email,
+    cli: (...args: string[]) => {
+      execFileSync(process.execPath, [path.join(root, 'dist', 'cli.js'), ...args], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    },
     close: async () => {
       server.child.kill('SIGTERM');
       await server.exited;
@@ -355,8 +360,175 @@ async function main(): Promise<void> {
     out();
   }
 
+  if (ONLY.has('gallery')) await galleryBench(databases);
+
+  // bench:import writes its own section; keep it.
+  const previous = readFileSync(path.join(root, 'bench', 'results.md'), 'utf8');
+  const importSection = previous.indexOf('## Import from a Django database');
+  if (importSection >= 0) lines.push(previous.slice(importSection).trimEnd());
   writeFileSync(path.join(root, 'bench', 'results.md'), `${lines.join('\n')}\n`);
   process.stdout.write('\nwritten to bench/results.md\n');
+}
+
+/** A gallery photo upload for the bench user. */
+async function addToGallery(target: Target, bytes: Buffer, filename: string, type: string): Promise<number> {
+  const form = new FormData();
+  form.append('media_file', new Blob([bytes], { type }), filename);
+  form.append('name', filename);
+  const res = await fetch(`${target.server.baseUrl}/api/profile/background/media/`, {
+    method: 'POST',
+    body: form,
+    headers: target.headers,
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** A synthetic phone video of about `megabytes` (random pixels at a fixed bitrate), made by Debian's ffmpeg. */
+function syntheticVideo(megabytes: number): Buffer {
+  const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-bench-video-'));
+  try {
+    const seconds = 10;
+    const kbps = Math.round((megabytes * 8 * 1024) / seconds);
+    const file = path.join(dir, 'big.mp4');
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'nullsrc=size=1280x720:rate=30,geq=random(1)*255:128:128',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440',
+      '-t',
+      String(seconds),
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p',
+      '-b:v',
+      `${kbps}k`,
+      '-minrate',
+      `${kbps}k`,
+      '-maxrate',
+      `${kbps}k`,
+      '-bufsize',
+      `${kbps}k`,
+      '-x264-params',
+      'nal-hrd=cbr',
+      '-c:a',
+      'aac',
+      '-metadata',
+      'location=+48.8584+002.2945/',
+      file,
+    ]);
+    return readFileSync(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A load run with the server's own CPU time per request (steadier than req/s when client and server share the cores). */
+async function loadWithCpu(target: Target, options: autocannon.Options) {
+  const pid = target.server.child.pid as number;
+  const before = cpuSeconds(pid);
+  const result = await load(options);
+  return { ...result, cpuUs: ((cpuSeconds(pid) - before) * 1e6) / Math.max(1, result.requests) };
+}
+
+async function galleryBench(databases: ('sqlite' | 'postgres')[]): Promise<void> {
+  out('## Gallery');
+  out();
+  out(
+    'GET /api/profile/background/ for a user with an empty gallery (the profile read before the gallery existed) and one with a full 15-photo gallery, ' +
+      'same server, 16 connections, 1 worker, five alternating runs each (medians); server CPU per request read from /proc. ' +
+      'Then one 50 MB phone video uploaded to the gallery, peak RSS sampled from /proc every 10 ms.',
+  );
+  out();
+  out(
+    '| database | empty gallery req/s | server CPU µs/req | 15-photo gallery req/s | server CPU µs/req | response bytes | req/s ratio | CPU ratio | target |',
+  );
+  out('|---|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const database of databases) {
+    const target = await startCastfolio(database, 1);
+    try {
+      target.cli('subscription', 'grant', target.email, 'background_jobs');
+      // A second user, same server, with an empty gallery: the profile read as it was before the gallery.
+      const other = { email: 'bench-empty@example.com', password: 'Bench-Mark-2026' };
+      await target.http.post('/api/register/', {
+        ...other,
+        first_name: 'B',
+        last_name: 'M',
+        role: 'background',
+        country: 'USA',
+        gender: 'Male',
+        date_of_birth: '1985-05-15',
+      });
+      const token = await target.http.post('/api/token/', other);
+      const emptyHeaders = { authorization: `Bearer ${token.body.access}`, 'is-background': 'true' };
+      target.cli('subscription', 'grant', other.email, 'background_jobs');
+      for (let i = 0; i < 15; i++) {
+        const status = await addToGallery(target, await photo(1600, 2000, 600 * 1024), `look-${i}.jpg`, 'image/jpeg');
+        if (status !== 201) throw new Error(`gallery upload answered ${status}`);
+      }
+      const url = `${target.server.baseUrl}/api/profile/background/`;
+      const bytes = (await target.http.get('/api/profile/background/', emptyHeaders)).text.length;
+      const fullBytes = (await target.http.get('/api/profile/background/', target.headers)).text.length;
+      await load({ url, connections: 16, headers: emptyHeaders, amount: 2000 });
+      await load({ url, connections: 16, headers: target.headers, amount: 2000 });
+      // Alternate short runs, so a noisy neighbour hits both sides alike; report the medians.
+      const empties: Awaited<ReturnType<typeof loadWithCpu>>[] = [];
+      const fulls: Awaited<ReturnType<typeof loadWithCpu>>[] = [];
+      for (let round = 0; round < 5; round++) {
+        empties.push(await loadWithCpu(target, { url, connections: 16, headers: emptyHeaders, duration: Math.max(2, SECONDS / 4) }));
+        fulls.push(await loadWithCpu(target, { url, connections: 16, headers: target.headers, duration: Math.max(2, SECONDS / 4) }));
+      }
+      const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+      const empty = { rps: median(empties.map((r) => r.rps)), cpuUs: median(empties.map((r) => r.cpuUs)) };
+      const full = { rps: median(fulls.map((r) => r.rps)), cpuUs: median(fulls.map((r) => r.cpuUs)) };
+      out(
+        `| ${database} | ${fmt(empty.rps)} | ${fmt(empty.cpuUs)} | ${fmt(full.rps)} | ${fmt(full.cpuUs)} | ${bytes} → ${fullBytes} | ${fmt(empty.rps / full.rps, 2)}× | ${fmt(full.cpuUs / empty.cpuUs, 2)}× | ≤ 1.2× |`,
+      );
+    } finally {
+      await target.close();
+    }
+  }
+  out();
+
+  const video = syntheticVideo(50);
+  const target = await startCastfolio('sqlite', 1);
+  try {
+    target.cli('subscription', 'grant', target.email, 'background_jobs');
+    await sleep(500);
+    const pid = target.server.child.pid as number;
+    const idle = watchPeakRss(pid, 25, { children: false }).stop();
+    const server = watchPeakRss(pid, 10, { children: false });
+    const withTools = watchPeakRss(pid, 10);
+    const started = performance.now();
+    const status = await addToGallery(target, video, 'reel.mp4', 'video/mp4');
+    const seconds = (performance.now() - started) / 1000;
+    const peak = server.stop();
+    const peakWithTools = withTools.stop();
+    out('| upload | answer | seconds | server RSS before | server peak RSS | peak with its ffprobe/ffmpeg children | target |');
+    out('|---|---:|---:|---:|---:|---:|---|');
+    out(
+      `| ${fmt(video.length / 1024 / 1024, 1)} MB H.264 MP4 video, SQLite, local storage | ${status} | ${fmt(seconds, 1)} | ${fmt(idle)} MB | ${fmt(peak)} MB (+${fmt(peak - idle)}) | ${fmt(peakWithTools)} MB | < 150 MB |`,
+    );
+  } finally {
+    await target.close();
+  }
+  out();
 }
 
 await main();

@@ -2,7 +2,8 @@ import { pbkdf2, timingSafeEqual } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { serviceUnavailable } from '../errors.js';
 import { QueueFullError, type WorkLimiter } from '../images/limiter.js';
-import { dictionary } from '@zxcvbn-ts/language-common';
+import type * as Zxcvbn from '@zxcvbn-ts/language-common';
+import { createRequire } from 'node:module';
 
 // Defaults of @node-rs/argon2 are argon2id, 19 MiB, 2 passes: OWASP's recommended minimum.
 const ARGON2_OPTIONS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
@@ -12,7 +13,17 @@ export const PASSWORD_MAX_LENGTH = 128;
 
 // Django's CommonPasswordValidator checks 20 000 leaked passwords; zxcvbn-ts's maintained list
 // holds about 49 000 (it includes those), plus this product's own name.
-const COMMON_PASSWORDS = new Set<string>([...dictionary['passwords-common'], 'castfolio']);
+// Loaded on the first password check, not at start: the list is a few MB a worker only needs then.
+let commonPasswords: Set<string> | undefined;
+const COMMON_PASSWORDS = {
+  has(password: string): boolean {
+    if (!commonPasswords) {
+      const { dictionary } = createRequire(import.meta.url)('@zxcvbn-ts/language-common') as typeof Zxcvbn;
+      commonPasswords = new Set<string>([...dictionary['passwords-common'], 'castfolio']);
+    }
+    return commonPasswords.has(password);
+  },
+};
 
 /** Django's validators, in the same words: a list of problems, empty when the password is fine. */
 export function passwordProblems(password: string, email: string): string[] {

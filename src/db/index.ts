@@ -19,7 +19,8 @@ import {
   type UnknownRow,
   type ValueNode,
 } from 'kysely';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import { openSqlite } from './sqlite.js';
 import type { Database } from './types.js';
@@ -107,7 +108,9 @@ export function createDatabase(config: DatabaseConfig, logger?: ErrorLogger, opt
   }
 
   const timeout = config.statementTimeoutMs ?? 10_000;
-  const pool = new pg.Pool({
+  // The PostgreSQL driver is loaded only when PostgreSQL is configured (a SQLite worker never holds it).
+  const driver = createRequire(import.meta.url)('pg') as typeof pg;
+  const pool = new driver.Pool({
     connectionString: config.url,
     max: config.poolSize ?? 10,
     // Nothing waits forever on the database: a lock held too long, a network that swallows
@@ -119,7 +122,7 @@ export function createDatabase(config: DatabaseConfig, logger?: ErrorLogger, opt
     idle_in_transaction_session_timeout: timeout * 3,
     types: {
       getTypeParser: ((oid: number, format?: string) =>
-        PG_PARSERS[oid] ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+        PG_PARSERS[oid] ?? driver.types.getTypeParser(oid, format as 'text')) as typeof driver.types.getTypeParser,
     },
   });
   // A client losing its connection emits 'error': on the pool while idle, on the client itself

@@ -17,6 +17,8 @@ export interface UsersTable {
   last_login: Timestamp | null;
   /** Tokens carrying another generation (claim `gen`) are refused; a password change moves it on. */
   session_generation: Generated<number>;
+  /** Moves on with every gallery change, in the same transaction (keys the in-process gallery cache). */
+  gallery_version: Generated<number>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -1,15 +1,8 @@
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  paginateListObjectsV2,
-  type ObjectCannedACL,
-} from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type * as S3 from '@aws-sdk/client-s3';
+import type { ObjectCannedACL, S3Client } from '@aws-sdk/client-s3';
+import type * as Smithy from '@smithy/node-http-handler';
 import { createReadStream } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { S3Config } from '../config.js';
 import type { ListedNames, PutBody, PutOptions, Storage, StoredObject } from './types.js';
@@ -36,14 +29,21 @@ function isNotFound(error: unknown): boolean {
   return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
 }
 
+// The AWS SDK is loaded when S3 storage is created, not at start: a worker on local storage never holds it.
+const requireLazily = createRequire(import.meta.url);
+
 /** DigitalOcean Spaces, AWS S3, MinIO, Cloudflare R2: anything that speaks S3. */
 export class S3Storage implements Storage {
   readonly driver = 's3' as const;
   readonly client: S3Client;
   readonly publicBase: string;
 
+  private readonly sdk: typeof S3;
+
   constructor(private readonly options: S3StorageOptions) {
-    this.client = new S3Client({
+    this.sdk = requireLazily('@aws-sdk/client-s3') as typeof S3;
+    const { NodeHttpHandler } = requireLazily('@smithy/node-http-handler') as typeof Smithy;
+    this.client = new this.sdk.S3Client({
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       region: options.region,
       forcePathStyle: options.forcePathStyle,
@@ -73,7 +73,7 @@ export class S3Storage implements Storage {
     // A file goes as a stream of known length: one PUT (up to 5 GB), never whole in memory.
     const stream = Buffer.isBuffer(body) ? undefined : createReadStream(body.path);
     await this.client.send(
-      new PutObjectCommand({
+      new this.sdk.PutObjectCommand({
         Bucket: this.options.bucket,
         Key: this.keyOf(name),
         Body: stream ?? (body as Buffer),
@@ -87,12 +87,12 @@ export class S3Storage implements Storage {
   }
 
   async delete(name: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.keyOf(name) }));
+    await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.keyOf(name) }));
   }
 
   async exists(name: string): Promise<boolean> {
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.keyOf(name) }));
+      await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.options.bucket, Key: this.keyOf(name) }));
       return true;
     } catch (error) {
       if (isNotFound(error)) return false;
@@ -103,7 +103,7 @@ export class S3Storage implements Storage {
   async *list(folder: string, names: ListedNames = 'own'): AsyncIterable<StoredObject> {
     const prefix = this.options.prefix ? `${this.options.prefix}/${folder}/` : `${folder}/`;
     const strip = this.options.prefix ? this.options.prefix.length + 1 : 0;
-    for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.options.bucket, Prefix: prefix })) {
+    for await (const page of this.sdk.paginateListObjectsV2({ client: this.client }, { Bucket: this.options.bucket, Prefix: prefix })) {
       for (const object of page.Contents ?? []) {
         // Only names castfolio makes (or, when asked, names adopted from Django): nothing else is ours to sweep.
         const name = object.Key?.slice(strip);
@@ -115,7 +115,7 @@ export class S3Storage implements Storage {
 
   async get(name: string) {
     try {
-      const result = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.keyOf(name) }));
+      const result = await this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.options.bucket, Key: this.keyOf(name) }));
       return { body: result.Body as Readable, contentType: result.ContentType, cacheControl: result.CacheControl };
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -128,7 +128,7 @@ export class S3Storage implements Storage {
   }
 
   async check(): Promise<void> {
-    await this.client.send(new HeadBucketCommand({ Bucket: this.options.bucket }));
+    await this.client.send(new this.sdk.HeadBucketCommand({ Bucket: this.options.bucket }));
   }
 
   async close(): Promise<void> {

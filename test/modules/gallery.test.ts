@@ -94,6 +94,27 @@ for (const target of DATABASES) {
         await expectNoOrphans(t);
       });
 
+      it('reads a profile’s gallery from the database only after it changed', async () => {
+        const owner = await createUser(t.http, 'talent');
+        await cli(t, 'subscription', 'grant', owner.email, 'premium');
+        const galleryReads = () => t.queries.filter((q) => /from "gallery_media"/.test(q) && /order by "position"/.test(q)).length;
+        const first = await upload(owner, mediaForm({ file: await jpeg(), name: 'One' }));
+        const read = async () => (await t.http.get('/api/profile/talent/', owner.headers)).body.media.map((m: { name: string }) => m.name);
+        expect(await read()).toEqual(['One']);
+        const before = galleryReads();
+        expect(await read()).toEqual(['One']);
+        expect(await read()).toEqual(['One']);
+        expect(galleryReads()).toBe(before);
+        // Every kind of change shows on the next read.
+        await upload(owner, mediaForm({ file: await jpeg(), name: 'Two' }));
+        expect(await read()).toEqual(['One', 'Two']);
+        await t.http.request('PATCH', `/api/profile/talent/media/${first.body.id}/`, { json: { name: 'Uno' }, headers: owner.headers });
+        expect(await read()).toEqual(['Uno', 'Two']);
+        await t.http.request('DELETE', `/api/media/${first.body.id}/delete/`, { headers: owner.headers });
+        expect(await read()).toEqual(['Two']);
+        expect(galleryReads()).toBe(before + 3);
+      });
+
       it('deletes an item by the live path and the app’s path; its file goes; others’ items are not found', async () => {
         const owner = await createUser(t.http, 'talent');
         await cli(t, 'subscription', 'grant', owner.email, 'premium');

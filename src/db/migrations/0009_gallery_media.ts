@@ -35,8 +35,14 @@ export async function up(db: Kysely<any>): Promise<void> {
   // "Is this stored name still referenced?" (before any deletion, and by the sweep) from an index.
   await db.schema.createIndex('gallery_media_file_idx').on('gallery_media').column('file').execute();
   await db.schema.createIndex('gallery_media_thumbnail_idx').on('gallery_media').column('thumbnail').execute();
+  // Read with the user on every authenticated request: a profile read reuses its cached gallery while this stays.
+  await db.schema
+    .alterTable('users')
+    .addColumn('gallery_version', 'integer', (col) => col.notNull().defaultTo(0))
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('users').dropColumn('gallery_version').execute();
   await db.schema.dropTable('gallery_media').execute();
 }

@@ -22,6 +22,8 @@ export interface UserRecord {
   isActive: boolean;
   /** Only tokens of this generation count; a password reset or change moves it on. */
   sessionGeneration: number;
+  /** Moves on with every change to the user's gallery (it keys the gallery cache). */
+  galleryVersion: number;
 }
 
 export interface NewUser {
@@ -48,6 +50,7 @@ const USER_COLUMNS = [
   'email_verified',
   'is_active',
   'session_generation',
+  'gallery_version',
 ] as const;
 
 type UserRow = Pick<Selectable<UsersTable>, (typeof USER_COLUMNS)[number]>;
@@ -64,6 +67,7 @@ const toRecord = (row: UserRow): UserRecord => ({
   emailVerified: Boolean(row.email_verified),
   isActive: Boolean(row.is_active),
   sessionGeneration: Number(row.session_generation),
+  galleryVersion: Number(row.gallery_version),
 });
 
 export class UserRepository {

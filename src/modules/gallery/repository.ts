@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { BoundedMap } from '../../bounded-map.js';
 import type { Dialect } from '../../db/index.js';
 import type { Database, GalleryMediaTable } from '../../db/types.js';
 import { enqueueMail } from '../mail/service.js';
@@ -57,11 +58,30 @@ export interface StaleHeadshot {
 const PROFILE_TABLE = { talent: 'talent_profiles', background: 'background_profiles' } as const;
 type Trx = Transaction<Database>;
 
+/** Galleries kept per process: enough for every active user of a worker; the limit only bounds abuse. */
+const CACHED_GALLERIES = 10_000;
+
 export class GalleryRepository {
+  readonly #cache = new BoundedMap<string, { version: number; rows: GalleryRow[] }>(CACHED_GALLERIES);
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
   ) {}
+
+  /**
+   * The owner's gallery for a profile read. Every gallery change moves `users.gallery_version` on in
+   * its transaction, and the version comes with the user row every authenticated request reads, so
+   * rows cached under the same version are current in any worker; a new version reads them again.
+   */
+  async listFor(user: { id: number; galleryVersion: number }, kind: GalleryKind): Promise<GalleryRow[]> {
+    const key = `${user.id}:${kind}`;
+    const cached = this.#cache.get(key);
+    if (cached && cached.version === user.galleryVersion) return cached.rows;
+    const rows = await this.list(user.id, kind);
+    this.#cache.set(key, { version: user.galleryVersion, rows });
+    return rows;
+  }
 
   /** The owner's gallery in the order they chose (then oldest first). */
   list(userId: number, kind: GalleryKind): Promise<GalleryRow[]> {
@@ -89,6 +109,15 @@ export class GalleryRepository {
 
   async count(userId: number, kind: GalleryKind, mediaType: MediaType): Promise<number> {
     return countIn(this.db, userId, kind, mediaType);
+  }
+
+  /** Part of every gallery change's transaction: readers holding the old version read the gallery again. */
+  private async bump(trx: Trx, userId: number): Promise<void> {
+    await trx
+      .updateTable('users')
+      .set((eb) => ({ gallery_version: eb('gallery_version', '+', 1) }))
+      .where('id', '=', userId)
+      .execute();
   }
 
   /** Serialises a user's gallery changes: the user's row is locked on PostgreSQL (SQLite writes are serial anyway). */
@@ -123,6 +152,7 @@ export class GalleryRepository {
         .where('kind', '=', kind)
         .executeTakeFirst();
       const position = last?.position === null || last?.position === undefined ? 0 : Number(last.position) + 1;
+      await this.bump(trx, userId);
       return trx
         .insertInto('gallery_media')
         .values({
@@ -194,6 +224,7 @@ export class GalleryRepository {
         if (row.media_type !== 'image') throw new GalleryRuleError('slot', 'Only a photo can fill a casting slot.');
         if (UNIQUE_SLOTS.has(patch.slot)) await this.vacateSlot(trx, userId, kind, patch.slot, now, id);
       }
+      await this.bump(trx, userId);
       return trx
         .updateTable('gallery_media')
         .set({
@@ -226,6 +257,7 @@ export class GalleryRepository {
       for (const [position, id] of ids.entries()) {
         await trx.updateTable('gallery_media').set({ position, updated_at: now }).where('id', '=', id).execute();
       }
+      await this.bump(trx, userId);
       return { ok: true, current };
     });
   }
@@ -251,6 +283,7 @@ export class GalleryRepository {
       if (!profile) return 'no-profile';
       await trx.updateTable(table).set({ profile_picture: row.file, updated_at: now }).where('user_id', '=', userId).execute();
       await this.vacateSlot(trx, userId, kind, 'headshot', now, id);
+      await this.bump(trx, userId);
       const updated = await trx
         .updateTable('gallery_media')
         .set({ slot: 'headshot', reminded_at: null, updated_at: now })
@@ -273,6 +306,7 @@ export class GalleryRepository {
         .returning(['file', 'thumbnail'])
         .executeTakeFirst();
       if (!row) return undefined;
+      await this.bump(trx, userId);
       const names = mediaNamesIn('gallery_media', row);
       await enqueueDeletions(trx, names, now);
       return names;

@@ -94,7 +94,7 @@ export class ProfileService {
     private readonly deps: {
       profiles: ProfileRepository;
       subscriptions: SubscriptionRepository;
-      gallery: Pick<GalleryRepository, 'list'>;
+      gallery: Pick<GalleryRepository, 'listFor'>;
       /** Writes the names and residency a talent update may carry (they live on the user). */
       users: Pick<UserRepository, 'updateNames'>;
       media: MediaChanges;
@@ -107,7 +107,7 @@ export class ProfileService {
     const now = () => this.deps.clock().toISOString();
     const find = () =>
       kind === 'talent' ? this.deps.profiles.findTalent(user.id, now()) : this.deps.profiles.findBackground(user.id, now());
-    const [found, media] = await Promise.all([find(), this.deps.gallery.list(user.id, kind)]);
+    const [found, media] = await Promise.all([find(), this.deps.gallery.listFor(user, kind)]);
     let record = found;
     if (!record) {
       await this.deps.profiles.ensureProfile(KINDS[kind].table, user.id, now());

@@ -1993,6 +1993,7 @@ export interface paths {
                                 media_type: "image" | "video";
                                 /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                                 media_file: string;
+                                /** @description A video’s poster frame (JPEG URL); null for photos. */
                                 thumbnail: string | null;
                                 created_at: string;
                                 updated_at: string;
@@ -2004,7 +2005,11 @@ export interface paths {
                                     shared_with: unknown[];
                                     sharing_enabled: boolean;
                                 };
-                                slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                                /**
+                                 * @description Casting slot (photos only); headshot and full_body are one per gallery.
+                                 * @enum {string|null}
+                                 */
+                                slot: "headshot" | "full_body" | "casual" | "business" | "formal" | "special" | null;
                                 tags: ("theatrical" | "commercial")[];
                                 /** @description Order in the gallery, first = what a casting director sees first. */
                                 position: number;
@@ -2013,6 +2018,7 @@ export interface paths {
                                  * @enum {unknown}
                                  */
                                 visibility: "public" | "hidden";
+                                /** @description A video’s length. */
                                 duration_seconds: number | null;
                                 /** @description How long ago the photo was taken. */
                                 freshness: {
@@ -2518,6 +2524,7 @@ export interface paths {
                                 media_type: "image" | "video";
                                 /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                                 media_file: string;
+                                /** @description A video’s poster frame (JPEG URL); null for photos. */
                                 thumbnail: string | null;
                                 created_at: string;
                                 updated_at: string;
@@ -2529,7 +2536,11 @@ export interface paths {
                                     shared_with: unknown[];
                                     sharing_enabled: boolean;
                                 };
-                                slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                                /**
+                                 * @description Casting slot (photos only); headshot and full_body are one per gallery.
+                                 * @enum {string|null}
+                                 */
+                                slot: "headshot" | "full_body" | "casual" | "business" | "formal" | "special" | null;
                                 tags: ("theatrical" | "commercial")[];
                                 /** @description Order in the gallery, first = what a casting director sees first. */
                                 position: number;
@@ -2538,6 +2549,7 @@ export interface paths {
                                  * @enum {unknown}
                                  */
                                 visibility: "public" | "hidden";
+                                /** @description A video’s length. */
                                 duration_seconds: number | null;
                                 /** @description How long ago the photo was taken. */
                                 freshness: {
@@ -3653,6 +3665,7 @@ export interface paths {
                             media_type: "image" | "video";
                             /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                             media_file: string;
+                            /** @description A video’s poster frame (JPEG URL); null for photos. */
                             thumbnail: string | null;
                             created_at: string;
                             updated_at: string;
@@ -3664,7 +3677,11 @@ export interface paths {
                                 shared_with: unknown[];
                                 sharing_enabled: boolean;
                             };
-                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            /**
+                             * @description Casting slot (photos only); headshot and full_body are one per gallery.
+                             * @enum {string|null}
+                             */
+                            slot: "headshot" | "full_body" | "casual" | "business" | "formal" | "special" | null;
                             tags: ("theatrical" | "commercial")[];
                             /** @description Order in the gallery, first = what a casting director sees first. */
                             position: number;
@@ -3673,6 +3690,7 @@ export interface paths {
                              * @enum {unknown}
                              */
                             visibility: "public" | "hidden";
+                            /** @description A video’s length. */
                             duration_seconds: number | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -3850,6 +3868,7 @@ export interface paths {
                             media_type: "image" | "video";
                             /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                             media_file: string;
+                            /** @description A video’s poster frame (JPEG URL); null for photos. */
                             thumbnail: string | null;
                             created_at: string;
                             updated_at: string;
@@ -3861,7 +3880,11 @@ export interface paths {
                                 shared_with: unknown[];
                                 sharing_enabled: boolean;
                             };
-                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            /**
+                             * @description Casting slot (photos only); headshot and full_body are one per gallery.
+                             * @enum {string|null}
+                             */
+                            slot: "headshot" | "full_body" | "casual" | "business" | "formal" | "special" | null;
                             tags: ("theatrical" | "commercial")[];
                             /** @description Order in the gallery, first = what a casting director sees first. */
                             position: number;
@@ -3870,6 +3893,7 @@ export interface paths {
                              * @enum {unknown}
                              */
                             visibility: "public" | "hidden";
+                            /** @description A video’s length. */
                             duration_seconds: number | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -4069,6 +4093,7 @@ export interface paths {
                             media_type: "image" | "video";
                             /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                             media_file: string;
+                            /** @description A video’s poster frame (JPEG URL); null for photos. */
                             thumbnail: string | null;
                             created_at: string;
                             updated_at: string;
@@ -4080,7 +4105,11 @@ export interface paths {
                                 shared_with: unknown[];
                                 sharing_enabled: boolean;
                             };
-                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            /**
+                             * @description Casting slot (photos only); headshot and full_body are one per gallery.
+                             * @enum {string|null}
+                             */
+                            slot: "headshot" | "full_body" | "casual" | "business" | "formal" | "special" | null;
                             tags: ("theatrical" | "commercial")[];
                             /** @description Order in the gallery, first = what a casting director sees first. */
                             position: number;
@@ -4089,6 +4118,7 @@ export interface paths {
                              * @enum {unknown}
                              */
                             visibility: "public" | "hidden";
+                            /** @description A video’s length. */
                             duration_seconds: number | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -4435,6 +4465,7 @@ export interface paths {
                             media_type: "image" | "video";
                             /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                             media_file: string;
+                            /** @description A video’s poster frame (JPEG URL); null for photos. */
                             thumbnail: string | null;
                             created_at: string;
                             updated_at: string;
@@ -4446,7 +4477,11 @@ export interface paths {
                                 shared_with: unknown[];
                                 sharing_enabled: boolean;
                             };
-                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            /**
+                             * @description Casting slot (photos only); headshot and full_body are one per gallery.
+                             * @enum {string|null}
+                             */
+                            slot: "headshot" | "full_body" | "casual" | "business" | "formal" | "special" | null;
                             tags: ("theatrical" | "commercial")[];
                             /** @description Order in the gallery, first = what a casting director sees first. */
                             position: number;
@@ -4455,6 +4490,7 @@ export interface paths {
                              * @enum {unknown}
                              */
                             visibility: "public" | "hidden";
+                            /** @description A video’s length. */
                             duration_seconds: number | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -4632,6 +4668,7 @@ export interface paths {
                             media_type: "image" | "video";
                             /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                             media_file: string;
+                            /** @description A video’s poster frame (JPEG URL); null for photos. */
                             thumbnail: string | null;
                             created_at: string;
                             updated_at: string;
@@ -4643,7 +4680,11 @@ export interface paths {
                                 shared_with: unknown[];
                                 sharing_enabled: boolean;
                             };
-                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            /**
+                             * @description Casting slot (photos only); headshot and full_body are one per gallery.
+                             * @enum {string|null}
+                             */
+                            slot: "headshot" | "full_body" | "casual" | "business" | "formal" | "special" | null;
                             tags: ("theatrical" | "commercial")[];
                             /** @description Order in the gallery, first = what a casting director sees first. */
                             position: number;
@@ -4652,6 +4693,7 @@ export interface paths {
                              * @enum {unknown}
                              */
                             visibility: "public" | "hidden";
+                            /** @description A video’s length. */
                             duration_seconds: number | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -4829,6 +4871,7 @@ export interface paths {
                             media_type: "image" | "video";
                             /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                             media_file: string;
+                            /** @description A video’s poster frame (JPEG URL); null for photos. */
                             thumbnail: string | null;
                             created_at: string;
                             updated_at: string;
@@ -4840,7 +4883,11 @@ export interface paths {
                                 shared_with: unknown[];
                                 sharing_enabled: boolean;
                             };
-                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            /**
+                             * @description Casting slot (photos only); headshot and full_body are one per gallery.
+                             * @enum {string|null}
+                             */
+                            slot: "headshot" | "full_body" | "casual" | "business" | "formal" | "special" | null;
                             tags: ("theatrical" | "commercial")[];
                             /** @description Order in the gallery, first = what a casting director sees first. */
                             position: number;
@@ -4849,6 +4896,7 @@ export interface paths {
                              * @enum {unknown}
                              */
                             visibility: "public" | "hidden";
+                            /** @description A video’s length. */
                             duration_seconds: number | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -5026,6 +5074,7 @@ export interface paths {
                             media_type: "image" | "video";
                             /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                             media_file: string;
+                            /** @description A video’s poster frame (JPEG URL); null for photos. */
                             thumbnail: string | null;
                             created_at: string;
                             updated_at: string;
@@ -5037,7 +5086,11 @@ export interface paths {
                                 shared_with: unknown[];
                                 sharing_enabled: boolean;
                             };
-                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            /**
+                             * @description Casting slot (photos only); headshot and full_body are one per gallery.
+                             * @enum {string|null}
+                             */
+                            slot: "headshot" | "full_body" | "casual" | "business" | "formal" | "special" | null;
                             tags: ("theatrical" | "commercial")[];
                             /** @description Order in the gallery, first = what a casting director sees first. */
                             position: number;
@@ -5046,6 +5099,7 @@ export interface paths {
                              * @enum {unknown}
                              */
                             visibility: "public" | "hidden";
+                            /** @description A video’s length. */
                             duration_seconds: number | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -5245,6 +5299,7 @@ export interface paths {
                             media_type: "image" | "video";
                             /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                             media_file: string;
+                            /** @description A video’s poster frame (JPEG URL); null for photos. */
                             thumbnail: string | null;
                             created_at: string;
                             updated_at: string;
@@ -5256,7 +5311,11 @@ export interface paths {
                                 shared_with: unknown[];
                                 sharing_enabled: boolean;
                             };
-                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            /**
+                             * @description Casting slot (photos only); headshot and full_body are one per gallery.
+                             * @enum {string|null}
+                             */
+                            slot: "headshot" | "full_body" | "casual" | "business" | "formal" | "special" | null;
                             tags: ("theatrical" | "commercial")[];
                             /** @description Order in the gallery, first = what a casting director sees first. */
                             position: number;
@@ -5265,6 +5324,7 @@ export interface paths {
                              * @enum {unknown}
                              */
                             visibility: "public" | "hidden";
+                            /** @description A video’s length. */
                             duration_seconds: number | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -5611,6 +5671,7 @@ export interface paths {
                             media_type: "image" | "video";
                             /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                             media_file: string;
+                            /** @description A video’s poster frame (JPEG URL); null for photos. */
                             thumbnail: string | null;
                             created_at: string;
                             updated_at: string;
@@ -5622,7 +5683,11 @@ export interface paths {
                                 shared_with: unknown[];
                                 sharing_enabled: boolean;
                             };
-                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            /**
+                             * @description Casting slot (photos only); headshot and full_body are one per gallery.
+                             * @enum {string|null}
+                             */
+                            slot: "headshot" | "full_body" | "casual" | "business" | "formal" | "special" | null;
                             tags: ("theatrical" | "commercial")[];
                             /** @description Order in the gallery, first = what a casting director sees first. */
                             position: number;
@@ -5631,6 +5696,7 @@ export interface paths {
                              * @enum {unknown}
                              */
                             visibility: "public" | "hidden";
+                            /** @description A video’s length. */
                             duration_seconds: number | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -5808,6 +5874,7 @@ export interface paths {
                             media_type: "image" | "video";
                             /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                             media_file: string;
+                            /** @description A video’s poster frame (JPEG URL); null for photos. */
                             thumbnail: string | null;
                             created_at: string;
                             updated_at: string;
@@ -5819,7 +5886,11 @@ export interface paths {
                                 shared_with: unknown[];
                                 sharing_enabled: boolean;
                             };
-                            slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                            /**
+                             * @description Casting slot (photos only); headshot and full_body are one per gallery.
+                             * @enum {string|null}
+                             */
+                            slot: "headshot" | "full_body" | "casual" | "business" | "formal" | "special" | null;
                             tags: ("theatrical" | "commercial")[];
                             /** @description Order in the gallery, first = what a casting director sees first. */
                             position: number;
@@ -5828,6 +5899,7 @@ export interface paths {
                              * @enum {unknown}
                              */
                             visibility: "public" | "hidden";
+                            /** @description A video’s length. */
                             duration_seconds: number | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -6160,6 +6232,7 @@ export interface paths {
                                 media_type: "image" | "video";
                                 /** @description URL of the photo, or of the video (MP4 or WebM, without metadata). */
                                 media_file: string;
+                                /** @description A video’s poster frame (JPEG URL); null for photos. */
                                 thumbnail: string | null;
                                 created_at: string;
                                 updated_at: string;
@@ -6171,7 +6244,11 @@ export interface paths {
                                     shared_with: unknown[];
                                     sharing_enabled: boolean;
                                 };
-                                slot: ("headshot" | "full_body" | "casual" | "business" | "formal" | "special") | null;
+                                /**
+                                 * @description Casting slot (photos only); headshot and full_body are one per gallery.
+                                 * @enum {string|null}
+                                 */
+                                slot: "headshot" | "full_body" | "casual" | "business" | "formal" | "special" | null;
                                 tags: ("theatrical" | "commercial")[];
                                 /** @description Order in the gallery, first = what a casting director sees first. */
                                 position: number;
@@ -6180,6 +6257,7 @@ export interface paths {
                                  * @enum {unknown}
                                  */
                                 visibility: "public" | "hidden";
+                                /** @description A video’s length. */
                                 duration_seconds: number | null;
                                 /** @description How long ago the photo was taken. */
                                 freshness: {
