@@ -9,12 +9,14 @@ import { DATABASES } from '../helpers/databases.js';
 import { createUser } from '../helpers/factories.js';
 import { jpeg, noisyJpeg } from '../helpers/images.js';
 import { STORAGES } from '../helpers/storage.js';
+import { video } from '../helpers/videos.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const skipReason = existsSync(CHROMIUM) ? undefined : `Chromium not found at ${CHROMIUM} (apt-get install -y chromium)`;
 const root = path.resolve(import.meta.dirname, '..', '..');
 const SHOTS = path.join(root, 'test-output', 'screenshots');
 const FILES = path.join(root, 'test-output', 'files');
+const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0;
 
 /** The API guide's three functions, verbatim (000_838dacdecd9cf109.txt, "Frontend Implementation"). */
 const GUIDE_FUNCTIONS = `
@@ -95,6 +97,9 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
     writeFileSync(path.join(FILES, 'large.jpg'), await noisyJpeg(1500, 1000));
     writeFileSync(path.join(FILES, 'notes.jpg'), 'these are my notes, not a picture\n');
     writeFileSync(path.join(FILES, 'prop.jpg'), await jpeg(800, 600, '#b6a03d'));
+    writeFileSync(path.join(FILES, 'look-a.jpg'), await noisyJpeg(900, 1125));
+    writeFileSync(path.join(FILES, 'look-b.jpg'), await jpeg(900, 1125, '#5a8f4e'));
+    if (hasFfmpeg) writeFileSync(path.join(FILES, 'tape.mp4'), await video({ seconds: 1 }));
 
     // The strict refresh mode (rotation with reuse detection): what the page must handle at its hardest.
     t = await startTestApp(DATABASES[0]!, { storage: STORAGES[0], env: { REFRESH_TOKEN_ROTATION: 'true' } });
@@ -303,6 +308,86 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
 
     await page.locator('.item', { hasText: 'Copper lantern' }).getByRole('button', { name: 'Delete Copper lantern' }).click();
     await expect.poll(() => page.locator('.item', { hasText: 'Copper lantern' }).count()).toBe(0);
+  });
+
+  it('builds a gallery: a progress bar per file, drag to reorder, slot, tags, visibility, promote to headshot', async () => {
+    const gallery = () =>
+      page.evaluate(async () => {
+        const res = await fetch('/api/profile/background/media/', {
+          headers: { Authorization: `Bearer ${(globalThis as any).localStorage.getItem('authToken')}`, 'is-background': 'true' },
+        });
+        return (await res.json()) as {
+          id: number;
+          name: string;
+          slot: string | null;
+          tags: string[];
+          visibility: string;
+          media_file: string;
+        }[];
+      });
+    const names = async () => (await gallery()).map((item) => item.name);
+    const card = (name: string) => page.locator('.gallery-item', { hasText: name });
+
+    // Two files at once on a slow uplink: each gets its own progress bar.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 20,
+      downloadThroughput: -1,
+      uploadThroughput: 400 * 1024,
+    });
+    await page.getByLabel('Add photos or videos').setInputFiles([path.join(FILES, 'look-a.jpg'), path.join(FILES, 'look-b.jpg')]);
+    await expect.poll(() => page.locator('.uploads progress').count()).toBe(2);
+    expect(await page.locator('.uploads [data-upload="look-a.jpg"] progress').count()).toBe(1);
+    await expect.poll(() => page.locator('.gallery-item').count(), { timeout: 20_000 }).toBe(2);
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    expect(await names()).toEqual(['look-a', 'look-b']);
+    await expect
+      .poll(() =>
+        card('look-b')
+          .locator('img')
+          .evaluate((el: any) => el.complete && el.naturalWidth),
+      )
+      .toBeGreaterThan(0);
+
+    // Drag look-b before look-a; the arrows move it back.
+    await card('look-b').dragTo(card('look-a'));
+    await expect.poll(names).toEqual(['look-b', 'look-a']);
+    expect(await page.locator('.gallery-item strong').allTextContents()).toEqual(['look-b', 'look-a']);
+    await page.getByRole('button', { name: 'Move look-b later' }).click();
+    await expect.poll(names).toEqual(['look-a', 'look-b']);
+
+    // Slot, tags and visibility, saved as they are chosen.
+    await page.getByLabel('Slot of look-a').selectOption('casual');
+    await expect.poll(async () => (await gallery())[0]!.slot).toBe('casual');
+    await page.getByLabel('commercial (look-a)').check();
+    await expect.poll(async () => (await gallery())[0]!.tags).toEqual(['commercial']);
+    await page.getByLabel('Hidden (look-a)').check();
+    await expect.poll(async () => (await gallery())[0]!.visibility).toBe('hidden');
+
+    // Promote look-b: it becomes the profile picture at once.
+    await page.getByRole('button', { name: 'Make look-b my headshot' }).click();
+    const lookB = (await gallery()).find((item) => item.name === 'look-b')!;
+    await expect.poll(() => page.locator('#profile-picture').getAttribute('data-uploaded')).toBe(lookB.media_file);
+    await expect.poll(async () => (await gallery()).find((item) => item.name === 'look-b')!.slot).toBe('headshot');
+    expect(await card('look-b').locator('.badge').textContent()).toBe('Headshot');
+
+    // A file the server refuses says why, next to its name.
+    await page.getByLabel('Add photos or videos').setInputFiles(path.join(FILES, 'notes.jpg'));
+    await expect
+      .poll(() => page.locator('.uploads [data-upload="notes.jpg"] [role="alert"]').textContent())
+      .toContain('Upload a valid image');
+
+    if (hasFfmpeg) {
+      await page.getByLabel('Add photos or videos').setInputFiles(path.join(FILES, 'tape.mp4'));
+      await expect.poll(() => card('tape').locator('video').count(), { timeout: 20_000 }).toBe(1);
+      expect(await card('tape').locator('video').getAttribute('poster')).toMatch(/\/media\/gallery_media\/\d+_[\w-]+\.jpg$/);
+    }
+    await shot('gallery');
+
+    await page.getByRole('button', { name: 'Delete look-a' }).click();
+    await expect.poll(names).not.toContain('look-a');
   });
 
   it('resets a forgotten password from the link in the mail', async () => {

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, errorText, fieldErrors, uploadWithProgress, type Reply, type Role } from './api';
 import { GENDERS, SCORE_MAXIMUMS } from './contract/constants';
 import { VerifyEmailCard } from './account';
+import { Gallery } from './gallery';
 import { Items } from './items';
 import { Field, formValues, Notice } from './ui';
 
@@ -307,6 +308,7 @@ export function ProfilePage({ role, onSignOut }: { role: Role; onSignOut: () => 
           <SubscriptionCard status={data.subscription_status} restrictions={data.restrictions} />
         </div>
       </div>
+      <Gallery role={role} onChanged={load} />
       {role === 'background' && <Items onChanged={load} />}
     </>
   );
