@@ -72,6 +72,11 @@ export class LocalStorage implements Storage {
       throw error;
     }
     for (const entry of entries) {
+      // Django's talent media sit one folder deeper (talent_media/user_<id>/): adopted names only.
+      if (entry.isDirectory() && names === 'adopted' && /^user_\d{1,12}$/.test(entry.name)) {
+        yield* this.list(`${folder}/${entry.name}`, names);
+        continue;
+      }
       if (!entry.isFile()) continue;
       // Only names castfolio makes (and their leftover partial writes), or adopted names when asked.
       const name = `${folder}/${entry.name}`;

@@ -19,10 +19,12 @@ export function isSafeName(name: string): boolean {
   return SAFE_NAME.test(name);
 }
 
-// A name a Django installation stored and `cli import django` adopted: one of its upload folders,
+// A name a Django installation stored and `cli import django` adopted: one of its upload folders
+// (talent media in talent_media/user_<account id>/),
 // then Django's get_valid_filename() output (letters, digits, "_", ".", "-"; Unicode letters too),
 // at most 100 characters in all (its varchar(100) column), never a dot file or a deeper path.
-const LEGACY_NAME = /^(profile_pictures|background_profile_pictures|item_images|certificates)\/(?!\.)[\p{L}\p{N}_.-]{1,90}$/u;
+const LEGACY_NAME =
+  /^(?:(?:profile_pictures|background_profile_pictures|item_images|certificates)|talent_media\/user_\d{1,12})\/(?!\.)[\p{L}\p{N}_.-]{1,90}$/u;
 
 /** A name adopted from the Django installation (kept so its URL does not change). */
 export function isLegacyName(name: string): boolean {

@@ -7,6 +7,7 @@ import { cli, startTestApp, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/databases.js';
 import { DJANGO_HASHES, DJANGO_SECRET, DjangoFixture, djangoToken } from '../helpers/django.js';
 import { STORAGES } from '../helpers/storage.js';
+import { video } from '../helpers/videos.js';
 
 const ADMIN_URL = process.env.TEST_DATABASE_URL;
 const CDN = 'https://ganspace.fra1.cdn.digitaloceanspaces.com';
@@ -239,6 +240,79 @@ for (const target of DATABASES) {
       });
       expect(upload.status, JSON.stringify(upload.body)).toBe(200);
       expect(await t.storage.inner.exists('background_profile_pictures/omar_Qw8rTy1.JPG')).toBe(false);
+    });
+
+    it('imports the talent media gallery under its Django names, follows the source on re-runs, and sweeps its leftovers', async () => {
+      const media = (id: number, talentId: number, type: string, file: string, extra = '') =>
+        source.query(
+          `insert into profiles_talentmedia (id, name, media_info, media_type, media_file, thumbnail, created_at, updated_at, is_test_video, test_video_number, is_about_yourself_video, talent_id)
+           values ($1, $2, 'From Django', $3, $4, null, '2025-06-01T10:00:00Z', '2025-06-01T10:00:00Z', $5, $6, $7, $8)`,
+          [
+            id,
+            `Item ${id}`,
+            type,
+            file,
+            extra === 'test',
+            extra === 'test' ? 2 : extra === 'about' ? 5 : null,
+            extra === 'about',
+            talentId,
+          ],
+        );
+      await media(1, 1, 'image', 'talent_media/user_42/0b5c9e2f4a1d.jpg');
+      await media(2, 1, 'video', 'talent_media/user_42/7f3e1c9a2b4d.mp4', 'test');
+      await media(3, 1, 'audio', 'talent_media/user_42/song.mp3');
+      await put(t, 'talent_media/user_42/0b5c9e2f4a1d.jpg', await jpeg('#c96'));
+      // A leftover Django never deleted, and the video only the old server's folder holds (uploads before 2025-07-10).
+      await put(t, 'talent_media/user_42/leftover.jpg', await jpeg('#000'));
+      mkdirSync(path.join(oldServer, 'talent_media', 'user_42'), { recursive: true });
+      writeFileSync(path.join(oldServer, 'talent_media', 'user_42', '7f3e1c9a2b4d.mp4'), await video({ seconds: 1 }));
+
+      const run = await cli(t, 'import', 'django', '--from', source.url, '--legacy-media-dir', oldServer);
+      expect(run.code, run.out).toBe(0);
+      expect(run.out).toMatch(/^gallery_media: 3 read, 2 created, 0 updated, 0 unchanged, 0 deleted \(gone from the source\), 1 skipped$/m);
+      expect(run.out).toMatch(/skipped gallery_media 3: media_type audio is neither image nor video/);
+      expect(await t.storage.inner.exists('talent_media/user_42/7f3e1c9a2b4d.mp4')).toBe(true);
+
+      const login = await t.http.post('/api/login/talent/', { email: 'lina@example.com', password: DJANGO_HASHES.horse.password });
+      const headers = { Authorization: `Bearer ${login.body.access}` };
+      const profile = await t.http.get('/api/profile/talent/', headers);
+      expect(profile.body.media).toEqual([
+        expect.objectContaining({
+          talent: 42,
+          name: 'Item 1',
+          media_type: 'image',
+          media_file: `${CDN}/media/talent_media/user_42/0b5c9e2f4a1d.jpg`,
+          is_test_video: false,
+          freshness: expect.objectContaining({ taken_at: '2025-06-01T10:00:00.000Z', source: 'upload_date' }),
+        }),
+        expect.objectContaining({
+          media_type: 'video',
+          media_file: `${CDN}/media/talent_media/user_42/7f3e1c9a2b4d.mp4`,
+          is_test_video: true,
+          test_video_number: 2,
+        }),
+      ]);
+
+      // The performer hides the video here; then the source deletes the photo and renames the video.
+      const videoId = profile.body.media[1].id;
+      await t.http.request('PATCH', `/api/profile/talent/media/${videoId}/`, { json: { visibility: 'hidden' }, headers });
+      await source.query('delete from profiles_talentmedia where id = 1');
+      await source.query(`update profiles_talentmedia set name = 'Scene two' where id = 2`);
+      const again = await cli(t, 'import', 'django', '--from', source.url, '--legacy-media-dir', oldServer);
+      expect(again.out).toMatch(/^gallery_media: 2 read, 0 created, 1 updated, 0 unchanged, 1 deleted/m);
+      expect(await t.storage.inner.exists('talent_media/user_42/0b5c9e2f4a1d.jpg')).toBe(false);
+      // The next read shows both changes, and what the performer set here is kept.
+      expect((await t.http.get('/api/profile/talent/', headers)).body.media).toEqual([
+        expect.objectContaining({ id: videoId, name: 'Scene two', visibility: 'hidden' }),
+      ]);
+
+      const listed = await cli(t, 'media', 'sweep', '--legacy');
+      expect(listed.out).toContain('unreferenced talent_media/user_42/leftover.jpg');
+      expect(listed.out).not.toContain('7f3e1c9a2b4d');
+      // Deleting an imported video from castfolio deletes its adopted object.
+      const id = (await t.http.get('/api/profile/talent/', headers)).body.media[0].id;
+      expect((await t.http.request('DELETE', `/api/media/${id}/delete/`, { headers })).status).toBe(204);
+      expect(await t.storage.inner.exists('talent_media/user_42/7f3e1c9a2b4d.mp4')).toBe(false);
     });
   });
 }

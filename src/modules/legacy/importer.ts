@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log } from '../../log.js';
 import { contentTypeForName, isLegacyName, isSafeName } from '../../storage/names.js';
+import { videoContainerOf } from '../../video/ffmpeg.js';
 import type { Storage } from '../../storage/types.js';
 import type { DeletionQueue } from '../media/deletions.js';
 import { WorkLimiter } from '../../images/limiter.js';
@@ -12,6 +13,7 @@ import {
   backgroundProfile,
   chooseUsers,
   fingerprint,
+  galleryValues,
   ITEM_TABLES,
   itemColumns,
   itemValues,
@@ -22,6 +24,7 @@ import {
   SUBSCRIPTION_COLUMNS,
   subscriptionValues,
   TALENT_COLUMNS,
+  TALENT_MEDIA_COLUMNS,
   talentProfile,
   USER_COLUMNS,
 } from './mapping.js';
@@ -68,6 +71,7 @@ const FILE_COLUMNS: Record<string, string[]> = {
   talent_profiles: ['profile_picture'],
   background_profiles: ['profile_picture'],
   items: ['image', 'authenticity_certificate'],
+  gallery_media: ['file'],
 };
 
 const HEAD_CONCURRENCY = 16;
@@ -111,6 +115,7 @@ export class DjangoImport {
     const genres = new Map((await read('profiles_genre', ['id', 'name'])).map((row) => [Number(row.id), String(row.name)]));
     const plans = new Map((await read('payments_subscriptionplan', PLAN_COLUMNS, ['id', 'name'])).map((row) => [Number(row.id), row]));
     const subscriptions = await read('payments_subscription', SUBSCRIPTION_COLUMNS, ['id', 'user_id', 'plan_id', 'status']);
+    const mediaRows = await read('profiles_talentmedia', TALENT_MEDIA_COLUMNS, ['id', 'talent_id', 'media_file']);
     const itemRows = new Map<string, SourceRow[]>();
     for (const table of ITEM_TABLES)
       itemRows.set(table.table, await read(table.table, itemColumns(table), ['id', 'BackGroundJobsProfile_id', 'name']));
@@ -229,6 +234,23 @@ export class DjangoImport {
           itemValues(table, row, userId, row.genre_id == null ? null : (genres.get(Number(row.genre_id)) ?? null)),
         );
       }
+    }
+
+    // Talent media: the gallery of the talent profile's account, in the order it was uploaded.
+    stage('gallery_media').read = mediaRows.length;
+    for (const row of [...mediaRows].sort((a, b) => Number(a.id) - Number(b.id))) {
+      saw('gallery_media', Number(row.id));
+      const userId = talentOwner.get(Number(row.talent_id));
+      if (userId === undefined || !kept.get(userId)?.is_talent) {
+        note({ table: 'gallery_media', sourceId: Number(row.id), action: 'skipped', reason: 'its talent account is not imported' });
+        continue;
+      }
+      const values = galleryValues(row, userId);
+      if (typeof values === 'string') {
+        note({ table: 'gallery_media', sourceId: Number(row.id), action: 'skipped', reason: values });
+        continue;
+      }
+      add('gallery_media', 'gallery_media', Number(row.id), values);
     }
 
     // Subscriptions, and the talent account types the source gave without one (admin grants).
@@ -360,10 +382,12 @@ export class DjangoImport {
       return 'neither in the bucket nor in --legacy-media-dir';
     }
     const document = column === 'authenticity_certificate' && (await isPdfBytes(bytes));
-    if (!document && !(await isReadableImage(bytes, 100_000_000))) return 'the old server’s file is not a readable image';
+    const video = column === 'file' && (await videoContainerOf(path.join(options.legacyMediaDir, file))) !== undefined;
+    if (!document && !video && !(await isReadableImage(bytes, 100_000_000)))
+      return 'the old server’s file is not a readable image or video';
     if (!options.dryRun) {
       await this.deps.storage.put(file, bytes, {
-        contentType: document ? 'application/pdf' : contentTypeForName(file),
+        contentType: document ? 'application/pdf' : video ? videoContentType(file) : contentTypeForName(file),
         cacheControl: 'public, max-age=86400',
         ...(document ? { contentDisposition: 'attachment' } : {}),
       });
@@ -393,6 +417,12 @@ export class DjangoImport {
         if (old && old !== entry.values.profile_picture) replaced.push(old);
       }
     }
+    const mediaUpdates = changed('gallery_media').filter((e) => e.action === 'update' && e.targetId !== undefined);
+    const mediaFiles = await repository.galleryFiles(mediaUpdates.map((e) => e.targetId as number));
+    for (const entry of mediaUpdates) {
+      const old = mediaFiles.get(entry.targetId as number);
+      if (old && old !== entry.values.file) replaced.push(old);
+    }
     const itemUpdates = changed('items').filter((e) => e.action === 'update' && e.targetId !== undefined);
     const itemFiles = await repository.itemFiles(itemUpdates.map((e) => e.targetId as number));
     for (const entry of itemUpdates) {
@@ -419,6 +449,7 @@ export class DjangoImport {
       for (const [name, table] of [
         ['items', 'items'],
         ['subscriptions', 'subscriptions'],
+        ['gallery_media', 'gallery_media'],
       ] as const) {
         const creates = changed(name).filter((e) => e.action === 'create' || e.targetId === undefined);
         const ids = await repository.insertReturningIds(trx, table, stamp(creates, table === 'subscriptions' ? { updated_at: now } : {}));
@@ -449,6 +480,18 @@ export class DjangoImport {
           now,
         )),
       );
+      names.push(
+        ...(await repository.deleteGalleryItems(
+          trx,
+          gone('gallery_media').map((d) => d.targetId),
+          now,
+        )),
+      );
+      // Profile reads cache galleries by users.gallery_version: every gallery the import touched moves on.
+      await repository.bumpGalleryVersions(
+        trx,
+        changed('gallery_media').map((e) => Number(e.values.user_id)),
+      );
       await repository.deleteRows(
         trx,
         'subscriptions',
@@ -476,6 +519,9 @@ export class DjangoImport {
     });
   }
 }
+
+/** Django kept the client's extension: .mov and .m4v play as video/mp4 in browsers, .webm and .mkv as video/webm. */
+const videoContentType = (file: string) => (/\.(webm|mkv)$/i.test(file) ? 'video/webm' : 'video/mp4');
 
 const stageOf = (sourceName: string) =>
   sourceName.startsWith('items:') ? 'items' : sourceName === 'talent_account_type' ? 'subscriptions' : sourceName;

@@ -41,6 +41,19 @@ export const TALENT_COLUMNS = [
 ] as const;
 export const BACKGROUND_COLUMNS = ['id', 'user_id', 'profile_picture', 'country', 'date_of_birth', 'gender'] as const;
 export const SOCIAL_COLUMNS = ['id', 'user_id', 'facebook', 'instagram', 'youtube', 'tiktok'] as const;
+export const TALENT_MEDIA_COLUMNS = [
+  'id',
+  'talent_id',
+  'name',
+  'media_info',
+  'media_type',
+  'media_file',
+  'created_at',
+  'updated_at',
+  'is_test_video',
+  'test_video_number',
+  'is_about_yourself_video',
+] as const;
 export const PLAN_COLUMNS = ['id', 'name', 'duration_months'] as const;
 export const SUBSCRIPTION_COLUMNS = [
   'id',
@@ -287,6 +300,40 @@ export function itemValues(table: (typeof ITEM_TABLES)[number], row: SourceRow, 
           : ((value as number | boolean | null | undefined) ?? null);
   }
   return values;
+}
+
+export type GalleryValues = Record<string, string | number | boolean | null>;
+
+/**
+ * A TalentMedia row as a castfolio gallery item, or why it cannot be one. The file keeps its Django
+ * name (talent_media/user_<id>/<uuid>.<ext>); Django's `thumbnail` was never generated and is not
+ * carried. Test-video numbers outside 1–5 are dropped (the source only checks ≥ 0); the about-yourself
+ * video is number 5, as the live rules say. castfolio's own fields (slot, tags, position, visibility)
+ * are not mapped: new items get their defaults (position 0, so they keep the source's order by id)
+ * and a re-run never overwrites what the performer set here.
+ */
+export function galleryValues(row: SourceRow, userId: number): GalleryValues | string {
+  const mediaType = text(row.media_type);
+  if (mediaType !== 'image' && mediaType !== 'video') return `media_type ${String(row.media_type)} is neither image nor video`;
+  const file = fileName(row.media_file);
+  if (!file) return 'no media file';
+  const aboutYourself = bool(row.is_about_yourself_video) && mediaType === 'video';
+  const testVideo = (bool(row.is_test_video) || aboutYourself) && mediaType === 'video';
+  const number = Number(row.test_video_number);
+  const validNumber = Number.isInteger(number) && number >= 1 && number <= 5 ? number : null;
+  return {
+    user_id: userId,
+    kind: 'talent',
+    name: (text(row.name) ?? 'Untitled Media').slice(0, 124),
+    media_info: (text(row.media_info) ?? '').slice(0, 2000),
+    media_type: mediaType,
+    file,
+    is_test_video: testVideo,
+    test_video_number: testVideo ? (aboutYourself ? 5 : validNumber !== 5 ? validNumber : null) : null,
+    is_about_yourself_video: aboutYourself,
+    created_at: typeof row.created_at === 'string' ? row.created_at : new Date(0).toISOString(),
+    updated_at: typeof row.updated_at === 'string' ? row.updated_at : new Date(0).toISOString(),
+  };
 }
 
 /** castfolio's plan for a source plan name; undefined for plans castfolio does not sell (bands). */

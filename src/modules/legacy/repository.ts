@@ -82,8 +82,46 @@ export class ImportRepository {
     }
   }
 
-  /** New rows of a table with its own ids (items, subscriptions): their new ids, in order. */
-  async insertReturningIds(trx: Db, table: 'items' | 'subscriptions', rows: Record<string, unknown>[]): Promise<number[]> {
+  /** The stored file of each gallery item. */
+  async galleryFiles(ids: number[]): Promise<Map<number, string>> {
+    const result = new Map<number, string>();
+    for (const chunk of chunks(ids)) {
+      const rows = await this.db.selectFrom('gallery_media').select(['id', 'file']).where('id', 'in', chunk).execute();
+      for (const row of rows) result.set(row.id, row.file);
+    }
+    return result;
+  }
+
+  /** Removes gallery items whose source rows are gone, queueing their files; their owners' galleries move on. */
+  async deleteGalleryItems(trx: Db, ids: number[], now: string): Promise<string[]> {
+    const names: string[] = [];
+    const owners: number[] = [];
+    for (const chunk of chunks(ids)) {
+      const rows = await trx.deleteFrom('gallery_media').where('id', 'in', chunk).returning(['user_id', 'file', 'thumbnail']).execute();
+      names.push(...rows.flatMap((row) => mediaNamesIn('gallery_media', row)));
+      owners.push(...rows.map((row) => row.user_id));
+    }
+    await this.bumpGalleryVersions(trx, owners);
+    await enqueueDeletions(trx, names, now);
+    return names;
+  }
+
+  async bumpGalleryVersions(trx: Db, userIds: number[]): Promise<void> {
+    for (const chunk of chunks([...new Set(userIds)])) {
+      await trx
+        .updateTable('users')
+        .set((eb) => ({ gallery_version: eb('gallery_version', '+', 1) }))
+        .where('id', 'in', chunk)
+        .execute();
+    }
+  }
+
+  /** New rows of a table with its own ids (items, subscriptions, gallery items): their new ids, in order. */
+  async insertReturningIds(
+    trx: Db,
+    table: 'items' | 'subscriptions' | 'gallery_media',
+    rows: Record<string, unknown>[],
+  ): Promise<number[]> {
     const ids: number[] = [];
     for (const chunk of chunks(rows)) {
       if (chunk.length === 0) continue;
@@ -97,7 +135,7 @@ export class ImportRepository {
     return ids;
   }
 
-  async update(trx: Db, table: 'items' | 'subscriptions', id: number, values: Record<string, unknown>): Promise<void> {
+  async update(trx: Db, table: 'items' | 'subscriptions' | 'gallery_media', id: number, values: Record<string, unknown>): Promise<void> {
     await trx
       .updateTable(table)
       .set(values as never)
@@ -161,7 +199,7 @@ export class ImportRepository {
   /** PostgreSQL's identity sequences continue after the highest id (SQLite's do by themselves). */
   async continueSequences(trx: Db): Promise<void> {
     if (this.dialect !== 'postgres') return;
-    for (const table of ['users', 'items', 'subscriptions']) {
+    for (const table of ['users', 'items', 'subscriptions', 'gallery_media']) {
       await sql`select setval(pg_get_serial_sequence(${table}, 'id'), greatest((select max(id) from ${sql.table(table)}), 1))`.execute(trx);
     }
   }

@@ -43,6 +43,9 @@ export function mediaNamesIn<T extends MediaTable>(table: T, row: { [C in MediaC
 /** Every folder the sweep reconciles. */
 export const MEDIA_FOLDER_LIST: readonly string[] = [...new Set(MEDIA_COLUMNS.map((entry) => entry.folder))];
 
+/** The folders names adopted from Django live in: castfolio's own, plus the talent media's (talent_media/user_<id>/). */
+export const ADOPTED_FOLDER_LIST: readonly string[] = [...MEDIA_FOLDER_LIST, 'talent_media'];
+
 type Queryable = Kysely<Database> | Transaction<Database>;
 
 const named = (entry: MediaColumn) =>

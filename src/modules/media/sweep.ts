@@ -1,6 +1,6 @@
 import type { Storage } from '../../storage/types.js';
 import type { DeletionQueue } from './deletions.js';
-import { MEDIA_FOLDER_LIST } from './references.js';
+import { ADOPTED_FOLDER_LIST, MEDIA_FOLDER_LIST } from './references.js';
 import type { MediaRepository } from './repository.js';
 
 export interface SweepReport {
@@ -70,7 +70,7 @@ export class MediaSweep {
     const referenced = await repository.referencedNames();
     const orphans: string[] = [];
     let deleted = 0;
-    for (const folder of MEDIA_FOLDER_LIST) {
+    for (const folder of ADOPTED_FOLDER_LIST) {
       for await (const object of storage.list(folder, 'adopted')) {
         if (referenced.has(object.name)) continue;
         orphans.push(object.name);
