@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
+import { uploadGarbage } from './memory.js';
 
 const FORM_FIELD_MAX_BYTES = 64 * 1024;
 const FORM_MAX_FIELDS = 50;
@@ -151,6 +152,7 @@ async function readForm(request: FastifyRequest, options: FormOptions): Promise<
         let bytes = 0;
         part.file.on('data', (chunk: Buffer) => {
           bytes += chunk.length;
+          uploadGarbage.written(chunk.length);
         });
         await pipeline(part.file, createWriteStream(target, { flags: 'wx', mode: 0o600 }));
         if (part.file.truncated || bytes > limit.maxBytes) throw tooLarge(part.fieldname, limit.tooLargeMessage);
