@@ -14,11 +14,14 @@ export function ageLabel(days: number): string {
 }
 
 /** How old the photo is: from its capture date when the camera recorded one, else from the upload. */
-export function freshnessOf(row: Pick<GalleryRow, 'captured_at' | 'created_at'>, now: Date) {
-  const takenAt = row.captured_at ?? row.created_at;
-  const days = Math.max(0, Math.floor((now.getTime() - Date.parse(takenAt)) / DAY_MS));
+export function freshnessOf(
+  row: Pick<GalleryRow, 'captured_at' | 'created_at'>,
+  now: Date,
+  takenMs = Date.parse(row.captured_at ?? row.created_at),
+) {
+  const days = Math.max(0, Math.floor((now.getTime() - takenMs) / DAY_MS));
   return {
-    taken_at: takenAt,
+    taken_at: row.captured_at ?? row.created_at,
     source: row.captured_at ? ('capture_date' as const) : ('upload_date' as const),
     age_days: days,
     label: row.captured_at ? `taken ${ageLabel(days)}` : `uploaded ${ageLabel(days)}`,
@@ -26,31 +29,68 @@ export function freshnessOf(row: Pick<GalleryRow, 'captured_at' | 'created_at'>,
   };
 }
 
-/**
- * One gallery item as the live TalentMediaSerializer shows it (`talent` is the owner's account id
- * here; `thumbnail` is a video's poster frame), then castfolio's additive fields: the casting slot,
- * tags, order, visibility, a video's length and the photo's freshness.
- */
-export function galleryItemView(row: GalleryRow, urlFor: (name: string) => string, now: Date) {
+const SHARING_STATUS = Object.freeze({ is_shared: false, shared_with: Object.freeze([]) as never[], sharing_enabled: false });
+
+function staticView(row: GalleryRow, mediaFile: string, urlFor: (name: string) => string) {
   return {
     id: row.id,
     talent: row.user_id,
     name: row.name,
     media_info: row.media_info,
     media_type: row.media_type as 'image' | 'video',
-    media_file: urlFor(row.file),
+    media_file: mediaFile,
     thumbnail: row.thumbnail ? urlFor(row.thumbnail) : null,
     created_at: row.created_at,
     updated_at: row.updated_at,
     is_test_video: Boolean(row.is_test_video),
     test_video_number: row.test_video_number,
     is_about_yourself_video: Boolean(row.is_about_yourself_video),
-    sharing_status: { is_shared: false, shared_with: [], sharing_enabled: false },
+    sharing_status: SHARING_STATUS,
     slot: row.slot as 'headshot' | 'full_body' | 'casual' | 'business' | 'formal' | 'special' | null,
     tags: row.tags === '' ? [] : (row.tags.split(',') as ('theatrical' | 'commercial')[]),
     position: row.position,
     visibility: row.visibility as 'public' | 'hidden',
     duration_seconds: row.duration_seconds === null ? null : Number(row.duration_seconds),
-    freshness: freshnessOf(row, now),
+  };
+}
+
+// Profile reads serve the same cached rows again and again (GalleryRepository.listFor): each row's
+// view is built once per public URL base, and only its freshness is worked out per request.
+const views = new WeakMap<GalleryRow, { mediaFile: string; view: ReturnType<typeof staticView>; takenMs: number }>();
+
+/**
+ * One gallery item as the live TalentMediaSerializer shows it (`talent` is the owner's account id
+ * here; `thumbnail` is a video's poster frame), then castfolio's additive fields: the casting slot,
+ * tags, order, visibility, a video's length and the photo's freshness.
+ */
+export function galleryItemView(row: GalleryRow, urlFor: (name: string) => string, now: Date) {
+  const mediaFile = urlFor(row.file);
+  let cached = views.get(row);
+  if (!cached || cached.mediaFile !== mediaFile) {
+    cached = { mediaFile, view: staticView(row, mediaFile, urlFor), takenMs: Date.parse(row.captured_at ?? row.created_at) };
+    views.set(row, cached);
+  }
+  const view = cached.view;
+  // Written out, not spread: an object literal of a fixed shape is built and serialised fastest.
+  return {
+    id: view.id,
+    talent: view.talent,
+    name: view.name,
+    media_info: view.media_info,
+    media_type: view.media_type,
+    media_file: view.media_file,
+    thumbnail: view.thumbnail,
+    created_at: view.created_at,
+    updated_at: view.updated_at,
+    is_test_video: view.is_test_video,
+    test_video_number: view.test_video_number,
+    is_about_yourself_video: view.is_about_yourself_video,
+    sharing_status: view.sharing_status,
+    slot: view.slot,
+    tags: view.tags,
+    position: view.position,
+    visibility: view.visibility,
+    duration_seconds: view.duration_seconds,
+    freshness: freshnessOf(row, now, cached.takenMs),
   };
 }
