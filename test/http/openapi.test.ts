@@ -122,6 +122,24 @@ describe('the OpenAPI document', () => {
         await t.http.get('/api/profile/background/', { Authorization: user.headers.Authorization! }),
       );
       check('/api/profile/background/', 'get', await t.http.get('/api/profile/background/'));
+      // A gallery whose names need escaping: the profile read writes the gallery's JSON itself.
+      for (const name of ['Look "one" \\ é', 'Second\nline']) {
+        const item = new FormData();
+        item.append('media_file', new Blob([await jpeg()], { type: 'image/jpeg' }), 'look.jpg');
+        item.append('name', name);
+        item.append('tags', 'commercial');
+        check(
+          '/api/profile/background/media/',
+          'post',
+          await t.http.request('POST', '/api/profile/background/media/', { form: item, headers: user.headers }),
+        );
+      }
+      const withGallery = await t.http.get('/api/profile/background/', user.headers);
+      check('/api/profile/background/', 'get', withGallery);
+      const listed = await t.http.get('/api/profile/background/media/', user.headers);
+      check('/api/profile/background/media/', 'get', listed);
+      expect(withGallery.body.media).toEqual(listed.body);
+      expect(withGallery.body.media.map((m: { name: string }) => m.name)).toEqual(['Look "one" \\ é', 'Second\r\nline']); // multipart sends line breaks as CRLF
       const form = new FormData();
       form.append('profile_picture', new Blob([await jpeg()], { type: 'image/jpeg' }), 'me.jpg');
       form.append('country', 'Canada');
