@@ -140,6 +140,23 @@ interface Target {
   close(): Promise<void>;
 }
 
+/** Registers a background user and signs in: the headers its requests carry. */
+async function backgroundUser(http: Http, email: string): Promise<Record<string, string>> {
+  const password = 'Bench-Mark-2026';
+  await http.post('/api/register/', {
+    email,
+    password,
+    first_name: 'B',
+    last_name: 'M',
+    role: 'background',
+    country: 'USA',
+    gender: 'Male',
+    date_of_birth: '1985-05-15',
+  });
+  const token = await http.post('/api/token/', { email, password });
+  return { authorization: `Bearer ${token.body.access}`, 'is-background': 'true' };
+}
+
 async function startCastfolio(database: 'sqlite' | 'postgres', workers: number): Promise<Target> {
   const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-bench-'));
   const pgDb = database === 'postgres' ? await createPostgresDatabase(PG_URL, 'castfolio_bench') : undefined;
@@ -165,22 +182,12 @@ async function startCastfolio(database: 'sqlite' | 'postgres', workers: number):
   const server = await startOnPort(SERVER_JS, env, dir);
   const http = new Http(server.baseUrl);
   const email = 'bench@example.com';
-  await http.post('/api/register/', {
-    email,
-    password: 'Bench-Mark-2026',
-    first_name: 'B',
-    last_name: 'M',
-    role: 'background',
-    country: 'USA',
-    gender: 'Male',
-    date_of_birth: '1985-05-15',
-  });
-  const token = await http.post('/api/token/', { email, password: 'Bench-Mark-2026' });
+  const headers = await backgroundUser(http, email);
   return {
     label: `${database}, ${workers} worker${workers === 1 ? '' : 's'}`,
     server,
     http,
-    headers: { authorization: `Bearer ${token.body.access}`, 'is-background': 'true' },
+    headers,
     email,
     cli: (...args: string[]) => {
       execFileSync(process.execPath, [path.join(root, 'dist', 'cli.js'), ...args], { env: { ...process.env, ...env }, stdio: 'ignore' });
@@ -465,19 +472,8 @@ async function galleryBench(databases: ('sqlite' | 'postgres')[]): Promise<void>
     try {
       target.cli('subscription', 'grant', target.email, 'background_jobs');
       // A second user, same server, with an empty gallery: the profile read as it was before the gallery.
-      const other = { email: 'bench-empty@example.com', password: 'Bench-Mark-2026' };
-      await target.http.post('/api/register/', {
-        ...other,
-        first_name: 'B',
-        last_name: 'M',
-        role: 'background',
-        country: 'USA',
-        gender: 'Male',
-        date_of_birth: '1985-05-15',
-      });
-      const token = await target.http.post('/api/token/', other);
-      const emptyHeaders = { authorization: `Bearer ${token.body.access}`, 'is-background': 'true' };
-      target.cli('subscription', 'grant', other.email, 'background_jobs');
+      const emptyHeaders = await backgroundUser(target.http, 'bench-empty@example.com');
+      target.cli('subscription', 'grant', 'bench-empty@example.com', 'background_jobs');
       for (let i = 0; i < 15; i++) {
         const status = await addToGallery(target, await photo(1600, 2000, 600 * 1024), `look-${i}.jpg`, 'image/jpeg');
         if (status !== 201) throw new Error(`gallery upload answered ${status}`);

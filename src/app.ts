@@ -104,7 +104,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // A gallery file is a photo or a video: the stream is cut at the larger limit, then checked by what it is.
   const galleryFile =
     config.videos.maxBytes > picture.maxBytes
-      ? { maxBytes: config.videos.maxBytes, tooLargeMessage: sizeLimitMessage(config.videos.maxBytes).replace('Image', 'Video') }
+      ? { maxBytes: config.videos.maxBytes, tooLargeMessage: sizeLimitMessage(config.videos.maxBytes, 'Video file') }
       : picture;
 
   if (config.metrics.port === undefined) registerMetricsRoute(app, metrics, config.metrics);
@@ -140,7 +140,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     items: services.items,
     guards,
     publicUrl,
-    upload: { image: picture, certificate: { ...picture, tooLargeMessage: picture.tooLargeMessage.replace('Image file', 'File') }, tmpDir },
+    upload: { image: picture, certificate: { ...picture, tooLargeMessage: sizeLimitMessage(config.images.maxBytes, 'File') }, tmpDir },
     assertUploadCapacity,
   });
   if (config.serveWeb) await serveWeb(app);

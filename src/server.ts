@@ -5,7 +5,6 @@ import { registerMetricsRoute } from './http/metrics.js';
 import { ConfigError, loadConfig, serverConfigProblems, type Config } from './config.js';
 import { createDatabase } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
-import { settleAfterStart } from './http/memory.js';
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
@@ -67,7 +66,6 @@ async function serve(config: Config): Promise<void> {
   });
   await app.listen({ host: config.host, port: config.port });
   if (metricsServer) await metricsServer.listen({ host: config.metrics.host, port: config.metrics.port as number });
-  settleAfterStart();
 }
 
 /**

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-type Collect = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void;
+type Collect = (options?: { type?: 'major' | 'minor' }) => void;
 
 let collect: Collect | undefined;
 
@@ -39,8 +39,3 @@ export class UploadGarbage {
 }
 
 export const uploadGarbage = new UploadGarbage();
-
-/** Once the server is up: the garbage of loading and compiling the app goes, so a worker idles smaller. */
-export function settleAfterStart(): void {
-  collector()?.({ type: 'major' });
-}

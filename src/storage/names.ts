@@ -9,6 +9,10 @@ const CONTENT_TYPES: Record<string, string> = {
   pdf: 'application/pdf',
   mp4: 'video/mp4',
   webm: 'video/webm',
+  // Names adopted from Django keep the client's extension; browsers play these as MP4 and WebM.
+  mov: 'video/mp4',
+  m4v: 'video/mp4',
+  mkv: 'video/webm',
 };
 
 // folder/<owner id>_<token>.<ext>: exactly what newObjectName makes, so nothing else can be addressed.

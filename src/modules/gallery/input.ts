@@ -11,6 +11,7 @@ export const SLOTS = ['headshot', 'full_body', 'casual', 'business', 'formal', '
 export type Slot = (typeof SLOTS)[number];
 export const UNIQUE_SLOTS: ReadonlySet<Slot> = new Set(['headshot', 'full_body']);
 export const TAGS = ['theatrical', 'commercial'] as const;
+export type Tag = (typeof TAGS)[number];
 export const VISIBILITIES = ['public', 'hidden'] as const;
 export type Visibility = (typeof VISIBILITIES)[number];
 

@@ -60,6 +60,18 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<GalleryRoutesOptions> = as
     if (request.isMultipart()) options.assertUploadCapacity();
   };
 
+  /** Deletes one of the caller's items: the same for the kind's path and the live service's. */
+  function deleteRoute(url: string, onRequest: typeof guards.authenticate, summary: string) {
+    app.delete(
+      url,
+      { onRequest, schema: { tags: ['gallery'], summary, params: MediaIdParams, response: { 204: { type: 'null' }, ...errors } } },
+      async (request, reply) => {
+        await gallery.remove(guards.user(request), numericId(request.params.id));
+        return reply.code(204).send(null);
+      },
+    );
+  }
+
   for (const kind of ['talent', 'background'] as const) {
     const base = `/api/profile/${kind}/media/`;
     const owner = guards.requireRole(kind);
@@ -144,40 +156,9 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<GalleryRoutesOptions> = as
       },
     );
 
-    app.delete(
-      `${base}:id/`,
-      {
-        onRequest: owner,
-        schema: {
-          tags: ['gallery'],
-          summary: `Delete an item of the ${kind} gallery`,
-          params: MediaIdParams,
-          response: { 204: { type: 'null' }, ...errors },
-        },
-      },
-      async (request, reply) => {
-        await gallery.remove(guards.user(request), numericId(request.params.id));
-        return reply.code(204).send(null);
-      },
-    );
+    deleteRoute(`${base}:id/`, owner, `Delete an item of the ${kind} gallery`);
   }
-
-  app.delete(
-    '/api/media/:id/delete/',
-    {
-      onRequest: guards.authenticate,
-      schema: {
-        tags: ['gallery'],
-        summary: 'Delete one of your gallery items (the live service’s path)',
-        params: MediaIdParams,
-        response: { 204: { type: 'null' }, ...errors },
-      },
-    },
-    async (request, reply) => {
-      await gallery.remove(guards.user(request), numericId(request.params.id));
-      return reply.code(204).send(null);
-    },
-  );
+  deleteRoute('/api/media/:id/delete/', guards.authenticate, 'Delete one of your gallery items (the live service’s path)');
 
   app.get(
     '/api/portfolio/:userId/',

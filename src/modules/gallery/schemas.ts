@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { SLOTS, TAGS, VISIBILITIES } from './input.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -9,9 +10,8 @@ const NullableNumber = (options: { description?: string; minimum?: number; maxim
   Type.Unsafe<number | null>({ type: ['number', 'null'], ...options });
 const NullableInteger = (options: { description?: string; minimum?: number; maximum?: number } = {}) =>
   Type.Unsafe<number | null>({ type: ['integer', 'null'], ...options });
-const SLOT_VALUES = ['headshot', 'full_body', 'casual', 'business', 'formal', 'special'] as const;
 const NullableSlot = (options: { description?: string } = {}) =>
-  Type.Unsafe<(typeof SLOT_VALUES)[number] | null>({ type: ['string', 'null'], enum: [...SLOT_VALUES, null], ...options });
+  Type.Unsafe<(typeof SLOTS)[number] | null>({ type: ['string', 'null'], enum: [...SLOTS, null], ...options });
 
 export const GalleryItem = Type.Object({
   id: Type.Integer(),
@@ -28,9 +28,9 @@ export const GalleryItem = Type.Object({
   is_about_yourself_video: Type.Boolean(),
   sharing_status: Type.Object({ is_shared: Type.Boolean(), shared_with: Type.Array(Type.Unknown()), sharing_enabled: Type.Boolean() }),
   slot: NullableSlot({ description: 'Casting slot (photos only); headshot and full_body are one per gallery.' }),
-  tags: Type.Array(Type.Enum(['theatrical', 'commercial'])),
+  tags: Type.Array(Type.Enum(TAGS)),
   position: Type.Integer({ description: 'Order in the gallery, first = what a casting director sees first.' }),
-  visibility: Type.Enum(['public', 'hidden'], { description: 'Hidden items are listed only to their owner.' }),
+  visibility: Type.Enum(VISIBILITIES, { description: 'Hidden items are listed only to their owner.' }),
   duration_seconds: NullableNumber({ description: 'A video’s length.' }),
   freshness: Type.Object(
     {
@@ -73,18 +73,18 @@ export const GalleryUploadBody = Type.Object({
     Type.Integer({ minimum: 1, maximum: 5, description: '1–4; 5 is the about-yourself video. Defaults to the lowest free number.' }),
   ),
   is_about_yourself_video: Type.Optional(Type.Boolean({ description: 'The one-minute “about yourself” video (test video 5).' })),
-  slot: Type.Optional(Type.Enum(['headshot', 'full_body', 'casual', 'business', 'formal', 'special'])),
+  slot: Type.Optional(Type.Enum(SLOTS)),
   tags: Type.Optional(Type.String({ description: 'Comma-separated: theatrical, commercial.' })),
-  visibility: Type.Optional(Type.Enum(['public', 'hidden'])),
+  visibility: Type.Optional(Type.Enum(VISIBILITIES)),
 });
 
 export const GalleryPatchBody = Type.Object(
   {
     name: Type.Optional(Type.String({ maxLength: 124 })),
     media_info: Type.Optional(Type.String({ maxLength: 2000 })),
-    slot: Type.Optional(Nullable(Type.Enum(['headshot', 'full_body', 'casual', 'business', 'formal', 'special']))),
-    tags: Type.Optional(Type.Array(Type.Enum(['theatrical', 'commercial']))),
-    visibility: Type.Optional(Type.Enum(['public', 'hidden'])),
+    slot: Type.Optional(Nullable(Type.Enum(SLOTS))),
+    tags: Type.Optional(Type.Array(Type.Enum(TAGS))),
+    visibility: Type.Optional(Type.Enum(VISIBILITIES)),
     position: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
   },
   { examples: [{ slot: 'casual', tags: ['commercial'], visibility: 'public' }] },

@@ -76,8 +76,7 @@ export class GalleryService {
     const { imageBytes, videoBytes } = this.deps.limits;
     const maxBytes = type === 'image' ? imageBytes : videoBytes;
     if (file.bytes > maxBytes) {
-      const message = type === 'image' ? sizeLimitMessage(maxBytes) : sizeLimitMessage(maxBytes).replace('Image', 'Video');
-      throw new ApiError(413, { [MEDIA_FIELD]: [message] });
+      throw new ApiError(413, { [MEDIA_FIELD]: [sizeLimitMessage(maxBytes, type === 'image' ? 'Image file' : 'Video file')] });
     }
     if (input.testVideo.isTestVideo) {
       if (type !== 'video') throw validationError({ is_test_video: ['Only a video can be a test video.'] });

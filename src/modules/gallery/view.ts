@@ -1,7 +1,5 @@
-import fastJson from 'fast-json-stringify';
-import { Type } from 'typebox';
+import type { Slot, Tag, Visibility } from './input.js';
 import type { GalleryRow } from './repository.js';
-import { GalleryItem } from './schemas.js';
 
 const DAY_MS = 86_400_000;
 /** Casting asks for photos under six months old. */
@@ -49,10 +47,10 @@ function staticView(row: GalleryRow, mediaFile: string, urlFor: (name: string) =
     test_video_number: row.test_video_number,
     is_about_yourself_video: Boolean(row.is_about_yourself_video),
     sharing_status: SHARING_STATUS,
-    slot: row.slot as 'headshot' | 'full_body' | 'casual' | 'business' | 'formal' | 'special' | null,
-    tags: row.tags === '' ? [] : (row.tags.split(',') as ('theatrical' | 'commercial')[]),
+    slot: row.slot as Slot | null,
+    tags: row.tags === '' ? [] : (row.tags.split(',') as Tag[]),
     position: row.position,
-    visibility: row.visibility as 'public' | 'hidden',
+    visibility: row.visibility as Visibility,
     duration_seconds: row.duration_seconds === null ? null : Number(row.duration_seconds),
   };
 }
@@ -96,36 +94,4 @@ export function galleryItemView(row: GalleryRow, urlFor: (name: string) => strin
     duration_seconds: view.duration_seconds,
     freshness: freshnessOf(row, now, cached.takenMs),
   };
-}
-
-// ---- The gallery as JSON, for profile reads (see profiles/routes.ts) -------------------------
-
-const { freshness: _freshness, ...staticProperties } = GalleryItem.properties;
-const serializeStatic = fastJson(Type.Object(staticProperties) as object);
-const jsonCache = new WeakMap<GalleryRow, { mediaFile: string; head: string; takenMs: number }>();
-
-/** Server-made text (ISO dates, our labels): nothing in it needs escaping, JSON.stringify stays the safe fallback. */
-const quoted = (text: string) => (/^[\w .:+-]*$/.test(text) ? `"${text}"` : JSON.stringify(text));
-
-/**
- * The gallery's JSON array, as the response schema would write it. Each cached row's JSON is
- * written once per public URL base; only its freshness is written per request. A profile read
- * sends this text as it is (the rest of the profile goes through the schema's serializer).
- */
-export function galleryJson(rows: readonly GalleryRow[], urlFor: (name: string) => string, now: Date): string {
-  const items = rows.map((row) => {
-    const mediaFile = urlFor(row.file);
-    let cached = jsonCache.get(row);
-    if (!cached || cached.mediaFile !== mediaFile) {
-      const written = serializeStatic(staticView(row, mediaFile, urlFor));
-      cached = { mediaFile, head: written.slice(0, -1), takenMs: Date.parse(row.captured_at ?? row.created_at) };
-      jsonCache.set(row, cached);
-    }
-    const fresh = freshnessOf(row, now, cached.takenMs);
-    return (
-      `${cached.head},"freshness":{"taken_at":${quoted(fresh.taken_at)},"source":"${fresh.source}",` +
-      `"age_days":${fresh.age_days},"label":${quoted(fresh.label)},"stale":${fresh.stale}}}`
-    );
-  });
-  return `[${items.join(',')}]`;
 }

@@ -387,7 +387,7 @@ export class DjangoImport {
       return 'the old server’s file is not a readable image or video';
     if (!options.dryRun) {
       await this.deps.storage.put(file, bytes, {
-        contentType: document ? 'application/pdf' : video ? videoContentType(file) : contentTypeForName(file),
+        contentType: document ? 'application/pdf' : contentTypeForName(file),
         cacheControl: 'public, max-age=86400',
         ...(document ? { contentDisposition: 'attachment' } : {}),
       });
@@ -519,9 +519,6 @@ export class DjangoImport {
     });
   }
 }
-
-/** Django kept the client's extension: .mov and .m4v play as video/mp4 in browsers, .webm and .mkv as video/webm. */
-const videoContentType = (file: string) => (/\.(webm|mkv)$/i.test(file) ? 'video/webm' : 'video/mp4');
 
 const stageOf = (sourceName: string) =>
   sourceName.startsWith('items:') ? 'items' : sourceName === 'talent_account_type' ? 'subscriptions' : sourceName;

@@ -52,10 +52,11 @@ const BUSY_MESSAGE = 'The server is busy processing images. Please retry shortly
 const VIDEO_BUSY_MESSAGE = 'The server is busy processing videos. Please retry shortly.';
 export const VIDEOS_UNAVAILABLE_MESSAGE = 'This server cannot take videos right now: upload a photo (JPEG, PNG, GIF, WebP or AVIF).';
 
-export function sizeLimitMessage(maxBytes: number): string {
+/** The 413 words, DRF's way: "Image file size cannot exceed 10 MB." (subject: "Video file", "File"). */
+export function sizeLimitMessage(maxBytes: number, subject: 'Image file' | 'Video file' | 'File' = 'Image file'): string {
   const mb = maxBytes / (1024 * 1024);
   const amount = Number.isInteger(mb) ? `${mb} MB` : maxBytes % 1024 === 0 ? `${maxBytes / 1024} KB` : `${maxBytes} bytes`;
-  return `Image file size cannot exceed ${amount}.`;
+  return `${subject} size cannot exceed ${amount}.`;
 }
 
 /**

@@ -62,20 +62,13 @@ export function profileFields(profile: Profile, urlFor: UrlFor) {
   return profile.kind === 'talent' ? talentFields(profile, urlFor) : backgroundFields(profile, urlFor);
 }
 
-/** How a view writes the gallery; a profile read leaves it out and sends galleryJson instead. */
-type MediaViews = (profile: Profile) => ReturnType<typeof galleryItemView>[];
-const itemViews =
-  (urlFor: UrlFor): MediaViews =>
-  (profile) =>
-    profile.media.map((row) => galleryItemView(row, urlFor, profile.asOf));
-
-export function backgroundProfileView(profile: BackgroundProfile, urlFor: UrlFor, media: MediaViews = itemViews(urlFor)) {
+export function backgroundProfileView(profile: BackgroundProfile, urlFor: UrlFor) {
   return {
     profile: backgroundFields(profile, urlFor),
     profile_score: profile.score,
     subscription_status: profile.subscriptionStatus,
     restrictions: profile.restrictions,
-    media: media(profile),
+    media: profile.media.map((row) => galleryItemView(row, urlFor, profile.asOf)),
   };
 }
 
@@ -111,14 +104,14 @@ function upgradePrompt(accountType: string) {
  * restrictions) and the live service's (the profile's fields at the top level, plus
  * social_media_links, media, file_limits, account_limitations, upgrade_prompt).
  */
-export function talentProfileView(profile: TalentProfile, urlFor: UrlFor, fileLimits: FileLimits, media: MediaViews = itemViews(urlFor)) {
+export function talentProfileView(profile: TalentProfile, urlFor: UrlFor, fileLimits: FileLimits) {
   const fields = talentFields(profile, urlFor);
   const { profile_score: _total, ...topLevel } = fields;
   const social = profile.record.social;
   return {
     ...topLevel,
     social_media_links: social ? socialLinksView(profile.user.id, social) : {},
-    media: media(profile),
+    media: profile.media.map((row) => galleryItemView(row, urlFor, profile.asOf)),
     file_limits: fileLimits,
     account_limitations: talentLimitations(profile.accountType, profile.media),
     upgrade_prompt: upgradePrompt(profile.accountType),
