@@ -454,12 +454,15 @@ async function loadWithCpu(target: Target, options: autocannon.Options) {
   return { ...result, cpuUs: ((cpuSeconds(pid) - before) * 1e6) / Math.max(1, result.requests) };
 }
 
+/** Pairs of alternating gallery read runs. */
+const GALLERY_ROUNDS = 9;
+
 async function galleryBench(databases: ('sqlite' | 'postgres')[]): Promise<void> {
   out('## Gallery');
   out();
   out(
-    'GET /api/profile/background/ for a user with an empty gallery (the profile read before the gallery existed) and one with a full 15-photo gallery, ' +
-      'same server, 16 connections, 1 worker, five alternating runs each (medians); server CPU per request read from /proc. ' +
+    `GET /api/profile/background/ for a user with an empty gallery (the profile read before the gallery existed) and one with a full 15-photo gallery, ` +
+      `same server, 16 connections, 1 worker, ${GALLERY_ROUNDS} alternating pairs of runs; the ratios are the medians of the pairs' ratios (their range in brackets); server CPU per request read from /proc. ` +
       'Then one 50 MB phone video uploaded to the gallery, peak RSS sampled from /proc every 10 ms.',
   );
   out();
@@ -483,18 +486,24 @@ async function galleryBench(databases: ('sqlite' | 'postgres')[]): Promise<void>
       const fullBytes = (await target.http.get('/api/profile/background/', target.headers)).text.length;
       await load({ url, connections: 16, headers: emptyHeaders, amount: 2000 });
       await load({ url, connections: 16, headers: target.headers, amount: 2000 });
-      // Alternate short runs, so a noisy neighbour hits both sides alike; report the medians.
+      // Alternate short runs, so a noisy neighbour hits both sides alike. Each round's pair gives a
+      // ratio; the median of those paired ratios is reported (with their range), which drifts far
+      // less on a shared machine than a ratio of two medians.
       const empties: Awaited<ReturnType<typeof loadWithCpu>>[] = [];
       const fulls: Awaited<ReturnType<typeof loadWithCpu>>[] = [];
-      for (let round = 0; round < 5; round++) {
+      for (let round = 0; round < GALLERY_ROUNDS; round++) {
         empties.push(await loadWithCpu(target, { url, connections: 16, headers: emptyHeaders, duration: Math.max(2, SECONDS / 4) }));
         fulls.push(await loadWithCpu(target, { url, connections: 16, headers: target.headers, duration: Math.max(2, SECONDS / 4) }));
       }
       const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+      const range = (values: number[]) => `${fmt(Math.min(...values), 2)}–${fmt(Math.max(...values), 2)}`;
+      const rpsRatios = empties.map((empty, i) => empty.rps / fulls[i]!.rps);
+      const cpuRatios = fulls.map((full, i) => full.cpuUs / empties[i]!.cpuUs);
       const empty = { rps: median(empties.map((r) => r.rps)), cpuUs: median(empties.map((r) => r.cpuUs)) };
       const full = { rps: median(fulls.map((r) => r.rps)), cpuUs: median(fulls.map((r) => r.cpuUs)) };
       out(
-        `| ${database} | ${fmt(empty.rps)} | ${fmt(empty.cpuUs)} | ${fmt(full.rps)} | ${fmt(full.cpuUs)} | ${bytes} → ${fullBytes} | ${fmt(empty.rps / full.rps, 2)}× | ${fmt(full.cpuUs / empty.cpuUs, 2)}× | ≤ 1.2× |`,
+        `| ${database} | ${fmt(empty.rps)} | ${fmt(empty.cpuUs)} | ${fmt(full.rps)} | ${fmt(full.cpuUs)} | ${bytes} → ${fullBytes} | ` +
+          `${fmt(median(rpsRatios), 2)}× (${range(rpsRatios)}) | ${fmt(median(cpuRatios), 2)}× (${range(cpuRatios)}) | ≤ 1.2× |`,
       );
     } finally {
       await target.close();

@@ -152,7 +152,7 @@ for (const target of DATABASES) {
         const old = await upload(photoForm(await takenOn('2025:01:15 10:30:00'), { slot: 'headshot' }), performer);
         expect(old.status, old.text).toBe(201);
         const now = t.clock.now().getTime();
-        const days = Math.floor((now - Date.UTC(2025, 0, 15, 10, 30)) / DAY);
+        const days = Math.floor(now / DAY) - Math.floor(Date.UTC(2025, 0, 15, 10, 30) / DAY);
         expect(old.body.freshness).toMatchObject({
           taken_at: '2025-01-15T10:30:00.000Z',
           source: 'capture_date',
@@ -165,6 +165,24 @@ for (const target of DATABASES) {
 
         const fresh = await upload(photoForm(await jpeg()), await createUser(t.http, 'talent'));
         expect(fresh.body.freshness).toMatchObject({ source: 'upload_date', age_days: 0, label: 'uploaded today', stale: false });
+
+        // The profile shows the same, and its gallery ages with the calendar day (no stale text from a cache).
+        const profileOf = async () => {
+          // Signed in again at the clock's time (an access token does not last a day).
+          const tokens = await t.http.post('/api/token/', { email: performer.email, password: performer.password });
+          const headers = { ...performer.headers, Authorization: `Bearer ${tokens.body.access}` };
+          const read = await t.http.get('/api/profile/talent/', headers);
+          expect(read.status, read.text).toBe(200);
+          return read.body.media[0].freshness;
+        };
+        expect(await profileOf()).toEqual(old.body.freshness);
+        t.clock.advance(DAY);
+        try {
+          expect(await profileOf()).toMatchObject({ age_days: days + 1, stale: true });
+        } finally {
+          t.clock.advance(-DAY);
+        }
+        expect((await profileOf()).age_days).toBe(days);
 
         const mails = () =>
           t.database.db

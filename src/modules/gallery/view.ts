@@ -1,7 +1,11 @@
+import fastJson from 'fast-json-stringify';
 import type { Slot, Tag, Visibility } from './input.js';
 import type { GalleryRow } from './repository.js';
+import { GalleryList } from './schemas.js';
 
 const DAY_MS = 86_400_000;
+/** The UTC calendar day of an instant: ages count calendar days, so they turn over at midnight UTC. */
+const dayOf = (ms: number) => Math.floor(ms / DAY_MS);
 /** Casting asks for photos under six months old. */
 export const STALE_AFTER_DAYS = 183;
 
@@ -20,7 +24,7 @@ export function freshnessOf(
   now: Date,
   takenMs = Date.parse(row.captured_at ?? row.created_at),
 ) {
-  const days = Math.max(0, Math.floor((now.getTime() - takenMs) / DAY_MS));
+  const days = Math.max(0, dayOf(now.getTime()) - dayOf(takenMs));
   return {
     taken_at: row.captured_at ?? row.created_at,
     source: row.captured_at ? ('capture_date' as const) : ('upload_date' as const),
@@ -94,4 +98,25 @@ export function galleryItemView(row: GalleryRow, urlFor: (name: string) => strin
     duration_seconds: view.duration_seconds,
     freshness: freshnessOf(row, now, cached.takenMs),
   };
+}
+
+// ---- The gallery as JSON, for profile reads (see profiles/routes.ts) -------------------------
+
+/** The gallery list schema's own serializer (the one Fastify compiles for the gallery endpoints). */
+const serializeList = fastJson(GalleryList as object);
+const listJson = new WeakMap<readonly GalleryRow[], { day: number; firstUrl: string | undefined; json: string }>();
+
+/**
+ * The gallery's JSON array as the response schema writes it. A gallery version's rows are one
+ * cached array (GalleryRepository.listFor), and what is shown of them changes only with the public
+ * URL base and the calendar day (freshness): the text is written once per array, base and day.
+ */
+export function galleryJson(rows: readonly GalleryRow[], urlFor: (name: string) => string, now: Date): string {
+  const day = dayOf(now.getTime());
+  const firstUrl = rows[0] ? urlFor(rows[0].file) : undefined;
+  const cached = listJson.get(rows);
+  if (cached && cached.day === day && cached.firstUrl === firstUrl) return cached.json;
+  const json = serializeList(rows.map((row) => galleryItemView(row, urlFor, now)));
+  listJson.set(rows, { day, firstUrl, json });
+  return json;
 }

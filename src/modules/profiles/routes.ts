@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import fastJson from 'fast-json-stringify';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { Role } from '../../auth/roles.js';
 import { withForm, type FileFieldLimit, type FormOptions } from '../../http/multipart.js';
@@ -18,8 +19,10 @@ import {
   TalentUpdateBody,
   TalentUpdateResponse,
 } from './schemas.js';
-import type { PictureOutcome, Profile, ProfileService } from './service.js';
-import { backgroundProfileView, profileFields, talentProfileView, type FileLimits, type UrlFor } from './view.js';
+import { Type } from 'typebox';
+import { galleryJson } from '../gallery/view.js';
+import type { PictureOutcome, ProfileService } from './service.js';
+import { backgroundProfileView, profileFields, talentProfileView, type FileLimits, type MediaViews, type UrlFor } from './view.js';
 
 export interface ProfileRoutesOptions {
   profiles: ProfileService;
@@ -58,6 +61,9 @@ function logPicture(log: FastifyBaseLogger, userId: number, picture: PictureOutc
   else if (cleared) log.info({ userId, oldKey: picture.replaced, newKey: null }, 'profile picture removed');
 }
 
+const NO_MEDIA: MediaViews = () => [];
+const sendAsIs = (payload: unknown) => payload as string;
+
 export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = async (app, options) => {
   const { profiles, guards, assertUploadCapacity, fileLimits } = options;
   const formOptions: FormOptions = { fileFields: { [PICTURE_FIELD]: options.upload.picture }, tmpDir: options.upload.tmpDir };
@@ -65,18 +71,35 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
     if (request.isMultipart()) assertUploadCapacity();
   };
   const urls = (request: FastifyRequest): UrlFor => mediaUrlsFor(request, options.publicUrl);
-  const readView = (profile: Profile, urlFor: UrlFor) =>
-    profile.kind === 'talent' ? talentProfileView(profile, urlFor, fileLimits) : backgroundProfileView(profile, urlFor);
 
   for (const kind of ['background', 'talent'] as const satisfies readonly Role[]) {
     const words = KINDS[kind];
     const path = `/api/profile/${kind}/`;
     const onRequest = guards.requireRole(kind);
 
+    // The profile goes through its schema's serializer without `media`, and the gallery's text
+    // (galleryJson: the gallery schema's serializer, written once per gallery version and day) is
+    // appended: a 15-item gallery no longer costs its serialisation on every read.
+    const { media: _media, ...withoutMedia } = words.readResponse.properties;
+    const serializeRest = fastJson(Type.Object(withoutMedia) as object);
     app.get(
       path,
       { onRequest, schema: { tags: ['profiles'], summary: words.readSummary, response: { 200: words.readResponse, ...errorResponses } } },
-      async (request) => readView(await profiles.read(kind, guards.user(request)), urls(request)),
+      async (request, reply) => {
+        const profile = await profiles.read(kind, guards.user(request));
+        const urlFor = urls(request);
+        const view =
+          profile.kind === 'talent'
+            ? talentProfileView(profile, urlFor, fileLimits, NO_MEDIA)
+            : backgroundProfileView(profile, urlFor, NO_MEDIA);
+        const rest = serializeRest(view);
+        const media = galleryJson(profile.media, urlFor, profile.asOf);
+        const body = rest === '{}' ? `{"media":${media}}` : `${rest.slice(0, -1)},"media":${media}}`;
+        return reply
+          .type('application/json; charset=utf-8')
+          .serializer(sendAsIs)
+          .send(body as never);
+      },
     );
 
     app.post(

@@ -62,13 +62,20 @@ export function profileFields(profile: Profile, urlFor: UrlFor) {
   return profile.kind === 'talent' ? talentFields(profile, urlFor) : backgroundFields(profile, urlFor);
 }
 
-export function backgroundProfileView(profile: BackgroundProfile, urlFor: UrlFor) {
+/** How a view shows the gallery; a profile read leaves it out and appends galleryJson's text instead. */
+export type MediaViews = (profile: Profile) => ReturnType<typeof galleryItemView>[];
+const itemViews =
+  (urlFor: UrlFor): MediaViews =>
+  (profile) =>
+    profile.media.map((row) => galleryItemView(row, urlFor, profile.asOf));
+
+export function backgroundProfileView(profile: BackgroundProfile, urlFor: UrlFor, media: MediaViews = itemViews(urlFor)) {
   return {
     profile: backgroundFields(profile, urlFor),
     profile_score: profile.score,
     subscription_status: profile.subscriptionStatus,
     restrictions: profile.restrictions,
-    media: profile.media.map((row) => galleryItemView(row, urlFor, profile.asOf)),
+    media: media(profile),
   };
 }
 
@@ -104,14 +111,14 @@ function upgradePrompt(accountType: string) {
  * restrictions) and the live service's (the profile's fields at the top level, plus
  * social_media_links, media, file_limits, account_limitations, upgrade_prompt).
  */
-export function talentProfileView(profile: TalentProfile, urlFor: UrlFor, fileLimits: FileLimits) {
+export function talentProfileView(profile: TalentProfile, urlFor: UrlFor, fileLimits: FileLimits, media: MediaViews = itemViews(urlFor)) {
   const fields = talentFields(profile, urlFor);
   const { profile_score: _total, ...topLevel } = fields;
   const social = profile.record.social;
   return {
     ...topLevel,
     social_media_links: social ? socialLinksView(profile.user.id, social) : {},
-    media: profile.media.map((row) => galleryItemView(row, urlFor, profile.asOf)),
+    media: media(profile),
     file_limits: fileLimits,
     account_limitations: talentLimitations(profile.accountType, profile.media),
     upgrade_prompt: upgradePrompt(profile.accountType),
