@@ -86,7 +86,10 @@ async function sweepCommand(sweep: MediaSweep, options: { dryRun: boolean; grace
   io.out(
     `${report.dryRun ? 'dry run: ' : ''}retried ${report.retried} pending deletion(s) (${report.retriedFailed} still failing), ` +
       `${verb} ${report.orphansDeleted.length} orphan(s), kept ${report.orphansKept} younger than the grace period, ` +
-      `${report.dangling.length} dangling reference(s)`,
+      `${report.dangling.length} dangling reference(s)` +
+      (report.staleRecords > 0
+        ? `, ${report.dryRun ? 'would drop' : 'dropped'} ${report.staleRecords} unreferenced picture record(s)`
+        : ''),
   );
 }
 

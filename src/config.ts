@@ -46,6 +46,10 @@ export interface ImageConfig {
   queueLimit: number;
   /** Where multipart uploads are streamed before they are decoded. */
   uploadTmpDir: string;
+  /** Responsive variants stored beside each picture: WebP always, AVIF too when asked (slow to encode). */
+  variantFormats: readonly ('webp' | 'avif')[];
+  /** How long one HEIC decode may take in its worker thread before the upload is refused. */
+  heifTimeoutMs: number;
 }
 
 export interface VideoConfig {
@@ -490,6 +494,8 @@ export function parseConfig(env: Env): Config {
       concurrency: reader.integer('IMAGE_CONCURRENCY', availableParallelism(), 1, 256),
       queueLimit: reader.integer('IMAGE_QUEUE_LIMIT', 64, 0, 100_000),
       uploadTmpDir: reader.string('UPLOAD_TMP_DIR', path.join(tmpdir(), 'castfolio-uploads')),
+      variantFormats: reader.boolean('IMAGE_VARIANTS_AVIF', false) ? ['webp', 'avif'] : ['webp'],
+      heifTimeoutMs: reader.duration('HEIF_DECODE_TIMEOUT', 30) * 1000,
     },
     videos: {
       maxBytes: reader.bytes('MAX_VIDEO_SIZE', 100 * 1024 * 1024, 1024, 10 * 1024 ** 3),

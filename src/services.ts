@@ -100,7 +100,7 @@ export function createServices(config: Config, resources: Resources, deps: Servi
   });
   const deletions = new DeletionQueue({ storage, repository: mediaRecords, clock, log });
   const sweep = new MediaSweep({ storage, repository: mediaRecords, deletions, clock });
-  const changes = new MediaChanges({ ingest, deletions });
+  const changes = new MediaChanges({ ingest, deletions, records: mediaRecords, clock });
 
   const mail = new MailService({
     db,

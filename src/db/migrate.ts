@@ -8,6 +8,7 @@ import * as m0006 from './migrations/0006_session_generation.js';
 import * as m0007 from './migrations/0007_social_media_links.js';
 import * as m0008 from './migrations/0008_legacy_imports.js';
 import * as m0009 from './migrations/0009_gallery_media.js';
+import * as m0010 from './migrations/0010_pictures.js';
 
 /** Imported, not read from disk, so the same list runs from src/ under vitest and from dist/. */
 const migrations = {
@@ -20,6 +21,7 @@ const migrations = {
   '0007_social_media_links': m0007,
   '0008_legacy_imports': m0008,
   '0009_gallery_media': m0009,
+  '0010_pictures': m0010,
 };
 
 export function createMigrator(db: Kysely<any>): Migrator {

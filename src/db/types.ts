@@ -183,6 +183,19 @@ export interface LegacyImportsTable {
   imported_at: Timestamp;
 }
 
+/** A stored picture's size, placeholder and variants, keyed by the master's stored name. */
+export interface PicturesTable {
+  name: string;
+  user_id: number;
+  width: number;
+  height: number;
+  placeholder: string | null;
+  variant_set: string;
+  /** JSON array of StoredVariant. */
+  variants: string;
+  created_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   talent_profiles: TalentProfilesTable;
@@ -197,4 +210,5 @@ export interface Database {
   social_media_links: SocialMediaLinksTable;
   legacy_imports: LegacyImportsTable;
   gallery_media: GalleryMediaTable;
+  pictures: PicturesTable;
 }

@@ -1,11 +1,13 @@
 import { open } from 'node:fs/promises';
 import exifReader from 'exif-reader';
-import sharp, { type Metadata, type SharpOptions } from 'sharp';
+import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
+import { decodeHeif } from './heif.js';
+import { encodeVariants, placeholderOf, type RawPixels, type VariantFormat, type VariantImage } from './variants.js';
 
 // No libvips operation cache: every upload is new, and cached pixels would only hold memory.
 sharp.cache(false);
 
-export type InputFormat = 'jpeg' | 'png' | 'gif' | 'webp' | 'avif';
+export type InputFormat = 'jpeg' | 'png' | 'gif' | 'webp' | 'avif' | 'heic';
 export type OutputFormat = 'jpeg' | 'png' | 'webp';
 
 export interface ImageLimits {
@@ -13,6 +15,13 @@ export interface ImageLimits {
   maxDimension: number;
   /** Animation frames an upload may declare (only the first is kept, but every one is parsed). */
   maxFrames: number;
+  /** How long a HEIC decode may take in its worker thread. */
+  heifTimeoutMs: number;
+}
+
+/** What to make beside the master: responsive variants in these formats (none: []) and a placeholder. */
+export interface ImageOutputs {
+  variantFormats: readonly VariantFormat[];
 }
 
 export interface SanitisedImage {
@@ -25,6 +34,10 @@ export interface SanitisedImage {
   input: { format: InputFormat; width: number; height: number; bytes: number; frames: number };
   /** When the photo was taken (EXIF DateTimeOriginal), read before the metadata is dropped; nothing else of it is kept. */
   capturedAt: string | undefined;
+  /** Responsive variants made from the master's pixels (when asked for). */
+  variants: VariantImage[];
+  /** ThumbHash of the picture, base64 (when variants were asked for). */
+  placeholder: string | undefined;
 }
 
 const EARLIEST_CAPTURE = Date.UTC(1990, 0, 1);
@@ -56,14 +69,21 @@ export class InvalidImageError extends Error {
   }
 }
 
-/** The format by magic bytes: only these ever reach a decoder (no SVG, PDF, TIFF, HEIC...). */
-function sniffFormat(header: Buffer): InputFormat | undefined {
+// The ISOBMFF major brands of HEIF still images (HEVC-coded, or any codec for mif1/msf1).
+const HEIF_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'msf1']);
+
+/**
+ * The format by magic bytes: only these ever reach a decoder (no SVG, PDF, TIFF...). A generic
+ * HEIF brand is told apart by its codec from the header: HEVC is HEIC, AV1 is AVIF.
+ */
+function sniffFormat(header: Buffer): InputFormat | 'heif' | undefined {
   if (header.length >= 3 && header[0] === 0xff && header[1] === 0xd8 && header[2] === 0xff) return 'jpeg';
   if (header.length >= 8 && header.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
   const ascii = header.toString('latin1');
   if (ascii.startsWith('GIF87a') || ascii.startsWith('GIF89a')) return 'gif';
   if (ascii.startsWith('RIFF') && ascii.slice(8, 12) === 'WEBP') return 'webp';
   if (ascii.slice(4, 8) === 'ftyp' && /^avi[fs]$/.test(ascii.slice(8, 12))) return 'avif';
+  if (ascii.slice(4, 8) === 'ftyp' && HEIF_BRANDS.has(ascii.slice(8, 12))) return 'heif';
   return undefined;
 }
 
@@ -81,14 +101,20 @@ async function readHeader(path: string, length: number): Promise<Buffer> {
 const megapixels = (pixels: number) => `${Math.round((pixels / 1_000_000) * 10) / 10}`;
 
 /**
- * Decodes the upload and re-encodes it: EXIF orientation applied, every metadata block dropped
+ * Decodes the upload once and re-encodes it: orientation applied, every metadata block dropped
  * (GPS, camera serials, comments, ICC), longest side capped, first frame only. Whatever else the
- * file carried (a polyglot's HTML, trailing bytes) does not survive.
+ * file carried (a polyglot's HTML, trailing bytes) does not survive. From the same pixels come the
+ * responsive variants and the placeholder, when asked for.
  */
-export async function sanitiseImage(path: string, bytes: number, limits: ImageLimits): Promise<SanitisedImage> {
+export async function sanitiseImage(
+  path: string,
+  bytes: number,
+  limits: ImageLimits,
+  outputs: ImageOutputs = { variantFormats: [] },
+): Promise<SanitisedImage> {
   if (bytes === 0) throw new InvalidImageError('The submitted file is empty.');
-  const format = sniffFormat(await readHeader(path, 32));
-  if (!format) throw new InvalidImageError();
+  const sniffed = sniffFormat(await readHeader(path, 32));
+  if (!sniffed) throw new InvalidImageError();
 
   const options: SharpOptions = { limitInputPixels: limits.maxPixels, failOn: 'warning', animated: false };
   let metadata: Metadata;
@@ -98,7 +124,8 @@ export async function sanitiseImage(path: string, bytes: number, limits: ImageLi
   } catch {
     throw new InvalidImageError();
   }
-  const expected = format === 'avif' ? 'heif' : format;
+  const format = sniffed === 'heif' ? heifFormat(metadata) : sniffed;
+  const expected = format === 'avif' || format === 'heic' ? 'heif' : format;
   if (metadata.format !== expected || (format === 'avif' && metadata.compression !== 'av1')) throw new InvalidImageError();
   const width = metadata.width ?? 0;
   const height = metadata.height ?? 0;
@@ -114,33 +141,70 @@ export async function sanitiseImage(path: string, bytes: number, limits: ImageLi
 
   const hasAlpha = metadata.hasAlpha === true;
   // JPEG stays JPEG, PNG stays lossless PNG, GIF's first frame becomes lossless PNG, WebP stays
-  // WebP, AVIF becomes JPEG (or WebP when transparent) for every browser.
+  // WebP, AVIF and HEIC become JPEG (or WebP when transparent) for every browser.
   const output: OutputFormat =
     format === 'jpeg' ? 'jpeg' : format === 'png' || format === 'gif' ? 'png' : format === 'webp' || hasAlpha ? 'webp' : 'jpeg';
 
-  let pipeline = sharp(path, options)
-    .rotate()
-    .resize({ width: limits.maxDimension, height: limits.maxDimension, fit: 'inside', withoutEnlargement: true });
-  pipeline =
-    output === 'jpeg'
-      ? pipeline.jpeg({ quality: 85 })
-      : output === 'png'
-        ? pipeline.png({ compressionLevel: 6 })
-        : pipeline.webp({ quality: 85, alphaQuality: 100 });
-
+  let pixels: RawPixels;
   try {
-    const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
-    return {
-      buffer: data,
-      format: output,
-      extension: output === 'jpeg' ? 'jpg' : output,
-      contentType: `image/${output}`,
-      width: info.width,
-      height: info.height,
-      input: { format, width, height, bytes, frames },
-      capturedAt: captureDateOf(metadata.exif),
-    };
+    const decoded = format === 'heic' ? await decodedHeic(path, limits, hasAlpha) : sharp(path, options).rotate();
+    const { data, info } = await decoded
+      .resize({ width: limits.maxDimension, height: limits.maxDimension, fit: 'inside', withoutEnlargement: true })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    pixels = { data, width: info.width, height: info.height, channels: info.channels };
+  } catch (error) {
+    if (error instanceof InvalidImageError) throw error;
+    throw new InvalidImageError();
+  }
+
+  const master = sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels } });
+  const encoded =
+    output === 'jpeg'
+      ? master.jpeg({ quality: 85 })
+      : output === 'png'
+        ? master.png({ compressionLevel: 6 })
+        : master.webp({ quality: 85, alphaQuality: 100 });
+  const wanted = outputs.variantFormats.length > 0;
+  const [buffer, variants, placeholder] = await Promise.all([
+    encoded.toBuffer(),
+    wanted ? encodeVariants(pixels, outputs.variantFormats) : Promise.resolve([]),
+    wanted ? placeholderOf(pixels) : Promise.resolve(undefined),
+  ]);
+  return {
+    buffer,
+    format: output,
+    extension: output === 'jpeg' ? 'jpg' : output,
+    contentType: `image/${output}`,
+    width: pixels.width,
+    height: pixels.height,
+    input: { format, width, height, bytes, frames },
+    capturedAt: captureDateOf(metadata.exif),
+    variants,
+    placeholder,
+  };
+}
+
+/** A generic HEIF brand's codec, from the header: HEVC is HEIC, AV1 is AVIF; anything else is refused. */
+function heifFormat(metadata: Metadata): 'heic' | 'avif' {
+  if (metadata.format === 'heif' && metadata.compression === 'hevc') return 'heic';
+  if (metadata.format === 'heif' && metadata.compression === 'av1') return 'avif';
+  throw new InvalidImageError();
+}
+
+/**
+ * A HEIC photo's pixels: decoded in a worker thread (sharp's own libheif cannot decode HEVC), with
+ * the container's rotation and mirroring applied by libheif, so an EXIF orientation tag (which
+ * HEIF readers must ignore) is never applied a second time.
+ */
+async function decodedHeic(path: string, limits: ImageLimits, hasAlpha: boolean): Promise<Sharp> {
+  let decoded;
+  try {
+    decoded = await decodeHeif(path, limits.maxPixels, limits.heifTimeoutMs);
   } catch {
     throw new InvalidImageError();
   }
+  const data = Buffer.from(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength);
+  const image = sharp(data, { raw: { width: decoded.width, height: decoded.height, channels: 4 } });
+  return hasAlpha ? image : image.removeAlpha();
 }

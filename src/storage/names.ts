@@ -5,6 +5,7 @@ const CONTENT_TYPES: Record<string, string> = {
   jpeg: 'image/jpeg',
   png: 'image/png',
   webp: 'image/webp',
+  avif: 'image/avif',
   gif: 'image/gif',
   pdf: 'application/pdf',
   mp4: 'video/mp4',
@@ -15,8 +16,8 @@ const CONTENT_TYPES: Record<string, string> = {
   mkv: 'video/webm',
 };
 
-// folder/<owner id>_<token>.<ext>: exactly what newObjectName makes, so nothing else can be addressed.
-const SAFE_NAME = /^[a-z_]+\/\d+_[A-Za-z0-9_-]{16,64}\.(jpg|png|webp|gif|pdf|mp4|webm)$/;
+// folder/<owner id>_<token>.<ext>: exactly what newObjectName and variantName make, so nothing else can be addressed.
+const SAFE_NAME = /^[a-z_]+\/\d+_[A-Za-z0-9_-]{16,64}\.(jpg|png|webp|avif|gif|pdf|mp4|webm)$/;
 
 /** A name castfolio made (the sweep only ever deletes these). */
 export function isSafeName(name: string): boolean {
@@ -42,7 +43,24 @@ export function assertSafeName(name: string): void {
 
 /** A new, unguessable name on every upload, so CDN caches never serve a stale picture. */
 export function newObjectName(folder: string, ownerId: number, extension: string): string {
-  return `${folder}/${ownerId}_${randomBytes(16).toString('base64url')}.${extension}`;
+  return `${folder}/${ownerId}_${token()}.${extension}`;
+}
+
+const token = () => randomBytes(16).toString('base64url');
+
+/** The random part a picture's variants share (22 characters, as long as a master's token). */
+export const newVariantSet = token;
+
+/** A variant's name: its set, its shape and width, e.g. profile_pictures/5_<set>-avatar-192.webp. */
+export function variantName(folder: string, ownerId: number, set: string, shape: string, width: number, format: string): string {
+  return `${folder}/${ownerId}_${set}-${shape}-${width}.${format}`;
+}
+
+const VARIANT_NAME = /^[a-z_]+\/\d+_([A-Za-z0-9_-]{22})-[a-z]+-\d+\.(webp|avif)$/;
+
+/** The variant set a stored name belongs to, if it is a variant's name. */
+export function variantSetOf(name: string): string | undefined {
+  return VARIANT_NAME.exec(name)?.[1];
 }
 
 export function contentTypeForName(name: string): string {

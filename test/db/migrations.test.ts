@@ -12,6 +12,7 @@ const TABLES = [
   'legacy_imports',
   'outbox_emails',
   'pending_deletions',
+  'pictures',
   'revoked_token_families',
   'revoked_tokens',
   'social_media_links',

@@ -133,22 +133,31 @@ export async function referencedNames(t: TestApp): Promise<string[]> {
     db.selectFrom('gallery_media').select('thumbnail as name').execute(),
   ]);
   // A promoted photo is both a gallery file and the profile picture: one stored object.
-  const names = [...background, ...talent, ...images, ...certificates, ...gallery, ...posters]
-    .map((row) => row.name)
-    .filter((name): name is string => typeof name === 'string');
-  return [...new Set(names)].sort();
+  const names = new Set(
+    [...background, ...talent, ...images, ...certificates, ...gallery, ...posters]
+      .map((row) => row.name)
+      .filter((name): name is string => typeof name === 'string'),
+  );
+  // A picture's variants are referenced through their master's row in `pictures`.
+  for (const picture of await db.selectFrom('pictures').select(['name', 'variants']).execute()) {
+    if (names.has(picture.name)) for (const variant of JSON.parse(picture.variants) as { name: string }[]) names.add(variant.name);
+  }
+  return [...names].sort();
 }
 
 /** Storage holds exactly what the database references, and no deletion is pending. */
 export async function expectNoOrphans(t: TestApp): Promise<void> {
-  const [stored, referenced, pending] = await Promise.all([
+  const [stored, referenced, pending, pictures] = await Promise.all([
     storedNames(t),
     referencedNames(t),
     t.database.db.selectFrom('pending_deletions').select('name').execute(),
+    t.database.db.selectFrom('pictures').select('name').execute(),
   ]);
-  if (JSON.stringify(stored) !== JSON.stringify(referenced) || pending.length > 0) {
+  // Every pictures row describes a picture something references.
+  const staleRecords = pictures.map((row) => row.name).filter((name) => !referenced.includes(name));
+  if (JSON.stringify(stored) !== JSON.stringify(referenced) || pending.length > 0 || staleRecords.length > 0) {
     throw new Error(
-      `storage and database disagree:\n stored: ${JSON.stringify(stored)}\n referenced: ${JSON.stringify(referenced)}\n pending: ${JSON.stringify(pending)}`,
+      `storage and database disagree:\n stored: ${JSON.stringify(stored)}\n referenced: ${JSON.stringify(referenced)}\n pending: ${JSON.stringify(pending)}\n stale picture rows: ${JSON.stringify(staleRecords)}`,
     );
   }
 }

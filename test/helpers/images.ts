@@ -102,3 +102,6 @@ export const BAD_FILES: Record<string, () => Promise<Buffer> | Buffer> = {
   },
   'JPEG header followed by garbage': () => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2000, 0x41)]),
 };
+
+/** A responsive variant's stored name (…_<set>-avatar-192.webp), as opposed to a master's. */
+export const isVariantName = (name: string): boolean => /_[A-Za-z0-9_-]{22}-(avatar|card)-\d+\.(webp|avif)$/.test(name);

@@ -66,6 +66,8 @@ interface Fault {
   delayMs: number;
   /** Calls let through before the fault starts (a video's second put, after its poster). */
   skip: number;
+  /** Only calls for the names this accepts count (a picture's master, not its variants). */
+  only: ((name: string) => boolean) | undefined;
 }
 
 /** Wraps the real driver and makes chosen calls fail, hang or crawl: the driver itself is never replaced. */
@@ -80,18 +82,25 @@ export class FaultyStorage implements Storage {
   }
 
   /** The next `times` calls of `operation` (after `skip` good ones) fail (error), never answer (hang) or answer late (slow). */
-  failNext(operation: Operation, times = 1, kind: FaultKind = 'error', delayMs = 1500, skip = 0): void {
-    this.#faults.set(operation, { times, kind, delayMs, skip });
+  failNext(
+    operation: Operation,
+    times = 1,
+    kind: FaultKind = 'error',
+    delayMs = 1500,
+    skip = 0,
+    only: ((name: string) => boolean) | undefined = undefined,
+  ): void {
+    this.#faults.set(operation, { times, kind, delayMs, skip, only });
   }
 
   heal(): void {
     this.#faults.clear();
   }
 
-  private async trip(operation: Operation): Promise<void> {
+  private async trip(operation: Operation, name = ''): Promise<void> {
     this.calls[operation] += 1;
     const fault = this.#faults.get(operation);
-    if (!fault || fault.times <= 0) return;
+    if (!fault || fault.times <= 0 || (fault.only && !fault.only(name))) return;
     if (fault.skip > 0) {
       fault.skip -= 1;
       return;
@@ -103,15 +112,15 @@ export class FaultyStorage implements Storage {
   }
 
   async put(name: string, body: PutBody, options: PutOptions) {
-    await this.trip('put');
+    await this.trip('put', name);
     return this.inner.put(name, body, options);
   }
   async delete(name: string) {
-    await this.trip('delete');
+    await this.trip('delete', name);
     return this.inner.delete(name);
   }
   async exists(name: string) {
-    await this.trip('exists');
+    await this.trip('exists', name);
     return this.inner.exists(name);
   }
   async *list(folder: string, names?: ListedNames): AsyncIterable<StoredObject> {
@@ -119,7 +128,7 @@ export class FaultyStorage implements Storage {
     yield* this.inner.list(folder, names);
   }
   async get(name: string) {
-    await this.trip('get');
+    await this.trip('get', name);
     return this.inner.get(name);
   }
   publicUrl(name: string, origin: string) {

@@ -90,16 +90,22 @@ describe('graceful shutdown', () => {
 
     // What the database references is exactly what is stored; no temporary upload is left.
     const database = createDatabase({ kind: 'sqlite', file: path.join(cwd, 'data', 'castfolio.db') });
-    const referenced = (
+    const masters = (
       await database.db.selectFrom('background_profiles').select('profile_picture').where('profile_picture', 'is not', null).execute()
-    ).map((r) => r.profile_picture);
+    ).map((r) => r.profile_picture as string);
+    // The picture and the variants recorded with it.
+    const pictures = await database.db.selectFrom('pictures').select(['name', 'variants']).execute();
+    expect(pictures.map((p) => p.name)).toEqual(masters);
+    const referenced = [...masters, ...pictures.flatMap((p) => (JSON.parse(p.variants) as { name: string }[]).map((v) => v.name))].sort();
     const pending = await database.db
       .selectFrom('pending_deletions')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     await database.destroy();
     const folder = path.join(cwd, 'data', 'media', 'background_profile_pictures');
-    const stored = readdirSync(folder).map((f) => `background_profile_pictures/${f}`);
+    const stored = readdirSync(folder)
+      .map((f) => `background_profile_pictures/${f}`)
+      .sort();
     expect(stored).toEqual(referenced);
     expect(Number(pending.n)).toBe(0);
     const uploads = path.join(cwd, 'uploads');

@@ -1,5 +1,6 @@
 import type { UploadedFile } from '../../http/multipart.js';
 import type { DeletionQueue } from './deletions.js';
+import type { MediaRepository } from './repository.js';
 import { storedNames, type FileTarget, type MediaIngest, type StoredFile } from './ingest.js';
 
 /** A file a change brings: what it is checked as and where it goes. */
@@ -20,7 +21,14 @@ export interface Committed<T> {
  * replaces); then delete those. A failure before the commit ends removes the new files again.
  */
 export class MediaChanges {
-  constructor(private readonly deps: { ingest: MediaIngest; deletions: DeletionQueue }) {}
+  constructor(
+    private readonly deps: {
+      ingest: MediaIngest;
+      deletions: DeletionQueue;
+      records: Pick<MediaRepository, 'recordPictures'>;
+      clock: () => Date;
+    },
+  ) {}
 
   async apply<T>(
     files: readonly NewFile[],
@@ -32,11 +40,20 @@ export class MediaChanges {
       for (const file of files) {
         stored[file.field] =
           file.kind === 'image'
-            ? await this.deps.ingest.storeImage(file.file, file)
+            ? await this.deps.ingest.storeImage(file.file, file, { variants: true })
             : file.kind === 'video'
               ? await this.deps.ingest.storeVideo(file.file, file)
               : await this.deps.ingest.storeDocument(file.file, file);
       }
+      // What the pictures are (size, placeholder, variants) is recorded before the commit that
+      // makes them referenced: a reader never sees a picture without its variants.
+      await this.deps.records.recordPictures(
+        files.flatMap((file) => {
+          const picture = stored[file.field]?.picture;
+          return picture ? [{ name: stored[file.field]!.name, userId: file.ownerId, ...picture }] : [];
+        }),
+        this.deps.clock().toISOString(),
+      );
       committed = await commit(stored);
     } catch (error) {
       for (const name of Object.values(stored).flatMap(storedNames)) await this.deps.deletions.discard(name);

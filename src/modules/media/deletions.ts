@@ -30,6 +30,11 @@ export class DeletionQueue {
    */
   async discard(name: string): Promise<void> {
     const { log } = this.deps;
+    // A discarded picture's row (recorded before the failed commit) goes too; its variants are
+    // discarded by the caller, as new files of the same change.
+    await this.deps.repository.forgetPictures([name]).catch((error: unknown) => {
+      log.warn({ err: error, name }, 'could not drop the picture row of a failed change; the media sweep will');
+    });
     try {
       await this.deps.storage.delete(name);
     } catch (error) {
@@ -54,9 +59,16 @@ export class DeletionQueue {
         await repository.done(name);
         return true;
       }
-      await this.deps.storage.delete(name);
+      // A picture's variants go with it: queued (and its pictures row dropped) in one transaction
+      // first, then deleted whatever happens to the master's own deletion.
+      const variants = await repository.releaseVariants(name, this.deps.clock().toISOString());
+      try {
+        await this.deps.storage.delete(name);
+      } finally {
+        for (const variant of variants) await this.deleteQueued(variant, 0);
+      }
       await repository.done(name);
-      log.debug({ name }, 'old object deleted');
+      log.debug({ name, variants: variants.length }, 'old object deleted');
       return true;
     } catch (error) {
       const next = attempts + 1;
@@ -65,6 +77,12 @@ export class DeletionQueue {
       await repository.reschedule(name, next, retryAt, String((error as Error).message ?? error)).catch(() => undefined);
       return false;
     }
+  }
+
+  /** An unreferenced picture's row goes, and its variants are deleted (the sweep's clean-up). */
+  async release(name: string): Promise<void> {
+    const variants = await this.deps.repository.releaseVariants(name, this.deps.clock().toISOString());
+    await this.purge(variants);
   }
 
   /** Every due deletion (or every queued one): how many succeeded and failed. */

@@ -7,7 +7,7 @@ import type { UploadedFile } from '../../http/multipart.js';
 import { QueueFullError, type WorkLimiter } from '../../images/limiter.js';
 import { INVALID_IMAGE_MESSAGE, InvalidImageError, sanitiseImage } from '../../images/sanitise.js';
 import type { Log } from '../../log.js';
-import { newObjectName } from '../../storage/names.js';
+import { newObjectName, newVariantSet, variantName } from '../../storage/names.js';
 import { IMMUTABLE_CACHE_CONTROL, type Storage } from '../../storage/types.js';
 import {
   INVALID_VIDEO_MESSAGE,
@@ -18,6 +18,16 @@ import {
   VideoToolsMissingError,
 } from '../../video/ffmpeg.js';
 import { isPdf } from './documents.js';
+import type { StoredVariant } from './references.js';
+
+/** A picture's size, placeholder and variants, recorded in `pictures` under the master's name. */
+export interface StoredPicture {
+  width: number;
+  height: number;
+  placeholder: string | null;
+  variantSet: string;
+  variants: StoredVariant[];
+}
 
 /** A file as stored: its server-made name and what it became (a PDF has no pixel size). */
 export interface StoredFile {
@@ -31,10 +41,16 @@ export interface StoredFile {
   /** A video's poster frame (a JPEG stored beside it) and its length. */
   poster?: string;
   durationSeconds?: number;
+  /** A picture's placeholder and responsive variants (profile pictures, item photos, gallery photos). */
+  picture?: StoredPicture;
 }
 
-/** Every stored name a StoredFile brought (a video brings its poster too). */
-export const storedNames = (file: StoredFile): string[] => (file.poster ? [file.name, file.poster] : [file.name]);
+/** Every stored name a StoredFile brought (a video brings its poster, a picture its variants). */
+export const storedNames = (file: StoredFile): string[] => [
+  file.name,
+  ...(file.poster ? [file.poster] : []),
+  ...(file.picture?.variants.map((variant) => variant.name) ?? []),
+];
 
 /** Where a new file goes and which form field it came from (named in 400s). */
 export interface FileTarget {
@@ -81,13 +97,18 @@ export class MediaIngest {
     if (this.deps.limiter.saturated) throw serviceUnavailable(BUSY_MESSAGE, 5);
   }
 
-  async storeImage(file: UploadedFile, target: FileTarget): Promise<StoredFile> {
+  /**
+   * An image: decoded once, re-encoded without metadata; with `variants`, the responsive variants
+   * and placeholder are made from the same pixels and stored beside it, each under its own name.
+   */
+  async storeImage(file: UploadedFile, target: FileTarget, options: { variants: boolean } = { variants: false }): Promise<StoredFile> {
     const { log, observe } = this.deps;
     const started = performance.now();
     observe.uploaded(file.bytes);
+    const outputs = { variantFormats: options.variants ? this.deps.images.variantFormats : [] };
     let image;
     try {
-      image = await this.deps.limiter.run(() => sanitiseImage(file.path, file.bytes, this.deps.images));
+      image = await this.deps.limiter.run(() => sanitiseImage(file.path, file.bytes, this.deps.images, outputs));
       observe.image(image.input.format, 'stored', (performance.now() - started) / 1000);
     } catch (error) {
       if (error instanceof QueueFullError) throw serviceUnavailable(BUSY_MESSAGE, 5);
@@ -100,10 +121,26 @@ export class MediaIngest {
     }
     const processed = performance.now();
     const name = newObjectName(target.folder, target.ownerId, image.extension);
-    try {
-      await this.deps.storage.put(name, image.buffer, { contentType: image.contentType, cacheControl: IMMUTABLE_CACHE_CONTROL });
-    } catch (error) {
-      log.error({ err: error, name }, 'storing an upload failed');
+    const variantSet = newVariantSet();
+    const variants = image.variants.map((variant) => ({
+      name: variantName(target.folder, target.ownerId, variantSet, variant.shape, variant.width, variant.format),
+      variant,
+    }));
+    // Every put settles before any clean-up, so none lands after its delete.
+    const puts = await Promise.allSettled([
+      this.deps.storage.put(name, image.buffer, { contentType: image.contentType, cacheControl: IMMUTABLE_CACHE_CONTROL }),
+      ...variants.map(({ name: variantKey, variant }) =>
+        this.deps.storage.put(variantKey, variant.buffer, {
+          contentType: `image/${variant.format}`,
+          cacheControl: IMMUTABLE_CACHE_CONTROL,
+        }),
+      ),
+    ]);
+    const failed = puts.find((put) => put.status === 'rejected');
+    if (failed) {
+      log.error({ err: failed.reason, name }, 'storing an upload failed');
+      // Best effort; whatever stays is unreferenced and the media sweep removes it.
+      await Promise.allSettled([name, ...variants.map((entry) => entry.name)].map((key) => this.deps.storage.delete(key)));
       throw serviceUnavailable('The image could not be stored right now. Please try again shortly.', 5);
     }
     log.debug(
@@ -114,6 +151,7 @@ export class MediaIngest {
         bytesOut: image.buffer.length,
         input: `${image.input.format} ${image.input.width}x${image.input.height}`,
         output: `${image.format} ${image.width}x${image.height}`,
+        variants: variants.length,
         processMs: Math.round(processed - started),
         storeMs: Math.round(performance.now() - processed),
       },
@@ -126,6 +164,24 @@ export class MediaIngest {
       height: image.height,
       format: image.format,
       ...(image.capturedAt ? { capturedAt: image.capturedAt } : {}),
+      ...(options.variants
+        ? {
+            picture: {
+              width: image.width,
+              height: image.height,
+              placeholder: image.placeholder ?? null,
+              variantSet,
+              variants: variants.map(({ name: variantKey, variant }) => ({
+                name: variantKey,
+                shape: variant.shape,
+                width: variant.width,
+                height: variant.height,
+                format: variant.format,
+                bytes: variant.buffer.length,
+              })),
+            },
+          }
+        : {}),
     };
   }
 

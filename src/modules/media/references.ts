@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../../db/types.js';
+import { variantSetOf } from '../../storage/names.js';
 
 /** The storage folders files go to, under the media prefix. */
 export const MEDIA_FOLDERS = {
@@ -51,14 +52,42 @@ type Queryable = Kysely<Database> | Transaction<Database>;
 const named = (entry: MediaColumn) =>
   sql`select ${sql.ref(entry.column)} as name from ${sql.table(entry.table)} where ${sql.ref(entry.column)} is not null`;
 
-/** Every name a row points at. */
-export async function referencedNames(db: Queryable): Promise<Set<string>> {
-  const rows = await sql<{ name: string }>`${sql.join(MEDIA_COLUMNS.map(named), sql` union all `)}`.execute(db);
-  return new Set(rows.rows.map((row) => row.name));
+/** A picture's variants as stored in pictures.variants. */
+export interface StoredVariant {
+  name: string;
+  shape: string;
+  width: number;
+  height: number;
+  format: string;
+  bytes: number;
 }
 
-/** Whether any row points at `name`. */
+/** The variant names a pictures row lists. */
+export const variantNamesIn = (variants: string): string[] => (JSON.parse(variants) as StoredVariant[]).map((variant) => variant.name);
+
+/**
+ * Every name a row points at, and every variant of those pictures: a variant is referenced
+ * exactly as long as its master is.
+ */
+export async function referencedNames(db: Queryable): Promise<Set<string>> {
+  const rows = await sql<{ name: string }>`${sql.join(MEDIA_COLUMNS.map(named), sql` union all `)}`.execute(db);
+  const names = new Set(rows.rows.map((row) => row.name));
+  const pictures = await db.selectFrom('pictures').select(['name', 'variants']).execute();
+  for (const picture of pictures) if (names.has(picture.name)) for (const variant of variantNamesIn(picture.variants)) names.add(variant);
+  return names;
+}
+
+/** Whether any row points at `name` (for a variant: at its master). */
 export async function isReferenced(db: Queryable, name: string): Promise<boolean> {
+  const set = variantSetOf(name);
+  if (set !== undefined) {
+    const picture = await db.selectFrom('pictures').select(['name', 'variants']).where('variant_set', '=', set).executeTakeFirst();
+    return picture !== undefined && variantNamesIn(picture.variants).includes(name) && (await isReferencedMaster(db, picture.name));
+  }
+  return isReferencedMaster(db, name);
+}
+
+async function isReferencedMaster(db: Queryable, name: string): Promise<boolean> {
   const checks = MEDIA_COLUMNS.map(
     (entry) => sql`exists (select 1 from ${sql.table(entry.table)} where ${sql.ref(entry.column)} = ${name})`,
   );
@@ -67,9 +96,12 @@ export async function isReferenced(db: Queryable, name: string): Promise<boolean
   return value === true || value === 1;
 }
 
-/** Every name the rows of one user point at (account removal). */
+/** Every name the rows of one user point at, with those pictures' variants (account removal). */
 export async function namesOwnedBy(db: Queryable, userId: number): Promise<string[]> {
   const selects = MEDIA_COLUMNS.map((entry) => sql`${named(entry)} and user_id = ${userId}`);
   const rows = await sql<{ name: string }>`${sql.join(selects, sql` union all `)}`.execute(db);
-  return rows.rows.map((row) => row.name);
+  const names = rows.rows.map((row) => row.name);
+  if (names.length === 0) return names;
+  const pictures = await db.selectFrom('pictures').select('variants').where('name', 'in', names).execute();
+  return [...names, ...pictures.flatMap((picture) => variantNamesIn(picture.variants))];
 }

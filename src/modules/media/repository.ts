@@ -1,6 +1,17 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/types.js';
-import { isReferenced, referencedNames } from './references.js';
+import { isReferenced, referencedNames, variantNamesIn, type StoredVariant } from './references.js';
+
+/** A stored picture's row (see migration 0010). */
+export interface PictureRecord {
+  name: string;
+  userId: number;
+  width: number;
+  height: number;
+  placeholder: string | null;
+  variantSet: string;
+  variants: StoredVariant[];
+}
 
 export interface PendingDeletion {
   name: string;
@@ -56,6 +67,57 @@ export class MediaRepository {
       .set({ attempts, next_attempt_at: nextAttemptAt, last_error: error.slice(0, 1000) })
       .where('name', '=', name)
       .execute();
+  }
+
+  /** Records new pictures (before the commit that references them; see MediaChanges). */
+  async recordPictures(pictures: readonly PictureRecord[], now: string): Promise<void> {
+    if (pictures.length === 0) return;
+    await this.db
+      .insertInto('pictures')
+      .values(
+        pictures.map((picture) => ({
+          name: picture.name,
+          user_id: picture.userId,
+          width: picture.width,
+          height: picture.height,
+          placeholder: picture.placeholder,
+          variant_set: picture.variantSet,
+          variants: JSON.stringify(picture.variants),
+          created_at: now,
+        })),
+      )
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+  }
+
+  /** Drops the rows of pictures whose files were discarded. */
+  async forgetPictures(names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    await this.db
+      .deleteFrom('pictures')
+      .where('name', 'in', [...names])
+      .execute();
+  }
+
+  /**
+   * The master `name` is no longer referenced: in one transaction its pictures row goes and its
+   * variants are queued for deletion. Returns the variant names (none if it had no row).
+   */
+  async releaseVariants(name: string, now: string): Promise<string[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const picture = await trx.selectFrom('pictures').select('variants').where('name', '=', name).executeTakeFirst();
+      if (!picture) return [];
+      const variants = variantNamesIn(picture.variants);
+      await enqueueDeletions(trx, variants, now);
+      await trx.deleteFrom('pictures').where('name', '=', name).execute();
+      return variants;
+    });
+  }
+
+  /** Pictures rows recorded before `cutoff` (the sweep checks which masters are still referenced). */
+  async picturesBefore(cutoff: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('pictures').select('name').where('created_at', '<', cutoff).execute();
+    return rows.map((row) => row.name);
   }
 
   /** Every media name a row points at. */

@@ -9,6 +9,8 @@ export interface SweepReport {
   orphansDeleted: string[];
   orphansKept: number;
   dangling: string[];
+  /** Pictures rows whose master nothing references (a crash between storing and committing). */
+  staleRecords: number;
   dryRun: boolean;
 }
 
@@ -28,7 +30,15 @@ export class MediaSweep {
 
   async sweep(options: { dryRun: boolean; graceSeconds: number }): Promise<SweepReport> {
     const { storage, repository } = this.deps;
-    const report: SweepReport = { retried: 0, retriedFailed: 0, orphansDeleted: [], orphansKept: 0, dangling: [], dryRun: options.dryRun };
+    const report: SweepReport = {
+      retried: 0,
+      retriedFailed: 0,
+      orphansDeleted: [],
+      orphansKept: 0,
+      dangling: [],
+      staleRecords: 0,
+      dryRun: options.dryRun,
+    };
     if (!options.dryRun) {
       const retried = await this.deps.deletions.retryDue(true);
       report.retried = retried.succeeded;
@@ -52,6 +62,11 @@ export class MediaSweep {
         }
         report.orphansDeleted.push(object.name);
       }
+    }
+    for (const name of await repository.picturesBefore(new Date(cutoff).toISOString())) {
+      if (referenced.has(name)) continue;
+      report.staleRecords += 1;
+      if (!options.dryRun && !(await repository.isReferenced(name))) await this.deps.deletions.release(name);
     }
     for (const name of referenced) {
       if (!seen.has(name) && !(await storage.exists(name))) report.dangling.push(name);

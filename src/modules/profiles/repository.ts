@@ -1,3 +1,4 @@
+import { pictureFromColumns, type PictureDetails } from '../media/pictures.js';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Dialect } from '../../db/index.js';
 import type { Database } from '../../db/types.js';
@@ -15,6 +16,8 @@ export interface BackgroundProfileRecord {
   dateOfBirth: string | null;
   gender: string | null;
   profilePicture: string | null;
+  /** The picture's size, placeholder and variants, when recorded. */
+  picture: PictureDetails | null;
   /** The active, unexpired subscription that lasts longest, if any. */
   subscription: SubscriptionRecord | undefined;
 }
@@ -51,7 +54,14 @@ interface ProfileRow {
   sub_status: string | null;
   sub_start: string | null;
   sub_end: string | null;
+  pic_width: number | null;
+  pic_height: number | null;
+  pic_placeholder: string | null;
+  pic_variants: string | null;
 }
+
+const pictureOf = (row: ProfileRow) =>
+  pictureFromColumns({ width: row.pic_width, height: row.pic_height, placeholder: row.pic_placeholder, variants: row.pic_variants });
 
 function baseRecord(row: ProfileRow): BackgroundProfileRecord {
   return {
@@ -60,6 +70,7 @@ function baseRecord(row: ProfileRow): BackgroundProfileRecord {
     dateOfBirth: row.date_of_birth,
     gender: row.gender,
     profilePicture: row.profile_picture,
+    picture: pictureOf(row),
     subscription:
       row.sub_id === null
         ? undefined
@@ -113,12 +124,18 @@ export class ProfileRepository {
             ),
           ),
         )
+        // What is known of the picture (size, placeholder, variants): read, never computed, here.
+        .leftJoin('pictures as pic', 'pic.name', 'p.profile_picture')
         .select([
           'p.user_id',
           'p.country',
           'p.date_of_birth',
           'p.gender',
           'p.profile_picture',
+          'pic.width as pic_width',
+          'pic.height as pic_height',
+          'pic.placeholder as pic_placeholder',
+          'pic.variants as pic_variants',
           's.id as sub_id',
           's.plan as sub_plan',
           's.status as sub_status',

@@ -1,3 +1,4 @@
+import { PictureInfo } from '../media/pictures.js';
 import { Type } from 'typebox';
 import { DateString, Gender } from '../common.js';
 import { GalleryItem } from '../gallery/schemas.js';
@@ -35,6 +36,8 @@ const commonProfile = {
   username: Type.String(),
   email_verified: Type.Boolean(),
   profile_picture: Nullable(Type.String()),
+  /** Additive: the picture's size, placeholder and responsive variants. */
+  profile_picture_info: PictureInfo,
   country: Nullable(Type.String()),
   date_of_birth: Nullable(Type.String()),
   gender: Nullable(Type.String()),

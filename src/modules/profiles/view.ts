@@ -1,3 +1,4 @@
+import { pictureInfoView } from '../media/pictures.js';
 import { talentGalleryLimits } from '../gallery/limits.js';
 import { galleryItemView } from '../gallery/view.js';
 import { socialLinksView } from '../social/view.js';
@@ -22,6 +23,7 @@ function commonFields(profile: Profile, urlFor: UrlFor) {
     username: user.email,
     email_verified: user.emailVerified,
     profile_picture: record.profilePicture ? urlFor(record.profilePicture) : null,
+    profile_picture_info: record.profilePicture ? pictureInfoView(record.picture, urlFor) : null,
     country: record.country,
     date_of_birth: record.dateOfBirth,
     gender: record.gender,

@@ -1929,6 +1929,49 @@ export interface paths {
                                 username: string;
                                 email_verified: boolean;
                                 profile_picture: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                profile_picture_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 country: string | null;
                                 date_of_birth: string | null;
                                 gender: string | null;
@@ -2194,6 +2237,49 @@ export interface paths {
                                 username: string;
                                 email_verified: boolean;
                                 profile_picture: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                profile_picture_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 country: string | null;
                                 date_of_birth: string | null;
                                 gender: string | null;
@@ -2336,6 +2422,49 @@ export interface paths {
                                 username: string;
                                 email_verified: boolean;
                                 profile_picture: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                profile_picture_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 country: string | null;
                                 date_of_birth: string | null;
                                 gender: string | null;
@@ -2488,6 +2617,49 @@ export interface paths {
                             username: string;
                             email_verified: boolean;
                             profile_picture: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            profile_picture_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             country: string | null;
                             date_of_birth: string | null;
                             gender: string | null;
@@ -2590,6 +2762,49 @@ export interface paths {
                                 username: string;
                                 email_verified: boolean;
                                 profile_picture: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                profile_picture_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 country: string | null;
                                 date_of_birth: string | null;
                                 gender: string | null;
@@ -2812,6 +3027,49 @@ export interface paths {
                                 username: string;
                                 email_verified: boolean;
                                 profile_picture: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                profile_picture_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 country: string | null;
                                 date_of_birth: string | null;
                                 gender: string | null;
@@ -2959,6 +3217,49 @@ export interface paths {
                                 username: string;
                                 email_verified: boolean;
                                 profile_picture: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                profile_picture_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 country: string | null;
                                 date_of_birth: string | null;
                                 gender: string | null;

@@ -1,0 +1,56 @@
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+
+/** Decoded pixels: RGBA, 8 bits per channel, the HEIF container's rotation and mirroring applied. */
+export interface DecodedHeif {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray;
+}
+
+// From source (tests, `npm run dev`) the worker is TypeScript and loads through tsx; built, it is JavaScript.
+const fromSource = import.meta.url.endsWith('.ts');
+
+let pool: Piscina | undefined;
+
+/**
+ * The worker threads that decode HEVC-coded HEIF. Started on the first HEIC upload; a worker left
+ * idle for 30 s exits, giving back the WebAssembly memory a decode grew to. The callers' image
+ * limiter bounds how many decodes run at once, so the pool never queues.
+ */
+function heifPool(): Piscina {
+  pool ??= new Piscina({
+    filename: new URL(fromSource ? './heif-worker.ts' : './heif-worker.js', import.meta.url).href,
+    execArgv: fromSource ? ['--import', 'tsx'] : [],
+    minThreads: 0,
+    maxThreads: Math.max(1, availableParallelism()),
+    idleTimeout: 30_000,
+  });
+  return pool;
+}
+
+export class HeifDecodeError extends Error {
+  constructor(cause: unknown) {
+    super('HEIF decoding failed', { cause });
+    this.name = 'HeifDecodeError';
+  }
+}
+
+/** Decodes the HEIF file at `path` in a worker thread; gives up (ending the worker) after `timeoutMs`. */
+export async function decodeHeif(path: string, maxPixels: number, timeoutMs: number): Promise<DecodedHeif> {
+  const bytes = await readFile(path);
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    return (await heifPool().run({ bytes, maxPixels }, { signal })) as DecodedHeif;
+  } catch (error) {
+    throw new HeifDecodeError(error);
+  }
+}
+
+/** Ends the worker threads (tests and shutdown). */
+export async function closeHeifPool(): Promise<void> {
+  const current = pool;
+  pool = undefined;
+  await current?.destroy();
+}

@@ -1,0 +1,143 @@
+// HEIC fixtures, made by the tests: Debian's heif-enc (libheif-examples, x265 encoder) encodes a
+// JPEG or PNG the test drew, carrying the JPEG's EXIF; withRotation then adds the `irot` property
+// iPhones write (pixels stored as the sensor saw them, the container saying how to turn them).
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Whether heif-enc is installed (.ci/run installs libheif-examples). */
+export async function heifEncAvailable(): Promise<boolean> {
+  return run('heif-enc', ['--help']).then(
+    () => true,
+    (error: { code?: unknown }) => error.code !== 'ENOENT',
+  );
+}
+
+/** HEIC bytes for a JPEG or PNG (its EXIF is carried over as is). */
+export async function heicFrom(source: Buffer, extension: 'jpg' | 'png', quality = 60): Promise<Buffer> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'heif-fixture-'));
+  try {
+    const input = path.join(dir, `in.${extension}`);
+    const output = path.join(dir, 'out.heic');
+    await writeFile(input, source);
+    await run('heif-enc', ['-q', String(quality), input, '-o', output]);
+    return await readFile(output);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+interface Box {
+  type: string;
+  start: number;
+  headerSize: number;
+  end: number;
+}
+
+function boxesIn(buffer: Buffer, start: number, end: number): Box[] {
+  const boxes: Box[] = [];
+  for (let at = start; at + 8 <= end;) {
+    const size = buffer.readUInt32BE(at);
+    if (size < 8) throw new Error('unsupported box size');
+    boxes.push({ type: buffer.toString('latin1', at + 4, at + 8), start: at, headerSize: 8, end: at + size });
+    at += size;
+  }
+  return boxes;
+}
+
+const child = (buffer: Buffer, parent: Box, type: string, fullBox = false): Box => {
+  const found = boxesIn(buffer, parent.start + parent.headerSize + (fullBox ? 4 : 0), parent.end).find((box) => box.type === type);
+  if (!found) throw new Error(`no ${type} box`);
+  return found;
+};
+
+const readUInt = (buffer: Buffer, at: number, size: number) =>
+  size === 0 ? 0 : size === 4 ? buffer.readUInt32BE(at) : size === 8 ? Number(buffer.readBigUInt64BE(at)) : buffer.readUInt16BE(at);
+const writeUInt = (buffer: Buffer, at: number, size: number, value: number) => {
+  if (size === 4) buffer.writeUInt32BE(value, at);
+  else if (size === 8) buffer.writeBigUInt64BE(BigInt(value), at);
+  else if (size === 2) buffer.writeUInt16BE(value, at);
+};
+
+/**
+ * Adds an `irot` (rotation by `quarterTurns` × 90° anticlockwise) to the primary image of a HEIC
+ * written by heif-enc, marked essential as HEIF requires, and moves every iloc offset past it.
+ */
+export function withRotation(heic: Buffer, quarterTurns: 1 | 2 | 3): Buffer {
+  const top = boxesIn(heic, 0, heic.length);
+  const meta = top.find((box) => box.type === 'meta');
+  const mdat = top.find((box) => box.type === 'mdat');
+  if (!meta || !mdat || mdat.start < meta.start) throw new Error('expected meta before mdat');
+  const primary = heic.readUInt16BE(child(heic, meta, 'pitm', true).start + 12);
+  const iprp = child(heic, meta, 'iprp', true);
+  const ipco = child(heic, iprp, 'ipco');
+  const ipma = child(heic, iprp, 'ipma');
+  const propertyIndex = boxesIn(heic, ipco.start + 8, ipco.end).length + 1;
+
+  // ipma: version, flags, entry_count, then per item: id, count, associations.
+  const version = heic[ipma.start + 8]!;
+  const wide = (heic.readUInt32BE(ipma.start + 8) & 1) === 1;
+  const idSize = version < 1 ? 2 : 4;
+  let at = ipma.start + 16;
+  let insertAt = -1;
+  const entries = heic.readUInt32BE(ipma.start + 12);
+  for (let i = 0; i < entries; i++) {
+    const id = readUInt(heic, at, idSize);
+    const count = heic[at + idSize]!;
+    const next = at + idSize + 1 + count * (wide ? 2 : 1);
+    if (id === primary) insertAt = next;
+    at = next;
+  }
+  if (insertAt < 0) throw new Error('primary item has no properties');
+  const association = wide ? Buffer.from([0x80 | (propertyIndex >> 8), propertyIndex & 0xff]) : Buffer.from([0x80 | propertyIndex]);
+  const irot = Buffer.from([0, 0, 0, 9, ...Buffer.from('irot'), quarterTurns & 3]);
+  const delta = irot.length + association.length;
+
+  const out = Buffer.concat([heic.subarray(0, ipco.end), irot, heic.subarray(ipco.end, insertAt), association, heic.subarray(insertAt)]);
+  // Grow the boxes that now hold more, and bump the primary item's association count.
+  const grow = (start: number, by: number) => out.writeUInt32BE(out.readUInt32BE(start) + by, start);
+  grow(meta.start, delta);
+  grow(iprp.start, delta);
+  grow(ipco.start, irot.length);
+  grow(ipma.start + irot.length, association.length);
+  at = ipma.start + irot.length + 16;
+  for (let i = 0; i < entries; i++) {
+    const id = readUInt(out, at, idSize);
+    if (id === primary) out[at + idSize]! += 1;
+    at += idSize + 1 + out[at + idSize]! * (wide ? 2 : 1);
+  }
+
+  // iloc offsets are from the file's start: everything in mdat moved by `delta`.
+  const ilocInMeta = child(heic, meta, 'iloc', true);
+  const iloc = ilocInMeta.start + (ilocInMeta.start > ipco.end ? (ilocInMeta.start >= insertAt ? delta : irot.length) : 0);
+  const ilocVersion = out[iloc + 8]!;
+  const offsetSize = out[iloc + 12]! >> 4;
+  const lengthSize = out[iloc + 12]! & 15;
+  const baseSize = out[iloc + 13]! >> 4;
+  const indexSize = ilocVersion >= 1 ? out[iloc + 13]! & 15 : 0;
+  at = iloc + 14;
+  const items = ilocVersion < 2 ? out.readUInt16BE(at) : out.readUInt32BE(at);
+  at += ilocVersion < 2 ? 2 : 4;
+  for (let i = 0; i < items; i++) {
+    at += ilocVersion < 2 ? 2 : 4;
+    const method = ilocVersion >= 1 ? out.readUInt16BE(at) & 15 : 0;
+    if (ilocVersion >= 1) at += 2;
+    at += 2; // data_reference_index
+    const base = readUInt(out, at, baseSize);
+    if (method === 0 && base > 0) writeUInt(out, at, baseSize, base + delta);
+    at += baseSize;
+    const extents = out.readUInt16BE(at);
+    at += 2;
+    for (let e = 0; e < extents; e++) {
+      at += indexSize;
+      const offset = readUInt(out, at, offsetSize);
+      if (method === 0 && base === 0) writeUInt(out, at, offsetSize, offset + delta);
+      at += offsetSize + lengthSize;
+    }
+  }
+  return out;
+}
