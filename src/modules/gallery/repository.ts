@@ -1,14 +1,20 @@
+import type { PictureDetails } from '../media/pictures.js';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { BoundedMap } from '../../bounded-map.js';
 import type { Dialect } from '../../db/index.js';
 import type { Database, GalleryMediaTable } from '../../db/types.js';
 import { enqueueMail } from '../mail/service.js';
 import type { Mail } from '../mail/templates.js';
-import { enqueueDeletions } from '../media/repository.js';
+import { enqueueDeletions, withPictures } from '../media/repository.js';
 import { mediaNamesIn } from '../media/references.js';
 import { UNIQUE_SLOTS, type GalleryPatch, type Slot } from './input.js';
 
-export type GalleryRow = Selectable<GalleryMediaTable>;
+/** A gallery row, with what is known of its photo (size, placeholder, variants; null for videos and older photos). */
+export type GalleryRow = Selectable<GalleryMediaTable> & { picture: PictureDetails | null };
+
+type StoredRow = Selectable<GalleryMediaTable>;
+
+const photoName = (row: StoredRow) => (row.media_type === 'image' ? row.file : null);
 export type GalleryKind = 'talent' | 'background';
 export type MediaType = 'image' | 'video';
 
@@ -83,9 +89,14 @@ export class GalleryRepository {
     return rows;
   }
 
+  /** One row with what is known of its photo. */
+  private async described(row: StoredRow): Promise<GalleryRow> {
+    return (await withPictures(this.db, [row], photoName))[0]!;
+  }
+
   /** The owner's gallery in the order they chose (then oldest first). */
-  list(userId: number, kind: GalleryKind): Promise<GalleryRow[]> {
-    return this.db
+  async list(userId: number, kind: GalleryKind): Promise<GalleryRow[]> {
+    const rows = await this.db
       .selectFrom('gallery_media')
       .selectAll()
       .where('user_id', '=', userId)
@@ -93,11 +104,12 @@ export class GalleryRepository {
       .orderBy('position')
       .orderBy('id')
       .execute();
+    return withPictures(this.db, rows, photoName);
   }
 
   /** What others see: public items only, in the owner's order. */
-  listPublic(userId: number): Promise<GalleryRow[]> {
-    return this.db
+  async listPublic(userId: number): Promise<GalleryRow[]> {
+    const rows = await this.db
       .selectFrom('gallery_media')
       .selectAll()
       .where('user_id', '=', userId)
@@ -105,6 +117,7 @@ export class GalleryRepository {
       .orderBy('position')
       .orderBy('id')
       .execute();
+    return withPictures(this.db, rows, photoName);
   }
 
   async count(userId: number, kind: GalleryKind, mediaType: MediaType): Promise<number> {
@@ -136,6 +149,10 @@ export class GalleryRepository {
    * same test-video number).
    */
   async addWithin(userId: number, kind: GalleryKind, media: NewGalleryMedia, limit: number, now: string): Promise<GalleryRow> {
+    return this.described(await this.addRow(userId, kind, media, limit, now));
+  }
+
+  private addRow(userId: number, kind: GalleryKind, media: NewGalleryMedia, limit: number, now: string): Promise<StoredRow> {
     return this.db.transaction().execute(async (trx) => {
       await this.lockOwner(trx, userId);
       let testVideoNumber: number | null = null;
@@ -216,6 +233,11 @@ export class GalleryRepository {
 
   /** Changes an item's details and casting fields; undefined when the item is not the user's. */
   async update(userId: number, kind: GalleryKind, id: number, patch: GalleryPatch, now: string): Promise<GalleryRow | undefined> {
+    const row = await this.updateRow(userId, kind, id, patch, now);
+    return row && this.described(row);
+  }
+
+  private updateRow(userId: number, kind: GalleryKind, id: number, patch: GalleryPatch, now: string): Promise<StoredRow | undefined> {
     return this.db.transaction().execute(async (trx) => {
       await this.lockOwner(trx, userId);
       const row = await findOwned(trx, userId, kind, id);
@@ -273,6 +295,16 @@ export class GalleryRepository {
     id: number,
     now: string,
   ): Promise<{ row: GalleryRow; replaced: string[] } | 'not-found' | 'not-a-photo' | 'no-profile'> {
+    const result = await this.promoteRow(userId, kind, id, now);
+    return typeof result === 'string' ? result : { row: await this.described(result.row), replaced: result.replaced };
+  }
+
+  private promoteRow(
+    userId: number,
+    kind: GalleryKind,
+    id: number,
+    now: string,
+  ): Promise<{ row: StoredRow; replaced: string[] } | 'not-found' | 'not-a-photo' | 'no-profile'> {
     return this.db.transaction().execute(async (trx) => {
       await this.lockOwner(trx, userId);
       const row = await findOwned(trx, userId, kind, id);
@@ -349,7 +381,7 @@ export class GalleryRepository {
   }
 }
 
-function findOwned(trx: Trx, userId: number, kind: GalleryKind, id: number): Promise<GalleryRow | undefined> {
+function findOwned(trx: Trx, userId: number, kind: GalleryKind, id: number): Promise<StoredRow | undefined> {
   return trx
     .selectFrom('gallery_media')
     .selectAll()

@@ -1,3 +1,4 @@
+import { PictureInfo } from '../media/pictures.js';
 import { Type } from 'typebox';
 import { SLOTS, TAGS, VISIBILITIES } from './input.js';
 
@@ -32,6 +33,7 @@ export const GalleryItem = Type.Object({
   position: Type.Integer({ description: 'Order in the gallery, first = what a casting director sees first.' }),
   visibility: Type.Enum(VISIBILITIES, { description: 'Hidden items are listed only to their owner.' }),
   duration_seconds: NullableNumber({ description: 'A video’s length.' }),
+  media_file_info: PictureInfo,
   freshness: Type.Object(
     {
       taken_at: Type.String({ description: 'Capture date (EXIF, read before metadata is stripped) or else the upload date.' }),

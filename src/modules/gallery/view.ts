@@ -1,3 +1,4 @@
+import { pictureInfoView } from '../media/pictures.js';
 import fastJson from 'fast-json-stringify';
 import type { Slot, Tag, Visibility } from './input.js';
 import type { GalleryRow } from './repository.js';
@@ -56,6 +57,7 @@ function staticView(row: GalleryRow, mediaFile: string, urlFor: (name: string) =
     position: row.position,
     visibility: row.visibility as Visibility,
     duration_seconds: row.duration_seconds === null ? null : Number(row.duration_seconds),
+    media_file_info: pictureInfoView(row.picture, urlFor),
   };
 }
 
@@ -96,6 +98,7 @@ export function galleryItemView(row: GalleryRow, urlFor: (name: string) => strin
     position: view.position,
     visibility: view.visibility,
     duration_seconds: view.duration_seconds,
+    media_file_info: view.media_file_info,
     freshness: freshnessOf(row, now, cached.takenMs),
   };
 }

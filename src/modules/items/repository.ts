@@ -2,10 +2,14 @@ import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { Dialect } from '../../db/index.js';
 import type { Database, ItemsTable } from '../../db/types.js';
 import { mediaColumnsOf, mediaNamesIn } from '../media/references.js';
-import { enqueueDeletions } from '../media/repository.js';
+import type { PictureDetails } from '../media/pictures.js';
+import { enqueueDeletions, withPictures } from '../media/repository.js';
 import type { ItemType } from './catalogue.js';
 
-export type ItemRow = Selectable<ItemsTable>;
+type StoredItem = Selectable<ItemsTable>;
+/** An item with what is known of its photo (size, placeholder, variants; null when none is recorded). */
+export type ItemRow = StoredItem & { picture: PictureDetails | null };
+const imageOf = (row: StoredItem) => row.image;
 export type ItemValues = Omit<Updateable<ItemsTable>, 'id' | 'user_id' | 'item_type' | 'created_at' | 'updated_at'>;
 
 /** The media columns of an item: what must be deleted with it or when replaced. */
@@ -20,7 +24,7 @@ export class ItemRepository {
 
   /** One page of a user's items, oldest first (id order is stable under inserts). */
   async list(userId: number, type: ItemType | undefined, limit: number, offset: number): Promise<ItemRow[]> {
-    return this.db
+    const rows = await this.db
       .selectFrom('items')
       .selectAll()
       .where('user_id', '=', userId)
@@ -29,6 +33,7 @@ export class ItemRepository {
       .limit(limit)
       .offset(offset)
       .execute();
+    return withPictures(this.db, rows, imageOf);
   }
 
   async count(userId: number, type?: ItemType): Promise<number> {
@@ -42,21 +47,27 @@ export class ItemRepository {
   }
 
   async find(userId: number, type: ItemType, id: number): Promise<ItemRow | undefined> {
-    return this.db
+    const row = await this.db
       .selectFrom('items')
       .selectAll()
       .where('id', '=', id)
       .where('user_id', '=', userId)
       .where('item_type', '=', type)
       .executeTakeFirst();
+    return row && this.described(row);
   }
 
   async insert(userId: number, type: ItemType, values: ItemValues, now: string): Promise<ItemRow> {
-    return this.db
+    const row = await this.db
       .insertInto('items')
       .values({ ...values, name: values.name as string, user_id: userId, item_type: type, created_at: now, updated_at: now })
       .returningAll()
       .executeTakeFirstOrThrow();
+    return this.described(row);
+  }
+
+  private async described(row: StoredItem): Promise<ItemRow> {
+    return (await withPictures(this.db, [row], imageOf))[0]!;
   }
 
   /**
@@ -70,6 +81,17 @@ export class ItemRepository {
     values: ItemValues,
     now: string,
   ): Promise<{ row: ItemRow; replaced: string[] } | undefined> {
+    const result = await this.updateRow(userId, type, id, values, now);
+    return result && { row: await this.described(result.row), replaced: result.replaced };
+  }
+
+  private updateRow(
+    userId: number,
+    type: ItemType,
+    id: number,
+    values: ItemValues,
+    now: string,
+  ): Promise<{ row: StoredItem; replaced: string[] } | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const current = await trx
         .selectFrom('items')

@@ -1,10 +1,13 @@
 import { Type, type TSchema } from 'typebox';
+import { PictureInfo } from '../media/pictures.js';
 import { ITEM_TYPES, TYPE_FIELDS, COMMON_FIELDS, type ItemType } from './catalogue.js';
 
 const commonView = {
   id: Type.Integer(),
   item_type: Type.String(),
   ...Object.fromEntries(Object.entries(COMMON_FIELDS).map(([name, spec]) => [name, spec.schema])),
+  /** Additive: the photo's size, placeholder and responsive variants. */
+  image_info: PictureInfo,
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
 };

@@ -1,3 +1,4 @@
+import { pictureInfoView } from '../media/pictures.js';
 import type { SubscriptionStatus } from '../subscriptions/service.js';
 import { ITEM_TYPES, TYPE_FIELDS, type ItemType } from './catalogue.js';
 import type { ItemListQuery } from './input.js';
@@ -25,6 +26,8 @@ export function itemView(row: ItemRow, urlFor: UrlFor): Record<string, unknown> 
     is_for_rent: Boolean(row.is_for_rent),
     is_for_sale: Boolean(row.is_for_sale),
     image: url(row.image),
+    // Additive: the photo's size, placeholder and responsive variants.
+    image_info: row.image ? pictureInfoView(row.picture, urlFor) : null,
   };
   for (const [name, spec] of Object.entries(TYPE_FIELDS[type] ?? {})) {
     const value = row[spec.column];

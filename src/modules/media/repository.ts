@@ -1,6 +1,28 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/types.js';
+import { pictureFromColumns, type PictureDetails } from './pictures.js';
 import { isReferenced, referencedNames, variantNamesIn, type StoredVariant } from './references.js';
+
+/**
+ * Rows with what is known of their picture (`picture`: size, placeholder, variants; null when none
+ * is recorded), read in one query for all of them.
+ */
+export async function withPictures<R extends object>(
+  db: Kysely<Database>,
+  rows: readonly R[],
+  nameOf: (row: R) => string | null,
+): Promise<(R & { picture: PictureDetails | null })[]> {
+  const names = [...new Set(rows.map(nameOf).filter((name): name is string => name !== null))];
+  const found =
+    names.length === 0
+      ? []
+      : await db.selectFrom('pictures').select(['name', 'width', 'height', 'placeholder', 'variants']).where('name', 'in', names).execute();
+  const byName = new Map(found.map((row) => [row.name, pictureFromColumns(row)]));
+  return rows.map((row) => {
+    const name = nameOf(row);
+    return { ...row, picture: (name !== null && byName.get(name)) || null };
+  });
+}
 
 /** A stored picture's row (see migration 0010). */
 export interface PictureRecord {

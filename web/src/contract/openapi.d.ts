@@ -2063,6 +2063,49 @@ export interface paths {
                                 visibility: "public" | "hidden";
                                 /** @description A video’s length. */
                                 duration_seconds: number | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                media_file_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 /** @description How long ago the photo was taken. */
                                 freshness: {
                                     /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
@@ -2723,6 +2766,49 @@ export interface paths {
                                 visibility: "public" | "hidden";
                                 /** @description A video’s length. */
                                 duration_seconds: number | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                media_file_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 /** @description How long ago the photo was taken. */
                                 freshness: {
                                     /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
@@ -3993,6 +4079,49 @@ export interface paths {
                             visibility: "public" | "hidden";
                             /** @description A video’s length. */
                             duration_seconds: number | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            media_file_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
                                 /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
@@ -4196,6 +4325,49 @@ export interface paths {
                             visibility: "public" | "hidden";
                             /** @description A video’s length. */
                             duration_seconds: number | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            media_file_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
                                 /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
@@ -4421,6 +4593,49 @@ export interface paths {
                             visibility: "public" | "hidden";
                             /** @description A video’s length. */
                             duration_seconds: number | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            media_file_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
                                 /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
@@ -4793,6 +5008,49 @@ export interface paths {
                             visibility: "public" | "hidden";
                             /** @description A video’s length. */
                             duration_seconds: number | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            media_file_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
                                 /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
@@ -4996,6 +5254,49 @@ export interface paths {
                             visibility: "public" | "hidden";
                             /** @description A video’s length. */
                             duration_seconds: number | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            media_file_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
                                 /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
@@ -5199,6 +5500,49 @@ export interface paths {
                             visibility: "public" | "hidden";
                             /** @description A video’s length. */
                             duration_seconds: number | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            media_file_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
                                 /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
@@ -5402,6 +5746,49 @@ export interface paths {
                             visibility: "public" | "hidden";
                             /** @description A video’s length. */
                             duration_seconds: number | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            media_file_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
                                 /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
@@ -5627,6 +6014,49 @@ export interface paths {
                             visibility: "public" | "hidden";
                             /** @description A video’s length. */
                             duration_seconds: number | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            media_file_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
                                 /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
@@ -5999,6 +6429,49 @@ export interface paths {
                             visibility: "public" | "hidden";
                             /** @description A video’s length. */
                             duration_seconds: number | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            media_file_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
                                 /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
@@ -6202,6 +6675,49 @@ export interface paths {
                             visibility: "public" | "hidden";
                             /** @description A video’s length. */
                             duration_seconds: number | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            media_file_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
                                 /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
@@ -6560,6 +7076,49 @@ export interface paths {
                                 visibility: "public" | "hidden";
                                 /** @description A video’s length. */
                                 duration_seconds: number | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                media_file_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 /** @description How long ago the photo was taken. */
                                 freshness: {
                                     /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
@@ -7468,6 +8027,49 @@ export interface paths {
                                 is_for_rent: boolean;
                                 is_for_sale: boolean;
                                 image: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                image_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -7486,6 +8088,49 @@ export interface paths {
                                 is_for_rent: boolean;
                                 is_for_sale: boolean;
                                 image: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                image_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -7504,6 +8149,49 @@ export interface paths {
                                 is_for_rent: boolean;
                                 is_for_sale: boolean;
                                 image: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                image_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -7522,6 +8210,49 @@ export interface paths {
                                 is_for_rent: boolean;
                                 is_for_sale: boolean;
                                 image: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                image_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -7539,6 +8270,49 @@ export interface paths {
                                 is_for_rent: boolean;
                                 is_for_sale: boolean;
                                 image: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                image_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -7557,6 +8331,49 @@ export interface paths {
                                 is_for_rent: boolean;
                                 is_for_sale: boolean;
                                 image: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                image_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -7574,6 +8391,49 @@ export interface paths {
                                 is_for_rent: boolean;
                                 is_for_sale: boolean;
                                 image: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                image_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -7591,6 +8451,49 @@ export interface paths {
                                 is_for_rent: boolean;
                                 is_for_sale: boolean;
                                 image: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                image_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                } | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -7623,6 +8526,49 @@ export interface paths {
                                     is_for_rent: boolean;
                                     is_for_sale: boolean;
                                     image: string | null;
+                                    /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                    image_info: {
+                                        /**
+                                         * @description The master picture’s width in pixels.
+                                         * @example 1536
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description The master picture’s height in pixels.
+                                         * @example 2048
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                         * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                         */
+                                        placeholder: string | null;
+                                        /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                        variants: {
+                                            /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                            url: string;
+                                            /**
+                                             * @description avatar: square; card: 4:5 portrait.
+                                             * @enum {unknown}
+                                             */
+                                            shape: "avatar" | "card";
+                                            /** @example 192 */
+                                            width: number;
+                                            /** @example 192 */
+                                            height: number;
+                                            /** @enum {unknown} */
+                                            format: "webp" | "avif";
+                                            /** @example 6778 */
+                                            bytes: number;
+                                        }[];
+                                        /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                        srcset: {
+                                            /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                            avatar: string | null;
+                                            /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                            card: string | null;
+                                        };
+                                    } | null;
                                     /** Format: date-time */
                                     created_at: string;
                                     /** Format: date-time */
@@ -7642,6 +8588,49 @@ export interface paths {
                                     is_for_rent: boolean;
                                     is_for_sale: boolean;
                                     image: string | null;
+                                    /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                    image_info: {
+                                        /**
+                                         * @description The master picture’s width in pixels.
+                                         * @example 1536
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description The master picture’s height in pixels.
+                                         * @example 2048
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                         * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                         */
+                                        placeholder: string | null;
+                                        /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                        variants: {
+                                            /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                            url: string;
+                                            /**
+                                             * @description avatar: square; card: 4:5 portrait.
+                                             * @enum {unknown}
+                                             */
+                                            shape: "avatar" | "card";
+                                            /** @example 192 */
+                                            width: number;
+                                            /** @example 192 */
+                                            height: number;
+                                            /** @enum {unknown} */
+                                            format: "webp" | "avif";
+                                            /** @example 6778 */
+                                            bytes: number;
+                                        }[];
+                                        /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                        srcset: {
+                                            /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                            avatar: string | null;
+                                            /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                            card: string | null;
+                                        };
+                                    } | null;
                                     /** Format: date-time */
                                     created_at: string;
                                     /** Format: date-time */
@@ -7661,6 +8650,49 @@ export interface paths {
                                     is_for_rent: boolean;
                                     is_for_sale: boolean;
                                     image: string | null;
+                                    /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                    image_info: {
+                                        /**
+                                         * @description The master picture’s width in pixels.
+                                         * @example 1536
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description The master picture’s height in pixels.
+                                         * @example 2048
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                         * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                         */
+                                        placeholder: string | null;
+                                        /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                        variants: {
+                                            /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                            url: string;
+                                            /**
+                                             * @description avatar: square; card: 4:5 portrait.
+                                             * @enum {unknown}
+                                             */
+                                            shape: "avatar" | "card";
+                                            /** @example 192 */
+                                            width: number;
+                                            /** @example 192 */
+                                            height: number;
+                                            /** @enum {unknown} */
+                                            format: "webp" | "avif";
+                                            /** @example 6778 */
+                                            bytes: number;
+                                        }[];
+                                        /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                        srcset: {
+                                            /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                            avatar: string | null;
+                                            /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                            card: string | null;
+                                        };
+                                    } | null;
                                     /** Format: date-time */
                                     created_at: string;
                                     /** Format: date-time */
@@ -7680,6 +8712,49 @@ export interface paths {
                                     is_for_rent: boolean;
                                     is_for_sale: boolean;
                                     image: string | null;
+                                    /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                    image_info: {
+                                        /**
+                                         * @description The master picture’s width in pixels.
+                                         * @example 1536
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description The master picture’s height in pixels.
+                                         * @example 2048
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                         * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                         */
+                                        placeholder: string | null;
+                                        /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                        variants: {
+                                            /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                            url: string;
+                                            /**
+                                             * @description avatar: square; card: 4:5 portrait.
+                                             * @enum {unknown}
+                                             */
+                                            shape: "avatar" | "card";
+                                            /** @example 192 */
+                                            width: number;
+                                            /** @example 192 */
+                                            height: number;
+                                            /** @enum {unknown} */
+                                            format: "webp" | "avif";
+                                            /** @example 6778 */
+                                            bytes: number;
+                                        }[];
+                                        /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                        srcset: {
+                                            /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                            avatar: string | null;
+                                            /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                            card: string | null;
+                                        };
+                                    } | null;
                                     /** Format: date-time */
                                     created_at: string;
                                     /** Format: date-time */
@@ -7698,6 +8773,49 @@ export interface paths {
                                     is_for_rent: boolean;
                                     is_for_sale: boolean;
                                     image: string | null;
+                                    /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                    image_info: {
+                                        /**
+                                         * @description The master picture’s width in pixels.
+                                         * @example 1536
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description The master picture’s height in pixels.
+                                         * @example 2048
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                         * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                         */
+                                        placeholder: string | null;
+                                        /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                        variants: {
+                                            /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                            url: string;
+                                            /**
+                                             * @description avatar: square; card: 4:5 portrait.
+                                             * @enum {unknown}
+                                             */
+                                            shape: "avatar" | "card";
+                                            /** @example 192 */
+                                            width: number;
+                                            /** @example 192 */
+                                            height: number;
+                                            /** @enum {unknown} */
+                                            format: "webp" | "avif";
+                                            /** @example 6778 */
+                                            bytes: number;
+                                        }[];
+                                        /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                        srcset: {
+                                            /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                            avatar: string | null;
+                                            /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                            card: string | null;
+                                        };
+                                    } | null;
                                     /** Format: date-time */
                                     created_at: string;
                                     /** Format: date-time */
@@ -7717,6 +8835,49 @@ export interface paths {
                                     is_for_rent: boolean;
                                     is_for_sale: boolean;
                                     image: string | null;
+                                    /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                    image_info: {
+                                        /**
+                                         * @description The master picture’s width in pixels.
+                                         * @example 1536
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description The master picture’s height in pixels.
+                                         * @example 2048
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                         * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                         */
+                                        placeholder: string | null;
+                                        /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                        variants: {
+                                            /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                            url: string;
+                                            /**
+                                             * @description avatar: square; card: 4:5 portrait.
+                                             * @enum {unknown}
+                                             */
+                                            shape: "avatar" | "card";
+                                            /** @example 192 */
+                                            width: number;
+                                            /** @example 192 */
+                                            height: number;
+                                            /** @enum {unknown} */
+                                            format: "webp" | "avif";
+                                            /** @example 6778 */
+                                            bytes: number;
+                                        }[];
+                                        /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                        srcset: {
+                                            /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                            avatar: string | null;
+                                            /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                            card: string | null;
+                                        };
+                                    } | null;
                                     /** Format: date-time */
                                     created_at: string;
                                     /** Format: date-time */
@@ -7735,6 +8896,49 @@ export interface paths {
                                     is_for_rent: boolean;
                                     is_for_sale: boolean;
                                     image: string | null;
+                                    /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                    image_info: {
+                                        /**
+                                         * @description The master picture’s width in pixels.
+                                         * @example 1536
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description The master picture’s height in pixels.
+                                         * @example 2048
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                         * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                         */
+                                        placeholder: string | null;
+                                        /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                        variants: {
+                                            /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                            url: string;
+                                            /**
+                                             * @description avatar: square; card: 4:5 portrait.
+                                             * @enum {unknown}
+                                             */
+                                            shape: "avatar" | "card";
+                                            /** @example 192 */
+                                            width: number;
+                                            /** @example 192 */
+                                            height: number;
+                                            /** @enum {unknown} */
+                                            format: "webp" | "avif";
+                                            /** @example 6778 */
+                                            bytes: number;
+                                        }[];
+                                        /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                        srcset: {
+                                            /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                            avatar: string | null;
+                                            /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                            card: string | null;
+                                        };
+                                    } | null;
                                     /** Format: date-time */
                                     created_at: string;
                                     /** Format: date-time */
@@ -7753,6 +8957,49 @@ export interface paths {
                                     is_for_rent: boolean;
                                     is_for_sale: boolean;
                                     image: string | null;
+                                    /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                    image_info: {
+                                        /**
+                                         * @description The master picture’s width in pixels.
+                                         * @example 1536
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description The master picture’s height in pixels.
+                                         * @example 2048
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                         * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                         */
+                                        placeholder: string | null;
+                                        /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                        variants: {
+                                            /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                            url: string;
+                                            /**
+                                             * @description avatar: square; card: 4:5 portrait.
+                                             * @enum {unknown}
+                                             */
+                                            shape: "avatar" | "card";
+                                            /** @example 192 */
+                                            width: number;
+                                            /** @example 192 */
+                                            height: number;
+                                            /** @enum {unknown} */
+                                            format: "webp" | "avif";
+                                            /** @example 6778 */
+                                            bytes: number;
+                                        }[];
+                                        /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                        srcset: {
+                                            /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                            avatar: string | null;
+                                            /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                            card: string | null;
+                                        };
+                                    } | null;
                                     /** Format: date-time */
                                     created_at: string;
                                     /** Format: date-time */
@@ -8209,6 +9456,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8227,6 +9517,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8245,6 +9578,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8263,6 +9639,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8280,6 +9699,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8298,6 +9760,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8315,6 +9820,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8332,6 +9880,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8508,6 +10099,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8526,6 +10160,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8544,6 +10221,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8562,6 +10282,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8579,6 +10342,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8597,6 +10403,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8614,6 +10463,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -8631,6 +10523,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -9224,6 +11159,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -9242,6 +11220,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -9260,6 +11281,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -9278,6 +11342,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -9295,6 +11402,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -9313,6 +11463,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -9330,6 +11523,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -9347,6 +11583,49 @@ export interface paths {
                             is_for_rent: boolean;
                             is_for_sale: boolean;
                             image: string | null;
+                            /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                            image_info: {
+                                /**
+                                 * @description The master picture’s width in pixels.
+                                 * @example 1536
+                                 */
+                                width: number;
+                                /**
+                                 * @description The master picture’s height in pixels.
+                                 * @example 2048
+                                 */
+                                height: number;
+                                /**
+                                 * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                 * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                 */
+                                placeholder: string | null;
+                                /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                variants: {
+                                    /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                    url: string;
+                                    /**
+                                     * @description avatar: square; card: 4:5 portrait.
+                                     * @enum {unknown}
+                                     */
+                                    shape: "avatar" | "card";
+                                    /** @example 192 */
+                                    width: number;
+                                    /** @example 192 */
+                                    height: number;
+                                    /** @enum {unknown} */
+                                    format: "webp" | "avif";
+                                    /** @example 6778 */
+                                    bytes: number;
+                                }[];
+                                /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                srcset: {
+                                    /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                    avatar: string | null;
+                                    /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                    card: string | null;
+                                };
+                            } | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
