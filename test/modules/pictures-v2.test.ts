@@ -1,0 +1,331 @@
+// Pictures v2: HEIC in, responsive variants and a ThumbHash placeholder out, variants living and
+// dying with their master. HEIC fixtures are encoded here by Debian's heif-enc (helpers/heif.ts).
+import sharp from 'sharp';
+import { thumbHashToRGBA } from 'thumbhash';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { closeHeifPool } from '../../src/images/heif.js';
+import { cli, expectNoOrphans, startTestApp, storedNames, type TestApp } from '../helpers/app.js';
+import { DATABASES } from '../helpers/databases.js';
+import { createUser, type TestUser } from '../helpers/factories.js';
+import { heicFrom, heifEncAvailable, withRotation } from '../helpers/heif.js';
+import { isVariantName, jpeg, noisyJpeg } from '../helpers/images.js';
+import { STORAGES } from '../helpers/storage.js';
+
+const INVALID = 'Upload a valid image. The file you uploaded was either not an image or a corrupted image.';
+const PROFILE = '/api/profile/talent/';
+const hasHeifEnc = await heifEncAvailable();
+
+interface Variant {
+  url: string;
+  shape: 'avatar' | 'card';
+  width: number;
+  height: number;
+  format: string;
+  bytes: number;
+}
+
+function pictureForm(bytes: Buffer, filename = 'photo.jpg', type = 'image/jpeg'): FormData {
+  const form = new FormData();
+  form.append('profile_picture', new Blob([bytes], { type }), filename);
+  return form;
+}
+
+const nameOf = (url: string) => /\/media\/(.+)$/.exec(url)![1]!;
+
+async function fetched(url: string): Promise<{ type: string | null; bytes: Buffer }> {
+  const res = await fetch(url);
+  expect(res.status, url).toBe(200);
+  return { type: res.headers.get('content-type'), bytes: Buffer.from(await res.arrayBuffer()) };
+}
+
+/**
+ * A camera-style photo: the sensor's pixels (landscape) with a red block in their top-left corner,
+ * and EXIF orientation 6 (turn 90° clockwise to show). Upright, the block is top-right.
+ */
+async function sensorPhoto(withGps = false): Promise<Buffer> {
+  const width = 1200;
+  const height = 900;
+  const block = await sharp({ create: { width: 200, height: 150, channels: 3, background: '#ff0000' } })
+    .png()
+    .toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: '#2060a0' } })
+    .composite([{ input: block, left: 0, top: 0 }])
+    .jpeg({ quality: 92 })
+    .withMetadata({ orientation: 6 })
+    .withExifMerge({
+      IFD0: { Make: 'Apple', Model: 'iPhone 15' },
+      IFD2: { DateTimeOriginal: '2026:03:14 09:26:53' },
+      ...(withGps ? { IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1' } } : {}),
+    })
+    .toBuffer();
+}
+
+/** Where the red block ended up in a stored picture: 'top-left', 'top-right', … */
+async function redCorner(bytes: Buffer): Promise<string> {
+  const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+  const red = (x: number, y: number) => {
+    const i = (y * info.width + x) * info.channels;
+    return data[i]! > 200 && data[i + 1]! < 80 && data[i + 2]! < 80;
+  };
+  const x = [5, info.width - 6];
+  const y = [5, info.height - 6];
+  const corners = { 'top-left': [x[0], y[0]], 'top-right': [x[1], y[0]], 'bottom-left': [x[0], y[1]], 'bottom-right': [x[1], y[1]] };
+  return Object.entries(corners).find(([, [cx, cy]]) => red(cx!, cy!))?.[0] ?? 'none';
+}
+
+/** A photo-like picture: smooth light, a textured subject and sensor noise (not pure noise, which no camera makes). */
+function cameraLike(width: number, height: number): Promise<Buffer> {
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      const texture = 40 * Math.sin(x / 23) * Math.cos(y / 31);
+      const noise = (Math.random() - 0.5) * 24;
+      pixels[i] = Math.max(0, Math.min(255, (x * 180) / width + 40 + texture + noise));
+      pixels[i + 1] = Math.max(0, Math.min(255, (y * 160) / height + 50 + texture / 2 + noise));
+      pixels[i + 2] = Math.max(0, Math.min(255, 120 + texture + noise));
+    }
+  }
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}
+
+afterAll(async () => closeHeifPool());
+
+for (const db of DATABASES) {
+  for (const store of STORAGES) {
+    describe.skipIf(db.skipReason)(`pictures v2 on ${db.label} with ${store.name} storage`, () => {
+      let t: TestApp;
+      let user: TestUser;
+      beforeAll(async () => {
+        t = await startTestApp(db, { storage: store });
+        user = await createUser(t.http, 'talent');
+      });
+      afterAll(async () => t?.close());
+      afterEach(() => t.storage.heal());
+
+      const upload = (form: FormData, who = user) => t.http.request('POST', PROFILE, { form, headers: who.headers });
+
+      it('stores WebP avatar and card variants and a ThumbHash beside the unchanged master, and says so in the profile', async () => {
+        const res = await upload(pictureForm(await noisyJpeg(1600, 2000)));
+        expect(res.status, res.text).toBe(200);
+        const read = await t.http.get(PROFILE, user.headers);
+        const profile = read.body.profile;
+        // The existing field is what it always was: one JPEG URL.
+        expect(profile.profile_picture).toMatch(/\/media\/profile_pictures\/\d+_[\w-]{22}\.jpg$/);
+        expect(read.body.profile_picture).toBe(profile.profile_picture);
+        const info = profile.profile_picture_info;
+        expect(read.body.profile_picture_info).toEqual(info);
+        expect(info).toMatchObject({ width: 1600, height: 2000 });
+        const shapes = info.variants.map((v: Variant) => `${v.shape}-${v.width}x${v.height}-${v.format}`);
+        expect(shapes).toEqual([
+          'avatar-96x96-webp',
+          'avatar-192x192-webp',
+          'avatar-384x384-webp',
+          'card-320x400-webp',
+          'card-640x800-webp',
+        ]);
+        for (const variant of info.variants as Variant[]) {
+          expect(variant.url).not.toBe(profile.profile_picture);
+          const { type, bytes } = await fetched(variant.url);
+          expect(type).toBe('image/webp');
+          expect(bytes.length).toBe(variant.bytes);
+          const meta = await sharp(bytes).metadata();
+          expect([meta.format, meta.width, meta.height]).toEqual(['webp', variant.width, variant.height]);
+          expect(meta.exif).toBeUndefined();
+        }
+        expect(info.srcset.avatar).toBe(
+          info.variants
+            .filter((v: Variant) => v.shape === 'avatar')
+            .map((v: Variant) => `${v.url} ${v.width}w`)
+            .join(', '),
+        );
+        expect(info.srcset.card).toMatch(/-card-320\.webp 320w, .+-card-640\.webp 640w$/);
+        // The placeholder is a ThumbHash a client decodes into a small preview of the same proportions.
+        const preview = thumbHashToRGBA(Buffer.from(info.placeholder, 'base64'));
+        expect(preview.w).toBeLessThanOrEqual(32);
+        expect(preview.h).toBeGreaterThan(preview.w);
+        await expectNoOrphans(t);
+      });
+
+      it('makes only the variants a small picture can fill, and none for a tiny one', async () => {
+        const someone = await createUser(t.http, 'talent');
+        expect((await upload(pictureForm(await jpeg(200, 220)), someone)).status).toBe(200);
+        let info = (await t.http.get(PROFILE, someone.headers)).body.profile.profile_picture_info;
+        expect(info.variants.map((v: Variant) => `${v.shape}-${v.width}`)).toEqual(['avatar-96', 'avatar-192']);
+        expect(info.srcset.card).toBeNull();
+        expect((await upload(pictureForm(await jpeg(40, 40)), someone)).status).toBe(200);
+        info = (await t.http.get(PROFILE, someone.headers)).body.profile.profile_picture_info;
+        expect(info).toMatchObject({ width: 40, height: 40, variants: [], srcset: { avatar: null, card: null } });
+        expect(typeof info.placeholder).toBe('string');
+        await expectNoOrphans(t);
+      });
+
+      it('deletes the variants with their master when the picture is replaced or removed, and with the account', async () => {
+        const someone = await createUser(t.http, 'talent');
+        await upload(pictureForm(await noisyJpeg(800, 1000)), someone);
+        const first = (await t.http.get(PROFILE, someone.headers)).body.profile;
+        const firstNames = [nameOf(first.profile_picture), ...first.profile_picture_info.variants.map((v: Variant) => nameOf(v.url))];
+        expect(firstNames.length).toBe(6);
+        await upload(pictureForm(await noisyJpeg(900, 900)), someone);
+        const stored = await storedNames(t);
+        for (const name of firstNames) expect(stored).not.toContain(name);
+        await expectNoOrphans(t);
+
+        const remove = await t.http.request('DELETE', PROFILE, { headers: someone.headers });
+        expect(remove.status).toBeLessThan(300);
+        expect((await storedNames(t)).filter((name) => name.includes(`/${someone.id}_`))).toEqual([]);
+        await expectNoOrphans(t);
+
+        await upload(pictureForm(await noisyJpeg(800, 1000)), someone);
+        expect((await storedNames(t)).filter((name) => name.includes(`/${someone.id}_`)).length).toBe(6);
+        expect((await cli(t, 'user', 'delete', someone.email)).code).toBe(0);
+        expect((await storedNames(t)).filter((name) => name.includes(`/${someone.id}_`))).toEqual([]);
+        await expectNoOrphans(t);
+      });
+
+      it('answers 503 and keeps nothing when a variant cannot be stored, and keeps the old picture', async () => {
+        const someone = await createUser(t.http, 'talent');
+        await upload(pictureForm(await noisyJpeg(800, 1000)), someone);
+        const before = (await t.http.get(PROFILE, someone.headers)).body.profile;
+        t.storage.failNext('put', 1, 'error', 0, 0, isVariantName);
+        const res = await upload(pictureForm(await noisyJpeg(800, 1000)), someone);
+        expect(res.status).toBe(503);
+        expect((await t.http.get(PROFILE, someone.headers)).body.profile).toEqual(before);
+        await expectNoOrphans(t);
+      });
+
+      it('media sweep drops the record and variants of a picture nothing references (a crash before the commit)', async () => {
+        const someone = await createUser(t.http, 'talent');
+        await upload(pictureForm(await noisyJpeg(800, 1000)), someone);
+        const picture = (await t.http.get(PROFILE, someone.headers)).body.profile;
+        // As if the process had died between storing and committing: the row no longer points at it.
+        await t.database.db.updateTable('talent_profiles').set({ profile_picture: null }).where('user_id', '=', someone.id).execute();
+        const dry = await cli(t, 'media', 'sweep', '--dry-run', '--grace', '0');
+        expect(dry.out).toMatch(/would drop 1 unreferenced picture record/);
+        const swept = await cli(t, 'media', 'sweep', '--grace', '0');
+        expect(swept.out).toMatch(/deleted 6 orphan\(s\).*dropped 1 unreferenced picture record/s);
+        for (const variant of picture.profile_picture_info.variants as Variant[]) {
+          expect(await t.storage.inner.exists(nameOf(variant.url))).toBe(false);
+        }
+        await expectNoOrphans(t);
+      });
+
+      it('gives item photos and gallery photos the same description', async () => {
+        const performer = await createUser(t.http, 'talent');
+        const form = new FormData();
+        form.append('media_file', new Blob([await noisyJpeg(900, 1200)], { type: 'image/jpeg' }), 'look.jpg');
+        form.append('name', 'Look');
+        const added = await t.http.request('POST', '/api/profile/talent/media/', { form, headers: performer.headers });
+        expect(added.status, added.text).toBe(201);
+        expect(added.body.media_file_info).toMatchObject({ width: 900, height: 1200 });
+        expect(added.body.media_file_info.variants).toHaveLength(5);
+        const listed = await t.http.get('/api/profile/talent/media/', performer.headers);
+        expect(listed.body[0].media_file_info).toEqual(added.body.media_file_info);
+        const profile = await t.http.get(PROFILE, performer.headers);
+        expect(profile.body.media[0].media_file_info).toEqual(added.body.media_file_info);
+
+        const owner = await createUser(t.http, 'background');
+        await cli(t, 'subscription', 'grant', owner.email, 'background_jobs');
+        const item = new FormData();
+        item.append('item_type', 'prop');
+        item.append('name', 'Lamp');
+        item.append('image', new Blob([await noisyJpeg(1000, 800)], { type: 'image/jpeg' }), 'lamp.jpg');
+        const created = await t.http.request('POST', '/api/profile/background/items/', { form: item, headers: owner.headers });
+        expect(created.status, created.text).toBe(201);
+        const items = await t.http.get('/api/profile/background/items/?item_type=prop', owner.headers);
+        const shown = items.body.items.find((i: { id: number }) => i.id === created.body.id);
+        expect(shown.image_info).toMatchObject({ width: 1000, height: 800 });
+        expect(shown.image_info.variants.length).toBe(5);
+        await expectNoOrphans(t);
+      });
+
+      it('a 48-avatar grid at device pixel ratio 2 transfers at most 1.5 MB from the variants', async () => {
+        const someone = await createUser(t.http, 'talent');
+        // A camera-like 12 MP photo: gradients, texture and sensor noise.
+        expect((await upload(pictureForm(await cameraLike(3024, 4032)), someone)).status).toBe(200);
+        const info = (await t.http.get(PROFILE, someone.headers)).body.profile.profile_picture_info;
+        // A 96 px avatar slot at DPR 2 picks the 192 px variant from the srcset.
+        const avatar = (info.variants as Variant[]).find((v) => v.shape === 'avatar' && v.width === 192)!;
+        const master = await fetched((await t.http.get(PROFILE, someone.headers)).body.profile.profile_picture);
+        expect(48 * avatar.bytes).toBeLessThanOrEqual(1.5 * 1024 * 1024);
+        expect(avatar.bytes * 10).toBeLessThan(master.bytes.length);
+      });
+
+      describe.skipIf(!hasHeifEnc)('HEIC', () => {
+        it('takes an iPhone-style HEIC: rotated by its container once, same size and orientation as its JPEG twin, no metadata', async () => {
+          const camera = await sensorPhoto(true);
+          // The twin: the same sensor pixels in HEIC, EXIF (orientation 6, GPS) carried, and the
+          // container's own rotation (irot: 3 quarter turns anticlockwise = 90° clockwise).
+          const heic = withRotation(await heicFrom(camera, 'jpg'), 3);
+          expect(heic.toString('latin1', 4, 12)).toBe('ftypheic');
+
+          const jpegUser = await createUser(t.http, 'talent');
+          expect((await upload(pictureForm(camera), jpegUser)).status).toBe(200);
+          const heicUser = await createUser(t.http, 'talent');
+          const res = await upload(pictureForm(heic, 'IMG_0001.HEIC', 'image/heic'), heicUser);
+          expect(res.status, res.text).toBe(200);
+
+          const fromJpeg = (await t.http.get(PROFILE, jpegUser.headers)).body.profile;
+          const fromHeic = (await t.http.get(PROFILE, heicUser.headers)).body.profile;
+          expect(fromHeic.profile_picture).toMatch(/\.jpg$/);
+          const [a, b] = await Promise.all([fetched(fromJpeg.profile_picture), fetched(fromHeic.profile_picture)]);
+          const [ma, mb] = await Promise.all([sharp(a.bytes).metadata(), sharp(b.bytes).metadata()]);
+          expect([mb.format, mb.width, mb.height]).toEqual(['jpeg', ma.width, ma.height]);
+          expect([mb.width, mb.height]).toEqual([900, 1200]);
+          expect(await redCorner(b.bytes)).toBe('top-right');
+          expect(await redCorner(a.bytes)).toBe('top-right');
+          expect(mb.exif).toBeUndefined();
+          expect(mb.orientation).toBeUndefined();
+          expect(b.bytes.includes(Buffer.from('iPhone'))).toBe(false);
+          expect(fromHeic.profile_picture_info).toMatchObject({ width: 900, height: 1200 });
+          expect(fromHeic.profile_picture_info.variants).toHaveLength(5);
+          await expectNoOrphans(t);
+        });
+
+        it('keeps a HEIC gallery photo’s capture date and nothing else of its metadata', async () => {
+          const performer = await createUser(t.http, 'talent');
+          const form = new FormData();
+          form.append('media_file', new Blob([await heicFrom(await sensorPhoto(true), 'jpg')], { type: 'image/heic' }), 'IMG_0002.HEIC');
+          form.append('name', 'Beach');
+          const added = await t.http.request('POST', '/api/profile/talent/media/', { form, headers: performer.headers });
+          expect(added.status, added.text).toBe(201);
+          expect(added.body.freshness).toMatchObject({ source: 'capture_date', taken_at: '2026-03-14T09:26:53.000Z' });
+          const stored = await fetched(added.body.media_file);
+          expect((await sharp(stored.bytes).metadata()).exif).toBeUndefined();
+        });
+
+        it('refuses bad HEIC with the usual 400, fast, storing nothing', async () => {
+          const good = await heicFrom(await jpeg(640, 480), 'jpg');
+          const truncated = good.subarray(0, Math.floor(good.length * 0.6));
+          const headerOnOtherBytes = Buffer.concat([good.subarray(0, 32), Buffer.alloc(4096, 0x5a)]);
+          // The same file declaring 100 000 × 100 000 pixels in its ispe property.
+          const huge = Buffer.from(good);
+          const ispe = huge.indexOf(Buffer.from('ispe'));
+          huge.writeUInt32BE(100_000, ispe + 8);
+          huge.writeUInt32BE(100_000, ispe + 12);
+          const someone = await createUser(t.http, 'talent');
+          const before = await storedNames(t);
+          for (const [label, bytes] of [
+            ['truncated', truncated],
+            ['header on other bytes', headerOnOtherBytes],
+            ['100 000 × 100 000', huge],
+          ] as const) {
+            const started = performance.now();
+            const res = await upload(pictureForm(bytes, 'IMG.HEIC', 'image/heic'), someone);
+            expect(res.status, label).toBe(400);
+            expect(res.body.profile_picture[0], label).toBe(INVALID);
+            if (label === '100 000 × 100 000') {
+              expect(res.body.profile_picture[1]).toMatch(/100000×100000 pixels; the limit is 40 megapixels/);
+              expect(performance.now() - started).toBeLessThan(2000);
+            }
+          }
+          expect(await storedNames(t)).toEqual(before);
+          expect((await t.http.get(PROFILE, someone.headers)).body.profile.profile_picture).toBeNull();
+          await expectNoOrphans(t);
+        });
+      });
+    });
+  }
+}
