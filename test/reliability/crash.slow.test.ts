@@ -194,9 +194,17 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
       .execute();
     const current = new Map(rows.map((r) => [r.email, r.profile_picture]));
     const galleryRows = await handle.db.selectFrom('gallery_media').select(['id', 'file', 'thumbnail']).execute();
-    const referenced = new Set(
+    const masters = new Set(
       [...rows.map((r) => r.profile_picture), ...galleryRows.flatMap((r) => [r.file, r.thumbnail])].filter((n): n is string => n !== null),
     );
+    // A picture's variants are referenced through its record, exactly while its master is; no
+    // record may outlive its master (the sweep drops those a kill left behind).
+    const pictures = await handle.db.selectFrom('pictures').select(['name', 'variants']).execute();
+    const staleRecords = pictures.filter((p) => !masters.has(p.name)).map((p) => p.name);
+    const referenced = new Set([
+      ...masters,
+      ...pictures.filter((p) => masters.has(p.name)).flatMap((p) => (JSON.parse(p.variants) as { name: string }[]).map((v) => v.name)),
+    ]);
     // A confirmed gallery upload that was not deleted is still listed, and its file is there.
     const galleryIds = new Set(galleryRows.map((r) => r.id));
     const lostGallery = galleryAdded.filter(
@@ -233,6 +241,7 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
     expect(succeeded.length).toBeGreaterThan(0);
     expect(orphans).toEqual([]);
     expect(dangling).toEqual([]);
+    expect(staleRecords).toEqual([]);
     expect(pending).toEqual([]);
     expect(lost).toEqual([]);
     expect(galleryAdded.length).toBeGreaterThan(0);
