@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import cliProgress from 'cli-progress';
+import type { BackfillReport, PictureBackfill } from './modules/media/backfill.js';
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,6 +33,10 @@ const USAGE = `Usage: castfolio <command> (npm run cli -- <command>)
                                         pointing at missing objects
   media sweep --legacy [--delete]       list objects adopted from Django that no row references (Django
                                         kept replaced pictures); delete them only with --delete
+  media backfill [--dry-run] [--concurrency N]
+                                        make the responsive variants, placeholder and size of pictures
+                                        stored before they existed (or adopted from Django); resumable,
+                                        safe while the server runs (default concurrency 1)
   media remind-headshots                queue the "time for a new headshot" mail for headshots over six
                                         months old (the server does this every 6 hours; once per headshot)
   import django --from <postgres url> [--dry-run] [--legacy-media-dir DIR]
@@ -78,6 +84,44 @@ async function migrateCommand(handle: DatabaseHandle, action: string | undefined
 
 const cliLog = (config: Config) => pino({ level: config.logLevel === 'silent' ? 'silent' : 'warn' }, pino.destination(2));
 
+async function backfillPictures(
+  backfill: PictureBackfill,
+  options: { dryRun: boolean; concurrency: number },
+  io: Output,
+  tty: boolean,
+): Promise<BackfillReport> {
+  const bar = tty
+    ? new cliProgress.SingleBar(
+        { format: ' pictures |{bar}| {value}/{total}', hideCursor: true, stream: process.stderr },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let shownTenth = -1;
+  const report = await backfill.run({
+    ...options,
+    progress: (done, total) => {
+      if (bar) {
+        if (done === 1) bar.start(total, 0);
+        bar.update(done);
+        return;
+      }
+      const tenth = Math.floor((done / total) * 10);
+      if (tenth > shownTenth || done === total) io.err(`pictures: ${done}/${total}`);
+      shownTenth = tenth;
+    },
+  });
+  bar?.stop();
+  for (const failure of report.failed) io.out(`failed ${failure.name}: ${failure.reason}`);
+  io.out(
+    report.dryRun
+      ? `dry run: ${report.found} picture(s) without variants would be backfilled`
+      : `backfilled ${report.created} of ${report.found} picture(s)` +
+          `${report.superseded > 0 ? `, ${report.superseded} replaced meanwhile (their new variants removed again)` : ''}` +
+          `, ${report.failed.length} failed`,
+  );
+  return report;
+}
+
 async function sweepCommand(sweep: MediaSweep, options: { dryRun: boolean; graceSeconds: number }, io: Output): Promise<void> {
   const report = await sweep.sweep(options);
   const verb = report.dryRun ? 'would delete' : 'deleted';
@@ -114,6 +158,7 @@ export async function runCli(argv: string[], config: Config, io: Output, handle?
       delete: { type: 'boolean' },
       from: { type: 'string' },
       'legacy-media-dir': { type: 'string' },
+      concurrency: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -196,6 +241,19 @@ export async function runCli(argv: string[], config: Config, io: Output, handle?
         io,
         process.stderr.isTTY === true,
       );
+    } else if (command === 'media' && sub === 'backfill') {
+      const concurrency = values.concurrency === undefined ? 1 : Number(values.concurrency);
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+        throw new UsageError('--concurrency must be a whole number from 1 to 64');
+      }
+      const report = await backfillPictures(
+        services.media.backfill,
+        { dryRun: values['dry-run'] === true, concurrency },
+        io,
+        process.stderr.isTTY === true,
+      );
+      // Scripts notice pictures that could not be backfilled (each is named above).
+      if (report.failed.length > 0) return 1;
     } else if (command === 'media' && sub === 'remind-headshots') {
       const queued = await services.gallery.remindStaleHeadshots(10_000);
       io.out(`queued ${queued} headshot reminder mail(s)`);

@@ -1,3 +1,4 @@
+import { PictureBackfill } from './modules/media/backfill.js';
 import { PasswordChecker } from './auth/passwords.js';
 import { TokenService } from './auth/tokens.js';
 import { requireJwtSecret, type Config } from './config.js';
@@ -164,7 +165,22 @@ export function createServices(config: Config, resources: Resources, deps: Servi
     }),
     items: new ItemService({ items: new ItemRepository(db, database.dialect), subscriptions: subscriptionRecords, media: changes, clock }),
     social: new SocialLinksService({ links: new SocialLinksRepository(db), clock }),
-    media: { records: mediaRecords, ingest, deletions, sweep },
+    media: {
+      records: mediaRecords,
+      ingest,
+      deletions,
+      sweep,
+      backfill: new PictureBackfill({
+        db,
+        storage,
+        ingest,
+        records: mediaRecords,
+        deletions,
+        clock,
+        log,
+        tmpDir: config.images.uploadTmpDir,
+      }),
+    },
     djangoImport: new DjangoImport({ repository: new ImportRepository(db, database.dialect), storage, deletions, clock, log }),
   };
 }

@@ -212,6 +212,54 @@ for (const db of DATABASES) {
         await expectNoOrphans(t);
       });
 
+      it('media backfill describes pictures stored before variants existed, resumably, and reports what it cannot', async () => {
+        const someone = await createUser(t.http, 'talent');
+        await upload(pictureForm(await noisyJpeg(800, 1000)), someone);
+        const made = (await t.http.get(PROFILE, someone.headers)).body.profile;
+        const master = nameOf(made.profile_picture);
+        // As a picture stored by the previous version: no record, no variants.
+        for (const variant of made.profile_picture_info.variants as Variant[]) await t.storage.inner.delete(nameOf(variant.url));
+        await t.database.db.deleteFrom('pictures').where('name', '=', master).execute();
+        expect((await t.http.get(PROFILE, someone.headers)).body.profile.profile_picture_info).toBeNull();
+        // A picture adopted from Django under its own name, and one whose stored bytes are not an image.
+        const adopted = await createUser(t.http, 'talent');
+        const legacyName = 'profile_pictures/headshot_2024.jpg';
+        await t.storage.inner.put(legacyName, await noisyJpeg(600, 600), { contentType: 'image/jpeg', cacheControl: 'no-cache' });
+        await t.database.db.updateTable('talent_profiles').set({ profile_picture: legacyName }).where('user_id', '=', adopted.id).execute();
+        const broken = await createUser(t.http, 'talent');
+        const brokenName = `profile_pictures/${broken.id}_brokenbrokenbroken0000.jpg`;
+        await t.storage.inner.put(brokenName, Buffer.from('not a picture at all'), { contentType: 'image/jpeg', cacheControl: 'no-cache' });
+        await t.database.db.updateTable('talent_profiles').set({ profile_picture: brokenName }).where('user_id', '=', broken.id).execute();
+
+        const dry = await cli(t, 'media', 'backfill', '--dry-run');
+        expect(dry.out).toMatch(/dry run: 3 picture\(s\) without variants would be backfilled/);
+        expect(await t.database.db.selectFrom('pictures').select('name').where('name', 'in', [master, legacyName]).execute()).toEqual([]);
+
+        const run = await cli(t, 'media', 'backfill', '--concurrency', '2');
+        expect(run.code).toBe(1);
+        expect(run.out).toMatch(new RegExp(`failed ${brokenName}: not a decodable image`));
+        expect(run.out).toMatch(/backfilled 2 of 3 picture\(s\), 1 failed/);
+        const info = (await t.http.get(PROFILE, someone.headers)).body.profile.profile_picture_info;
+        expect(info).toMatchObject({ width: 800, height: 1000 });
+        expect(info.variants).toHaveLength(5);
+        for (const variant of info.variants as Variant[]) expect((await fetched(variant.url)).type).toBe('image/webp');
+        const adoptedInfo = (await t.http.get(PROFILE, adopted.headers)).body.profile.profile_picture_info;
+        expect(adoptedInfo).toMatchObject({ width: 600, height: 600 });
+        // Variants of an adopted picture are named by castfolio, in the profile pictures folder.
+        expect(nameOf(adoptedInfo.variants[0].url)).toMatch(new RegExp(`^profile_pictures/${adopted.id}_[\\w-]{22}-avatar-96\\.webp$`));
+        // The master itself is untouched.
+        expect((await t.http.get(PROFILE, someone.headers)).body.profile.profile_picture).toBe(made.profile_picture);
+
+        // Resumable: a second run finds only what failed.
+        expect((await cli(t, 'media', 'backfill')).out).toMatch(/backfilled 0 of 1 picture\(s\), 1 failed/);
+        await t.database.db.updateTable('talent_profiles').set({ profile_picture: null }).where('user_id', '=', broken.id).execute();
+        await t.storage.inner.delete(brokenName);
+        await t.database.db.updateTable('talent_profiles').set({ profile_picture: null }).where('user_id', '=', adopted.id).execute();
+        await t.storage.inner.delete(legacyName);
+        expect((await cli(t, 'media', 'sweep', '--grace', '0')).code).toBe(0);
+        await expectNoOrphans(t);
+      });
+
       it('gives item photos and gallery photos the same description', async () => {
         const performer = await createUser(t.http, 'talent');
         const form = new FormData();

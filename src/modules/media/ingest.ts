@@ -5,7 +5,7 @@ import type { ImageConfig, VideoConfig } from '../../config.js';
 import { ApiError, serviceUnavailable } from '../../errors.js';
 import type { UploadedFile } from '../../http/multipart.js';
 import { QueueFullError, type WorkLimiter } from '../../images/limiter.js';
-import { INVALID_IMAGE_MESSAGE, InvalidImageError, sanitiseImage } from '../../images/sanitise.js';
+import { INVALID_IMAGE_MESSAGE, InvalidImageError, sanitiseImage, type SanitisedImage } from '../../images/sanitise.js';
 import type { Log } from '../../log.js';
 import { newObjectName, newVariantSet, variantName } from '../../storage/names.js';
 import { IMMUTABLE_CACHE_CONTROL, type Storage } from '../../storage/types.js';
@@ -121,15 +121,11 @@ export class MediaIngest {
     }
     const processed = performance.now();
     const name = newObjectName(target.folder, target.ownerId, image.extension);
-    const variantSet = newVariantSet();
-    const variants = image.variants.map((variant) => ({
-      name: variantName(target.folder, target.ownerId, variantSet, variant.shape, variant.width, variant.format),
-      variant,
-    }));
+    const variants = this.variantsOf(image, target);
     // Every put settles before any clean-up, so none lands after its delete.
     const puts = await Promise.allSettled([
       this.deps.storage.put(name, image.buffer, { contentType: image.contentType, cacheControl: IMMUTABLE_CACHE_CONTROL }),
-      ...variants.map(({ name: variantKey, variant }) =>
+      ...variants.files.map(({ name: variantKey, variant }) =>
         this.deps.storage.put(variantKey, variant.buffer, {
           contentType: `image/${variant.format}`,
           cacheControl: IMMUTABLE_CACHE_CONTROL,
@@ -140,7 +136,7 @@ export class MediaIngest {
     if (failed) {
       log.error({ err: failed.reason, name }, 'storing an upload failed');
       // Best effort; whatever stays is unreferenced and the media sweep removes it.
-      await Promise.allSettled([name, ...variants.map((entry) => entry.name)].map((key) => this.deps.storage.delete(key)));
+      await Promise.allSettled([name, ...variants.files.map((entry) => entry.name)].map((key) => this.deps.storage.delete(key)));
       throw serviceUnavailable('The image could not be stored right now. Please try again shortly.', 5);
     }
     log.debug(
@@ -151,7 +147,7 @@ export class MediaIngest {
         bytesOut: image.buffer.length,
         input: `${image.input.format} ${image.input.width}x${image.input.height}`,
         output: `${image.format} ${image.width}x${image.height}`,
-        variants: variants.length,
+        variants: variants.files.length,
         processMs: Math.round(processed - started),
         storeMs: Math.round(performance.now() - processed),
       },
@@ -164,25 +160,53 @@ export class MediaIngest {
       height: image.height,
       format: image.format,
       ...(image.capturedAt ? { capturedAt: image.capturedAt } : {}),
-      ...(options.variants
-        ? {
-            picture: {
-              width: image.width,
-              height: image.height,
-              placeholder: image.placeholder ?? null,
-              variantSet,
-              variants: variants.map(({ name: variantKey, variant }) => ({
-                name: variantKey,
-                shape: variant.shape,
-                width: variant.width,
-                height: variant.height,
-                format: variant.format,
-                bytes: variant.buffer.length,
-              })),
-            },
-          }
-        : {}),
+      ...(options.variants ? { picture: variants.picture } : {}),
     };
+  }
+
+  /** Names for a sanitised image's variants, and the record that describes the picture. */
+  private variantsOf(image: SanitisedImage, target: FileTarget) {
+    const variantSet = newVariantSet();
+    const files = image.variants.map((variant) => ({
+      name: variantName(target.folder, target.ownerId, variantSet, variant.shape, variant.width, variant.format),
+      variant,
+    }));
+    const picture: StoredPicture = {
+      width: image.width,
+      height: image.height,
+      placeholder: image.placeholder ?? null,
+      variantSet,
+      variants: files.map(({ name, variant }) => ({
+        name,
+        shape: variant.shape,
+        width: variant.width,
+        height: variant.height,
+        format: variant.format,
+        bytes: variant.buffer.length,
+      })),
+    };
+    return { files, picture };
+  }
+
+  /**
+   * Variants and placeholder for a picture already stored (the backfill): decoded from its bytes at
+   * `path` as an upload would be, only the variants are written; the master stays as it is.
+   */
+  async describeStored(path: string, bytes: number, target: FileTarget): Promise<StoredPicture> {
+    const outputs = { variantFormats: this.deps.images.variantFormats };
+    const image = await this.deps.limiter.run(() => sanitiseImage(path, bytes, this.deps.images, outputs));
+    const variants = this.variantsOf(image, target);
+    const puts = await Promise.allSettled(
+      variants.files.map(({ name, variant }) =>
+        this.deps.storage.put(name, variant.buffer, { contentType: `image/${variant.format}`, cacheControl: IMMUTABLE_CACHE_CONTROL }),
+      ),
+    );
+    const failed = puts.find((put) => put.status === 'rejected');
+    if (failed) {
+      await Promise.allSettled(variants.files.map((entry) => this.deps.storage.delete(entry.name)));
+      throw failed.reason;
+    }
+    return variants.picture;
   }
 
   /**

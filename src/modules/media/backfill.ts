@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../../db/types.js';
+import { InvalidImageError } from '../../images/sanitise.js';
+import type { Log } from '../../log.js';
+import type { Storage } from '../../storage/types.js';
+import type { DeletionQueue } from './deletions.js';
+import type { MediaIngest } from './ingest.js';
+import { MEDIA_FOLDERS } from './references.js';
+import type { MediaRepository } from './repository.js';
+
+/** A stored picture without a record: its name, its owner and the folder its variants go to. */
+export interface BackfillCandidate {
+  name: string;
+  userId: number;
+  folder: string;
+}
+
+export interface BackfillReport {
+  found: number;
+  created: number;
+  /** Replaced or removed while the backfill ran: their variants were deleted again. */
+  superseded: number;
+  failed: { name: string; reason: string }[];
+  dryRun: boolean;
+}
+
+// The picture columns (not certificates, not video posters) and where their variants go.
+const PICTURE_SOURCES = [
+  sql`select p.profile_picture as name, p.user_id, ${MEDIA_FOLDERS.profilePictures} as folder from talent_profiles p where p.profile_picture is not null`,
+  sql`select p.profile_picture as name, p.user_id, ${MEDIA_FOLDERS.backgroundProfilePictures} as folder from background_profiles p where p.profile_picture is not null`,
+  sql`select i.image as name, i.user_id, ${MEDIA_FOLDERS.itemImages} as folder from items i where i.image is not null`,
+  sql`select g.file as name, g.user_id, ${MEDIA_FOLDERS.gallery} as folder from gallery_media g where g.media_type = 'image'`,
+];
+
+/**
+ * `media backfill`: variants, placeholder and size for pictures stored before this version, or
+ * adopted from Django. Each picture is independent (resumable: a re-run skips those recorded);
+ * the masters are never rewritten, so it is safe while the server serves traffic. A picture
+ * replaced meanwhile gets its fresh variants deleted again at once.
+ */
+export class PictureBackfill {
+  constructor(
+    private readonly deps: {
+      db: Kysely<Database>;
+      storage: Storage;
+      ingest: MediaIngest;
+      records: MediaRepository;
+      deletions: DeletionQueue;
+      clock: () => Date;
+      log: Log;
+      tmpDir: string;
+    },
+  ) {}
+
+  /** Stored pictures that have no record yet, oldest owner first. */
+  async candidates(): Promise<BackfillCandidate[]> {
+    const rows = await sql<{ name: string; user_id: number; folder: string }>`
+      select c.name, c.user_id, c.folder from (${sql.join(PICTURE_SOURCES, sql` union `)}) c
+      where not exists (select 1 from pictures r where r.name = c.name)
+      order by c.user_id, c.name`.execute(this.deps.db);
+    // A photo promoted to profile picture is listed twice; it gets one record.
+    const seen = new Set<string>();
+    return rows.rows
+      .filter((row) => !seen.has(row.name) && seen.add(row.name))
+      .map((row) => ({ name: row.name, userId: Number(row.user_id), folder: row.folder }));
+  }
+
+  async run(options: { dryRun: boolean; concurrency: number; progress?: (done: number, total: number) => void }): Promise<BackfillReport> {
+    const candidates = await this.candidates();
+    const report: BackfillReport = { found: candidates.length, created: 0, superseded: 0, failed: [], dryRun: options.dryRun };
+    if (options.dryRun || candidates.length === 0) return report;
+    await mkdir(this.deps.tmpDir, { recursive: true });
+    let next = 0;
+    let done = 0;
+    const worker = async () => {
+      while (next < candidates.length) {
+        const candidate = candidates[next++]!;
+        const outcome = await this.backfill(candidate).catch((error: unknown) => ({ failed: describe(error) }));
+        if (outcome === 'created') report.created += 1;
+        else if (outcome === 'superseded') report.superseded += 1;
+        else report.failed.push({ name: candidate.name, reason: outcome.failed });
+        options.progress?.(++done, candidates.length);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+    return report;
+  }
+
+  private async backfill(candidate: BackfillCandidate): Promise<'created' | 'superseded' | { failed: string }> {
+    const { storage, ingest, records, deletions, clock, log } = this.deps;
+    const object = await storage.get(candidate.name);
+    if (!object) return { failed: 'missing from storage' };
+    const file = path.join(this.deps.tmpDir, `backfill-${randomBytes(8).toString('hex')}`);
+    try {
+      await pipeline(object.body, createWriteStream(file, { mode: 0o600 }));
+      const { size } = await stat(file);
+      const picture = await ingest.describeStored(file, size, { folder: candidate.folder, ownerId: candidate.userId, field: 'file' });
+      await records.recordPictures([{ name: candidate.name, userId: candidate.userId, ...picture }], clock().toISOString());
+      // Replaced or removed while its variants were made: they go again, with the record.
+      if (!(await records.isReferenced(candidate.name))) {
+        await deletions.release(candidate.name);
+        return 'superseded';
+      }
+      log.debug({ name: candidate.name, variants: picture.variants.length }, 'picture backfilled');
+      return 'created';
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof InvalidImageError) return `not a decodable image${error.detail ? ` (${error.detail})` : ''}`;
+  return (error as Error)?.message ?? String(error);
+}
