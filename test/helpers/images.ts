@@ -105,3 +105,21 @@ export const BAD_FILES: Record<string, () => Promise<Buffer> | Buffer> = {
 
 /** A responsive variant's stored name (…_<set>-avatar-192.webp), as opposed to a master's. */
 export const isVariantName = (name: string): boolean => /_[A-Za-z0-9_-]{22}-(avatar|card)-\d+\.(webp|avif)$/.test(name);
+
+/** A photo-like picture: smooth light, a textured subject and sensor noise (not pure noise, which no camera makes). */
+export function cameraLikeJpeg(width: number, height: number): Promise<Buffer> {
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      const texture = 40 * Math.sin(x / 23) * Math.cos(y / 31);
+      const noise = (Math.random() - 0.5) * 24;
+      pixels[i] = Math.max(0, Math.min(255, (x * 180) / width + 40 + texture + noise));
+      pixels[i + 1] = Math.max(0, Math.min(255, (y * 160) / height + 50 + texture / 2 + noise));
+      pixels[i + 2] = Math.max(0, Math.min(255, 120 + texture + noise));
+    }
+  }
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}

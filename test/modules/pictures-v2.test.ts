@@ -8,7 +8,7 @@ import { cli, expectNoOrphans, startTestApp, storedNames, type TestApp } from '.
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { heicFrom, heifEncAvailable, withRotation } from '../helpers/heif.js';
-import { isVariantName, jpeg, noisyJpeg } from '../helpers/images.js';
+import { cameraLikeJpeg, isVariantName, jpeg, noisyJpeg } from '../helpers/images.js';
 import { STORAGES } from '../helpers/storage.js';
 
 const INVALID = 'Upload a valid image. The file you uploaded was either not an image or a corrupted image.';
@@ -71,24 +71,6 @@ async function redCorner(bytes: Buffer): Promise<string> {
   const y = [5, info.height - 6];
   const corners = { 'top-left': [x[0], y[0]], 'top-right': [x[1], y[0]], 'bottom-left': [x[0], y[1]], 'bottom-right': [x[1], y[1]] };
   return Object.entries(corners).find(([, [cx, cy]]) => red(cx!, cy!))?.[0] ?? 'none';
-}
-
-/** A photo-like picture: smooth light, a textured subject and sensor noise (not pure noise, which no camera makes). */
-function cameraLike(width: number, height: number): Promise<Buffer> {
-  const pixels = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3;
-      const texture = 40 * Math.sin(x / 23) * Math.cos(y / 31);
-      const noise = (Math.random() - 0.5) * 24;
-      pixels[i] = Math.max(0, Math.min(255, (x * 180) / width + 40 + texture + noise));
-      pixels[i + 1] = Math.max(0, Math.min(255, (y * 160) / height + 50 + texture / 2 + noise));
-      pixels[i + 2] = Math.max(0, Math.min(255, 120 + texture + noise));
-    }
-  }
-  return sharp(pixels, { raw: { width, height, channels: 3 } })
-    .jpeg({ quality: 90 })
-    .toBuffer();
 }
 
 afterAll(async () => closeHeifPool());
@@ -292,7 +274,7 @@ for (const db of DATABASES) {
       it('a 48-avatar grid at device pixel ratio 2 transfers at most 1.5 MB from the variants', async () => {
         const someone = await createUser(t.http, 'talent');
         // A camera-like 12 MP photo: gradients, texture and sensor noise.
-        expect((await upload(pictureForm(await cameraLike(3024, 4032)), someone)).status).toBe(200);
+        expect((await upload(pictureForm(await cameraLikeJpeg(3024, 4032)), someone)).status).toBe(200);
         const info = (await t.http.get(PROFILE, someone.headers)).body.profile.profile_picture_info;
         // A 96 px avatar slot at DPR 2 picks the 192 px variant from the srcset.
         const avatar = (info.variants as Variant[]).find((v) => v.shape === 'avatar' && v.width === 192)!;

@@ -7,7 +7,8 @@ import { runCli } from '../../src/cli.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/databases.js';
 import { createUser } from '../helpers/factories.js';
-import { jpeg, noisyJpeg } from '../helpers/images.js';
+import { cameraLikeJpeg, jpeg, noisyJpeg } from '../helpers/images.js';
+import { heicFrom, heifEncAvailable } from '../helpers/heif.js';
 import { STORAGES } from '../helpers/storage.js';
 import { video } from '../helpers/videos.js';
 
@@ -97,6 +98,8 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
     writeFileSync(path.join(FILES, 'large.jpg'), await noisyJpeg(1500, 1000));
     writeFileSync(path.join(FILES, 'notes.jpg'), 'these are my notes, not a picture\n');
     writeFileSync(path.join(FILES, 'prop.jpg'), await jpeg(800, 600, '#b6a03d'));
+    writeFileSync(path.join(FILES, 'camera-12mp.jpg'), await cameraLikeJpeg(4032, 3024));
+    if (await heifEncAvailable()) writeFileSync(path.join(FILES, 'iphone.heic'), await heicFrom(await jpeg(1200, 1600, '#6f3db6'), 'jpg'));
     writeFileSync(path.join(FILES, 'look-a.jpg'), await noisyJpeg(900, 1125));
     writeFileSync(path.join(FILES, 'look-b.jpg'), await jpeg(900, 1125, '#5a8f4e'));
     if (hasFfmpeg) writeFileSync(path.join(FILES, 'tape.mp4'), await video({ seconds: 1 }));
@@ -251,9 +254,64 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
     const oldUrl = (await img.getAttribute('data-uploaded')) as string;
     await page.locator('#picture-input').setInputFiles(path.join(FILES, 'second.jpg'));
     await expect.poll(() => img.getAttribute('data-uploaded')).not.toBe(oldUrl);
-    await expect.poll(() => img.evaluate((el: any) => el.complete && el.naturalWidth)).toBe(1200);
+    // The master stays the fallback src; a 160 px avatar slot loads the 192 px WebP variant from the srcset.
+    await expect.poll(() => img.evaluate((el: any) => el.complete && el.naturalWidth > 0)).toBe(true);
+    expect(await img.getAttribute('src')).toBe(await img.getAttribute('data-uploaded'));
+    expect(await img.evaluate((el: any) => el.currentSrc)).toMatch(/-avatar-192\.webp$/);
+    expect(await img.getAttribute('data-placeholder')).toBe('thumbhash');
+    const box = await img.boundingBox();
+    expect([box?.width, box?.height]).toEqual([160, 160]);
     // no-store: the browser rightly caches immutable pictures; the question is what the server says.
     expect(await page.evaluate(async (url) => (await fetch(url, { cache: 'no-store' } as RequestInit)).status, oldUrl)).toBe(404);
+  });
+
+  it('shrinks a 12 MP camera photo in the browser before sending it, and sends a HEIC as it is', async () => {
+    // What the page hands to the network: the size of each file in each multipart body it sends.
+    await page.evaluate(() => {
+      const w = globalThis as any;
+      w.__sentFiles = [];
+      const send = (w.__originalSend = w.XMLHttpRequest.prototype.send);
+      w.XMLHttpRequest.prototype.send = function (body: any) {
+        if (body instanceof w.FormData) for (const [, value] of body.entries()) if (value instanceof w.File) w.__sentFiles.push(value.size);
+        return send.call(this, body);
+      };
+    });
+    const sentFiles = () => page.evaluate(() => (globalThis as any).__sentFiles as number[]);
+    try {
+      const img = page.locator('#profile-picture');
+      let before = await img.getAttribute('data-uploaded');
+      const original = readFileSync(path.join(FILES, 'camera-12mp.jpg')).length;
+      await page.locator('#picture-input').setInputFiles(path.join(FILES, 'camera-12mp.jpg'));
+      await expect.poll(() => img.getAttribute('data-uploaded'), { timeout: 20_000 }).not.toBe(before);
+      const sent = await sentFiles();
+      expect(sent).toHaveLength(1);
+      // At least 70 % fewer bytes on the wire than the camera file.
+      expect(sent[0]!).toBeLessThan(original * 0.3);
+      const master = await page.evaluate(
+        async (url) => {
+          const bitmap = await (globalThis as any).createImageBitmap(await (await fetch(url as string)).blob());
+          return [bitmap.width, bitmap.height];
+        },
+        await img.getAttribute('data-uploaded'),
+      );
+      expect(master).toEqual([2048, 1536]);
+
+      if (existsSync(path.join(FILES, 'iphone.heic'))) {
+        before = await img.getAttribute('data-uploaded');
+        const heic = readFileSync(path.join(FILES, 'iphone.heic')).length;
+        await page.locator('#picture-input').setInputFiles(path.join(FILES, 'iphone.heic'));
+        await expect.poll(() => img.getAttribute('data-uploaded'), { timeout: 20_000 }).not.toBe(before);
+        // Chromium cannot decode HEIC: the file goes as it is, and the server converts it.
+        expect(await sentFiles()).toEqual([sent[0], heic]);
+        expect(await img.getAttribute('data-uploaded')).toMatch(/\.jpg$/);
+      }
+    } finally {
+      await page.evaluate(() => {
+        const w = globalThis as any;
+        w.XMLHttpRequest.prototype.send = w.__originalSend;
+        delete w.__sentFiles;
+      });
+    }
   });
 
   it('explains in words why a text file renamed .jpg is refused', async () => {

@@ -1,3 +1,4 @@
+import { Picture, shrinkForUpload } from './pictures';
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText, uploadWithProgress, type Reply, type Role } from './api';
 import { Notice } from './ui';
@@ -60,7 +61,8 @@ export function Gallery({ role, onChanged }: { role: Role; onChanged: () => Prom
     setUploads((list) => [...list, ...queued.map(({ key, name, progress }) => ({ key, name, progress }))]);
     for (const { key, file } of queued) {
       const body = new FormData();
-      body.append('media_file', file);
+      // Photos are shrunk to what the server keeps before they are sent; videos go as they are.
+      body.append('media_file', file.type.startsWith('image/') ? await shrinkForUpload(file) : file);
       body.append('name', nameOf(file));
       const result = await uploadWithProgress(base, body, (fraction) => patchUpload(key, { progress: fraction })).catch((e: Error) => ({
         ok: false as const,
@@ -108,7 +110,7 @@ export function Gallery({ role, onChanged }: { role: Role; onChanged: () => Prom
         <input
           type="file"
           multiple
-          accept="image/jpeg,image/png,image/gif,image/webp,image/avif,video/mp4,video/quicktime,video/webm"
+          accept="image/jpeg,image/png,image/gif,image/webp,image/avif,image/heic,image/heif,.heic,.heif,video/mp4,video/quicktime,video/webm"
           aria-label="Add photos or videos"
           onChange={(event) => {
             const files = [...(event.currentTarget.files ?? [])];
@@ -155,7 +157,7 @@ export function Gallery({ role, onChanged }: { role: Role; onChanged: () => Prom
                 {item.media_type === 'video' ? (
                   <video src={item.media_file} poster={item.thumbnail ?? undefined} controls preload="none" width={240} height={180} />
                 ) : (
-                  <img src={item.media_file} alt={item.name} width={240} height={300} loading="lazy" />
+                  <Picture src={item.media_file} info={item.media_file_info} shape="card" width={240} height={300} alt={item.name} />
                 )}
                 {item.slot && <span class="badge">{SLOTS.find((slot) => slot.value === item.slot)?.label}</span>}
               </div>

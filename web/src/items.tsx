@@ -1,3 +1,4 @@
+import { Picture, shrinkForUpload, type PictureInfo } from './pictures';
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText, fieldErrors, uploadWithProgress, type Reply } from './api';
 import { ITEM_FIELDS } from './contract/constants';
@@ -16,8 +17,8 @@ const isItemType = (type: string): type is ItemType => Object.hasOwn(ITEM_FIELDS
 const valueOf = (item: Item | undefined, name: string): unknown => (item as Record<string, unknown> | undefined)?.[name];
 const textOf = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? String(value) : '');
 
-/** The multipart body of an item form: checkboxes always sent, empty files left out. */
-function itemForm(form: HTMLFormElement, fields: readonly FieldDef[]): FormData {
+/** The multipart body of an item form: checkboxes always sent, empty files left out, the photo shrunk first. */
+async function itemForm(form: HTMLFormElement, fields: readonly FieldDef[]): Promise<FormData> {
   const body = new FormData();
   for (const field of fields) {
     const control = form.elements.namedItem(field.name) as HTMLInputElement | null;
@@ -25,7 +26,8 @@ function itemForm(form: HTMLFormElement, fields: readonly FieldDef[]): FormData 
     if (field.kind === 'checkbox') body.append(field.name, control.checked ? 'true' : 'false');
     else if (field.kind === 'file') {
       const file = control.files?.[0];
-      if (file) body.append(field.name, file);
+      // The certificate may be a PDF: only the photo is shrunk.
+      if (file) body.append(field.name, field.name === 'image' ? await shrinkForUpload(file) : file);
     } else body.append(field.name, control.value);
   }
   return body;
@@ -42,7 +44,7 @@ function ItemEditor({ type, item, onDone, onCancel }: { type: ItemType; item?: I
       noValidate
       onSubmit={async (event) => {
         event.preventDefault();
-        const body = itemForm(event.currentTarget, fields);
+        const body = await itemForm(event.currentTarget, fields);
         if (!item) body.append('item_type', type);
         setProgress(0);
         const result = await uploadWithProgress(
@@ -134,7 +136,18 @@ export function Items({ onChanged }: { onChanged: () => Promise<void> }) {
                       <ItemEditor type={type} item={item} onDone={changed} onCancel={() => setEditing(null)} />
                     ) : (
                       <div class="item-row">
-                        <img src={item.image ?? '/default-avatar.svg'} alt="" width={64} height={64} loading="lazy" />
+                        {item.image ? (
+                          <Picture
+                            src={item.image}
+                            info={item.image_info as PictureInfo | null}
+                            shape="avatar"
+                            width={64}
+                            height={64}
+                            alt=""
+                          />
+                        ) : (
+                          <img src="/default-avatar.svg" alt="" width={64} height={64} loading="lazy" />
+                        )}
                         <div class="item-text">
                           <strong>{item.name}</strong>
                           <span class="hint">

@@ -4,6 +4,7 @@ import { GENDERS, SCORE_MAXIMUMS } from './contract/constants';
 import { VerifyEmailCard } from './account';
 import { Gallery } from './gallery';
 import { Items } from './items';
+import { Picture, shrinkForUpload, type PictureInfo } from './pictures';
 import { Field, formValues, Notice } from './ui';
 
 const DEFAULT_AVATAR = '/default-avatar.svg';
@@ -101,7 +102,17 @@ function SubscriptionCard({
   );
 }
 
-function PictureCard({ picture, role, onChanged }: { picture: string | null; role: Role; onChanged: () => Promise<void> }) {
+function PictureCard({
+  picture,
+  info,
+  role,
+  onChanged,
+}: {
+  picture: string | null;
+  info: PictureInfo | null | undefined;
+  role: Role;
+  onChanged: () => Promise<void>;
+}) {
   const input = useRef<HTMLInputElement>(null);
   const [preview, setPreview] = useState<string | null>(null);
   const [progress, setProgress] = useState<number | null>(null);
@@ -109,11 +120,13 @@ function PictureCard({ picture, role, onChanged }: { picture: string | null; rol
   const [dragging, setDragging] = useState(false);
   const path = `/api/profile/${role}/`;
 
-  const upload = async (file: File) => {
+  const upload = async (chosen: File) => {
     setError(null);
-    const local = URL.createObjectURL(file);
+    const local = URL.createObjectURL(chosen);
     setPreview(local);
     setProgress(0);
+    // A camera photo is shrunk to what the server keeps before it is sent.
+    const file = await shrinkForUpload(chosen);
     const form = new FormData();
     form.append('profile_picture', file);
     try {
@@ -153,14 +166,28 @@ function PictureCard({ picture, role, onChanged }: { picture: string | null; rol
           if (file) void upload(file);
         }}
       >
-        <img
-          id="profile-picture"
-          src={preview ?? picture ?? DEFAULT_AVATAR}
-          alt={picture ? 'Your profile picture' : 'No picture yet'}
-          width={160}
-          height={160}
-          data-uploaded={picture ?? ''}
-        />
+        {preview || !picture ? (
+          <img
+            id="profile-picture"
+            src={preview ?? DEFAULT_AVATAR}
+            alt={picture ? 'Your profile picture' : 'No picture yet'}
+            width={160}
+            height={160}
+            data-uploaded={picture ?? ''}
+          />
+        ) : (
+          <Picture
+            id="profile-picture"
+            src={picture}
+            info={info}
+            shape="avatar"
+            width={160}
+            height={160}
+            alt="Your profile picture"
+            loading="eager"
+            dataUploaded={picture}
+          />
+        )}
         <p class="hint">Drop an image here, or</p>
         <button type="button" onClick={() => input.current?.click()} disabled={progress !== null}>
           Choose a picture…
@@ -169,7 +196,7 @@ function PictureCard({ picture, role, onChanged }: { picture: string | null; rol
           ref={input}
           id="picture-input"
           type="file"
-          accept="image/jpeg,image/png,image/gif,image/webp,image/avif"
+          accept="image/jpeg,image/png,image/gif,image/webp,image/avif,image/heic,image/heif,.heic,.heif"
           class="visually-hidden"
           tabIndex={-1}
           aria-label="Profile picture file"
@@ -300,7 +327,7 @@ export function ProfilePage({ role, onSignOut }: { role: Role; onSignOut: () => 
       {!profile.email_verified && <VerifyEmailCard email={profile.email} onVerified={load} />}
       <div class="layout">
         <div class="column">
-          <PictureCard picture={profile.profile_picture} role={role} onChanged={load} />
+          <PictureCard picture={profile.profile_picture} info={profile.profile_picture_info} role={role} onChanged={load} />
           <DetailsCard profile={profile} role={role} onSaved={load} />
         </div>
         <div class="column">
