@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 
 /** Decoded pixels: RGBA, 8 bits per channel, the HEIF container's rotation and mirroring applied. */
@@ -15,16 +14,17 @@ const fromSource = import.meta.url.endsWith('.ts');
 let pool: Piscina | undefined;
 
 /**
- * The worker threads that decode HEVC-coded HEIF. Started on the first HEIC upload; a worker left
- * idle for 30 s exits, giving back the WebAssembly memory a decode grew to. The callers' image
- * limiter bounds how many decodes run at once, so the pool never queues.
+ * The worker thread that decodes HEVC-coded HEIF. Started on the first HEIC upload; left idle for
+ * 30 s it exits, giving back the WebAssembly memory a decode grew to (about 150 MB for 12 MP, which
+ * WebAssembly never shrinks). One thread: HEIC decodes queue here (inside the image limiter), so
+ * four 12 MP HEIC uploads at once cost one decoder's memory, not four.
  */
 function heifPool(): Piscina {
   pool ??= new Piscina({
     filename: new URL(fromSource ? './heif-worker.ts' : './heif-worker.js', import.meta.url).href,
     execArgv: fromSource ? ['--import', 'tsx'] : [],
     minThreads: 0,
-    maxThreads: Math.max(1, availableParallelism()),
+    maxThreads: 1,
     idleTimeout: 30_000,
   });
   return pool;
