@@ -122,6 +122,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     clock: services.clock,
     publicUrl,
     fileLimits,
+    uploadLimits: { ...fileLimits, image_max_dimension: config.images.maxDimension },
     upload: { picture, tmpDir },
     assertUploadCapacity,
   });

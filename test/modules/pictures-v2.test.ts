@@ -131,6 +131,12 @@ for (const db of DATABASES) {
         await expectNoOrphans(t);
       });
 
+      it('tells any client the upload limits, including the long edge pictures are kept at', async () => {
+        const res = await t.http.get('/api/upload-limits/');
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({ image_max_mb: 10, video_max_mb: 100, image_max_dimension: 2048 });
+      });
+
       it('makes only the variants a small picture can fill, and none for a tiny one', async () => {
         const someone = await createUser(t.http, 'talent');
         expect((await upload(pictureForm(await jpeg(200, 220)), someone)).status).toBe(200);

@@ -1,12 +1,22 @@
 import { useMemo, useState } from 'preact/hooks';
 import { thumbHashToDataURL } from 'thumbhash';
-import type { Reply } from './api';
+import { api, type Reply } from './api';
 
 /** What the API says about a stored picture (profile_picture_info, image_info, media_file_info). */
 export type PictureInfo = NonNullable<Reply<'/api/profile/background/', 'get'>['profile']['profile_picture_info']>;
 
-/** The server's default MAX_IMAGE_DIMENSION: photos are shrunk to it before they leave the browser. */
-export const MAX_UPLOAD_DIMENSION = 2048;
+/** The server's default MAX_IMAGE_DIMENSION, used when its upload limits cannot be read. */
+const DEFAULT_MAX_DIMENSION = 2048;
+
+let maxDimension: Promise<number> | undefined;
+
+/** The long edge the server stores pictures at (GET /api/upload-limits/, read once). */
+function serverMaxDimension(): Promise<number> {
+  maxDimension ??= api<Reply<'/api/upload-limits/', 'get'>>('/api/upload-limits/')
+    .then((result) => (result.ok ? result.body.image_max_dimension : DEFAULT_MAX_DIMENSION))
+    .catch(() => DEFAULT_MAX_DIMENSION);
+  return maxDimension;
+}
 
 const placeholderUrl = (hash: string | null | undefined): string | undefined => {
   if (!hash) return undefined;
@@ -57,12 +67,13 @@ export function Picture(props: {
 }
 
 /**
- * Shrinks a photo before upload, as the server would: orientation applied, long edge at most
- * MAX_UPLOAD_DIMENSION, JPEG (WebP when the file may be transparent). A file the browser cannot
- * decode (HEIC in Chromium), or one already small enough, goes as it is.
+ * Shrinks a photo before upload, as the server would: orientation applied, long edge at most the
+ * server's MAX_IMAGE_DIMENSION, JPEG (WebP when the file may be transparent). A file the browser
+ * cannot decode (HEIC in Chromium), or one already small enough, goes as it is.
  */
-export async function shrinkForUpload(file: File, maxDimension = MAX_UPLOAD_DIMENSION): Promise<File> {
+export async function shrinkForUpload(file: File): Promise<File> {
   if (!file.type.startsWith('image/') || file.type === 'image/gif' || typeof createImageBitmap !== 'function') return file;
+  const maxDimension = await serverMaxDimension();
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });

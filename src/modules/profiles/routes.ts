@@ -18,6 +18,7 @@ import {
   TalentProfileResponse,
   TalentUpdateBody,
   TalentUpdateResponse,
+  UploadLimits,
 } from './schemas.js';
 import { Type } from 'typebox';
 import { galleryJson } from '../gallery/view.js';
@@ -30,6 +31,8 @@ export interface ProfileRoutesOptions {
   clock: () => Date;
   publicUrl: PublicUrl;
   fileLimits: FileLimits;
+  /** What GET /api/upload-limits/ tells clients (the web page shrinks photos to image_max_dimension). */
+  uploadLimits: FileLimits & { image_max_dimension: number };
   /** The picture's size limit and the temporary folder uploads stream to. */
   upload: { picture: FileFieldLimit; tmpDir: string };
   /** Refuses an upload before its body is read when image processing is saturated. */
@@ -71,6 +74,18 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
     if (request.isMultipart()) assertUploadCapacity();
   };
   const urls = (request: FastifyRequest): UrlFor => mediaUrlsFor(request, options.publicUrl);
+
+  app.get(
+    '/api/upload-limits/',
+    {
+      schema: {
+        tags: ['profiles'],
+        summary: 'Upload limits: file sizes, and the long edge pictures are stored at (clients may shrink photos to it before sending)',
+        response: { 200: UploadLimits },
+      },
+    },
+    async () => options.uploadLimits,
+  );
 
   for (const kind of ['background', 'talent'] as const satisfies readonly Role[]) {
     const words = KINDS[kind];

@@ -152,3 +152,9 @@ export const TalentUpdateBody = Type.Partial(Type.Object({ profile_picture: Pict
 export const PROFILE_CONSUMES = ['multipart/form-data', 'application/json', 'application/x-www-form-urlencoded'];
 
 export { BackgroundRestrictionsSchema, SubscriptionStatusSchema, TalentRestrictionsSchema };
+
+export const UploadLimits = Type.Object({
+  image_max_mb: Type.Integer({ examples: [10] }),
+  video_max_mb: Type.Integer({ examples: [100] }),
+  image_max_dimension: Type.Integer({ description: 'MAX_IMAGE_DIMENSION: the longest side a stored picture keeps.', examples: [2048] }),
+});

@@ -1896,6 +1896,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/upload-limits/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Upload limits: file sizes, and the long edge pictures are stored at (clients may shrink photos to it before sending) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example 10 */
+                            image_max_mb: number;
+                            /** @example 100 */
+                            video_max_mb: number;
+                            /**
+                             * @description MAX_IMAGE_DIMENSION: the longest side a stored picture keeps.
+                             * @example 2048
+                             */
+                            image_max_dimension: number;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/profile/background/": {
         parameters: {
             query?: never;
