@@ -208,6 +208,7 @@ async function startCastfolio(database: 'sqlite' | 'postgres', workers: number):
 }
 
 const fmt = (n: number, digits = 0) => n.toFixed(digits);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const lines: string[] = [];
 const out = (line = '') => {
   lines.push(line);
@@ -503,7 +504,6 @@ async function galleryBench(databases: ('sqlite' | 'postgres')[]): Promise<void>
         empties.push(await loadWithCpu(target, { url, connections: 16, headers: emptyHeaders, duration: Math.max(2, SECONDS / 4) }));
         fulls.push(await loadWithCpu(target, { url, connections: 16, headers: target.headers, duration: Math.max(2, SECONDS / 4) }));
       }
-      const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
       const range = (values: number[]) => `${fmt(Math.min(...values), 2)}–${fmt(Math.max(...values), 2)}`;
       const rpsRatios = empties.map((empty, i) => empty.rps / fulls[i]!.rps);
       const cpuRatios = fulls.map((full, i) => full.cpuUs / empties[i]!.cpuUs);
@@ -583,7 +583,6 @@ async function picturesBench(): Promise<void> {
     await now();
     const pairs: { before: number; now: number }[] = [];
     for (let round = 0; round < 7; round++) pairs.push({ before: await cpuMs(before), now: await cpuMs(now) });
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const ratios = pairs.map((pair) => pair.now / pair.before);
     out(
       `CPU for one 12 MP JPEG (${fmt(camera.length / 1024 / 1024, 1)} MB), in one process, seven alternating pairs (medians): ` +
@@ -674,7 +673,6 @@ async function picturesBench(): Promise<void> {
       rounds.push({ plain: plain.cpuUs, described: described.cpuUs });
     }
     const ratios = rounds.map((r) => r.described / r.plain);
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     out('| GET /api/profile/background/ (SQLite, 16 connections, 7 alternating pairs) | server CPU µs/req | ratio | target |');
     out('|---|---:|---:|---|');
     out(

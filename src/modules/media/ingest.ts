@@ -122,21 +122,10 @@ export class MediaIngest {
     const processed = performance.now();
     const name = newObjectName(target.folder, target.ownerId, image.extension);
     const variants = this.variantsOf(image, target);
-    // Every put settles before any clean-up, so none lands after its delete.
-    const puts = await Promise.allSettled([
-      this.deps.storage.put(name, image.buffer, { contentType: image.contentType, cacheControl: IMMUTABLE_CACHE_CONTROL }),
-      ...variants.files.map(({ name: variantKey, variant }) =>
-        this.deps.storage.put(variantKey, variant.buffer, {
-          contentType: `image/${variant.format}`,
-          cacheControl: IMMUTABLE_CACHE_CONTROL,
-        }),
-      ),
-    ]);
-    const failed = puts.find((put) => put.status === 'rejected');
-    if (failed) {
-      log.error({ err: failed.reason, name }, 'storing an upload failed');
-      // Best effort; whatever stays is unreferenced and the media sweep removes it.
-      await Promise.allSettled([name, ...variants.files.map((entry) => entry.name)].map((key) => this.deps.storage.delete(key)));
+    try {
+      await this.putAllOrNone([{ name, buffer: image.buffer, contentType: image.contentType }, ...variants.files]);
+    } catch (error) {
+      log.error({ err: error, name }, 'storing an upload failed');
       throw serviceUnavailable('The image could not be stored right now. Please try again shortly.', 5);
     }
     log.debug(
@@ -164,11 +153,29 @@ export class MediaIngest {
     };
   }
 
+  /**
+   * Writes every file, or none: all puts settle before any clean-up (so none lands after its
+   * delete), then on a failure each is deleted again (best effort; the sweep removes what stays).
+   */
+  private async putAllOrNone(files: readonly { name: string; buffer: Buffer; contentType: string }[]): Promise<void> {
+    const puts = await Promise.allSettled(
+      files.map((file) =>
+        this.deps.storage.put(file.name, file.buffer, { contentType: file.contentType, cacheControl: IMMUTABLE_CACHE_CONTROL }),
+      ),
+    );
+    const failed = puts.find((put) => put.status === 'rejected');
+    if (!failed) return;
+    await Promise.allSettled(files.map((file) => this.deps.storage.delete(file.name)));
+    throw failed.reason;
+  }
+
   /** Names for a sanitised image's variants, and the record that describes the picture. */
   private variantsOf(image: SanitisedImage, target: FileTarget) {
     const variantSet = newVariantSet();
     const files = image.variants.map((variant) => ({
       name: variantName(target.folder, target.ownerId, variantSet, variant.shape, variant.width, variant.format),
+      buffer: variant.buffer,
+      contentType: `image/${variant.format}`,
       variant,
     }));
     const picture: StoredPicture = {
@@ -196,16 +203,7 @@ export class MediaIngest {
     const outputs = { variantFormats: this.deps.images.variantFormats };
     const image = await this.deps.limiter.run(() => sanitiseImage(path, bytes, this.deps.images, outputs));
     const variants = this.variantsOf(image, target);
-    const puts = await Promise.allSettled(
-      variants.files.map(({ name, variant }) =>
-        this.deps.storage.put(name, variant.buffer, { contentType: `image/${variant.format}`, cacheControl: IMMUTABLE_CACHE_CONTROL }),
-      ),
-    );
-    const failed = puts.find((put) => put.status === 'rejected');
-    if (failed) {
-      await Promise.allSettled(variants.files.map((entry) => this.deps.storage.delete(entry.name)));
-      throw failed.reason;
-    }
+    await this.putAllOrNone(variants.files);
     return variants.picture;
   }
 
