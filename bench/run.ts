@@ -381,7 +381,15 @@ async function main(): Promise<void> {
   const previous = sectionsOf(readFileSync(path.join(root, 'bench', 'results.md'), 'utf8'));
   const measured = sectionsOf(lines.join('\n'));
   const merged = [...previous.keys(), ...measured.keys()].filter((title, i, all) => all.indexOf(title) === i);
-  const body = merged.map((title) => (measured.get(title) ?? previous.get(title))!.trimEnd());
+  // A partial run keeps the header of the full run the other sections come from, and dates its own.
+  const partial = process.env.BENCH_ONLY !== undefined;
+  const stamp = `_This section: \`BENCH_ONLY=${process.env.BENCH_ONLY}\` run of ${new Date().toISOString()} on ${cpus()[0]?.model ?? 'unknown CPU'}, Node.js ${process.version}; the header's run measured the others._`;
+  const body = merged.map((title) => {
+    const fresh = measured.get(title);
+    if (!fresh) return previous.get(title)!.trimEnd();
+    if (!partial) return fresh.trimEnd();
+    return title === '' ? (previous.get(title) ?? fresh).trimEnd() : `${fresh.trimEnd()}\n\n${stamp}`;
+  });
   writeFileSync(path.join(root, 'bench', 'results.md'), `${body.join('\n\n')}\n`);
   process.stdout.write('\nwritten to bench/results.md\n');
 }

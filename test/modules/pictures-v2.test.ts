@@ -259,8 +259,10 @@ for (const db of DATABASES) {
         expect(added.body.media_file_info.variants).toHaveLength(5);
         const listed = await t.http.get('/api/profile/talent/media/', performer.headers);
         expect(listed.body[0].media_file_info).toEqual(added.body.media_file_info);
+        // The profile lists the same item without its variants (they tripled a profile read's size).
         const profile = await t.http.get(PROFILE, performer.headers);
-        expect(profile.body.media[0].media_file_info).toEqual(added.body.media_file_info);
+        const { media_file_info: _info, ...rest } = listed.body[0];
+        expect(profile.body.media).toEqual([rest]);
 
         const owner = await createUser(t.http, 'background');
         await cli(t, 'subscription', 'grant', owner.email, 'background_jobs');

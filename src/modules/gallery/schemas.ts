@@ -53,6 +53,17 @@ export const GalleryCreated = Type.Object({
 
 export const GalleryList = Type.Array(GalleryItem);
 
+/**
+ * The gallery as a profile read embeds it (`media`): every field of GalleryItem except
+ * `media_file_info`. The variants and srcset of 15 photos tripled the profile's size (32 kB) for
+ * clients that read the profile for its other fields; the gallery endpoints list them.
+ */
+const { media_file_info: _info, ...profileItemFields } = GalleryItem.properties;
+export const ProfileGalleryItem = Type.Object(profileItemFields, {
+  description: 'A gallery item as the profile lists it; GET /api/profile/<kind>/media/ adds media_file_info (variants, srcset).',
+});
+export const ProfileGalleryList = Type.Array(ProfileGalleryItem);
+
 export const Portfolio = Type.Object({
   user_id: Type.Integer(),
   media: Type.Array(GalleryItem, { description: 'Public items in the owner’s order.' }),

@@ -2,7 +2,7 @@ import { pictureInfoView } from '../media/pictures.js';
 import fastJson from 'fast-json-stringify';
 import type { Slot, Tag, Visibility } from './input.js';
 import type { GalleryRow } from './repository.js';
-import { GalleryList } from './schemas.js';
+import { ProfileGalleryList } from './schemas.js';
 
 const DAY_MS = 86_400_000;
 /** The UTC calendar day of an instant: ages count calendar days, so they turn over at midnight UTC. */
@@ -105,21 +105,22 @@ export function galleryItemView(row: GalleryRow, urlFor: (name: string) => strin
 
 // ---- The gallery as JSON, for profile reads (see profiles/routes.ts) -------------------------
 
-/** The gallery list schema's own serializer (the one Fastify compiles for the gallery endpoints). */
-const serializeList = fastJson(GalleryList as object);
-const listJson = new WeakMap<readonly GalleryRow[], { day: number; firstUrl: string | undefined; json: string }>();
+/** The profile's gallery schema's own serializer (the one Fastify compiles for profile responses). */
+const serializeList = fastJson(ProfileGalleryList as object);
+const listJson = new WeakMap<readonly GalleryRow[], { day: number; firstUrl: string | undefined; json: Buffer }>();
 
 /**
- * The gallery's JSON array as the response schema writes it. A gallery version's rows are one
- * cached array (GalleryRepository.listFor), and what is shown of them changes only with the public
- * URL base and the calendar day (freshness): the text is written once per array, base and day.
+ * The gallery's JSON array as the profile's response schema writes it, as UTF-8 bytes. A gallery
+ * version's rows are one cached array (GalleryRepository.listFor), and what is shown of them
+ * changes only with the public URL base and the calendar day (freshness): the bytes are written
+ * once per array, base and day, so a read copies them instead of encoding the text again.
  */
-export function galleryJson(rows: readonly GalleryRow[], urlFor: (name: string) => string, now: Date): string {
+export function galleryJson(rows: readonly GalleryRow[], urlFor: (name: string) => string, now: Date): Buffer {
   const day = dayOf(now.getTime());
   const firstUrl = rows[0] ? urlFor(rows[0].file) : undefined;
   const cached = listJson.get(rows);
   if (cached && cached.day === day && cached.firstUrl === firstUrl) return cached.json;
-  const json = serializeList(rows.map((row) => galleryItemView(row, urlFor, now)));
+  const json = Buffer.from(serializeList(rows.map((row) => galleryItemView(row, urlFor, now))));
   listJson.set(rows, { day, firstUrl, json });
   return json;
 }

@@ -66,6 +66,7 @@ function logPicture(log: FastifyBaseLogger, userId: number, picture: PictureOutc
 
 const NO_MEDIA: MediaViews = () => [];
 const sendAsIs = (payload: unknown) => payload as string;
+const CLOSE_OBJECT = Buffer.from('}');
 
 export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = async (app, options) => {
   const { profiles, guards, assertUploadCapacity, fileLimits } = options;
@@ -109,7 +110,8 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
             : backgroundProfileView(profile, urlFor, NO_MEDIA);
         const rest = serializeRest(view);
         const media = galleryJson(profile.media, urlFor, profile.asOf);
-        const body = rest === '{}' ? `{"media":${media}}` : `${rest.slice(0, -1)},"media":${media}}`;
+        const head = Buffer.from(rest === '{}' ? '{"media":' : `${rest.slice(0, -1)},"media":`);
+        const body = Buffer.concat([head, media, CLOSE_OBJECT], head.length + media.length + 1);
         return reply
           .type('application/json; charset=utf-8')
           .serializer(sendAsIs)

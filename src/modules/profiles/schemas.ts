@@ -1,7 +1,7 @@
 import { PictureInfo } from '../media/pictures.js';
 import { Type } from 'typebox';
 import { DateString, Gender } from '../common.js';
-import { GalleryItem } from '../gallery/schemas.js';
+import { ProfileGalleryList } from '../gallery/schemas.js';
 import { SocialLinksView } from '../social/view.js';
 import { SCORE_MAXIMUMS } from './score.js';
 import { BackgroundRestrictionsSchema, SubscriptionStatusSchema, TalentRestrictionsSchema } from '../subscriptions/schemas.js';
@@ -71,7 +71,7 @@ const TalentProfileSchema = Type.Object(talentFields);
 const { profile_score: _total, ...liveTalentFields } = talentFields;
 const LiveTalentExtras = {
   social_media_links: Type.Union([SocialLinksView, Type.Object({})]),
-  media: Type.Array(GalleryItem),
+  media: ProfileGalleryList,
   file_limits: Type.Object({ image_max_mb: Type.Integer(), video_max_mb: Type.Integer() }),
   account_limitations: Type.Object({
     images_used: Type.Integer(),
@@ -125,7 +125,7 @@ export const BackgroundProfileResponse = Type.Object({
   subscription_status: SubscriptionStatusSchema,
   restrictions: BackgroundRestrictionsSchema,
   /** The background gallery (additive: the live app reads `media` after an upload). */
-  media: Type.Array(GalleryItem),
+  media: ProfileGalleryList,
 });
 
 export const TalentProfileResponse = Type.Object({

@@ -2148,49 +2148,6 @@ export interface paths {
                                 visibility: "public" | "hidden";
                                 /** @description A video’s length. */
                                 duration_seconds: number | null;
-                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
-                                media_file_info: {
-                                    /**
-                                     * @description The master picture’s width in pixels.
-                                     * @example 1536
-                                     */
-                                    width: number;
-                                    /**
-                                     * @description The master picture’s height in pixels.
-                                     * @example 2048
-                                     */
-                                    height: number;
-                                    /**
-                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
-                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
-                                     */
-                                    placeholder: string | null;
-                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
-                                    variants: {
-                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
-                                        url: string;
-                                        /**
-                                         * @description avatar: square; card: 4:5 portrait.
-                                         * @enum {unknown}
-                                         */
-                                        shape: "avatar" | "card";
-                                        /** @example 192 */
-                                        width: number;
-                                        /** @example 192 */
-                                        height: number;
-                                        /** @enum {unknown} */
-                                        format: "webp" | "avif";
-                                        /** @example 6778 */
-                                        bytes: number;
-                                    }[];
-                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
-                                    srcset: {
-                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
-                                        avatar: string | null;
-                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
-                                        card: string | null;
-                                    };
-                                } | null;
                                 /** @description How long ago the photo was taken. */
                                 freshness: {
                                     /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
@@ -2851,49 +2808,6 @@ export interface paths {
                                 visibility: "public" | "hidden";
                                 /** @description A video’s length. */
                                 duration_seconds: number | null;
-                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
-                                media_file_info: {
-                                    /**
-                                     * @description The master picture’s width in pixels.
-                                     * @example 1536
-                                     */
-                                    width: number;
-                                    /**
-                                     * @description The master picture’s height in pixels.
-                                     * @example 2048
-                                     */
-                                    height: number;
-                                    /**
-                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
-                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
-                                     */
-                                    placeholder: string | null;
-                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
-                                    variants: {
-                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
-                                        url: string;
-                                        /**
-                                         * @description avatar: square; card: 4:5 portrait.
-                                         * @enum {unknown}
-                                         */
-                                        shape: "avatar" | "card";
-                                        /** @example 192 */
-                                        width: number;
-                                        /** @example 192 */
-                                        height: number;
-                                        /** @enum {unknown} */
-                                        format: "webp" | "avif";
-                                        /** @example 6778 */
-                                        bytes: number;
-                                    }[];
-                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
-                                    srcset: {
-                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
-                                        avatar: string | null;
-                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
-                                        card: string | null;
-                                    };
-                                } | null;
                                 /** @description How long ago the photo was taken. */
                                 freshness: {
                                     /** @description Capture date (EXIF, read before metadata is stripped) or else the upload date. */
