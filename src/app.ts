@@ -10,7 +10,7 @@ import { errorHandler } from './http/errors.js';
 import { registerBodyParsers } from './http/bodies.js';
 import { serveLocalMedia } from './http/media.js';
 import { Metrics, registerMetricsRoute } from './http/metrics.js';
-import { uploadCleanupsSettled } from './http/multipart.js';
+import { uploadCleanupsSettled, UploadMemory } from './http/multipart.js';
 import { registerNotFound } from './http/not-found.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerRateLimits } from './http/rate-limit.js';
@@ -95,7 +95,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const publicUrl = (name: string, origin: string) => services.storage.publicUrl(name, origin);
   const picture = { maxBytes: config.images.maxBytes, tooLargeMessage: sizeLimitMessage(config.images.maxBytes) };
   const assertUploadCapacity = () => services.media.ingest.assertCapacity();
-  const tmpDir = config.images.uploadTmpDir;
+  // Where uploads wait while they are checked: small ones in memory (within the budget), others in files.
+  const spool = { tmpDir: config.images.uploadTmpDir, memory: new UploadMemory(config.images.uploadMemoryBytes) };
   // The live service's limits (MAX_VIDEO_SIZE: 100 MB); pictures follow MAX_IMAGE_SIZE.
   const fileLimits = {
     image_max_mb: Math.floor(config.images.maxBytes / (1024 * 1024)),
@@ -123,7 +124,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     publicUrl,
     fileLimits,
     uploadLimits: { ...fileLimits, image_max_dimension: config.images.maxDimension },
-    upload: { picture, tmpDir },
+    upload: { picture, ...spool },
     assertUploadCapacity,
   });
   await app.register(socialRoutes, { social: services.social, guards });
@@ -133,7 +134,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     publicUrl,
     fileLimits,
     clock: services.clock,
-    upload: { media: galleryFile, tmpDir },
+    upload: { media: galleryFile, ...spool },
     assertUploadCapacity,
   });
   await app.register(paymentRoutes, { guards, subscriptions: services.subscriptionRecords, clock: services.clock });
@@ -141,7 +142,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     items: services.items,
     guards,
     publicUrl,
-    upload: { image: picture, certificate: { ...picture, tooLargeMessage: sizeLimitMessage(config.images.maxBytes, 'File') }, tmpDir },
+    upload: { image: picture, certificate: { ...picture, tooLargeMessage: sizeLimitMessage(config.images.maxBytes, 'File') }, ...spool },
     assertUploadCapacity,
   });
   if (config.serveWeb) await serveWeb(app);

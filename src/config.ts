@@ -46,6 +46,8 @@ export interface ImageConfig {
   queueLimit: number;
   /** Where multipart uploads are streamed before they are decoded. */
   uploadTmpDir: string;
+  /** Bytes of small uploads held in memory at once instead of in temporary files (0: none). */
+  uploadMemoryBytes: number;
   /** Responsive variants stored beside each picture: WebP always, AVIF too when asked (slow to encode). */
   variantFormats: readonly ('webp' | 'avif')[];
   /** How long one HEIC decode may take in its worker thread before the upload is refused. */
@@ -494,6 +496,7 @@ export function parseConfig(env: Env): Config {
       concurrency: reader.integer('IMAGE_CONCURRENCY', availableParallelism(), 1, 256),
       queueLimit: reader.integer('IMAGE_QUEUE_LIMIT', 64, 0, 100_000),
       uploadTmpDir: reader.string('UPLOAD_TMP_DIR', path.join(tmpdir(), 'castfolio-uploads')),
+      uploadMemoryBytes: reader.bytes('UPLOAD_MEMORY_BUDGET', 32 * 1024 * 1024, 0, 1024 ** 3),
       variantFormats: reader.boolean('IMAGE_VARIANTS_AVIF', false) ? ['webp', 'avif'] : ['webp'],
       heifTimeoutMs: reader.duration('HEIF_DECODE_TIMEOUT', 30) * 1000,
     },

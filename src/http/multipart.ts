@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { chmod, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
@@ -21,13 +21,66 @@ export const FORM_LIMITS = {
 /** Room for the text fields around the file in one multipart body. */
 const FORM_OVERHEAD_BYTES = 1024 * 1024;
 
-/** A file of a multipart body, streamed to a private temporary file as it arrived. */
+/**
+ * A file of a multipart body: held in memory when the whole body was small enough to fit the
+ * memory budget (UploadMemory), else streamed to a private temporary file as it arrived.
+ */
 export interface UploadedFile {
-  /** Where the streamed upload was written. */
-  path: string;
+  /** The upload's bytes, or the path of the temporary file they were written to. */
+  content: Buffer | string;
   bytes: number;
   /** The client's name: logged for support, never used to name anything. */
   filename: string;
+}
+
+/** Reads `length` bytes of an upload at `position` (negative: from the end). */
+export async function readUploadSlice(file: Pick<UploadedFile, 'content' | 'bytes'>, position: number, length: number): Promise<Buffer> {
+  const start = position < 0 ? Math.max(0, file.bytes + position) : position;
+  const end = Math.min(file.bytes, start + length);
+  if (Buffer.isBuffer(file.content)) return file.content.subarray(start, end);
+  const handle = await open(file.content, 'r');
+  try {
+    const buffer = Buffer.alloc(Math.max(0, end - start));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** An upload's bytes, from memory or read from its temporary file. */
+export async function uploadBytes(file: Pick<UploadedFile, 'content'>): Promise<Buffer> {
+  return Buffer.isBuffer(file.content) ? file.content : readFile(file.content);
+}
+
+/** Bodies up to this size are held in memory (within the budget): a photo the web page shrank fits. */
+export const IN_MEMORY_UPLOAD_BYTES = 2 * 1024 * 1024;
+
+/**
+ * How many bytes of uploads this process holds in memory at once. A body whose Content-Length fits
+ * what is left (and IN_MEMORY_UPLOAD_BYTES) is read into memory: no temporary file to create, write,
+ * read back and remove. Any other body is streamed to disk, so memory stays bounded however many
+ * uploads arrive at once.
+ */
+export class UploadMemory {
+  #held = 0;
+
+  constructor(readonly budgetBytes: number) {}
+
+  /** Reserves room for a body of `bytes`; false when it does not fit. */
+  reserve(bytes: number): boolean {
+    if (bytes > IN_MEMORY_UPLOAD_BYTES || this.#held + bytes > this.budgetBytes) return false;
+    this.#held += bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.#held -= bytes;
+  }
+
+  get heldBytes(): number {
+    return this.#held;
+  }
 }
 
 export interface FileFieldLimit {
@@ -40,6 +93,8 @@ export interface FormOptions {
   /** The fields that may carry a file, each at most once, with its size limit. */
   fileFields: Record<string, FileFieldLimit>;
   tmpDir: string;
+  /** Room for small bodies in memory; without it every file goes to a temporary file. */
+  memory?: UploadMemory;
 }
 
 export interface ReceivedForm {
@@ -91,7 +146,7 @@ function multipartError(error: unknown, options: FormOptions): unknown {
 const privateFolders = new Set<string>();
 
 /** Uploads are private until checked: the folder is this process's user's alone (an existing one too). */
-async function privateFolder(dir: string): Promise<void> {
+export async function privateUploadFolder(dir: string): Promise<void> {
   if (privateFolders.has(dir)) return;
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
@@ -111,11 +166,18 @@ async function readForm(request: FastifyRequest, options: FormOptions): Promise<
   const hardLimit = limits.reduce((sum, l) => sum + l.maxBytes, 0) + FORM_OVERHEAD_BYTES;
   if (Number.isFinite(declared) && declared > hardLimit) throw tooLargeFor(options, undefined);
 
-  await privateFolder(options.tmpDir);
+  // A small body with a declared length is held in memory when the budget has room for it.
+  const held = Number.isFinite(declared) && declared > 0 && options.memory?.reserve(declared) ? declared : 0;
+  if (held === 0) await privateUploadFolder(options.tmpDir);
   // One temporary file per received file, straight in the upload folder: a folder per request
   // cost a mkdtemp and a recursive rm on every upload.
   const written: string[] = [];
+  let released = false;
   const cleanup = async () => {
+    if (held > 0 && !released) {
+      released = true;
+      options.memory?.release(held);
+    }
     await Promise.all(written.map((file) => rm(file, { force: true })));
   };
   const fields: Record<string, string | string[]> = {};
@@ -147,6 +209,18 @@ async function readForm(request: FastifyRequest, options: FormOptions): Promise<
             : [`Unexpected file. Only ${accepted.join(', ')} ${accepted.length === 1 ? 'accepts' : 'accept'} a file.`];
           continue;
         }
+        if (held > 0) {
+          // Bounded by the declared length the budget reserved (Node reads no more than that).
+          const chunks: Buffer[] = [];
+          let bytes = 0;
+          for await (const chunk of part.file as AsyncIterable<Buffer>) {
+            chunks.push(chunk);
+            bytes += chunk.length;
+          }
+          if (part.file.truncated || bytes > limit.maxBytes) throw tooLarge(part.fieldname, limit.tooLargeMessage);
+          files[part.fieldname] = { content: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes), bytes, filename: part.filename };
+          continue;
+        }
         const target = path.join(options.tmpDir, `upload-${randomBytes(12).toString('hex')}`);
         written.push(target);
         let bytes = 0;
@@ -156,7 +230,7 @@ async function readForm(request: FastifyRequest, options: FormOptions): Promise<
         });
         await pipeline(part.file, createWriteStream(target, { flags: 'wx', mode: 0o600 }));
         if (part.file.truncated || bytes > limit.maxBytes) throw tooLarge(part.fieldname, limit.tooLargeMessage);
-        files[part.fieldname] = { path: target, bytes, filename: part.filename };
+        files[part.fieldname] = { content: target, bytes, filename: part.filename };
         continue;
       }
       if (part.fieldnameTruncated) throw new ApiError(400, { detail: 'A form field name is too long.' });

@@ -37,9 +37,9 @@ export class HeifDecodeError extends Error {
   }
 }
 
-/** Decodes the HEIF file at `path` in a worker thread; gives up (ending the worker) after `timeoutMs`. */
-export async function decodeHeif(path: string, maxPixels: number, timeoutMs: number): Promise<DecodedHeif> {
-  const bytes = await readFile(path);
+/** Decodes a HEIF file (its bytes, or its path) in a worker thread; gives up (ending the worker) after `timeoutMs`. */
+export async function decodeHeif(input: Buffer | string, maxPixels: number, timeoutMs: number): Promise<DecodedHeif> {
+  const bytes = Buffer.isBuffer(input) ? input : await readFile(input);
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     return (await heifPool().run({ bytes, maxPixels }, { signal })) as DecodedHeif;

@@ -87,8 +87,9 @@ function sniffFormat(header: Buffer): InputFormat | 'heif' | undefined {
   return undefined;
 }
 
-async function readHeader(path: string, length: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
+async function readHeader(input: Buffer | string, length: number): Promise<Buffer> {
+  if (Buffer.isBuffer(input)) return input.subarray(0, length);
+  const handle = await open(input, 'r');
   try {
     const buffer = Buffer.alloc(length);
     const { bytesRead } = await handle.read(buffer, 0, length, 0);
@@ -107,20 +108,20 @@ const megapixels = (pixels: number) => `${Math.round((pixels / 1_000_000) * 10) 
  * responsive variants and the placeholder, when asked for.
  */
 export async function sanitiseImage(
-  path: string,
+  input: Buffer | string,
   bytes: number,
   limits: ImageLimits,
   outputs: ImageOutputs = { variantFormats: [] },
 ): Promise<SanitisedImage> {
   if (bytes === 0) throw new InvalidImageError('The submitted file is empty.');
-  const sniffed = sniffFormat(await readHeader(path, 32));
+  const sniffed = sniffFormat(await readHeader(input, 32));
   if (!sniffed) throw new InvalidImageError();
 
   const options: SharpOptions = { limitInputPixels: limits.maxPixels, failOn: 'warning', animated: false };
   let metadata: Metadata;
   try {
     // Header only, no pixels decoded: the limit is checked below, with the dimensions in the message.
-    metadata = await sharp(path, { ...options, limitInputPixels: false }).metadata();
+    metadata = await sharp(input, { ...options, limitInputPixels: false }).metadata();
   } catch {
     throw new InvalidImageError();
   }
@@ -147,7 +148,7 @@ export async function sanitiseImage(
 
   let pixels: RawPixels;
   try {
-    const decoded = format === 'heic' ? await decodedHeic(path, limits, hasAlpha) : sharp(path, options).rotate();
+    const decoded = format === 'heic' ? await decodedHeic(input, limits, hasAlpha) : sharp(input, options).rotate();
     const { data, info } = await decoded
       .resize({ width: limits.maxDimension, height: limits.maxDimension, fit: 'inside', withoutEnlargement: true })
       .raw()
@@ -197,10 +198,10 @@ function heifFormat(metadata: Metadata): 'heic' | 'avif' {
  * the container's rotation and mirroring applied by libheif, so an EXIF orientation tag (which
  * HEIF readers must ignore) is never applied a second time.
  */
-async function decodedHeic(path: string, limits: ImageLimits, hasAlpha: boolean): Promise<Sharp> {
+async function decodedHeic(input: Buffer | string, limits: ImageLimits, hasAlpha: boolean): Promise<Sharp> {
   let decoded;
   try {
-    decoded = await decodeHeif(path, limits.maxPixels, limits.heifTimeoutMs);
+    decoded = await decodeHeif(input, limits.maxPixels, limits.heifTimeoutMs);
   } catch {
     throw new InvalidImageError();
   }

@@ -31,8 +31,28 @@ export class LocalStorage implements Storage {
 
   async put(name: string, body: PutBody): Promise<void> {
     const target = this.pathOf(name);
-    await mkdir(path.dirname(target), { recursive: true });
-    // Write aside, then rename: a reader or a crash never sees half a file under the real name.
+    const folder = path.dirname(target);
+    // Folders are created once per process (an upload writes six files into the same one); if one
+    // was removed meanwhile, the write fails with ENOENT and is tried again after creating it.
+    if (!this.folders.has(folder)) await this.createFolder(folder);
+    try {
+      await this.write(target, body);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      await this.createFolder(folder);
+      await this.write(target, body);
+    }
+  }
+
+  private readonly folders = new Set<string>();
+
+  private async createFolder(folder: string): Promise<void> {
+    await mkdir(folder, { recursive: true });
+    this.folders.add(folder);
+  }
+
+  /** Write aside, then rename: a reader or a crash never sees half a file under the real name. */
+  private async write(target: string, body: PutBody): Promise<void> {
     const temporary = `${target}.${randomBytes(6).toString('hex')}.partial`;
     try {
       if (Buffer.isBuffer(body)) await writeFile(temporary, body, { flag: 'wx' });

@@ -104,16 +104,21 @@ export async function videoContainerOf(path: string): Promise<Demuxer | 'avi' | 
   try {
     const head = Buffer.alloc(12);
     const { bytesRead } = await handle.read(head, 0, 12, 0);
-    if (bytesRead < 12) return undefined;
-    const brand = head.toString('latin1', 8, 12);
-    if (head.toString('latin1', 4, 8) === 'ftyp')
-      return /^(avif|avis|heic|heix|mif1|msf1|heim|heis|hevc|hevx)$/.test(brand) ? undefined : 'mov';
-    if (head.readUInt32BE(0) === 0x1a45dfa3) return 'matroska';
-    if (head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 11) === 'AVI') return 'avi';
-    return undefined;
+    return containerOfHead(head.subarray(0, bytesRead));
   } finally {
     await handle.close();
   }
+}
+
+/** The container a file's first 12 bytes announce (see videoContainerOf). */
+export function containerOfHead(head: Buffer): Demuxer | 'avi' | undefined {
+  if (head.length < 12) return undefined;
+  const brand = head.toString('latin1', 8, 12);
+  if (head.toString('latin1', 4, 8) === 'ftyp')
+    return /^(avif|avis|heic|heix|mif1|msf1|heim|heis|hevc|hevx)$/.test(brand) ? undefined : 'mov';
+  if (head.readUInt32BE(0) === 0x1a45dfa3) return 'matroska';
+  if (head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 11) === 'AVI') return 'avi';
+  return undefined;
 }
 
 const rotationOf = (stream: FfprobeStream): number => {

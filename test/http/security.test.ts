@@ -466,7 +466,8 @@ describe('mails kept without SMTP (the outbox folder)', () => {
 describe('temporary upload files', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(DATABASES[0]!);
+    // No memory budget: every upload, however small, goes through a temporary file here.
+    t = await startTestApp(DATABASES[0]!, { env: { UPLOAD_MEMORY_BUDGET: '0' } });
   });
   afterAll(async () => t?.close());
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { TSchema } from 'typebox';
 import { notFound } from '../../errors.js';
-import { withForm, type FileFieldLimit } from '../../http/multipart.js';
+import { withForm, type FileFieldLimit, type UploadMemory } from '../../http/multipart.js';
 import { mediaUrlsFor, type PublicUrl } from '../../http/request.js';
 import type { AccountGuards } from '../accounts/guards.js';
 import { DetailError, FieldErrors } from '../common.js';
@@ -26,7 +26,7 @@ export interface GalleryRoutesOptions {
   publicUrl: PublicUrl;
   clock: () => Date;
   fileLimits: { image_max_mb: number; video_max_mb: number };
-  upload: { media: FileFieldLimit; tmpDir: string };
+  upload: { media: FileFieldLimit; tmpDir: string; memory?: UploadMemory };
   assertUploadCapacity: () => void;
 }
 
@@ -55,7 +55,7 @@ const jsonDocs = (body: TSchema) => ({ docs: { body, consumes: ['application/jso
  */
 export const galleryRoutes: FastifyPluginAsyncTypebox<GalleryRoutesOptions> = async (app, options) => {
   const { gallery, guards, clock } = options;
-  const formOptions = { fileFields: { [MEDIA_FIELD]: options.upload.media }, tmpDir: options.upload.tmpDir };
+  const formOptions = { fileFields: { [MEDIA_FIELD]: options.upload.media }, tmpDir: options.upload.tmpDir, memory: options.upload.memory };
   const capacity = async (request: { isMultipart(): boolean }) => {
     if (request.isMultipart()) options.assertUploadCapacity();
   };

@@ -1,6 +1,6 @@
 import { ApiError, notFound, validationError } from '../../errors.js';
-import type { UploadedFile } from '../../http/multipart.js';
-import { videoContainerOf } from '../../video/ffmpeg.js';
+import { readUploadSlice, type UploadedFile } from '../../http/multipart.js';
+import { containerOfHead } from '../../video/ffmpeg.js';
 import type { UserRecord } from '../accounts/repository.js';
 import { headshotReminderMail } from '../mail/templates.js';
 import type { MediaChanges } from '../media/changes.js';
@@ -72,7 +72,7 @@ export class GalleryService {
 
   /** What the upload is and whether it may be added, decided before any image or video work. */
   private async admit(kind: GalleryKind, file: UploadedFile, input: GalleryInput): Promise<MediaType> {
-    const type: MediaType = (await videoContainerOf(file.path)) === undefined ? 'image' : 'video';
+    const type: MediaType = containerOfHead(await readUploadSlice(file, 0, 12)) === undefined ? 'image' : 'video';
     const { imageBytes, videoBytes } = this.deps.limits;
     const maxBytes = type === 'image' ? imageBytes : videoBytes;
     if (file.bytes > maxBytes) {

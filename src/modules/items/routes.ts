@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { onRequestAsyncHookHandler } from 'fastify';
 import { notFound } from '../../errors.js';
-import { withForm, type FileFieldLimit, type FormOptions } from '../../http/multipart.js';
+import { withForm, type FileFieldLimit, type FormOptions, type UploadMemory } from '../../http/multipart.js';
 import { mediaUrlsFor, requestOrigin, type PublicUrl } from '../../http/request.js';
 import type { AccountGuards } from '../accounts/guards.js';
 import { DetailError, FieldErrors } from '../common.js';
@@ -23,7 +23,7 @@ export interface ItemRoutesOptions {
   items: ItemService;
   guards: AccountGuards;
   publicUrl: PublicUrl;
-  upload: { image: FileFieldLimit; certificate: FileFieldLimit; tmpDir: string };
+  upload: { image: FileFieldLimit; certificate: FileFieldLimit; tmpDir: string; memory?: UploadMemory };
   assertUploadCapacity: () => void;
 }
 
@@ -56,7 +56,7 @@ export const itemRoutes: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (a
   };
   const formOptions: FormOptions = {
     fileFields: { image: options.upload.image, authenticity_certificate: options.upload.certificate },
-    tmpDir: options.upload.tmpDir,
+    tmpDir: options.upload.tmpDir, memory: options.upload.memory,
   };
 
   app.get(

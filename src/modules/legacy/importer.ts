@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log } from '../../log.js';
 import { contentTypeForName, isLegacyName, isSafeName } from '../../storage/names.js';
+import { isPdf } from '../media/documents.js';
 import { videoContainerOf } from '../../video/ffmpeg.js';
 import type { Storage } from '../../storage/types.js';
 import type { DeletionQueue } from '../media/deletions.js';
@@ -381,7 +382,7 @@ export class DjangoImport {
     } catch {
       return 'neither in the bucket nor in --legacy-media-dir';
     }
-    const document = column === 'authenticity_certificate' && (await isPdfBytes(bytes));
+    const document = column === 'authenticity_certificate' && (await isPdf({ content: bytes, bytes: bytes.length }));
     const video = column === 'file' && (await videoContainerOf(path.join(options.legacyMediaDir, file))) !== undefined;
     if (!document && !video && !(await isReadableImage(bytes, 100_000_000)))
       return 'the old server’s file is not a readable image or video';
@@ -523,6 +524,3 @@ export class DjangoImport {
 const stageOf = (sourceName: string) =>
   sourceName.startsWith('items:') ? 'items' : sourceName === 'talent_account_type' ? 'subscriptions' : sourceName;
 
-async function isPdfBytes(bytes: Buffer): Promise<boolean> {
-  return bytes.subarray(0, 5).toString('latin1') === '%PDF-' && bytes.subarray(-1024).toString('latin1').includes('%%EOF');
-}

@@ -60,23 +60,36 @@ export class DeletionQueue {
         return true;
       }
       // A picture's variants go with it: queued (and its pictures row dropped) in one transaction
-      // first, then deleted whatever happens to the master's own deletion.
+      // first, then deleted alongside the master, whatever happens to the master's own deletion.
       const variants = await repository.releaseVariants(name, this.deps.clock().toISOString());
-      try {
-        await this.deps.storage.delete(name);
-      } finally {
-        for (const variant of variants) await this.deleteQueued(variant, 0);
-      }
+      const [master] = await Promise.allSettled([this.deps.storage.delete(name), this.deleteVariants(variants)]);
+      if (master.status === 'rejected') throw master.reason;
       await repository.done(name);
       log.debug({ name, variants: variants.length }, 'old object deleted');
       return true;
     } catch (error) {
-      const next = attempts + 1;
-      const retryAt = new Date(this.deps.clock().getTime() + retryDelaySeconds(next) * 1000).toISOString();
-      log.warn({ err: error, name, attempts: next, retryAt }, 'deleting an old object failed; will retry');
-      await repository.reschedule(name, next, retryAt, String((error as Error).message ?? error)).catch(() => undefined);
+      await this.deleteLater(name, attempts, error);
       return false;
     }
+  }
+
+  /**
+   * Deletes variants whose picture record is gone (released in the transaction that queued them):
+   * nothing can reference them any more, so they skip the reference check and are deleted at once,
+   * then marked done in one statement. One that fails stays queued for a retry.
+   */
+  private async deleteVariants(names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    const results = await Promise.allSettled(names.map((name) => this.deps.storage.delete(name)));
+    await this.deps.repository.done(...names.filter((_, i) => results[i]!.status === 'fulfilled'));
+    for (const [i, result] of results.entries()) if (result.status === 'rejected') await this.deleteLater(names[i]!, 0, result.reason);
+  }
+
+  private async deleteLater(name: string, attempts: number, error: unknown): Promise<void> {
+    const next = attempts + 1;
+    const retryAt = new Date(this.deps.clock().getTime() + retryDelaySeconds(next) * 1000).toISOString();
+    this.deps.log.warn({ err: error, name, attempts: next, retryAt }, 'deleting an old object failed; will retry');
+    await this.deps.repository.reschedule(name, next, retryAt, String((error as Error)?.message ?? error)).catch(() => undefined);
   }
 
   /** An unreferenced picture's row goes, and its variants are deleted (the sweep's clean-up). */

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageConfig, VideoConfig } from '../../config.js';
 import { ApiError, serviceUnavailable } from '../../errors.js';
-import type { UploadedFile } from '../../http/multipart.js';
+import { privateUploadFolder, uploadBytes, type UploadedFile } from '../../http/multipart.js';
 import { QueueFullError, type WorkLimiter } from '../../images/limiter.js';
 import { INVALID_IMAGE_MESSAGE, InvalidImageError, sanitiseImage, type SanitisedImage } from '../../images/sanitise.js';
 import type { Log } from '../../log.js';
@@ -108,7 +108,7 @@ export class MediaIngest {
     const outputs = { variantFormats: options.variants ? this.deps.images.variantFormats : [] };
     let image;
     try {
-      image = await this.deps.limiter.run(() => sanitiseImage(file.path, file.bytes, this.deps.images, outputs));
+      image = await this.deps.limiter.run(() => sanitiseImage(file.content, file.bytes, this.deps.images, outputs));
       observe.image(image.input.format, 'stored', (performance.now() - started) / 1000);
     } catch (error) {
       if (error instanceof QueueFullError) throw serviceUnavailable(BUSY_MESSAGE, 5);
@@ -216,13 +216,19 @@ export class MediaIngest {
     const { log, observe, videos } = this.deps;
     observe.uploaded(file.bytes);
     const started = performance.now();
-    const work = path.join(path.dirname(file.path), `video-${randomBytes(8).toString('hex')}`);
+    const work = path.join(this.deps.images.uploadTmpDir, `video-${randomBytes(8).toString('hex')}`);
     const remuxed = `${work}.remuxed`;
     const frame = `${work}.poster.jpg`;
+    // ffprobe and ffmpeg read files: a small video held in memory is written out for them.
+    const input = Buffer.isBuffer(file.content) ? `${work}.input` : file.content;
     try {
+      if (Buffer.isBuffer(file.content)) {
+        await privateUploadFolder(this.deps.images.uploadTmpDir);
+        await writeFile(input, file.content, { flag: 'wx', mode: 0o600 });
+      }
       const prepared = await this.deps.videoLimiter.run(async () => {
-        const probed = await probeVideo(file.path, videos);
-        await remuxVideo(file.path, remuxed, probed, videos);
+        const probed = await probeVideo(input, videos);
+        await remuxVideo(input, remuxed, probed, videos);
         await posterFrame(remuxed, frame, probed, videos);
         const { size } = await stat(frame);
         const poster = await this.deps.limiter.run(() => sanitiseImage(frame, size, this.deps.images));
@@ -275,7 +281,7 @@ export class MediaIngest {
       }
       throw error;
     } finally {
-      await Promise.all([rm(remuxed, { force: true }), rm(frame, { force: true })]);
+      await Promise.all([rm(remuxed, { force: true }), rm(frame, { force: true }), input === file.content ? undefined : rm(input, { force: true })]);
     }
   }
 
@@ -284,7 +290,7 @@ export class MediaIngest {
    * or an image, which goes through exactly the image pipeline.
    */
   async storeDocument(file: UploadedFile, target: FileTarget): Promise<StoredFile> {
-    if (!(await isPdf(file.path, file.bytes))) {
+    if (!(await isPdf(file))) {
       try {
         return await this.storeImage(file, target);
       } catch (error) {
@@ -296,7 +302,7 @@ export class MediaIngest {
     }
     const name = newObjectName(target.folder, target.ownerId, 'pdf');
     try {
-      await this.deps.storage.put(name, await readFile(file.path), {
+      await this.deps.storage.put(name, await uploadBytes(file), {
         contentType: 'application/pdf',
         cacheControl: IMMUTABLE_CACHE_CONTROL,
         contentDisposition: 'attachment',

@@ -79,8 +79,9 @@ export class MediaRepository {
     return Number(row?.n ?? 0);
   }
 
-  async done(name: string): Promise<void> {
-    await this.db.deleteFrom('pending_deletions').where('name', '=', name).execute();
+  async done(...names: string[]): Promise<void> {
+    if (names.length === 0) return;
+    await this.db.deleteFrom('pending_deletions').where('name', 'in', names).execute();
   }
 
   async reschedule(name: string, attempts: number, nextAttemptAt: string, error: string): Promise<void> {
