@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { BoundedMap } from '../../bounded-map.js';
 import type { StoredVariant } from './references.js';
 
 /** What is known of a stored picture: read with the row that references it (a join on `pictures`). */
@@ -17,13 +18,24 @@ export function pictureFromColumns(columns: {
   variants: string | null;
 }): PictureDetails | null {
   if (columns.width === null || columns.height === null || columns.variants === null) return null;
-  return {
+  // A record never changes once written (a new picture gets new names): the same variants text is
+  // the same picture, parsed once and then described from cache (see pictureInfoView).
+  const known = recorded.get(columns.variants);
+  if (known) return known;
+  const details: PictureDetails = {
     width: Number(columns.width),
     height: Number(columns.height),
     placeholder: columns.placeholder,
     variants: JSON.parse(columns.variants) as StoredVariant[],
   };
+  recorded.set(columns.variants, details);
+  return details;
 }
+
+/** Pictures read recently, by their variants text (unique to each picture: it names its variant set). */
+const recorded = new BoundedMap<string, PictureDetails>(10_000);
+/** Their API view, built once per public URL base. */
+const views = new WeakMap<PictureDetails, { firstUrl: string; view: ReturnType<typeof describe> }>();
 
 const SHAPES = ['avatar', 'card'] as const;
 
@@ -33,6 +45,16 @@ const SHAPES = ['avatar', 'card'] as const;
  */
 export function pictureInfoView(details: PictureDetails | null, urlFor: (name: string) => string) {
   if (!details) return null;
+  const first = details.variants[0];
+  const firstUrl = first ? urlFor(first.name) : '';
+  const cached = views.get(details);
+  if (cached?.firstUrl === firstUrl) return cached.view;
+  const view = describe(details, urlFor);
+  views.set(details, { firstUrl, view });
+  return view;
+}
+
+function describe(details: PictureDetails, urlFor: (name: string) => string) {
   const variants = details.variants.map((variant) => ({
     url: urlFor(variant.name),
     shape: variant.shape as (typeof SHAPES)[number],
