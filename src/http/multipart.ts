@@ -218,7 +218,11 @@ async function readForm(request: FastifyRequest, options: FormOptions): Promise<
             bytes += chunk.length;
           }
           if (part.file.truncated || bytes > limit.maxBytes) throw tooLarge(part.fieldname, limit.tooLargeMessage);
-          files[part.fieldname] = { content: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes), bytes, filename: part.filename };
+          files[part.fieldname] = {
+            content: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes),
+            bytes,
+            filename: part.filename,
+          };
           continue;
         }
         const target = path.join(options.tmpDir, `upload-${randomBytes(12).toString('hex')}`);

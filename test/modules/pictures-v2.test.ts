@@ -99,6 +99,8 @@ for (const db of DATABASES) {
         expect(read.body.profile_picture).toBe(profile.profile_picture);
         const info = profile.profile_picture_info;
         expect(read.body.profile_picture_info).toEqual(info);
+        // The read splices the description in as cached JSON: the same object the update answered with.
+        expect(profile).toEqual(res.body.profile);
         expect(info).toMatchObject({ width: 1600, height: 2000 });
         const shapes = info.variants.map((v: Variant) => `${v.shape}-${v.width}x${v.height}-${v.format}`);
         expect(shapes).toEqual([

@@ -56,7 +56,8 @@ export const itemRoutes: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (a
   };
   const formOptions: FormOptions = {
     fileFields: { image: options.upload.image, authenticity_certificate: options.upload.certificate },
-    tmpDir: options.upload.tmpDir, memory: options.upload.memory,
+    tmpDir: options.upload.tmpDir,
+    memory: options.upload.memory,
   };
 
   app.get(

@@ -523,4 +523,3 @@ export class DjangoImport {
 
 const stageOf = (sourceName: string) =>
   sourceName.startsWith('items:') ? 'items' : sourceName === 'talent_account_type' ? 'subscriptions' : sourceName;
-

@@ -281,7 +281,11 @@ export class MediaIngest {
       }
       throw error;
     } finally {
-      await Promise.all([rm(remuxed, { force: true }), rm(frame, { force: true }), input === file.content ? undefined : rm(input, { force: true })]);
+      await Promise.all([
+        rm(remuxed, { force: true }),
+        rm(frame, { force: true }),
+        input === file.content ? undefined : rm(input, { force: true }),
+      ]);
     }
   }
 

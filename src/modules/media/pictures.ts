@@ -1,3 +1,4 @@
+import fastJson from 'fast-json-stringify';
 import { Type } from 'typebox';
 import { BoundedMap } from '../../bounded-map.js';
 import type { StoredVariant } from './references.js';
@@ -114,3 +115,18 @@ export const PictureInfo = Type.Union(
   ],
   { description: 'Null when there is no picture, or it was stored before variants existed (until `media backfill` runs).' },
 );
+
+const serializeInfo = fastJson(PictureInfo as object);
+const infoJson = new WeakMap<object, Buffer>();
+const NULL_JSON = Buffer.from('null');
+
+/** A picture's description as JSON bytes, written once per described view (see pictureInfoView's cache). */
+export function pictureInfoJson(view: ReturnType<typeof pictureInfoView>): Buffer {
+  if (!view) return NULL_JSON;
+  let json = infoJson.get(view);
+  if (!json) {
+    json = Buffer.from(serializeInfo(view));
+    infoJson.set(view, json);
+  }
+  return json;
+}

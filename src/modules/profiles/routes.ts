@@ -20,8 +20,9 @@ import {
   TalentUpdateResponse,
   UploadLimits,
 } from './schemas.js';
-import { Type } from 'typebox';
+import { Type, type TObject, type TSchema } from 'typebox';
 import { galleryJson } from '../gallery/view.js';
+import { pictureInfoJson } from '../media/pictures.js';
 import type { PictureOutcome, ProfileService } from './service.js';
 import { backgroundProfileView, profileFields, talentProfileView, type FileLimits, type MediaViews, type UrlFor } from './view.js';
 
@@ -67,10 +68,17 @@ function logPicture(log: FastifyBaseLogger, userId: number, picture: PictureOutc
 const NO_MEDIA: MediaViews = () => [];
 const sendAsIs = (payload: unknown) => payload as string;
 const CLOSE_OBJECT = Buffer.from('}');
+const OPEN_OBJECT = Buffer.from('{');
+const COMMA = Buffer.from(',');
+const INFO_FIRST = Buffer.from('{"profile_picture_info":');
 
 export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = async (app, options) => {
   const { profiles, guards, assertUploadCapacity, fileLimits } = options;
-  const formOptions: FormOptions = { fileFields: { [PICTURE_FIELD]: options.upload.picture }, tmpDir: options.upload.tmpDir, memory: options.upload.memory };
+  const formOptions: FormOptions = {
+    fileFields: { [PICTURE_FIELD]: options.upload.picture },
+    tmpDir: options.upload.tmpDir,
+    memory: options.upload.memory,
+  };
   const checkCapacity = async (request: { isMultipart(): boolean }) => {
     if (request.isMultipart()) assertUploadCapacity();
   };
@@ -93,11 +101,16 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
     const path = `/api/profile/${kind}/`;
     const onRequest = guards.requireRole(kind);
 
-    // The profile goes through its schema's serializer without `media`, and the gallery's text
-    // (galleryJson: the gallery schema's serializer, written once per gallery version and day) is
-    // appended: a 15-item gallery no longer costs its serialisation on every read.
-    const { media: _media, ...withoutMedia } = words.readResponse.properties;
-    const serializeRest = fastJson(Type.Object(withoutMedia) as object);
+    // A profile read is written in parts: the `profile` object and the rest through their schemas'
+    // serializers, each without the parts that are kept as JSON bytes and spliced in — the picture's
+    // description (pictureInfoJson: once per picture and URL base) and the gallery (galleryJson: once
+    // per gallery version, URL base and day). The same JSON, with `profile` first.
+    const properties = words.readResponse.properties as Record<string, TSchema> & { profile: TObject };
+    const { media: _media, profile: profileSchema, profile_picture_info: _info, ...others } = properties;
+    const { profile_picture_info: _nestedInfo, ...profileFieldsSchema } = profileSchema.properties;
+    const serializeProfile = fastJson(Type.Object(profileFieldsSchema) as object);
+    const serializeOthers = fastJson(Type.Object(others) as object);
+    const infoAtTop = kind === 'talent';
     app.get(
       path,
       { onRequest, schema: { tags: ['profiles'], summary: words.readSummary, response: { 200: words.readResponse, ...errorResponses } } },
@@ -108,10 +121,17 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
           profile.kind === 'talent'
             ? talentProfileView(profile, urlFor, fileLimits, NO_MEDIA)
             : backgroundProfileView(profile, urlFor, NO_MEDIA);
-        const rest = serializeRest(view);
-        const media = galleryJson(profile.media, urlFor, profile.asOf);
-        const head = Buffer.from(rest === '{}' ? '{"media":' : `${rest.slice(0, -1)},"media":`);
-        const body = Buffer.concat([head, media, CLOSE_OBJECT], head.length + media.length + 1);
+        const info = pictureInfoJson(view.profile.profile_picture_info);
+        const fields = serializeProfile(view.profile);
+        const rest = serializeOthers(view);
+        const body = Buffer.concat([
+          ...(infoAtTop ? [INFO_FIRST, info, COMMA] : [OPEN_OBJECT]),
+          Buffer.from(`"profile":${fields.slice(0, -1)},"profile_picture_info":`),
+          info,
+          Buffer.from(rest === '{}' ? '},"media":' : `},${rest.slice(1, -1)},"media":`),
+          galleryJson(profile.media, urlFor, profile.asOf),
+          CLOSE_OBJECT,
+        ]);
         return reply
           .type('application/json; charset=utf-8')
           .serializer(sendAsIs)
