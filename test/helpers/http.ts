@@ -1,3 +1,5 @@
+import { request as rawRequest } from 'node:http';
+
 export interface HttpResponse<T = any> {
   status: number;
   headers: Headers;
@@ -45,4 +47,43 @@ export class Http {
   post<T = any>(path: string, json?: unknown, headers?: Record<string, string>) {
     return this.request<T>('POST', path, { json, headers });
   }
+}
+
+/**
+ * A multipart upload of one file sent in two halves over a raw request: the second half goes once
+ * `between` resolves (to look at the server while it holds half a body). Resolves with the status.
+ */
+export function uploadInTwoHalves(options: {
+  url: string;
+  headers: Record<string, string>;
+  field: string;
+  bytes: Buffer;
+  between: () => Promise<void>;
+}): Promise<number> {
+  const boundary = 'castfolio-halves';
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="${options.field}"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const half = Math.floor(options.bytes.length / 2);
+  return new Promise<number>((resolve, reject) => {
+    const req = rawRequest(
+      options.url,
+      {
+        method: 'POST',
+        headers: {
+          ...options.headers,
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'content-length': String(head.length + options.bytes.length + tail.length),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.write(Buffer.concat([head, options.bytes.subarray(0, half)]));
+    options.between().then(() => req.end(Buffer.concat([options.bytes.subarray(half), tail])), reject);
+  });
 }

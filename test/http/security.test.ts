@@ -5,6 +5,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { uploadInTwoHalves } from '../helpers/http.js';
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, DEFAULT_PASSWORD, registration } from '../helpers/factories.js';
 import { jpeg } from '../helpers/images.js';
@@ -473,42 +474,26 @@ describe('temporary upload files', () => {
 
   it('are readable by this process’s user only while an upload is received', async () => {
     const user = await createUser(t.http, 'talent');
-    const boundary = 'castfolio-perm';
     const photo = await jpeg(400, 400);
-    const head = Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="profile_picture"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
-    );
-    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-    const half = Math.floor(photo.length / 2);
     const uploads = t.config.images.uploadTmpDir;
-    const answer = new Promise<number>((resolve, reject) => {
-      const req = httpRequest(
-        `${t.http.baseUrl}/api/profile/talent/`,
-        {
-          method: 'POST',
-          headers: {
-            ...user.headers,
-            'content-type': `multipart/form-data; boundary=${boundary}`,
-            'content-length': String(head.length + photo.length + tail.length),
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', reject);
-      req.write(Buffer.concat([head, photo.subarray(0, half)]));
-      // The rest once the first half sits in a temporary file.
-      const check = setInterval(() => {
-        const names = existsSync(uploads) ? readdirSync(uploads).filter((n) => n.startsWith('upload-')) : [];
-        if (names.length === 0) return;
-        clearInterval(check);
-        modes.push(statSync(uploads).mode & 0o777, ...names.map((n) => statSync(path.join(uploads, n)).mode & 0o777));
-        req.end(Buffer.concat([photo.subarray(half), tail]));
-      }, 20);
-    });
     const modes: number[] = [];
+    const answer = uploadInTwoHalves({
+      url: `${t.http.baseUrl}/api/profile/talent/`,
+      headers: user.headers,
+      field: 'profile_picture',
+      bytes: photo,
+      // The rest once the first half sits in a temporary file.
+      between: () =>
+        new Promise((resolve) => {
+          const check = setInterval(() => {
+            const names = existsSync(uploads) ? readdirSync(uploads).filter((n) => n.startsWith('upload-')) : [];
+            if (names.length === 0) return;
+            clearInterval(check);
+            modes.push(statSync(uploads).mode & 0o777, ...names.map((n) => statSync(path.join(uploads, n)).mode & 0o777));
+            resolve();
+          }, 20);
+        }),
+    });
     expect(await answer).toBe(200);
     expect(modes).toEqual([0o700, 0o600]);
   });

@@ -1,10 +1,10 @@
 import { mkdirSync, readdirSync, watch } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IN_MEMORY_UPLOAD_BYTES, UploadMemory } from '../../src/http/multipart.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/databases.js';
-import { createUser, type TestUser } from '../helpers/factories.js';
+import { createUser } from '../helpers/factories.js';
+import { uploadInTwoHalves } from '../helpers/http.js';
 import { jpeg, noisyJpeg } from '../helpers/images.js';
 
 describe('upload memory budget (unit)', () => {
@@ -20,36 +20,6 @@ describe('upload memory budget (unit)', () => {
     expect(new UploadMemory(0).reserve(1)).toBe(false);
   });
 });
-
-/** A profile-picture upload sent in two halves; the second goes once `between` resolves. */
-function uploadInTwoHalves(t: TestApp, user: TestUser, photo: Buffer, between: () => Promise<void>): Promise<number> {
-  const boundary = 'castfolio-memory';
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="profile_picture"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const half = Math.floor(photo.length / 2);
-  return new Promise<number>((resolve, reject) => {
-    const req = httpRequest(
-      `${t.http.baseUrl}/api/profile/talent/`,
-      {
-        method: 'POST',
-        headers: {
-          ...user.headers,
-          'content-type': `multipart/form-data; boundary=${boundary}`,
-          'content-length': String(head.length + photo.length + tail.length),
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.write(Buffer.concat([head, photo.subarray(0, half)]));
-    between().then(() => req.end(Buffer.concat([photo.subarray(half), tail])), reject);
-  });
-}
 
 describe('small uploads are held in memory, within the budget', () => {
   let t: TestApp;
@@ -108,13 +78,20 @@ describe('small uploads are held in memory, within the budget', () => {
     expect(photoB.length).toBeGreaterThan(310_000);
     created.length = 0;
     let secondStatus = 0;
-    const firstStatus = await uploadInTwoHalves(t, first, photoA, async () => {
-      await settle();
-      expect(created).toEqual([]); // the first is in memory
-      const form = new FormData();
-      form.append('profile_picture', new Blob([photoB], { type: 'image/jpeg' }), 'b.jpg');
-      secondStatus = (await t.http.request('POST', '/api/profile/talent/', { form, headers: second.headers })).status;
-      expect(created).toHaveLength(1); // the second had no room: written to disk
+    const url = `${t.http.baseUrl}/api/profile/talent/`;
+    const firstStatus = await uploadInTwoHalves({
+      url,
+      headers: first.headers,
+      field: 'profile_picture',
+      bytes: photoA,
+      between: async () => {
+        await settle();
+        expect(created).toEqual([]); // the first is in memory
+        const form = new FormData();
+        form.append('profile_picture', new Blob([photoB], { type: 'image/jpeg' }), 'b.jpg');
+        secondStatus = (await t.http.request('POST', '/api/profile/talent/', { form, headers: second.headers })).status;
+        expect(created).toHaveLength(1); // the second had no room: written to disk
+      },
     });
     expect(firstStatus).toBe(200);
     expect(secondStatus).toBe(200);
