@@ -308,7 +308,9 @@ async function main(): Promise<void> {
         'Per-picture time = wall time × concurrency / pictures. SQLite, local storage.',
     );
     out();
-    out('| picture | setup | concurrency | pictures/s | p50 ms | p99 ms | errors | per-picture ms | image work floor ms | ratio | target |');
+    out(
+      '| picture | setup | concurrency | pictures/s | p50 ms | p99 ms | errors | per-picture ms | image work floor ms | ratio | target |',
+    );
     out('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const workers of workerCounts) {
       const target = await startCastfolio('sqlite', workers);
