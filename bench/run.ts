@@ -102,6 +102,14 @@ async function sharpFloor(bytes: Buffer, concurrency: number, count: number): Pr
  * Uploads timed by the wall clock: autocannon reports in whole seconds, too coarse for a dozen
  * 400 ms uploads. `concurrency` clients send `amount` uploads in all.
  */
+/** One multipart POST, answer read: its status and wall-clock milliseconds. */
+async function postForm(url: string, headers: Record<string, string>, body: Buffer, contentType: string) {
+  const started = performance.now();
+  const res = await fetch(url, { method: 'POST', body, headers: { ...headers, 'content-type': contentType } });
+  await res.arrayBuffer();
+  return { status: res.status, ms: performance.now() - started };
+}
+
 async function uploads(target: Target, body: Buffer, contentType: string, concurrency: number, amount: number) {
   const latencies: number[] = [];
   let errors = 0;
@@ -111,15 +119,9 @@ async function uploads(target: Target, body: Buffer, contentType: string, concur
     Array.from({ length: concurrency }, async () => {
       while (sent < amount) {
         sent += 1;
-        const t0 = performance.now();
-        const res = await fetch(`${target.server.baseUrl}/api/profile/background/`, {
-          method: 'POST',
-          body,
-          headers: { ...target.headers, 'content-type': contentType },
-        });
-        await res.arrayBuffer();
-        latencies.push(performance.now() - t0);
-        if (res.status !== 200) errors += 1;
+        const { status, ms } = await postForm(`${target.server.baseUrl}/api/profile/background/`, target.headers, body, contentType);
+        latencies.push(ms);
+        if (status !== 200) errors += 1;
       }
     }),
   );
@@ -351,16 +353,10 @@ async function main(): Promise<void> {
         const watcher = watchPeakRss(target.server.child.pid as number);
         const statuses = await Promise.all(
           Array.from({ length: 32 }, () =>
-            fetch(`${target.server.baseUrl}/api/profile/background/`, {
-              method: 'POST',
-              body,
-              headers: { ...target.headers, 'content-type': contentType },
-            })
-              .then(async (res) => {
-                await res.arrayBuffer();
-                return res.status;
-              })
-              .catch(() => 0),
+            postForm(`${target.server.baseUrl}/api/profile/background/`, target.headers, body, contentType).then(
+              (r) => r.status,
+              () => 0,
+            ),
           ),
         );
         const peak = watcher.stop();
@@ -625,14 +621,8 @@ async function picturesBench(): Promise<void> {
     try {
       const { body, contentType } = multipartBody('profile_picture', 'IMG_0001.HEIC', heic);
       const send = async () => {
-        const started = performance.now();
-        const res = await fetch(`${target.server.baseUrl}/api/profile/background/`, {
-          method: 'POST',
-          body,
-          headers: { ...target.headers, 'content-type': contentType },
-        });
-        await res.arrayBuffer();
-        return { status: res.status, seconds: (performance.now() - started) / 1000 };
+        const { status, ms } = await postForm(`${target.server.baseUrl}/api/profile/background/`, target.headers, body, contentType);
+        return { status, seconds: ms / 1000 };
       };
       await send();
       const times: number[] = [];
@@ -666,11 +656,7 @@ async function picturesBench(): Promise<void> {
   try {
     const { body, contentType } = multipartBody('profile_picture', 'photo.jpg', await photo(1600, 2000, 600 * 1024));
     const post = (headers: Record<string, string>) =>
-      fetch(`${target.server.baseUrl}/api/profile/background/`, {
-        method: 'POST',
-        body,
-        headers: { ...headers, 'content-type': contentType },
-      });
+      postForm(`${target.server.baseUrl}/api/profile/background/`, headers, body, contentType);
     await post(target.headers);
     const plainHeaders = await backgroundUser(target.http, 'bench-plain@example.com');
     await post(plainHeaders);
@@ -737,18 +723,14 @@ async function smallUploadBench(): Promise<void> {
     const timed = async (pid: number, url: string, headers: Record<string, string>, bytes: Buffer) => {
       const { body, contentType } = multipartBody('profile_picture', 'small.jpg', bytes);
       const send = async () => {
-        const res = await fetch(url, { method: 'POST', body, headers: { ...headers, 'content-type': contentType } });
-        await res.arrayBuffer();
-        if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
+        const { status, ms } = await postForm(url, headers, body, contentType);
+        if (status !== 200) throw new Error(`${url} answered ${status}`);
+        return ms;
       };
       for (let i = 0; i < 5; i++) await send();
       const times: number[] = [];
       const cpuBefore = cpuSeconds(pid);
-      for (let i = 0; i < UPLOADS; i++) {
-        const started = performance.now();
-        await send();
-        times.push(performance.now() - started);
-      }
+      for (let i = 0; i < UPLOADS; i++) times.push(await send());
       return { ms: median(times), cpu: ((cpuSeconds(pid) - cpuBefore) * 1000) / UPLOADS };
     };
     try {

@@ -178,7 +178,6 @@ export function createServices(config: Config, resources: Resources, deps: Servi
         deletions,
         clock,
         log,
-        tmpDir: config.images.uploadTmpDir,
       }),
     },
     djangoImport: new DjangoImport({ repository: new ImportRepository(db, database.dialect), storage, deletions, clock, log }),

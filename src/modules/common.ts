@@ -7,6 +7,12 @@ const EARLIEST_BIRTH_DATE = '1900-01-01';
 export const DateString = Type.String({ format: 'date', maxLength: 10 });
 export const Gender = Type.Enum([...GENDERS]);
 
+/** The live service's upload limits in MB (MAX_IMAGE_SIZE, MAX_VIDEO_SIZE), as its `file_limits`. */
+export const FileLimitsSchema = Type.Object({
+  image_max_mb: Type.Integer({ examples: [10] }),
+  video_max_mb: Type.Integer({ examples: [100] }),
+});
+
 export const DetailError = Type.Object({ detail: Type.String() }, { additionalProperties: true });
 export const FieldErrors = Type.Record(Type.String(), Type.Array(Type.String()));
 

@@ -5,7 +5,7 @@ import type { Dialect } from '../../db/index.js';
 import type { Database, GalleryMediaTable } from '../../db/types.js';
 import { enqueueMail } from '../mail/service.js';
 import type { Mail } from '../mail/templates.js';
-import { enqueueDeletions, withPictures } from '../media/repository.js';
+import { enqueueDeletions, withPicture, withPictures } from '../media/repository.js';
 import { mediaNamesIn } from '../media/references.js';
 import { UNIQUE_SLOTS, type GalleryPatch, type Slot } from './input.js';
 
@@ -89,11 +89,6 @@ export class GalleryRepository {
     return rows;
   }
 
-  /** One row with what is known of its photo. */
-  private async described(row: StoredRow): Promise<GalleryRow> {
-    return (await withPictures(this.db, [row], photoName))[0]!;
-  }
-
   /** The owner's gallery in the order they chose (then oldest first). */
   async list(userId: number, kind: GalleryKind): Promise<GalleryRow[]> {
     const rows = await this.db
@@ -149,7 +144,7 @@ export class GalleryRepository {
    * same test-video number).
    */
   async addWithin(userId: number, kind: GalleryKind, media: NewGalleryMedia, limit: number, now: string): Promise<GalleryRow> {
-    return this.described(await this.addRow(userId, kind, media, limit, now));
+    return withPicture(this.db, await this.addRow(userId, kind, media, limit, now), photoName);
   }
 
   private addRow(userId: number, kind: GalleryKind, media: NewGalleryMedia, limit: number, now: string): Promise<StoredRow> {
@@ -234,7 +229,7 @@ export class GalleryRepository {
   /** Changes an item's details and casting fields; undefined when the item is not the user's. */
   async update(userId: number, kind: GalleryKind, id: number, patch: GalleryPatch, now: string): Promise<GalleryRow | undefined> {
     const row = await this.updateRow(userId, kind, id, patch, now);
-    return row && this.described(row);
+    return row && withPicture(this.db, row, photoName);
   }
 
   private updateRow(userId: number, kind: GalleryKind, id: number, patch: GalleryPatch, now: string): Promise<StoredRow | undefined> {
@@ -296,7 +291,7 @@ export class GalleryRepository {
     now: string,
   ): Promise<{ row: GalleryRow; replaced: string[] } | 'not-found' | 'not-a-photo' | 'no-profile'> {
     const result = await this.promoteRow(userId, kind, id, now);
-    return typeof result === 'string' ? result : { row: await this.described(result.row), replaced: result.replaced };
+    return typeof result === 'string' ? result : { row: await withPicture(this.db, result.row, photoName), replaced: result.replaced };
   }
 
   private promoteRow(

@@ -1,5 +1,6 @@
 import { PictureInfo } from '../media/pictures.js';
 import { Type } from 'typebox';
+import { FileLimitsSchema } from '../common.js';
 import { SLOTS, TAGS, VISIBILITIES } from './input.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -48,7 +49,7 @@ export const GalleryItem = Type.Object({
 
 export const GalleryCreated = Type.Object({
   ...GalleryItem.properties,
-  file_limits: Type.Object({ image_max_mb: Type.Integer(), video_max_mb: Type.Integer() }),
+  file_limits: FileLimitsSchema,
 });
 
 export const GalleryList = Type.Array(GalleryItem);

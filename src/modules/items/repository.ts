@@ -3,7 +3,7 @@ import type { Dialect } from '../../db/index.js';
 import type { Database, ItemsTable } from '../../db/types.js';
 import { mediaColumnsOf, mediaNamesIn } from '../media/references.js';
 import type { PictureDetails } from '../media/pictures.js';
-import { enqueueDeletions, withPictures } from '../media/repository.js';
+import { enqueueDeletions, withPicture, withPictures } from '../media/repository.js';
 import type { ItemType } from './catalogue.js';
 
 type StoredItem = Selectable<ItemsTable>;
@@ -54,7 +54,7 @@ export class ItemRepository {
       .where('user_id', '=', userId)
       .where('item_type', '=', type)
       .executeTakeFirst();
-    return row && this.described(row);
+    return row && withPicture(this.db, row, imageOf);
   }
 
   async insert(userId: number, type: ItemType, values: ItemValues, now: string): Promise<ItemRow> {
@@ -63,11 +63,7 @@ export class ItemRepository {
       .values({ ...values, name: values.name as string, user_id: userId, item_type: type, created_at: now, updated_at: now })
       .returningAll()
       .executeTakeFirstOrThrow();
-    return this.described(row);
-  }
-
-  private async described(row: StoredItem): Promise<ItemRow> {
-    return (await withPictures(this.db, [row], imageOf))[0]!;
+    return withPicture(this.db, row, imageOf);
   }
 
   /**
@@ -82,7 +78,7 @@ export class ItemRepository {
     now: string,
   ): Promise<{ row: ItemRow; replaced: string[] } | undefined> {
     const result = await this.updateRow(userId, type, id, values, now);
-    return result && { row: await this.described(result.row), replaced: result.replaced };
+    return result && { row: await withPicture(this.db, result.row, imageOf), replaced: result.replaced };
   }
 
   private updateRow(

@@ -1,8 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { buffer } from 'node:stream/consumers';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/types.js';
 import { InvalidImageError } from '../../images/sanitise.js';
@@ -53,7 +49,6 @@ export class PictureBackfill {
       deletions: DeletionQueue;
       clock: () => Date;
       log: Log;
-      tmpDir: string;
     },
   ) {}
 
@@ -74,7 +69,6 @@ export class PictureBackfill {
     const candidates = await this.candidates();
     const report: BackfillReport = { found: candidates.length, created: 0, superseded: 0, failed: [], dryRun: options.dryRun };
     if (options.dryRun || candidates.length === 0) return report;
-    await mkdir(this.deps.tmpDir, { recursive: true });
     let next = 0;
     let done = 0;
     const worker = async () => {
@@ -95,22 +89,17 @@ export class PictureBackfill {
     const { storage, ingest, records, deletions, clock, log } = this.deps;
     const object = await storage.get(candidate.name);
     if (!object) return { failed: 'missing from storage' };
-    const file = path.join(this.deps.tmpDir, `backfill-${randomBytes(8).toString('hex')}`);
-    try {
-      await pipeline(object.body, createWriteStream(file, { mode: 0o600 }));
-      const { size } = await stat(file);
-      const picture = await ingest.describeStored(file, size, { folder: candidate.folder, ownerId: candidate.userId, field: 'file' });
-      await records.recordPictures([{ name: candidate.name, userId: candidate.userId, ...picture }], clock().toISOString());
-      // Replaced or removed while its variants were made: they go again, with the record.
-      if (!(await records.isReferenced(candidate.name))) {
-        await deletions.release(candidate.name);
-        return 'superseded';
-      }
-      log.debug({ name: candidate.name, variants: picture.variants.length }, 'picture backfilled');
-      return 'created';
-    } finally {
-      await rm(file, { force: true });
+    // The stored bytes are decoded from memory, as a small upload is (a decode needs far more).
+    const bytes = await buffer(object.body);
+    const picture = await ingest.describeStored(bytes, { folder: candidate.folder, ownerId: candidate.userId, field: 'file' });
+    await records.recordPictures([{ name: candidate.name, userId: candidate.userId, ...picture }], clock().toISOString());
+    // Replaced or removed while its variants were made: they go again, with the record.
+    if (!(await records.isReferenced(candidate.name))) {
+      await deletions.release(candidate.name);
+      return 'superseded';
     }
+    log.debug({ name: candidate.name, variants: picture.variants.length }, 'picture backfilled');
+    return 'created';
   }
 }
 

@@ -196,12 +196,12 @@ export class MediaIngest {
   }
 
   /**
-   * Variants and placeholder for a picture already stored (the backfill): decoded from its bytes at
-   * `path` as an upload would be, only the variants are written; the master stays as it is.
+   * Variants and placeholder for a picture already stored (the backfill): decoded from its bytes
+   * as an upload would be, only the variants are written; the master stays as it is.
    */
-  async describeStored(path: string, bytes: number, target: FileTarget): Promise<StoredPicture> {
+  async describeStored(bytes: Buffer, target: FileTarget): Promise<StoredPicture> {
     const outputs = { variantFormats: this.deps.images.variantFormats };
-    const image = await this.deps.limiter.run(() => sanitiseImage(path, bytes, this.deps.images, outputs));
+    const image = await this.deps.limiter.run(() => sanitiseImage(bytes, bytes.length, this.deps.images, outputs));
     const variants = this.variantsOf(image, target);
     await this.putAllOrNone(variants.files);
     return variants.picture;

@@ -33,8 +33,11 @@ export function pictureFromColumns(columns: {
   return details;
 }
 
-/** Pictures read recently, by their variants text (unique to each picture: it names its variant set). */
-const recorded = new BoundedMap<string, PictureDetails>(10_000);
+/**
+ * Pictures read recently, by their variants text (unique to each picture: it names its variant set).
+ * About 3 kB each with their view and JSON; past 1 000 the map starts again (a miss only parses).
+ */
+const recorded = new BoundedMap<string, PictureDetails>(1_000);
 /** Their API view, built once per public URL base. */
 const views = new WeakMap<PictureDetails, { firstUrl: string; view: ReturnType<typeof describe> }>();
 

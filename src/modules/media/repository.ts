@@ -24,6 +24,15 @@ export async function withPictures<R extends object>(
   });
 }
 
+/** One row with what is known of its picture (see withPictures). */
+export async function withPicture<R extends object>(
+  db: Kysely<Database>,
+  row: R,
+  nameOf: (row: R) => string | null,
+): Promise<R & { picture: PictureDetails | null }> {
+  return (await withPictures(db, [row], nameOf))[0]!;
+}
+
 /** A stored picture's row (see migration 0010). */
 export interface PictureRecord {
   name: string;

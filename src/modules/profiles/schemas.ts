@@ -1,6 +1,6 @@
 import { PictureInfo } from '../media/pictures.js';
 import { Type } from 'typebox';
-import { DateString, Gender } from '../common.js';
+import { DateString, FileLimitsSchema, Gender } from '../common.js';
 import { ProfileGalleryList } from '../gallery/schemas.js';
 import { SocialLinksView } from '../social/view.js';
 import { SCORE_MAXIMUMS } from './score.js';
@@ -72,7 +72,7 @@ const { profile_score: _total, ...liveTalentFields } = talentFields;
 const LiveTalentExtras = {
   social_media_links: Type.Union([SocialLinksView, Type.Object({})]),
   media: ProfileGalleryList,
-  file_limits: Type.Object({ image_max_mb: Type.Integer(), video_max_mb: Type.Integer() }),
+  file_limits: FileLimitsSchema,
   account_limitations: Type.Object({
     images_used: Type.Integer(),
     images_limit: Type.Integer(),
@@ -154,7 +154,6 @@ export const PROFILE_CONSUMES = ['multipart/form-data', 'application/json', 'app
 export { BackgroundRestrictionsSchema, SubscriptionStatusSchema, TalentRestrictionsSchema };
 
 export const UploadLimits = Type.Object({
-  image_max_mb: Type.Integer({ examples: [10] }),
-  video_max_mb: Type.Integer({ examples: [100] }),
+  ...FileLimitsSchema.properties,
   image_max_dimension: Type.Integer({ description: 'MAX_IMAGE_DIMENSION: the longest side a stored picture keeps.', examples: [2048] }),
 });

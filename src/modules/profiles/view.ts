@@ -1,3 +1,5 @@
+import type { Static } from 'typebox';
+import type { FileLimitsSchema } from '../common.js';
 import { pictureInfoView } from '../media/pictures.js';
 import { talentGalleryLimits } from '../gallery/limits.js';
 import { galleryItemView } from '../gallery/view.js';
@@ -9,10 +11,7 @@ import type { BackgroundProfile, Profile, TalentProfile } from './service.js';
 export type UrlFor = (name: string) => string;
 
 /** The upload limits the live service tells its clients (file_limits). */
-export interface FileLimits {
-  image_max_mb: number;
-  video_max_mb: number;
-}
+export type FileLimits = Static<typeof FileLimitsSchema>;
 
 /** The fields both profiles show (the response schema fixes their order). */
 function commonFields(profile: Profile, urlFor: UrlFor) {

@@ -2822,7 +2822,9 @@ export interface paths {
                                 };
                             }[];
                             file_limits: {
+                                /** @example 10 */
                                 image_max_mb: number;
+                                /** @example 100 */
                                 video_max_mb: number;
                             };
                             account_limitations: {
@@ -4380,7 +4382,9 @@ export interface paths {
                                 stale: boolean;
                             };
                             file_limits: {
+                                /** @example 10 */
                                 image_max_mb: number;
+                                /** @example 100 */
                                 video_max_mb: number;
                             };
                         };
@@ -5801,7 +5805,9 @@ export interface paths {
                                 stale: boolean;
                             };
                             file_limits: {
+                                /** @example 10 */
                                 image_max_mb: number;
+                                /** @example 100 */
                                 video_max_mb: number;
                             };
                         };
