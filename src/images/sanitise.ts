@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import exifReader from 'exif-reader';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { decodeHeif } from './heif.js';
-import { encodeVariants, placeholderOf, type RawPixels, type VariantFormat, type VariantImage } from './variants.js';
+import { encodeVariants, type VariantFormat, type VariantImage } from './variants.js';
 
 // No libvips operation cache: every upload is new, and cached pixels would only hold memory.
 sharp.cache(false);
@@ -146,39 +146,38 @@ export async function sanitiseImage(
   const output: OutputFormat =
     format === 'jpeg' ? 'jpeg' : format === 'png' || format === 'gif' ? 'png' : format === 'webp' || hasAlpha ? 'webp' : 'jpeg';
 
-  let pixels: RawPixels;
+  const encodeAs = (image: Sharp) =>
+    output === 'jpeg'
+      ? image.jpeg({ quality: 85 })
+      : output === 'png'
+        ? image.png({ compressionLevel: 6 })
+        : image.webp({ quality: 85, alphaQuality: 100 });
+  const wanted = outputs.variantFormats.length > 0;
+  // Without variants, one streamed pipeline (decode → orient → resize → encode) makes the master;
+  // with them, the resized pixels are kept once in memory for the master, the variants and the placeholder.
+  let sized: { data: Buffer; info: { width: number; height: number; channels: 1 | 2 | 3 | 4 } };
   try {
     const decoded = format === 'heic' ? await decodedHeic(input, limits, hasAlpha) : sharp(input, options).rotate();
-    const { data, info } = await decoded
-      .resize({ width: limits.maxDimension, height: limits.maxDimension, fit: 'inside', withoutEnlargement: true })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    pixels = { data, width: info.width, height: info.height, channels: info.channels };
+    const resized = decoded.resize({ width: limits.maxDimension, height: limits.maxDimension, fit: 'inside', withoutEnlargement: true });
+    sized = await (wanted ? resized.raw() : encodeAs(resized)).toBuffer({ resolveWithObject: true });
   } catch (error) {
     if (error instanceof InvalidImageError) throw error;
     throw new InvalidImageError();
   }
-
-  const master = sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels } });
-  const encoded =
-    output === 'jpeg'
-      ? master.jpeg({ quality: 85 })
-      : output === 'png'
-        ? master.png({ compressionLevel: 6 })
-        : master.webp({ quality: 85, alphaQuality: 100 });
-  const wanted = outputs.variantFormats.length > 0;
-  const [buffer, variants, placeholder] = await Promise.all([
-    encoded.toBuffer(),
-    wanted ? encodeVariants(pixels, outputs.variantFormats) : Promise.resolve([]),
-    wanted ? placeholderOf(pixels) : Promise.resolve(undefined),
-  ]);
+  const { width: outWidth, height: outHeight, channels } = sized.info;
+  const [buffer, { variants, placeholder }] = wanted
+    ? await Promise.all([
+        encodeAs(sharp(sized.data, { raw: { width: outWidth, height: outHeight, channels } })).toBuffer(),
+        encodeVariants({ data: sized.data, width: outWidth, height: outHeight, channels }, outputs.variantFormats),
+      ])
+    : [sized.data, { variants: [], placeholder: undefined }];
   return {
     buffer,
     format: output,
     extension: output === 'jpeg' ? 'jpg' : output,
     contentType: `image/${output}`,
-    width: pixels.width,
-    height: pixels.height,
+    width: outWidth,
+    height: outHeight,
     input: { format, width, height, bytes, frames },
     capturedAt: captureDateOf(metadata.exif),
     variants,
