@@ -60,11 +60,21 @@ export class DeletionQueue {
         return true;
       }
       // A picture's variants go with it: queued (and its pictures row dropped) in one transaction
-      // first, then deleted alongside the master, whatever happens to the master's own deletion.
+      // first, then deleted alongside the master, whatever happens to the master's own deletion;
+      // the master and the variants that went are then marked done in one statement.
       const variants = await repository.releaseVariants(name, this.deps.clock().toISOString());
-      const [master] = await Promise.allSettled([this.deps.storage.delete(name), this.deleteVariants(variants)]);
-      if (master.status === 'rejected') throw master.reason;
-      await repository.done(name);
+      const [master, deleted] = await Promise.all([
+        this.deps.storage.delete(name).then(
+          () => undefined,
+          (error: unknown) => ({ error }),
+        ),
+        this.deleteVariants(variants),
+      ]);
+      if (master) {
+        await repository.done(...deleted);
+        throw master.error;
+      }
+      await repository.done(name, ...deleted);
       log.debug({ name, variants: variants.length }, 'old object deleted');
       return true;
     } catch (error) {
@@ -75,14 +85,13 @@ export class DeletionQueue {
 
   /**
    * Deletes variants whose picture record is gone (released in the transaction that queued them):
-   * nothing can reference them any more, so they skip the reference check and are deleted at once,
-   * then marked done in one statement. One that fails stays queued for a retry.
+   * nothing can reference them any more, so they skip the reference check and are deleted at once.
+   * Returns those deleted (the caller marks them done); one that fails stays queued for a retry.
    */
-  private async deleteVariants(names: readonly string[]): Promise<void> {
-    if (names.length === 0) return;
+  private async deleteVariants(names: readonly string[]): Promise<string[]> {
     const results = await Promise.allSettled(names.map((name) => this.deps.storage.delete(name)));
-    await this.deps.repository.done(...names.filter((_, i) => results[i]!.status === 'fulfilled'));
     for (const [i, result] of results.entries()) if (result.status === 'rejected') await this.deleteLater(names[i]!, 0, result.reason);
+    return names.filter((_, i) => results[i]!.status === 'fulfilled');
   }
 
   private async deleteLater(name: string, attempts: number, error: unknown): Promise<void> {
