@@ -52,6 +52,8 @@ export interface ImageConfig {
   variantFormats: readonly ('webp' | 'avif')[];
   /** How long one HEIC decode may take in its worker thread before the upload is refused. */
   heifTimeoutMs: number;
+  /** How long a picture's face check may take before it is skipped (0: no face checks; variants framed by attention). */
+  faceCheckTimeoutMs: number;
 }
 
 export interface VideoConfig {
@@ -499,6 +501,7 @@ export function parseConfig(env: Env): Config {
       uploadMemoryBytes: reader.bytes('UPLOAD_MEMORY_BUDGET', 32 * 1024 * 1024, 0, 1024 ** 3),
       variantFormats: reader.boolean('IMAGE_VARIANTS_AVIF', false) ? ['webp', 'avif'] : ['webp'],
       heifTimeoutMs: reader.duration('HEIF_DECODE_TIMEOUT', 30) * 1000,
+      faceCheckTimeoutMs: reader.boolean('FACE_CHECK', true) ? reader.duration('FACE_CHECK_TIMEOUT', 2) * 1000 : 0,
     },
     videos: {
       maxBytes: reader.bytes('MAX_VIDEO_SIZE', 100 * 1024 * 1024, 1024, 10 * 1024 ** 3),

@@ -9,6 +9,7 @@ import * as m0007 from './migrations/0007_social_media_links.js';
 import * as m0008 from './migrations/0008_legacy_imports.js';
 import * as m0009 from './migrations/0009_gallery_media.js';
 import * as m0010 from './migrations/0010_pictures.js';
+import * as m0011 from './migrations/0011_picture_analysis.js';
 
 /** Imported, not read from disk, so the same list runs from src/ under vitest and from dist/. */
 const migrations = {
@@ -22,6 +23,7 @@ const migrations = {
   '0008_legacy_imports': m0008,
   '0009_gallery_media': m0009,
   '0010_pictures': m0010,
+  '0011_picture_analysis': m0011,
 };
 
 export function createMigrator(db: Kysely<any>): Migrator {

@@ -193,6 +193,8 @@ export interface PicturesTable {
   variant_set: string;
   /** JSON array of StoredVariant. */
   variants: string;
+  /** JSON PictureAnalysis (faces, focus, hints, capture date); null before it existed. */
+  analysis: string | null;
   created_at: Timestamp;
 }
 

@@ -2,7 +2,8 @@ import { open } from 'node:fs/promises';
 import exifReader from 'exif-reader';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { decodeHeif } from './heif.js';
-import { encodeVariants, type VariantFormat, type VariantImage } from './variants.js';
+import type { PictureAnalysis, PictureFocus } from './analysis.js';
+import { describePicture, type VariantFormat, type VariantImage } from './variants.js';
 
 // No libvips operation cache: every upload is new, and cached pixels would only hold memory.
 sharp.cache(false);
@@ -19,9 +20,15 @@ export interface ImageLimits {
   heifTimeoutMs: number;
 }
 
-/** What to make beside the master: responsive variants in these formats (none: []) and a placeholder. */
+/**
+ * What to make beside the master: responsive variants in these formats (none: []), a placeholder,
+ * and, with variants, the analysis (a face check of at most `faceCheckTimeoutMs`; 0: none).
+ */
 export interface ImageOutputs {
   variantFormats: readonly VariantFormat[];
+  faceCheckTimeoutMs?: number;
+  /** A frame set by the performer (re-framing a stored picture). */
+  focus?: PictureFocus;
 }
 
 export interface SanitisedImage {
@@ -38,6 +45,8 @@ export interface SanitisedImage {
   variants: VariantImage[];
   /** ThumbHash of the picture, base64 (when variants were asked for). */
   placeholder: string | undefined;
+  /** Faces, focus, hints and capture date (when variants were asked for). */
+  analysis: PictureAnalysis | undefined;
 }
 
 const EARLIEST_CAPTURE = Date.UTC(1990, 0, 1);
@@ -56,6 +65,17 @@ export function captureDateOf(exif: Buffer | undefined, now = Date.now()): strin
     return Number.isFinite(time) && time >= EARLIEST_CAPTURE && time <= now + 86_400_000 ? taken.toISOString() : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Whether EXIF names the camera (Make or Model): photos do, screenshots and exports mostly do not. */
+function namesCamera(exif: Buffer | undefined): boolean {
+  if (!exif) return false;
+  try {
+    const image = exifReader(exif).Image;
+    return Boolean(image?.Make || image?.Model);
+  } catch {
+    return false;
   }
 }
 
@@ -165,12 +185,19 @@ export async function sanitiseImage(
     throw new InvalidImageError();
   }
   const { width: outWidth, height: outHeight, channels } = sized.info;
-  const [buffer, { variants, placeholder }] = wanted
+  const capturedAt = captureDateOf(metadata.exif);
+  // The upload's own size as shown (the master's orientation), for the resolution and shape hints.
+  const turned = outWidth > outHeight !== width > height;
+  const upload = { width: turned ? height : width, height: turned ? width : height, camera: namesCamera(metadata.exif), capturedAt };
+  const [buffer, { variants, placeholder, analysis }] = wanted
     ? await Promise.all([
         encodeAs(sharp(sized.data, { raw: { width: outWidth, height: outHeight, channels } })).toBuffer(),
-        encodeVariants({ data: sized.data, width: outWidth, height: outHeight, channels }, outputs.variantFormats),
+        describePicture(
+          { data: sized.data, width: outWidth, height: outHeight, channels },
+          { formats: outputs.variantFormats, faceCheckTimeoutMs: outputs.faceCheckTimeoutMs ?? 0, upload, focus: outputs.focus },
+        ),
       ])
-    : [sized.data, { variants: [], placeholder: undefined }];
+    : [sized.data, { variants: [], placeholder: undefined, analysis: undefined }];
   return {
     buffer,
     format: output,
@@ -179,9 +206,10 @@ export async function sanitiseImage(
     width: outWidth,
     height: outHeight,
     input: { format, width, height, bytes, frames },
-    capturedAt: captureDateOf(metadata.exif),
+    capturedAt,
     variants,
     placeholder,
+    analysis,
   };
 }
 

@@ -5,6 +5,7 @@ import type { ImageConfig, VideoConfig } from '../../config.js';
 import { ApiError, serviceUnavailable } from '../../errors.js';
 import { privateUploadFolder, uploadBytes, type UploadedFile } from '../../http/multipart.js';
 import { QueueFullError, type WorkLimiter } from '../../images/limiter.js';
+import type { PictureAnalysis } from '../../images/analysis.js';
 import { INVALID_IMAGE_MESSAGE, InvalidImageError, sanitiseImage, type SanitisedImage } from '../../images/sanitise.js';
 import type { Log } from '../../log.js';
 import { newObjectName, newVariantSet, variantName } from '../../storage/names.js';
@@ -27,6 +28,8 @@ export interface StoredPicture {
   placeholder: string | null;
   variantSet: string;
   variants: StoredVariant[];
+  /** Faces, focus, hints and capture date (null for a picture whose check did not run). */
+  analysis: PictureAnalysis | null;
 }
 
 /** A file as stored: its server-made name and what it became (a PDF has no pixel size). */
@@ -105,7 +108,9 @@ export class MediaIngest {
     const { log, observe } = this.deps;
     const started = performance.now();
     observe.uploaded(file.bytes);
-    const outputs = { variantFormats: options.variants ? this.deps.images.variantFormats : [] };
+    const outputs = options.variants
+      ? { variantFormats: this.deps.images.variantFormats, faceCheckTimeoutMs: this.deps.images.faceCheckTimeoutMs }
+      : { variantFormats: [] };
     let image;
     try {
       image = await this.deps.limiter.run(() => sanitiseImage(file.content, file.bytes, this.deps.images, outputs));
@@ -183,6 +188,7 @@ export class MediaIngest {
       height: image.height,
       placeholder: image.placeholder ?? null,
       variantSet,
+      analysis: image.analysis ?? null,
       variants: files.map(({ name, variant }) => ({
         name,
         shape: variant.shape,
@@ -200,7 +206,7 @@ export class MediaIngest {
    * as an upload would be, only the variants are written; the master stays as it is.
    */
   async describeStored(bytes: Buffer, target: FileTarget): Promise<StoredPicture> {
-    const outputs = { variantFormats: this.deps.images.variantFormats };
+    const outputs = { variantFormats: this.deps.images.variantFormats, faceCheckTimeoutMs: this.deps.images.faceCheckTimeoutMs };
     const image = await this.deps.limiter.run(() => sanitiseImage(bytes, bytes.length, this.deps.images, outputs));
     const variants = this.variantsOf(image, target);
     await this.putAllOrNone(variants.files);

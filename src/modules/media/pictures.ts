@@ -1,6 +1,7 @@
 import fastJson from 'fast-json-stringify';
 import { Type } from 'typebox';
 import { BoundedMap } from '../../bounded-map.js';
+import { HINTS, type HintCode, type PictureAnalysis } from '../../images/analysis.js';
 import type { StoredVariant } from './references.js';
 
 /** What is known of a stored picture: read with the row that references it (a join on `pictures`). */
@@ -9,6 +10,8 @@ export interface PictureDetails {
   height: number;
   placeholder: string | null;
   variants: readonly StoredVariant[];
+  /** Null for a picture stored before analyses existed (until `media backfill`). */
+  analysis: PictureAnalysis | null;
 }
 
 /** The joined `pictures` columns of a row, or null when the picture has none (stored before, or not a picture). */
@@ -17,6 +20,7 @@ export function pictureFromColumns(columns: {
   height: number | null;
   placeholder: string | null;
   variants: string | null;
+  analysis: string | null;
 }): PictureDetails | null {
   if (columns.width === null || columns.height === null || columns.variants === null) return null;
   // A record never changes once written (a new picture gets new names): the same variants text is
@@ -28,6 +32,7 @@ export function pictureFromColumns(columns: {
     height: Number(columns.height),
     placeholder: columns.placeholder,
     variants: JSON.parse(columns.variants) as StoredVariant[],
+    analysis: columns.analysis ? (JSON.parse(columns.analysis) as PictureAnalysis) : null,
   };
   recorded.set(columns.variants, details);
   return details;
@@ -72,12 +77,17 @@ function describe(details: PictureDetails, urlFor: (name: string) => string) {
       .filter((variant) => variant.shape === shape && variant.format === 'webp')
       .map((variant) => `${variant.url} ${variant.width}w`)
       .join(', ') || null;
+  const { analysis } = details;
   return {
     width: details.width,
     height: details.height,
     placeholder: details.placeholder,
     variants,
     srcset: { avatar: srcset('avatar'), card: srcset('card') },
+    faces: analysis?.faces ?? null,
+    focus: analysis?.focus ?? null,
+    hints: analysis ? analysis.hints.filter((code) => code in HINTS).map((code: HintCode) => ({ code, message: HINTS[code] })) : null,
+    captured_at: analysis?.capturedAt ?? null,
   };
 }
 
@@ -88,6 +98,27 @@ const Variant = Type.Object({
   height: Type.Integer({ examples: [192] }),
   format: Type.Enum(['webp', 'avif']),
   bytes: Type.Integer({ examples: [6778] }),
+});
+
+const Face = Type.Object({
+  x: Type.Integer({ examples: [402] }),
+  y: Type.Integer({ examples: [318] }),
+  width: Type.Integer({ examples: [512] }),
+  height: Type.Integer({ examples: [596] }),
+  score: Type.Number({ description: 'The detector’s confidence, 0–1.', examples: [0.93] }),
+});
+
+const Focus = Type.Object({
+  x: Type.Integer({ examples: [402] }),
+  y: Type.Integer({ examples: [318] }),
+  width: Type.Integer({ description: '0 for a point.', examples: [512] }),
+  height: Type.Integer({ description: '0 for a point.', examples: [596] }),
+  source: Type.Enum(['face', 'user'], { description: 'face: the largest face found; user: set by the performer.' }),
+});
+
+const Hint = Type.Object({
+  code: Type.Enum(Object.keys(HINTS) as HintCode[], { description: 'Stable: clients may show their own words for it.' }),
+  message: Type.String({ examples: [HINTS.face_too_small] }),
 });
 
 /** The OpenAPI description of pictureInfoView (null: a picture stored before variants existed, until `media backfill`). */
@@ -111,6 +142,23 @@ export const PictureInfo = Type.Union(
           },
           { description: 'Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any).' },
         ),
+        faces: Type.Union([Type.Array(Face), Type.Null()], {
+          description:
+            'Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it).',
+        }),
+        focus: Type.Union([Focus, Type.Null()], {
+          description:
+            'What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy.',
+        }),
+        hints: Type.Union([Type.Array(Hint), Type.Null()], {
+          description:
+            'Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.',
+          examples: [[{ code: 'landscape', message: HINTS.landscape }]],
+        }),
+        captured_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+          description: 'When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.',
+          examples: ['2026-05-14T16:02:11.000Z'],
+        }),
       },
       { description: 'Size, placeholder and responsive variants of the picture; the picture’s own URL is unchanged.' },
     ),

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../db/types.js';
+import type { PictureAnalysis } from '../../images/analysis.js';
 import { pictureFromColumns, type PictureDetails } from './pictures.js';
 import { isReferenced, referencedNames, variantNamesIn, type StoredVariant } from './references.js';
 
@@ -16,7 +17,11 @@ export async function withPictures<R extends object>(
   const found =
     names.length === 0
       ? []
-      : await db.selectFrom('pictures').select(['name', 'width', 'height', 'placeholder', 'variants']).where('name', 'in', names).execute();
+      : await db
+          .selectFrom('pictures')
+          .select(['name', 'width', 'height', 'placeholder', 'variants', 'analysis'])
+          .where('name', 'in', names)
+          .execute();
   const byName = new Map(found.map((row) => [row.name, pictureFromColumns(row)]));
   return rows.map((row) => {
     const name = nameOf(row);
@@ -42,6 +47,7 @@ export interface PictureRecord {
   placeholder: string | null;
   variantSet: string;
   variants: StoredVariant[];
+  analysis: PictureAnalysis | null;
 }
 
 export interface PendingDeletion {
@@ -115,6 +121,7 @@ export class MediaRepository {
           placeholder: picture.placeholder,
           variant_set: picture.variantSet,
           variants: JSON.stringify(picture.variants),
+          analysis: picture.analysis ? JSON.stringify(picture.analysis) : null,
           created_at: now,
         })),
       )

@@ -58,10 +58,17 @@ interface ProfileRow {
   pic_height: number | null;
   pic_placeholder: string | null;
   pic_variants: string | null;
+  pic_analysis: string | null;
 }
 
 const pictureOf = (row: ProfileRow) =>
-  pictureFromColumns({ width: row.pic_width, height: row.pic_height, placeholder: row.pic_placeholder, variants: row.pic_variants });
+  pictureFromColumns({
+    width: row.pic_width,
+    height: row.pic_height,
+    placeholder: row.pic_placeholder,
+    variants: row.pic_variants,
+    analysis: row.pic_analysis,
+  });
 
 function baseRecord(row: ProfileRow): BackgroundProfileRecord {
   return {
@@ -136,6 +143,7 @@ export class ProfileRepository {
           'pic.height as pic_height',
           'pic.placeholder as pic_placeholder',
           'pic.variants as pic_variants',
+          'pic.analysis as pic_analysis',
           's.id as sub_id',
           's.plan as sub_plan',
           's.status as sub_status',

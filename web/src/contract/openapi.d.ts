@@ -2056,6 +2056,67 @@ export interface paths {
                                         /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                         card: string | null;
                                     };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
                                 } | null;
                                 country: string | null;
                                 date_of_birth: string | null;
@@ -2364,6 +2425,67 @@ export interface paths {
                                         /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                         card: string | null;
                                     };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
                                 } | null;
                                 country: string | null;
                                 date_of_birth: string | null;
@@ -2549,6 +2671,67 @@ export interface paths {
                                         /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                         card: string | null;
                                     };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
                                 } | null;
                                 country: string | null;
                                 date_of_birth: string | null;
@@ -2744,6 +2927,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             country: string | null;
                             date_of_birth: string | null;
@@ -2891,6 +3135,67 @@ export interface paths {
                                         /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                         card: string | null;
                                     };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
                                 } | null;
                                 country: string | null;
                                 date_of_birth: string | null;
@@ -3156,6 +3461,67 @@ export interface paths {
                                         /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                         card: string | null;
                                     };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
                                 } | null;
                                 country: string | null;
                                 date_of_birth: string | null;
@@ -3346,6 +3712,67 @@ export interface paths {
                                         /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                         card: string | null;
                                     };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
                                 } | null;
                                 country: string | null;
                                 date_of_birth: string | null;
@@ -4122,6 +4549,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -4368,6 +4856,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -4638,6 +5187,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -5053,6 +5663,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -5299,6 +5970,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -5545,6 +6277,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -5791,6 +6584,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -6061,6 +6915,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -6476,6 +7391,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -6722,6 +7698,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** @description How long ago the photo was taken. */
                             freshness: {
@@ -7123,6 +8160,67 @@ export interface paths {
                                         /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                         card: string | null;
                                     };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
                                 } | null;
                                 /** @description How long ago the photo was taken. */
                                 freshness: {
@@ -8074,6 +9172,67 @@ export interface paths {
                                         /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                         card: string | null;
                                     };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
                                 } | null;
                                 /** Format: date-time */
                                 created_at: string;
@@ -8135,6 +9294,67 @@ export interface paths {
                                         /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                         card: string | null;
                                     };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
                                 } | null;
                                 /** Format: date-time */
                                 created_at: string;
@@ -8196,6 +9416,67 @@ export interface paths {
                                         /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                         card: string | null;
                                     };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
                                 } | null;
                                 /** Format: date-time */
                                 created_at: string;
@@ -8257,6 +9538,67 @@ export interface paths {
                                         /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                         card: string | null;
                                     };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
                                 } | null;
                                 /** Format: date-time */
                                 created_at: string;
@@ -8317,6 +9659,67 @@ export interface paths {
                                         /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                         card: string | null;
                                     };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
                                 } | null;
                                 /** Format: date-time */
                                 created_at: string;
@@ -8378,6 +9781,67 @@ export interface paths {
                                         /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                         card: string | null;
                                     };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
                                 } | null;
                                 /** Format: date-time */
                                 created_at: string;
@@ -8438,6 +9902,67 @@ export interface paths {
                                         /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                         card: string | null;
                                     };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
                                 } | null;
                                 /** Format: date-time */
                                 created_at: string;
@@ -8498,6 +10023,67 @@ export interface paths {
                                         /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                         card: string | null;
                                     };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
                                 } | null;
                                 /** Format: date-time */
                                 created_at: string;
@@ -8573,6 +10159,67 @@ export interface paths {
                                             /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                             card: string | null;
                                         };
+                                        /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                        faces: {
+                                            /** @example 402 */
+                                            x: number;
+                                            /** @example 318 */
+                                            y: number;
+                                            /** @example 512 */
+                                            width: number;
+                                            /** @example 596 */
+                                            height: number;
+                                            /**
+                                             * @description The detector’s confidence, 0–1.
+                                             * @example 0.93
+                                             */
+                                            score: number;
+                                        }[] | null;
+                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                        focus: {
+                                            /** @example 402 */
+                                            x: number;
+                                            /** @example 318 */
+                                            y: number;
+                                            /**
+                                             * @description 0 for a point.
+                                             * @example 512
+                                             */
+                                            width: number;
+                                            /**
+                                             * @description 0 for a point.
+                                             * @example 596
+                                             */
+                                            height: number;
+                                            /**
+                                             * @description face: the largest face found; user: set by the performer.
+                                             * @enum {unknown}
+                                             */
+                                            source: "face" | "user";
+                                        } | null;
+                                        /**
+                                         * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                         * @example [
+                                         *       {
+                                         *         "code": "landscape",
+                                         *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                         *       }
+                                         *     ]
+                                         */
+                                        hints: {
+                                            /**
+                                             * @description Stable: clients may show their own words for it.
+                                             * @enum {unknown}
+                                             */
+                                            code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                            /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                            message: string;
+                                        }[] | null;
+                                        /**
+                                         * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                         * @example 2026-05-14T16:02:11.000Z
+                                         */
+                                        captured_at: string | null;
                                     } | null;
                                     /** Format: date-time */
                                     created_at: string;
@@ -8635,6 +10282,67 @@ export interface paths {
                                             /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                             card: string | null;
                                         };
+                                        /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                        faces: {
+                                            /** @example 402 */
+                                            x: number;
+                                            /** @example 318 */
+                                            y: number;
+                                            /** @example 512 */
+                                            width: number;
+                                            /** @example 596 */
+                                            height: number;
+                                            /**
+                                             * @description The detector’s confidence, 0–1.
+                                             * @example 0.93
+                                             */
+                                            score: number;
+                                        }[] | null;
+                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                        focus: {
+                                            /** @example 402 */
+                                            x: number;
+                                            /** @example 318 */
+                                            y: number;
+                                            /**
+                                             * @description 0 for a point.
+                                             * @example 512
+                                             */
+                                            width: number;
+                                            /**
+                                             * @description 0 for a point.
+                                             * @example 596
+                                             */
+                                            height: number;
+                                            /**
+                                             * @description face: the largest face found; user: set by the performer.
+                                             * @enum {unknown}
+                                             */
+                                            source: "face" | "user";
+                                        } | null;
+                                        /**
+                                         * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                         * @example [
+                                         *       {
+                                         *         "code": "landscape",
+                                         *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                         *       }
+                                         *     ]
+                                         */
+                                        hints: {
+                                            /**
+                                             * @description Stable: clients may show their own words for it.
+                                             * @enum {unknown}
+                                             */
+                                            code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                            /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                            message: string;
+                                        }[] | null;
+                                        /**
+                                         * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                         * @example 2026-05-14T16:02:11.000Z
+                                         */
+                                        captured_at: string | null;
                                     } | null;
                                     /** Format: date-time */
                                     created_at: string;
@@ -8697,6 +10405,67 @@ export interface paths {
                                             /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                             card: string | null;
                                         };
+                                        /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                        faces: {
+                                            /** @example 402 */
+                                            x: number;
+                                            /** @example 318 */
+                                            y: number;
+                                            /** @example 512 */
+                                            width: number;
+                                            /** @example 596 */
+                                            height: number;
+                                            /**
+                                             * @description The detector’s confidence, 0–1.
+                                             * @example 0.93
+                                             */
+                                            score: number;
+                                        }[] | null;
+                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                        focus: {
+                                            /** @example 402 */
+                                            x: number;
+                                            /** @example 318 */
+                                            y: number;
+                                            /**
+                                             * @description 0 for a point.
+                                             * @example 512
+                                             */
+                                            width: number;
+                                            /**
+                                             * @description 0 for a point.
+                                             * @example 596
+                                             */
+                                            height: number;
+                                            /**
+                                             * @description face: the largest face found; user: set by the performer.
+                                             * @enum {unknown}
+                                             */
+                                            source: "face" | "user";
+                                        } | null;
+                                        /**
+                                         * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                         * @example [
+                                         *       {
+                                         *         "code": "landscape",
+                                         *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                         *       }
+                                         *     ]
+                                         */
+                                        hints: {
+                                            /**
+                                             * @description Stable: clients may show their own words for it.
+                                             * @enum {unknown}
+                                             */
+                                            code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                            /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                            message: string;
+                                        }[] | null;
+                                        /**
+                                         * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                         * @example 2026-05-14T16:02:11.000Z
+                                         */
+                                        captured_at: string | null;
                                     } | null;
                                     /** Format: date-time */
                                     created_at: string;
@@ -8759,6 +10528,67 @@ export interface paths {
                                             /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                             card: string | null;
                                         };
+                                        /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                        faces: {
+                                            /** @example 402 */
+                                            x: number;
+                                            /** @example 318 */
+                                            y: number;
+                                            /** @example 512 */
+                                            width: number;
+                                            /** @example 596 */
+                                            height: number;
+                                            /**
+                                             * @description The detector’s confidence, 0–1.
+                                             * @example 0.93
+                                             */
+                                            score: number;
+                                        }[] | null;
+                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                        focus: {
+                                            /** @example 402 */
+                                            x: number;
+                                            /** @example 318 */
+                                            y: number;
+                                            /**
+                                             * @description 0 for a point.
+                                             * @example 512
+                                             */
+                                            width: number;
+                                            /**
+                                             * @description 0 for a point.
+                                             * @example 596
+                                             */
+                                            height: number;
+                                            /**
+                                             * @description face: the largest face found; user: set by the performer.
+                                             * @enum {unknown}
+                                             */
+                                            source: "face" | "user";
+                                        } | null;
+                                        /**
+                                         * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                         * @example [
+                                         *       {
+                                         *         "code": "landscape",
+                                         *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                         *       }
+                                         *     ]
+                                         */
+                                        hints: {
+                                            /**
+                                             * @description Stable: clients may show their own words for it.
+                                             * @enum {unknown}
+                                             */
+                                            code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                            /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                            message: string;
+                                        }[] | null;
+                                        /**
+                                         * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                         * @example 2026-05-14T16:02:11.000Z
+                                         */
+                                        captured_at: string | null;
                                     } | null;
                                     /** Format: date-time */
                                     created_at: string;
@@ -8820,6 +10650,67 @@ export interface paths {
                                             /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                             card: string | null;
                                         };
+                                        /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                        faces: {
+                                            /** @example 402 */
+                                            x: number;
+                                            /** @example 318 */
+                                            y: number;
+                                            /** @example 512 */
+                                            width: number;
+                                            /** @example 596 */
+                                            height: number;
+                                            /**
+                                             * @description The detector’s confidence, 0–1.
+                                             * @example 0.93
+                                             */
+                                            score: number;
+                                        }[] | null;
+                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                        focus: {
+                                            /** @example 402 */
+                                            x: number;
+                                            /** @example 318 */
+                                            y: number;
+                                            /**
+                                             * @description 0 for a point.
+                                             * @example 512
+                                             */
+                                            width: number;
+                                            /**
+                                             * @description 0 for a point.
+                                             * @example 596
+                                             */
+                                            height: number;
+                                            /**
+                                             * @description face: the largest face found; user: set by the performer.
+                                             * @enum {unknown}
+                                             */
+                                            source: "face" | "user";
+                                        } | null;
+                                        /**
+                                         * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                         * @example [
+                                         *       {
+                                         *         "code": "landscape",
+                                         *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                         *       }
+                                         *     ]
+                                         */
+                                        hints: {
+                                            /**
+                                             * @description Stable: clients may show their own words for it.
+                                             * @enum {unknown}
+                                             */
+                                            code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                            /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                            message: string;
+                                        }[] | null;
+                                        /**
+                                         * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                         * @example 2026-05-14T16:02:11.000Z
+                                         */
+                                        captured_at: string | null;
                                     } | null;
                                     /** Format: date-time */
                                     created_at: string;
@@ -8882,6 +10773,67 @@ export interface paths {
                                             /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                             card: string | null;
                                         };
+                                        /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                        faces: {
+                                            /** @example 402 */
+                                            x: number;
+                                            /** @example 318 */
+                                            y: number;
+                                            /** @example 512 */
+                                            width: number;
+                                            /** @example 596 */
+                                            height: number;
+                                            /**
+                                             * @description The detector’s confidence, 0–1.
+                                             * @example 0.93
+                                             */
+                                            score: number;
+                                        }[] | null;
+                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                        focus: {
+                                            /** @example 402 */
+                                            x: number;
+                                            /** @example 318 */
+                                            y: number;
+                                            /**
+                                             * @description 0 for a point.
+                                             * @example 512
+                                             */
+                                            width: number;
+                                            /**
+                                             * @description 0 for a point.
+                                             * @example 596
+                                             */
+                                            height: number;
+                                            /**
+                                             * @description face: the largest face found; user: set by the performer.
+                                             * @enum {unknown}
+                                             */
+                                            source: "face" | "user";
+                                        } | null;
+                                        /**
+                                         * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                         * @example [
+                                         *       {
+                                         *         "code": "landscape",
+                                         *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                         *       }
+                                         *     ]
+                                         */
+                                        hints: {
+                                            /**
+                                             * @description Stable: clients may show their own words for it.
+                                             * @enum {unknown}
+                                             */
+                                            code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                            /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                            message: string;
+                                        }[] | null;
+                                        /**
+                                         * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                         * @example 2026-05-14T16:02:11.000Z
+                                         */
+                                        captured_at: string | null;
                                     } | null;
                                     /** Format: date-time */
                                     created_at: string;
@@ -8943,6 +10895,67 @@ export interface paths {
                                             /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                             card: string | null;
                                         };
+                                        /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                        faces: {
+                                            /** @example 402 */
+                                            x: number;
+                                            /** @example 318 */
+                                            y: number;
+                                            /** @example 512 */
+                                            width: number;
+                                            /** @example 596 */
+                                            height: number;
+                                            /**
+                                             * @description The detector’s confidence, 0–1.
+                                             * @example 0.93
+                                             */
+                                            score: number;
+                                        }[] | null;
+                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                        focus: {
+                                            /** @example 402 */
+                                            x: number;
+                                            /** @example 318 */
+                                            y: number;
+                                            /**
+                                             * @description 0 for a point.
+                                             * @example 512
+                                             */
+                                            width: number;
+                                            /**
+                                             * @description 0 for a point.
+                                             * @example 596
+                                             */
+                                            height: number;
+                                            /**
+                                             * @description face: the largest face found; user: set by the performer.
+                                             * @enum {unknown}
+                                             */
+                                            source: "face" | "user";
+                                        } | null;
+                                        /**
+                                         * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                         * @example [
+                                         *       {
+                                         *         "code": "landscape",
+                                         *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                         *       }
+                                         *     ]
+                                         */
+                                        hints: {
+                                            /**
+                                             * @description Stable: clients may show their own words for it.
+                                             * @enum {unknown}
+                                             */
+                                            code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                            /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                            message: string;
+                                        }[] | null;
+                                        /**
+                                         * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                         * @example 2026-05-14T16:02:11.000Z
+                                         */
+                                        captured_at: string | null;
                                     } | null;
                                     /** Format: date-time */
                                     created_at: string;
@@ -9004,6 +11017,67 @@ export interface paths {
                                             /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                             card: string | null;
                                         };
+                                        /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                        faces: {
+                                            /** @example 402 */
+                                            x: number;
+                                            /** @example 318 */
+                                            y: number;
+                                            /** @example 512 */
+                                            width: number;
+                                            /** @example 596 */
+                                            height: number;
+                                            /**
+                                             * @description The detector’s confidence, 0–1.
+                                             * @example 0.93
+                                             */
+                                            score: number;
+                                        }[] | null;
+                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                        focus: {
+                                            /** @example 402 */
+                                            x: number;
+                                            /** @example 318 */
+                                            y: number;
+                                            /**
+                                             * @description 0 for a point.
+                                             * @example 512
+                                             */
+                                            width: number;
+                                            /**
+                                             * @description 0 for a point.
+                                             * @example 596
+                                             */
+                                            height: number;
+                                            /**
+                                             * @description face: the largest face found; user: set by the performer.
+                                             * @enum {unknown}
+                                             */
+                                            source: "face" | "user";
+                                        } | null;
+                                        /**
+                                         * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                         * @example [
+                                         *       {
+                                         *         "code": "landscape",
+                                         *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                         *       }
+                                         *     ]
+                                         */
+                                        hints: {
+                                            /**
+                                             * @description Stable: clients may show their own words for it.
+                                             * @enum {unknown}
+                                             */
+                                            code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                            /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                            message: string;
+                                        }[] | null;
+                                        /**
+                                         * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                         * @example 2026-05-14T16:02:11.000Z
+                                         */
+                                        captured_at: string | null;
                                     } | null;
                                     /** Format: date-time */
                                     created_at: string;
@@ -9503,6 +11577,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -9564,6 +11699,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -9625,6 +11821,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -9686,6 +11943,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -9746,6 +12064,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -9807,6 +12186,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -9867,6 +12307,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -9927,6 +12428,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -10146,6 +12708,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -10207,6 +12830,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -10268,6 +12952,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -10329,6 +13074,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -10389,6 +13195,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -10450,6 +13317,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -10510,6 +13438,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -10570,6 +13559,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -11206,6 +14256,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -11267,6 +14378,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -11328,6 +14500,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -11389,6 +14622,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -11449,6 +14743,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -11510,6 +14865,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -11570,6 +14986,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;
@@ -11630,6 +15107,67 @@ export interface paths {
                                     /** @example …-card-320.webp 320w, …-card-640.webp 640w */
                                     card: string | null;
                                 };
+                                /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                faces: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /** @example 512 */
+                                    width: number;
+                                    /** @example 596 */
+                                    height: number;
+                                    /**
+                                     * @description The detector’s confidence, 0–1.
+                                     * @example 0.93
+                                     */
+                                    score: number;
+                                }[] | null;
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                focus: {
+                                    /** @example 402 */
+                                    x: number;
+                                    /** @example 318 */
+                                    y: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 512
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description 0 for a point.
+                                     * @example 596
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description face: the largest face found; user: set by the performer.
+                                     * @enum {unknown}
+                                     */
+                                    source: "face" | "user";
+                                } | null;
+                                /**
+                                 * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                 * @example [
+                                 *       {
+                                 *         "code": "landscape",
+                                 *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                 *       }
+                                 *     ]
+                                 */
+                                hints: {
+                                    /**
+                                     * @description Stable: clients may show their own words for it.
+                                     * @enum {unknown}
+                                     */
+                                    code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                    /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                    message: string;
+                                }[] | null;
+                                /**
+                                 * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                 * @example 2026-05-14T16:02:11.000Z
+                                 */
+                                captured_at: string | null;
                             } | null;
                             /** Format: date-time */
                             created_at: string;

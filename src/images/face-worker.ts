@@ -1,0 +1,160 @@
+// Runs in a worker thread (see faces.ts): BlazeFace finds face candidates and the face mesh model
+// confirms each (a candidate without a face shape is dropped), from @vladmandic/human on
+// TensorFlow.js's WebAssembly backend. The models (about 2 MB) and the WebAssembly binaries ship
+// inside their npm packages; nothing is downloaded. Loaded once per thread, on its first task.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { measurePixels } from './measures.js';
+
+const require = createRequire(import.meta.url);
+
+interface ModelArtifacts {
+  modelTopology: unknown;
+  weightSpecs: unknown[];
+  weightData: ArrayBuffer;
+  format?: string;
+  generatedBy?: string;
+  convertedBy?: string;
+  signature?: unknown;
+  userDefinedMetadata?: unknown;
+  modelInitializer?: unknown;
+}
+interface HumanFace {
+  box: [number, number, number, number];
+  /** The face mesh's 468 landmarks, [x, y, z] in the input's pixels. */
+  mesh: [number, number, number][];
+  boxScore: number;
+  faceScore: number;
+  score: number;
+}
+interface HumanInstance {
+  tf: {
+    tensor4d(values: Uint8Array, shape: [number, number, number, number], dtype: 'int32'): { dispose(): void };
+    io: { registerLoadRouter(router: (url: string | string[]) => { load(): Promise<ModelArtifacts> } | null): void };
+  };
+  load(): Promise<void>;
+  detect(input: unknown): Promise<{ face: HumanFace[]; error?: string | null }>;
+}
+
+// @vladmandic/human's "exports" map names its builds without "./", so they are loaded by path.
+const dist = path.dirname(require.resolve('@vladmandic/human'));
+const models = path.join(dist, '..', 'models');
+
+/** The detector's confidence a candidate needs (the labelled set in test/fixtures/faces was right on 97 % at 0.4). */
+const MIN_CONFIDENCE = 0.4;
+
+/** A TensorFlow.js graph model read from disk (its JSON and weight files), for `file://` model paths. */
+async function fromDisk(file: string): Promise<ModelArtifacts> {
+  const json = JSON.parse(await readFile(file, 'utf8')) as {
+    modelTopology: unknown;
+    weightsManifest: { paths: string[]; weights: unknown[] }[];
+    format?: string;
+    generatedBy?: string;
+    convertedBy?: string;
+    signature?: unknown;
+    userDefinedMetadata?: unknown;
+    modelInitializer?: unknown;
+  };
+  const weights = Buffer.concat(
+    await Promise.all(json.weightsManifest.flatMap((group) => group.paths.map((name) => readFile(path.join(path.dirname(file), name))))),
+  );
+  return {
+    modelTopology: json.modelTopology,
+    weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
+    weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer,
+    format: json.format,
+    generatedBy: json.generatedBy,
+    convertedBy: json.convertedBy,
+    signature: json.signature,
+    userDefinedMetadata: json.userDefinedMetadata,
+    modelInitializer: json.modelInitializer,
+  };
+}
+
+async function load(): Promise<HumanInstance> {
+  const { Human } = require(path.join(dist, 'human.node-wasm.js')) as { Human: new (config: object) => HumanInstance };
+  const human = new Human({
+    backend: 'wasm',
+    wasmPath: `${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}${path.sep}`,
+    modelBasePath: `file://${models}/`,
+    debug: false,
+    async: true,
+    warmup: 'none',
+    // Every picture is new: no result carried over from a "previous frame" (see also skipFrames).
+    cacheSensitivity: 0,
+    filter: { enabled: false },
+    face: {
+      enabled: true,
+      detector: {
+        modelPath: 'blazeface.json',
+        rotation: true,
+        maxDetected: 20,
+        minConfidence: MIN_CONFIDENCE,
+        iouThreshold: 0.2,
+        minSize: 0,
+      },
+      mesh: { enabled: true, modelPath: 'facemesh.json' },
+      iris: { enabled: false },
+      description: { enabled: false },
+      emotion: { enabled: false },
+      antispoof: { enabled: false },
+      liveness: { enabled: false },
+    },
+    body: { enabled: false },
+    hand: { enabled: false },
+    object: { enabled: false },
+    gesture: { enabled: false },
+    segmentation: { enabled: false },
+  });
+  // TensorFlow.js without its native binding cannot read files: the models are read here.
+  human.tf.io.registerLoadRouter((url) =>
+    typeof url === 'string' && url.startsWith('file://') ? { load: () => fromDisk(url.slice('file://'.length)) } : null,
+  );
+  await human.load();
+  return human;
+}
+
+let loaded: Promise<HumanInstance> | undefined;
+
+export interface FaceTask {
+  /** RGB pixels, 3 bytes each, row by row. */
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/**
+ * A face's box: the bounds of its mesh (brow to chin, cheek to cheek), which fits the face; the
+ * detector's own box is the larger square the mesh model was given.
+ */
+function outline({ box: [x, y, width, height], mesh }: HumanFace) {
+  if (mesh.length === 0) return { x, y, width, height };
+  let left = Infinity;
+  let top = Infinity;
+  let right = -Infinity;
+  let bottom = -Infinity;
+  for (const [px, py] of mesh) {
+    left = Math.min(left, px);
+    top = Math.min(top, py);
+    right = Math.max(right, px);
+    bottom = Math.max(bottom, py);
+  }
+  return { x: left, y: top, width: right - left, height: bottom - top };
+}
+
+/** The faces in the pixels (largest first), and the measures the hints are decided from. */
+export default async function detect({ data, width, height }: FaceTask) {
+  loaded ??= load();
+  const human = await loaded;
+  const tensor = human.tf.tensor4d(data, [1, height, width, 3], 'int32');
+  let faces;
+  try {
+    const result = await human.detect(tensor);
+    if (result.error) throw new Error(result.error);
+    faces = result.face.map((face) => ({ ...outline(face), score: face.score })).sort((a, b) => b.width * b.height - a.width * a.height);
+  } finally {
+    tensor.dispose();
+  }
+  return { faces, measures: measurePixels(data, width, height, faces[0]) };
+}

@@ -1,0 +1,241 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { frameAround, type HintCode } from '../../src/images/analysis.js';
+import { closeFacePool } from '../../src/images/faces.js';
+import { sanitiseImage, type SanitisedImage } from '../../src/images/sanitise.js';
+import { VARIANT_SPECS, variantSpecsFor } from '../../src/images/variants.js';
+
+// The labelled set (sources and licences: test/fixtures/faces/SOURCES.md).
+const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'faces');
+const require = createRequire(import.meta.url);
+const DEMO = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
+const sample = (n: number) => path.join(DEMO, `sample${n}.jpg`);
+/** One person each, cut from the group photos (left, top, width, height in the sample's pixels). */
+const ONE_FACE_CUTS: [number, [number, number, number, number]][] = [
+  [1, [290, 247, 425, 531]],
+  [1, [708, 318, 446, 558]],
+  [1, [1334, 91, 487, 609]],
+  [2, [254, 9, 367, 459]],
+  [2, [796, 115, 362, 453]],
+  [2, [1311, 44, 466, 582]],
+  [3, [446, 207, 478, 597]],
+  [3, [921, 80, 528, 660]],
+  [3, [1395, 166, 408, 510]],
+  [4, [144, 75, 389, 486]],
+  [4, [533, 0, 449, 561]],
+  [4, [871, 78, 406, 507]],
+  [4, [1176, 34, 348, 435]],
+  [5, [257, 724, 413, 516]],
+  [5, [579, 303, 205, 256]],
+  [5, [704, 14, 321, 401]],
+  [5, [1002, 92, 379, 474]],
+  [5, [1291, 268, 396, 495]],
+  [6, [103, 337, 504, 630]],
+  [6, [569, 183, 384, 480]],
+  [6, [1070, 179, 407, 509]],
+  [6, [1375, 130, 436, 545]],
+];
+
+interface Labelled {
+  label: string;
+  faces: 'none' | 'one' | 'several';
+  bytes: () => Promise<Buffer>;
+}
+
+function labelledSet(): Labelled[] {
+  const set: Labelled[] = [];
+  for (const [n, [left, top, width, height]] of ONE_FACE_CUTS) {
+    set.push({
+      label: `sample${n} cut at ${left},${top}`,
+      faces: 'one',
+      bytes: () => sharp(sample(n)).extract({ left, top, width, height }).jpeg().toBuffer(),
+    });
+  }
+  for (let n = 1; n <= 6; n++) set.push({ label: `sample${n}`, faces: 'several', bytes: async () => readFileSync(sample(n)) });
+  for (const [folder, faces] of [
+    ['one-face', 'one'],
+    ['no-face', 'none'],
+  ] as const) {
+    for (const file of readdirSync(path.join(FIXTURES, folder))) {
+      set.push({ label: `${folder}/${file}`, faces, bytes: async () => readFileSync(path.join(FIXTURES, folder, file)) });
+    }
+  }
+  return set;
+}
+
+const LIMITS = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
+
+/** The upload pipeline with variants and the face check (the first check loads the models). */
+function analyse(bytes: Buffer, faceCheckTimeoutMs = 30_000): Promise<SanitisedImage> {
+  return sanitiseImage(bytes, bytes.length, LIMITS, { variantFormats: ['webp'], faceCheckTimeoutMs });
+}
+
+const hintsOf = async (bytes: Buffer) => (await analyse(bytes)).analysis!.hints;
+
+afterAll(async () => closeFacePool());
+
+describe('face check on a labelled set', () => {
+  it('decides face or no face right for at least 95 % of the 76 pictures, and every face-centred frame holds the whole face', async () => {
+    const set = labelledSet();
+    expect(set.length).toBeGreaterThanOrEqual(40);
+    const wrong: string[] = [];
+    let oneFace = 0;
+    for (const item of set) {
+      const image = await analyse(await item.bytes());
+      const { faces, focus } = image.analysis!;
+      expect(faces, item.label).not.toBeNull();
+      if (faces!.length > 0 !== (item.faces !== 'none')) wrong.push(`${item.label}: ${faces!.length} faces`);
+      if (item.faces !== 'one' || faces!.length !== 1) continue;
+      oneFace += 1;
+      const face = faces![0]!;
+      expect(focus).toMatchObject({ x: face.x, y: face.y, width: face.width, height: face.height, source: 'face' });
+      for (const spec of variantSpecsFor(image.width, image.height)) {
+        const frame = frameAround(face, spec, image);
+        expect(frame.left, item.label).toBeLessThanOrEqual(face.x);
+        expect(frame.top, item.label).toBeLessThanOrEqual(face.y);
+        expect(frame.left + frame.width, item.label).toBeGreaterThanOrEqual(face.x + face.width);
+        expect(frame.top + frame.height, item.label).toBeGreaterThanOrEqual(face.y + face.height);
+        expect(frame.left + frame.width).toBeLessThanOrEqual(image.width);
+        expect(frame.top + frame.height).toBeLessThanOrEqual(image.height);
+        expect(frame.width / frame.height).toBeCloseTo(spec.width / spec.height, 1);
+      }
+    }
+    const right = set.length - wrong.length;
+    expect(right / set.length, wrong.join('\n')).toBeGreaterThanOrEqual(0.95);
+    expect(oneFace).toBeGreaterThanOrEqual(20);
+  }, 240_000);
+
+  it('frames the avatar around the face, not the centre: the face of a person at the side of a wide photo is in the avatar', async () => {
+    // A portrait placed at the right edge of a wide grey canvas: a centre crop would show only grey.
+    const portrait = await sharp(path.join(FIXTURES, 'one-face', 'skimage-astronaut.jpg'))
+      .resize(600, 600)
+      .toBuffer();
+    const wide = await sharp({ create: { width: 1500, height: 600, channels: 3, background: '#808080' } })
+      .composite([{ input: portrait, left: 900, top: 0 }])
+      .jpeg()
+      .toBuffer();
+    const image = await analyse(wide);
+    const face = image.analysis!.faces![0]!;
+    expect(face.x).toBeGreaterThan(900);
+    const avatar = image.variants.find((variant) => variant.shape === 'avatar' && variant.width === 384)!;
+    // The avatar's pixels are the portrait's (varied), not the canvas's flat grey.
+    const { channels } = await sharp(avatar.buffer).stats();
+    expect(channels[0]!.stdev).toBeGreaterThan(20);
+  }, 60_000);
+});
+
+describe('quality hints', () => {
+  const astronaut = async () =>
+    sharp(
+      await sharp(path.join(FIXTURES, 'one-face', 'skimage-astronaut.jpg'))
+        .resize(600, 600)
+        .toBuffer(),
+    );
+  /** A clean colour headshot, 600 × 750, with a camera named in its EXIF. */
+  const clean = async () =>
+    (await astronaut())
+      .extend({ top: 75, bottom: 75, background: '#d8d4cf' })
+      .withExif({ IFD0: { Make: 'Canon', Model: 'EOS R6' } })
+      .jpeg({ quality: 92 })
+      .toBuffer();
+
+  it('a clean colour portrait headshot gets none', async () => {
+    expect(await hintsOf(await clean())).toEqual([]);
+  }, 60_000);
+
+  const cases: [HintCode, () => Promise<Buffer>][] = [
+    ['no_face', () => readFileSync(path.join(FIXTURES, 'no-face', 'gnome-dice.jpg')) as unknown as Promise<Buffer>],
+    ['multiple_faces', async () => sharp(sample(4)).extract({ left: 100, top: 0, width: 1300, height: 1448 }).jpeg().toBuffer()],
+    [
+      'face_too_small',
+      async () =>
+        sharp({ create: { width: 1200, height: 1500, channels: 3, background: '#a0a8b0' } })
+          .composite([{ input: await (await astronaut()).resize(420, 420).toBuffer(), left: 390, top: 1080 }])
+          .jpeg()
+          .toBuffer(),
+    ],
+    [
+      'face_cut_off',
+      async () => (await astronaut()).extract({ left: 260, top: 0, width: 340, height: 600 }).resize(500, 882).jpeg().toBuffer(),
+    ],
+    [
+      'blurry',
+      async () =>
+        sharp(await clean())
+          .blur(2.5)
+          .jpeg()
+          .toBuffer(),
+    ],
+    [
+      'too_dark',
+      async () =>
+        sharp(await clean())
+          .linear(0.22, 0)
+          .jpeg()
+          .toBuffer(),
+    ],
+    [
+      'overexposed',
+      async () =>
+        sharp(await clean())
+          .linear(2.2, 40)
+          .jpeg()
+          .toBuffer(),
+    ],
+    [
+      'black_and_white',
+      async () =>
+        sharp(await clean())
+          .greyscale()
+          .jpeg()
+          .toBuffer(),
+    ],
+    [
+      'low_resolution',
+      async () =>
+        sharp(await clean())
+          .resize(400, 500)
+          .jpeg()
+          .toBuffer(),
+    ],
+    ['landscape', async () => (await astronaut()).extend({ left: 150, right: 150, background: '#d8d4cf' }).jpeg().toBuffer()],
+    [
+      'screenshot',
+      async () =>
+        sharp(await clean())
+          .resize(1170, 2532, { fit: 'contain', background: '#ffffff' })
+          .png()
+          .toBuffer(),
+    ],
+  ];
+  for (const [code, make] of cases) {
+    it(`${code}: raised by a photo that has it, not by the clean headshot`, async () => {
+      expect(await hintsOf(await make())).toContain(code);
+      expect(await hintsOf(await clean())).not.toContain(code);
+    }, 60_000);
+  }
+
+  it('screenshot: not raised for a screen-sized photo whose EXIF names a camera', async () => {
+    const photo = await sharp(await clean())
+      .resize(1170, 2532, { fit: 'contain', background: '#ffffff' })
+      .withExif({ IFD0: { Make: 'Apple', Model: 'iPhone 13' } })
+      .jpeg()
+      .toBuffer();
+    expect(await hintsOf(photo)).not.toContain('screenshot');
+  }, 60_000);
+
+  it('face_check_skipped: a check that cannot finish in time is skipped; the picture and its variants are still made', async () => {
+    const bytes = await clean();
+    const image = await analyse(bytes, 1);
+    expect(image.analysis!.hints).toContain('face_check_skipped');
+    expect(image.analysis!.faces).toBeNull();
+    expect(image.variants.map((variant) => `${variant.shape}-${variant.width}`)).toEqual(
+      variantSpecsFor(image.width, image.height).map((spec) => `${spec.shape}-${spec.width}`),
+    );
+    expect(await hintsOf(bytes)).not.toContain('face_check_skipped');
+    expect(VARIANT_SPECS.length).toBeGreaterThan(0);
+  }, 60_000);
+});
