@@ -1,3 +1,4 @@
+import path from 'node:path';
 // Pictures v2: HEIC in, responsive variants and a ThumbHash placeholder out, variants living and
 // dying with their master. HEIC fixtures are encoded here by Debian's heif-enc (helpers/heif.ts).
 import sharp from 'sharp';
@@ -13,6 +14,7 @@ import { STORAGES } from '../helpers/storage.js';
 
 const INVALID = 'Upload a valid image. The file you uploaded was either not an image or a corrupted image.';
 const PROFILE = '/api/profile/talent/';
+const FACES = path.join(import.meta.dirname, '..', 'fixtures', 'faces');
 const hasHeifEnc = await heifEncAvailable();
 
 interface Variant {
@@ -250,6 +252,43 @@ for (const db of DATABASES) {
         await expectNoOrphans(t);
       });
 
+      it('frames the variants around the face and returns the faces, focus, hints and capture date with the profile', async () => {
+        // A headshot (public-domain NASA portrait, test/fixtures/faces) set right of centre on a wider
+        // portrait canvas, with a camera and a capture date in its EXIF.
+        const portrait = await sharp(path.join(FACES, 'one-face', 'skimage-astronaut.jpg'))
+          .resize(900, 900)
+          .toBuffer();
+        const photo = await sharp({ create: { width: 1000, height: 1250, channels: 3, background: '#b9c2cc' } })
+          .composite([{ input: portrait, left: 100, top: 200 }])
+          .withExif({ IFD0: { Make: 'Canon', Model: 'EOS R6' }, IFD2: { DateTimeOriginal: '2026:05:14 16:02:11' } })
+          .jpeg({ quality: 90 })
+          .toBuffer();
+        const res = await upload(pictureForm(photo));
+        expect(res.status, res.text).toBe(200);
+        const info = (await t.http.get(PROFILE, user.headers)).body.profile.profile_picture_info;
+        expect(info.faces).toHaveLength(1);
+        const [face] = info.faces;
+        expect(face.x).toBeGreaterThan(100);
+        expect(face.y).toBeGreaterThan(200);
+        expect(info.focus).toEqual({ x: face.x, y: face.y, width: face.width, height: face.height, source: 'face' });
+        expect(info.hints).toEqual([]);
+        expect(info.captured_at).toBe('2026-05-14T16:02:11.000Z');
+        // The avatar shows the face, not the canvas's centre: its middle is the portrait's, not flat grey.
+        const avatar = (info.variants as Variant[]).find((v) => v.shape === 'avatar' && v.width === 384)!;
+        const { channels } = await sharp((await fetched(avatar.url)).bytes).stats();
+        expect(channels[0]!.stdev).toBeGreaterThan(20);
+
+        // A landscape photo without a face: framed by attention, and the hints say why.
+        const landscape = await upload(pictureForm(await noisyJpeg(1600, 900)));
+        expect(landscape.status).toBe(200);
+        const described = landscape.body.profile.profile_picture_info;
+        expect(described.faces).toEqual([]);
+        expect(described.focus).toBeNull();
+        expect(described.hints.map((hint: { code: string }) => hint.code)).toEqual(expect.arrayContaining(['no_face', 'landscape']));
+        for (const hint of described.hints) expect(hint.message).toMatch(/\w.+\.$/);
+        await expectNoOrphans(t);
+      });
+
       it('gives item photos and gallery photos the same description', async () => {
         const performer = await createUser(t.http, 'talent');
         const form = new FormData();
@@ -278,6 +317,8 @@ for (const db of DATABASES) {
         const shown = items.body.items.find((i: { id: number }) => i.id === created.body.id);
         expect(shown.image_info).toMatchObject({ width: 1000, height: 800 });
         expect(shown.image_info.variants.length).toBe(5);
+        expect(shown.image_info.hints.map((hint: { code: string }) => hint.code)).toContain('no_face');
+        expect(added.body.media_file_info.hints.map((hint: { code: string }) => hint.code)).toContain('no_face');
         await expectNoOrphans(t);
       });
 
