@@ -1,9 +1,10 @@
 // npm run bench: the API against its own floors, in one run on this machine; writes bench/results.md.
 // BENCH_SECONDS (default 8) per load run; TEST_DATABASE_URL (or a local PostgreSQL) for the
-// PostgreSQL rows; BENCH_ONLY=get,post,upload,rss,gallery,pictures,small to run a subset.
+// PostgreSQL rows; BENCH_ONLY=get,post,upload,rss,gallery,pictures,small,faces to run a subset.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
@@ -17,7 +18,7 @@ import { sanitiseImage } from '../src/images/sanitise.js';
 import { heicFrom, heifEncAvailable } from '../test/helpers/heif.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'get,post,upload,rss,gallery,pictures,small').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'get,post,upload,rss,gallery,pictures,small,faces').split(','));
 const CORES = availableParallelism();
 const root = path.resolve(import.meta.dirname, '..');
 const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -163,7 +164,7 @@ async function backgroundUser(http: Http, email: string): Promise<Record<string,
   return { authorization: `Bearer ${token.body.access}`, 'is-background': 'true' };
 }
 
-async function startCastfolio(database: 'sqlite' | 'postgres', workers: number): Promise<Target> {
+async function startCastfolio(database: 'sqlite' | 'postgres', workers: number, extraEnv: Record<string, string> = {}): Promise<Target> {
   const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-bench-'));
   const pgDb = database === 'postgres' ? await createPostgresDatabase(PG_URL, 'castfolio_bench') : undefined;
   const env: Record<string, string> = {
@@ -184,6 +185,7 @@ async function startCastfolio(database: 'sqlite' | 'postgres', workers: number):
     RATE_LIMIT: 'false',
     // BENCH_SERVER_ENV='{"IMAGE_CONCURRENCY":"1"}' tries other settings.
     ...(JSON.parse(process.env.BENCH_SERVER_ENV ?? '{}') as Record<string, string>),
+    ...extraEnv,
   };
   const server = await startOnPort(SERVER_JS, env, dir);
   const http = new Http(server.baseUrl);
@@ -375,6 +377,7 @@ async function main(): Promise<void> {
   if (ONLY.has('gallery')) await galleryBench(databases);
   if (ONLY.has('pictures')) await picturesBench();
   if (ONLY.has('small')) await smallUploadBench();
+  if (ONLY.has('faces')) await facesBench();
 
   // Sections this run did not measure (BENCH_ONLY, and bench:import's own) are kept as they were.
   const previous = sectionsOf(readFileSync(path.join(root, 'bench', 'results.md'), 'utf8'));
@@ -771,4 +774,91 @@ async function smallUploadBench(): Promise<void> {
     rmSync(floorDir, { recursive: true, force: true });
   }
   out();
+}
+
+/**
+ * What the face check adds: a 12 MP photo of four people (@vladmandic/face-api's demo/sample6.jpg,
+ * a devDependency, scaled up) uploaded one at a time to two servers, the face check on and off
+ * (FACE_CHECK), alternating; then GET profile of a picture with its analysis against the same
+ * picture with the analysis column emptied.
+ */
+async function facesBench(): Promise<void> {
+  const UPLOADS = 15;
+  out('## Face check');
+  out();
+  const source = path.join(
+    path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),
+    'demo',
+    'sample6.jpg',
+  );
+  const bytes = await sharp(source).resize(4000, 3200).jpeg({ quality: 90 }).toBuffer();
+  const on = await startCastfolio('sqlite', 1);
+  const off = await startCastfolio('sqlite', 1, { FACE_CHECK: 'false' });
+  try {
+    const { body, contentType } = multipartBody('profile_picture', 'group.jpg', bytes);
+    const send = async (target: Target) => {
+      const { status, ms } = await postForm(`${target.server.baseUrl}/api/profile/background/`, target.headers, body, contentType);
+      if (status !== 200) throw new Error(`upload answered ${status}`);
+      return ms;
+    };
+    // The first check loads the models (about a second); the first upload of each warms up.
+    await send(on);
+    await send(off);
+    const times = { on: [] as number[], off: [] as number[] };
+    for (let i = 0; i < UPLOADS; i++) {
+      times.on.push(await send(on));
+      times.off.push(await send(off));
+    }
+    const p = (list: number[], q: number) => [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor(list.length * q))]!;
+    const added = times.on.map((ms, i) => ms - times.off[i]!);
+    out(
+      `A ${fmt(bytes.length / 1024 / 1024, 1)} MB 12 MP JPEG (4000 × 3200, four faces) uploaded ${UPLOADS} times to each of two servers (SQLite, local storage), ` +
+        'the face check on and off, alternating one at a time. Wall-clock milliseconds per upload; "added" is each pair\'s difference.',
+    );
+    out();
+    out('| face check | p50 ms | p95 ms | target |');
+    out('|---|---:|---:|---|');
+    out(`| off | ${fmt(p(times.off, 0.5))} | ${fmt(p(times.off, 0.95))} | |`);
+    out(`| on | ${fmt(p(times.on, 0.5))} | ${fmt(p(times.on, 0.95))} | |`);
+    out(`| added (pairs) | ${fmt(p(added, 0.5))} | ${fmt(p(added, 0.95))} | p95 ≤ 250 ms |`);
+    out();
+    const info = (await on.http.get('/api/profile/background/', on.headers)).body.profile.profile_picture_info;
+    out(
+      `The picture's analysis: ${info.faces.length} faces, hints ${info.hints.map((h: { code: string }) => h.code).join(', ') || 'none'}.`,
+    );
+    out();
+  } finally {
+    await off.close();
+  }
+  try {
+    // GET profile: the same picture described with and without its analysis (one more JSON column).
+    const { body, contentType } = multipartBody('profile_picture', 'group.jpg', bytes);
+    const bare = await backgroundUser(on.http, 'bench-bare@example.com');
+    await postForm(`${on.server.baseUrl}/api/profile/background/`, bare, body, contentType);
+    const picture = (await on.http.get('/api/profile/background/', bare)).body.profile.profile_picture as string;
+    const db = new Database(path.join(on.dir, 'castfolio.db'));
+    const emptied = db
+      .prepare('update pictures set analysis = null where name = ?')
+      .run(picture.slice(picture.indexOf('/media/') + 7)).changes;
+    db.close();
+    if (emptied !== 1) throw new Error('the bare picture had no record');
+    const url = `${on.server.baseUrl}/api/profile/background/`;
+    await load({ url, connections: 16, headers: on.headers, amount: 2000 });
+    const rounds: { bare: number; analysed: number }[] = [];
+    for (let round = 0; round < 7; round++) {
+      const plain = await loadWithCpu(on, { url, connections: 16, headers: bare, duration: Math.max(2, SECONDS / 4) });
+      const analysed = await loadWithCpu(on, { url, connections: 16, headers: on.headers, duration: Math.max(2, SECONDS / 4) });
+      rounds.push({ bare: plain.cpuUs, analysed: analysed.cpuUs });
+    }
+    const ratios = rounds.map((r) => r.analysed / r.bare);
+    out('| GET /api/profile/background/ (SQLite, 16 connections, 7 alternating pairs) | server CPU µs/req | ratio | target |');
+    out('|---|---:|---:|---|');
+    out(
+      `| picture with its analysis (faces, focus, hints) | ${fmt(median(rounds.map((r) => r.analysed)))} | ${fmt(median(ratios), 2)}× (${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}) | nothing added |`,
+    );
+    out(`| the same picture, analysis emptied | ${fmt(median(rounds.map((r) => r.bare)))} | 1.00× | |`);
+    out();
+  } finally {
+    await on.close();
+  }
 }
