@@ -185,16 +185,24 @@ export interface Frame {
  * The part of the master a variant shows when framed around `focus`: the face takes about half an
  * avatar's height and a third of a card's, with headroom above it (its centre 45 % / 38 % down),
  * never smaller than the variant itself, and moved as little as needed to stay inside the picture
- * while keeping the whole face box in.
+ * while keeping the whole face box in. A point focus centres the largest frame the picture holds;
+ * a rectangle the performer set is shown whole, as tightly as the variant's shape allows.
  */
 export function frameAround(
-  focus: { x: number; y: number; width: number; height: number },
+  focus: { x: number; y: number; width: number; height: number; source?: PictureFocus['source'] },
   variant: { shape: 'avatar' | 'card'; width: number; height: number },
   master: { width: number; height: number },
 ): Frame {
   const aspect = variant.width / variant.height;
   const avatar = variant.shape === 'avatar';
-  let height = Math.max(focus.height / (avatar ? 0.5 : 0.36), variant.height, focus.width / aspect);
+  // A point (a frame of no size) is the centre of the largest frame the picture holds; a rectangle
+  // the performer drew is what they want shown (the smallest frame of the variant's shape around it).
+  const point = focus.width === 0 && focus.height === 0;
+  const drawn = !point && focus.source === 'user';
+  const share = drawn ? 1 : avatar ? 0.5 : 0.36;
+  let height = point
+    ? Math.min(master.height, master.width / aspect)
+    : Math.max(focus.height / share, variant.height, focus.width / aspect);
   let width = height * aspect;
   if (width > master.width) {
     width = master.width;
@@ -207,7 +215,7 @@ export function frameAround(
   const centreX = focus.x + focus.width / 2;
   const centreY = focus.y + focus.height / 2;
   let left = clamp(centreX - width / 2, focus.x + focus.width - width, focus.x);
-  let top = clamp(centreY - height * (avatar ? 0.45 : 0.38), focus.y + focus.height - height, focus.y);
+  let top = clamp(centreY - height * (point || drawn ? 0.5 : avatar ? 0.45 : 0.38), focus.y + focus.height - height, focus.y);
   left = clamp(left, 0, master.width - width);
   top = clamp(top, 0, master.height - height);
   const frame = { left: Math.round(left), top: Math.round(top), width: Math.round(width), height: Math.round(height) };

@@ -289,6 +289,131 @@ for (const db of DATABASES) {
         await expectNoOrphans(t);
       });
 
+      describe('re-framing', () => {
+        const FOCUS = PROFILE + 'picture-focus/';
+        const headshot = async () => {
+          const portrait = await sharp(path.join(FACES, 'one-face', 'skimage-astronaut.jpg'))
+            .resize(900, 900)
+            .toBuffer();
+          return sharp({ create: { width: 1000, height: 1600, channels: 3, background: '#b9c2cc' } })
+            .composite([{ input: portrait, left: 100, top: 700 }])
+            .jpeg({ quality: 90 })
+            .toBuffer();
+        };
+        const framed = async (who: TestUser) => (await t.http.get(PROFILE, who.headers)).body.profile;
+
+        it('sets a rectangle: new variants under new URLs framed around it, the old ones deleted, the master and faces kept; DELETE returns to the face', async () => {
+          const someone = await createUser(t.http, 'talent');
+          expect((await upload(pictureForm(await headshot()), someone)).status).toBe(200);
+          const before = await framed(someone);
+          const res = await t.http.request('PUT', FOCUS, { json: { x: 0, y: 0, width: 600, height: 600 }, headers: someone.headers });
+          expect(res.status, res.text).toBe(200);
+          expect(res.body.message).toBe('Profile picture framed');
+          const after = await framed(someone);
+          expect(res.body.profile).toEqual(after);
+          expect(after.profile_picture).toBe(before.profile_picture);
+          const info = after.profile_picture_info;
+          expect(info.focus).toEqual({ x: 0, y: 0, width: 600, height: 600, source: 'user' });
+          expect(info.faces).toEqual(before.profile_picture_info.faces);
+          expect(info.hints).toEqual(before.profile_picture_info.hints);
+          const oldUrls = (before.profile_picture_info.variants as Variant[]).map((v) => v.url);
+          const newUrls = (info.variants as Variant[]).map((v) => v.url);
+          expect(newUrls).toHaveLength(oldUrls.length);
+          for (const url of newUrls) expect(oldUrls).not.toContain(url);
+          for (const url of oldUrls) expect(await t.storage.inner.exists(nameOf(url))).toBe(false);
+          // The top-left square is the flat grey canvas above the portrait: the new avatar shows it, not the face.
+          const avatar = (info.variants as Variant[]).find((v) => v.shape === 'avatar' && v.width === 384)!;
+          const { channels } = await sharp((await fetched(avatar.url)).bytes).stats();
+          expect(channels[0]!.stdev).toBeLessThan(12);
+          await expectNoOrphans(t);
+
+          const back = await t.http.request('DELETE', FOCUS, { headers: someone.headers });
+          expect(back.status, back.text).toBe(200);
+          const face = back.body.profile.profile_picture_info.faces[0];
+          expect(back.body.profile.profile_picture_info.focus).toEqual({
+            x: face.x,
+            y: face.y,
+            width: face.width,
+            height: face.height,
+            source: 'face',
+          });
+          await expectNoOrphans(t);
+        });
+
+        it('takes a point: the largest frame centred on it', async () => {
+          const someone = await createUser(t.http, 'talent');
+          await upload(pictureForm(await headshot()), someone);
+          const res = await t.http.request('PUT', FOCUS, { json: { x: 500, y: 1000 }, headers: someone.headers });
+          expect(res.status, res.text).toBe(200);
+          expect(res.body.profile.profile_picture_info.focus).toEqual({ x: 500, y: 1000, width: 0, height: 0, source: 'user' });
+          await expectNoOrphans(t);
+        });
+
+        it('refuses a frame outside the picture, a bad body, or no picture, with field errors and nothing changed', async () => {
+          const someone = await createUser(t.http, 'talent');
+          const none = await t.http.request('PUT', FOCUS, { json: { x: 1, y: 1 }, headers: someone.headers });
+          expect(none.status).toBe(400);
+          expect(none.body.profile_picture[0]).toMatch(/no picture/);
+          await upload(pictureForm(await headshot()), someone);
+          const before = await framed(someone);
+          const outside = await t.http.request('PUT', FOCUS, { json: { x: 900, y: 0, width: 200, height: 200 }, headers: someone.headers });
+          expect(outside.status).toBe(400);
+          expect(outside.body.x[0]).toMatch(/at most the picture's width, 1000/);
+          const half = await t.http.request('PUT', FOCUS, { json: { x: 10, y: 10, width: 200 }, headers: someone.headers });
+          expect(half.status).toBe(400);
+          expect(half.body.width).toBeDefined();
+          for (const json of [{ x: -1, y: 0 }, { x: 'a', y: 0 }, { y: 0 }, { x: 0, y: 0, extra: 1 }, [1, 2]]) {
+            const bad = await t.http.request('PUT', FOCUS, { json, headers: someone.headers });
+            expect(bad.status, JSON.stringify(json)).toBe(400);
+          }
+          expect(await framed(someone)).toEqual(before);
+          expect((await t.http.request('PUT', FOCUS, { json: { x: 1, y: 1 } })).status).toBe(401);
+          await expectNoOrphans(t);
+        });
+
+        it('answers 503 and keeps the old variants when a new one cannot be stored', async () => {
+          const someone = await createUser(t.http, 'talent');
+          await upload(pictureForm(await headshot()), someone);
+          const before = await framed(someone);
+          t.storage.failNext('put', 1, 'error', 0, 0, isVariantName);
+          const res = await t.http.request('PUT', FOCUS, { json: { x: 0, y: 0, width: 400, height: 500 }, headers: someone.headers });
+          expect(res.status).toBe(503);
+          expect(await framed(someone)).toEqual(before);
+          for (const variant of before.profile_picture_info.variants as Variant[])
+            expect(await t.storage.inner.exists(nameOf(variant.url))).toBe(true);
+          await expectNoOrphans(t);
+        });
+
+        it('media sweep removes the new variants of a re-framing that never committed (a crash between storing and committing)', async () => {
+          const someone = await createUser(t.http, 'talent');
+          await upload(pictureForm(await headshot()), someone);
+          const master = nameOf((await framed(someone)).profile_picture);
+          const row = await t.database.db.selectFrom('pictures').selectAll().where('name', '=', master).executeTakeFirstOrThrow();
+          const oldVariants = (await framed(someone)).profile_picture_info.variants as Variant[];
+          const oldBytes = await Promise.all(oldVariants.map(async (v) => (await fetched(v.url)).bytes));
+          expect(
+            (await t.http.request('PUT', FOCUS, { json: { x: 0, y: 0, width: 400, height: 500 }, headers: someone.headers })).status,
+          ).toBe(200);
+          // As if the process had died after storing the new variants, before the commit: the record
+          // still names the old ones, which are still stored.
+          await t.database.db
+            .updateTable('pictures')
+            .set({ variant_set: row.variant_set, variants: row.variants, analysis: row.analysis })
+            .where('name', '=', master)
+            .execute();
+          for (const [i, variant] of oldVariants.entries()) {
+            await t.storage.inner.put(nameOf(variant.url), oldBytes[i]!, {
+              contentType: 'image/webp',
+              cacheControl: 'public, max-age=31536000, immutable',
+            });
+          }
+          const swept = await cli(t, 'media', 'sweep', '--grace', '0');
+          expect(swept.out).toMatch(/deleted 5 orphan\(s\)/);
+          expect((await framed(someone)).profile_picture_info.variants).toEqual(oldVariants);
+          await expectNoOrphans(t);
+        });
+      });
+
       it('gives item photos and gallery photos the same description', async () => {
         const performer = await createUser(t.http, 'talent');
         const form = new FormData();

@@ -1,4 +1,6 @@
 import type { UploadedFile } from '../../http/multipart.js';
+import type { PictureFocus } from '../../images/analysis.js';
+import type { PictureDetails } from './pictures.js';
 import type { DeletionQueue } from './deletions.js';
 import type { MediaRepository } from './repository.js';
 import { storedNames, type FileTarget, type MediaIngest, type StoredFile } from './ingest.js';
@@ -25,7 +27,7 @@ export class MediaChanges {
     private readonly deps: {
       ingest: MediaIngest;
       deletions: DeletionQueue;
-      records: Pick<MediaRepository, 'recordPictures'>;
+      records: Pick<MediaRepository, 'recordPictures' | 'swapVariants'>;
       clock: () => Date;
     },
   ) {}
@@ -61,6 +63,40 @@ export class MediaChanges {
     }
     await this.deps.deletions.purge(committed.replaced);
     return { ...committed, stored };
+  }
+
+  /**
+   * Re-frames a stored picture's variants (see MediaIngest.reframeStored): the new ones are written
+   * first, the record swapped to them in one transaction that queues the old ones, and those are
+   * deleted after the commit. False when the picture was replaced or re-framed meanwhile (the new
+   * variants are deleted again, as on any failure before the commit).
+   */
+  async reframe(
+    master: { name: string; folder: string; ownerId: number },
+    current: PictureDetails,
+    focus: PictureFocus | null,
+  ): Promise<boolean> {
+    const target = { folder: master.folder, ownerId: master.ownerId, field: 'focus' };
+    const picture = await this.deps.ingest.reframeStored(master.name, target, current.analysis, focus);
+    const made = picture.variants.map((variant) => variant.name);
+    let old: string[] | null;
+    try {
+      old = await this.deps.records.swapVariants(
+        master.name,
+        current.variants.map((variant) => variant.name),
+        picture,
+        this.deps.clock().toISOString(),
+      );
+    } catch (error) {
+      for (const name of made) await this.deps.deletions.discard(name);
+      throw error;
+    }
+    if (!old) {
+      for (const name of made) await this.deps.deletions.discard(name);
+      return false;
+    }
+    await this.deps.deletions.purgeReleased(old);
+    return true;
   }
 
   /** After a commit that dropped rows and queued their files (a deletion): delete those files. */

@@ -94,6 +94,11 @@ export class DeletionQueue {
     return names.filter((_, i) => results[i]!.status === 'fulfilled');
   }
 
+  /** Deletes variants a committed re-framing released (queued in its transaction); failures stay queued. */
+  async purgeReleased(names: readonly string[]): Promise<void> {
+    await this.deps.repository.done(...(await this.deleteVariants(names)));
+  }
+
   private async deleteLater(name: string, attempts: number, error: unknown): Promise<void> {
     const next = attempts + 1;
     const retryAt = new Date(this.deps.clock().getTime() + retryDelaySeconds(next) * 1000).toISOString();

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import type { ImageConfig, VideoConfig } from '../../config.js';
 import { ApiError, serviceUnavailable } from '../../errors.js';
 import { privateUploadFolder, uploadBytes, type UploadedFile } from '../../http/multipart.js';
 import { QueueFullError, type WorkLimiter } from '../../images/limiter.js';
-import type { PictureAnalysis } from '../../images/analysis.js';
+import type { PictureAnalysis, PictureFocus } from '../../images/analysis.js';
 import { INVALID_IMAGE_MESSAGE, InvalidImageError, sanitiseImage, type SanitisedImage } from '../../images/sanitise.js';
 import type { Log } from '../../log.js';
 import { newObjectName, newVariantSet, variantName } from '../../storage/names.js';
@@ -211,6 +212,42 @@ export class MediaIngest {
     const variants = this.variantsOf(image, target);
     await this.putAllOrNone(variants.files);
     return variants.picture;
+  }
+
+  /**
+   * New variants of a stored picture framed around `focus` (the performer's), or around its first
+   * face again when `focus` is null: decoded from the stored master (which stays as it is) and
+   * written under a new variant set. The analysis is the stored one with the new focus.
+   */
+  async reframeStored(
+    name: string,
+    target: FileTarget,
+    stored: PictureAnalysis | null,
+    focus: PictureFocus | null,
+  ): Promise<StoredPicture> {
+    const object = await this.deps.storage.get(name);
+    if (!object) throw new ApiError(409, { detail: 'The picture is no longer stored. Please upload it again.' });
+    const bytes = await buffer(object.body);
+    const face = stored?.faces?.[0];
+    const chosen: PictureFocus | null =
+      focus ?? (face ? { x: face.x, y: face.y, width: face.width, height: face.height, source: 'face' } : null);
+    const outputs = { variantFormats: this.deps.images.variantFormats, faceCheckTimeoutMs: 0, ...(chosen ? { focus: chosen } : {}) };
+    let image;
+    try {
+      image = await this.deps.limiter.run(() => sanitiseImage(bytes, bytes.length, this.deps.images, outputs));
+    } catch (error) {
+      if (error instanceof QueueFullError) throw serviceUnavailable(BUSY_MESSAGE, 5);
+      throw error;
+    }
+    const variants = this.variantsOf(image, target);
+    try {
+      await this.putAllOrNone(variants.files);
+    } catch (error) {
+      this.deps.log.error({ err: error, name }, 'storing reframed variants failed');
+      throw serviceUnavailable('The image could not be stored right now. Please try again shortly.', 5);
+    }
+    const analysis: PictureAnalysis = stored ? { ...stored, focus: chosen } : { faces: null, focus: chosen, hints: [], capturedAt: null };
+    return { ...variants.picture, analysis };
   }
 
   /**

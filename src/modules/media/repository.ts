@@ -153,6 +153,35 @@ export class MediaRepository {
     });
   }
 
+  /**
+   * Points a picture's record at a new variant set (a re-framing), if its variants are still
+   * `expected`, and queues the old ones for deletion in the same transaction. Returns the old
+   * variant names, or null when the record changed or went meanwhile (nothing is changed then).
+   */
+  async swapVariants(
+    name: string,
+    expected: readonly string[],
+    picture: { variantSet: string; variants: StoredVariant[]; analysis: PictureAnalysis | null },
+    now: string,
+  ): Promise<string[] | null> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('pictures').select('variants').where('name', '=', name).executeTakeFirst();
+      const current = row ? variantNamesIn(row.variants) : null;
+      if (!current || current.length !== expected.length || current.some((variant, i) => variant !== expected[i])) return null;
+      await trx
+        .updateTable('pictures')
+        .set({
+          variant_set: picture.variantSet,
+          variants: JSON.stringify(picture.variants),
+          analysis: picture.analysis ? JSON.stringify(picture.analysis) : null,
+        })
+        .where('name', '=', name)
+        .execute();
+      await enqueueDeletions(trx, current, now);
+      return current;
+    });
+  }
+
   /** Pictures rows recorded before `cutoff` (the sweep checks which masters are still referenced). */
   async picturesBefore(cutoff: string): Promise<string[]> {
     const rows = await this.db.selectFrom('pictures').select('name').where('created_at', '<', cutoff).execute();

@@ -13,6 +13,7 @@ import {
   BackgroundUpdateBody,
   BackgroundUpdateResponse,
   PartialQuery,
+  PictureFocusBody,
   PROFILE_CONSUMES,
   SubscriptionStatusSchema,
   TalentProfileResponse,
@@ -178,6 +179,50 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
         const { profile, picture } = await profiles.removePicture(kind, user);
         logPicture(request.log, user.id, picture, true);
         return { message: 'Profile picture removed', profile: profileFields(profile, urls(request)) };
+      },
+    );
+  }
+
+  const focusPath = (kind: Role) => `/api/profile/${kind}/picture-focus/`;
+  for (const kind of ['background', 'talent'] as const satisfies readonly Role[]) {
+    const words = KINDS[kind];
+    const onRequest = guards.requireRole(kind);
+    app.put(
+      focusPath(kind),
+      {
+        onRequest,
+        config: { rateLimit: ['upload'] },
+        schema: {
+          tags: ['profiles'],
+          summary: `Frame the ${kind} picture's avatar and card variants around a point or a rectangle of the picture`,
+          description:
+            'Coordinates are in the picture’s own pixels (`profile_picture_info.width` × `height`); width and height 0 (or left out) give a point, ' +
+            'the centre of the largest frame. The variants are made again from the stored picture under new URLs and `focus.source` becomes `user`; ' +
+            'the picture itself and its URL do not change.',
+          body: PictureFocusBody,
+          response: { 200: words.updateResponse, 409: DetailError, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { x, y, width = 0, height = 0 } = request.body;
+        const profile = await profiles.reframe(kind, guards.user(request), { x, y, width, height });
+        return { message: 'Profile picture framed', profile: profileFields(profile, urls(request)) };
+      },
+    );
+    app.delete(
+      focusPath(kind),
+      {
+        onRequest,
+        config: { rateLimit: ['upload'] },
+        schema: {
+          tags: ['profiles'],
+          summary: `Frame the ${kind} picture's variants around its face again (undoes a focus set with PUT)`,
+          response: { 200: words.updateResponse, 409: DetailError, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const profile = await profiles.reframe(kind, guards.user(request), null);
+        return { message: 'Profile picture framed', profile: profileFields(profile, urls(request)) };
       },
     );
   }

@@ -157,3 +157,14 @@ export const UploadLimits = Type.Object({
   ...FileLimitsSchema.properties,
   image_max_dimension: Type.Integer({ description: 'MAX_IMAGE_DIMENSION: the longest side a stored picture keeps.', examples: [2048] }),
 });
+
+/** PUT /api/profile/<kind>/picture-focus/: a point or a rectangle in the picture's own pixels. */
+export const PictureFocusBody = Type.Object(
+  {
+    x: Type.Integer({ minimum: 0, maximum: 100_000, examples: [612] }),
+    y: Type.Integer({ minimum: 0, maximum: 100_000, examples: [380] }),
+    width: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, examples: [420] })),
+    height: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, examples: [480] })),
+  },
+  { additionalProperties: false },
+);

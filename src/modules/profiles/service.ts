@@ -1,4 +1,5 @@
 import type { Role } from '../../auth/roles.js';
+import { ApiError } from '../../errors.js';
 import type { UserRecord, UserRepository } from '../accounts/repository.js';
 import type { GalleryRepository, GalleryRow } from '../gallery/repository.js';
 import type { MediaChanges, NewFile } from '../media/changes.js';
@@ -33,6 +34,14 @@ interface ProfileState<R, S, X extends Restrictions> {
 export type BackgroundProfile = ProfileState<BackgroundProfileView, BackgroundScore, BackgroundRestrictions> & { kind: 'background' };
 export type TalentProfile = ProfileState<TalentProfileRecord, TalentScore, Restrictions> & { kind: 'talent' };
 export type Profile<K extends Role = Role> = Extract<BackgroundProfile | TalentProfile, { kind: K }>;
+
+/** A frame the performer sets on their picture, in the master's pixels (width and height 0: a point). */
+export interface FocusInput {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
 
 /** What an update did to the stored picture. */
 export interface PictureOutcome {
@@ -157,6 +166,32 @@ export class ProfileService {
       };
     }
     return { profile: await this.read(kind, owner), picture };
+  }
+
+  /**
+   * Re-frames the picture's variants around `focus` (a point or a rectangle in the master's pixels),
+   * or around its face again when `focus` is null. The master is unchanged; the variants get new names.
+   */
+  async reframe<K extends Role>(kind: K, user: UserRecord, focus: FocusInput | null): Promise<Profile<K>> {
+    const profile = await this.read(kind, user);
+    const { profilePicture: name, picture } = profile.record;
+    if (!name) throw new ApiError(400, { profile_picture: ['There is no picture to frame. Upload one first.'] });
+    if (!picture) {
+      throw new ApiError(400, {
+        profile_picture: ['This picture was stored before variants existed; it can be framed once `media backfill` has run.'],
+      });
+    }
+    const errors: Record<string, string[]> = {};
+    if (focus) {
+      if (focus.x + focus.width > picture.width) errors.x = [`x + width must be at most the picture's width, ${picture.width}.`];
+      if (focus.y + focus.height > picture.height) errors.y = [`y + height must be at most the picture's height, ${picture.height}.`];
+      if ((focus.width === 0) !== (focus.height === 0)) errors.width = ['Give both width and height (a rectangle), or neither (a point).'];
+    }
+    if (Object.keys(errors).length > 0) throw new ApiError(400, errors);
+    const master = { name, folder: KINDS[kind].folder, ownerId: user.id };
+    const done = await this.deps.media.reframe(master, picture, focus ? { ...focus, source: 'user' } : null);
+    if (!done) throw new ApiError(409, { detail: 'The picture changed while it was being framed. Please try again.' });
+    return this.read(kind, user);
   }
 
   /** Removes the picture (the profile itself stays). */

@@ -3899,6 +3899,1112 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/profile/background/picture-focus/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Frame the background picture's avatar and card variants around a point or a rectangle of the picture
+         * @description Coordinates are in the picture’s own pixels (`profile_picture_info.width` × `height`); width and height 0 (or left out) give a point, the centre of the largest frame. The variants are made again from the stored picture under new URLs and `focus.source` becomes `user`; the picture itself and its URL do not change.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The request is made as a background user. Without any role header the account's own role decides; any other value, or only the other role's header, is refused (403). */
+                    "is-background"?: "true";
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @example 612 */
+                        x: number;
+                        /** @example 380 */
+                        y: number;
+                        /** @example 420 */
+                        width?: number;
+                        /** @example 480 */
+                        height?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            message: string;
+                            profile: {
+                                id: number;
+                                email: string;
+                                username: string;
+                                email_verified: boolean;
+                                profile_picture: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                profile_picture_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
+                                } | null;
+                                country: string | null;
+                                date_of_birth: string | null;
+                                gender: string | null;
+                                account_type: string;
+                                profile_score: number;
+                                first_name: string;
+                                last_name: string;
+                                full_name: string;
+                                residency: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Frame the background picture's variants around its face again (undoes a focus set with PUT) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The request is made as a background user. Without any role header the account's own role decides; any other value, or only the other role's header, is refused (403). */
+                    "is-background"?: "true";
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            message: string;
+                            profile: {
+                                id: number;
+                                email: string;
+                                username: string;
+                                email_verified: boolean;
+                                profile_picture: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                profile_picture_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
+                                } | null;
+                                country: string | null;
+                                date_of_birth: string | null;
+                                gender: string | null;
+                                account_type: string;
+                                profile_score: number;
+                                first_name: string;
+                                last_name: string;
+                                full_name: string;
+                                residency: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/profile/talent/picture-focus/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Frame the talent picture's avatar and card variants around a point or a rectangle of the picture
+         * @description Coordinates are in the picture’s own pixels (`profile_picture_info.width` × `height`); width and height 0 (or left out) give a point, the centre of the largest frame. The variants are made again from the stored picture under new URLs and `focus.source` becomes `user`; the picture itself and its URL do not change.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The request is made as a talent user. Without any role header the account's own role decides; any other value, or only the other role's header, is refused (403). */
+                    "is-talent"?: "true";
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @example 612 */
+                        x: number;
+                        /** @example 380 */
+                        y: number;
+                        /** @example 420 */
+                        width?: number;
+                        /** @example 480 */
+                        height?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            message: string;
+                            profile: {
+                                id: number;
+                                email: string;
+                                username: string;
+                                email_verified: boolean;
+                                profile_picture: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                profile_picture_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
+                                } | null;
+                                country: string | null;
+                                date_of_birth: string | null;
+                                gender: string | null;
+                                account_type: string;
+                                profile_score: number;
+                                aboutyou: string | null;
+                                city: string | null;
+                                phone: string | null;
+                                is_verified: boolean;
+                                profile_complete: boolean;
+                                first_name: string;
+                                last_name: string;
+                                full_name: string;
+                                residency: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Frame the talent picture's variants around its face again (undoes a focus set with PUT) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The request is made as a talent user. Without any role header the account's own role decides; any other value, or only the other role's header, is refused (403). */
+                    "is-talent"?: "true";
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            message: string;
+                            profile: {
+                                id: number;
+                                email: string;
+                                username: string;
+                                email_verified: boolean;
+                                profile_picture: string | null;
+                                /** @description Null when there is no picture, or it was stored before variants existed (until `media backfill` runs). */
+                                profile_picture_info: {
+                                    /**
+                                     * @description The master picture’s width in pixels.
+                                     * @example 1536
+                                     */
+                                    width: number;
+                                    /**
+                                     * @description The master picture’s height in pixels.
+                                     * @example 2048
+                                     */
+                                    height: number;
+                                    /**
+                                     * @description ThumbHash (base64) of the picture: decode it client-side to paint a blurred preview before any image loads.
+                                     * @example 1QcSHQRnh493V4dIh4eXh1h4kJUI
+                                     */
+                                    placeholder: string | null;
+                                    /** @description Sized copies stored beside the master, each under its own immutable URL. */
+                                    variants: {
+                                        /** @example https://media.example.com/media/profile_pictures/5_q2Vx3xJ9K0aHn1cY7dWw-avatar-192.webp */
+                                        url: string;
+                                        /**
+                                         * @description avatar: square; card: 4:5 portrait.
+                                         * @enum {unknown}
+                                         */
+                                        shape: "avatar" | "card";
+                                        /** @example 192 */
+                                        width: number;
+                                        /** @example 192 */
+                                        height: number;
+                                        /** @enum {unknown} */
+                                        format: "webp" | "avif";
+                                        /** @example 6778 */
+                                        bytes: number;
+                                    }[];
+                                    /** @description Ready for <img srcset>: the WebP variants of each shape (null when the picture is too small for any). */
+                                    srcset: {
+                                        /** @example …-avatar-96.webp 96w, …-avatar-192.webp 192w, …-avatar-384.webp 384w */
+                                        avatar: string | null;
+                                        /** @example …-card-320.webp 320w, …-card-640.webp 640w */
+                                        card: string | null;
+                                    };
+                                    /** @description Faces found at upload, largest first, in the master’s pixels (null: the check did not run, or the picture predates it). */
+                                    faces: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /** @example 512 */
+                                        width: number;
+                                        /** @example 596 */
+                                        height: number;
+                                        /**
+                                         * @description The detector’s confidence, 0–1.
+                                         * @example 0.93
+                                         */
+                                        score: number;
+                                    }[] | null;
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    focus: {
+                                        /** @example 402 */
+                                        x: number;
+                                        /** @example 318 */
+                                        y: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 512
+                                         */
+                                        width: number;
+                                        /**
+                                         * @description 0 for a point.
+                                         * @example 596
+                                         */
+                                        height: number;
+                                        /**
+                                         * @description face: the largest face found; user: set by the performer.
+                                         * @enum {unknown}
+                                         */
+                                        source: "face" | "user";
+                                    } | null;
+                                    /**
+                                     * @description Advisory quality hints (never a reason the upload was refused); empty when nothing was found. Null for a picture stored before the checks existed.
+                                     * @example [
+                                     *       {
+                                     *         "code": "landscape",
+                                     *         "message": "The photo is landscape. Headshots are portrait: taller than wide."
+                                     *       }
+                                     *     ]
+                                     */
+                                    hints: {
+                                        /**
+                                         * @description Stable: clients may show their own words for it.
+                                         * @enum {unknown}
+                                         */
+                                        code: "face_check_skipped" | "no_face" | "multiple_faces" | "face_too_small" | "face_cut_off" | "blurry" | "too_dark" | "overexposed" | "black_and_white" | "low_resolution" | "landscape" | "screenshot";
+                                        /** @example Your face is small in the frame. Crop closer: head and shoulders should fill most of it. */
+                                        message: string;
+                                    }[] | null;
+                                    /**
+                                     * @description When the photo was taken (EXIF DateTimeOriginal, JPEG or HEIC), the only metadata kept; null when it had none.
+                                     * @example 2026-05-14T16:02:11.000Z
+                                     */
+                                    captured_at: string | null;
+                                } | null;
+                                country: string | null;
+                                date_of_birth: string | null;
+                                gender: string | null;
+                                account_type: string;
+                                profile_score: number;
+                                aboutyou: string | null;
+                                city: string | null;
+                                phone: string | null;
+                                is_verified: boolean;
+                                profile_complete: boolean;
+                                first_name: string;
+                                last_name: string;
+                                full_name: string;
+                                residency: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: string[];
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description DRF-shaped error: {"detail": "..."} */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            detail: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/profile/background/subscription-status/": {
         parameters: {
             query?: never;
