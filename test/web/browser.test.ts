@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
@@ -98,6 +99,18 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
     writeFileSync(path.join(FILES, 'large.jpg'), await noisyJpeg(1500, 1000));
     writeFileSync(path.join(FILES, 'notes.jpg'), 'these are my notes, not a picture\n');
     writeFileSync(path.join(FILES, 'prop.jpg'), await jpeg(800, 600, '#b6a03d'));
+    writeFileSync(path.join(FILES, 'small-landscape.jpg'), await noisyJpeg(480, 360));
+    // A headshot: the public-domain NASA portrait from test/fixtures/faces on a taller canvas.
+    const portrait = await sharp(path.join(root, 'test', 'fixtures', 'faces', 'one-face', 'skimage-astronaut.jpg'))
+      .resize(900, 900)
+      .toBuffer();
+    writeFileSync(
+      path.join(FILES, 'face.jpg'),
+      await sharp({ create: { width: 1000, height: 1250, channels: 3, background: '#b9c2cc' } })
+        .composite([{ input: portrait, left: 100, top: 200 }])
+        .jpeg({ quality: 90 })
+        .toBuffer(),
+    );
     writeFileSync(path.join(FILES, 'camera-12mp.jpg'), await cameraLikeJpeg(4032, 3024));
     if (await heifEncAvailable()) writeFileSync(path.join(FILES, 'iphone.heic'), await heicFrom(await jpeg(1200, 1600, '#6f3db6'), 'jpg'));
     writeFileSync(path.join(FILES, 'look-a.jpg'), await noisyJpeg(900, 1125));
@@ -263,6 +276,53 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
     expect([box?.width, box?.height]).toEqual([160, 160]);
     // no-store: the browser rightly caches immutable pictures; the question is what the server says.
     expect(await page.evaluate(async (url) => (await fetch(url, { cache: 'no-store' } as RequestInit)).status, oldUrl)).toBe(404);
+  });
+
+  it('shows the quick checks as soon as a photo is chosen, then the server’s hints, and frames the picture by dragging', async () => {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    // A slow upload, so what the page shows before the server answers can be seen.
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 20,
+      downloadThroughput: -1,
+      uploadThroughput: 30 * 1024,
+    });
+    const img = page.locator('#profile-picture');
+    const before = await img.getAttribute('data-uploaded');
+    await page.locator('#picture-input').setInputFiles(path.join(FILES, 'small-landscape.jpg'));
+    const codes = () => page.locator('#picture-hints li').evaluateAll((items) => items.map((item) => item.getAttribute('data-code')));
+    await expect.poll(codes).toEqual(['low_resolution', 'landscape']);
+    expect(await page.locator('#upload-progress').count()).toBe(1);
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await expect.poll(() => img.getAttribute('data-uploaded'), { timeout: 20_000 }).not.toBe(before);
+    // The server's hints replace them, with the face check's too.
+    await expect.poll(codes).toEqual(expect.arrayContaining(['no_face', 'low_resolution', 'landscape']));
+
+    await page.locator('#picture-input').setInputFiles(path.join(FILES, 'face.jpg'));
+    await expect.poll(codes).toEqual([]);
+    // What the API says, with the page's own (current) token.
+    const read = async () =>
+      t.http.get('/api/profile/background/', {
+        authorization: `Bearer ${await page.evaluate(() => (globalThis as any).localStorage.getItem('authToken') as string)}`,
+        'is-background': 'true',
+      });
+    await expect.poll(async () => (await read()).body.profile.profile_picture_info?.focus?.source).toBe('face');
+    await page.locator('#frame-open').click();
+    const frame = page.locator('#picture-frame');
+    const start = (await frame.boundingBox())!;
+    await page.mouse.move(start.x + start.width / 2, start.y + start.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(start.x + start.width / 2 + 60, start.y + start.height / 2 + 80, { steps: 5 });
+    await page.mouse.up();
+    const moved = (await frame.boundingBox())!;
+    expect(moved.x).toBeGreaterThan(start.x);
+    await shot('frame-editor');
+    await page.locator('#frame-save').click();
+    await expect.poll(async () => (await read()).body.profile.profile_picture_info.focus?.source).toBe('user');
+    const focus = (await read()).body.profile.profile_picture_info.focus;
+    expect(focus.width / focus.height).toBeCloseTo(0.8, 1);
+    await expect.poll(() => page.locator('#picture-frame').count()).toBe(0);
   });
 
   it('shrinks a 12 MP camera photo in the browser before sending it, and sends a HEIC as it is', async () => {

@@ -4,7 +4,7 @@ import { GENDERS, SCORE_MAXIMUMS } from './contract/constants';
 import { VerifyEmailCard } from './account';
 import { Gallery } from './gallery';
 import { Items } from './items';
-import { Picture, shrinkForUpload, type PictureInfo } from './pictures';
+import { FrameEditor, Picture, quickChecks, shrinkForUpload, takenAgo, type PictureHint, type PictureInfo } from './pictures';
 import { Field, formValues, Notice } from './ui';
 
 const DEFAULT_AVATAR = '/default-avatar.svg';
@@ -118,10 +118,16 @@ function PictureCard({
   const [progress, setProgress] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
+  const [checks, setChecks] = useState<PictureHint[] | null>(null);
+  const [framing, setFraming] = useState(false);
   const path = `/api/profile/${role}/`;
 
   const upload = async (chosen: File) => {
     setError(null);
+    setFraming(false);
+    // The cheap checks show at once, while the photo uploads; the server's own hints replace them.
+    setChecks(null);
+    void quickChecks(chosen).then(setChecks);
     const local = URL.createObjectURL(chosen);
     setPreview(local);
     setProgress(0);
@@ -132,7 +138,10 @@ function PictureCard({
     try {
       const result = await uploadWithProgress(path, form, setProgress);
       if (!result.ok) setError(errorText(result.body, 'The picture could not be uploaded.'));
-      else await onChanged();
+      else {
+        await onChanged();
+        setChecks(null);
+      }
     } catch (e) {
       setError((e as Error).message);
     } finally {
@@ -141,6 +150,18 @@ function PictureCard({
       URL.revokeObjectURL(local);
     }
   };
+
+  const focus = async (method: 'PUT' | 'DELETE', json?: unknown) => {
+    setError(null);
+    const result = await api(`${path}picture-focus/`, { method, json });
+    if (!result.ok) setError(errorText(result.body, 'The frame could not be saved.'));
+    else {
+      await onChanged();
+      setFraming(false);
+    }
+  };
+  const hints: PictureHint[] = checks ?? (progress === null ? (info?.hints ?? []) : []);
+  const taken = progress === null && !checks ? takenAgo(info?.captured_at) : null;
 
   const remove = async () => {
     setError(null);
@@ -213,11 +234,41 @@ function PictureCard({
           <span aria-live="polite">{Math.round(progress * 100)}%</span>
         </div>
       )}
+      {hints.length > 0 && (
+        <ul id="picture-hints" class="picture-hints" aria-label="Tips for this photo">
+          {hints.map((hint) => (
+            <li key={hint.code} data-code={hint.code}>
+              {hint.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      {taken && (
+        <p id="picture-taken" class="picture-taken">
+          Photo {taken}
+        </p>
+      )}
       {error && <Notice kind="error">{error}</Notice>}
+      {picture && info && progress === null && framing && (
+        <FrameEditor
+          src={picture}
+          info={info}
+          onSave={(frame) => focus('PUT', frame)}
+          onReset={() => focus('DELETE')}
+          onClose={() => setFraming(false)}
+        />
+      )}
       {picture && progress === null && (
-        <button type="button" class="secondary" onClick={remove}>
-          Remove picture
-        </button>
+        <div class="frame-actions">
+          {info && !framing && (
+            <button type="button" id="frame-open" class="secondary" onClick={() => setFraming(true)}>
+              Adjust frame
+            </button>
+          )}
+          <button type="button" class="secondary" onClick={remove}>
+            Remove picture
+          </button>
+        </div>
       )}
     </section>
   );
