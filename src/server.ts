@@ -5,6 +5,7 @@ import { registerMetricsRoute } from './http/metrics.js';
 import { ConfigError, loadConfig, serverConfigProblems, type Config } from './config.js';
 import { createDatabase } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
+import { warmFaceCheck } from './images/faces.js';
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
@@ -66,6 +67,10 @@ async function serve(config: Config): Promise<void> {
   });
   await app.listen({ host: config.host, port: config.port });
   if (metricsServer) await metricsServer.listen({ host: config.metrics.host, port: config.metrics.port as number });
+  // The face check's models load now, not on the first upload after a start (about a second).
+  if (config.images.faceCheckTimeoutMs > 0) {
+    warmFaceCheck().catch((error: unknown) => app.log.warn({ err: error }, 'the face check could not load; uploads will skip it'));
+  }
 }
 
 /**

@@ -144,9 +144,11 @@ function outline({ box: [x, y, width, height], mesh }: HumanFace) {
 }
 
 /** The faces in the pixels (largest first), and the measures the hints are decided from. */
-export default async function detect({ data, width, height }: FaceTask) {
+export default async function detect(task: FaceTask | { warm: true }) {
   loaded ??= load();
   const human = await loaded;
+  if ('warm' in task) return null;
+  const { data, width, height } = task;
   const tensor = human.tf.tensor4d(data, [1, height, width, 3], 'int32');
   let faces;
   try {

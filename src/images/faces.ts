@@ -55,6 +55,11 @@ export async function detectFaces(
   }
 }
 
+/** Starts the worker thread and loads the models (at server start), so the first upload does not wait for them. */
+export async function warmFaceCheck(): Promise<void> {
+  await facePool().run({ warm: true });
+}
+
 /** Ends the worker thread (tests and shutdown). */
 export async function closeFacePool(): Promise<void> {
   const current = pool;

@@ -105,6 +105,7 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
     const succeeded: { user: number; url: string }[] = [];
     let attempted = 0;
     let promoted = 0;
+    let reframed = 0;
     let failed = 0;
     let kills = 0;
     let restarting: Promise<void> | null = null;
@@ -125,6 +126,8 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
         const removable = attempted % 4 === 2 ? galleryAdded.find((g) => g.user === u && !galleryDeleted.has(g.id)) : undefined;
         const promotable =
           attempted % 8 === 5 ? galleryAdded.findLast((g) => g.user === u && g.photo && !galleryDeleted.has(g.id)) : undefined;
+        // Every eighth re-frames the profile picture (new variants, the record swapped, the old ones queued).
+        const reframe = attempted % 8 === 7 && succeeded.some((s) => s.user === u);
         try {
           await restarting;
           if (promotable) {
@@ -132,6 +135,15 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
               headers: users[u]!.headers,
             });
             if (res.status === 200) promoted += 1;
+            else failed += 1;
+            continue;
+          }
+          if (reframe) {
+            const res = await http().request('PUT', '/api/profile/background/picture-focus/', {
+              json: { x: 10 + (attempted % 50), y: 10 },
+              headers: users[u]!.headers,
+            });
+            if (res.status === 200) reframed += 1;
             else failed += 1;
             continue;
           }
@@ -165,7 +177,8 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
 
     const killer = async () => {
       while (attempted < UPLOADS || kills < MIN_KILLS) {
-        await new Promise((r) => setTimeout(r, 300 + Math.random() * 1200));
+        // Kills land mid-upload: an upload here takes 0.2–0.6 s (image work and the face check).
+        await new Promise((r) => setTimeout(r, 700 + Math.random() * 1500));
         const victim = server;
         let done!: () => void;
         restarting = new Promise((r) => (done = r));
@@ -235,10 +248,11 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
       `crash consistency: ${attempted} uploads attempted, ${succeeded.length} answered 200, ${failed} failed or cut by a kill, ` +
         `${kills} SIGKILLs; sweep: ${out.at(-1)}; afterwards ${orphans.length} orphaned objects, ${dangling.length} rows pointing at missing objects, ` +
         `${pending.length} pending deletions, ${lost.length} 200-uploads neither current nor replaced; gallery: ${galleryAdded.length} added, ` +
-        `${galleryDeleted.size} deleted, ${promoted} promoted to the profile picture, ${lostGallery.length} confirmed and lost, ${keptDeleted.length} deleted but kept`,
+        `${galleryDeleted.size} deleted, ${promoted} promoted to the profile picture, ${reframed} re-framed, ${lostGallery.length} confirmed and lost, ${keptDeleted.length} deleted but kept`,
     );
     expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
     expect(succeeded.length).toBeGreaterThan(0);
+    expect(reframed).toBeGreaterThan(0);
     expect(orphans).toEqual([]);
     expect(dangling).toEqual([]);
     expect(staleRecords).toEqual([]);
