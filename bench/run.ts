@@ -670,22 +670,14 @@ async function picturesBench(): Promise<void> {
     const dropped = db.prepare('delete from pictures where name = ?').run(name).changes;
     db.close();
     if (dropped !== 1) throw new Error('the plain picture had no record to drop');
-    const url = `${target.server.baseUrl}/api/profile/background/`;
-    const rounds: { plain: number; described: number }[] = [];
-    await load({ url, connections: 16, headers: target.headers, amount: 2000 });
-    for (let round = 0; round < 7; round++) {
-      const plain = await loadWithCpu(target, { url, connections: 16, headers: plainHeaders, duration: Math.max(2, SECONDS / 4) });
-      const described = await loadWithCpu(target, { url, connections: 16, headers: target.headers, duration: Math.max(2, SECONDS / 4) });
-      rounds.push({ plain: plain.cpuUs, described: described.cpuUs });
-    }
-    const ratios = rounds.map((r) => r.described / r.plain);
-    out('| GET /api/profile/background/ (SQLite, 16 connections, 7 alternating pairs) | server CPU µs/req | ratio | target |');
-    out('|---|---:|---:|---|');
-    out(
-      `| picture with variants described | ${fmt(median(rounds.map((r) => r.described)))} | ${fmt(median(ratios), 2)}× (${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}) | not slower |`,
+    await pairedProfileReads(
+      target,
+      {
+        subject: { label: 'picture with variants described', headers: target.headers },
+        baseline: { label: 'the same without a picture record', headers: plainHeaders },
+      },
+      'not slower',
     );
-    out(`| the same without a picture record | ${fmt(median(rounds.map((r) => r.plain)))} | 1.00× | |`);
-    out();
   } finally {
     await target.close();
   }
@@ -842,23 +834,47 @@ async function facesBench(): Promise<void> {
       .run(picture.slice(picture.indexOf('/media/') + 7)).changes;
     db.close();
     if (emptied !== 1) throw new Error('the bare picture had no record');
-    const url = `${on.server.baseUrl}/api/profile/background/`;
-    await load({ url, connections: 16, headers: on.headers, amount: 2000 });
-    const rounds: { bare: number; analysed: number }[] = [];
-    for (let round = 0; round < 7; round++) {
-      const plain = await loadWithCpu(on, { url, connections: 16, headers: bare, duration: Math.max(2, SECONDS / 4) });
-      const analysed = await loadWithCpu(on, { url, connections: 16, headers: on.headers, duration: Math.max(2, SECONDS / 4) });
-      rounds.push({ bare: plain.cpuUs, analysed: analysed.cpuUs });
-    }
-    const ratios = rounds.map((r) => r.analysed / r.bare);
-    out('| GET /api/profile/background/ (SQLite, 16 connections, 7 alternating pairs) | server CPU µs/req | ratio | target |');
-    out('|---|---:|---:|---|');
-    out(
-      `| picture with its analysis (faces, focus, hints) | ${fmt(median(rounds.map((r) => r.analysed)))} | ${fmt(median(ratios), 2)}× (${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}) | nothing added |`,
+    await pairedProfileReads(
+      on,
+      {
+        subject: { label: 'picture with its analysis (faces, focus, hints)', headers: on.headers },
+        baseline: { label: 'the same picture, analysis emptied', headers: bare },
+      },
+      'nothing added',
     );
-    out(`| the same picture, analysis emptied | ${fmt(median(rounds.map((r) => r.bare)))} | 1.00× | |`);
-    out();
   } finally {
     await on.close();
   }
+}
+
+/**
+ * GET /api/profile/background/ for two users of one server, alternating, 7 pairs after a warm-up:
+ * one table whose first row is `subject` against `baseline` (server CPU per request from /proc).
+ */
+async function pairedProfileReads(
+  target: Target,
+  rows: { subject: { label: string; headers: Record<string, string> }; baseline: { label: string; headers: Record<string, string> } },
+  targetText: string,
+): Promise<void> {
+  const url = `${target.server.baseUrl}/api/profile/background/`;
+  await load({ url, connections: 16, headers: rows.subject.headers, amount: 2000 });
+  const pairs: { baseline: number; subject: number }[] = [];
+  for (let round = 0; round < 7; round++) {
+    const baseline = await loadWithCpu(target, {
+      url,
+      connections: 16,
+      headers: rows.baseline.headers,
+      duration: Math.max(2, SECONDS / 4),
+    });
+    const subject = await loadWithCpu(target, { url, connections: 16, headers: rows.subject.headers, duration: Math.max(2, SECONDS / 4) });
+    pairs.push({ baseline: baseline.cpuUs, subject: subject.cpuUs });
+  }
+  const ratios = pairs.map((p) => p.subject / p.baseline);
+  out('| GET /api/profile/background/ (SQLite, 16 connections, 7 alternating pairs) | server CPU µs/req | ratio | target |');
+  out('|---|---:|---:|---|');
+  out(
+    `| ${rows.subject.label} | ${fmt(median(pairs.map((p) => p.subject)))} | ${fmt(median(ratios), 2)}× (${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}) | ${targetText} |`,
+  );
+  out(`| ${rows.baseline.label} | ${fmt(median(pairs.map((p) => p.baseline)))} | 1.00× | |`);
+  out();
 }

@@ -9,10 +9,10 @@ import { measurePixels } from './measures.js';
 
 const require = createRequire(import.meta.url);
 
-interface ModelArtifacts {
+/** A TensorFlow.js graph model's JSON file (weights in the files its manifest names). */
+interface ModelJson {
   modelTopology: unknown;
-  weightSpecs: unknown[];
-  weightData: ArrayBuffer;
+  weightsManifest: { paths: string[]; weights: unknown[] }[];
   format?: string;
   generatedBy?: string;
   convertedBy?: string;
@@ -20,6 +20,8 @@ interface ModelArtifacts {
   userDefinedMetadata?: unknown;
   modelInitializer?: unknown;
 }
+/** What TensorFlow.js loads a graph model from. */
+type ModelArtifacts = Omit<ModelJson, 'weightsManifest'> & { weightSpecs: unknown[]; weightData: ArrayBuffer };
 interface HumanFace {
   box: [number, number, number, number];
   /** The face mesh's 468 landmarks, [x, y, z] in the input's pixels. */
@@ -46,29 +48,14 @@ const MIN_CONFIDENCE = 0.4;
 
 /** A TensorFlow.js graph model read from disk (its JSON and weight files), for `file://` model paths. */
 async function fromDisk(file: string): Promise<ModelArtifacts> {
-  const json = JSON.parse(await readFile(file, 'utf8')) as {
-    modelTopology: unknown;
-    weightsManifest: { paths: string[]; weights: unknown[] }[];
-    format?: string;
-    generatedBy?: string;
-    convertedBy?: string;
-    signature?: unknown;
-    userDefinedMetadata?: unknown;
-    modelInitializer?: unknown;
-  };
+  const { weightsManifest, ...model } = JSON.parse(await readFile(file, 'utf8')) as ModelJson;
   const weights = Buffer.concat(
-    await Promise.all(json.weightsManifest.flatMap((group) => group.paths.map((name) => readFile(path.join(path.dirname(file), name))))),
+    await Promise.all(weightsManifest.flatMap((group) => group.paths.map((name) => readFile(path.join(path.dirname(file), name))))),
   );
   return {
-    modelTopology: json.modelTopology,
-    weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
+    ...model,
+    weightSpecs: weightsManifest.flatMap((group) => group.weights),
     weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer,
-    format: json.format,
-    generatedBy: json.generatedBy,
-    convertedBy: json.convertedBy,
-    signature: json.signature,
-    userDefinedMetadata: json.userDefinedMetadata,
-    modelInitializer: json.modelInitializer,
   };
 }
 

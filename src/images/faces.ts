@@ -1,4 +1,4 @@
-import { Piscina } from 'piscina';
+import { lazyWorker } from './worker-pool.js';
 import type { PictureMeasures } from './measures.js';
 
 /** A face found in a picture: its box in the picture's pixels, and the detector's confidence (0–1). */
@@ -10,26 +10,12 @@ export interface FaceBox {
   score: number;
 }
 
-// From source (tests, `npm run dev`) the worker is TypeScript and loads through tsx; built, it is JavaScript.
-const fromSource = import.meta.url.endsWith('.ts');
-
-let pool: Piscina | undefined;
-
 /**
  * One worker thread runs the detector: a task takes about 35 ms (p95 80 ms here), so uploads
  * queue here briefly rather than each holding the models. Left idle for a minute it exits (its
  * WebAssembly memory goes with it); the next upload loads the models again (about half a second).
  */
-function facePool(): Piscina {
-  pool ??= new Piscina({
-    filename: new URL(fromSource ? './face-worker.ts' : './face-worker.js', import.meta.url).href,
-    execArgv: fromSource ? ['--import', 'tsx'] : [],
-    minThreads: 0,
-    maxThreads: 1,
-    idleTimeout: 60_000,
-  });
-  return pool;
-}
+const faceWorker = lazyWorker('face-worker', 60_000);
 
 /** The detector works on a copy at most this long (BlazeFace itself looks at 256 × 256). */
 export const FACE_INPUT_EDGE = 640;
@@ -45,10 +31,12 @@ export async function detectFaces(
 ): Promise<{ faces: FaceBox[]; measures: PictureMeasures } | undefined> {
   try {
     const data = new Uint8Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength);
-    const found = (await facePool().run(
-      { data, width: pixels.width, height: pixels.height },
-      { signal: AbortSignal.timeout(timeoutMs) },
-    )) as { faces: FaceBox[]; measures: PictureMeasures };
+    const found = (await faceWorker
+      .get()
+      .run({ data, width: pixels.width, height: pixels.height }, { signal: AbortSignal.timeout(timeoutMs) })) as {
+      faces: FaceBox[];
+      measures: PictureMeasures;
+    };
     return found;
   } catch {
     return undefined;
@@ -57,12 +45,10 @@ export async function detectFaces(
 
 /** Starts the worker thread and loads the models (at server start), so the first upload does not wait for them. */
 export async function warmFaceCheck(): Promise<void> {
-  await facePool().run({ warm: true });
+  await faceWorker.get().run({ warm: true });
 }
 
 /** Ends the worker thread (tests and shutdown). */
-export async function closeFacePool(): Promise<void> {
-  const current = pool;
-  pool = undefined;
-  await current?.destroy();
+export function closeFacePool(): Promise<void> {
+  return faceWorker.close();
 }

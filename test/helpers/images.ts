@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 
@@ -122,4 +123,28 @@ export function cameraLikeJpeg(width: number, height: number): Promise<Buffer> {
   return sharp(pixels, { raw: { width, height, channels: 3 } })
     .jpeg({ quality: 90 })
     .toBuffer();
+}
+
+/** The one-face fixture: a public-domain NASA portrait (test/fixtures/faces/SOURCES.md). */
+export const ASTRONAUT = path.join(import.meta.dirname, '..', 'fixtures', 'faces', 'one-face', 'skimage-astronaut.jpg');
+
+/**
+ * A headshot placed on a plain canvas: the NASA portrait at `size` px with its top-left corner at
+ * `left`, `top` of a `width` × `height` canvas, as a JPEG (EXIF fields when given).
+ */
+export async function portraitOnCanvas(options: {
+  width: number;
+  height: number;
+  size: number;
+  left: number;
+  top: number;
+  background?: string;
+  exif?: Record<string, Record<string, string>>;
+}): Promise<Buffer> {
+  const portrait = await sharp(ASTRONAUT).resize(options.size, options.size).toBuffer();
+  let canvas = sharp({
+    create: { width: options.width, height: options.height, channels: 3, background: options.background ?? '#b9c2cc' },
+  }).composite([{ input: portrait, left: options.left, top: options.top }]);
+  if (options.exif) canvas = canvas.withExif(options.exif);
+  return canvas.jpeg({ quality: 90 }).toBuffer();
 }

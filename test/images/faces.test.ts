@@ -7,6 +7,7 @@ import { frameAround, type HintCode } from '../../src/images/analysis.js';
 import { closeFacePool } from '../../src/images/faces.js';
 import { sanitiseImage, type SanitisedImage } from '../../src/images/sanitise.js';
 import { VARIANT_SPECS, variantSpecsFor } from '../../src/images/variants.js';
+import { ASTRONAUT, portraitOnCanvas } from '../helpers/images.js';
 
 // The labelled set (sources and licences: test/fixtures/faces/SOURCES.md).
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'faces');
@@ -110,13 +111,7 @@ describe('face check on a labelled set', () => {
 
   it('frames the avatar around the face, not the centre: the face of a person at the side of a wide photo is in the avatar', async () => {
     // A portrait placed at the right edge of a wide grey canvas: a centre crop would show only grey.
-    const portrait = await sharp(path.join(FIXTURES, 'one-face', 'skimage-astronaut.jpg'))
-      .resize(600, 600)
-      .toBuffer();
-    const wide = await sharp({ create: { width: 1500, height: 600, channels: 3, background: '#808080' } })
-      .composite([{ input: portrait, left: 900, top: 0 }])
-      .jpeg()
-      .toBuffer();
+    const wide = await portraitOnCanvas({ width: 1500, height: 600, size: 600, left: 900, top: 0, background: '#808080' });
     const image = await analyse(wide);
     const face = image.analysis!.faces![0]!;
     expect(face.x).toBeGreaterThan(900);
@@ -128,12 +123,7 @@ describe('face check on a labelled set', () => {
 });
 
 describe('quality hints', () => {
-  const astronaut = async () =>
-    sharp(
-      await sharp(path.join(FIXTURES, 'one-face', 'skimage-astronaut.jpg'))
-        .resize(600, 600)
-        .toBuffer(),
-    );
+  const astronaut = async () => sharp(await sharp(ASTRONAUT).resize(600, 600).toBuffer());
   /** A clean colour headshot, 600 × 750, with a camera named in its EXIF. */
   const clean = async () =>
     (await astronaut())

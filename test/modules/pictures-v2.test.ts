@@ -1,4 +1,3 @@
-import path from 'node:path';
 // Pictures v2: HEIC in, responsive variants and a ThumbHash placeholder out, variants living and
 // dying with their master. HEIC fixtures are encoded here by Debian's heif-enc (helpers/heif.ts).
 import sharp from 'sharp';
@@ -9,12 +8,11 @@ import { cli, expectNoOrphans, startTestApp, storedNames, type TestApp } from '.
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { heicFrom, heifEncAvailable, withRotation } from '../helpers/heif.js';
-import { cameraLikeJpeg, isVariantName, jpeg, noisyJpeg } from '../helpers/images.js';
+import { cameraLikeJpeg, isVariantName, jpeg, noisyJpeg, portraitOnCanvas } from '../helpers/images.js';
 import { STORAGES } from '../helpers/storage.js';
 
 const INVALID = 'Upload a valid image. The file you uploaded was either not an image or a corrupted image.';
 const PROFILE = '/api/profile/talent/';
-const FACES = path.join(import.meta.dirname, '..', 'fixtures', 'faces');
 const hasHeifEnc = await heifEncAvailable();
 
 interface Variant {
@@ -255,14 +253,14 @@ for (const db of DATABASES) {
       it('frames the variants around the face and returns the faces, focus, hints and capture date with the profile', async () => {
         // A headshot (public-domain NASA portrait, test/fixtures/faces) set right of centre on a wider
         // portrait canvas, with a camera and a capture date in its EXIF.
-        const portrait = await sharp(path.join(FACES, 'one-face', 'skimage-astronaut.jpg'))
-          .resize(900, 900)
-          .toBuffer();
-        const photo = await sharp({ create: { width: 1000, height: 1250, channels: 3, background: '#b9c2cc' } })
-          .composite([{ input: portrait, left: 100, top: 200 }])
-          .withExif({ IFD0: { Make: 'Canon', Model: 'EOS R6' }, IFD2: { DateTimeOriginal: '2026:05:14 16:02:11' } })
-          .jpeg({ quality: 90 })
-          .toBuffer();
+        const photo = await portraitOnCanvas({
+          width: 1000,
+          height: 1250,
+          size: 900,
+          left: 100,
+          top: 200,
+          exif: { IFD0: { Make: 'Canon', Model: 'EOS R6' }, IFD2: { DateTimeOriginal: '2026:05:14 16:02:11' } },
+        });
         const res = await upload(pictureForm(photo));
         expect(res.status, res.text).toBe(200);
         const info = (await t.http.get(PROFILE, user.headers)).body.profile.profile_picture_info;
@@ -291,15 +289,7 @@ for (const db of DATABASES) {
 
       describe('re-framing', () => {
         const FOCUS = PROFILE + 'picture-focus/';
-        const headshot = async () => {
-          const portrait = await sharp(path.join(FACES, 'one-face', 'skimage-astronaut.jpg'))
-            .resize(900, 900)
-            .toBuffer();
-          return sharp({ create: { width: 1000, height: 1600, channels: 3, background: '#b9c2cc' } })
-            .composite([{ input: portrait, left: 100, top: 700 }])
-            .jpeg({ quality: 90 })
-            .toBuffer();
-        };
+        const headshot = () => portraitOnCanvas({ width: 1000, height: 1600, size: 900, left: 100, top: 700 });
         const framed = async (who: TestUser) => (await t.http.get(PROFILE, who.headers)).body.profile;
 
         it('sets a rectangle: new variants under new URLs framed around it, the old ones deleted, the master and faces kept; DELETE returns to the face', async () => {

@@ -1,0 +1,30 @@
+import { Piscina } from 'piscina';
+
+// From source (tests, `npm run dev`) a worker is TypeScript and loads through tsx; built, it is JavaScript.
+const fromSource = import.meta.url.endsWith('.ts');
+
+/**
+ * One worker thread running `worker` (a module in this folder), started on first use; left idle for
+ * `idleTimeout` ms it exits, and the WebAssembly memory it grew goes with it.
+ */
+export function lazyWorker(worker: string, idleTimeout: number) {
+  let pool: Piscina | undefined;
+  return {
+    get(): Piscina {
+      pool ??= new Piscina({
+        filename: new URL(`./${worker}.${fromSource ? 'ts' : 'js'}`, import.meta.url).href,
+        execArgv: fromSource ? ['--import', 'tsx'] : [],
+        minThreads: 0,
+        maxThreads: 1,
+        idleTimeout,
+      });
+      return pool;
+    },
+    /** Ends the thread (tests and shutdown). */
+    async close(): Promise<void> {
+      const current = pool;
+      pool = undefined;
+      await current?.destroy();
+    },
+  };
+}
