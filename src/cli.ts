@@ -114,7 +114,7 @@ async function backfillPictures(
   for (const failure of report.failed) io.out(`failed ${failure.name}: ${failure.reason}`);
   io.out(
     report.dryRun
-      ? `dry run: ${report.found} picture(s) without variants would be backfilled`
+      ? `dry run: ${report.found} picture(s) without variants or analysis would be backfilled`
       : `backfilled ${report.created} of ${report.found} picture(s)` +
           `${report.superseded > 0 ? `, ${report.superseded} replaced meanwhile (their new variants removed again)` : ''}` +
           `, ${report.failed.length} failed`,

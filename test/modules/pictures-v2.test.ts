@@ -222,7 +222,7 @@ for (const db of DATABASES) {
         await t.database.db.updateTable('talent_profiles').set({ profile_picture: brokenName }).where('user_id', '=', broken.id).execute();
 
         const dry = await cli(t, 'media', 'backfill', '--dry-run');
-        expect(dry.out).toMatch(/dry run: 3 picture\(s\) without variants would be backfilled/);
+        expect(dry.out).toMatch(/dry run: 3 picture\(s\) without variants or analysis would be backfilled/);
         expect(await t.database.db.selectFrom('pictures').select('name').where('name', 'in', [master, legacyName]).execute()).toEqual([]);
 
         const run = await cli(t, 'media', 'backfill', '--concurrency', '2');
@@ -402,6 +402,28 @@ for (const db of DATABASES) {
           expect((await framed(someone)).profile_picture_info.variants).toEqual(oldVariants);
           await expectNoOrphans(t);
         });
+      });
+
+      it('media backfill analyses pictures recorded before the face check: faces and hints, variants made again around the face', async () => {
+        const someone = await createUser(t.http, 'talent');
+        await upload(pictureForm(await portraitOnCanvas({ width: 1000, height: 1250, size: 900, left: 100, top: 200 })), someone);
+        const made = (await t.http.get(PROFILE, someone.headers)).body.profile;
+        const master = nameOf(made.profile_picture);
+        // As a picture stored by the version before the face check: variants, no analysis.
+        await t.database.db.updateTable('pictures').set({ analysis: null }).where('name', '=', master).execute();
+        const dry = await cli(t, 'media', 'backfill', '--dry-run');
+        expect(dry.out).toMatch(/dry run: 1 picture\(s\) without variants or analysis would be backfilled/);
+        const run = await cli(t, 'media', 'backfill');
+        expect(run.code, run.out).toBe(0);
+        const info = (await t.http.get(PROFILE, someone.headers)).body.profile.profile_picture_info;
+        expect(info.faces).toHaveLength(1);
+        expect(info.focus.source).toBe('face');
+        expect(info.hints).toEqual([]);
+        const oldUrls = (made.profile_picture_info.variants as Variant[]).map((v) => v.url);
+        for (const variant of info.variants as Variant[]) expect(oldUrls).not.toContain(variant.url);
+        for (const url of oldUrls) expect(await t.storage.inner.exists(nameOf(url))).toBe(false);
+        expect((await cli(t, 'media', 'backfill', '--dry-run')).out).toMatch(/dry run: 0 picture/);
+        await expectNoOrphans(t);
       });
 
       it('gives item photos and gallery photos the same description', async () => {

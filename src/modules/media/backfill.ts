@@ -6,7 +6,7 @@ import type { Log } from '../../log.js';
 import type { Storage } from '../../storage/types.js';
 import type { DeletionQueue } from './deletions.js';
 import type { MediaIngest } from './ingest.js';
-import { MEDIA_FOLDERS } from './references.js';
+import { MEDIA_FOLDERS, variantNamesIn } from './references.js';
 import type { MediaRepository } from './repository.js';
 
 /** A stored picture without a record: its name, its owner and the folder its variants go to. */
@@ -14,6 +14,8 @@ export interface BackfillCandidate {
   name: string;
   userId: number;
   folder: string;
+  /** A picture recorded before analyses existed: its variants' names (they are made again, framed around its face). */
+  recordedVariants?: string[];
 }
 
 export interface BackfillReport {
@@ -52,17 +54,27 @@ export class PictureBackfill {
     },
   ) {}
 
-  /** Stored pictures that have no record yet, oldest owner first. */
+  /**
+   * Stored pictures that have no record yet, and (with face checks on) recorded pictures that have
+   * no analysis (stored before it existed), oldest owner first.
+   */
   async candidates(): Promise<BackfillCandidate[]> {
-    const rows = await sql<{ name: string; user_id: number; folder: string }>`
-      select c.name, c.user_id, c.folder from (${sql.join(PICTURE_SOURCES, sql` union `)}) c
-      where not exists (select 1 from pictures r where r.name = c.name)
+    const unanalysed = this.deps.ingest.checksFaces ? sql`r.analysis is null` : sql`false`;
+    const rows = await sql<{ name: string; user_id: number; folder: string; variants: string | null }>`
+      select c.name, c.user_id, c.folder, r.variants from (${sql.join(PICTURE_SOURCES, sql` union `)}) c
+      left join pictures r on r.name = c.name
+      where r.name is null or ${unanalysed}
       order by c.user_id, c.name`.execute(this.deps.db);
     // A photo promoted to profile picture is listed twice; it gets one record.
     const seen = new Set<string>();
     return rows.rows
       .filter((row) => !seen.has(row.name) && seen.add(row.name))
-      .map((row) => ({ name: row.name, userId: Number(row.user_id), folder: row.folder }));
+      .map((row) => ({
+        name: row.name,
+        userId: Number(row.user_id),
+        folder: row.folder,
+        ...(row.variants === null ? {} : { recordedVariants: variantNamesIn(row.variants) }),
+      }));
   }
 
   async run(options: { dryRun: boolean; concurrency: number; progress?: (done: number, total: number) => void }): Promise<BackfillReport> {
@@ -87,11 +99,24 @@ export class PictureBackfill {
 
   private async backfill(candidate: BackfillCandidate): Promise<'created' | 'superseded' | { failed: string }> {
     const { storage, ingest, records, deletions, clock, log } = this.deps;
+    const target = { folder: candidate.folder, ownerId: candidate.userId, field: 'file' };
+    if (candidate.recordedVariants) {
+      // Analysed now, its variants made again around its face; swapped in as a re-framing is.
+      const picture = await ingest.reframeStored(candidate.name, target, null, null, { analyse: true });
+      const old = await records.swapVariants(candidate.name, candidate.recordedVariants, picture, clock().toISOString());
+      if (!old) {
+        for (const variant of picture.variants) await deletions.discard(variant.name);
+        return 'superseded';
+      }
+      await deletions.purgeReleased(old);
+      log.debug({ name: candidate.name, faces: picture.analysis?.faces?.length }, 'picture analysed');
+      return 'created';
+    }
     const object = await storage.get(candidate.name);
     if (!object) return { failed: 'missing from storage' };
     // The stored bytes are decoded from memory, as a small upload is (a decode needs far more).
     const bytes = await buffer(object.body);
-    const picture = await ingest.describeStored(bytes, { folder: candidate.folder, ownerId: candidate.userId, field: 'file' });
+    const picture = await ingest.describeStored(bytes, target);
     await records.recordPictures([{ name: candidate.name, userId: candidate.userId, ...picture }], clock().toISOString());
     // Replaced or removed while its variants were made: they go again, with the record.
     if (!(await records.isReferenced(candidate.name))) {

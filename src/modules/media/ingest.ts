@@ -96,6 +96,11 @@ export class MediaIngest {
     },
   ) {}
 
+  /** Whether pictures get a face check (FACE_CHECK). */
+  get checksFaces(): boolean {
+    return this.deps.images.faceCheckTimeoutMs > 0;
+  }
+
   /** Refuse new image work before reading a body when the queue is already full. */
   assertCapacity(): void {
     if (this.deps.limiter.saturated) throw serviceUnavailable(BUSY_MESSAGE, 5);
@@ -224,6 +229,7 @@ export class MediaIngest {
     target: FileTarget,
     stored: PictureAnalysis | null,
     focus: PictureFocus | null,
+    options: { analyse?: boolean } = {},
   ): Promise<StoredPicture> {
     const object = await this.deps.storage.get(name);
     if (!object) throw new ApiError(409, { detail: 'The picture is no longer stored. Please upload it again.' });
@@ -231,7 +237,9 @@ export class MediaIngest {
     const face = stored?.faces?.[0];
     const chosen: PictureFocus | null =
       focus ?? (face ? { x: face.x, y: face.y, width: face.width, height: face.height, source: 'face' } : null);
-    const outputs = { variantFormats: this.deps.images.variantFormats, faceCheckTimeoutMs: 0, ...(chosen ? { focus: chosen } : {}) };
+    // With `analyse`, the face check runs as on an upload (the picture had no analysis yet).
+    const faceCheckTimeoutMs = options.analyse ? this.deps.images.faceCheckTimeoutMs : 0;
+    const outputs = { variantFormats: this.deps.images.variantFormats, faceCheckTimeoutMs, ...(chosen ? { focus: chosen } : {}) };
     let image;
     try {
       image = await this.deps.limiter.run(() => sanitiseImage(bytes, bytes.length, this.deps.images, outputs));
@@ -246,7 +254,12 @@ export class MediaIngest {
       this.deps.log.error({ err: error, name }, 'storing reframed variants failed');
       throw serviceUnavailable('The image could not be stored right now. Please try again shortly.', 5);
     }
-    const analysis: PictureAnalysis = stored ? { ...stored, focus: chosen } : { faces: null, focus: chosen, hints: [], capturedAt: null };
+    const analysis: PictureAnalysis = stored
+      ? { ...stored, focus: chosen }
+      : options.analyse && image.analysis
+        ? // A stored master has no metadata left: whether a camera made it cannot be told any more.
+          { ...image.analysis, hints: image.analysis.hints.filter((hint) => hint !== 'screenshot') }
+        : { faces: null, focus: chosen, hints: [], capturedAt: null };
     return { ...variants.picture, analysis };
   }
 

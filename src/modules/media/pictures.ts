@@ -23,8 +23,9 @@ export function pictureFromColumns(columns: {
   analysis: string | null;
 }): PictureDetails | null {
   if (columns.width === null || columns.height === null || columns.variants === null) return null;
-  // A record never changes once written (a new picture gets new names): the same variants text is
-  // the same picture, parsed once and then described from cache (see pictureInfoView).
+  // A record's columns change only together with its variants (a new picture, a re-framing or a
+  // backfilled analysis writes a new variant set): the same variants text is the same description,
+  // parsed once and then described from cache (see pictureInfoView).
   const known = recorded.get(columns.variants);
   if (known) return known;
   const details: PictureDetails = {
