@@ -139,7 +139,7 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
 
   const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
-  /** Uploads from the page at `bytesPerSecond` (DevTools network emulation); the session lifts it. */
+  /** Uploads from the page at `bytesPerSecond` (DevTools network emulation), until the test sets the conditions back. */
   const throttleUploads = async (bytesPerSecond: number) => {
     const cdp = await context.newCDPSession(page);
     await cdp.send('Network.enable');
@@ -445,14 +445,7 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
     const card = (name: string) => page.locator('.gallery-item', { hasText: name });
 
     // Two files at once on a slow uplink: each gets its own progress bar.
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 20,
-      downloadThroughput: -1,
-      uploadThroughput: 400 * 1024,
-    });
+    const cdp = await throttleUploads(400 * 1024);
     await page.getByLabel('Add photos or videos').setInputFiles([path.join(FILES, 'look-a.jpg'), path.join(FILES, 'look-b.jpg')]);
     await expect.poll(() => page.locator('.uploads progress').count()).toBe(2);
     expect(await page.locator('.uploads [data-upload="look-a.jpg"] progress').count()).toBe(1);
