@@ -85,11 +85,21 @@ export async function describePicture(
     Promise.all(
       specs.flatMap((spec) =>
         work.formats.map(async (format) => {
-          let image = sharp(source.data, rawInput(source));
+          let image;
           if (focus) {
+            // A frame around a face is often tighter than the whole picture: it is cut from the
+            // reduced copy only when that still holds the variant's pixels, else from the master.
             const frame = frameAround(focus, spec, pixels);
-            image = image.extract(withinPixels(frame, scale, source)).resize(spec.width, spec.height, { fit: 'cover', kernel: 'mitchell' });
-          } else image = image.resize(spec.width, spec.height, { fit: 'cover', position: 'attention', kernel: 'mitchell' });
+            const from = frame.height * scale >= spec.height ? { pixels: source, scale } : { pixels, scale: 1 };
+            image = sharp(from.pixels.data, rawInput(from.pixels))
+              .extract(withinPixels(frame, from.scale, from.pixels))
+              .resize(spec.width, spec.height, { fit: 'cover', kernel: 'mitchell' });
+          } else
+            image = sharp(source.data, rawInput(source)).resize(spec.width, spec.height, {
+              fit: 'cover',
+              position: 'attention',
+              kernel: 'mitchell',
+            });
           const encoded =
             format === 'webp' ? image.webp({ quality: 75, effort: webpEffort(spec) }) : image.avif({ quality: 50, effort: 2 });
           return { ...spec, format, buffer: await encoded.toBuffer() };

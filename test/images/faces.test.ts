@@ -122,6 +122,31 @@ describe('face check on a labelled set', () => {
   }, 60_000);
 });
 
+describe('face-framed variants keep their detail', () => {
+  it('cuts a tight frame from the master, not from a copy reduced for the whole picture (no enlargement)', async () => {
+    // A large photo with fine grain everywhere; the face is small in it, so its card frame is
+    // tighter than the copy reduced for whole-picture frames could fill.
+    const photo = await portraitOnCanvas({ width: 2000, height: 2500, size: 1000, left: 500, top: 700 });
+    const { data, info } = await sharp(photo).raw().toBuffer({ resolveWithObject: true });
+    for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, data[i]! + ((i * 7919) % 41) - 20));
+    const grainy = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .toBuffer();
+    const image = await analyse(grainy);
+    const face = image.analysis!.faces![0]!;
+    const spec = { shape: 'card' as const, width: 640, height: 800 };
+    const frame = frameAround({ ...face, source: 'face' }, spec, image);
+    // What the variant should show: the same frame cut from the stored master at full resolution.
+    const expected = await sharp(image.buffer).extract(frame).resize(640, 800, { fit: 'cover' }).removeAlpha().raw().toBuffer();
+    const card = image.variants.find((variant) => variant.shape === 'card' && variant.width === 640)!;
+    const actual = await sharp(card.buffer).removeAlpha().raw().toBuffer();
+    let difference = 0;
+    for (let i = 0; i < expected.length; i++) difference += Math.abs(expected[i]! - actual[i]!);
+    // WebP at quality 75 differs a little everywhere; an enlarged cut loses the grain and differs a lot.
+    expect(difference / expected.length).toBeLessThan(6);
+  }, 60_000);
+});
+
 describe('quality hints', () => {
   const astronaut = async () => sharp(await sharp(ASTRONAUT).resize(600, 600).toBuffer());
   /** A clean colour headshot, 600 × 750, with a camera named in its EXIF. */
