@@ -1,7 +1,8 @@
 // npm run bench: the API against its own floors, in one run on this machine; writes bench/results.md.
 // BENCH_SECONDS (default 8) per load run; TEST_DATABASE_URL (or a local PostgreSQL) for the
 // PostgreSQL rows; BENCH_ONLY=get,post,upload,rss,gallery,pictures,small,faces to run a subset.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
@@ -738,12 +739,12 @@ async function smallUploadBench(): Promise<void> {
         writeFileSync(file, bytes);
         // The image work alone, in a process with the server's environment (its allocator settings
         // change libvips' speed by about 5 %).
-        const image = JSON.parse(
-          execFileSync(process.execPath, [path.join(root, 'bench', 'image-work.mjs'), file, String(UPLOADS)], {
-            env: { ...process.env, ...target.env },
-            encoding: 'utf8',
-          }),
-        ) as { ms: number; cpu: number };
+        // Run asynchronously: a blocked event loop would keep idle keep-alive sockets the server has closed.
+        const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'bench', 'image-work.mjs'), file, String(UPLOADS)], {
+          env: { ...process.env, ...target.env },
+          encoding: 'utf8',
+        });
+        const image = JSON.parse(stdout) as { ms: number; cpu: number };
         rmSync(dir, { recursive: true, force: true });
         const upload = await timed(
           target.server.child.pid as number,

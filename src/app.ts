@@ -1,5 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { BackgroundWork } from './background.js';
 import { sql } from 'kysely';
 import { createGuards } from './auth/guard.js';
 import { requireJwtSecret, type Config } from './config.js';
@@ -46,6 +47,7 @@ export interface AppDeps {
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: Metrics;
+    background: BackgroundWork;
   }
 }
 
@@ -78,12 +80,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const jobs = startJobs(services, config, app.log);
   app.addHook('onClose', async () => {
     await jobs.stop();
+    await services.background.settled();
     await uploadCleanupsSettled();
     await services.mail.close();
     await resources.close();
   });
   metrics.instrument(app);
   app.decorate('metrics', metrics);
+  // What requests started and did not wait for (tests wait for it before looking at storage).
+  app.decorate('background', services.background);
 
   // Plugins: security headers, rate limits, CORS.
   registerSecurityHeaders(app, mediaOrigins(services.storage));

@@ -266,6 +266,7 @@ export async function runCli(argv: string[], config: Config, io: Output, handle?
     }
     return 0;
   } finally {
+    await services.background.settled();
     await services.mail.close();
     await resources.close();
   }

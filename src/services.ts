@@ -19,6 +19,7 @@ import { MailService } from './modules/mail/service.js';
 import { outboxFolderTransport, smtpTransport, type MailTransport } from './modules/mail/transport.js';
 import { MediaChanges } from './modules/media/changes.js';
 import { DeletionQueue } from './modules/media/deletions.js';
+import { BackgroundWork } from './background.js';
 import { MediaIngest, type IngestObserver } from './modules/media/ingest.js';
 import { MediaRepository } from './modules/media/repository.js';
 import { MediaSweep } from './modules/media/sweep.js';
@@ -99,7 +100,8 @@ export function createServices(config: Config, resources: Resources, deps: Servi
     log,
     observe: deps.observe ?? IGNORE,
   });
-  const deletions = new DeletionQueue({ storage, repository: mediaRecords, clock, log });
+  const background = new BackgroundWork(log);
+  const deletions = new DeletionQueue({ storage, repository: mediaRecords, clock, log, background });
   const sweep = new MediaSweep({ storage, repository: mediaRecords, deletions, clock });
   const changes = new MediaChanges({ ingest, deletions, records: mediaRecords, clock });
 
@@ -138,6 +140,7 @@ export function createServices(config: Config, resources: Resources, deps: Servi
 
   return {
     clock,
+    background,
     database,
     storage,
     users,

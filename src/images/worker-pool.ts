@@ -5,9 +5,11 @@ const fromSource = import.meta.url.endsWith('.ts');
 
 /**
  * One worker thread running `worker` (a module in this folder), started on first use; left idle for
- * `idleTimeout` ms it exits, and the WebAssembly memory it grew goes with it.
+ * `idleTimeout` ms it exits, and the WebAssembly memory it grew goes with it. `youngGenerationMb`
+ * caps the thread's young generation (V8's default lets a busy worker's short-lived garbage
+ * hold tens of MB).
  */
-export function lazyWorker(worker: string, idleTimeout: number) {
+export function lazyWorker(worker: string, idleTimeout: number, options: { youngGenerationMb?: number } = {}) {
   let pool: Piscina | undefined;
   return {
     get(): Piscina {
@@ -17,6 +19,7 @@ export function lazyWorker(worker: string, idleTimeout: number) {
         minThreads: 0,
         maxThreads: 1,
         idleTimeout,
+        ...(options.youngGenerationMb ? { resourceLimits: { maxYoungGenerationSizeMb: options.youngGenerationMb } } : {}),
       });
       return pool;
     },

@@ -45,6 +45,8 @@ export interface TestApp {
   queries: string[];
   /** The database as created, before any routing (for side connections such as lock holders). */
   directDatabase: DatabaseConfig;
+  /** Waits for the work requests started and did not wait for (deleting replaced files). */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -101,6 +103,7 @@ export async function startTestApp(
     storage,
     queries,
     directDatabase: created.config,
+    settled: () => app.background.settled(),
     close: async () => {
       await app.close();
       await storage.close();
@@ -112,8 +115,9 @@ export async function startTestApp(
   };
 }
 
-/** Every stored object under the media folders. */
+/** Every stored object under the media folders, once the deletions requests left running are done. */
 export async function storedNames(t: TestApp): Promise<string[]> {
+  await t.settled();
   const names: string[] = [];
   for (const folder of MEDIA_FOLDER_LIST) {
     for await (const object of t.storage.inner.list(folder)) names.push(object.name);
@@ -145,8 +149,9 @@ export async function referencedNames(t: TestApp): Promise<string[]> {
   return [...names].sort();
 }
 
-/** Storage holds exactly what the database references, and no deletion is pending. */
+/** Storage holds exactly what the database references, and no deletion is pending (once those under way are done). */
 export async function expectNoOrphans(t: TestApp): Promise<void> {
+  await t.settled();
   const [stored, referenced, pending, pictures] = await Promise.all([
     storedNames(t),
     referencedNames(t),

@@ -142,6 +142,7 @@ for (const target of DATABASES) {
         const created = await upload(premium, mediaForm(await video({ seconds: 1 })));
         expect(created.status).toBe(201);
         expect((await t.http.request('DELETE', `/api/media/${created.body.id}/delete/`, { headers: premium.headers })).status).toBe(204);
+        await t.settled(); // the replaced files are deleted once the answer is written
         expect((await fetch(created.body.media_file)).status).toBe(404);
         expect((await fetch(created.body.thumbnail)).status).toBe(404);
         await expectNoOrphans(t);

@@ -324,11 +324,13 @@ for (const db of DATABASES) {
           });
           expect(replaced.status).toBe(200);
           expect(replaced.body.image).not.toBe(firstUrl);
+          await t.settled(); // the replaced files are deleted once the answer is written
           expect((await fetch(firstUrl)).status).toBe(404);
           await expectNoOrphans(t);
 
           const removed = await t.http.request('PATCH', url, { json: { image: null }, headers: owner.headers });
           expect(removed.body.image).toBeNull();
+          await t.settled(); // the replaced files are deleted once the answer is written
           expect((await fetch(replaced.body.image)).status).toBe(404);
           await expectNoOrphans(t);
           await t.http.request('DELETE', url, { headers: owner.headers });
@@ -407,6 +409,7 @@ for (const db of DATABASES) {
           for (const created of [pdf, image]) {
             await t.http.request('DELETE', `${ITEMS}memorabilia/${created.body.id}/`, { headers: owner.headers });
           }
+          await t.settled(); // the replaced files are deleted once the answer is written
           expect((await fetch(pdf.body.authenticity_certificate)).status).toBe(404);
           await expectNoOrphans(t);
         });
@@ -419,6 +422,7 @@ for (const db of DATABASES) {
           t.storage.failNext('delete');
           const deleted = await t.http.request('DELETE', `${ITEMS}prop/${res.body.id}/`, { headers: owner.headers });
           expect(deleted.status).toBe(204);
+          await t.settled(); // the deletion is tried once the answer is written
           expect(await t.database.db.selectFrom('pending_deletions').select('name').execute()).toHaveLength(1);
           expect((await cli(t, 'media', 'sweep')).code).toBe(0);
           await expectNoOrphans(t);

@@ -239,6 +239,7 @@ for (const target of DATABASES) {
         headers: { Authorization: `Bearer ${login.body.access}` },
       });
       expect(upload.status, JSON.stringify(upload.body)).toBe(200);
+      await t.settled(); // the replaced files are deleted once the answer is written
       expect(await t.storage.inner.exists('background_profile_pictures/omar_Qw8rTy1.JPG')).toBe(false);
     });
 
@@ -312,6 +313,7 @@ for (const target of DATABASES) {
       // Deleting an imported video from castfolio deletes its adopted object.
       const id = (await t.http.get('/api/profile/talent/', headers)).body.media[0].id;
       expect((await t.http.request('DELETE', `/api/media/${id}/delete/`, { headers })).status).toBe(204);
+      await t.settled(); // the replaced files are deleted once the answer is written
       expect(await t.storage.inner.exists('talent_media/user_42/7f3e1c9a2b4d.mp4')).toBe(false);
     });
   });

@@ -145,6 +145,7 @@ for (const db of DATABASES) {
         const oldUrl: string = first.body.profile.profile_picture;
         const newUrl: string = second.body.profile.profile_picture;
         expect(newUrl).not.toBe(oldUrl);
+        await t.settled(); // the replaced files are deleted once the answer is written
         expect(await t.storage.inner.exists(nameOf(oldUrl))).toBe(false);
         expect(await t.storage.inner.exists(nameOf(newUrl))).toBe(true);
         expect((await fetchPicture(oldUrl)).status).toBe(404);
@@ -246,12 +247,14 @@ for (const db of DATABASES) {
         const cleared = await upload(user, form);
         expect(cleared.status).toBe(200);
         expect(cleared.body.profile.profile_picture).toBeNull();
+        await t.settled(); // the replaced files are deleted once the answer is written
         expect(await t.storage.inner.exists(nameOf(first.body.profile.profile_picture))).toBe(false);
 
         const second = await upload(user, pictureForm(await jpeg()));
         const deleted = await t.http.request('DELETE', PATHS.background, { headers: user.headers });
         expect(deleted.status).toBe(200);
         expect(deleted.body).toMatchObject({ message: 'Profile picture removed', profile: { profile_picture: null } });
+        await t.settled(); // the replaced files are deleted once the answer is written
         expect(await t.storage.inner.exists(nameOf(second.body.profile.profile_picture))).toBe(false);
         const again = await t.http.request('DELETE', PATHS.background, { headers: user.headers });
         expect(again.status).toBe(200);
@@ -328,6 +331,7 @@ for (const db of DATABASES) {
         t.storage.failNext('delete');
         const second = await upload(user, pictureForm(await jpeg()));
         expect(second.status).toBe(200);
+        await t.settled(); // the deletion is tried once the answer is written
         const oldName = nameOf(first.body.profile.profile_picture);
         expect(await t.storage.inner.exists(oldName)).toBe(true);
         const pending = await t.database.db.selectFrom('pending_deletions').select(['name', 'attempts']).execute();
@@ -463,6 +467,7 @@ describe.each(STORAGES)('the deletion retry worker with $name storage', (store) 
     t.storage.failNext('delete', 2, 'error', 0, 0, (name) => name === oldName);
     const second = await t.http.request('POST', PATHS.background, { form: pictureForm(await jpeg()), headers: user.headers });
     expect(second.status).toBe(200);
+    await t.settled(); // the deletion is tried once the answer is written
     const pending = () => t.database.db.selectFrom('pending_deletions').select(['name', 'attempts', 'next_attempt_at']).execute();
     const [queued] = await pending();
     expect(queued).toMatchObject({ name: oldName, attempts: 1 });
@@ -479,5 +484,52 @@ describe.each(STORAGES)('the deletion retry worker with $name storage', (store) 
     await expect.poll(async () => (await pending()).length, { timeout: 5000 }).toBe(0);
     expect(await t.storage.inner.exists(oldName)).toBe(false);
     await expectNoOrphans(t);
+  });
+});
+
+describe.each(STORAGES)('deleting replaced files after the answer with $name storage', (store) => {
+  const variantUrls = (body: { profile: { profile_picture_info: { variants: { url: string }[] } } }) =>
+    body.profile.profile_picture_info.variants.map((variant) => variant.url);
+
+  it('answers a replacement without waiting for the old files, which are gone right after', async () => {
+    const t = await startTestApp(DATABASES[0]!, { storage: store });
+    try {
+      const user = await createUser(t.http, 'background');
+      const first = await t.http.request('POST', PATHS.background, { form: pictureForm(await jpeg(800, 1000)), headers: user.headers });
+      const oldUrls: string[] = [first.body.profile.profile_picture, ...variantUrls(first.body)];
+      const old = oldUrls.map(nameOf);
+      expect(old.length).toBeGreaterThan(1);
+      // Every deletion crawls: an upload that waited for them would find the old files gone.
+      t.storage.failNext('delete', 100, 'slow', 800);
+      const second = await t.http.request('POST', PATHS.background, { form: pictureForm(await jpeg(800, 1000)), headers: user.headers });
+      expect(second.status).toBe(200);
+      expect(await Promise.all(old.map((name) => t.storage.inner.exists(name)))).toContain(true);
+      await t.settled();
+      expect(await Promise.all(old.map((name) => t.storage.inner.exists(name)))).toEqual(old.map(() => false));
+      for (const url of oldUrls) expect((await fetch(url)).status).toBe(404);
+      await expectNoOrphans(t);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('finishes the deletions under way before the server stops', async () => {
+    const t = await startTestApp(DATABASES[0]!, { storage: store });
+    let closed = false;
+    try {
+      const user = await createUser(t.http, 'background');
+      const first = await t.http.request('POST', PATHS.background, { form: pictureForm(await jpeg(800, 1000)), headers: user.headers });
+      const old = [first.body.profile.profile_picture, ...variantUrls(first.body)].map(nameOf);
+      t.storage.failNext('delete', 100, 'slow', 500);
+      const second = await t.http.request('POST', PATHS.background, { form: pictureForm(await jpeg(800, 1000)), headers: user.headers });
+      expect(second.status).toBe(200);
+      await t.app.close();
+      closed = true;
+      expect(await Promise.all(old.map((name) => t.storage.inner.exists(name)))).toEqual(old.map(() => false));
+      expect(await t.database.db.selectFrom('pending_deletions').select('name').execute()).toEqual([]);
+    } finally {
+      if (!closed) await t.app.close();
+      await t.close();
+    }
   });
 });

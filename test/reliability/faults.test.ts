@@ -190,6 +190,8 @@ for (const db of DATABASES) {
             const res = await operation.write();
             if (step === 'commit' && kind === 'error') await removeRefusal();
             await fault.released;
+            // Deletions run once the answer is written: let them meet the fault before it heals.
+            await t.settled();
             t.storage.heal();
             s3Proxy.setMode('pass');
 
@@ -261,6 +263,8 @@ for (const db of DATABASES) {
           const res = await t.http.request('POST', '/api/profile/background/media/', { form: await galleryForm(), headers: user.headers });
           if (step === 'commit' && kind === 'error') await refuseGalleryInserts(false);
           await fault.released;
+          // Deletions run once the answer is written: let them meet the fault before it heals.
+          await t.settled();
           t.storage.heal();
           s3Proxy.setMode('pass');
 
@@ -291,6 +295,8 @@ for (const db of DATABASES) {
         await arm();
         const res = await t.http.request('POST', '/api/profile/background/media/', { form: body, headers: user.headers });
         await refuseGalleryInserts(false);
+        // Deletions run once the answer is written: let them meet the fault before it heals.
+        await t.settled();
         t.storage.heal();
         expect(res.status, res.text).toBe(status);
         expect(await galleryCount()).toBe(before);
@@ -305,6 +311,8 @@ for (const db of DATABASES) {
         expect(added.status).toBe(201);
         t.storage.failNext('delete', 1, kind, 600);
         const res = await t.http.request('DELETE', `/api/media/${added.body.id}/delete/`, { headers: user.headers });
+        // Deletions run once the answer is written: let them meet the fault before it heals.
+        await t.settled();
         t.storage.heal();
         expect(res.status).toBe(204);
         expect((await t.http.get('/api/profile/background/', user.headers)).body.media.map((m: { id: number }) => m.id)).not.toContain(

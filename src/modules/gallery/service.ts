@@ -162,7 +162,7 @@ export class GalleryService {
     if (result === 'not-found') throw notFound(NOT_FOUND_MESSAGE);
     if (result === 'no-profile') throw notFound('Profile not found.');
     if (result === 'not-a-photo') throw new ApiError(400, { detail: 'Only a photo can become your profile picture.' });
-    await this.deps.media.purgeCommitted(result.replaced);
+    this.deps.media.purgeCommitted(result.replaced);
     return result.row;
   }
 
@@ -170,7 +170,7 @@ export class GalleryService {
   async remove(user: UserRecord, id: number): Promise<string[]> {
     const names = await this.deps.gallery.remove(user.id, id, this.deps.clock().toISOString());
     if (names === undefined) throw notFound(NOT_FOUND_MESSAGE);
-    await this.deps.media.purgeCommitted(names);
+    this.deps.media.purgeCommitted(names);
     return names;
   }
 

@@ -103,7 +103,7 @@ export class ItemService {
   async delete(user: UserRecord, type: ItemType, id: number): Promise<string[]> {
     const names = await this.deps.items.delete(user.id, type, id, this.now());
     if (names === undefined) throw notFound();
-    await this.deps.media.purgeCommitted(names);
+    this.deps.media.purgeCommitted(names);
     return names;
   }
 }

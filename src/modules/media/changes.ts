@@ -20,7 +20,8 @@ export interface Committed<T> {
 /**
  * The one order of every change that stores files, so no failure leaves a file nothing references
  * or a row pointing at nothing: store each new file; commit (the transaction queues the files it
- * replaces); then delete those. A failure before the commit ends removes the new files again.
+ * replaces); then delete those, once the answer is written (DeletionQueue.later). A failure before
+ * the commit ends removes the new files again.
  */
 export class MediaChanges {
   constructor(
@@ -61,7 +62,7 @@ export class MediaChanges {
       for (const name of Object.values(stored).flatMap(storedNames)) await this.deps.deletions.discard(name);
       throw error;
     }
-    await this.deps.deletions.purge(committed.replaced);
+    this.deps.deletions.later(committed.replaced);
     return { ...committed, stored };
   }
 
@@ -95,12 +96,12 @@ export class MediaChanges {
       for (const name of made) await this.deps.deletions.discard(name);
       return false;
     }
-    await this.deps.deletions.purgeReleased(old);
+    this.deps.deletions.later(old, true);
     return true;
   }
 
-  /** After a commit that dropped rows and queued their files (a deletion): delete those files. */
-  purgeCommitted(names: readonly string[]): Promise<void> {
-    return this.deps.deletions.purge(names);
+  /** After a commit that dropped rows and queued their files (a deletion): delete those files, after the answer. */
+  purgeCommitted(names: readonly string[]): void {
+    this.deps.deletions.later(names);
   }
 }

@@ -1,3 +1,4 @@
+import type { BackgroundWork } from '../../background.js';
 import type { Log } from '../../log.js';
 import type { Storage } from '../../storage/types.js';
 import type { MediaRepository } from './repository.js';
@@ -21,6 +22,7 @@ export class DeletionQueue {
       repository: MediaRepository;
       clock: () => Date;
       log: Log;
+      background: BackgroundWork;
     },
   ) {}
 
@@ -45,9 +47,30 @@ export class DeletionQueue {
     }
   }
 
+  /** Names this process is deleting now: the retry pass leaves them to the purge under way. */
+  readonly #purging = new Set<string>();
+
   /** Deletes files whose pending_deletions rows were committed; failures stay queued. */
   async purge(names: readonly string[]): Promise<void> {
-    for (const name of names) await this.deleteQueued(name, 0);
+    for (const name of names) this.#purging.add(name);
+    for (const name of names) {
+      try {
+        await this.deleteQueued(name, 0);
+      } finally {
+        this.#purging.delete(name);
+      }
+    }
+  }
+
+  /**
+   * Deletes the files a committed change queued (`purge`) or released (`purgeReleased`) once the
+   * answer is written, so a request does not wait for them (six storage round trips for a picture
+   * and its variants). Their queue rows are committed: if the process ends first, the retry pass
+   * deletes them.
+   */
+  later(names: readonly string[], released = false): void {
+    if (names.length === 0) return;
+    this.deps.background.start('deleting replaced objects', () => (released ? this.purgeReleased(names) : this.purge(names)));
   }
 
   private async deleteQueued(name: string, attempts: number): Promise<boolean> {
@@ -115,7 +138,8 @@ export class DeletionQueue {
   /** Every due deletion (or every queued one): how many succeeded and failed. */
   async retryDue(all = false): Promise<{ succeeded: number; failed: number }> {
     const now = this.deps.clock().toISOString();
-    const due = all ? await this.deps.repository.all() : await this.deps.repository.due(now, RETRY_BATCH);
+    const queued = all ? await this.deps.repository.all() : await this.deps.repository.due(now, RETRY_BATCH);
+    const due = queued.filter((item) => !this.#purging.has(item.name));
     let succeeded = 0;
     for (const item of due) if (await this.deleteQueued(item.name, item.attempts)) succeeded += 1;
     return { succeeded, failed: due.length - succeeded };
