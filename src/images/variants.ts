@@ -79,27 +79,22 @@ export async function describePicture(
     ? analysePicture(checked.found, checked.scale, pixels, work.upload)
     : { faces: null, focus: null, hints: [], capturedAt: work.upload.capturedAt ?? null };
   if (work.focus) analysis.focus = work.focus;
-  const focus = analysis.focus;
   const scale = source.width / pixels.width;
+  // Without a face or the performer's frame, every variant centres on where libvips' attention
+  // strategy looks, found once on a small copy (each variant running its own analysis cost more
+  // than all five encodes).
+  const focus = analysis.focus ?? (await attentionPoint(source, scale));
   const [variants, placeholder] = await Promise.all([
     Promise.all(
       specs.flatMap((spec) =>
         work.formats.map(async (format) => {
-          let image;
-          if (focus) {
-            // A frame around a face is often tighter than the whole picture: it is cut from the
-            // reduced copy only when that still holds the variant's pixels, else from the master.
-            const frame = frameAround(focus, spec, pixels);
-            const from = frame.height * scale >= spec.height ? { pixels: source, scale } : { pixels, scale: 1 };
-            image = sharp(from.pixels.data, rawInput(from.pixels))
-              .extract(withinPixels(frame, from.scale, from.pixels))
-              .resize(spec.width, spec.height, { fit: 'cover', kernel: 'mitchell' });
-          } else
-            image = sharp(source.data, rawInput(source)).resize(spec.width, spec.height, {
-              fit: 'cover',
-              position: 'attention',
-              kernel: 'mitchell',
-            });
+          // A frame around a face is often tighter than the whole picture: it is cut from the
+          // reduced copy only when that still holds the variant's pixels, else from the master.
+          const frame = frameAround(focus, spec, pixels);
+          const from = frame.height * scale >= spec.height ? { pixels: source, scale } : { pixels, scale: 1 };
+          const image = sharp(from.pixels.data, rawInput(from.pixels))
+            .extract(withinPixels(frame, from.scale, from.pixels))
+            .resize(spec.width, spec.height, { fit: 'cover', kernel: 'mitchell' });
           const encoded =
             format === 'webp' ? image.webp({ quality: 75, effort: webpEffort(spec) }) : image.avif({ quality: 50, effort: 2 });
           return { ...spec, format, buffer: await encoded.toBuffer() };
@@ -156,6 +151,24 @@ async function reducedFor(pixels: RawPixels, specs: readonly VariantSpec[]): Pro
     .raw()
     .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
+}
+
+/** The edge of the copy libvips' attention strategy looks at (it analyses 32 × 32 pixels anyway). */
+const ATTENTION_EDGE = 96;
+
+/**
+ * Where libvips' attention strategy (edges, skin tones, saturation) finds the picture's subject, as
+ * a point focus in the master's pixels: each variant is then the largest frame of its shape centred
+ * on it, as a cover crop positioned by attention would be.
+ */
+async function attentionPoint(source: RawPixels, scale: number): Promise<{ x: number; y: number; width: 0; height: 0 }> {
+  const { info } = await sharp(source.data, rawInput(source))
+    .resize(ATTENTION_EDGE, ATTENTION_EDGE, { fit: 'cover', position: 'attention', kernel: 'mitchell' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const x = Math.min(source.width - 1, Math.max(0, info.attentionX ?? source.width / 2)) / scale;
+  const y = Math.min(source.height - 1, Math.max(0, info.attentionY ?? source.height / 2)) / scale;
+  return { x, y, width: 0, height: 0 };
 }
 
 /** A ThumbHash of the picture (base64, about 25 bytes): the blurred preview a client paints first. */
