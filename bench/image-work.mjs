@@ -26,5 +26,9 @@ const cpu = process.cpuUsage(before);
 await closeFacePool();
 times.sort((a, b) => a - b);
 process.stdout.write(
-  JSON.stringify({ ms: times[Math.floor(times.length / 2)], cpu: (cpu.user + cpu.system) / 1000 / Number(rounds), faceCheck: faceCheckTimeoutMs > 0 }),
+  JSON.stringify({
+    ms: times[Math.floor(times.length / 2)],
+    cpu: (cpu.user + cpu.system) / 1000 / Number(rounds),
+    faceCheck: faceCheckTimeoutMs > 0,
+  }),
 );

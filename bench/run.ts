@@ -182,6 +182,7 @@ async function startCastfolio(database: 'sqlite' | 'postgres', workers: number, 
     ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
     // As `npm start` sets it (see README, Performance); BENCH_SERVER_ENV overrides.
     MALLOC_ARENA_MAX: '1',
+    MALLOC_MMAP_THRESHOLD_: '131072',
     // One client address and one user send everything: per-user limits would measure the limiter.
     RATE_LIMIT: 'false',
     // BENCH_SERVER_ENV='{"IMAGE_CONCURRENCY":"1"}' tries other settings.
@@ -740,10 +741,14 @@ async function smallUploadBench(): Promise<void> {
         // The image work alone, in a process with the server's environment (its allocator settings
         // change libvips' speed by about 5 %).
         // Run asynchronously: a blocked event loop would keep idle keep-alive sockets the server has closed.
-        const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'bench', 'image-work.mjs'), file, String(UPLOADS)], {
-          env: { ...process.env, ...target.env },
-          encoding: 'utf8',
-        });
+        const { stdout } = await promisify(execFile)(
+          process.execPath,
+          [path.join(root, 'bench', 'image-work.mjs'), file, String(UPLOADS)],
+          {
+            env: { ...process.env, ...target.env },
+            encoding: 'utf8',
+          },
+        );
         const image = JSON.parse(stdout) as { ms: number; cpu: number };
         rmSync(dir, { recursive: true, force: true });
         const upload = await timed(

@@ -58,6 +58,7 @@ describe('deployment recipes', () => {
     expect(dockerfile).toMatch(/npm prune --omit=dev|npm ci --omit=dev/);
     expect(dockerfile).toMatch(/^HEALTHCHECK /m);
     expect(dockerfile).toMatch(/MALLOC_ARENA_MAX=1/);
+    expect(dockerfile).toMatch(/MALLOC_MMAP_THRESHOLD_=131072/);
   });
 
   it('the image’s start command and health check work as written', async () => {
