@@ -181,8 +181,10 @@ for (const db of DATABASES) {
         for (const kind of KINDS) {
           it(`${name}: ${step} ${kind} → ${EXPECTED[step][kind]}, nothing lost, nothing leaked`, async () => {
             if (name === 'item') await operations.item.ensure();
-            // Start from a stored file, so there is an old object to replace.
+            // Start from a stored file, so there is an old object to replace (and the one that
+            // replaced is deleted before the fault goes in).
             expect((await operation.write()).status).toBeLessThan(300);
+            await t.settled();
             const before = await operation.current();
             expect(before).toBeTruthy();
 
