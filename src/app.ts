@@ -1,8 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { BackgroundWork } from './background.js';
 import { sql } from 'kysely';
 import { createGuards } from './auth/guard.js';
+import type { BackgroundWork } from './background.js';
 import { requireJwtSecret, type Config } from './config.js';
 import type { DatabaseHandle } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';

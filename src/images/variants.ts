@@ -153,7 +153,7 @@ async function reducedFor(pixels: RawPixels, specs: readonly VariantSpec[]): Pro
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
-/** The edge of the copy libvips' attention strategy looks at (it analyses 32 × 32 pixels anyway). */
+/** The edge of the copy libvips' attention strategy looks at (it shrinks what it analyses much further anyway). */
 const ATTENTION_EDGE = 96;
 
 /**
