@@ -179,6 +179,7 @@ export function createServices(config: Config, resources: Resources, deps: Servi
         ingest,
         records: mediaRecords,
         deletions,
+        changes,
         clock,
         log,
       }),

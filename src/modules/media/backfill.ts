@@ -4,6 +4,7 @@ import type { Database } from '../../db/types.js';
 import { InvalidImageError } from '../../images/sanitise.js';
 import type { Log } from '../../log.js';
 import type { Storage } from '../../storage/types.js';
+import type { MediaChanges } from './changes.js';
 import type { DeletionQueue } from './deletions.js';
 import type { MediaIngest } from './ingest.js';
 import { MEDIA_FOLDERS, variantNamesIn } from './references.js';
@@ -49,6 +50,8 @@ export class PictureBackfill {
       ingest: MediaIngest;
       records: MediaRepository;
       deletions: DeletionQueue;
+      /** Re-frames recorded pictures (those without an analysis are analysed that way). */
+      changes: MediaChanges;
       clock: () => Date;
       log: Log;
     },
@@ -101,15 +104,11 @@ export class PictureBackfill {
     const { storage, ingest, records, deletions, clock, log } = this.deps;
     const target = { folder: candidate.folder, ownerId: candidate.userId, field: 'file' };
     if (candidate.recordedVariants) {
-      // Analysed now, its variants made again around its face; swapped in as a re-framing is.
-      const picture = await ingest.reframeStored(candidate.name, target, null, null, { analyse: true });
-      const old = await records.swapVariants(candidate.name, candidate.recordedVariants, picture, clock().toISOString());
-      if (!old) {
-        for (const variant of picture.variants) await deletions.discard(variant.name);
-        return 'superseded';
-      }
-      await deletions.purgeReleased(old);
-      log.debug({ name: candidate.name, faces: picture.analysis?.faces?.length }, 'picture analysed');
+      // Analysed now, its variants made again around its face: a re-framing with the face check.
+      const master = { name: candidate.name, folder: candidate.folder, ownerId: candidate.userId };
+      const current = { analysis: null, variants: candidate.recordedVariants.map((name) => ({ name })) };
+      if (!(await this.deps.changes.reframe(master, current, null, { analyse: true, field: 'file' }))) return 'superseded';
+      log.debug({ name: candidate.name }, 'picture analysed');
       return 'created';
     }
     const object = await storage.get(candidate.name);

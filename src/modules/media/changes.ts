@@ -70,15 +70,17 @@ export class MediaChanges {
    * Re-frames a stored picture's variants (see MediaIngest.reframeStored): the new ones are written
    * first, the record swapped to them in one transaction that queues the old ones, and those are
    * deleted after the commit. False when the picture was replaced or re-framed meanwhile (the new
-   * variants are deleted again, as on any failure before the commit).
+   * variants are deleted again, as on any failure before the commit). With `analyse`, the face
+   * check runs as on an upload (media backfill of a picture recorded before analyses existed).
    */
   async reframe(
     master: { name: string; folder: string; ownerId: number },
-    current: PictureDetails,
+    current: Pick<PictureDetails, 'analysis'> & { variants: readonly { name: string }[] },
     focus: PictureFocus | null,
+    options: { analyse?: boolean; field?: string } = {},
   ): Promise<boolean> {
-    const target = { folder: master.folder, ownerId: master.ownerId, field: 'focus' };
-    const picture = await this.deps.ingest.reframeStored(master.name, target, current.analysis, focus);
+    const target = { folder: master.folder, ownerId: master.ownerId, field: options.field ?? 'focus' };
+    const picture = await this.deps.ingest.reframeStored(master.name, target, current.analysis, focus, { analyse: options.analyse });
     const made = picture.variants.map((variant) => variant.name);
     let old: string[] | null;
     try {
