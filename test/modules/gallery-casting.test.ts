@@ -104,6 +104,7 @@ for (const target of DATABASES) {
         expect(promoted.body).toMatchObject({ id: photo.body.id, slot: 'headshot' });
         const profile = (await t.http.get('/api/profile/talent/', user.headers)).body;
         expect(profile.profile_picture).toBe(photo.body.media_file);
+        await t.settled(); // the replaced files are deleted once the answer is written
         expect((await fetch(oldPicture)).status).toBe(404);
         await expectNoOrphans(t);
 

@@ -129,6 +129,7 @@ for (const target of DATABASES) {
           204,
         );
         expect((await t.http.request('DELETE', '/api/media/abc/delete/', { headers: owner.headers })).status).toBe(404);
+        await t.settled(); // the replaced files are deleted once the answer is written
         expect((await fetch(first.body.media_file)).status).toBe(404);
         expect((await t.http.get('/api/profile/talent/', owner.headers)).body.media).toEqual([]);
         await expectNoOrphans(t);

@@ -310,6 +310,7 @@ for (const db of DATABASES) {
           const newUrls = (info.variants as Variant[]).map((v) => v.url);
           expect(newUrls).toHaveLength(oldUrls.length);
           for (const url of newUrls) expect(oldUrls).not.toContain(url);
+          await t.settled(); // the replaced files are deleted once the answer is written
           for (const url of oldUrls) expect(await t.storage.inner.exists(nameOf(url))).toBe(false);
           // The top-left square is the flat grey canvas above the portrait: the new avatar shows it, not the face.
           const avatar = (info.variants as Variant[]).find((v) => v.shape === 'avatar' && v.width === 384)!;
