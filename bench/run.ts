@@ -165,6 +165,9 @@ async function backgroundUser(http: Http, email: string): Promise<Record<string,
   return { authorization: `Bearer ${token.body.access}`, 'is-background': 'true' };
 }
 
+/** The allocator settings `npm start` gives the server (see README, Performance). */
+const SERVER_ALLOCATOR_ENV = { MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' };
+
 async function startCastfolio(database: 'sqlite' | 'postgres', workers: number, extraEnv: Record<string, string> = {}): Promise<Target> {
   const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-bench-'));
   const pgDb = database === 'postgres' ? await createPostgresDatabase(PG_URL, 'castfolio_bench') : undefined;
@@ -181,8 +184,7 @@ async function startCastfolio(database: 'sqlite' | 'postgres', workers: number, 
     UPLOAD_TMP_DIR: path.join(dir, 'uploads'),
     ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
     // As `npm start` sets it (see README, Performance); BENCH_SERVER_ENV overrides.
-    MALLOC_ARENA_MAX: '1',
-    MALLOC_MMAP_THRESHOLD_: '131072',
+    ...SERVER_ALLOCATOR_ENV,
     // One client address and one user send everything: per-user limits would measure the limiter.
     RATE_LIMIT: 'false',
     // BENCH_SERVER_ENV='{"IMAGE_CONCURRENCY":"1"}' tries other settings.
@@ -569,14 +571,6 @@ function sectionsOf(text: string): Map<string, string> {
   return sections;
 }
 
-/** The CPU time (ms) this process spends in `work`, worker threads included. */
-async function cpuMs(work: () => Promise<unknown>): Promise<number> {
-  const before = process.cpuUsage();
-  await work();
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / 1000;
-}
-
 async function picturesBench(): Promise<void> {
   out('## Pictures v2');
   out();
@@ -585,27 +579,17 @@ async function picturesBench(): Promise<void> {
   try {
     const file = path.join(dir, 'camera.jpg');
     writeFileSync(file, camera);
-    const limits = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
-    // The pipeline before this version: the header read for the pixel limit, then one output,
-    // straight from the file.
-    const before = async () => {
-      await sharp(file, { failOn: 'warning', animated: false }).metadata();
-      return sharp(file, { limitInputPixels: 40_000_000, failOn: 'warning', animated: false })
-        .rotate()
-        .resize({ width: 2048, height: 2048, fit: 'inside', withoutEnlargement: true })
-        .jpeg({ quality: 85 })
-        .toBuffer();
-    };
-    const now = () => sanitiseImage(file, camera.length, limits, { variantFormats: ['webp'] });
-    await before();
-    await now();
-    const pairs: { before: number; now: number }[] = [];
-    for (let round = 0; round < 7; round++) pairs.push({ before: await cpuMs(before), now: await cpuMs(now) });
+    // In a process with the server's environment (its allocator settings), as the server runs it.
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'bench', 'pipeline-cpu.mjs'), file, '7'], {
+      env: { ...process.env, ...SERVER_ALLOCATOR_ENV },
+      encoding: 'utf8',
+    });
+    const pairs = JSON.parse(stdout) as { before: number; now: number }[];
     const ratios = pairs.map((pair) => pair.now / pair.before);
     out(
       `CPU for one 12 MP JPEG (${fmt(camera.length / 1024 / 1024, 1)} MB), in one process, seven alternating pairs (medians): ` +
         'the single-output pipeline before this version (header read, then decode → rotate → resize 2048 → JPEG) against this version’s ' +
-        '(one decode → master JPEG + five WebP variants + ThumbHash).',
+        "(one decode → master JPEG + five WebP variants + ThumbHash), in a process with the server's environment (bench/pipeline-cpu.mjs).",
     );
     out();
     out('| pipeline | CPU ms | ratio (median of pairs, range) | target |');

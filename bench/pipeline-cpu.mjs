@@ -1,0 +1,34 @@
+// The CPU of one picture's image work, the pipeline before Pictures v2 against this version's, in a
+// process started like the server (the same environment, so the same allocator settings: on some
+// hosts they change libvips' CPU by tens of per cent, more for the pipeline that allocates more):
+// node bench/pipeline-cpu.mjs <photo> <pairs> prints the alternating pairs' CPU milliseconds.
+import { statSync } from 'node:fs';
+import sharp from 'sharp';
+import { sanitiseImage } from '../dist/images/sanitise.js';
+
+const [file, pairs = '7'] = process.argv.slice(2);
+const limits = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
+// The pipeline before this version: the header read for the pixel limit, then one output, straight from the file.
+const before = async () => {
+  await sharp(file, { failOn: 'warning', animated: false }).metadata();
+  return sharp(file, { limitInputPixels: 40_000_000, failOn: 'warning', animated: false })
+    .rotate()
+    .resize({ width: 2048, height: 2048, fit: 'inside', withoutEnlargement: true })
+    .jpeg({ quality: 85 })
+    .toBuffer();
+};
+const now = () => sanitiseImage(file, statSync(file).size, limits, { variantFormats: ['webp'] });
+
+/** The CPU time (ms) this process spends in `work`, its threads included. */
+async function cpuMs(work) {
+  const started = process.cpuUsage();
+  await work();
+  const used = process.cpuUsage(started);
+  return (used.user + used.system) / 1000;
+}
+
+await before();
+await now();
+const results = [];
+for (let round = 0; round < Number(pairs); round++) results.push({ before: await cpuMs(before), now: await cpuMs(now) });
+process.stdout.write(JSON.stringify(results));
