@@ -166,7 +166,7 @@ async function backgroundUser(http: Http, email: string): Promise<Record<string,
 }
 
 /** The allocator settings `npm start` gives the server (see README, Performance). */
-const SERVER_ALLOCATOR_ENV = { MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' };
+const SERVER_ALLOCATOR_ENV = { MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' };
 
 async function startCastfolio(database: 'sqlite' | 'postgres', workers: number, extraEnv: Record<string, string> = {}): Promise<Target> {
   const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-bench-'));

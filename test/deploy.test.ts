@@ -59,6 +59,7 @@ describe('deployment recipes', () => {
     expect(dockerfile).toMatch(/^HEALTHCHECK /m);
     expect(dockerfile).toMatch(/MALLOC_ARENA_MAX=1/);
     expect(dockerfile).toMatch(/MALLOC_MMAP_THRESHOLD_=131072/);
+    expect(dockerfile).toMatch(/GLIBC_TUNABLES=glibc\.malloc\.hugetlb=1/);
   });
 
   it('the image’s start command and health check work as written', async () => {
