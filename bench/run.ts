@@ -579,9 +579,9 @@ async function picturesBench(): Promise<void> {
   try {
     const file = path.join(dir, 'camera.jpg');
     writeFileSync(file, camera);
-    // In a process with the server's environment (its allocator settings), as the server runs it.
+    // In a process with the server's environment (its allocator settings, and BENCH_SERVER_ENV's), as the server runs it.
     const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'bench', 'pipeline-cpu.mjs'), file, '7'], {
-      env: { ...process.env, ...SERVER_ALLOCATOR_ENV },
+      env: { ...process.env, ...SERVER_ALLOCATOR_ENV, ...(JSON.parse(process.env.BENCH_SERVER_ENV ?? '{}') as Record<string, string>) },
       encoding: 'utf8',
     });
     const pairs = JSON.parse(stdout) as { before: number; now: number }[];
