@@ -165,8 +165,17 @@ async function backgroundUser(http: Http, email: string): Promise<Record<string,
   return { authorization: `Bearer ${token.body.access}`, 'is-background': 'true' };
 }
 
-/** The allocator settings `npm start` gives the server (see README, Performance). */
-const SERVER_ALLOCATOR_ENV = { MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' };
+/**
+ * The allocator settings `npm start` gives the server (see README, Performance), then
+ * BENCH_SERVER_ENV's (BENCH_SERVER_ENV='{"IMAGE_CONCURRENCY":"1"}' tries other settings): the
+ * environment of every server and of the processes that measure image work beside them.
+ */
+const SERVER_RUNTIME_ENV: Record<string, string> = {
+  MALLOC_ARENA_MAX: '1',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+  GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1',
+  ...(JSON.parse(process.env.BENCH_SERVER_ENV ?? '{}') as Record<string, string>),
+};
 
 async function startCastfolio(database: 'sqlite' | 'postgres', workers: number, extraEnv: Record<string, string> = {}): Promise<Target> {
   const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-bench-'));
@@ -183,12 +192,9 @@ async function startCastfolio(database: 'sqlite' | 'postgres', workers: number, 
     MIGRATE_ON_START: 'true',
     UPLOAD_TMP_DIR: path.join(dir, 'uploads'),
     ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
-    // As `npm start` sets it (see README, Performance); BENCH_SERVER_ENV overrides.
-    ...SERVER_ALLOCATOR_ENV,
     // One client address and one user send everything: per-user limits would measure the limiter.
     RATE_LIMIT: 'false',
-    // BENCH_SERVER_ENV='{"IMAGE_CONCURRENCY":"1"}' tries other settings.
-    ...(JSON.parse(process.env.BENCH_SERVER_ENV ?? '{}') as Record<string, string>),
+    ...SERVER_RUNTIME_ENV,
     ...extraEnv,
   };
   const server = await startOnPort(SERVER_JS, env, dir);
@@ -579,9 +585,9 @@ async function picturesBench(): Promise<void> {
   try {
     const file = path.join(dir, 'camera.jpg');
     writeFileSync(file, camera);
-    // In a process with the server's environment (its allocator settings, and BENCH_SERVER_ENV's), as the server runs it.
+    // In a process with the server's environment, as the server runs it.
     const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'bench', 'pipeline-cpu.mjs'), file, '7'], {
-      env: { ...process.env, ...SERVER_ALLOCATOR_ENV, ...(JSON.parse(process.env.BENCH_SERVER_ENV ?? '{}') as Record<string, string>) },
+      env: { ...process.env, ...SERVER_RUNTIME_ENV },
       encoding: 'utf8',
     });
     const pairs = JSON.parse(stdout) as { before: number; now: number }[];

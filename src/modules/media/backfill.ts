@@ -101,13 +101,13 @@ export class PictureBackfill {
   }
 
   private async backfill(candidate: BackfillCandidate): Promise<'created' | 'superseded' | { failed: string }> {
-    const { storage, ingest, records, deletions, clock, log } = this.deps;
+    const { storage, ingest, records, deletions, changes, clock, log } = this.deps;
     const target = { folder: candidate.folder, ownerId: candidate.userId, field: 'file' };
     if (candidate.recordedVariants) {
       // Analysed now, its variants made again around its face: a re-framing with the face check.
       const master = { name: candidate.name, folder: candidate.folder, ownerId: candidate.userId };
       const current = { analysis: null, variants: candidate.recordedVariants.map((name) => ({ name })) };
-      if (!(await this.deps.changes.reframe(master, current, null, { analyse: true, field: 'file' }))) return 'superseded';
+      if (!(await changes.reframe(master, current, null, { analyse: true, field: 'file' }))) return 'superseded';
       log.debug({ name: candidate.name }, 'picture analysed');
       return 'created';
     }
