@@ -80,10 +80,11 @@ export async function describePicture(
     : { faces: null, focus: null, hints: [], capturedAt: work.upload.capturedAt ?? null };
   if (work.focus) analysis.focus = work.focus;
   const scale = source.width / pixels.width;
-  // Without a face or the performer's frame, every variant centres on where libvips' attention
-  // strategy looks, found once on a small copy (each variant running its own analysis cost more
-  // than all five encodes).
-  const focus = analysis.focus ?? (await attentionPoint(source, scale));
+  // One small copy serves the placeholder and, without a face or the performer's frame, libvips'
+  // attention strategy, where every variant then centres (each variant running its own analysis
+  // cost more than all five encodes).
+  const small = await smallCopy(source);
+  const focus = analysis.focus ?? (await attentionPoint(small, small.width / pixels.width));
   const [variants, placeholder] = await Promise.all([
     Promise.all(
       specs.flatMap((spec) =>
@@ -101,7 +102,7 @@ export async function describePicture(
         }),
       ),
     ),
-    placeholderOf(source),
+    placeholderOf(small),
   ]);
   return { variants, placeholder, analysis };
 }
@@ -153,21 +154,37 @@ async function reducedFor(pixels: RawPixels, specs: readonly VariantSpec[]): Pro
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
-/** The edge of the copy libvips' attention strategy looks at (it shrinks what it analyses much further anyway). */
+/**
+ * The edge libvips' attention strategy looks at: a cover crop to ATTENTION_EDGE × ATTENTION_EDGE
+ * first shrinks the picture until its shorter side is this long, then analyses those pixels.
+ */
 const ATTENTION_EDGE = 96;
 
 /**
- * Where libvips' attention strategy (edges, skin tones, saturation) finds the picture's subject, as
- * a point focus in the master's pixels: each variant is then the largest frame of its shape centred
- * on it, as a cover crop positioned by attention would be.
+ * A copy whose shorter side is ATTENTION_EDGE long: the pixels the attention strategy analyses,
+ * and enough for the placeholder (which looks at 100 px at most).
  */
-async function attentionPoint(source: RawPixels, scale: number): Promise<{ x: number; y: number; width: 0; height: 0 }> {
-  const { info } = await sharp(source.data, rawInput(source))
-    .resize(ATTENTION_EDGE, ATTENTION_EDGE, { fit: 'cover', position: 'attention', kernel: 'mitchell' })
+async function smallCopy(source: RawPixels): Promise<RawPixels> {
+  const { data, info } = await sharp(source.data, rawInput(source))
+    .resize(ATTENTION_EDGE, ATTENTION_EDGE, { fit: 'outside', kernel: 'mitchell' })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  const x = Math.min(source.width - 1, Math.max(0, info.attentionX ?? source.width / 2)) / scale;
-  const y = Math.min(source.height - 1, Math.max(0, info.attentionY ?? source.height / 2)) / scale;
+  return { data, width: info.width, height: info.height, channels: info.channels };
+}
+
+/**
+ * Where libvips' attention strategy (edges, skin tones, saturation) finds the picture's subject in
+ * the small copy, as a point focus in the master's pixels (`scale`: the copy's width over the
+ * master's): each variant is then the largest frame of its shape centred on it, as a cover crop
+ * positioned by attention would be.
+ */
+async function attentionPoint(small: RawPixels, scale: number): Promise<{ x: number; y: number; width: 0; height: 0 }> {
+  const { info } = await sharp(small.data, rawInput(small))
+    .resize(ATTENTION_EDGE, ATTENTION_EDGE, { fit: 'cover', position: 'attention' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const x = Math.min(small.width - 1, Math.max(0, info.attentionX ?? small.width / 2)) / scale;
+  const y = Math.min(small.height - 1, Math.max(0, info.attentionY ?? small.height / 2)) / scale;
   return { x, y, width: 0, height: 0 };
 }
 

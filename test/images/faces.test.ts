@@ -122,6 +122,26 @@ describe('face check on a labelled set', () => {
   }, 60_000);
 });
 
+describe('framing without a face', () => {
+  it("centres every variant on libvips' attention point: a red disc at the left of a wide grey photo is in the avatar", async () => {
+    // Wide enough that the variants are cut from a reduced copy; a centre crop would show only grey.
+    const disc = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300"><circle cx="150" cy="150" r="150" fill="#ff0000"/></svg>',
+    );
+    const wide = await sharp({ create: { width: 2048, height: 1152, channels: 3, background: '#808080' } })
+      .composite([{ input: disc, left: 60, top: 420 }])
+      .jpeg()
+      .toBuffer();
+    const image = await analyse(wide, 0);
+    expect(image.analysis!.focus).toBeNull();
+    for (const variant of image.variants.filter((v) => v.shape === 'avatar')) {
+      const [red, green] = (await sharp(variant.buffer).stats()).channels;
+      expect(red!.max, `${variant.width} px avatar`).toBeGreaterThan(200);
+      expect(green!.min, `${variant.width} px avatar`).toBeLessThan(60);
+    }
+  }, 60_000);
+});
+
 describe('face-framed variants keep their detail', () => {
   it('cuts a tight frame from the master, not from a copy reduced for the whole picture (no enlargement)', async () => {
     // A large photo with fine grain everywhere; the face is small in it, so its card frame is
