@@ -1,20 +1,76 @@
-// Runs in a worker thread (see heif.ts): HEVC is decoded by libheif compiled to WebAssembly, so a
-// 12 MP photo's half second of decoding never blocks the event loop.
-import decode from 'heic-decode';
+// Runs in a worker thread (see heif.ts): HEVC is decoded by libheif compiled to WebAssembly
+// (libheif-js), so a 12 MP photo's second of decoding never blocks the event loop.
+import { createRequire } from 'node:module';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 
-export default async function decodeHeif({ bytes, maxPixels }: { bytes: Uint8Array; maxPixels: number }) {
-  const images = await decode.all({ buffer: bytes });
+/** A decoded image's plane: a view of the decoder's WebAssembly memory, `stride` bytes per row. */
+interface Plane {
+  id: number;
+  width: number;
+  height: number;
+  stride: number;
+  data: Uint8Array;
+}
+interface HeifImage {
+  handle: unknown;
+  get_width(): number;
+  get_height(): number;
+  free(): void;
+}
+/** The parts of libheif-js's WebAssembly module used here (it ships no types for its module object). */
+interface Libheif {
+  ready: Promise<void>;
+  HeifDecoder: new () => { decode(bytes: Uint8Array): HeifImage[]; decoder: { delete(): void } | null };
+  heif_js_decode_image2(handle: unknown, colorspace: number, chroma: number): { code?: number; image: unknown; channels: Plane[] } | null;
+  heif_image_release(image: unknown): void;
+  heif_colorspace: { heif_colorspace_RGB: number };
+  heif_chroma: { heif_chroma_interleaved_RGB: number; heif_chroma_interleaved_RGBA: number };
+  heif_channel: { heif_channel_interleaved: number };
+}
+
+const require = createRequire(import.meta.url);
+const libheif = require('libheif-js/wasm-bundle') as Libheif;
+
+export interface HeifTask {
+  bytes: Uint8Array;
+  maxPixels: number;
+  /** Keep the alpha channel (RGBA); otherwise RGB, a quarter less memory. */
+  alpha: boolean;
+}
+
+/**
+ * The primary image's pixels, interleaved RGB (or RGBA), 8 bits per channel, with the container's
+ * rotation and mirroring applied by libheif. Copied once out of the WebAssembly memory into a buffer
+ * that is handed to the caller, not copied again.
+ */
+export default async function decodeHeif({ bytes, maxPixels, alpha }: HeifTask) {
+  await libheif.ready;
+  const decoder = new libheif.HeifDecoder();
+  const images = decoder.decode(bytes);
   try {
     const first = images[0];
     if (!first) throw new Error('no image in the file');
     // The caller checked the primary image's size from the header; the one decoded here is checked too.
-    if (first.width * first.height > maxPixels) throw new Error(`image of ${first.width}x${first.height} is over the pixel limit`);
-    const image = await first.decode();
-    const value = { width: image.width, height: image.height, data: image.data };
-    // The pixels' memory is handed to the caller, not copied.
-    return move({ [transferableSymbol]: image.data.buffer, [valueSymbol]: value } as never);
+    if (first.get_width() * first.get_height() > maxPixels)
+      throw new Error(`image of ${first.get_width()}x${first.get_height()} is over the pixel limit`);
+    const chroma = alpha ? libheif.heif_chroma.heif_chroma_interleaved_RGBA : libheif.heif_chroma.heif_chroma_interleaved_RGB;
+    const decoded = libheif.heif_js_decode_image2(first.handle, libheif.heif_colorspace.heif_colorspace_RGB, chroma);
+    if (!decoded || decoded.code) throw new Error('HEIF decoding failed');
+    try {
+      const plane = decoded.channels.find((channel) => channel.id === libheif.heif_channel.heif_channel_interleaved);
+      if (!plane) throw new Error('HEIF decoding gave no interleaved plane');
+      const channels = alpha ? 4 : 3;
+      const row = plane.width * channels;
+      const data = new Uint8Array(row * plane.height);
+      if (plane.stride === row) data.set(plane.data.subarray(0, data.length));
+      else for (let y = 0; y < plane.height; y++) data.set(plane.data.subarray(y * plane.stride, y * plane.stride + row), y * row);
+      const value = { width: plane.width, height: plane.height, channels, data };
+      return move({ [transferableSymbol]: data.buffer, [valueSymbol]: value } as never);
+    } finally {
+      libheif.heif_image_release(decoded.image);
+    }
   } finally {
-    images.dispose();
+    for (const image of images) image.free();
+    decoder.decoder?.delete();
   }
 }

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import exifReader from 'exif-reader';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
-import { decodeHeif } from './heif.js';
+import { decodeHeif, releasePixels, type DecodedHeif } from './heif.js';
 import type { PictureAnalysis, PictureFocus } from './analysis.js';
 import { describePicture, type VariantFormat, type VariantImage } from './variants.js';
 
@@ -177,9 +177,16 @@ export async function sanitiseImage(
   // with them, the resized pixels are kept once in memory for the master, the variants and the placeholder.
   let sized: { data: Buffer; info: { width: number; height: number; channels: 1 | 2 | 3 | 4 } };
   try {
-    const decoded = format === 'heic' ? await decodedHeic(input, limits, hasAlpha) : sharp(input, options).rotate();
-    const resized = decoded.resize({ width: limits.maxDimension, height: limits.maxDimension, fit: 'inside', withoutEnlargement: true });
-    sized = await (wanted ? resized.raw() : encodeAs(resized)).toBuffer({ resolveWithObject: true });
+    const heic = format === 'heic' ? await decodedHeic(input, limits, hasAlpha) : undefined;
+    try {
+      const decoded = heic
+        ? sharp(heic.data, { raw: { width: heic.width, height: heic.height, channels: heic.channels } })
+        : sharp(input, options).rotate();
+      const resized = decoded.resize({ width: limits.maxDimension, height: limits.maxDimension, fit: 'inside', withoutEnlargement: true });
+      sized = await (wanted ? resized.raw() : encodeAs(resized)).toBuffer({ resolveWithObject: true });
+    } finally {
+      if (heic) releasePixels(heic);
+    }
   } catch (error) {
     if (error instanceof InvalidImageError) throw error;
     throw new InvalidImageError();
@@ -225,14 +232,10 @@ function heifFormat(metadata: Metadata): 'heic' | 'avif' {
  * the container's rotation and mirroring applied by libheif, so an EXIF orientation tag (which
  * HEIF readers must ignore) is never applied a second time.
  */
-async function decodedHeic(input: Buffer | string, limits: ImageLimits, hasAlpha: boolean): Promise<Sharp> {
-  let decoded;
+async function decodedHeic(input: Buffer | string, limits: ImageLimits, hasAlpha: boolean): Promise<DecodedHeif> {
   try {
-    decoded = await decodeHeif(input, limits.maxPixels, limits.heifTimeoutMs);
+    return await decodeHeif(input, limits.maxPixels, limits.heifTimeoutMs, hasAlpha);
   } catch {
     throw new InvalidImageError();
   }
-  const data = Buffer.from(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength);
-  const image = sharp(data, { raw: { width: decoded.width, height: decoded.height, channels: 4 } });
-  return hasAlpha ? image : image.removeAlpha();
 }

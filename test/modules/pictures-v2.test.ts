@@ -503,6 +503,28 @@ for (const db of DATABASES) {
           await expectNoOrphans(t);
         });
 
+        it('keeps a HEIC’s transparency: the master is WebP with its alpha, clear where the photo was clear', async () => {
+          // Transparent, with an opaque blue quarter at the bottom right.
+          const png = await sharp({ create: { width: 640, height: 480, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+            .composite([{ input: { create: { width: 320, height: 240, channels: 4, background: '#0000ff' } }, left: 320, top: 240 }])
+            .png()
+            .toBuffer();
+          const someone = await createUser(t.http, 'talent');
+          const res = await upload(pictureForm(await heicFrom(png, 'png'), 'IMG_0003.HEIC', 'image/heic'), someone);
+          expect(res.status, res.text).toBe(200);
+          const master = await fetched(res.body.profile.profile_picture);
+          expect(res.body.profile.profile_picture).toMatch(/\.webp$/);
+          const { data, info } = await sharp(master.bytes).raw().toBuffer({ resolveWithObject: true });
+          expect([info.width, info.height, info.channels]).toEqual([640, 480, 4]);
+          const pixel = (x: number, y: number) => [...data.subarray((y * 640 + x) * 4, (y * 640 + x) * 4 + 4)];
+          expect(pixel(100, 100)[3]).toBe(0);
+          const [red, green, blue, alpha] = pixel(480, 360);
+          expect(alpha).toBe(255);
+          expect(blue).toBeGreaterThan(200);
+          expect(Math.max(red!, green!)).toBeLessThan(40);
+          await expectNoOrphans(t);
+        });
+
         it('keeps a HEIC gallery photo’s capture date and nothing else of its metadata', async () => {
           const performer = await createUser(t.http, 'talent');
           const form = new FormData();
