@@ -59,6 +59,8 @@ export default async function decodeHeif({ bytes, maxPixels, alpha }: HeifTask) 
     try {
       const plane = decoded.channels.find((channel) => channel.id === libheif.heif_channel.heif_channel_interleaved);
       if (!plane) throw new Error('HEIF decoding gave no interleaved plane');
+      if (plane.width * plane.height > maxPixels)
+        throw new Error(`decoded image of ${plane.width}x${plane.height} is over the pixel limit`);
       const channels = alpha ? 4 : 3;
       const row = plane.width * channels;
       const data = new Uint8Array(row * plane.height);

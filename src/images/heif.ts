@@ -41,8 +41,8 @@ export async function decodeHeif(input: Buffer | string, maxPixels: number, time
 
 /**
  * Gives decoded pixels' memory back now (36 MB for a 12 MP photo), once nothing reads them any
- * more: left to the garbage collector, V8 keeps up to 64 MB of such buffers alive past their use, so
- * four HEIC uploads at once held two or three decoded photos each. Transferring the buffer into a
+ * more: left to the garbage collector, V8 keeps up to 64 MB of such buffers alive past their use
+ * (with four HEIC uploads at once, two or three decoded photos). Transferring the buffer into a
  * message nobody receives detaches it, and closing the channel drops the message and its memory.
  */
 export function releasePixels(decoded: DecodedHeif): void {

@@ -74,16 +74,18 @@ export async function describePicture(
   work: PictureWork,
 ): Promise<{ variants: VariantImage[]; placeholder: string; analysis: PictureAnalysis }> {
   const specs = variantSpecsFor(pixels.width, pixels.height);
-  const [source, checked] = await Promise.all([reducedFor(pixels, specs), faceCheck(pixels, work.faceCheckTimeoutMs)]);
+  // One small copy serves the placeholder and, without a face or the performer's frame, libvips'
+  // attention strategy; it is made while the face check runs.
+  const reduced = reducedFor(pixels, specs);
+  const [source, small, checked] = await Promise.all([reduced, reduced.then(smallCopy), faceCheck(pixels, work.faceCheckTimeoutMs)]);
   const analysis = checked
     ? analysePicture(checked.found, checked.scale, pixels, work.upload)
     : { faces: null, focus: null, hints: [], capturedAt: work.upload.capturedAt ?? null };
   if (work.focus) analysis.focus = work.focus;
   const scale = source.width / pixels.width;
-  // One small copy serves the placeholder and, without a face or the performer's frame, libvips'
-  // attention strategy, where every variant then centres (each variant running its own analysis
-  // cost more than all five encodes).
-  const small = await smallCopy(source);
+  // Without a face or the performer's frame, every variant centres on where the attention strategy
+  // looks, found once on the small copy (each variant running its own analysis cost more than all
+  // five encodes).
   const focus = analysis.focus ?? (await attentionPoint(small, small.width / pixels.width));
   const [variants, placeholder] = await Promise.all([
     Promise.all(
