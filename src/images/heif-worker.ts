@@ -50,7 +50,8 @@ export default async function decodeHeif({ bytes, maxPixels, alpha }: HeifTask) 
   try {
     const first = images[0];
     if (!first) throw new Error('no image in the file');
-    // The caller checked the primary image's size from the header; the one decoded here is checked too.
+    // The caller checked the primary image's size from the header; the one decoded here is checked too
+    // (a handle's size is its decoded size, rotation and cropping applied), before any pixel is decoded.
     if (first.get_width() * first.get_height() > maxPixels)
       throw new Error(`image of ${first.get_width()}x${first.get_height()} is over the pixel limit`);
     const chroma = alpha ? libheif.heif_chroma.heif_chroma_interleaved_RGBA : libheif.heif_chroma.heif_chroma_interleaved_RGB;
@@ -59,8 +60,6 @@ export default async function decodeHeif({ bytes, maxPixels, alpha }: HeifTask) 
     try {
       const plane = decoded.channels.find((channel) => channel.id === libheif.heif_channel.heif_channel_interleaved);
       if (!plane) throw new Error('HEIF decoding gave no interleaved plane');
-      if (plane.width * plane.height > maxPixels)
-        throw new Error(`decoded image of ${plane.width}x${plane.height} is over the pixel limit`);
       const channels = alpha ? 4 : 3;
       const row = plane.width * channels;
       const data = new Uint8Array(row * plane.height);
