@@ -37,19 +37,23 @@ export interface Resources {
   database: DatabaseHandle;
   storage: Storage;
   mailTransport: MailTransport;
+  /** Work started and not waited for (deletions after an answer, clean-up after a timed-out put). */
+  background: BackgroundWork;
   /** Closes what was made here, not what was handed in. */
   close(): Promise<void>;
 }
 
-export function openResources(config: Config, log: Log, given: Partial<Omit<Resources, 'close'>> = {}): Resources {
+export function openResources(config: Config, log: Log, given: Partial<Omit<Resources, 'close' | 'background'>> = {}): Resources {
+  const background = new BackgroundWork(log);
   const database = given.database ?? createDatabase(config.database, log);
   const storage = given.storage ?? createStorage(config.storage);
   const mailTransport =
     given.mailTransport ?? (config.mail.smtpUrl ? smtpTransport(config.mail.smtpUrl) : outboxFolderTransport(config.mail.outboxDir, log));
   return {
     database,
-    storage: new TimeoutStorage(storage, config.storage.timeoutMs),
+    storage: new TimeoutStorage(storage, config.storage.timeoutMs, { background, log }),
     mailTransport,
+    background,
     close: async () => {
       if (!given.storage) await storage.close();
       if (!given.database) await database.destroy();
@@ -100,7 +104,7 @@ export function createServices(config: Config, resources: Resources, deps: Servi
     log,
     observe: deps.observe ?? IGNORE,
   });
-  const background = new BackgroundWork(log);
+  const { background } = resources;
   const deletions = new DeletionQueue({ storage, repository: mediaRecords, clock, log, background });
   const sweep = new MediaSweep({ storage, repository: mediaRecords, deletions, clock });
   const changes = new MediaChanges({ ingest, deletions, records: mediaRecords, clock });

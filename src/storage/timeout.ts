@@ -1,3 +1,5 @@
+import type { BackgroundWork } from '../background.js';
+import type { Log } from '../log.js';
 import type { ListedNames, PutBody, PutOptions, Storage, StoredObject } from './types.js';
 
 class StorageTimeoutError extends Error {
@@ -8,23 +10,30 @@ class StorageTimeoutError extends Error {
   }
 }
 
-function within<T>(operation: string, ms: number, work: Promise<T>): Promise<T> {
+/** `work`, or a StorageTimeoutError after `ms`; `abandoned` is called with `work` when the timeout won. */
+function within<T>(operation: string, ms: number, work: Promise<T>, abandoned?: (work: Promise<T>) => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StorageTimeoutError(operation, ms)), ms);
+    timer = setTimeout(() => {
+      abandoned?.(work);
+      reject(new StorageTimeoutError(operation, ms));
+    }, ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
  * Bounds every storage call, whatever the driver: a hung storage makes a request fail (503)
- * instead of hang. A put that finishes after its timeout leaves an unreferenced object, which
- * the media sweep removes; a timed-out delete stays queued and is retried.
+ * instead of hang; a timed-out delete stays queued and is retried. A timed-out put may still land
+ * after its caller gave up (and after the caller's own clean-up ran): once it ends, its object is
+ * deleted here, as background work (shutdown and the CLI wait for it). Only if that fails too, or
+ * the put runs on for another timeout, is the object left to the media sweep.
  */
 export class TimeoutStorage implements Storage {
   constructor(
     readonly inner: Storage,
     private readonly ms: number,
+    private readonly deps: { background: BackgroundWork; log: Log },
   ) {}
 
   get driver() {
@@ -32,7 +41,24 @@ export class TimeoutStorage implements Storage {
   }
 
   put(name: string, body: PutBody, options: PutOptions): Promise<void> {
-    return within('put', this.ms, this.inner.put(name, body, options));
+    return within('put', this.ms, this.inner.put(name, body, options), (late) => this.deleteWhenLanded(name, late));
+  }
+
+  /** The caller of a timed-out put never references its name: whatever the put does, its object goes. */
+  private deleteWhenLanded(name: string, late: Promise<void>): void {
+    this.deps.background.start('deleting the object of a timed-out put', async () => {
+      const ended = await within('put', this.ms, late).then(
+        () => true,
+        (error: unknown) => !(error instanceof StorageTimeoutError),
+      );
+      if (!ended) {
+        this.deps.log.warn({ name }, 'a timed-out put is still running; the media sweep will remove its object');
+        return;
+      }
+      // Failed or not, a put may have written the object before it failed.
+      await this.delete(name);
+      this.deps.log.info({ name }, 'deleted the object of a put that ended after its timeout');
+    });
   }
 
   delete(name: string): Promise<void> {
@@ -48,7 +74,10 @@ export class TimeoutStorage implements Storage {
   }
 
   get(name: string) {
-    return within('get', this.ms, this.inner.get(name));
+    // A read that answers after its timeout: its body is never read, so its connection is closed.
+    return within('get', this.ms, this.inner.get(name), (late) => {
+      late.then((got) => got?.body.destroy()).catch(() => undefined);
+    });
   }
 
   publicUrl(name: string, origin: string): string {

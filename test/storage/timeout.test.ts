@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BackgroundWork } from '../../src/background.js';
+import type { Log } from '../../src/log.js';
+import { S3Storage } from '../../src/storage/s3.js';
+import { TimeoutStorage } from '../../src/storage/timeout.js';
+import { TcpProxy } from '../helpers/proxy.js';
+import { startS3rver } from '../helpers/storage.js';
+
+/**
+ * The storage timeout around a real S3-protocol server reached through a proxy that can slow the
+ * link: a put the caller gave up on may still land, and must not stay as an object nothing references.
+ */
+describe('storage timeout', () => {
+  let s3: Awaited<ReturnType<typeof startS3rver>>;
+  let proxy: TcpProxy;
+  let direct: S3Storage;
+  let slowable: S3Storage;
+  const lines: { level: string; msg: string }[] = [];
+  const log: Log = Object.fromEntries(
+    (['debug', 'info', 'warn', 'error'] as const).map((level) => [
+      level,
+      (_: unknown, msg?: string) => lines.push({ level, msg: msg ?? '' }),
+    ]),
+  ) as unknown as Log;
+  const options = { contentType: 'image/jpeg', cacheControl: 'public, max-age=31536000, immutable' };
+  const s3Options = (endpoint: string) => ({
+    endpoint,
+    region: 'us-east-1',
+    bucket: s3.bucket,
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+    forcePathStyle: true,
+    requestTimeoutMs: 10_000,
+    prefix: 'media',
+    publicBaseUrl: undefined,
+    acl: undefined,
+  });
+
+  beforeAll(async () => {
+    s3 = await startS3rver();
+    proxy = new TcpProxy('127.0.0.1', Number(new URL(s3.endpoint).port));
+    const port = await proxy.start();
+    direct = new S3Storage(s3Options(s3.endpoint));
+    slowable = new S3Storage(s3Options(`http://127.0.0.1:${port}`));
+  });
+  afterAll(async () => {
+    await slowable?.close();
+    await direct?.close();
+    await proxy?.close();
+    await s3?.close();
+  });
+
+  it('deletes the object of a put that lands after its timeout, once it lands', async () => {
+    const background = new BackgroundWork(log);
+    // Each way takes 2 s: the put lands after 2 s and answers after 4 s, past its 2.5 s timeout and
+    // within the one more timeout the clean-up waits for it.
+    const storage = new TimeoutStorage(slowable, 2500, { background, log });
+    const name = 'gallery_media/5_latelatelatelatelatelat.jpg';
+    proxy.delayMs = 2000;
+    proxy.setMode('slow');
+    try {
+      await expect(storage.put(name, Buffer.alloc(50_000, 7), options)).rejects.toThrow(/put did not answer within 2500 ms/);
+      // The caller has given up, yet the object is there.
+      expect(await direct.exists(name)).toBe(true);
+    } finally {
+      proxy.setMode('pass');
+    }
+    await background.settled();
+    expect(await direct.exists(name)).toBe(false);
+    expect(lines).toContainEqual({ level: 'info', msg: 'deleted the object of a put that ended after its timeout' });
+  });
+
+  it('keeps what a put stored in time, and answers a slow read with a timeout', async () => {
+    const background = new BackgroundWork(log);
+    const storage = new TimeoutStorage(slowable, 2000, { background, log });
+    const name = 'gallery_media/5_intimeintimeintimeintim.jpg';
+    await storage.put(name, Buffer.from('bytes'), options);
+    await background.settled();
+    expect(await direct.exists(name)).toBe(true);
+
+    const impatient = new TimeoutStorage(slowable, 300, { background, log });
+    proxy.delayMs = 1000;
+    proxy.setMode('slow');
+    try {
+      await expect(impatient.get(name)).rejects.toThrow(/get did not answer within 300 ms/);
+    } finally {
+      proxy.setMode('pass');
+    }
+    await background.settled();
+    // Reads never delete anything.
+    expect(await direct.exists(name)).toBe(true);
+    await direct.delete(name);
+  });
+});
