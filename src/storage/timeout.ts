@@ -25,9 +25,10 @@ function within<T>(operation: string, ms: number, work: Promise<T>, abandoned?: 
 /**
  * Bounds every storage call, whatever the driver: a hung storage makes a request fail (503)
  * instead of hang; a timed-out delete stays queued and is retried. A timed-out put may still land
- * after its caller gave up (and after the caller's own clean-up ran): once it ends, its object is
- * deleted here, as background work (shutdown and the CLI wait for it). Only if that fails too, or
- * the put runs on for another timeout, is the object left to the media sweep.
+ * after its caller gave up (and after the caller's own clean-up ran). For a new name
+ * (PutOptions.newName), which nothing references once its put failed, the object is deleted here
+ * once the put ends, as background work (shutdown and the CLI wait for it). Only if that fails
+ * too, or the put runs on for another timeout, is it left to the media sweep.
  */
 export class TimeoutStorage implements Storage {
   constructor(
@@ -41,10 +42,11 @@ export class TimeoutStorage implements Storage {
   }
 
   put(name: string, body: PutBody, options: PutOptions): Promise<void> {
-    return within('put', this.ms, this.inner.put(name, body, options), (late) => this.deleteWhenLanded(name, late));
+    const work = this.inner.put(name, body, options);
+    return within('put', this.ms, work, options.newName ? (late) => this.deleteWhenLanded(name, late) : undefined);
   }
 
-  /** The caller of a timed-out put never references its name: whatever the put does, its object goes. */
+  /** The caller of a timed-out put of a new name never references it: whatever the put does, its object goes. */
   private deleteWhenLanded(name: string, late: Promise<void>): void {
     this.deps.background.start('deleting the object of a timed-out put', async () => {
       const ended = await within('put', this.ms, late).then(

@@ -20,6 +20,12 @@ export interface PutOptions {
   cacheControl: string;
   /** "attachment" for documents, so a browser never renders them inline. */
   contentDisposition?: string;
+  /**
+   * The name is new (server-made, see names.ts): nothing references it unless the caller commits
+   * after this put succeeded. A put of a new name that times out is deleted once it ends
+   * (TimeoutStorage); without it (a name rows already point at, as an import writes) it is left.
+   */
+  newName?: boolean;
 }
 
 /**

@@ -50,24 +50,33 @@ describe('storage timeout', () => {
     await s3?.close();
   });
 
-  it('deletes the object of a put that lands after its timeout, once it lands', async () => {
+  it('deletes the object of a new name whose put lands after its timeout; leaves an imported name', async () => {
     const background = new BackgroundWork(log);
-    // Each way takes 2 s: the put lands after 2 s and answers after 4 s, past its 2.5 s timeout and
-    // within the one more timeout the clean-up waits for it.
+    // Each way takes 2 s: the puts land after 2 s and answer after 4 s, past their 2.5 s timeout
+    // and within the one more timeout the clean-up waits for them.
     const storage = new TimeoutStorage(slowable, 2500, { background, log });
-    const name = 'gallery_media/5_latelatelatelatelatelat.jpg';
+    const fresh = 'gallery_media/5_latelatelatelatelatelat.jpg';
+    // An import writes the file a Django row already points at: its late object is wanted.
+    const imported = 'background_profile_pictures/portrait_2019.jpg';
     proxy.delayMs = 2000;
     proxy.setMode('slow');
     try {
-      await expect(storage.put(name, Buffer.alloc(50_000, 7), options)).rejects.toThrow(/put did not answer within 2500 ms/);
-      // The caller has given up, yet the object is there.
-      expect(await direct.exists(name)).toBe(true);
+      const puts = [
+        storage.put(fresh, Buffer.alloc(50_000, 7), { ...options, newName: true }),
+        storage.put(imported, Buffer.alloc(50_000, 8), options),
+      ];
+      for (const put of puts) await expect(put).rejects.toThrow(/put did not answer within 2500 ms/);
+      // The callers have given up, yet the objects are there.
+      expect(await direct.exists(fresh)).toBe(true);
+      expect(await direct.exists(imported)).toBe(true);
     } finally {
       proxy.setMode('pass');
     }
     await background.settled();
-    expect(await direct.exists(name)).toBe(false);
+    expect(await direct.exists(fresh)).toBe(false);
+    expect(await direct.exists(imported)).toBe(true);
     expect(lines).toContainEqual({ level: 'info', msg: 'deleted the object of a put that ended after its timeout' });
+    await direct.delete(imported);
   });
 
   it('keeps what a put stored in time, and answers a slow read with a timeout', async () => {

@@ -171,7 +171,11 @@ export class MediaIngest {
   private async putAllOrNone(files: readonly { name: string; buffer: Buffer; contentType: string }[]): Promise<void> {
     const puts = await Promise.allSettled(
       files.map((file) =>
-        this.deps.storage.put(file.name, file.buffer, { contentType: file.contentType, cacheControl: IMMUTABLE_CACHE_CONTROL }),
+        this.deps.storage.put(file.name, file.buffer, {
+          contentType: file.contentType,
+          cacheControl: IMMUTABLE_CACHE_CONTROL,
+          newName: true,
+        }),
       ),
     );
     const failed = puts.find((put) => put.status === 'rejected');
@@ -295,11 +299,15 @@ export class MediaIngest {
       const name = newObjectName(target.folder, target.ownerId, probed.container);
       const posterName = newObjectName(target.folder, target.ownerId, poster.extension);
       try {
-        await this.deps.storage.put(posterName, poster.buffer, { contentType: poster.contentType, cacheControl: IMMUTABLE_CACHE_CONTROL });
+        await this.deps.storage.put(posterName, poster.buffer, {
+          contentType: poster.contentType,
+          cacheControl: IMMUTABLE_CACHE_CONTROL,
+          newName: true,
+        });
         await this.deps.storage.put(
           name,
           { path: remuxed, bytes },
-          { contentType: `video/${probed.container}`, cacheControl: IMMUTABLE_CACHE_CONTROL },
+          { contentType: `video/${probed.container}`, cacheControl: IMMUTABLE_CACHE_CONTROL, newName: true },
         );
       } catch (error) {
         log.error({ err: error, name }, 'storing a video failed');
@@ -366,6 +374,7 @@ export class MediaIngest {
         contentType: 'application/pdf',
         cacheControl: IMMUTABLE_CACHE_CONTROL,
         contentDisposition: 'attachment',
+        newName: true,
       });
     } catch (error) {
       this.deps.log.error({ err: error, name }, 'storing a document failed');
