@@ -42,8 +42,12 @@ export class TimeoutStorage implements Storage {
   }
 
   put(name: string, body: PutBody, options: PutOptions): Promise<void> {
-    const work = this.inner.put(name, body, options);
-    return within('put', this.ms, work, options.newName ? (late) => this.deleteWhenLanded(name, late) : undefined);
+    return within(
+      'put',
+      this.ms,
+      this.inner.put(name, body, options),
+      options.newName ? (late) => this.deleteWhenLanded(name, late) : undefined,
+    );
   }
 
   /** The caller of a timed-out put of a new name never references it: whatever the put does, its object goes. */
