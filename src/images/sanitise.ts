@@ -29,6 +29,12 @@ export interface ImageOutputs {
   faceCheckTimeoutMs?: number;
   /** A frame set by the performer (re-framing a stored picture). */
   focus?: PictureFocus;
+  /**
+   * Called with the master as soon as it is encoded, and with each variant as soon as it is, before
+   * sanitiseImage resolves: a caller can store them while the rest is still being made.
+   */
+  onMaster?: (master: { buffer: Buffer; format: OutputFormat }) => void;
+  onVariant?: (variant: VariantImage) => void;
 }
 
 export interface SanitisedImage {
@@ -196,15 +202,27 @@ export async function sanitiseImage(
   // The upload's own size as shown (the master's orientation), for the resolution and shape hints.
   const turned = outWidth > outHeight !== width > height;
   const upload = { width: turned ? height : width, height: turned ? width : height, camera: namesCamera(metadata.exif), capturedAt };
+  const master = (buffer: Buffer) => {
+    outputs.onMaster?.({ buffer, format: output });
+    return buffer;
+  };
   const [buffer, { variants, placeholder, analysis }] = wanted
     ? await Promise.all([
-        encodeAs(sharp(sized.data, { raw: { width: outWidth, height: outHeight, channels } })).toBuffer(),
+        encodeAs(sharp(sized.data, { raw: { width: outWidth, height: outHeight, channels } }))
+          .toBuffer()
+          .then(master),
         describePicture(
           { data: sized.data, width: outWidth, height: outHeight, channels },
-          { formats: outputs.variantFormats, faceCheckTimeoutMs: outputs.faceCheckTimeoutMs ?? 0, upload, focus: outputs.focus },
+          {
+            formats: outputs.variantFormats,
+            faceCheckTimeoutMs: outputs.faceCheckTimeoutMs ?? 0,
+            upload,
+            focus: outputs.focus,
+            onVariant: outputs.onVariant,
+          },
         ),
       ])
-    : [sized.data, { variants: [], placeholder: undefined, analysis: undefined }];
+    : [master(sized.data), { variants: [], placeholder: undefined, analysis: undefined }];
   return {
     buffer,
     format: output,

@@ -58,6 +58,8 @@ export interface PictureWork {
   upload: UploadFacts;
   /** A frame set by the performer, which replaces the face's (see the re-framing endpoint). */
   focus?: PictureFocus;
+  /** Called with each variant as soon as it is encoded. */
+  onVariant?: (variant: VariantImage) => void;
 }
 
 /**
@@ -100,7 +102,9 @@ export async function describePicture(
             .resize(spec.width, spec.height, { fit: 'cover', kernel: 'mitchell' });
           const encoded =
             format === 'webp' ? image.webp({ quality: 75, effort: webpEffort(spec) }) : image.avif({ quality: 50, effort: 2 });
-          return { ...spec, format, buffer: await encoded.toBuffer() };
+          const variant = { ...spec, format, buffer: await encoded.toBuffer() };
+          work.onVariant?.(variant);
+          return variant;
         }),
       ),
     ),

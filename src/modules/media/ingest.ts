@@ -7,7 +7,8 @@ import { ApiError, serviceUnavailable } from '../../errors.js';
 import { privateUploadFolder, uploadBytes, type UploadedFile } from '../../http/multipart.js';
 import { QueueFullError, type WorkLimiter } from '../../images/limiter.js';
 import type { PictureAnalysis, PictureFocus } from '../../images/analysis.js';
-import { INVALID_IMAGE_MESSAGE, InvalidImageError, sanitiseImage, type SanitisedImage } from '../../images/sanitise.js';
+import { INVALID_IMAGE_MESSAGE, InvalidImageError, sanitiseImage, type OutputFormat, type SanitisedImage } from '../../images/sanitise.js';
+import type { VariantImage } from '../../images/variants.js';
 import type { Log } from '../../log.js';
 import { newObjectName, newVariantSet, variantName } from '../../storage/names.js';
 import { IMMUTABLE_CACHE_CONTROL, type Storage } from '../../storage/types.js';
@@ -21,6 +22,7 @@ import {
 } from '../../video/ffmpeg.js';
 import { isPdf } from './documents.js';
 import type { StoredVariant } from './references.js';
+import { WriteGroup } from './writes.js';
 
 /** A picture's size, placeholder and variants, recorded in `pictures` under the master's name. */
 export interface StoredPicture {
@@ -48,6 +50,8 @@ export interface StoredFile {
   /** A picture's placeholder and responsive variants (profile pictures, item photos, gallery photos). */
   picture?: StoredPicture;
 }
+
+const extensionOf = (format: OutputFormat) => (format === 'jpeg' ? 'jpg' : format);
 
 /** Every stored name a StoredFile brought (a video brings its poster, a picture its variants). */
 export const storedNames = (file: StoredFile): string[] => [
@@ -114,14 +118,31 @@ export class MediaIngest {
     const { log, observe } = this.deps;
     const started = performance.now();
     observe.uploaded(file.bytes);
+    // Each output is written as soon as it is encoded (the master while the variants are still
+    // being made), under names fixed before the image work starts.
+    const writes = new WriteGroup(this.deps.storage);
+    const variantSet = newVariantSet();
+    let name: string | undefined;
+    const onMaster = (master: { buffer: Buffer; format: OutputFormat }) => {
+      name = newObjectName(target.folder, target.ownerId, extensionOf(master.format));
+      writes.put(name, master.buffer, `image/${master.format}`);
+    };
     const outputs = options.variants
-      ? { variantFormats: this.deps.images.variantFormats, faceCheckTimeoutMs: this.deps.images.faceCheckTimeoutMs }
-      : { variantFormats: [] };
+      ? {
+          variantFormats: this.deps.images.variantFormats,
+          faceCheckTimeoutMs: this.deps.images.faceCheckTimeoutMs,
+          onMaster,
+          onVariant: (variant: VariantImage) =>
+            writes.put(this.variantNameOf(variant, target, variantSet), variant.buffer, `image/${variant.format}`),
+        }
+      : { variantFormats: [], onMaster };
     let image;
     try {
       image = await this.deps.limiter.run(() => sanitiseImage(file.content, file.bytes, this.deps.images, outputs));
       observe.image(image.input.format, 'stored', (performance.now() - started) / 1000);
     } catch (error) {
+      // What was written before the failure goes again (once every write started has ended).
+      await writes.discard();
       if (error instanceof QueueFullError) throw serviceUnavailable(BUSY_MESSAGE, 5);
       if (error instanceof InvalidImageError) {
         observe.image('invalid', 'refused', (performance.now() - started) / 1000);
@@ -131,10 +152,13 @@ export class MediaIngest {
       throw error;
     }
     const processed = performance.now();
-    const name = newObjectName(target.folder, target.ownerId, image.extension);
-    const variants = this.variantsOf(image, target);
+    if (name === undefined) {
+      await writes.discard();
+      throw new Error('the image pipeline gave no master');
+    }
+    const variants = this.variantsOf(image, target, variantSet);
     try {
-      await this.putAllOrNone([{ name, buffer: image.buffer, contentType: image.contentType }, ...variants.files]);
+      await writes.done();
     } catch (error) {
       log.error({ err: error, name }, 'storing an upload failed');
       throw serviceUnavailable('The image could not be stored right now. Please try again shortly.', 5);
@@ -164,31 +188,21 @@ export class MediaIngest {
     };
   }
 
-  /**
-   * Writes every file, or none: all puts settle before any clean-up (so none lands after its
-   * delete), then on a failure each is deleted again (best effort; the sweep removes what stays).
-   */
+  /** Writes every file, or none (see WriteGroup). */
   private async putAllOrNone(files: readonly { name: string; buffer: Buffer; contentType: string }[]): Promise<void> {
-    const puts = await Promise.allSettled(
-      files.map((file) =>
-        this.deps.storage.put(file.name, file.buffer, {
-          contentType: file.contentType,
-          cacheControl: IMMUTABLE_CACHE_CONTROL,
-          newName: true,
-        }),
-      ),
-    );
-    const failed = puts.find((put) => put.status === 'rejected');
-    if (!failed) return;
-    await Promise.allSettled(files.map((file) => this.deps.storage.delete(file.name)));
-    throw failed.reason;
+    const writes = new WriteGroup(this.deps.storage);
+    for (const file of files) writes.put(file.name, file.buffer, file.contentType);
+    await writes.done();
   }
 
-  /** Names for a sanitised image's variants, and the record that describes the picture. */
-  private variantsOf(image: SanitisedImage, target: FileTarget) {
-    const variantSet = newVariantSet();
+  private variantNameOf(variant: VariantImage, target: FileTarget, variantSet: string): string {
+    return variantName(target.folder, target.ownerId, variantSet, variant.shape, variant.width, variant.format);
+  }
+
+  /** Names for a sanitised image's variants (in `variantSet`), and the record that describes the picture. */
+  private variantsOf(image: SanitisedImage, target: FileTarget, variantSet = newVariantSet()) {
     const files = image.variants.map((variant) => ({
-      name: variantName(target.folder, target.ownerId, variantSet, variant.shape, variant.width, variant.format),
+      name: this.variantNameOf(variant, target, variantSet),
       buffer: variant.buffer,
       contentType: `image/${variant.format}`,
       variant,
