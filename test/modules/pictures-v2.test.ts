@@ -1,5 +1,6 @@
 // Pictures v2: HEIC in, responsive variants and a ThumbHash placeholder out, variants living and
 // dying with their master. HEIC fixtures are encoded here by Debian's heif-enc (helpers/heif.ts).
+import { sql } from 'kysely';
 import sharp from 'sharp';
 import { thumbHashToRGBA } from 'thumbhash';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -183,6 +184,43 @@ for (const db of DATABASES) {
         const res = await upload(pictureForm(await noisyJpeg(800, 1000)), someone);
         expect(res.status).toBe(503);
         expect((await t.http.get(PROFILE, someone.headers)).body.profile).toEqual(before);
+        await expectNoOrphans(t);
+      });
+
+      it('records a picture in the transaction that references it: a failed commit leaves no record, even one nothing could drop', async () => {
+        const someone = await createUser(t.http, 'talent');
+        const refuse = async (name: string, event: 'UPDATE' | 'DELETE', table: string) => {
+          if (db.name === 'sqlite') {
+            await sql
+              .raw(`CREATE TRIGGER ${name} BEFORE ${event} ON ${table} BEGIN SELECT RAISE(ABORT, 'injected failure'); END`)
+              .execute(t.database.db);
+            return async () => void (await sql.raw(`DROP TRIGGER ${name}`).execute(t.database.db));
+          }
+          await sql
+            .raw(
+              `CREATE OR REPLACE FUNCTION ${name}() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql`,
+            )
+            .execute(t.database.db);
+          await sql
+            .raw(`CREATE TRIGGER ${name} BEFORE ${event} ON ${table} FOR EACH ROW EXECUTE FUNCTION ${name}()`)
+            .execute(t.database.db);
+          return async () => void (await sql.raw(`DROP TRIGGER ${name} ON ${table}`).execute(t.database.db));
+        };
+        // The profile cannot change (the commit fails), and picture records cannot be deleted.
+        const allowUpdate = await refuse('refuse_profile_update', 'UPDATE', 'talent_profiles');
+        const allowDelete = await refuse('refuse_picture_delete', 'DELETE', 'pictures');
+        let res;
+        try {
+          res = await upload(pictureForm(await noisyJpeg(800, 1000)), someone);
+          await t.settled();
+        } finally {
+          await allowUpdate();
+          await allowDelete();
+        }
+        expect(res.status).toBe(500);
+        expect((await t.http.get(PROFILE, someone.headers)).body.profile.profile_picture).toBeNull();
+        expect(await t.database.db.selectFrom('pictures').select('name').where('user_id', '=', someone.id).execute()).toEqual([]);
+        await cli(t, 'media', 'sweep', '--grace', '0');
         await expectNoOrphans(t);
       });
 

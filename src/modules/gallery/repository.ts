@@ -5,7 +5,7 @@ import type { Dialect } from '../../db/index.js';
 import type { Database, GalleryMediaTable } from '../../db/types.js';
 import { enqueueMail } from '../mail/service.js';
 import type { Mail } from '../mail/templates.js';
-import { enqueueDeletions, withPicture, withPictures } from '../media/repository.js';
+import { enqueueDeletions, withPicture, withPictures, type InTransaction } from '../media/repository.js';
 import { mediaNamesIn } from '../media/references.js';
 import { UNIQUE_SLOTS, type GalleryPatch, type Slot } from './input.js';
 
@@ -143,13 +143,29 @@ export class GalleryRepository {
    * first locks the user's row, so two uploads at once cannot both take the last place (nor the
    * same test-video number).
    */
-  async addWithin(userId: number, kind: GalleryKind, media: NewGalleryMedia, limit: number, now: string): Promise<GalleryRow> {
-    return withPicture(this.db, await this.addRow(userId, kind, media, limit, now), photoName);
+  /** `first` runs in the same transaction, once the owner is locked (recording the new picture). */
+  async addWithin(
+    userId: number,
+    kind: GalleryKind,
+    media: NewGalleryMedia,
+    limit: number,
+    now: string,
+    first?: InTransaction,
+  ): Promise<GalleryRow> {
+    return withPicture(this.db, await this.addRow(userId, kind, media, limit, now, first), photoName);
   }
 
-  private addRow(userId: number, kind: GalleryKind, media: NewGalleryMedia, limit: number, now: string): Promise<StoredRow> {
+  private addRow(
+    userId: number,
+    kind: GalleryKind,
+    media: NewGalleryMedia,
+    limit: number,
+    now: string,
+    first: InTransaction | undefined,
+  ): Promise<StoredRow> {
     return this.db.transaction().execute(async (trx) => {
       await this.lockOwner(trx, userId);
+      await first?.(trx);
       let testVideoNumber: number | null = null;
       if (media.testVideo) testVideoNumber = await this.testVideoNumber(trx, userId, media.testVideo);
       else {

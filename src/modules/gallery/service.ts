@@ -101,7 +101,7 @@ export class GalleryService {
     try {
       const { value } = await this.deps.media.apply(
         [{ file: input.file, kind: type, folder: MEDIA_FOLDERS.gallery, ownerId: user.id, field: MEDIA_FIELD }],
-        async (stored) => {
+        async (stored, first) => {
           const file = stored[MEDIA_FIELD] as NonNullable<(typeof stored)[string]>;
           const row = await this.deps.gallery.addWithin(
             user.id,
@@ -121,6 +121,7 @@ export class GalleryService {
             },
             limit,
             this.deps.clock().toISOString(),
+            first,
           );
           return { value: row, replaced: [] };
         },

@@ -3,7 +3,7 @@ import type { Dialect } from '../../db/index.js';
 import type { Database, ItemsTable } from '../../db/types.js';
 import { mediaColumnsOf, mediaNamesIn } from '../media/references.js';
 import type { PictureDetails } from '../media/pictures.js';
-import { enqueueDeletions, withPicture, withPictures } from '../media/repository.js';
+import { enqueueDeletions, withPicture, withPictures, type InTransaction } from '../media/repository.js';
 import type { ItemType } from './catalogue.js';
 
 type StoredItem = Selectable<ItemsTable>;
@@ -57,18 +57,22 @@ export class ItemRepository {
     return row && withPicture(this.db, row, imageOf);
   }
 
-  async insert(userId: number, type: ItemType, values: ItemValues, now: string): Promise<ItemRow> {
-    const row = await this.db
-      .insertInto('items')
-      .values({ ...values, name: values.name as string, user_id: userId, item_type: type, created_at: now, updated_at: now })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+  /** Inserts an item; `first` runs at the start of the same transaction (recording its new pictures). */
+  async insert(userId: number, type: ItemType, values: ItemValues, now: string, first?: InTransaction): Promise<ItemRow> {
+    const row = await this.db.transaction().execute(async (trx) => {
+      await first?.(trx);
+      return trx
+        .insertInto('items')
+        .values({ ...values, name: values.name as string, user_id: userId, item_type: type, created_at: now, updated_at: now })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    });
     return withPicture(this.db, row, imageOf);
   }
 
   /**
    * Updates an item, locking it first, and queues the media it stops referencing in the same
-   * transaction. Undefined when the item is not the user's.
+   * transaction (where `first` runs once the item is found). Undefined when the item is not the user's.
    */
   async update(
     userId: number,
@@ -76,8 +80,9 @@ export class ItemRepository {
     id: number,
     values: ItemValues,
     now: string,
+    first?: InTransaction,
   ): Promise<{ row: ItemRow; replaced: string[] } | undefined> {
-    const result = await this.updateRow(userId, type, id, values, now);
+    const result = await this.updateRow(userId, type, id, values, now, first);
     return result && { row: await withPicture(this.db, result.row, imageOf), replaced: result.replaced };
   }
 
@@ -87,6 +92,7 @@ export class ItemRepository {
     id: number,
     values: ItemValues,
     now: string,
+    first: InTransaction | undefined,
   ): Promise<{ row: StoredItem; replaced: string[] } | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const current = await trx
@@ -98,6 +104,7 @@ export class ItemRepository {
         .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
         .executeTakeFirst();
       if (!current) return undefined;
+      await first?.(trx);
       const row = await trx
         .updateTable('items')
         .set({ ...values, updated_at: now })

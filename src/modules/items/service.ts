@@ -81,8 +81,8 @@ export class ItemService {
   }
 
   async create(user: UserRecord, input: ItemInput): Promise<ItemRow> {
-    const { value } = await this.deps.media.apply(this.newFiles(user, input), async (stored) => ({
-      value: await this.deps.items.insert(user.id, input.type, this.withFiles(input.type, input.values, stored), this.now()),
+    const { value } = await this.deps.media.apply(this.newFiles(user, input), async (stored, first) => ({
+      value: await this.deps.items.insert(user.id, input.type, this.withFiles(input.type, input.values, stored), this.now(), first),
       replaced: [],
     }));
     return value;
@@ -91,8 +91,15 @@ export class ItemService {
   /** Changes an item; a new image or certificate replaces the old one, which is deleted after the commit. */
   async update(user: UserRecord, id: number, input: ItemInput): Promise<{ row: ItemRow; replaced: readonly string[] }> {
     if (!(await this.deps.items.find(user.id, input.type, id))) throw notFound();
-    const { value, replaced } = await this.deps.media.apply(this.newFiles(user, input), async (stored) => {
-      const result = await this.deps.items.update(user.id, input.type, id, this.withFiles(input.type, input.values, stored), this.now());
+    const { value, replaced } = await this.deps.media.apply(this.newFiles(user, input), async (stored, first) => {
+      const result = await this.deps.items.update(
+        user.id,
+        input.type,
+        id,
+        this.withFiles(input.type, input.values, stored),
+        this.now(),
+        first,
+      );
       if (!result) throw notFound();
       return { value: result.row, replaced: result.replaced };
     });

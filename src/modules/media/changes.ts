@@ -2,7 +2,7 @@ import type { UploadedFile } from '../../http/multipart.js';
 import type { PictureFocus } from '../../images/analysis.js';
 import type { PictureDetails } from './pictures.js';
 import type { DeletionQueue } from './deletions.js';
-import type { MediaRepository } from './repository.js';
+import { insertPictures, type InTransaction, type MediaRepository } from './repository.js';
 import { storedNames, type FileTarget, type MediaIngest, type StoredFile } from './ingest.js';
 
 /** A file a change brings: what it is checked as and where it goes. */
@@ -19,23 +19,28 @@ export interface Committed<T> {
 
 /**
  * The one order of every change that stores files, so no failure leaves a file nothing references
- * or a row pointing at nothing: store each new file; commit (the transaction queues the files it
- * replaces); then delete those, once the answer is written (DeletionQueue.later). A failure before
- * the commit ends removes the new files again.
+ * or a row pointing at nothing: store each new file; commit (the transaction records the new
+ * pictures and queues the files it replaces); then delete those, once the answer is written
+ * (DeletionQueue.later). A failure before the commit ends removes the new files again.
  */
 export class MediaChanges {
   constructor(
     private readonly deps: {
       ingest: MediaIngest;
       deletions: DeletionQueue;
-      records: Pick<MediaRepository, 'recordPictures' | 'swapVariants'>;
+      records: Pick<MediaRepository, 'swapVariants'>;
       clock: () => Date;
     },
   ) {}
 
+  /**
+   * `commit` runs `first` at the start of its transaction: it records what the new pictures are
+   * (size, placeholder, variants) in the transaction that makes them referenced, so a reader never
+   * sees a picture without its variants and a failed commit leaves no record behind.
+   */
   async apply<T>(
     files: readonly NewFile[],
-    commit: (stored: Record<string, StoredFile>) => Promise<Committed<T>>,
+    commit: (stored: Record<string, StoredFile>, first: InTransaction) => Promise<Committed<T>>,
   ): Promise<Committed<T> & { stored: Record<string, StoredFile> }> {
     const stored: Record<string, StoredFile> = {};
     let committed: Committed<T>;
@@ -48,16 +53,12 @@ export class MediaChanges {
               ? await this.deps.ingest.storeVideo(file.file, file)
               : await this.deps.ingest.storeDocument(file.file, file);
       }
-      // What the pictures are (size, placeholder, variants) is recorded before the commit that
-      // makes them referenced: a reader never sees a picture without its variants.
-      await this.deps.records.recordPictures(
-        files.flatMap((file) => {
-          const picture = stored[file.field]?.picture;
-          return picture ? [{ name: stored[file.field]!.name, userId: file.ownerId, ...picture }] : [];
-        }),
-        this.deps.clock().toISOString(),
-      );
-      committed = await commit(stored);
+      const pictures = files.flatMap((file) => {
+        const picture = stored[file.field]?.picture;
+        return picture ? [{ name: stored[file.field]!.name, userId: file.ownerId, ...picture }] : [];
+      });
+      const now = this.deps.clock().toISOString();
+      committed = await commit(stored, (trx) => insertPictures(trx, pictures, now));
     } catch (error) {
       for (const name of Object.values(stored).flatMap(storedNames)) await this.deps.deletions.discard(name);
       throw error;

@@ -29,6 +29,38 @@ export async function withPictures<R extends object>(
   });
 }
 
+/**
+ * Records what pictures are (size, placeholder, variants, analysis), in `db` or in the transaction
+ * that makes them referenced; a picture already recorded stays as it is.
+ */
+export async function insertPictures(
+  db: Kysely<Database> | Transaction<Database>,
+  pictures: readonly PictureRecord[],
+  now: string,
+): Promise<void> {
+  if (pictures.length === 0) return;
+  await db
+    .insertInto('pictures')
+    .values(
+      pictures.map((picture) => ({
+        name: picture.name,
+        user_id: picture.userId,
+        width: picture.width,
+        height: picture.height,
+        placeholder: picture.placeholder,
+        variant_set: picture.variantSet,
+        variants: JSON.stringify(picture.variants),
+        analysis: picture.analysis ? JSON.stringify(picture.analysis) : null,
+        created_at: now,
+      })),
+    )
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
+}
+
+/** Work a change runs first inside the transaction of its commit (recording its new pictures). */
+export type InTransaction = (trx: Transaction<Database>) => Promise<void>;
+
 /** One row with what is known of its picture (see withPictures). */
 export async function withPicture<R extends object>(
   db: Kysely<Database>,
@@ -109,24 +141,7 @@ export class MediaRepository {
 
   /** Records new pictures (before the commit that references them; see MediaChanges). */
   async recordPictures(pictures: readonly PictureRecord[], now: string): Promise<void> {
-    if (pictures.length === 0) return;
-    await this.db
-      .insertInto('pictures')
-      .values(
-        pictures.map((picture) => ({
-          name: picture.name,
-          user_id: picture.userId,
-          width: picture.width,
-          height: picture.height,
-          placeholder: picture.placeholder,
-          variant_set: picture.variantSet,
-          variants: JSON.stringify(picture.variants),
-          analysis: picture.analysis ? JSON.stringify(picture.analysis) : null,
-          created_at: now,
-        })),
-      )
-      .onConflict((oc) => oc.column('name').doNothing())
-      .execute();
+    await insertPictures(this.db, pictures, now);
   }
 
   /** Drops the rows of pictures whose files were discarded. */

@@ -4,7 +4,7 @@ import type { Dialect } from '../../db/index.js';
 import type { Database } from '../../db/types.js';
 import { ITEM_TYPES } from '../items/catalogue.js';
 import { preparedQuery } from '../../db/prepared.js';
-import { enqueueDeletions } from '../media/repository.js';
+import { enqueueDeletions, type InTransaction } from '../media/repository.js';
 import type { SocialLinks } from '../social/repository.js';
 import { activeFirst, type SubscriptionRecord } from '../subscriptions/repository.js';
 
@@ -241,8 +241,10 @@ export class ProfileRepository {
     patch: TalentProfilePatch,
     picture: string | null,
     now: string,
+    first?: InTransaction,
   ): Promise<string | null> {
     return this.db.transaction().execute(async (trx) => {
+      await first?.(trx);
       const lockRow = () =>
         trx
           .selectFrom(table)

@@ -147,9 +147,9 @@ export class ProfileService {
         change.picture.kind === 'replace'
           ? [{ file: change.picture.file, kind: 'image', folder, ownerId: user.id, field: PICTURE_FIELD }]
           : [];
-      const result = await this.deps.media.apply(files, async (stored) => {
+      const result = await this.deps.media.apply(files, async (stored, first) => {
         const name = stored[PICTURE_FIELD]?.name ?? null;
-        const replaced = await this.deps.profiles.applyPicture(table, user.id, change.patch, name, now());
+        const replaced = await this.deps.profiles.applyPicture(table, user.id, change.patch, name, now(), first);
         return { value: name, replaced: replaced ? [replaced] : [] };
       });
       picture = { stored: result.value, replaced: result.replaced[0] ?? null };
