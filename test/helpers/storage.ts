@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import S3rver from 's3rver';
+import type { S3StorageOptions } from '../../src/storage/s3.js';
 import type { ListedNames, PutBody, PutOptions, Storage, StoredObject } from '../../src/storage/types.js';
 
 export interface StorageTarget {
@@ -46,6 +47,23 @@ export async function startS3rver(): Promise<{ endpoint: string; bucket: string;
       await server.close();
       rmSync(directory, { recursive: true, force: true });
     },
+  };
+}
+
+/** S3Storage's options for an s3rver bucket (the test's own settings in `overrides`). */
+export function s3rverOptions(s3: { endpoint: string; bucket: string }, overrides: Partial<S3StorageOptions> = {}): S3StorageOptions {
+  return {
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    bucket: s3.bucket,
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+    forcePathStyle: true,
+    requestTimeoutMs: 10_000,
+    prefix: 'media',
+    publicBaseUrl: undefined,
+    acl: undefined,
+    ...overrides,
   };
 }
 

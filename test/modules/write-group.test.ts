@@ -6,7 +6,7 @@ import { WriteGroup } from '../../src/modules/media/writes.js';
 import { LocalStorage } from '../../src/storage/local.js';
 import { S3Storage } from '../../src/storage/s3.js';
 import type { PutBody, PutOptions, Storage } from '../../src/storage/types.js';
-import { startS3rver } from '../helpers/storage.js';
+import { s3rverOptions, startS3rver } from '../helpers/storage.js';
 
 /**
  * An upload's files are written as each is encoded (the master while its variants are still being
@@ -70,18 +70,7 @@ const drivers: { name: string; open(): Promise<{ storage: Storage; close(): Prom
     name: 's3',
     open: async () => {
       const s3 = await startS3rver();
-      const storage = new S3Storage({
-        endpoint: s3.endpoint,
-        region: 'us-east-1',
-        bucket: s3.bucket,
-        accessKeyId: 'S3RVER',
-        secretAccessKey: 'S3RVER',
-        forcePathStyle: true,
-        requestTimeoutMs: 10_000,
-        prefix: 'media',
-        publicBaseUrl: undefined,
-        acl: undefined,
-      });
+      const storage = new S3Storage(s3rverOptions(s3));
       return {
         storage,
         close: async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Storage, derivePublicBaseUrl } from '../../src/storage/s3.js';
-import { startS3rver } from '../helpers/storage.js';
+import { s3rverOptions, startS3rver } from '../helpers/storage.js';
 
 describe('public media URLs', () => {
   it('derives the DigitalOcean Spaces CDN URL from a Spaces endpoint', () => {
@@ -51,18 +51,7 @@ describe('S3 driver against an S3-protocol server', () => {
   const name = 'profile_pictures/7_abcdefghijklmnopqrstuv.jpg';
   beforeAll(async () => {
     s3 = await startS3rver();
-    storage = new S3Storage({
-      endpoint: s3.endpoint,
-      region: 'us-east-1',
-      bucket: s3.bucket,
-      accessKeyId: 'S3RVER',
-      secretAccessKey: 'S3RVER',
-      forcePathStyle: true,
-      acl: 'public-read',
-      prefix: 'media',
-      publicBaseUrl: 'https://cdn.example.com/',
-      requestTimeoutMs: 5000,
-    });
+    storage = new S3Storage(s3rverOptions(s3, { acl: 'public-read', publicBaseUrl: 'https://cdn.example.com/', requestTimeoutMs: 5000 }));
   });
   afterAll(async () => {
     await storage?.close();

@@ -4,7 +4,7 @@ import type { Log } from '../../src/log.js';
 import { S3Storage } from '../../src/storage/s3.js';
 import { TimeoutStorage } from '../../src/storage/timeout.js';
 import { TcpProxy } from '../helpers/proxy.js';
-import { startS3rver } from '../helpers/storage.js';
+import { s3rverOptions, startS3rver } from '../helpers/storage.js';
 
 /**
  * The storage timeout around a real S3-protocol server reached through a proxy that can slow the
@@ -23,18 +23,7 @@ describe('storage timeout', () => {
     ]),
   ) as unknown as Log;
   const options = { contentType: 'image/jpeg', cacheControl: 'public, max-age=31536000, immutable' };
-  const s3Options = (endpoint: string) => ({
-    endpoint,
-    region: 'us-east-1',
-    bucket: s3.bucket,
-    accessKeyId: 'S3RVER',
-    secretAccessKey: 'S3RVER',
-    forcePathStyle: true,
-    requestTimeoutMs: 10_000,
-    prefix: 'media',
-    publicBaseUrl: undefined,
-    acl: undefined,
-  });
+  const s3Options = (endpoint: string) => s3rverOptions({ endpoint, bucket: s3.bucket });
 
   beforeAll(async () => {
     s3 = await startS3rver();

@@ -141,9 +141,9 @@ export class GalleryRepository {
   /**
    * Adds an item if the gallery has room for it. The count and the insert are one transaction that
    * first locks the user's row, so two uploads at once cannot both take the last place (nor the
-   * same test-video number).
+   * same test-video number). `first` runs in that transaction once the row is locked (it records
+   * the new picture).
    */
-  /** `first` runs in the same transaction, once the owner is locked (recording the new picture). */
   async addWithin(
     userId: number,
     kind: GalleryKind,
