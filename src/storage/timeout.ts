@@ -10,6 +10,9 @@ class StorageTimeoutError extends Error {
   }
 }
 
+/** How many more storage timeouts the clean-up of a timed-out put waits for it to end. */
+const LATE_PUT_TIMEOUTS = 5;
+
 /** `work`, or a StorageTimeoutError after `ms`; `abandoned` is called with `work` when the timeout won. */
 function within<T>(operation: string, ms: number, work: Promise<T>, abandoned?: (work: Promise<T>) => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -27,8 +30,12 @@ function within<T>(operation: string, ms: number, work: Promise<T>, abandoned?: 
  * instead of hang; a timed-out delete stays queued and is retried. A timed-out put may still land
  * after its caller gave up (and after the caller's own clean-up ran). For a new name
  * (PutOptions.newName), which nothing references once its put failed, the object is deleted here
- * once the put ends, as background work (shutdown and the CLI wait for it). Only if that fails
- * too, or the put runs on for another timeout, is it left to the media sweep.
+ * once the put ends, as background work (shutdown and the CLI wait for it): the driver's own
+ * request deadline ends it (S3_REQUEST_TIMEOUT, 30 s by default, as STORAGE_TIMEOUT is), and this
+ * waits up to LATE_PUT_TIMEOUTS more timeouts for that. A put that ended in an error may still be
+ * completed by the server after the client gave up, so its name is deleted again one timeout
+ * later. Only if the put runs on past that wait, or a delete fails, is the object left to the
+ * media sweep.
  */
 export class TimeoutStorage implements Storage {
   constructor(
@@ -53,16 +60,21 @@ export class TimeoutStorage implements Storage {
   /** The caller of a timed-out put of a new name never references it: whatever the put does, its object goes. */
   private deleteWhenLanded(name: string, late: Promise<void>): void {
     this.deps.background.start('deleting the object of a timed-out put', async () => {
-      const ended = await within('put', this.ms, late).then(
-        () => true,
-        (error: unknown) => !(error instanceof StorageTimeoutError),
+      const outcome = await within('put', LATE_PUT_TIMEOUTS * this.ms, late).then(
+        () => 'landed' as const,
+        (error: unknown) => (error instanceof StorageTimeoutError ? ('running' as const) : ('failed' as const)),
       );
-      if (!ended) {
+      if (outcome === 'running') {
         this.deps.log.warn({ name }, 'a timed-out put is still running; the media sweep will remove its object');
         return;
       }
       // Failed or not, a put may have written the object before it failed.
       await this.delete(name);
+      if (outcome === 'failed') {
+        // The server may complete a write whose client gave up; once more, a timeout later.
+        await new Promise((resolve) => setTimeout(resolve, this.ms));
+        await this.delete(name);
+      }
       this.deps.log.info({ name }, 'deleted the object of a put that ended after its timeout');
     });
   }

@@ -3,6 +3,7 @@ import { BackgroundWork } from '../../src/background.js';
 import type { Log } from '../../src/log.js';
 import { S3Storage } from '../../src/storage/s3.js';
 import { TimeoutStorage } from '../../src/storage/timeout.js';
+import type { Storage } from '../../src/storage/types.js';
 import { TcpProxy } from '../helpers/proxy.js';
 import { s3rverOptions, startS3rver } from '../helpers/storage.js';
 
@@ -66,6 +67,50 @@ describe('storage timeout', () => {
     expect(await direct.exists(imported)).toBe(true);
     expect(lines).toContainEqual({ level: 'info', msg: 'deleted the object of a put that ended after its timeout' });
     await direct.delete(imported);
+  });
+
+  it('waits for a timed-out put that runs on past one more timeout, and deletes its object once it lands', async () => {
+    const background = new BackgroundWork(log);
+    // Each way takes 1 s: the put lands after about 1 s and answers after 2 s, three timeouts late.
+    const storage = new TimeoutStorage(slowable, 500, { background, log });
+    const fresh = 'gallery_media/5_slowslowslowslowslowslo.jpg';
+    proxy.delayMs = 1000;
+    proxy.setMode('slow');
+    try {
+      await expect(storage.put(fresh, Buffer.from('late bytes'), { ...options, newName: true })).rejects.toThrow(/within 500 ms/);
+      await background.settled();
+      // Past the put's landing, whoever stopped waiting for it.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+    } finally {
+      proxy.setMode('pass');
+    }
+    expect(await direct.exists(fresh)).toBe(false);
+  });
+
+  it('deletes a failed put’s name again a timeout later: the server may finish a write whose client gave up', async () => {
+    const background = new BackgroundWork(log);
+    const fresh = 'gallery_media/5_abortabortabortabortabo.jpg';
+    // The client gives up at 600 ms with an error of its own; the server's write lands at 750 ms.
+    const abandoning: Storage = {
+      driver: direct.driver,
+      put: (name, body, putOptions) => {
+        void new Promise((resolve) => setTimeout(resolve, 750)).then(() => direct.put(name, body, putOptions));
+        return new Promise<void>((_, reject) => setTimeout(() => reject(new Error('socket hang up')), 600));
+      },
+      delete: (name) => direct.delete(name),
+      exists: (name) => direct.exists(name),
+      list: (folder) => direct.list(folder),
+      get: (name) => direct.get(name),
+      publicUrl: (name) => direct.publicUrl(name),
+      check: () => direct.check(),
+      close: async () => undefined,
+    };
+    const storage = new TimeoutStorage(abandoning, 300, { background, log });
+    await expect(storage.put(fresh, Buffer.from('bytes'), { ...options, newName: true })).rejects.toThrow(/within 300 ms/);
+    await background.settled();
+    // Past the server's late write.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await direct.exists(fresh)).toBe(false);
   });
 
   it('keeps what a put stored in time, and answers a slow read with a timeout', async () => {
