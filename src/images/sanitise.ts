@@ -33,8 +33,16 @@ export interface ImageOutputs {
    * Called with the master as soon as it is encoded, and with each variant as soon as it is, before
    * sanitiseImage resolves: a caller can store them while the rest is still being made.
    */
-  onMaster?: (master: { buffer: Buffer; format: OutputFormat }) => void;
+  onMaster?: (master: EncodedMaster) => void;
   onVariant?: (variant: VariantImage) => void;
+}
+
+/** The master as encoded: its bytes and how it is stored and served. */
+export interface EncodedMaster {
+  buffer: Buffer;
+  format: OutputFormat;
+  extension: 'jpg' | 'png' | 'webp';
+  contentType: string;
 }
 
 export interface SanitisedImage {
@@ -202,8 +210,9 @@ export async function sanitiseImage(
   // The upload's own size as shown (the master's orientation), for the resolution and shape hints.
   const turned = outWidth > outHeight !== width > height;
   const upload = { width: turned ? height : width, height: turned ? width : height, camera: namesCamera(metadata.exif), capturedAt };
+  const encoded = { format: output, extension: output === 'jpeg' ? ('jpg' as const) : output, contentType: `image/${output}` };
   const master = (buffer: Buffer) => {
-    outputs.onMaster?.({ buffer, format: output });
+    outputs.onMaster?.({ buffer, ...encoded });
     return buffer;
   };
   const [buffer, { variants, placeholder, analysis }] = wanted
@@ -225,9 +234,7 @@ export async function sanitiseImage(
     : [master(sized.data), { variants: [], placeholder: undefined, analysis: undefined }];
   return {
     buffer,
-    format: output,
-    extension: output === 'jpeg' ? 'jpg' : output,
-    contentType: `image/${output}`,
+    ...encoded,
     width: outWidth,
     height: outHeight,
     input: { format, width, height, bytes, frames },

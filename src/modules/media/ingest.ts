@@ -7,7 +7,7 @@ import { ApiError, serviceUnavailable } from '../../errors.js';
 import { privateUploadFolder, uploadBytes, type UploadedFile } from '../../http/multipart.js';
 import { QueueFullError, type WorkLimiter } from '../../images/limiter.js';
 import type { PictureAnalysis, PictureFocus } from '../../images/analysis.js';
-import { INVALID_IMAGE_MESSAGE, InvalidImageError, sanitiseImage, type OutputFormat, type SanitisedImage } from '../../images/sanitise.js';
+import { INVALID_IMAGE_MESSAGE, InvalidImageError, sanitiseImage, type EncodedMaster, type SanitisedImage } from '../../images/sanitise.js';
 import type { VariantImage } from '../../images/variants.js';
 import type { Log } from '../../log.js';
 import { newObjectName, newVariantSet, variantName } from '../../storage/names.js';
@@ -50,8 +50,6 @@ export interface StoredFile {
   /** A picture's placeholder and responsive variants (profile pictures, item photos, gallery photos). */
   picture?: StoredPicture;
 }
-
-const extensionOf = (format: OutputFormat) => (format === 'jpeg' ? 'jpg' : format);
 
 /** Every stored name a StoredFile brought (a video brings its poster, a picture its variants). */
 export const storedNames = (file: StoredFile): string[] => [
@@ -123,9 +121,9 @@ export class MediaIngest {
     const writes = new WriteGroup(this.deps.storage);
     const variantSet = newVariantSet();
     let name: string | undefined;
-    const onMaster = (master: { buffer: Buffer; format: OutputFormat }) => {
-      name = newObjectName(target.folder, target.ownerId, extensionOf(master.format));
-      writes.put(name, master.buffer, `image/${master.format}`);
+    const onMaster = (master: EncodedMaster) => {
+      name = newObjectName(target.folder, target.ownerId, master.extension);
+      writes.put(name, master.buffer, master.contentType);
     };
     const outputs = options.variants
       ? {

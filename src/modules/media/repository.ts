@@ -139,7 +139,7 @@ export class MediaRepository {
       .execute();
   }
 
-  /** Records new pictures (before the commit that references them; see MediaChanges). */
+  /** Records pictures outside a change (the backfill); a change records its own in its commit (insertPictures). */
   async recordPictures(pictures: readonly PictureRecord[], now: string): Promise<void> {
     await insertPictures(this.db, pictures, now);
   }
