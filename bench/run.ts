@@ -690,7 +690,7 @@ async function smallUploadBench(): Promise<void> {
     `A small photo's upload overhead beyond the image work: ${UPLOADS} profile-picture uploads one at a time (SQLite, local storage, 1 worker), ` +
       'less the same body sent to a bare Fastify route that reads it into memory (the HTTP floor), less the image work alone ' +
       "(the same decode → master + variants + ThumbHash on the same bytes, in a process with the server's environment: bench/image-work.mjs). A second round of the same uploads reads the server's own image-work time " +
-      '(castfolio_image_processing_seconds) after each: the overhead in the same requests is the median of each latency less its image work, less the floor. Medians; CPU read from /proc over all uploads.',
+      '(castfolio_image_processing_seconds) after each and sends the same body to the floor right after it: the overhead in the same requests is the median over those pairs of the latency less its image work, less the floor request beside it. Medians; CPU read from /proc over all uploads.',
   );
   out();
   out(
@@ -718,13 +718,16 @@ async function smallUploadBench(): Promise<void> {
       FLOOR_POST_BODY: path.join(floorDir, 'post.json'),
     });
     // Uploads one at a time: median latency, and the process's CPU per upload over all of them.
-    // With `inServer`, a second round reads the server's image-work total after each upload: the
-    // median of (latency - that upload's image work) is the rest, measured in the same requests.
-    const timed = async (pid: number, url: string, headers: Record<string, string>, bytes: Buffer, inServer = false) => {
+    // With `floorUrl`, a second round reads the server's image-work total after each upload and
+    // sends the same body to the floor right after it: the median over those pairs of (latency -
+    // that upload's image work - the floor's latency) is the overhead in the same requests, each
+    // against the floor at the same moment (the host's load drifts between rounds by as much as
+    // the budget).
+    const timed = async (pid: number, url: string, headers: Record<string, string>, bytes: Buffer, floorUrl?: string) => {
       const { body, contentType } = multipartBody('profile_picture', 'small.jpg', bytes);
-      const send = async () => {
-        const { status, ms } = await postForm(url, headers, body, contentType);
-        if (status !== 200) throw new Error(`${url} answered ${status}`);
+      const send = async (to = url, withHeaders = headers) => {
+        const { status, ms } = await postForm(to, withHeaders, body, contentType);
+        if (status !== 200) throw new Error(`${to} answered ${status}`);
         return ms;
       };
       for (let i = 0; i < 5; i++) await send();
@@ -734,12 +737,14 @@ async function smallUploadBench(): Promise<void> {
       const cpu = ((cpuSeconds(pid) - cpuBefore) * 1000) / UPLOADS;
       const rest: number[] = [];
       const work: number[] = [];
-      if (inServer) {
+      if (floorUrl) {
+        for (let i = 0; i < 5; i++) await send(floorUrl, {});
         for (let i = 0, total = await imageWorkMs(); i < UPLOADS; i++) {
           const ms = await send();
           const after = await imageWorkMs();
+          const floorMs = await send(floorUrl, {});
           work.push(after - total);
-          rest.push(ms - (after - total));
+          rest.push(ms - (after - total) - floorMs);
           total = after;
         }
       }
@@ -771,12 +776,12 @@ async function smallUploadBench(): Promise<void> {
           `${target.server.baseUrl}/api/profile/background/`,
           target.headers,
           bytes,
-          true,
+          `${floor.baseUrl}/floor-upload`,
         );
         const bare = await timed(floor.child.pid as number, `${floor.baseUrl}/floor-upload`, {}, bytes);
         out(
           `| ${label} (${fmt(bytes.length / 1024)} KB) | ${fmt(upload.ms, 1)} | ${fmt(bare.ms, 1)} | ${fmt(image.ms, 1)} | ${fmt(upload.ms - bare.ms - image.ms, 1)} | ` +
-            `${fmt(upload.work, 1)} | ${fmt(upload.rest - bare.ms, 1)} | ` +
+            `${fmt(upload.work, 1)} | ${fmt(upload.rest, 1)} | ` +
             `${fmt(upload.cpu, 1)} | ${fmt(bare.cpu, 1)} | ${fmt(image.cpu, 1)} | ${fmt(upload.cpu - bare.cpu - image.cpu, 1)} | ≤ 2 ms |`,
         );
       }
