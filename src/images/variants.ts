@@ -204,7 +204,7 @@ async function attentionPoint(small: RawPixels, scale: number): Promise<{ x: num
  * server: at 100 px it allocated 0.94 MB of garbage per upload, 60 % of all the upload allocated;
  * at 32 px, 0.17 MB. Alone, it took 1.8 ms of CPU warm (60–85 ms cold); at 32 px, 0.5 ms (20 ms).
  */
-export const PLACEHOLDER_EDGE = 32;
+const PLACEHOLDER_EDGE = 32;
 
 /** A ThumbHash of the picture (base64, about 25 bytes): the blurred preview a client paints first. */
 async function placeholderOf(pixels: RawPixels): Promise<string> {
