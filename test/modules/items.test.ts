@@ -286,16 +286,23 @@ for (const db of DATABASES) {
 
         it('reads the profile with the same number of queries whatever the number of items', async () => {
           const user = await subscribedUser();
+          // The app's background passes (deletion retries, mail) query on their own clock and are
+          // counted too: the fewest of three reads is the read's own.
+          const queriesOfRead = async () => {
+            const counts: number[] = [];
+            for (let i = 0; i < 3; i++) {
+              t.queries.length = 0;
+              await t.http.get('/api/profile/background/', user.headers);
+              counts.push(t.queries.length);
+            }
+            return Math.min(...counts);
+          };
           await create(user, { item_type: 'prop', name: 'One' });
           // The first read also loads the (empty) gallery; later reads reuse it until it changes.
           await t.http.get('/api/profile/background/', user.headers);
-          t.queries.length = 0;
-          await t.http.get('/api/profile/background/', user.headers);
-          const few = t.queries.length;
+          const few = await queriesOfRead();
           for (let i = 0; i < 16; i++) await create(user, { item_type: TYPES[i % TYPES.length]!, name: `Item ${i}` });
-          t.queries.length = 0;
-          await t.http.get('/api/profile/background/', user.headers);
-          expect(t.queries.length).toBe(few);
+          expect(await queriesOfRead()).toBe(few);
           expect(few).toBeLessThanOrEqual(6);
         });
       });
