@@ -45,11 +45,7 @@ export interface EncodedMaster {
   contentType: string;
 }
 
-export interface SanitisedImage {
-  buffer: Buffer;
-  format: OutputFormat;
-  extension: 'jpg' | 'png' | 'webp';
-  contentType: string;
+export interface SanitisedImage extends EncodedMaster {
   width: number;
   height: number;
   input: { format: InputFormat; width: number; height: number; bytes: number; frames: number };

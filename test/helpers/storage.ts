@@ -110,16 +110,43 @@ interface Fault {
   only: ((name: string) => boolean) | undefined;
 }
 
-/** Wraps the real driver and makes chosen calls fail, hang or crawl: the driver itself is never replaced. */
-export class FaultyStorage implements Storage {
-  readonly #faults = new Map<Operation, Fault>();
-  calls: Record<Operation, number> = { put: 0, delete: 0, exists: 0, list: 0, get: 0, check: 0 };
-
+/** The real driver behind a wrapper that passes every call through; tests override what they steer. */
+export class PassThroughStorage implements Storage {
   constructor(readonly inner: Storage) {}
 
   get driver() {
     return this.inner.driver;
   }
+  put(name: string, body: PutBody, options: PutOptions) {
+    return this.inner.put(name, body, options);
+  }
+  delete(name: string) {
+    return this.inner.delete(name);
+  }
+  exists(name: string) {
+    return this.inner.exists(name);
+  }
+  list(folder: string, names?: ListedNames): AsyncIterable<StoredObject> {
+    return this.inner.list(folder, names);
+  }
+  get(name: string) {
+    return this.inner.get(name);
+  }
+  publicUrl(name: string, origin: string) {
+    return this.inner.publicUrl(name, origin);
+  }
+  check() {
+    return this.inner.check();
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+/** Wraps the real driver and makes chosen calls fail, hang or crawl: the driver itself is never replaced. */
+export class FaultyStorage extends PassThroughStorage {
+  readonly #faults = new Map<Operation, Fault>();
+  calls: Record<Operation, number> = { put: 0, delete: 0, exists: 0, list: 0, get: 0, check: 0 };
 
   /** The next `times` calls of `operation` (after `skip` good ones) fail (error), never answer (hang) or answer late (slow). */
   failNext(
@@ -151,34 +178,28 @@ export class FaultyStorage implements Storage {
     throw Object.assign(new Error(`injected ${operation} failure`), { code: 'EINJECTED' });
   }
 
-  async put(name: string, body: PutBody, options: PutOptions) {
+  override async put(name: string, body: PutBody, options: PutOptions) {
     await this.trip('put', name);
     return this.inner.put(name, body, options);
   }
-  async delete(name: string) {
+  override async delete(name: string) {
     await this.trip('delete', name);
     return this.inner.delete(name);
   }
-  async exists(name: string) {
+  override async exists(name: string) {
     await this.trip('exists', name);
     return this.inner.exists(name);
   }
-  async *list(folder: string, names?: ListedNames): AsyncIterable<StoredObject> {
+  override async *list(folder: string, names?: ListedNames): AsyncIterable<StoredObject> {
     await this.trip('list');
     yield* this.inner.list(folder, names);
   }
-  async get(name: string) {
+  override async get(name: string) {
     await this.trip('get', name);
     return this.inner.get(name);
   }
-  publicUrl(name: string, origin: string) {
-    return this.inner.publicUrl(name, origin);
-  }
-  async check() {
+  override async check() {
     await this.trip('check');
     return this.inner.check();
-  }
-  close() {
-    return this.inner.close();
   }
 }

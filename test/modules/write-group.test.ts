@@ -6,52 +6,26 @@ import { WriteGroup } from '../../src/modules/media/writes.js';
 import { LocalStorage } from '../../src/storage/local.js';
 import { S3Storage } from '../../src/storage/s3.js';
 import type { PutBody, PutOptions, Storage } from '../../src/storage/types.js';
-import { s3rverOptions, startS3rver } from '../helpers/storage.js';
+import { PassThroughStorage, s3rverOptions, startS3rver } from '../helpers/storage.js';
 
 /**
  * An upload's files are written as each is encoded (the master while its variants are still being
  * made), as one group: all of them land, or none stays. Each case runs on a real folder and a real
  * S3-protocol server, behind a wrapper that slows or fails chosen writes.
  */
-class Steered implements Storage {
+class Steered extends PassThroughStorage {
   readonly slow = new Map<string, number>();
   readonly failing = new Set<string>();
   readonly landed: string[] = [];
   puts = 0;
 
-  constructor(readonly inner: Storage) {}
-
-  get driver() {
-    return this.inner.driver;
-  }
-  async put(name: string, body: PutBody, options: PutOptions) {
+  override async put(name: string, body: PutBody, options: PutOptions) {
     this.puts += 1;
     const delay = this.slow.get(name);
     if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
     if (this.failing.has(name)) throw Object.assign(new Error('injected put failure'), { code: 'EINJECTED' });
     await this.inner.put(name, body, options);
     this.landed.push(name);
-  }
-  delete(name: string) {
-    return this.inner.delete(name);
-  }
-  exists(name: string) {
-    return this.inner.exists(name);
-  }
-  list(folder: string) {
-    return this.inner.list(folder);
-  }
-  get(name: string) {
-    return this.inner.get(name);
-  }
-  publicUrl(name: string, origin: string) {
-    return this.inner.publicUrl(name, origin);
-  }
-  check() {
-    return this.inner.check();
-  }
-  close() {
-    return this.inner.close();
   }
 }
 

@@ -3,9 +3,9 @@ import { BackgroundWork } from '../../src/background.js';
 import type { Log } from '../../src/log.js';
 import { S3Storage } from '../../src/storage/s3.js';
 import { TimeoutStorage } from '../../src/storage/timeout.js';
-import type { Storage } from '../../src/storage/types.js';
+import type { PutBody, PutOptions } from '../../src/storage/types.js';
 import { TcpProxy } from '../helpers/proxy.js';
-import { s3rverOptions, startS3rver } from '../helpers/storage.js';
+import { PassThroughStorage, s3rverOptions, startS3rver } from '../helpers/storage.js';
 
 /**
  * The storage timeout around a real S3-protocol server reached through a proxy that can slow the
@@ -91,20 +91,13 @@ describe('storage timeout', () => {
     const background = new BackgroundWork(log);
     const fresh = 'gallery_media/5_abortabortabortabortabo.jpg';
     // The client gives up at 600 ms with an error of its own; the server's write lands at 750 ms.
-    const abandoning: Storage = {
-      driver: direct.driver,
-      put: (name, body, putOptions) => {
-        void new Promise((resolve) => setTimeout(resolve, 750)).then(() => direct.put(name, body, putOptions));
+    const abandoning = new (class extends PassThroughStorage {
+      override put(name: string, body: PutBody, putOptions: PutOptions) {
+        void new Promise((resolve) => setTimeout(resolve, 750)).then(() => this.inner.put(name, body, putOptions));
         return new Promise<void>((_, reject) => setTimeout(() => reject(new Error('socket hang up')), 600));
-      },
-      delete: (name) => direct.delete(name),
-      exists: (name) => direct.exists(name),
-      list: (folder) => direct.list(folder),
-      get: (name) => direct.get(name),
-      publicUrl: (name) => direct.publicUrl(name),
-      check: () => direct.check(),
-      close: async () => undefined,
-    };
+      }
+      override async close() {}
+    })(direct);
     const storage = new TimeoutStorage(abandoning, 300, { background, log });
     await expect(storage.put(fresh, Buffer.from('bytes'), { ...options, newName: true })).rejects.toThrow(/within 300 ms/);
     await background.settled();
