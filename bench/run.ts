@@ -171,14 +171,15 @@ async function backgroundUser(http: Http, email: string): Promise<Record<string,
 }
 
 /**
- * The allocator settings `npm start` gives the server (see README, Performance), then
- * BENCH_SERVER_ENV's (BENCH_SERVER_ENV='{"IMAGE_CONCURRENCY":"1"}' tries other settings): the
- * environment of every server and of the processes that measure image work beside them.
+ * The allocator settings and the young-generation cap `npm start` gives the server (see README,
+ * Performance), then BENCH_SERVER_ENV's (BENCH_SERVER_ENV='{"IMAGE_CONCURRENCY":"1"}' tries other
+ * settings): the environment of every server and of the processes that measure image work beside them.
  */
 const SERVER_RUNTIME_ENV: Record<string, string> = {
   MALLOC_ARENA_MAX: '1',
   MALLOC_MMAP_THRESHOLD_: '131072',
   GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1',
+  NODE_OPTIONS: '--max-semi-space-size=16',
   ...(JSON.parse(process.env.BENCH_SERVER_ENV ?? '{}') as Record<string, string>),
 };
 
