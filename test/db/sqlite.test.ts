@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sql } from 'kysely';
+import { sql, type SqliteDatabase } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDatabase, type DatabaseHandle } from '../../src/db/index.js';
+import { markParameters, openSqlite } from '../../src/db/sqlite.js';
 
 // The SQLite connection the runtime gets: better-sqlite3 on Node 20, node:sqlite on Node 22.13 and
 // later (CI runs this file on both). Rows must come back alike from either.
@@ -58,5 +59,77 @@ describe(`SQLite rows through ${runtime}`, () => {
       .stream())
       seen.push(row);
     expect(seen).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+});
+
+describe('parameters as node:sqlite is given them', () => {
+  it('are written +? outside quoted strings, quoted names and comments', () => {
+    expect(markParameters(`select ?, 'a?''?', "b?", [c?], \`d?\` -- e?\n from t where x = ? /* f? */ limit ?`)).toBe(
+      `select +?, 'a?''?', "b?", [c?], \`d?\` -- e?\n from t where x = +? /* f? */ limit +?`,
+    );
+    expect(markParameters("select 'unterminated ?")).toBe("select 'unterminated ?");
+  });
+});
+
+describe(`SQLite statements through ${runtime}`, () => {
+  let dir: string;
+  let handle: DatabaseHandle;
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'castfolio-sqlite-'));
+    handle = createDatabase({ kind: 'sqlite', file: path.join(dir, 'statements.db') });
+    await sql`create table people (id integer primary key, name text, tag text, photo blob)`.execute(handle.db);
+    await sql`create table pictures (name text primary key, width integer)`.execute(handle.db);
+  });
+  afterEach(async () => {
+    await handle.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('bind every parameter where it stands: values, IN, LIKE … ESCAPE, LIMIT and OFFSET, text holding a question mark', async () => {
+    const photo = Buffer.from([0, 1, 2, 255]);
+    for (const [name, tag] of [
+      ['Ada?', 'a_1'],
+      ['Bo', 'b%2'],
+      ['Cy', 'c'],
+    ])
+      await sql`insert into people (name, tag, photo) values (${name}, ${tag}, ${photo})`.execute(handle.db);
+    const names = (rows: { name: string }[]) => rows.map((row) => row.name);
+    const read = (query: ReturnType<typeof sql<{ name: string }>>) => query.execute(handle.db).then((result) => names(result.rows));
+    expect(await read(sql`select name from people where id in (${1}, ${3}) order by id`)).toEqual(['Ada?', 'Cy']);
+    expect(await read(sql`select name from people where tag like ${'b!%%'} escape ${'!'}`)).toEqual(['Bo']);
+    expect(await read(sql`select name from people where name = ${'Ada?'} and '?' = '?'`)).toEqual(['Ada?']);
+    expect(await read(sql`select name from people order by id limit ${1} offset ${1}`)).toEqual(['Bo']);
+    // A blob comes back as the same bytes, and a number compared with a text column as before.
+    const { rows } = await sql<{ photo: Uint8Array }>`select photo from people where id = ${'2'}`.execute(handle.db);
+    expect(Buffer.from(rows[0]!.photo)).toEqual(photo);
+  });
+
+  // SQLite 3.54 (Node 24's node:sqlite) compiled a statement again on every run when it read two
+  // tables and compared a column with a parameter: ten to fifteen times the work of the same
+  // statement with the value written in. CPU time of the two through the connection, in this run.
+  it('run a join with a parameter at the cost of the same join with the value written in', async () => {
+    await sql`insert into people (name) values ('Ada')`.execute(handle.db);
+    const connection = openSqlite(path.join(dir, 'statements.db'), { busyTimeoutMs: 1000 }) as SqliteDatabase;
+    try {
+      // The shape of the profile read: a row, what it links to, and counts of what it owns.
+      const counts = ['a', 'b', 'c', 'd', 'e', 'f']
+        .map((tag) => `(select count(*) from people q where q.name = p.name and q.tag = '${tag}') as ${tag}`)
+        .join(', ');
+      const joined = `select p.name, pic.width, ${counts} from people p left join pictures pic on pic.name = p.photo where p.id = `;
+      const cpu = (text: string, parameters: unknown[]) => {
+        const statement = connection.prepare(text) as unknown as { all(parameters: unknown[]): unknown[] };
+        expect(statement.all(parameters)).toEqual([{ name: 'Ada', width: null, a: 0, b: 0, c: 0, d: 0, e: 0, f: 0 }]);
+        for (let i = 0; i < 500; i++) statement.all(parameters);
+        const started = process.cpuUsage();
+        for (let i = 0; i < 10_000; i++) statement.all(parameters);
+        const used = process.cpuUsage(started);
+        return used.user + used.system;
+      };
+      const bound = cpu(`${joined}?`, [1]);
+      const written = cpu(`${joined}1`, []);
+      expect(bound / written).toBeLessThan(3);
+    } finally {
+      connection.close();
+    }
   });
 });
