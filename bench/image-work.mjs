@@ -6,14 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { closeFacePool, warmFaceCheck } from '../dist/images/faces.js';
+import { parseConfig } from '../dist/config.js';
 import { sanitiseImage } from '../dist/images/sanitise.js';
 
 const [file, rounds = '40'] = process.argv.slice(2);
 const bytes = readFileSync(file);
-const limits = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
-const faceCheckTimeoutMs = process.env.FACE_CHECK === 'false' ? 0 : 2000;
-if (faceCheckTimeoutMs > 0) await warmFaceCheck();
-const work = () => sanitiseImage(bytes, bytes.length, limits, { variantFormats: ['webp'], faceCheckTimeoutMs });
+// The server's image settings (limits, variant formats, face check), read as the server reads them.
+const images = parseConfig(process.env).images;
+if (images.faceCheckTimeoutMs > 0) await warmFaceCheck();
+const work = () => sanitiseImage(bytes, bytes.length, images, images);
 for (let i = 0; i < 5; i++) await work();
 const times = [];
 const before = process.cpuUsage();
@@ -29,6 +30,6 @@ process.stdout.write(
   JSON.stringify({
     ms: times[Math.floor(times.length / 2)],
     cpu: (cpu.user + cpu.system) / 1000 / Number(rounds),
-    faceCheck: faceCheckTimeoutMs > 0,
+    faceCheck: images.faceCheckTimeoutMs > 0,
   }),
 );

@@ -4,16 +4,18 @@
 // node bench/pipeline-cpu.mjs <photo> <pairs> prints the alternating pairs' CPU milliseconds.
 import { statSync } from 'node:fs';
 import sharp from 'sharp';
+import { parseConfig } from '../dist/config.js';
 import { sanitiseImage } from '../dist/images/sanitise.js';
 
 const [file, pairs = '7'] = process.argv.slice(2);
-const limits = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
+// The server's limits, read as the server reads them (the pipeline before used the same ones).
+const limits = parseConfig(process.env).images;
 // The pipeline before this version: the header read for the pixel limit, then one output, straight from the file.
 const before = async () => {
   await sharp(file, { failOn: 'warning', animated: false }).metadata();
-  return sharp(file, { limitInputPixels: 40_000_000, failOn: 'warning', animated: false })
+  return sharp(file, { limitInputPixels: limits.maxPixels, failOn: 'warning', animated: false })
     .rotate()
-    .resize({ width: 2048, height: 2048, fit: 'inside', withoutEnlargement: true })
+    .resize({ width: limits.maxDimension, height: limits.maxDimension, fit: 'inside', withoutEnlargement: true })
     .jpeg({ quality: 85 })
     .toBuffer();
 };

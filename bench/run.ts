@@ -15,6 +15,7 @@ import { buildServer, startOnPort, SERVER_JS, type ServerProcess } from '../test
 import { Http } from '../test/helpers/http.js';
 import { createPostgresDatabase } from '../test/helpers/databases.js';
 import { multipartBody, sleep, watchPeakRss } from './lib.js';
+import { parseConfig } from '../src/config.js';
 import { closeFacePool } from '../src/images/faces.js';
 import { sanitiseImage } from '../src/images/sanitise.js';
 import { heicFrom, heifEncAvailable } from '../test/helpers/heif.js';
@@ -83,12 +84,11 @@ async function photo(width: number, height: number, targetBytes: number): Promis
 
 /** The floor for uploads: sharp alone doing what the API does with the bytes, `concurrency` at a time. */
 async function sharpFloor(bytes: Buffer, concurrency: number, count: number): Promise<{ perPictureMs: number; picturesPerSecond: number }> {
-  // The server's own image work on the bytes: one decode → master JPEG + WebP variants + ThumbHash,
-  // and the face check in its worker thread as the server runs it (its default 2 s limit), unless
-  // BENCH_SERVER_ENV turns it off.
-  const limits = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
-  const faceCheckTimeoutMs = SERVER_RUNTIME_ENV.FACE_CHECK === 'false' ? 0 : 2000;
-  const work = () => sanitiseImage(bytes, bytes.length, limits, { variantFormats: ['webp'], faceCheckTimeoutMs });
+  // The server's own image work on the bytes, with its settings read from the same environment as
+  // the server's: one decode → master JPEG + WebP variants + ThumbHash, and the face check in its
+  // worker thread (unless BENCH_SERVER_ENV turns it off).
+  const images = parseConfig(SERVER_RUNTIME_ENV).images;
+  const work = () => sanitiseImage(bytes, bytes.length, images, images);
   await work();
   const started = performance.now();
   let done = 0;

@@ -138,7 +138,12 @@ describe('deployment recipes', () => {
       }
       expect(await youngGenerationBytes(baseUrl)).toBeLessThanOrEqual(limit);
     } finally {
-      process.kill(-shell.pid!, 'SIGTERM');
+      // The shell and the server it started, as one process group (either may have exited).
+      try {
+        process.kill(-shell.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
       await exited;
     }
   });
