@@ -1,10 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { buildServer, freePort, startOnPort } from './helpers/process.js';
+import { buildServer, startCommandOnPort, startOnPort, stopGroup } from './helpers/process.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
@@ -14,6 +14,9 @@ function configVariables(): string[] {
   const source = read('src/config.ts');
   return [...new Set([...source.matchAll(/reader\.\w+\(\s*'([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1] as string))].sort();
 }
+
+/** The Dockerfile's start command (its last `CMD` in JSON form that starts the server). */
+const imageCommand = () => JSON.parse(/^CMD (\[.*\])$/m.exec(read('deploy/Dockerfile'))![1]!) as string[];
 
 /**
  * The variables the Dockerfile's last stage (the image that runs) sets with ENV, less where it
@@ -89,11 +92,9 @@ describe('deployment recipes', () => {
   });
 
   it('the image’s start command and health check work as written', async () => {
-    const dockerfile = read('deploy/Dockerfile');
-    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
     const env = { ...imageEnv(), ...production(), WEB_CONCURRENCY: '2' };
-    const check = JSON.parse(/CMD (\["node", "-e", .*\])$/m.exec(dockerfile)![1]!) as string[];
-    await runsAndAnswers(cmd, env, async (port) => {
+    const check = JSON.parse(/CMD (\["node", "-e", .*\])$/m.exec(read('deploy/Dockerfile'))![1]!) as string[];
+    await runsAndAnswers(imageCommand(), env, async (port) => {
       const health = spawnSync(process.execPath, check.slice(1), { env: { PATH: process.env.PATH ?? '', PORT: port } });
       expect(health.status).toBe(0);
     });
@@ -104,47 +105,21 @@ describe('deployment recipes', () => {
   // memory figure in the README was measured at Node 20's 16 MB; the image and `npm start` keep it.
   it('the image and npm start hold the young generation at 16 MB a half on any Node.js', async () => {
     const limit = 2 * 16 * 1024 * 1024;
-    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(read('deploy/Dockerfile'))![1]!) as string[];
-    await runsAndAnswers(cmd, { ...imageEnv(), ...production(), METRICS_TOKEN }, async (port) => {
+    await runsAndAnswers(imageCommand(), { ...imageEnv(), ...production(), METRICS_TOKEN }, async (port) => {
       expect(await youngGenerationBytes(`http://127.0.0.1:${port}`)).toBeLessThanOrEqual(limit);
     });
 
     // npm start's own line, run by a shell as npm runs it, with this test's node first on PATH.
     const start = (JSON.parse(read('package.json')) as { scripts: { start: string } }).scripts.start;
-    const port = String(await freePort());
-    const shell = spawn('sh', ['-c', start], {
-      cwd: root,
-      env: {
-        PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`,
-        ...production(),
-        METRICS_TOKEN,
-        HOST: '127.0.0.1',
-        PORT: port,
-      },
-      stdio: 'ignore',
+    const searchPath = `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`;
+    const server = await startCommandOnPort('sh', ['-c', start], { PATH: searchPath, ...production(), METRICS_TOKEN }, root, {
       detached: true,
     });
-    const exited = new Promise((resolve) => shell.once('exit', resolve));
     try {
-      const baseUrl = `http://127.0.0.1:${port}`;
-      const answers = () =>
-        fetch(`${baseUrl}/health`).then(
-          (r) => r.ok,
-          () => false,
-        );
-      for (let tries = 0; !(await answers()); tries++) {
-        expect(tries, 'npm start did not answer /health').toBeLessThan(200);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      expect(await youngGenerationBytes(baseUrl)).toBeLessThanOrEqual(limit);
+      expect(await youngGenerationBytes(server.baseUrl)).toBeLessThanOrEqual(limit);
     } finally {
-      // The shell and the server it started, as one process group (either may have exited).
-      try {
-        process.kill(-shell.pid!, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      await exited;
+      stopGroup(server.child);
+      await server.exited;
     }
   });
 

@@ -10,35 +10,44 @@ import { markParameters, openSqlite } from '../../src/db/sqlite.js';
 // later (CI runs this file on both). Rows must come back alike from either.
 const runtime = process.getBuiltinModule?.('node:sqlite') ? 'node:sqlite' : 'better-sqlite3';
 
-describe(`SQLite rows through ${runtime}`, () => {
+describe('parameters as node:sqlite is given them', () => {
+  it('are written +? outside quoted strings, quoted names and comments', () => {
+    expect(markParameters(`select ?, 'a?''?', "b?", [c?], \`d?\` -- e?\n from t where x = ? /* f? */ limit ?`)).toBe(
+      `select +?, 'a?''?', "b?", [c?], \`d?\` -- e?\n from t where x = +? /* f? */ limit +?`,
+    );
+    expect(markParameters("select 'unterminated ?")).toBe("select 'unterminated ?");
+  });
+});
+
+describe(`SQLite through ${runtime}`, () => {
   let dir: string;
   let handle: DatabaseHandle;
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'castfolio-sqlite-'));
-    handle = createDatabase({ kind: 'sqlite', file: path.join(dir, 'rows.db') });
+    handle = createDatabase({ kind: 'sqlite', file: path.join(dir, 'castfolio.db') });
   });
   afterEach(async () => {
     await handle.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('are ordinary objects holding every column by name, aliases and nulls included', async () => {
-    await sql`create table people (id integer primary key, name text, height real, note text)`.execute(handle.db);
-    await sql`insert into people (name, height, note) values ('Ada', 1.7, null), ('Bo', 1.8, 'tall')`.execute(handle.db);
+  it('gives rows as ordinary objects holding every column by name, aliases and nulls included', async () => {
+    await sql`create table performers (id integer primary key, name text, height real, note text)`.execute(handle.db);
+    await sql`insert into performers (name, height, note) values ('Ada', 1.7, null), ('Bo', 1.8, 'tall')`.execute(handle.db);
     const { rows } = await sql<
       Record<string, unknown>
-    >`select id, name, height, note, name || '!' as shout from people order by id`.execute(handle.db);
+    >`select id, name, height, note, name || '!' as shout from performers order by id`.execute(handle.db);
     expect(rows).toEqual([
       { id: 1, name: 'Ada', height: 1.7, note: null, shout: 'Ada!' },
       { id: 2, name: 'Bo', height: 1.8, note: 'tall', shout: 'Bo!' },
     ]);
     for (const row of rows) expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
     // The same statement again (it is prepared once and kept) gives the same rows.
-    const again = await sql`select id, name, height, note, name || '!' as shout from people order by id`.execute(handle.db);
+    const again = await sql`select id, name, height, note, name || '!' as shout from performers order by id`.execute(handle.db);
     expect(again.rows).toEqual(rows);
   });
 
-  it('follow a table altered after a statement reading it was prepared', async () => {
+  it('gives rows that follow a table altered after a statement reading it was prepared', async () => {
     await sql`create table things (id integer primary key, label text)`.execute(handle.db);
     await sql`insert into things (label) values ('prop')`.execute(handle.db);
     const read = () => sql<Record<string, unknown>>`select * from things`.execute(handle.db);
@@ -49,7 +58,7 @@ describe(`SQLite rows through ${runtime}`, () => {
     expect((await read()).rows).toEqual([{ id: 1, colour: 'red' }]);
   });
 
-  it('are streamed one at a time as the same objects', async () => {
+  it('streams rows one at a time as the same objects', async () => {
     await sql`create table numbers (n integer)`.execute(handle.db);
     await sql`insert into numbers values (1), (2), (3)`.execute(handle.db);
     const seen: unknown[] = [];
@@ -60,32 +69,15 @@ describe(`SQLite rows through ${runtime}`, () => {
       seen.push(row);
     expect(seen).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
-});
 
-describe('parameters as node:sqlite is given them', () => {
-  it('are written +? outside quoted strings, quoted names and comments', () => {
-    expect(markParameters(`select ?, 'a?''?', "b?", [c?], \`d?\` -- e?\n from t where x = ? /* f? */ limit ?`)).toBe(
-      `select +?, 'a?''?', "b?", [c?], \`d?\` -- e?\n from t where x = +? /* f? */ limit +?`,
-    );
-    expect(markParameters("select 'unterminated ?")).toBe("select 'unterminated ?");
-  });
-});
-
-describe(`SQLite statements through ${runtime}`, () => {
-  let dir: string;
-  let handle: DatabaseHandle;
-  beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'castfolio-sqlite-'));
-    handle = createDatabase({ kind: 'sqlite', file: path.join(dir, 'statements.db') });
+  /** Two tables a join reads: people, and the pictures their photo names. */
+  const peopleAndPictures = async () => {
     await sql`create table people (id integer primary key, name text, tag text, photo blob)`.execute(handle.db);
     await sql`create table pictures (name text primary key, width integer)`.execute(handle.db);
-  });
-  afterEach(async () => {
-    await handle.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  };
 
-  it('bind every parameter where it stands: values, IN, LIKE … ESCAPE, LIMIT and OFFSET, text holding a question mark', async () => {
+  it('binds every parameter where it stands: values, IN, LIKE … ESCAPE, LIMIT and OFFSET, text holding a question mark', async () => {
+    await peopleAndPictures();
     const photo = Buffer.from([0, 1, 2, 255]);
     for (const [name, tag] of [
       ['Ada?', 'a_1'],
@@ -107,9 +99,10 @@ describe(`SQLite statements through ${runtime}`, () => {
   // SQLite 3.54 (Node 24's node:sqlite) compiled a statement again on every run when it read two
   // tables and compared a column with a parameter: ten to fifteen times the work of the same
   // statement with the value written in. CPU time of the two through the connection, in this run.
-  it('run a join with a parameter at the cost of the same join with the value written in', async () => {
+  it('runs a join with a parameter at the cost of the same join with the value written in', async () => {
+    await peopleAndPictures();
     await sql`insert into people (name) values ('Ada')`.execute(handle.db);
-    const connection = openSqlite(path.join(dir, 'statements.db'), { busyTimeoutMs: 1000 }) as SqliteDatabase;
+    const connection = openSqlite(path.join(dir, 'castfolio.db'), { busyTimeoutMs: 1000 }) as SqliteDatabase;
     try {
       // The shape of the profile read: a row, what it links to, and counts of what it owns.
       const counts = ['a', 'b', 'c', 'd', 'e', 'f']

@@ -61,17 +61,28 @@ export async function freePort(): Promise<number> {
  * Starts a server script on a known port and waits until /health answers, whatever the log
  * level (benchmarks run with LOG_LEVEL=warn, so there is no "listening" line to wait for).
  */
-export async function startOnPort(
-  script: string,
+export function startOnPort(script: string, env: Record<string, string>, cwd = root, nodeArgs: string[] = []): Promise<ServerProcess> {
+  return startCommandOnPort(process.execPath, [...nodeArgs, script], env, cwd);
+}
+
+/**
+ * Starts any command that runs the server (a shell running `npm start`'s line, say) on a known
+ * port and waits until /health answers. `detached`: the command gets its own process group, so
+ * `stopGroup` ends it and whatever it started.
+ */
+export async function startCommandOnPort(
+  command: string,
+  args: string[],
   env: Record<string, string>,
   cwd = root,
-  nodeArgs: string[] = [],
+  options: { detached?: boolean } = {},
 ): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, script], {
+  const child = spawn(command, args, {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let log = '';
   const keep = (chunk: Buffer) => {
@@ -89,8 +100,21 @@ export async function startOnPort(
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`server did not answer /health:\n${log}`);
+    if (Date.now() > deadline) {
+      if (options.detached) stopGroup(child);
+      else child.kill('SIGTERM');
+      throw new Error(`server did not answer /health:\n${log}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { child, baseUrl, exited, output: () => log };
+}
+
+/** SIGTERM to a detached child's process group (the child and what it started), if still there. */
+export function stopGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGTERM');
+  } catch {
+    // already gone
+  }
 }
