@@ -48,13 +48,17 @@ async function youngGenerationBytes(baseUrl: string): Promise<number> {
  * Starts a `node <args> <script>` command as the image or the Procfile does (startOnPort waits
  * for /health), checks /ready (the database answers), runs `check` against it, then stops it.
  */
-async function runsAndAnswers(command: string[], env: Record<string, string>, check?: (port: string) => Promise<void>): Promise<void> {
+async function runsAndAnswers(
+  command: string[],
+  env: Record<string, string>,
+  check?: (port: string, pid: number) => Promise<void>,
+): Promise<void> {
   expect(command[0]).toBe('node');
   const args = command.slice(1);
   const server = await startOnPort(path.join(root, args.at(-1) as string), env, root, args.slice(0, -1));
   try {
     expect((await fetch(`${server.baseUrl}/ready`)).status).toBe(200);
-    await check?.(new URL(server.baseUrl).port);
+    await check?.(new URL(server.baseUrl).port, server.child.pid!);
   } finally {
     server.child.kill('SIGTERM');
     await server.exited;
@@ -94,9 +98,15 @@ describe('deployment recipes', () => {
   it('the image’s start command and health check work as written', async () => {
     const env = { ...imageEnv(), ...production(), WEB_CONCURRENCY: '2' };
     const check = JSON.parse(/CMD (\["node", "-e", .*\])$/m.exec(read('deploy/Dockerfile'))![1]!) as string[];
-    await runsAndAnswers(imageCommand(), env, async (port) => {
+    await runsAndAnswers(imageCommand(), env, async (port, primary) => {
       const health = spawnSync(process.execPath, check.slice(1), { env: { PATH: process.env.PATH ?? '', PORT: port } });
       expect(health.status).toBe(0);
+      // The primary only migrates, forks and supervises: the app's modules (sharp and its libvips
+      // among them, tens of MB) load in the workers alone.
+      const workers = readFileSync(`/proc/${primary}/task/${primary}/children`, 'utf8').trim().split(/\s+/);
+      expect(workers).toHaveLength(2);
+      expect(readFileSync(`/proc/${primary}/maps`, 'utf8')).not.toContain('libvips');
+      for (const worker of workers) expect(readFileSync(`/proc/${worker}/maps`, 'utf8')).toContain('libvips');
     });
   });
 

@@ -1,21 +1,4 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-
-type Collect = (options?: { type?: 'major' | 'minor' }) => void;
-
-let collect: Collect | undefined;
-
-/** V8's collector, exposed at run time (the same function `--expose-gc` gives); undefined if it cannot be. */
-function collector(): Collect | undefined {
-  if (collect) return collect;
-  try {
-    setFlagsFromString('--expose-gc');
-    collect = runInNewContext('gc') as Collect;
-  } catch {
-    collect = undefined;
-  }
-  return collect;
-}
+import { collector } from '../gc.js';
 
 /**
  * Every chunk a socket reads is a fresh 64 KB buffer outside the JavaScript heap. An upload makes

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { measurePixels } from './measures.js';
+import { giveBackMemory } from '../gc.js';
 
 const require = createRequire(import.meta.url);
 
@@ -99,6 +100,8 @@ async function load(): Promise<HumanInstance> {
     typeof url === 'string' && url.startsWith('file://') ? { load: () => fromDisk(url.slice('file://'.length)) } : null,
   );
   await human.load();
+  // What loading left behind goes back to the system (about 15 MB of the process's RSS on Node 24).
+  giveBackMemory();
   return human;
 }
 
