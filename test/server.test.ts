@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Http } from './helpers/http.js';
+import { youngGenerationBytes } from './helpers/process.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const serverJs = path.join(root, 'dist', 'server.js');
@@ -86,10 +87,7 @@ describe('the compiled server on the embedded defaults', () => {
     const token = 'server-test-metrics-token-00000000';
     const { child, baseUrl } = await startServer(cwd, { METRICS_TOKEN: token });
     try {
-      const youngGeneration = async () => {
-        const metrics = await (await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
-        return Number(/^castfolio_nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(metrics)![1]);
-      };
+      const youngGeneration = () => youngGenerationBytes(baseUrl, token);
       const deadline = Date.now() + 20_000;
       let bytes = await youngGeneration();
       while (bytes > 8 * 1024 * 1024 && Date.now() < deadline) {

@@ -118,3 +118,12 @@ export function stopGroup(child: ChildProcess): void {
     // already gone
   }
 }
+
+/**
+ * The bytes V8 holds for a running server's young generation (both halves), from its metrics
+ * (`token`: the server's METRICS_TOKEN).
+ */
+export async function youngGenerationBytes(baseUrl: string, token: string): Promise<number> {
+  const metrics = await (await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+  return Number(/^castfolio_nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(metrics)![1]);
+}
