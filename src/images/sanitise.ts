@@ -24,12 +24,12 @@ export interface ImageLimits {
 }
 
 /**
- * Decodes of large uploads (more pixels than the master keeps) running at once, by image
- * concurrency. A 12 MP decode is a picture's costliest step, in CPU and in memory (the decoder's
- * buffers and the sized pixels it leaves). With half the image slots decoding at most, the other
- * pictures' work (the master's encode, the variants, the face check) runs beside one decode
- * instead of several: on 2 cores, 32 simultaneous 10 MB uploads peaked 40–45 MB lower (Node 24:
- * 300–309 MB against 344–349, alternating runs) and finished within the runs' noise (about 5 %).
+ * Decodes of large uploads (more pixels than the master keeps; HEIC aside, see sanitiseImage)
+ * running at once, by image concurrency. A 12 MP decode is a picture's costliest step, in CPU and
+ * in memory (the decoder's buffers and the sized pixels it leaves). With half the image slots
+ * decoding at most, the other pictures' work (the master's encode, the variants, the face check)
+ * runs beside one decode instead of several: on 2 cores, 32 simultaneous 10 MB uploads peaked
+ * 40–45 MB lower (Node 24: 295–309 MB against 344–349) and took about as long (13–15 s).
  */
 const largeDecodes = new Map<number, WorkLimiter>();
 
@@ -209,7 +209,7 @@ export async function sanitiseImage(
   // with them, the resized pixels are kept once in memory for the master, the variants and the placeholder.
   let sized: { data: Buffer; info: { width: number; height: number; channels: 1 | 2 | 3 | 4 } };
   try {
-    sized = await gatedDecode(limits, width * height, async () => {
+    const decode = async () => {
       const heic = format === 'heic' ? await decodedHeic(input, limits, hasAlpha) : undefined;
       try {
         const decoded = heic
@@ -221,7 +221,10 @@ export async function sanitiseImage(
       } finally {
         if (heic) releasePixels(heic);
       }
-    });
+    };
+    // HEIC decodes run one at a time in their own thread already; one that takes long (up to
+    // HEIF_DECODE_TIMEOUT) must not hold back every other large photo's decode.
+    sized = await (format === 'heic' ? decode() : gatedDecode(limits, width * height, decode));
   } catch (error) {
     if (error instanceof InvalidImageError) throw error;
     throw new InvalidImageError();

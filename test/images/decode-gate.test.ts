@@ -1,9 +1,12 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { closeHeifPool } from '../../src/images/heif.js';
 import { gatedDecode, sanitiseImage } from '../../src/images/sanitise.js';
+import { heicFrom, heifEncAvailable } from '../helpers/heif.js';
 
 const limits = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
 const LARGE = 4000 * 3000;
+const hasHeifEnc = await heifEncAvailable();
 const SMALL = 800 * 1000;
 
 /** Starts a decode of each size in `pixels` through the gate at once: how many ran together at most, and in which order they finished. */
@@ -78,5 +81,20 @@ describe('sanitiseImage', () => {
     await held;
     expect(await largeDone).toMatchObject({ width: 2048, height: 2048, format: 'jpeg' });
     expect(done).toEqual(['large']);
+  });
+
+  it.runIf(hasHeifEnc)('does not hold a large HEIC back: its decode runs one at a time in its own thread already', async () => {
+    const heic = await heicFrom(await jpeg(2100, 2100), 'jpg');
+    const imageLimits = { ...limits, concurrency: 2 };
+    let release!: () => void;
+    const held = gatedDecode(imageLimits, LARGE, () => new Promise<void>((resolve) => (release = resolve)));
+    try {
+      const image = await sanitiseImage(heic, heic.length, imageLimits, { variantFormats: ['webp'] });
+      expect(image).toMatchObject({ width: 2048, height: 2048, format: 'jpeg', input: { format: 'heic' } });
+    } finally {
+      release();
+      await held;
+      await closeHeifPool();
+    }
   });
 });
