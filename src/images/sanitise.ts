@@ -24,21 +24,24 @@ export interface ImageLimits {
 }
 
 /**
- * Decodes of large uploads (more pixels than the master keeps; HEIC aside, see sanitiseImage)
- * running at once, by image concurrency. A 12 MP decode is a picture's costliest step, in CPU and
- * in memory (the decoder's buffers and the sized pixels it leaves). With half the image slots
- * decoding at most, the other pictures' work (the master's encode, the variants, the face check)
- * runs beside one decode instead of several: on 2 cores, 32 simultaneous 10 MB uploads peaked
- * 40–45 MB lower (Node 24: 295–309 MB against 344–349) and took about as long (13–15 s).
+ * Decodes of large uploads (more pixels than the master keeps) running at once, by image
+ * concurrency. A 12 MP decode is a picture's costliest step, in CPU and in memory (the decoder's
+ * buffers and the sized pixels it leaves). With half the image slots decoding at most, the other
+ * pictures' work (the master's encode, the variants, the face check) runs beside one decode
+ * instead of several: on 2 cores, 32 simultaneous 10 MB uploads peaked 40–45 MB lower (Node 24:
+ * 295–309 MB against 344–349) and took about as long (13–15 s). HEIC has a gate of its own, one
+ * at a time: its thread decodes one at a time already, and so the main thread holds one HEIC's
+ * full-size pixels at a time, while a slow one (up to HEIF_DECODE_TIMEOUT) holds back no other photo.
  */
-const largeDecodes = new Map<number, WorkLimiter>();
+const largeDecodes = new Map<string, WorkLimiter>();
 
-/** Runs a decode of `pixels` now, or, for a large upload, once fewer large decodes are running than the gate allows. */
-export function gatedDecode<T>(limits: ImageLimits, pixels: number, decode: () => Promise<T>): Promise<T> {
+/** Runs a decode of `pixels` now, or, for a large upload, once its gate has room. */
+export function gatedDecode<T>(limits: ImageLimits, pixels: number, decode: () => Promise<T>, heic = false): Promise<T> {
   if (pixels <= limits.maxDimension * limits.maxDimension) return decode();
-  const concurrency = Math.max(1, Math.floor((limits.concurrency ?? 1) / 2));
-  const gate = largeDecodes.get(concurrency) ?? new WorkLimiter(concurrency, Number.POSITIVE_INFINITY);
-  largeDecodes.set(concurrency, gate);
+  const slots = heic ? 1 : Math.max(1, Math.floor((limits.concurrency ?? 1) / 2));
+  const key = `${heic ? 'heic' : 'pixels'}/${slots}`;
+  const gate = largeDecodes.get(key) ?? new WorkLimiter(slots, Number.POSITIVE_INFINITY);
+  largeDecodes.set(key, gate);
   return gate.run(decode);
 }
 
@@ -222,9 +225,7 @@ export async function sanitiseImage(
         if (heic) releasePixels(heic);
       }
     };
-    // HEIC decodes run one at a time in their own thread already; one that takes long (up to
-    // HEIF_DECODE_TIMEOUT) must not hold back every other large photo's decode.
-    sized = await (format === 'heic' ? decode() : gatedDecode(limits, width * height, decode));
+    sized = await gatedDecode(limits, width * height, decode, format === 'heic');
   } catch (error) {
     if (error instanceof InvalidImageError) throw error;
     throw new InvalidImageError();

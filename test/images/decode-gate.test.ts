@@ -10,19 +10,24 @@ const hasHeifEnc = await heifEncAvailable();
 const SMALL = 800 * 1000;
 
 /** Starts a decode of each size in `pixels` through the gate at once: how many ran together at most, and in which order they finished. */
-async function decodes(concurrency: number | undefined, pixels: number[]) {
+async function decodes(concurrency: number | undefined, pixels: number[], heic = false) {
   let running = 0;
   let most = 0;
   const order: number[] = [];
   await Promise.all(
     pixels.map((size, i) =>
-      gatedDecode({ ...limits, concurrency }, size, async () => {
-        running += 1;
-        most = Math.max(most, running);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        running -= 1;
-        order.push(i);
-      }),
+      gatedDecode(
+        { ...limits, concurrency },
+        size,
+        async () => {
+          running += 1;
+          most = Math.max(most, running);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          running -= 1;
+          order.push(i);
+        },
+        heic,
+      ),
     ),
   );
   return { most, order };
@@ -42,6 +47,21 @@ describe('decodes of large uploads', () => {
   it('never hold back a picture the master keeps whole', async () => {
     expect((await decodes(2, [SMALL, SMALL, SMALL])).most).toBe(3);
     expect((await decodes(2, [2048 * 2048, LARGE, 1000 * 1000])).most).toBe(3);
+  });
+
+  it('of HEIC run one at a time whatever the concurrency, beside the other photos’ decodes', async () => {
+    expect((await decodes(4, [LARGE, LARGE, LARGE], true)).most).toBe(1);
+    let running = 0;
+    let most = 0;
+    const busy = async () => {
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      running -= 1;
+    };
+    const gated = { ...limits, concurrency: 2 };
+    await Promise.all([gatedDecode(gated, LARGE, busy, true), gatedDecode(gated, LARGE, busy)]);
+    expect(most).toBe(2);
   });
 
   it('free the slot when a decode fails', async () => {
@@ -83,17 +103,34 @@ describe('sanitiseImage', () => {
     expect(done).toEqual(['large']);
   });
 
-  it.runIf(hasHeifEnc)('does not hold a large HEIC back: its decode runs one at a time in its own thread already', async () => {
+  it.runIf(hasHeifEnc)('holds a large HEIC behind the HEIC gate only, not the other photos’ gate', async () => {
     const heic = await heicFrom(await jpeg(2100, 2100), 'jpg');
     const imageLimits = { ...limits, concurrency: 2 };
-    let release!: () => void;
-    const held = gatedDecode(imageLimits, LARGE, () => new Promise<void>((resolve) => (release = resolve)));
+    const hold = (heicGate: boolean) => {
+      let release!: () => void;
+      const held = gatedDecode(imageLimits, LARGE, () => new Promise<void>((resolve) => (release = resolve)), heicGate);
+      return async () => {
+        release();
+        await held;
+      };
+    };
+    const upload = () => sanitiseImage(heic, heic.length, imageLimits, { variantFormats: ['webp'] });
     try {
-      const image = await sanitiseImage(heic, heic.length, imageLimits, { variantFormats: ['webp'] });
-      expect(image).toMatchObject({ width: 2048, height: 2048, format: 'jpeg', input: { format: 'heic' } });
+      const releaseOthers = hold(false);
+      expect(await upload()).toMatchObject({ width: 2048, height: 2048, format: 'jpeg', input: { format: 'heic' } });
+      await releaseOthers();
+
+      const releaseHeic = hold(true);
+      let done = false;
+      const waiting = upload().then((image) => {
+        done = true;
+        return image;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(done).toBe(false);
+      await releaseHeic();
+      expect(await waiting).toMatchObject({ width: 2048, height: 2048 });
     } finally {
-      release();
-      await held;
       await closeHeifPool();
     }
   });
