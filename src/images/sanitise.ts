@@ -19,7 +19,7 @@ export interface ImageLimits {
   maxFrames: number;
   /** How long a HEIC decode may take in its worker thread. */
   heifTimeoutMs: number;
-  /** Images processed at once (IMAGE_CONCURRENCY): half of them, at least one, may decode a large upload at a time. */
+  /** Images processed at once (IMAGE_CONCURRENCY): half of them, at least one, may decode a large upload at a time (see gatedDecode). */
   concurrency?: number;
 }
 

@@ -6,11 +6,14 @@ import { heicFrom, heifEncAvailable } from '../helpers/heif.js';
 
 const limits = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
 const LARGE = 4000 * 3000;
-const hasHeifEnc = await heifEncAvailable();
 const SMALL = 800 * 1000;
+const hasHeifEnc = await heifEncAvailable();
 
-/** Starts a decode of each size in `pixels` through the gate at once: how many ran together at most, and in which order they finished. */
-async function decodes(concurrency: number | undefined, pixels: number[], heic = false) {
+/**
+ * Starts a decode of each size in `pixels` through the gates at once (`heic`: all of them HEIC, or
+ * which): how many ran together at most, and in which order they finished.
+ */
+async function decodes(concurrency: number | undefined, pixels: number[], heic: boolean | boolean[] = false) {
   let running = 0;
   let most = 0;
   const order: number[] = [];
@@ -26,7 +29,7 @@ async function decodes(concurrency: number | undefined, pixels: number[], heic =
           running -= 1;
           order.push(i);
         },
-        heic,
+        Array.isArray(heic) ? heic[i] : heic,
       ),
     ),
   );
@@ -51,17 +54,7 @@ describe('decodes of large uploads', () => {
 
   it('of HEIC run one at a time whatever the concurrency, beside the other photos’ decodes', async () => {
     expect((await decodes(4, [LARGE, LARGE, LARGE], true)).most).toBe(1);
-    let running = 0;
-    let most = 0;
-    const busy = async () => {
-      running += 1;
-      most = Math.max(most, running);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      running -= 1;
-    };
-    const gated = { ...limits, concurrency: 2 };
-    await Promise.all([gatedDecode(gated, LARGE, busy, true), gatedDecode(gated, LARGE, busy)]);
-    expect(most).toBe(2);
+    expect((await decodes(2, [LARGE, LARGE], [true, false])).most).toBe(2);
   });
 
   it('free the slot when a decode fails', async () => {
@@ -75,17 +68,24 @@ describe('decodes of large uploads', () => {
 });
 
 describe('sanitiseImage', () => {
+  const imageLimits = { ...limits, concurrency: 2 };
   const jpeg = (width: number, height: number) =>
     sharp({ create: { width, height, channels: 3, background: '#7a5c4f' } })
       .jpeg()
       .toBuffer();
+  /** Holds the only slot of the large photos' gate (or of HEIC's) until the returned function is called. */
+  const hold = (heic: boolean) => {
+    let release!: () => void;
+    const held = gatedDecode(imageLimits, LARGE, () => new Promise<void>((resolve) => (release = resolve)), heic);
+    return async () => {
+      release();
+      await held;
+    };
+  };
 
   it('waits for the gate with a large upload, and not with a small one', async () => {
     const [large, small] = await Promise.all([jpeg(2100, 2100), jpeg(800, 1000)]);
-    const imageLimits = { ...limits, concurrency: 2 };
-    // Another large decode holds the gate's only slot.
-    let release!: () => void;
-    const held = gatedDecode(imageLimits, LARGE, () => new Promise<void>((resolve) => (release = resolve)));
+    const release = hold(false);
 
     const done: string[] = [];
     const largeDone = sanitiseImage(large, large.length, imageLimits, { variantFormats: ['webp'] }).then((image) => {
@@ -97,23 +97,13 @@ describe('sanitiseImage', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(done).toEqual([]);
 
-    release();
-    await held;
+    await release();
     expect(await largeDone).toMatchObject({ width: 2048, height: 2048, format: 'jpeg' });
     expect(done).toEqual(['large']);
   });
 
   it.runIf(hasHeifEnc)('holds a large HEIC behind the HEIC gate only, not the other photos’ gate', async () => {
     const heic = await heicFrom(await jpeg(2100, 2100), 'jpg');
-    const imageLimits = { ...limits, concurrency: 2 };
-    const hold = (heicGate: boolean) => {
-      let release!: () => void;
-      const held = gatedDecode(imageLimits, LARGE, () => new Promise<void>((resolve) => (release = resolve)), heicGate);
-      return async () => {
-        release();
-        await held;
-      };
-    };
     const upload = () => sanitiseImage(heic, heic.length, imageLimits, { variantFormats: ['webp'] });
     try {
       const releaseOthers = hold(false);
