@@ -29,9 +29,10 @@ export interface ImageLimits {
  * buffers and the sized pixels it leaves). With half the image slots decoding at most, the other
  * pictures' work (the master's encode, the variants, the face check) runs beside one decode
  * instead of several: on 2 cores, 32 simultaneous 10 MB uploads peaked 40–45 MB lower (Node 24:
- * 295–309 MB against 344–349) and took about as long (13–15 s). HEIC has a gate of its own, one
- * at a time: its thread decodes one at a time already, and so the main thread holds one HEIC's
- * full-size pixels at a time, while a slow one (up to HEIF_DECODE_TIMEOUT) holds back no other photo.
+ * 295–309 MB against 344–349) and took 5–10 % longer, within the runs' spread. HEIC has a gate of
+ * its own, one at a time: its thread decodes one at a time already, so the main thread holds one
+ * HEIC's full-size pixels at a time, and a slow one (up to HEIF_DECODE_TIMEOUT) holds back no
+ * other photo.
  */
 const largeDecodes = new Map<string, WorkLimiter>();
 
