@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import sharp from 'sharp';
 import { parseConfig } from '../dist/config.js';
 import { sanitiseImage } from '../dist/images/sanitise.js';
+import { ImageWork } from '../dist/images/work.js';
 
 const [file, pairs = '7'] = process.argv.slice(2);
 // The server's limits, read as the server reads them (the pipeline before used the same ones).
@@ -19,7 +20,8 @@ const before = async () => {
     .jpeg({ quality: 85 })
     .toBuffer();
 };
-const now = () => sanitiseImage(file, statSync(file).size, limits, { variantFormats: ['webp'] });
+const gates = ImageWork.of(limits);
+const now = () => sanitiseImage(file, statSync(file).size, limits, gates, { variantFormats: ['webp'] });
 
 /** The CPU time (ms) this process spends in `work`, its threads included. */
 async function cpuMs(work) {

@@ -18,6 +18,7 @@ import { multipartBody, sleep, watchPeakRss } from './lib.js';
 import { parseConfig } from '../src/config.js';
 import { closeFacePool } from '../src/images/faces.js';
 import { sanitiseImage } from '../src/images/sanitise.js';
+import { ImageWork } from '../src/images/work.js';
 import { heicFrom, heifEncAvailable } from '../test/helpers/heif.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -88,7 +89,9 @@ async function sharpFloor(bytes: Buffer, concurrency: number, count: number): Pr
   // the server's: one decode → master JPEG + WebP variants + ThumbHash, and the face check in its
   // worker thread (unless BENCH_SERVER_ENV turns it off).
   const images = parseConfig(SERVER_RUNTIME_ENV).images;
-  const work = () => sanitiseImage(bytes, bytes.length, images, images);
+  // Its gates for large decodes are the server's too (the floor runs `concurrency` pictures at once itself).
+  const gates = ImageWork.of(images);
+  const work = () => sanitiseImage(bytes, bytes.length, images, gates, images);
   await work();
   const started = performance.now();
   let done = 0;

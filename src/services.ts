@@ -4,6 +4,7 @@ import { TokenService } from './auth/tokens.js';
 import { requireJwtSecret, type Config } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/index.js';
 import { WorkLimiter } from './images/limiter.js';
+import { ImageWork } from './images/work.js';
 import type { Log } from './log.js';
 import { AccountLifecycle } from './modules/accounts/lifecycle.js';
 import { UserRepository } from './modules/accounts/repository.js';
@@ -97,7 +98,7 @@ export function createServices(config: Config, resources: Resources, deps: Servi
 
   const ingest = new MediaIngest({
     storage,
-    limiter: new WorkLimiter(config.images.concurrency, config.images.queueLimit),
+    imageWork: ImageWork.of(config.images),
     videoLimiter: new WorkLimiter(config.videos.concurrency, config.videos.queueLimit),
     images: config.images,
     videos: config.videos,

@@ -2,9 +2,9 @@ import { open } from 'node:fs/promises';
 import exifReader from 'exif-reader';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { decodeHeif, releasePixels, type DecodedHeif } from './heif.js';
-import { WorkLimiter } from './limiter.js';
 import type { PictureAnalysis, PictureFocus } from './analysis.js';
 import { describePicture, type VariantFormat, type VariantImage } from './variants.js';
+import type { DecodeGates } from './work.js';
 
 // No libvips operation cache: every upload is new, and cached pixels would only hold memory.
 sharp.cache(false);
@@ -19,31 +19,6 @@ export interface ImageLimits {
   maxFrames: number;
   /** How long a HEIC decode may take in its worker thread. */
   heifTimeoutMs: number;
-  /** Images processed at once (IMAGE_CONCURRENCY): half of them, at least one, may decode a large upload at a time (see gatedDecode). */
-  concurrency?: number;
-}
-
-/**
- * Decodes of large uploads (more pixels than the master keeps) running at once, by image
- * concurrency. A 12 MP decode is a picture's costliest step, in CPU and in memory (the decoder's
- * buffers and the sized pixels it leaves). With half the image slots decoding at most, the other
- * pictures' work (the master's encode, the variants, the face check) runs beside one decode
- * instead of several: on 2 cores, 32 simultaneous 10 MB uploads peaked 40–45 MB lower (Node 24:
- * 295–309 MB against 344–349) and took 5–10 % longer, within the runs' spread. HEIC has a gate of
- * its own, one at a time: its thread decodes one at a time already, so the main thread holds one
- * HEIC's full-size pixels at a time, and a slow one (up to HEIF_DECODE_TIMEOUT) holds back no
- * other photo.
- */
-const largeDecodes = new Map<string, WorkLimiter>();
-
-/** Runs a decode of `pixels` now, or, for a large upload, once its gate has room. */
-export function gatedDecode<T>(limits: ImageLimits, pixels: number, decode: () => Promise<T>, heic = false): Promise<T> {
-  if (pixels <= limits.maxDimension * limits.maxDimension) return decode();
-  const slots = heic ? 1 : Math.max(1, Math.floor((limits.concurrency ?? 1) / 2));
-  const key = `${heic ? 'heic' : 'pixels'}/${slots}`;
-  const gate = largeDecodes.get(key) ?? new WorkLimiter(slots, Number.POSITIVE_INFINITY);
-  largeDecodes.set(key, gate);
-  return gate.run(decode);
 }
 
 /**
@@ -161,12 +136,14 @@ const megapixels = (pixels: number) => `${Math.round((pixels / 1_000_000) * 10) 
  * Decodes the upload once and re-encodes it: orientation applied, every metadata block dropped
  * (GPS, camera serials, comments, ICC), longest side capped, first frame only. Whatever else the
  * file carried (a polyglot's HTML, trailing bytes) does not survive. From the same pixels come the
- * responsive variants and the placeholder, when asked for.
+ * responsive variants and the placeholder, when asked for. A large upload's decode waits for its
+ * gate in `gates` (the process's ImageWork).
  */
 export async function sanitiseImage(
   input: Buffer | string,
   bytes: number,
   limits: ImageLimits,
+  gates: DecodeGates,
   outputs: ImageOutputs = { variantFormats: [] },
 ): Promise<SanitisedImage> {
   if (bytes === 0) throw new InvalidImageError('The submitted file is empty.');
@@ -226,7 +203,7 @@ export async function sanitiseImage(
         if (heic) releasePixels(heic);
       }
     };
-    sized = await gatedDecode(limits, width * height, decode, format === 'heic');
+    sized = await gates.decode(width * height, format === 'heic', decode);
   } catch (error) {
     if (error instanceof InvalidImageError) throw error;
     throw new InvalidImageError();

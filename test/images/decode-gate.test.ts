@@ -1,10 +1,14 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { closeHeifPool } from '../../src/images/heif.js';
-import { gatedDecode, sanitiseImage } from '../../src/images/sanitise.js';
+import { QueueFullError } from '../../src/images/limiter.js';
+import { sanitiseImage } from '../../src/images/sanitise.js';
+import { ImageWork } from '../../src/images/work.js';
 import { heicFrom, heifEncAvailable } from '../helpers/heif.js';
 
 const limits = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
+/** A process's image work with `concurrency` pictures at once, as services.ts builds it from the config. */
+const imageWork = (concurrency: number) => ImageWork.of({ concurrency, queueLimit: 64, maxDimension: limits.maxDimension });
 const LARGE = 4000 * 3000;
 const SMALL = 800 * 1000;
 const hasHeifEnc = await heifEncAvailable();
@@ -13,24 +17,20 @@ const hasHeifEnc = await heifEncAvailable();
  * Starts a decode of each size in `pixels` through the gates at once (`heic`: all of them HEIC, or
  * which): how many ran together at most, and in which order they finished.
  */
-async function decodes(concurrency: number | undefined, pixels: number[], heic: boolean | boolean[] = false) {
+async function decodes(concurrency: number, pixels: number[], heic: boolean | boolean[] = false) {
+  const work = imageWork(concurrency);
   let running = 0;
   let most = 0;
   const order: number[] = [];
   await Promise.all(
     pixels.map((size, i) =>
-      gatedDecode(
-        { ...limits, concurrency },
-        size,
-        async () => {
-          running += 1;
-          most = Math.max(most, running);
-          await new Promise((resolve) => setTimeout(resolve, 10));
-          running -= 1;
-          order.push(i);
-        },
-        Array.isArray(heic) ? heic[i] : heic,
-      ),
+      work.decode(size, Array.isArray(heic) ? heic[i]! : heic, async () => {
+        running += 1;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        running -= 1;
+        order.push(i);
+      }),
     ),
   );
   return { most, order };
@@ -44,7 +44,7 @@ describe('decodes of large uploads', () => {
   it('run half the image concurrency at once, at least one', async () => {
     expect((await decodes(4, [LARGE, LARGE, LARGE, LARGE])).most).toBe(2);
     expect((await decodes(1, [LARGE, LARGE])).most).toBe(1);
-    expect((await decodes(undefined, [LARGE, LARGE])).most).toBe(1);
+    expect((await decodes(3, [LARGE, LARGE, LARGE])).most).toBe(1);
   });
 
   it('never hold back a picture the master keeps whole', async () => {
@@ -58,17 +58,41 @@ describe('decodes of large uploads', () => {
   });
 
   it('free the slot when a decode fails', async () => {
-    const gated = { ...limits, concurrency: 2 };
-    const failing = gatedDecode(gated, LARGE, async () => {
+    const work = imageWork(2);
+    const failing = work.decode(LARGE, false, async () => {
       throw new Error('corrupt');
     });
     await expect(failing).rejects.toThrow('corrupt');
-    await expect(gatedDecode(gated, LARGE, async () => 'next')).resolves.toBe('next');
+    await expect(work.decode(LARGE, false, async () => 'next')).resolves.toBe('next');
+  });
+
+  it('are counted per process: another ImageWork has gates of its own', async () => {
+    let release!: () => void;
+    const first = imageWork(2);
+    const held = first.decode(LARGE, false, () => new Promise<void>((resolve) => (release = resolve)));
+    await expect(imageWork(2).decode(LARGE, false, async () => 'other process')).resolves.toBe('other process');
+    release();
+    await held;
+  });
+});
+
+describe('pictures at once', () => {
+  it('run up to the concurrency, queue up to the limit, and refuse the rest', async () => {
+    const work = ImageWork.of({ concurrency: 1, queueLimit: 1, maxDimension: limits.maxDimension });
+    let release!: () => void;
+    const running = work.picture(() => new Promise<void>((resolve) => (release = resolve)));
+    const queued = work.picture(async () => 'queued');
+    expect(work.saturated).toBe(true);
+    await expect(work.picture(async () => 'refused')).rejects.toBeInstanceOf(QueueFullError);
+    release();
+    await running;
+    await expect(queued).resolves.toBe('queued');
+    expect(work.saturated).toBe(false);
   });
 });
 
 describe('sanitiseImage', () => {
-  const imageLimits = { ...limits, concurrency: 2 };
+  const work = imageWork(2);
   const jpeg = (width: number, height: number) =>
     sharp({ create: { width, height, channels: 3, background: '#7a5c4f' } })
       .jpeg()
@@ -76,7 +100,7 @@ describe('sanitiseImage', () => {
   /** Holds the only slot of the large photos' gate (or of HEIC's) until the returned function is called. */
   const hold = (heic: boolean) => {
     let release!: () => void;
-    const held = gatedDecode(imageLimits, LARGE, () => new Promise<void>((resolve) => (release = resolve)), heic);
+    const held = work.decode(LARGE, heic, () => new Promise<void>((resolve) => (release = resolve)));
     return async () => {
       release();
       await held;
@@ -88,11 +112,11 @@ describe('sanitiseImage', () => {
     const release = hold(false);
 
     const done: string[] = [];
-    const largeDone = sanitiseImage(large, large.length, imageLimits, { variantFormats: ['webp'] }).then((image) => {
+    const largeDone = sanitiseImage(large, large.length, limits, work, { variantFormats: ['webp'] }).then((image) => {
       done.push('large');
       return image;
     });
-    const smallImage = await sanitiseImage(small, small.length, imageLimits, { variantFormats: ['webp'] });
+    const smallImage = await sanitiseImage(small, small.length, limits, work, { variantFormats: ['webp'] });
     expect(smallImage).toMatchObject({ width: 800, height: 1000 });
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(done).toEqual([]);
@@ -104,7 +128,7 @@ describe('sanitiseImage', () => {
 
   it.runIf(hasHeifEnc)('holds a large HEIC behind the HEIC gate only, not the other photos’ gate', async () => {
     const heic = await heicFrom(await jpeg(2100, 2100), 'jpg');
-    const upload = () => sanitiseImage(heic, heic.length, imageLimits, { variantFormats: ['webp'] });
+    const upload = () => sanitiseImage(heic, heic.length, limits, work, { variantFormats: ['webp'] });
     try {
       const releaseOthers = hold(false);
       expect(await upload()).toMatchObject({ width: 2048, height: 2048, format: 'jpeg', input: { format: 'heic' } });

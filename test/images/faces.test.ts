@@ -7,6 +7,7 @@ import { frameAround, type HintCode } from '../../src/images/analysis.js';
 import { closeFacePool } from '../../src/images/faces.js';
 import { sanitiseImage, type SanitisedImage } from '../../src/images/sanitise.js';
 import { VARIANT_SPECS, variantSpecsFor } from '../../src/images/variants.js';
+import { ImageWork } from '../../src/images/work.js';
 import { ASTRONAUT, portraitOnCanvas } from '../helpers/images.js';
 
 // The labelled set (sources and licences: test/fixtures/faces/SOURCES.md).
@@ -68,10 +69,11 @@ function labelledSet(): Labelled[] {
 }
 
 const LIMITS = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
+const GATES = ImageWork.of({ concurrency: 2, queueLimit: 0, maxDimension: LIMITS.maxDimension });
 
 /** The upload pipeline with variants and the face check (the first check loads the models). */
 function analyse(bytes: Buffer, faceCheckTimeoutMs = 30_000): Promise<SanitisedImage> {
-  return sanitiseImage(bytes, bytes.length, LIMITS, { variantFormats: ['webp'], faceCheckTimeoutMs });
+  return sanitiseImage(bytes, bytes.length, LIMITS, GATES, { variantFormats: ['webp'], faceCheckTimeoutMs });
 }
 
 const hintsOf = async (bytes: Buffer) => (await analyse(bytes)).analysis!.hints;

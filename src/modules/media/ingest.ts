@@ -6,8 +6,16 @@ import type { ImageConfig, VideoConfig } from '../../config.js';
 import { ApiError, serviceUnavailable } from '../../errors.js';
 import { privateUploadFolder, uploadBytes, type UploadedFile } from '../../http/multipart.js';
 import { QueueFullError, type WorkLimiter } from '../../images/limiter.js';
+import type { ImageWork } from '../../images/work.js';
 import type { PictureAnalysis, PictureFocus } from '../../images/analysis.js';
-import { INVALID_IMAGE_MESSAGE, InvalidImageError, sanitiseImage, type EncodedMaster, type SanitisedImage } from '../../images/sanitise.js';
+import {
+  INVALID_IMAGE_MESSAGE,
+  InvalidImageError,
+  sanitiseImage,
+  type EncodedMaster,
+  type ImageOutputs,
+  type SanitisedImage,
+} from '../../images/sanitise.js';
 import type { VariantImage } from '../../images/variants.js';
 import type { Log } from '../../log.js';
 import { newObjectName, newVariantSet, variantName } from '../../storage/names.js';
@@ -89,7 +97,8 @@ export class MediaIngest {
   constructor(
     private readonly deps: {
       storage: Storage;
-      limiter: WorkLimiter;
+      /** The process's image work: picture slots and decode gates. */
+      imageWork: ImageWork;
       videoLimiter: WorkLimiter;
       images: ImageConfig;
       videos: VideoConfig;
@@ -98,6 +107,12 @@ export class MediaIngest {
     },
   ) {}
 
+  /** An image's work in one of the process's picture slots (QueueFullError when none is free and the queue is full). */
+  private sanitise(input: Buffer | string, bytes: number, outputs?: ImageOutputs): Promise<SanitisedImage> {
+    const { imageWork, images } = this.deps;
+    return imageWork.picture(() => sanitiseImage(input, bytes, images, imageWork, outputs));
+  }
+
   /** Whether pictures get a face check (FACE_CHECK). */
   get checksFaces(): boolean {
     return this.deps.images.faceCheckTimeoutMs > 0;
@@ -105,7 +120,7 @@ export class MediaIngest {
 
   /** Refuse new image work before reading a body when the queue is already full. */
   assertCapacity(): void {
-    if (this.deps.limiter.saturated) throw serviceUnavailable(BUSY_MESSAGE, 5);
+    if (this.deps.imageWork.saturated) throw serviceUnavailable(BUSY_MESSAGE, 5);
   }
 
   /**
@@ -136,7 +151,7 @@ export class MediaIngest {
       : { variantFormats: [], onMaster };
     let image;
     try {
-      image = await this.deps.limiter.run(() => sanitiseImage(file.content, file.bytes, this.deps.images, outputs));
+      image = await this.sanitise(file.content, file.bytes, outputs);
       observe.image(image.input.format, 'stored', (performance.now() - started) / 1000);
     } catch (error) {
       // What was written before the failure goes again (once every write started has ended).
@@ -229,7 +244,7 @@ export class MediaIngest {
    */
   async describeStored(bytes: Buffer, target: FileTarget): Promise<StoredPicture> {
     const outputs = { variantFormats: this.deps.images.variantFormats, faceCheckTimeoutMs: this.deps.images.faceCheckTimeoutMs };
-    const image = await this.deps.limiter.run(() => sanitiseImage(bytes, bytes.length, this.deps.images, outputs));
+    const image = await this.sanitise(bytes, bytes.length, outputs);
     const variants = this.variantsOf(image, target);
     await this.putAllOrNone(variants.files);
     return variants.picture;
@@ -258,7 +273,7 @@ export class MediaIngest {
     const outputs = { variantFormats: this.deps.images.variantFormats, faceCheckTimeoutMs, ...(chosen ? { focus: chosen } : {}) };
     let image;
     try {
-      image = await this.deps.limiter.run(() => sanitiseImage(bytes, bytes.length, this.deps.images, outputs));
+      image = await this.sanitise(bytes, bytes.length, outputs);
     } catch (error) {
       if (error instanceof QueueFullError) throw serviceUnavailable(BUSY_MESSAGE, 5);
       throw error;
@@ -303,7 +318,7 @@ export class MediaIngest {
         await remuxVideo(input, remuxed, probed, videos);
         await posterFrame(remuxed, frame, probed, videos);
         const { size } = await stat(frame);
-        const poster = await this.deps.limiter.run(() => sanitiseImage(frame, size, this.deps.images));
+        const poster = await this.sanitise(frame, size);
         return { probed, poster, bytes: (await stat(remuxed)).size };
       });
       observe.image('video', 'stored', (performance.now() - started) / 1000);

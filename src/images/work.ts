@@ -1,0 +1,56 @@
+import { WorkLimiter } from './limiter.js';
+
+/**
+ * How much image work one process does at once: pictures in progress (IMAGE_CONCURRENCY, with at
+ * most IMAGE_QUEUE_LIMIT more waiting) and, inside them, decodes of large uploads.
+ *
+ * A 12 MP decode is a picture's costliest step, in CPU and in memory (the decoder's buffers and
+ * the sized pixels it leaves). With half the picture slots decoding a large upload at most, the
+ * other pictures' work (the master's encode, the variants, the face check) runs beside one decode
+ * instead of several: on 2 cores, 32 simultaneous 10 MB uploads peaked 40–45 MB lower (Node 24:
+ * 295–309 MB against 344–349) and took 5–10 % longer, within the runs' spread. HEIC has a gate of
+ * its own, one at a time: its thread decodes one at a time already, so the main thread holds one
+ * HEIC's full-size pixels at a time, and a slow one (up to HEIF_DECODE_TIMEOUT) holds back no
+ * other photo. A decode no larger than the master (MAX_IMAGE_DIMENSION²) never waits.
+ *
+ * One is built per process (services.ts) and handed to everything that decodes pictures there.
+ */
+export class ImageWork {
+  readonly #pictures: WorkLimiter;
+  readonly #largeDecodes: WorkLimiter;
+  readonly #heicDecodes = new WorkLimiter(1, Number.POSITIVE_INFINITY);
+
+  constructor(
+    options: { concurrency: number; queueLimit: number },
+    /** Decodes of more pixels than this wait for a gate (MAX_IMAGE_DIMENSION²). */
+    private readonly largePixels: number,
+  ) {
+    this.#pictures = new WorkLimiter(options.concurrency, options.queueLimit);
+    // Only pictures already admitted above reach the gates, so their queues need no limit of their own.
+    this.#largeDecodes = new WorkLimiter(Math.max(1, Math.floor(options.concurrency / 2)), Number.POSITIVE_INFINITY);
+  }
+
+  /** The work a process with these image settings (config.images) may do at once. */
+  static of(images: { concurrency: number; queueLimit: number; maxDimension: number }): ImageWork {
+    return new ImageWork(images, images.maxDimension * images.maxDimension);
+  }
+
+  /** True when a new picture would be refused (every slot busy, the queue full). */
+  get saturated(): boolean {
+    return this.#pictures.saturated;
+  }
+
+  /** Runs one picture's work in a slot, or refuses it (QueueFullError) when the queue is full. */
+  picture<T>(task: () => Promise<T>): Promise<T> {
+    return this.#pictures.run(task);
+  }
+
+  /** Runs a decode of `pixels` now, or, for a large upload, once its gate (HEIC's or the others') has room. */
+  decode<T>(pixels: number, heic: boolean, task: () => Promise<T>): Promise<T> {
+    if (pixels <= this.largePixels) return task();
+    return (heic ? this.#heicDecodes : this.#largeDecodes).run(task);
+  }
+}
+
+/** What sanitiseImage needs of the image work: the decode gates. */
+export type DecodeGates = Pick<ImageWork, 'decode'>;
