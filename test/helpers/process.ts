@@ -19,12 +19,17 @@ export interface ServerProcess {
   output(): string;
 }
 
-/** The compiled server as its own process, on an ephemeral port; resolves once it listens. */
-export function startServerProcess(env: Record<string, string>, cwd = root): Promise<ServerProcess> {
+/**
+ * The compiled server as its own process, on an ephemeral port; resolves once it listens.
+ * `embeddedDefaults`: nothing set but PATH, the port and `env`, as on a fresh machine's `npm start`
+ * (otherwise HOST and LOG_LEVEL are set too, whatever the defaults become).
+ */
+export function startServerProcess(env: Record<string, string>, cwd = root, { embeddedDefaults = false } = {}): Promise<ServerProcess> {
+  const settings = embeddedDefaults ? {} : { HOST: '127.0.0.1', LOG_LEVEL: 'info' };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SERVER_JS], {
       cwd,
-      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+      env: { PATH: process.env.PATH ?? '', PORT: '0', ...settings, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
