@@ -6,7 +6,6 @@ import type { ImageConfig, VideoConfig } from '../../config.js';
 import { ApiError, serviceUnavailable } from '../../errors.js';
 import { privateUploadFolder, uploadBytes, type UploadedFile } from '../../http/multipart.js';
 import { QueueFullError, type WorkLimiter } from '../../images/limiter.js';
-import type { ImageWork } from '../../images/work.js';
 import type { PictureAnalysis, PictureFocus } from '../../images/analysis.js';
 import {
   INVALID_IMAGE_MESSAGE,
@@ -17,6 +16,7 @@ import {
   type SanitisedImage,
 } from '../../images/sanitise.js';
 import type { VariantImage } from '../../images/variants.js';
+import type { ImageWork } from '../../images/work.js';
 import type { Log } from '../../log.js';
 import { newObjectName, newVariantSet, variantName } from '../../storage/names.js';
 import { IMMUTABLE_CACHE_CONTROL, type Storage } from '../../storage/types.js';
