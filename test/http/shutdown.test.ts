@@ -72,20 +72,31 @@ describe('graceful shutdown', () => {
     const token = await api.post('/api/token/', { email, password: 'Shut-Down-2026' });
     const headers = { authorization: `Bearer ${token.body.access}`, 'is-background': 'true' };
 
-    let refusedAfterSignal: boolean | undefined;
+    let refusedAfterSignal: Promise<boolean> | undefined;
     const upload = await slowUpload(`${server.baseUrl}/api/profile/background/`, headers, await noisyJpeg(800, 600), () => {
       server.child.kill('SIGTERM');
-      // A new request after the signal is not served.
-      setTimeout(() => {
-        fetch(`${server.baseUrl}/health`)
-          .then((res) => (refusedAfterSignal = res.status === 503))
-          .catch(() => (refusedAfterSignal = true));
-      }, 100);
+      // A new request once the server is shutting down is not served. It is sent 100 ms after the
+      // server says so, not 100 ms after the signal: a signal can wait behind a pause of the
+      // server's main thread (a garbage collection), and a request that arrives before the server
+      // has seen the signal is rightly served.
+      refusedAfterSignal = new Promise<void>((logged) => {
+        const check = setInterval(() => {
+          if (!server.output().includes('shutting down')) return;
+          clearInterval(check);
+          logged();
+        }, 5);
+      })
+        .then(() => new Promise((resolve) => setTimeout(resolve, 100)))
+        .then(() => fetch(`${server.baseUrl}/health`))
+        .then(
+          (res) => res.status === 503,
+          () => true,
+        );
     });
     expect(upload.status).toBe(200);
     expect(upload.body.profile.profile_picture).toMatch(/\/media\/background_profile_pictures\//);
     expect(await server.exited).toBe(0);
-    expect(refusedAfterSignal).toBe(true);
+    expect(await refusedAfterSignal).toBe(true);
     expect(server.output()).toContain('shutting down');
 
     // What the database references is exactly what is stored; no temporary upload is left.
