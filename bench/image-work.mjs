@@ -17,7 +17,7 @@ const bytes = readFileSync(file);
 // The server's image settings (limits, variant formats, face check), read as the server reads them.
 const images = parseConfig(process.env).images;
 if (images.faceCheckTimeoutMs > 0) await warmFaceCheck();
-const gates = ImageWork.of(images);
+const gates = new ImageWork(images);
 const work = () => sanitiseImage(bytes, bytes.length, images, gates, images);
 for (let i = 0; i < 5; i++) await work();
 const times = [];

@@ -20,7 +20,7 @@ const before = async () => {
     .jpeg({ quality: 85 })
     .toBuffer();
 };
-const gates = ImageWork.of(limits);
+const gates = new ImageWork(limits);
 const now = () => sanitiseImage(file, statSync(file).size, limits, gates, { variantFormats: ['webp'] });
 
 /** The CPU time (ms) this process spends in `work`, its threads included. */

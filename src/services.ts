@@ -98,7 +98,7 @@ export function createServices(config: Config, resources: Resources, deps: Servi
 
   const ingest = new MediaIngest({
     storage,
-    imageWork: ImageWork.of(config.images),
+    imageWork: new ImageWork(config.images),
     videoLimiter: new WorkLimiter(config.videos.concurrency, config.videos.queueLimit),
     images: config.images,
     videos: config.videos,

@@ -20,19 +20,15 @@ export class ImageWork {
   readonly #largeDecodes: WorkLimiter;
   readonly #heicDecodes = new WorkLimiter(1, Number.POSITIVE_INFINITY);
 
-  constructor(
-    options: { concurrency: number; queueLimit: number },
-    /** Decodes of more pixels than this wait for a gate (MAX_IMAGE_DIMENSION²). */
-    private readonly largePixels: number,
-  ) {
-    this.#pictures = new WorkLimiter(options.concurrency, options.queueLimit);
-    // Only pictures already admitted above reach the gates, so their queues need no limit of their own.
-    this.#largeDecodes = new WorkLimiter(Math.max(1, Math.floor(options.concurrency / 2)), Number.POSITIVE_INFINITY);
-  }
+  /** Decodes of more pixels than this wait for a gate (MAX_IMAGE_DIMENSION²). */
+  readonly #largePixels: number;
 
   /** The work a process with these image settings (config.images) may do at once. */
-  static of(images: { concurrency: number; queueLimit: number; maxDimension: number }): ImageWork {
-    return new ImageWork(images, images.maxDimension * images.maxDimension);
+  constructor(images: { concurrency: number; queueLimit: number; maxDimension: number }) {
+    this.#pictures = new WorkLimiter(images.concurrency, images.queueLimit);
+    // Only pictures already admitted above reach the gates, so their queues need no limit of their own.
+    this.#largeDecodes = new WorkLimiter(Math.max(1, Math.floor(images.concurrency / 2)), Number.POSITIVE_INFINITY);
+    this.#largePixels = images.maxDimension * images.maxDimension;
   }
 
   /** True when a new picture would be refused (every slot busy, the queue full). */
@@ -47,7 +43,7 @@ export class ImageWork {
 
   /** Runs a decode of `pixels` now, or, for a large upload, once its gate (HEIC's or the others') has room. */
   decode<T>(pixels: number, heic: boolean, task: () => Promise<T>): Promise<T> {
-    if (pixels <= this.largePixels) return task();
+    if (pixels <= this.#largePixels) return task();
     return (heic ? this.#heicDecodes : this.#largeDecodes).run(task);
   }
 }

@@ -69,7 +69,7 @@ function labelledSet(): Labelled[] {
 }
 
 const LIMITS = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
-const GATES = ImageWork.of({ concurrency: 2, queueLimit: 0, maxDimension: LIMITS.maxDimension });
+const GATES = new ImageWork({ concurrency: 2, queueLimit: 0, maxDimension: LIMITS.maxDimension });
 
 /** The upload pipeline with variants and the face check (the first check loads the models). */
 function analyse(bytes: Buffer, faceCheckTimeoutMs = 30_000): Promise<SanitisedImage> {

@@ -7,7 +7,7 @@ import { ImageWork } from '../../src/images/work.js';
 import { sanitiseImage } from '../../src/images/sanitise.js';
 
 const LIMITS = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 100, heifTimeoutMs: 30_000 };
-const GATES = ImageWork.of({ concurrency: 2, queueLimit: 0, maxDimension: LIMITS.maxDimension });
+const GATES = new ImageWork({ concurrency: 2, queueLimit: 0, maxDimension: LIMITS.maxDimension });
 // The labelled photos (sources and licences: test/fixtures/faces/SOURCES.md).
 const PHOTOS = path.join(import.meta.dirname, '..', 'fixtures', 'faces', 'no-face');
 

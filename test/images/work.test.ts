@@ -8,7 +8,7 @@ import { heicFrom, heifEncAvailable } from '../helpers/heif.js';
 
 const limits = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
 /** A process's image work with `concurrency` pictures at once, as services.ts builds it from the config. */
-const imageWork = (concurrency: number) => ImageWork.of({ concurrency, queueLimit: 64, maxDimension: limits.maxDimension });
+const imageWork = (concurrency: number) => new ImageWork({ concurrency, queueLimit: 64, maxDimension: limits.maxDimension });
 const LARGE = 4000 * 3000;
 const SMALL = 800 * 1000;
 const hasHeifEnc = await heifEncAvailable();
@@ -78,7 +78,7 @@ describe('decodes of large uploads', () => {
 
 describe('pictures at once', () => {
   it('run up to the concurrency, queue up to the limit, and refuse the rest', async () => {
-    const work = ImageWork.of({ concurrency: 1, queueLimit: 1, maxDimension: limits.maxDimension });
+    const work = new ImageWork({ concurrency: 1, queueLimit: 1, maxDimension: limits.maxDimension });
     let release!: () => void;
     const running = work.picture(() => new Promise<void>((resolve) => (release = resolve)));
     const queued = work.picture(async () => 'queued');
