@@ -17,6 +17,39 @@ export interface ServerProcess {
   /** Resolves with the exit code or signal. */
   exited: Promise<number | string | null>;
   output(): string;
+  /** Resolves once the server's output (stdout and stderr) holds `text`; rejects if it exits first. */
+  waitForOutput(text: string): Promise<void>;
+}
+
+/** A child's stdout and stderr, kept (the last 100 000 characters) and watched for lines to come. */
+function watchOutput(child: ChildProcess, exited: Promise<number | string | null>) {
+  let log = '';
+  const waiting = new Set<{ text: string; found: () => void }>();
+  const keep = (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-100_000);
+    for (const waiter of waiting) if (log.includes(waiter.text)) waiter.found();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return {
+    output: () => log,
+    waitForOutput: (text: string) =>
+      new Promise<void>((resolve, reject) => {
+        if (log.includes(text)) return resolve();
+        const waiter = {
+          text,
+          found: () => {
+            waiting.delete(waiter);
+            resolve();
+          },
+        };
+        waiting.add(waiter);
+        void exited.then((code) => {
+          if (!waiting.delete(waiter)) return;
+          reject(new Error(`server exited (${code}) before writing ${JSON.stringify(text)}:\n${log}`));
+        });
+      }),
+  };
 }
 
 /**
@@ -32,23 +65,23 @@ export function startServerProcess(env: Record<string, string>, cwd = root, { em
       env: { PATH: process.env.PATH ?? '', PORT: '0', ...settings, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let log = '';
     const exited = new Promise<number | string | null>((done) => child.on('exit', (code, signal) => done(signal ?? code)));
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.length > 200_000) log = log.slice(-100_000);
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, baseUrl: match[1] as string, exited, output: () => log });
-      }
+    const watch = watchOutput(child, exited);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${watch.output()}`)), 30_000);
+    // Added after watchOutput's own listeners, so the output read here holds the chunk just received.
+    const onData = () => {
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(watch.output());
+      if (!match) return;
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
+      resolve({ child, baseUrl: match[1] as string, exited, ...watch });
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited (${code}) before listening:\n${log}`));
+      reject(new Error(`server exited (${code}) before listening:\n${watch.output()}`));
     });
   });
 }
@@ -89,17 +122,13 @@ export async function startCommandOnPort(
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached ?? false,
   });
-  let log = '';
-  const keep = (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-100_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
   const exited = new Promise<number | string | null>((done) => child.on('exit', (code, signal) => done(signal ?? code)));
+  const watch = watchOutput(child, exited);
+  const log = watch.output;
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited before answering:\n${log}`);
+    if (child.exitCode !== null) throw new Error(`server exited before answering:\n${log()}`);
     try {
       if ((await fetch(`${baseUrl}/health`)).ok) break;
     } catch {
@@ -108,11 +137,11 @@ export async function startCommandOnPort(
     if (Date.now() > deadline) {
       if (options.detached) stopGroup(child);
       else child.kill('SIGTERM');
-      throw new Error(`server did not answer /health:\n${log}`);
+      throw new Error(`server did not answer /health:\n${log()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { child, baseUrl, exited, output: () => log };
+  return { child, baseUrl, exited, ...watch };
 }
 
 /** SIGTERM to a detached child's process group (the child and what it started), if still there. */

@@ -79,13 +79,8 @@ describe('graceful shutdown', () => {
       // server says so, not 100 ms after the signal: a signal can wait behind a pause of the
       // server's main thread (a garbage collection), and a request that arrives before the server
       // has seen the signal is rightly served.
-      refusedAfterSignal = new Promise<void>((logged) => {
-        const check = setInterval(() => {
-          if (!server.output().includes('shutting down')) return;
-          clearInterval(check);
-          logged();
-        }, 5);
-      })
+      refusedAfterSignal = server
+        .waitForOutput('shutting down')
         .then(() => new Promise((resolve) => setTimeout(resolve, 100)))
         .then(() => fetch(`${server.baseUrl}/health`))
         .then(
