@@ -1,5 +1,5 @@
-import { constants, createReadStream } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { ListedNames, PutBody, Storage, StoredObject } from './types.js';
@@ -106,9 +106,30 @@ export class LocalStorage implements Storage {
     }
   }
 
+  /**
+   * The file is opened before this resolves, and read through that descriptor: a delete that lands
+   * meanwhile (a replacement's clean-up) leaves the read whole, where a stream opening the path
+   * later would fail half-way with ENOENT.
+   */
   async get(name: string) {
-    if (!(await this.exists(name))) return undefined;
-    return { body: createReadStream(this.pathOf(name)), contentType: contentTypeForName(name), cacheControl: undefined };
+    let handle;
+    try {
+      handle = await open(this.pathOf(name), 'r');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
+      throw error;
+    }
+    try {
+      if (!(await handle.stat()).isFile()) {
+        await handle.close();
+        return undefined;
+      }
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    return { body: handle.createReadStream(), contentType: contentTypeForName(name), cacheControl: undefined };
   }
 
   publicUrl(name: string, origin: string): string {

@@ -413,6 +413,45 @@ for (const db of DATABASES) {
           await expectNoOrphans(t);
         });
 
+        it('answers 503 with Retry-After and changes nothing when the stored picture cannot be read', async () => {
+          const someone = await createUser(t.http, 'talent');
+          await upload(pictureForm(await headshot()), someone);
+          const before = await framed(someone);
+          t.storage.failNext('get');
+          const res = await t.http.request('PUT', FOCUS, { json: { x: 0, y: 0, width: 400, height: 500 }, headers: someone.headers });
+          expect(res.status, res.text).toBe(503);
+          expect(res.headers.get('retry-after')).toBe('5');
+          expect(res.body.detail).toMatch(/could not be read right now/);
+          expect(await framed(someone)).toEqual(before);
+          await expectNoOrphans(t);
+        });
+
+        it('re-framings racing replacements and removals answer 200, 400 or 409, never a server error, and leave nothing behind', async () => {
+          const someone = await createUser(t.http, 'talent');
+          const photos = [await headshot(), await noisyJpeg(1200, 900)];
+          const replace = (i: number) => upload(pictureForm(photos[i % 2]!), someone);
+          const reframe = () => t.http.request('PUT', FOCUS, { json: { x: 10, y: 20, width: 300, height: 300 }, headers: someone.headers });
+          const statuses = new Set<number>();
+          await replace(0);
+          for (let round = 0; round < 6; round++) {
+            const answers = await Promise.all([
+              reframe(),
+              replace(round),
+              reframe(),
+              t.http.request('DELETE', FOCUS, { headers: someone.headers }),
+              round % 3 === 2 ? t.http.request('DELETE', PROFILE, { headers: someone.headers }) : replace(round + 1),
+              reframe(),
+            ]);
+            for (const answer of answers) {
+              statuses.add(answer.status);
+              expect([200, 400, 409], answer.text).toContain(answer.status);
+            }
+          }
+          expect(statuses).toContain(200);
+          await t.settled();
+          await expectNoOrphans(t);
+        });
+
         it('media sweep removes the new variants of a re-framing that never committed (a crash between storing and committing)', async () => {
           const someone = await createUser(t.http, 'talent');
           await upload(pictureForm(await headshot()), someone);

@@ -262,9 +262,7 @@ export class MediaIngest {
     focus: PictureFocus | null,
     options: { analyse?: boolean } = {},
   ): Promise<StoredPicture> {
-    const object = await this.deps.storage.get(name);
-    if (!object) throw new ApiError(409, { detail: 'The picture is no longer stored. Please upload it again.' });
-    const bytes = await buffer(object.body);
+    const bytes = await this.readStored(name);
     const face = stored?.faces?.[0];
     const chosen: PictureFocus | null =
       focus ?? (face ? { x: face.x, y: face.y, width: face.width, height: face.height, source: 'face' } : null);
@@ -292,6 +290,20 @@ export class MediaIngest {
           { ...image.analysis, hints: image.analysis.hints.filter((hint) => hint !== 'screenshot') }
         : { faces: null, focus: chosen, hints: [], capturedAt: null };
     return { ...variants.picture, analysis };
+  }
+
+  /** A stored master's bytes: a 409 when it is gone, a 503 when storage cannot give it now. */
+  private async readStored(name: string): Promise<Buffer> {
+    let bytes: Buffer | undefined;
+    try {
+      const object = await this.deps.storage.get(name);
+      bytes = object && (await buffer(object.body));
+    } catch (error) {
+      this.deps.log.error({ err: error, name }, 'reading a stored picture failed');
+      throw serviceUnavailable('The picture could not be read right now. Please try again shortly.', 5);
+    }
+    if (!bytes) throw new ApiError(409, { detail: 'The picture is no longer stored. Please upload it again.' });
+    return bytes;
   }
 
   /**
