@@ -83,10 +83,10 @@ export function createServices(config: Config, resources: Resources, deps: Servi
   const { database, storage } = resources;
   const { db } = database;
 
-  const users = new UserRepository(db);
+  const users = new UserRepository(db, database.dialect);
   const subscriptionRecords = new SubscriptionRepository(db);
   const revocations = new RevocationRepository(db);
-  const mediaRecords = new MediaRepository(db);
+  const mediaRecords = new MediaRepository(db, database.dialect);
   const galleryRecords = new GalleryRepository(db, database.dialect);
   const tokens = new TokenService(
     secret,

@@ -54,6 +54,12 @@ function isUnavailable(error: unknown): boolean {
   return UNAVAILABLE_CODES.has(code) || /^08/.test(code) || /^57P0/.test(code);
 }
 
+/** A row referred to by a foreign key is not there (PostgreSQL 23503, SQLite's FOREIGN KEY constraint). */
+function isForeignKeyViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}
+
 /**
  * A 413 is decided while the client is still sending: the rest of the body is read and discarded
  * (bounded) before the answer goes out, so the client can read it (see drainBody).
@@ -79,6 +85,12 @@ export async function errorHandler(error: FastifyError | ApiError, request: Fast
     const mapped = clientErrorBody(error as FastifyError, request);
     request.log.info({ code: error.code, status: mapped.status }, error.message);
     return sendRefusal(request, reply, mapped.status, mapped.body);
+  }
+  if (isForeignKeyViolation(error)) {
+    // A row the change refers to (its owner's account, an item) was deleted while it was being
+    // made: a conflict with that deletion, not a server fault. Trying again gets that answer.
+    request.log.warn({ err: error }, 'a change referred to a row deleted meanwhile');
+    return sendError(reply, 409, { detail: 'Something this request refers to was deleted meanwhile. Please reload and try again.' });
   }
   if (isUnavailable(error)) {
     request.log.error({ err: error }, 'dependency unavailable');

@@ -11,13 +11,12 @@ describe('local storage reads', () => {
   const root = mkdtempSync(path.join(tmpdir(), 'castfolio-local-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
   const storage = new LocalStorage({ root, urlPrefix: 'media', publicBaseUrl: undefined });
-  const options = { contentType: 'image/jpeg', cacheControl: 'public, max-age=31536000, immutable' };
   const openFiles = () => readdirSync('/proc/self/fd').length;
 
   it('reads a file whole when it is deleted between the get and the read (a replacement cleaning up meanwhile)', async () => {
     const name = newObjectName('profile_pictures', 3, 'jpg');
     const bytes = Buffer.alloc(256 * 1024, 7);
-    await storage.put(name, bytes, options);
+    await storage.put(name, bytes);
     const object = await storage.get(name);
     expect(object).toBeDefined();
     await storage.delete(name);
@@ -43,7 +42,7 @@ describe('local storage reads', () => {
     expect((await buffer(read!.body)).toString()).toBe('bytes');
     const dropped = await storage.get(name);
     dropped!.body.destroy();
-    await new Promise((resolve) => dropped!.body.once('close', resolve));
+    await new Promise<void>((resolve) => dropped!.body.once('close', () => resolve()));
     expect(openFiles()).toBe(before);
   });
 });

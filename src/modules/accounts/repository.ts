@@ -1,4 +1,5 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Dialect } from '../../db/index.js';
 import type { Database, UsersTable } from '../../db/types.js';
 import { preparedQuery } from '../../db/prepared.js';
 import { forgetRecipient } from '../mail/service.js';
@@ -75,7 +76,10 @@ export class UserRepository {
   readonly #byId;
   readonly #byIdInSession;
 
-  constructor(private readonly db: Kysely<Database>) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {
     this.#byId = preparedQuery(db, (args: { id: number }) => db.selectFrom('users').select(USER_COLUMNS).where('id', '=', args.id), ['id']);
     this.#byIdInSession = preparedQuery(
       db,
@@ -213,7 +217,15 @@ export class UserRepository {
    */
   async deleteWithMedia(id: number, now: string): Promise<{ names: string[]; email: string } | undefined> {
     return this.db.transaction().execute(async (trx) => {
-      const user = await trx.selectFrom('users').select('email').where('id', '=', id).executeTakeFirst();
+      // Held first (PostgreSQL): a change committing new files of this user holds the row FOR KEY
+      // SHARE (MediaRepository.holdOwners), so it either commits before the files are listed below,
+      // or finds the account gone. SQLite's write transactions run one at a time.
+      const user = await trx
+        .selectFrom('users')
+        .select('email')
+        .where('id', '=', id)
+        .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
+        .executeTakeFirst();
       if (!user) return undefined;
       const names = await namesOwnedBy(trx, id);
       await enqueueDeletions(trx, names, now);

@@ -5,7 +5,7 @@ import type { Dialect } from '../../db/index.js';
 import type { Database, GalleryMediaTable } from '../../db/types.js';
 import { enqueueMail } from '../mail/service.js';
 import type { Mail } from '../mail/templates.js';
-import { enqueueDeletions, withPicture, withPictures, type InTransaction } from '../media/repository.js';
+import { enqueueDeletions, OwnerGoneError, withPicture, withPictures, type InTransaction } from '../media/repository.js';
 import { mediaNamesIn } from '../media/references.js';
 import { UNIQUE_SLOTS, type GalleryPatch, type Slot } from './input.js';
 
@@ -128,14 +128,18 @@ export class GalleryRepository {
       .execute();
   }
 
-  /** Serialises a user's gallery changes: the user's row is locked on PostgreSQL (SQLite writes are serial anyway). */
-  private async lockOwner(trx: Trx, userId: number): Promise<void> {
-    await trx
+  /**
+   * Serialises a user's gallery changes: the user's row is locked on PostgreSQL (SQLite writes are
+   * serial anyway), before any row of theirs (see holdUser). False when the account is gone.
+   */
+  private async lockOwner(trx: Trx, userId: number): Promise<boolean> {
+    const found = await trx
       .selectFrom('users')
       .select('id')
       .where('id', '=', userId)
       .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
       .executeTakeFirst();
+    return found !== undefined;
   }
 
   /**
@@ -164,7 +168,7 @@ export class GalleryRepository {
     first: InTransaction | undefined,
   ): Promise<StoredRow> {
     return this.db.transaction().execute(async (trx) => {
-      await this.lockOwner(trx, userId);
+      if (!(await this.lockOwner(trx, userId))) throw new OwnerGoneError();
       await first?.(trx);
       let testVideoNumber: number | null = null;
       if (media.testVideo) testVideoNumber = await this.testVideoNumber(trx, userId, media.testVideo);
@@ -342,6 +346,9 @@ export class GalleryRepository {
   /** Deletes one of the user's items and queues its files in the same transaction; undefined when not theirs. */
   async remove(userId: number, id: number, now: string): Promise<string[] | undefined> {
     return this.db.transaction().execute(async (trx) => {
+      // The owner's row first, as every gallery change (and an account deletion) locks it: deleting
+      // the item first and bumping the version after deadlocked with a reorder of the same gallery.
+      await this.lockOwner(trx, userId);
       const row = await trx
         .deleteFrom('gallery_media')
         .where('id', '=', id)

@@ -3,7 +3,7 @@ import type { Dialect } from '../../db/index.js';
 import type { Database, ItemsTable } from '../../db/types.js';
 import { mediaColumnsOf, mediaNamesIn } from '../media/references.js';
 import type { PictureDetails } from '../media/pictures.js';
-import { enqueueDeletions, withPicture, withPictures, type InTransaction } from '../media/repository.js';
+import { enqueueDeletions, holdOwner, holdUser, withPicture, withPictures, type InTransaction } from '../media/repository.js';
 import type { ItemType } from './catalogue.js';
 
 type StoredItem = Selectable<ItemsTable>;
@@ -60,6 +60,7 @@ export class ItemRepository {
   /** Inserts an item; `first` runs at the start of the same transaction (recording its new pictures). */
   async insert(userId: number, type: ItemType, values: ItemValues, now: string, first?: InTransaction): Promise<ItemRow> {
     const row = await this.db.transaction().execute(async (trx) => {
+      await holdOwner(trx, this.dialect, userId);
       await first?.(trx);
       return trx
         .insertInto('items')
@@ -95,6 +96,7 @@ export class ItemRepository {
     first: InTransaction | undefined,
   ): Promise<{ row: StoredItem; replaced: string[] } | undefined> {
     return this.db.transaction().execute(async (trx) => {
+      await holdOwner(trx, this.dialect, userId);
       const current = await trx
         .selectFrom('items')
         .select([...MEDIA_COLUMNS])
@@ -121,6 +123,7 @@ export class ItemRepository {
   /** Deletes an item and queues its media in one transaction; undefined when not the user's. */
   async delete(userId: number, type: ItemType, id: number, now: string): Promise<string[] | undefined> {
     return this.db.transaction().execute(async (trx) => {
+      await holdUser(trx, this.dialect, userId);
       const row = await trx
         .deleteFrom('items')
         .where('id', '=', id)

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import type { Dialect } from '../../db/index.js';
 import type { Database } from '../../db/types.js';
 import type { PictureAnalysis } from '../../images/analysis.js';
 import { pictureFromColumns, type PictureDetails } from './pictures.js';
@@ -58,6 +59,37 @@ export async function insertPictures(
     .execute();
 }
 
+/**
+ * The lock every transaction that changes a user's files takes first, before any row of theirs:
+ * FOR KEY SHARE on the user's row on PostgreSQL (SQLite's write transactions run one at a time).
+ * An account deletion locks the row FOR UPDATE before it lists the account's files, so the two
+ * never hold each other's rows (a removal holding a profile row while the deletion waits for it,
+ * and the deletion's queued name the removal waits for, was a deadlock) and a change either
+ * commits before the files are listed or finds the account gone. False when it is gone.
+ */
+export async function holdUser(trx: Transaction<Database>, dialect: Dialect, userId: number): Promise<boolean> {
+  const found = await trx
+    .selectFrom('users')
+    .select('id')
+    .where('id', '=', userId)
+    .$if(dialect === 'postgres', (qb) => qb.forKeyShare())
+    .executeTakeFirst();
+  return found !== undefined;
+}
+
+/** holdUser for a change that brings new files: OwnerGoneError when the account is gone (they must not be kept). */
+export async function holdOwner(trx: Transaction<Database>, dialect: Dialect, userId: number): Promise<void> {
+  if (!(await holdUser(trx, dialect, userId))) throw new OwnerGoneError();
+}
+
+/** The account a change's new files belong to was deleted while the change was being made. */
+export class OwnerGoneError extends Error {
+  constructor() {
+    super('the owner of the new files no longer exists');
+    this.name = 'OwnerGoneError';
+  }
+}
+
 /** Work a change runs first inside the transaction of its commit (recording its new pictures). */
 export type InTransaction = (trx: Transaction<Database>) => Promise<void>;
 
@@ -98,7 +130,27 @@ export async function enqueueDeletions(trx: Kysely<Database> | Transaction<Datab
 }
 
 export class MediaRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
+
+  /**
+   * A picture's recorded variants, its row locked for the rest of the transaction on PostgreSQL
+   * (SQLite's write transactions run one at a time). A release and a re-framing's swap both read
+   * the variants and then change the row: unlocked, a release could read the variants a swap was
+   * replacing and then delete the row the swap had just pointed at new ones, leaving those stored
+   * with nothing to name them.
+   */
+  private async lockedVariants(trx: Transaction<Database>, name: string): Promise<string[] | null> {
+    const row = await trx
+      .selectFrom('pictures')
+      .select('variants')
+      .where('name', '=', name)
+      .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
+      .executeTakeFirst();
+    return row ? variantNamesIn(row.variants) : null;
+  }
 
   enqueue(names: string[], now: string): Promise<void> {
     return enqueueDeletions(this.db, names, now);
@@ -159,9 +211,8 @@ export class MediaRepository {
    */
   async releaseVariants(name: string, now: string): Promise<string[]> {
     return this.db.transaction().execute(async (trx) => {
-      const picture = await trx.selectFrom('pictures').select('variants').where('name', '=', name).executeTakeFirst();
-      if (!picture) return [];
-      const variants = variantNamesIn(picture.variants);
+      const variants = await this.lockedVariants(trx, name);
+      if (!variants) return [];
       await enqueueDeletions(trx, variants, now);
       await trx.deleteFrom('pictures').where('name', '=', name).execute();
       return variants;
@@ -180,8 +231,7 @@ export class MediaRepository {
     now: string,
   ): Promise<string[] | null> {
     return this.db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('pictures').select('variants').where('name', '=', name).executeTakeFirst();
-      const current = row ? variantNamesIn(row.variants) : null;
+      const current = await this.lockedVariants(trx, name);
       if (!current || current.length !== expected.length || current.some((variant, i) => variant !== expected[i])) return null;
       await trx
         .updateTable('pictures')

@@ -4,7 +4,7 @@ import type { Dialect } from '../../db/index.js';
 import type { Database } from '../../db/types.js';
 import { ITEM_TYPES } from '../items/catalogue.js';
 import { preparedQuery } from '../../db/prepared.js';
-import { enqueueDeletions, type InTransaction } from '../media/repository.js';
+import { enqueueDeletions, holdOwner, type InTransaction } from '../media/repository.js';
 import type { SocialLinks } from '../social/repository.js';
 import { activeFirst, type SubscriptionRecord } from '../subscriptions/repository.js';
 
@@ -244,6 +244,7 @@ export class ProfileRepository {
     first?: InTransaction,
   ): Promise<string | null> {
     return this.db.transaction().execute(async (trx) => {
+      await holdOwner(trx, this.dialect, userId);
       await first?.(trx);
       const lockRow = () =>
         trx
