@@ -5,7 +5,7 @@ import type { Dialect } from '../../db/index.js';
 import type { Database, GalleryMediaTable } from '../../db/types.js';
 import { enqueueMail } from '../mail/service.js';
 import type { Mail } from '../mail/templates.js';
-import { enqueueDeletions, OwnerGoneError, withPicture, withPictures, type InTransaction } from '../media/repository.js';
+import { enqueueDeletions, holdUser, OwnerGoneError, withPicture, withPictures, type InTransaction } from '../media/repository.js';
 import { mediaNamesIn } from '../media/references.js';
 import { UNIQUE_SLOTS, type GalleryPatch, type Slot } from './input.js';
 
@@ -128,18 +128,9 @@ export class GalleryRepository {
       .execute();
   }
 
-  /**
-   * Serialises a user's gallery changes: the user's row is locked on PostgreSQL (SQLite writes are
-   * serial anyway), before any row of theirs (see holdUser). False when the account is gone.
-   */
-  private async lockOwner(trx: Trx, userId: number): Promise<boolean> {
-    const found = await trx
-      .selectFrom('users')
-      .select('id')
-      .where('id', '=', userId)
-      .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
-      .executeTakeFirst();
-    return found !== undefined;
+  /** Serialises a user's gallery changes, before any row of theirs (holdUser, exclusive). False when the account is gone. */
+  private lockOwner(trx: Trx, userId: number): Promise<boolean> {
+    return holdUser(trx, this.dialect, userId, { exclusive: true });
   }
 
   /**

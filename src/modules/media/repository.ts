@@ -65,14 +65,16 @@ export async function insertPictures(
  * An account deletion locks the row FOR UPDATE before it lists the account's files, so the two
  * never hold each other's rows (a removal holding a profile row while the deletion waits for it,
  * and the deletion's queued name the removal waits for, was a deadlock) and a change either
- * commits before the files are listed or finds the account gone. False when it is gone.
+ * commits before the files are listed or finds the account gone. `exclusive`: FOR UPDATE, which
+ * also makes such changes of the same user wait for each other (the gallery's, which renumber and
+ * count its items). False when the account is gone.
  */
-export async function holdUser(trx: Transaction<Database>, dialect: Dialect, userId: number): Promise<boolean> {
+export async function holdUser(trx: Transaction<Database>, dialect: Dialect, userId: number, { exclusive = false } = {}): Promise<boolean> {
   const found = await trx
     .selectFrom('users')
     .select('id')
     .where('id', '=', userId)
-    .$if(dialect === 'postgres', (qb) => qb.forKeyShare())
+    .$if(dialect === 'postgres', (qb) => (exclusive ? qb.forUpdate() : qb.forKeyShare()))
     .executeTakeFirst();
   return found !== undefined;
 }
