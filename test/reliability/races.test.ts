@@ -99,18 +99,23 @@ for (const db of DATABASES) {
         await expectNoOrphans(t);
       });
 
-      it('tell a change that reaches the database after its account was deleted: an upload 401 (nothing kept), a field edit 409', async () => {
+      it('tell a change that reaches the database after its account was deleted: an upload or a password change 401 (nothing kept), a field edit 409', async () => {
         const user = await createUser(t.http, 'background');
         // Another client deletes the account while the two requests are under way: both were
         // authenticated before the deletion committed, and both write after it.
         const deletion = await holdTransaction(t.directDatabase, `DELETE FROM users WHERE id = ${Number(user.id)}`, 1500, 'COMMIT');
-        const [upload, edit] = await Promise.all([
+        const [upload, edit, password] = await Promise.all([
           send('picture', 'POST', '/api/profile/background/', user, { form: photoForm('profile_picture', 0) }),
           send('fields', 'POST', '/api/profile/background/', user, { json: { country: 'Peru' } }),
+          send('password', 'POST', '/api/password/change/', user, {
+            json: { old_password: user.password, new_password: 'Fresh-Start-2026!' },
+          }),
         ]);
         await deletion.released;
         expect(upload.status, upload.text).toBe(401);
         expect(JSON.parse(upload.text)).toEqual({ detail: 'User not found', code: 'user_not_found' });
+        expect(password.status, password.text).toBe(401);
+        expect(JSON.parse(password.text).code).toBe('user_not_found');
         expect(edit.status, edit.text).toBe(409);
         expect(JSON.parse(edit.text).detail).toMatch(/deleted meanwhile/);
         await t.settled();

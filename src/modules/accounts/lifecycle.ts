@@ -126,7 +126,8 @@ export class AccountLifecycle {
     const hash = await hashPassword(newPassword);
     await this.deps.db.transaction().execute(async (trx) => {
       if (!(await this.#codes.markUsed(trx, id, now))) throw validationError({ code: [INVALID_CODE] });
-      await this.deps.users.setPassword(account.id, hash, now, trx);
+      // An account deleted meanwhile: its code is no good any more (and the transaction rolls back).
+      if ((await this.deps.users.setPassword(account.id, hash, now, trx)) === undefined) throw validationError({ code: [INVALID_CODE] });
     });
     this.deps.log.info({ userId: account.id }, 'password reset; every earlier token revoked');
   }

@@ -173,20 +173,23 @@ export class UserRepository {
       .execute();
   }
 
-  /** New password and a new session generation (every token issued so far stops working); returns the generation. */
+  /**
+   * New password and a new session generation (every token issued so far stops working); returns
+   * the generation, or undefined when the account is gone (deleted by another request meanwhile).
+   */
   async setPassword(
     id: number,
     passwordHash: string,
     now: string,
     trx: Kysely<Database> | Transaction<Database> = this.db,
-  ): Promise<number> {
+  ): Promise<number | undefined> {
     const row = await trx
       .updateTable('users')
       .set((eb) => ({ password_hash: passwordHash, session_generation: eb('session_generation', '+', 1), updated_at: now }))
       .where('id', '=', id)
       .returning('session_generation')
-      .executeTakeFirstOrThrow();
-    return Number(row.session_generation);
+      .executeTakeFirst();
+    return row && Number(row.session_generation);
   }
 
   /** The stored name of the user's profile picture in the profile of `role`, if any. */

@@ -220,6 +220,8 @@ export class AccountService {
     if (problems.length > 0) throw validationError({ new_password: problems });
     // A new session generation: every token issued so far stops working, the new pair belongs to it.
     const generation = await this.users.setPassword(user.id, await hashPassword(newPassword), this.deps.clock().toISOString());
+    // The account was deleted while the new password was being hashed: what its next request gets.
+    if (generation === undefined) throw authenticationFailed('User not found', 'user_not_found');
     return this.deps.tokens.issuePair(user.id, { generation });
   }
 
