@@ -32,6 +32,9 @@ export const notAuthenticated = (): ApiError =>
 export const authenticationFailed = (detail: string, code: string, extra: ErrorBody = {}): ApiError =>
   new ApiError(401, { detail, code, ...extra }, WWW_AUTHENTICATE);
 
+/** The token's account is gone (deleted, also by another request while this one was under way). */
+export const userNotFound = (): ApiError => authenticationFailed('User not found', 'user_not_found');
+
 export const invalidToken = (tokenType: 'access' | 'refresh'): ApiError =>
   authenticationFailed('Given token not valid for any token type', 'token_not_valid', {
     messages: [

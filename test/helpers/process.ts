@@ -124,11 +124,10 @@ export async function startCommandOnPort(
   });
   const exited = new Promise<number | string | null>((done) => child.on('exit', (code, signal) => done(signal ?? code)));
   const watch = watchOutput(child, exited);
-  const log = watch.output;
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited before answering:\n${log()}`);
+    if (child.exitCode !== null) throw new Error(`server exited before answering:\n${watch.output()}`);
     try {
       if ((await fetch(`${baseUrl}/health`)).ok) break;
     } catch {
@@ -137,7 +136,7 @@ export async function startCommandOnPort(
     if (Date.now() > deadline) {
       if (options.detached) stopGroup(child);
       else child.kill('SIGTERM');
-      throw new Error(`server did not answer /health:\n${log()}`);
+      throw new Error(`server did not answer /health:\n${watch.output()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -220,9 +220,9 @@ export class UserRepository {
    */
   async deleteWithMedia(id: number, now: string): Promise<{ names: string[]; email: string } | undefined> {
     return this.db.transaction().execute(async (trx) => {
-      // Held first (PostgreSQL): a change committing new files of this user holds the row FOR KEY
-      // SHARE (MediaRepository.holdOwners), so it either commits before the files are listed below,
-      // or finds the account gone. SQLite's write transactions run one at a time.
+      // Held first (PostgreSQL): every change of this user's files holds the row FOR KEY SHARE
+      // first (holdUser in media/repository.ts), so it either commits before the files are listed
+      // below, or finds the account gone. SQLite's write transactions run one at a time.
       const user = await trx
         .selectFrom('users')
         .select('email')

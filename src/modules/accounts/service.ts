@@ -7,6 +7,7 @@ import {
   CredentialError,
   invalidToken,
   notFound,
+  userNotFound,
   validationError,
   type FieldErrors,
 } from '../../errors.js';
@@ -204,7 +205,7 @@ export class AccountService {
     // Tokens carrying their session are checked against sign-outs in the same query.
     const found = claims.fam ? await this.users.findInSession(claims.user_id, claims.fam) : undefined;
     const user = claims.fam ? found?.user : await this.users.findById(claims.user_id);
-    if (!user) throw authenticationFailed('User not found', 'user_not_found');
+    if (!user) throw userNotFound();
     if (found?.sessionRevoked) throw invalidToken('access');
     if (!user.isActive) throw authenticationFailed('User is inactive', 'user_inactive');
     if (this.fromEndedGeneration(claims, user)) throw invalidToken('access');
@@ -221,7 +222,7 @@ export class AccountService {
     // A new session generation: every token issued so far stops working, the new pair belongs to it.
     const generation = await this.users.setPassword(user.id, await hashPassword(newPassword), this.deps.clock().toISOString());
     // The account was deleted while the new password was being hashed: what its next request gets.
-    if (generation === undefined) throw authenticationFailed('User not found', 'user_not_found');
+    if (generation === undefined) throw userNotFound();
     return this.deps.tokens.issuePair(user.id, { generation });
   }
 

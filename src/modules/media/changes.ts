@@ -2,7 +2,7 @@ import type { UploadedFile } from '../../http/multipart.js';
 import type { PictureFocus } from '../../images/analysis.js';
 import type { PictureDetails } from './pictures.js';
 import type { DeletionQueue } from './deletions.js';
-import { authenticationFailed } from '../../errors.js';
+import { userNotFound } from '../../errors.js';
 import { insertPictures, OwnerGoneError, type InTransaction, type MediaRepository } from './repository.js';
 import { storedNames, type FileTarget, type MediaIngest, type StoredFile } from './ingest.js';
 
@@ -64,7 +64,7 @@ export class MediaChanges {
       for (const name of Object.values(stored).flatMap(storedNames)) await this.deps.deletions.discard(name);
       // The account was deleted while its files were being stored (the commit held its owner
       // first, holdOwner): what the authentication would answer a moment later.
-      if (error instanceof OwnerGoneError) throw authenticationFailed('User not found', 'user_not_found');
+      if (error instanceof OwnerGoneError) throw userNotFound();
       throw error;
     }
     this.deps.deletions.later(committed.replaced);
