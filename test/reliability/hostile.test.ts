@@ -6,7 +6,7 @@ import { runCli } from '../../src/cli.js';
 import { expectNoOrphans, startTestApp, storedNames, TEST_JWT_SECRET, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, registration, type TestUser } from '../helpers/factories.js';
-import type { HttpResponse } from '../helpers/http.js';
+import { isDrfShaped, type HttpResponse } from '../helpers/http.js';
 import { video } from '../helpers/videos.js';
 import { animatedGif, BAD_FILES, HTML_PAYLOAD, jpeg, jpegHtmlPolyglot, jpegWithExif, pngClaiming } from '../helpers/images.js';
 
@@ -39,15 +39,6 @@ function gifClaiming(width: number, height: number): Buffer {
   frame.writeUInt16LE(height, 2);
   const data = Buffer.from([0x00, 0x02, 0x02, 0x4c, 0x01, 0x00, 0x3b]);
   return Buffer.concat([header, screen, palette, image, frame, data]);
-}
-
-function isDrfShaped(body: unknown): boolean {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
-  const record = body as Record<string, unknown>;
-  if (typeof record.detail === 'string') return true;
-  if (typeof record.message === 'string') return true;
-  const values = Object.values(record);
-  return values.length > 0 && values.every((v) => Array.isArray(v) && v.length > 0 && v.every((m) => typeof m === 'string'));
 }
 
 for (const db of DATABASES) {
