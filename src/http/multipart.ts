@@ -237,14 +237,7 @@ async function readForm(request: FastifyRequest, options: FormOptions): Promise<
         files[part.fieldname] = { content: target, bytes, filename: part.filename };
         continue;
       }
-      if (part.fieldnameTruncated) throw new ApiError(400, { detail: 'A form field name is too long.' });
-      if (part.valueTruncated) {
-        errors[part.fieldname] = [`Ensure this field has no more than ${FORM_FIELD_MAX_BYTES} characters.`];
-        continue;
-      }
-      const value = typeof part.value === 'string' ? part.value : String(part.value);
-      const previous = fields[part.fieldname];
-      fields[part.fieldname] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+      addField(fields, errors, part);
     }
     if (Object.keys(errors).length > 0) throw new ApiError(400, errors);
     return { body: fields, files, cleanup };
@@ -254,12 +247,68 @@ async function readForm(request: FastifyRequest, options: FormOptions): Promise<
   }
 }
 
+/** A text part into `fields` (repeats become arrays), or its refusal into `errors`. */
+function addField(
+  fields: Record<string, string | string[]>,
+  errors: Record<string, string[]>,
+  part: { fieldname: string; fieldnameTruncated: boolean; valueTruncated: boolean; value: unknown },
+): void {
+  if (part.fieldnameTruncated) throw new ApiError(400, { detail: 'A form field name is too long.' });
+  if (part.valueTruncated) {
+    errors[part.fieldname] = [`Ensure this field has no more than ${FORM_FIELD_MAX_BYTES} characters.`];
+    return;
+  }
+  const value = typeof part.value === 'string' ? part.value : String(part.value);
+  const previous = fields[part.fieldname];
+  fields[part.fieldname] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+}
+
+/**
+ * The text fields of a multipart body sent to a route that takes no file (repeats become arrays):
+ * DRF's default parsers read multipart on every view, so a client may sign in or change a setting
+ * with a multipart form, as it may with a urlencoded one. A file part is read and dropped, as
+ * those views ignore a field they do not know; the whole body stays within `limit` bytes (413
+ * past it, as for JSON).
+ */
+export async function readTextFields(request: FastifyRequest, limit: number): Promise<Record<string, string | string[]>> {
+  const bodyTooLarge = () => new ApiError(413, { detail: 'Request body is too large.' });
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw bodyTooLarge();
+  const fields: Record<string, string | string[]> = {};
+  const errors: Record<string, string[]> = {};
+  // A body without Content-Length (chunked) fails once it passes the limit.
+  let received = 0;
+  const overLimit = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > limit) {
+      request.raw.off('data', overLimit);
+      request.raw.emit('error', bodyTooLarge());
+    }
+  };
+  request.raw.on('data', overLimit);
+  try {
+    for await (const part of request.parts({ limits: { fileSize: limit } })) {
+      if (part.type === 'file') part.file.resume();
+      else addField(fields, errors, part);
+    }
+  } catch (error) {
+    if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw bodyTooLarge();
+    throw multipartError(error, { fileFields: {}, tmpDir: '' });
+  } finally {
+    request.raw.off('data', overLimit);
+  }
+  if (Object.keys(errors).length > 0) throw new ApiError(400, errors);
+  return fields;
+}
+
 const cleanups = new Set<Promise<void>>();
 
 /**
  * Runs `handle` with the received form and removes its temporary files whatever happens. The
  * removal runs after the answer is sent, off the upload's critical path; `uploadCleanupsSettled`
- * waits for it at shutdown, and `removeStaleUploads` catches what a killed process left.
+ * waits for it at shutdown, and `removeStaleUploads` catches what a killed process left. A route
+ * that uses it names `multipart/form-data` in `config.docs.consumes`: on any other route a
+ * multipart body has already been read into its text fields (http/bodies.ts).
  */
 export async function withForm<T>(request: FastifyRequest, options: FormOptions, handle: (form: ReceivedForm) => Promise<T>): Promise<T> {
   const form = await readForm(request, options);

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from '../helpers/app.js';
@@ -268,6 +269,79 @@ for (const target of DATABASES) {
           detail: 'No active account found with the given credentials',
           code: 'no_active_account',
         });
+      });
+    });
+
+    describe('multipart bodies on routes that take no file', () => {
+      // DRF's default parsers read JSON, urlencoded and multipart on every view of the live service.
+      const form = (fields: Record<string, string>, file?: { name: string; bytes: number }) => {
+        const body = new FormData();
+        for (const [name, value] of Object.entries(fields)) body.append(name, value);
+        if (file) body.append(file.name, new Blob([Buffer.alloc(file.bytes, 7)]), 'notes.bin');
+        return body;
+      };
+
+      it('registers, signs in and edits with multipart forms, a file part among the fields ignored', async () => {
+        const body = registration('talent');
+        const registered = await t.http.request('POST', '/api/register/', {
+          form: form(Object.fromEntries(Object.entries(body).map(([k, v]) => [k, String(v)]))),
+        });
+        expect(registered.status).toBe(201);
+        expect(registered.body.user.roles.is_talent).toBe(true);
+        const login = await t.http.request('POST', '/api/login/talent/', {
+          form: form({ email: body.email, password: body.password }, { name: 'attachment', bytes: 2000 }),
+        });
+        expect(login.status).toBe(200);
+        expect(login.body.email).toBe(body.email);
+        const headers = { Authorization: `Bearer ${login.body.access}`, ...roleHeader('talent') };
+        const links = await t.http.request('POST', '/api/profile/social-media/', {
+          form: form({ instagram: 'https://instagram.com/alex.doe' }),
+          headers,
+        });
+        expect(links.status).toBe(200);
+        expect((await t.http.get('/api/profile/social-media/', headers)).body.instagram).toBe('https://instagram.com/alex.doe');
+        const wrong = await t.http.request('POST', '/api/token/', { form: form({ email: body.email, password: 'Wrong-password-1' }) });
+        expect(wrong.status).toBe(401);
+        expect(wrong.body.code).toBe('no_active_account');
+      });
+
+      it('refuses a form over the JSON limit (64 KiB) with 413, declared or chunked, and two files with 400', async () => {
+        const user = await createUser(t.http, 'background');
+        const large = await t.http.request('POST', '/api/token/', {
+          form: form({ email: user.email, password: DEFAULT_PASSWORD }, { name: 'attachment', bytes: 70 * 1024 }),
+        });
+        expect(large.status).toBe(413);
+        expect(large.body).toEqual({ detail: 'Request body is too large.' });
+
+        const boundary = 'castfolio-chunked';
+        const part = (name: string, value: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+        const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const url = new URL('/api/token/', t.http.baseUrl);
+          const req = httpRequest(
+            url,
+            { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } },
+            (res) => {
+              let text = '';
+              res.setEncoding('utf8');
+              res.on('data', (chunk: string) => (text += chunk));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+            },
+          );
+          req.on('error', reject);
+          req.write(part('email', user.email));
+          // No Content-Length: the body arrives in chunks until it passes the limit.
+          for (let i = 0; i < 10; i++) req.write(part(`note${i}`, 'x'.repeat(8 * 1024)));
+          req.end(`--${boundary}--\r\n`);
+        });
+        expect(chunked.status).toBe(413);
+        expect(JSON.parse(chunked.body)).toEqual({ detail: 'Request body is too large.' });
+
+        const twoFiles = form({ email: user.email, password: DEFAULT_PASSWORD }, { name: 'a', bytes: 10 });
+        twoFiles.append('b', new Blob([Buffer.alloc(10)]), 'b.bin');
+        const refused = await t.http.request('POST', '/api/token/', { form: twoFiles });
+        expect(refused.status).toBe(400);
+        expect(refused.body).toEqual({ detail: 'Only one file may be uploaded per request.' });
+        expect((await t.http.get('/health')).status).toBe(200);
       });
     });
 
