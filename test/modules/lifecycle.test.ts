@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
+import { outboxFolderTransport } from '../../src/modules/mail/transport.js';
 import { expectNoOrphans, startTestApp, storedNames, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, DEFAULT_PASSWORD, registration, roleHeader } from '../helpers/factories.js';
@@ -410,5 +411,35 @@ describe('mail without SMTP_URL (the embedded default)', () => {
     const code = /verification code (\d{6})/.exec(eml)?.[1];
     expect(code).toMatch(/^\d{6}$/);
     expect((await t.http.post('/api/verify-code/', { email: user.email, code })).status).toBe(200);
+  });
+
+  it('shows a reader of the folder whole mails only, never one still being written', async () => {
+    const dir = mkdtempSync(path.join(t.dataDir, 'outbox-watch-'));
+    const transport = outboxFolderTransport(dir, { info: () => undefined });
+    const seen = new Map<string, number>();
+    let sending = true;
+    const watching = (async () => {
+      while (sending) {
+        for (const name of readdirSync(dir).filter((f) => f.endsWith('.eml'))) {
+          if (!seen.has(name)) seen.set(name, readFileSync(path.join(dir, name)).length);
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    const text = 'x'.repeat(200_000);
+    for (let i = 0; i < 30; i++)
+      await transport.send({
+        from: 'castfolio <no-reply@localhost>',
+        to: `reader${i}@example.com`,
+        subject: 'Hello',
+        text,
+        html: `<p>${text}</p>`,
+      });
+    sending = false;
+    await watching;
+    transport.close();
+    expect(seen.size).toBeGreaterThan(0);
+    // Every mail, the moment its name appeared, was whole (each is over 400 KB).
+    expect([...seen.values()].filter((bytes) => bytes < 400_000)).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Mail } from './templates.js';
@@ -32,17 +32,22 @@ const addressTag = (address: string) => createHash('sha256').update(address.trim
 /**
  * The embedded default: each mail becomes an .eml file in `dir`, readable by this process's user
  * only, so a developer can read the code without any mail server. The log says a mail was written,
- * never what it says. Files are removed with their account and after the retention period.
+ * never what it says. Files are removed with their account and after the retention period. A mail
+ * is written under a temporary name and renamed, so whoever reads the folder (a developer, a
+ * test, a tool watching it) finds whole mails only.
  */
 export function outboxFolderTransport(dir: string, log: { info(obj: unknown, msg: string): void }): MailTransport {
   const transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   const files = async () => (await readdir(dir).catch(() => [] as string[])).filter((name) => name.endsWith('.eml'));
+  // What a process stopped mid-write left (expire removes it with the old mails).
+  const unfinished = async () => (await readdir(dir).catch(() => [] as string[])).filter((name) => name.endsWith('.eml.partial'));
   return {
     send: async (mail) => {
       const info = await transporter.sendMail({ from: mail.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${addressTag(mail.to)}.eml`);
-      await writeFile(file, info.message as Buffer, { mode: 0o600 });
+      await writeFile(`${file}.partial`, info.message as Buffer, { mode: 0o600 });
+      await rename(`${file}.partial`, file);
       log.info({ file }, 'mail written to the outbox folder (no SMTP_URL)');
     },
     forget: async (address) => {
@@ -51,7 +56,7 @@ export function outboxFolderTransport(dir: string, log: { info(obj: unknown, msg
     },
     expire: async (olderThanMs, now = Date.now()) => {
       let removed = 0;
-      for (const name of await files()) {
+      for (const name of [...(await files()), ...(await unfinished())]) {
         const full = path.join(dir, name);
         const info = await stat(full).catch(() => undefined);
         if (info && now - info.mtimeMs > olderThanMs) {
