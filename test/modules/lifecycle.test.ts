@@ -7,6 +7,7 @@ import { expectNoOrphans, startTestApp, storedNames, type TestApp } from '../hel
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, DEFAULT_PASSWORD, registration, roleHeader } from '../helpers/factories.js';
 import { isVariantName, jpeg } from '../helpers/images.js';
+import { holdTransaction } from '../helpers/locks.js';
 import { startSmtpServer } from '../helpers/smtp.js';
 import { STORAGES } from '../helpers/storage.js';
 
@@ -227,6 +228,23 @@ for (const db of DATABASES) {
         expect(
           (await t.http.post('/api/password-reset/confirm/', { email: user.email, code, new_password: 'Brand-New-Pass-1' })).status,
         ).toBe(200);
+      });
+
+      it("refuses a code confirmed while its account is being deleted with the code's 400, and sets no password", async () => {
+        const user = await createUser(t.http, 'background');
+        await smtp.codeFor(user.email);
+        const received = mailsTo(user.email);
+        expect((await t.http.post('/api/password-reset/', { email: user.email })).status).toBe(200);
+        const code = await smtp.codeFor(user.email, received);
+        // Another client deletes the account; the confirmation arrives before that commits and
+        // writes after it.
+        const deletion = await holdTransaction(t.directDatabase, `DELETE FROM users WHERE id = ${Number(user.id)}`, 1000, 'COMMIT');
+        const confirm = await t.http.post('/api/password-reset/confirm/', { email: user.email, code, new_password: 'Brand-New-Pass-1' });
+        await deletion.released;
+        expect(confirm.status, confirm.text).toBe(400);
+        expect(Object.keys(confirm.body)).toContain('code');
+        expect((await t.http.post('/api/token/', { email: user.email, password: 'Brand-New-Pass-1' })).status).toBe(401);
+        expect(await t.database.db.selectFrom('users').select('id').where('id', '=', user.id).executeTakeFirst()).toBeUndefined();
       });
     });
 
