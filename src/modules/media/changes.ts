@@ -2,8 +2,7 @@ import type { UploadedFile } from '../../http/multipart.js';
 import type { PictureFocus } from '../../images/analysis.js';
 import type { PictureDetails } from './pictures.js';
 import type { DeletionQueue } from './deletions.js';
-import { userNotFound } from '../../errors.js';
-import { insertPictures, OwnerGoneError, type InTransaction, type MediaRepository } from './repository.js';
+import { insertPictures, type InTransaction, type MediaRepository } from './repository.js';
 import { storedNames, type FileTarget, type MediaIngest, type StoredFile } from './ingest.js';
 
 /** A file a change brings: what it is checked as and where it goes. */
@@ -61,10 +60,9 @@ export class MediaChanges {
       const now = this.deps.clock().toISOString();
       committed = await commit(stored, (trx) => insertPictures(trx, pictures, now));
     } catch (error) {
+      // Also when the account was deleted while its files were being stored (the commit held its
+      // owner first, holdOwner): OwnerGoneError then answers 401 user_not_found.
       for (const name of Object.values(stored).flatMap(storedNames)) await this.deps.deletions.discard(name);
-      // The account was deleted while its files were being stored (the commit held its owner
-      // first, holdOwner): what the authentication would answer a moment later.
-      if (error instanceof OwnerGoneError) throw userNotFound();
       throw error;
     }
     this.deps.deletions.later(committed.replaced);

@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Dialect } from '../../db/index.js';
 import type { Database } from '../../db/types.js';
+import { ApiError, userNotFound } from '../../errors.js';
 import type { PictureAnalysis } from '../../images/analysis.js';
 import { pictureFromColumns, type PictureDetails } from './pictures.js';
 import { isReferenced, referencedNames, variantNamesIn, type StoredVariant } from './references.js';
@@ -84,10 +85,15 @@ export async function holdOwner(trx: Transaction<Database>, dialect: Dialect, us
   if (!(await holdUser(trx, dialect, userId))) throw new OwnerGoneError();
 }
 
-/** The account a change's new files belong to was deleted while the change was being made. */
-export class OwnerGoneError extends Error {
+/**
+ * The account a change's new files belong to was deleted while the change was being made: it
+ * answers what the authentication would a moment later (401 user_not_found) wherever it is thrown;
+ * MediaChanges.apply discards the change's new files first.
+ */
+export class OwnerGoneError extends ApiError {
   constructor() {
-    super('the owner of the new files no longer exists');
+    const gone = userNotFound();
+    super(gone.statusCode, gone.body, gone.headers);
     this.name = 'OwnerGoneError';
   }
 }
