@@ -6,6 +6,7 @@ import { expectNoOrphans, startTestApp, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, roleHeader, type TestUser } from '../helpers/factories.js';
 import { isDrfShaped } from '../helpers/http.js';
+import { STORAGES } from '../helpers/storage.js';
 
 /**
  * Generated requests for every operation the OpenAPI document lists (fast-check): bodies built from
@@ -14,7 +15,8 @@ import { isDrfShaped } from '../helpers/http.js';
  * foreign and garbage credentials, conflicting role headers. Whatever comes, the answer is below
  * 500, a refusal is in Django REST Framework's shape, the server stays healthy, and no stored file
  * is left without a reference. The hand-written cases with exact statuses are in hostile.test.ts.
- * GENERATED_RUNS sets how many requests per database (600 by default) for a longer local campaign.
+ * On both databases and both storage drivers. GENERATED_RUNS sets how many requests per pair (600
+ * by default) for a longer local campaign.
  */
 
 interface Schema {
@@ -211,158 +213,165 @@ type Body =
   { kind: 'none' } | { kind: 'raw'; contentType: string; text: string } | { kind: 'form'; fields: [string, unknown][]; file?: string };
 
 for (const db of DATABASES) {
-  describe.skipIf(db.skipReason)(`generated requests for every documented operation on ${db.label}`, () => {
-    let t: TestApp;
-    let talent: TestUser;
-    let background: TestUser;
-    let picture: Buffer;
-    let operations: Operation[];
+  for (const store of STORAGES) {
+    describe.skipIf(db.skipReason)(`generated requests for every documented operation on ${db.label} with ${store.name} storage`, () => {
+      let t: TestApp;
+      let talent: TestUser;
+      let background: TestUser;
+      let picture: Buffer;
+      let operations: Operation[];
 
-    beforeAll(async () => {
-      t = await startTestApp(db);
-      talent = await createUser(t.http, 'talent');
-      background = await createUser(t.http, 'background');
-      // A plan that opens the items and the gallery's videos to the background account.
-      await runCli(
-        ['subscription', 'grant', background.email, 'background_jobs'],
-        t.config,
-        { out: () => undefined, err: () => undefined },
-        t.database,
-      );
-      picture = await sharp({ create: { width: 420, height: 520, channels: 3, background: '#b07850' } })
-        .jpeg()
-        .toBuffer();
-      const spec = (await t.http.get<OpenApi>('/openapi.json')).body;
-      operations = Object.entries(spec.paths).flatMap(([path, methods]) =>
-        Object.entries(methods)
-          .map(([method, operation]) => ({
-            method: method.toUpperCase(),
-            path,
-            parameters: operation.parameters ?? [],
-            bodies: Object.fromEntries(
-              Object.entries(operation.requestBody?.content ?? {}).map(([type, media]) => [type, media.schema ?? {}]),
-            ),
-          }))
-          .filter((operation) => !SKIPPED.has(`${operation.method} ${operation.path}`)),
-      );
-    });
-    afterAll(async () => t?.close());
-
-    /** One generated request for `operation`. */
-    function requestFor(operation: Operation): fc.Arbitrary<GeneratedRequest> {
-      const json = operation.bodies['application/json'];
-      const form = operation.bodies['multipart/form-data'] ?? operation.bodies['application/x-www-form-urlencoded'];
-      const bodies: fc.Arbitrary<Body>[] = [fc.constant({ kind: 'none' })];
-      if (operation.method !== 'GET') {
-        bodies.push(
-          fieldsFor(json ?? form).map((fields) => ({ kind: 'raw', contentType: 'application/json', text: jsonText(fields) })),
-          fc
-            .constantFrom('{', '[]', 'null', '"x"', '1', `{"a":${'['.repeat(5000)}`, '\u0000', '{"a":1}}')
-            .map((raw) => ({ kind: 'raw', contentType: 'application/json', text: raw })),
-          fc
-            .tuple(
-              fieldsFor(form ?? json),
-              fc.oneof(
-                { weight: 3, arbitrary: fc.constant(fileFieldOf(form)) },
-                { weight: 1, arbitrary: fc.constantFrom(undefined, 'profile_picture', 'media_file', 'image', 'photo') },
+      beforeAll(async () => {
+        t = await startTestApp(db, { storage: store });
+        talent = await createUser(t.http, 'talent');
+        background = await createUser(t.http, 'background');
+        // A plan that opens the items and the gallery's videos to the background account.
+        await runCli(
+          ['subscription', 'grant', background.email, 'background_jobs'],
+          t.config,
+          { out: () => undefined, err: () => undefined },
+          t.database,
+        );
+        picture = await sharp({ create: { width: 420, height: 520, channels: 3, background: '#b07850' } })
+          .jpeg()
+          .toBuffer();
+        const spec = (await t.http.get<OpenApi>('/openapi.json')).body;
+        operations = Object.entries(spec.paths).flatMap(([path, methods]) =>
+          Object.entries(methods)
+            .map(([method, operation]) => ({
+              method: method.toUpperCase(),
+              path,
+              parameters: operation.parameters ?? [],
+              bodies: Object.fromEntries(
+                Object.entries(operation.requestBody?.content ?? {}).map(([type, media]) => [type, media.schema ?? {}]),
               ),
-            )
-            .map(([fields, file]) => ({
-              kind: 'form',
-              fields,
-              file,
-            })),
-          fieldsFor(form ?? json).map((fields) => ({
-            kind: 'raw',
-            contentType: 'application/x-www-form-urlencoded',
-            text: new URLSearchParams(fields.map(([k, v]): [string, string] => [k, text(v)])).toString(),
-          })),
-          fc.constantFrom('text/plain', 'application/xml', 'multipart/form-data', 'multipart/form-data; boundary=x').map((contentType) => ({
-            kind: 'raw',
-            contentType,
-            text: '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\nb',
-          })),
+            }))
+            .filter((operation) => !SKIPPED.has(`${operation.method} ${operation.path}`)),
         );
-      }
-      const pathParameters = operation.parameters.filter((p) => p.in === 'path').map((p) => p.name);
-      const queryValue = (parameter: Parameter) =>
-        fc.tuple(
-          fc.constant(parameter.name),
-          fc.oneof({ weight: 3, arbitrary: plausible(parameter.schema ?? {}).map(text) }, { weight: 1, arbitrary: hostileString }),
-        );
-      const queryParameters = operation.parameters.filter((p) => p.in === 'query').map(queryValue);
-      return fc.record({
-        // Mostly the account the path is for, with its role header, so that most requests reach
-        // past the authentication to the route's own checks.
-        who: fc.oneof(
-          { weight: 6, arbitrary: fc.constant('owner' as const) },
-          { weight: 1, arbitrary: fc.constantFrom('talent' as const, 'background' as const, 'nobody' as const, 'garbage' as const) },
-        ),
-        roleHeaders: fc.oneof(
-          { weight: 3, arbitrary: fc.constant(undefined) },
-          {
-            weight: 1,
-            arbitrary: fc.dictionary(
-              fc.constantFrom('is-talent', 'is-background'),
-              fc.constantFrom('true', 'false', 'TRUE', '1', '', 'yes'),
-              {
-                maxKeys: 2,
-              },
-            ),
-          },
-        ),
-        path: fc.tuple(...pathParameters.map(() => pathValue)),
-        query: fc.array(fc.oneof(...queryParameters, fc.tuple(fc.constantFrom('page', 'partial', 'format', '__proto__'), hostileString)), {
-          maxLength: 3,
-        }),
-        body: fc.oneof(...bodies),
       });
-    }
+      afterAll(async () => t?.close());
 
-    async function send(operation: Operation, request: GeneratedRequest) {
-      let index = 0;
-      const path = operation.path.replace(/\{[^}]+\}/g, () => String(request.path[index++]));
-      const query = request.query.map(([k, v]) => `${encoded(k)}=${encoded(v)}`).join('&');
-      const owner = /talent|social-media/.test(operation.path) ? talent : background;
-      const user =
-        request.who === 'owner' ? owner : request.who === 'talent' ? talent : request.who === 'background' ? background : undefined;
-      // Without generated role headers, the user's own (what the live clients send).
-      const headers: Record<string, string> = { ...(request.roleHeaders ?? (user ? roleHeader(user.role) : {})) };
-      if (user) headers.Authorization = `Bearer ${user.access}`;
-      if (request.who === 'garbage') headers.Authorization = 'Bearer not.a.token';
-      const url = `${path}${query ? `?${query}` : ''}`;
-      const { body } = request;
-      if (body.kind === 'raw')
-        return t.http.request(operation.method, url, { body: body.text, headers: { ...headers, 'content-type': body.contentType } });
-      if (body.kind === 'form') {
-        const form = new FormData();
-        for (const [name, value] of body.fields) form.append(name, text(value));
-        if (body.file) form.append(body.file, new Blob([picture], { type: 'image/jpeg' }), 'photo.jpg');
-        return t.http.request(operation.method, url, { form, headers });
+      /** One generated request for `operation`. */
+      function requestFor(operation: Operation): fc.Arbitrary<GeneratedRequest> {
+        const json = operation.bodies['application/json'];
+        const form = operation.bodies['multipart/form-data'] ?? operation.bodies['application/x-www-form-urlencoded'];
+        const bodies: fc.Arbitrary<Body>[] = [fc.constant({ kind: 'none' })];
+        if (operation.method !== 'GET') {
+          bodies.push(
+            fieldsFor(json ?? form).map((fields) => ({ kind: 'raw', contentType: 'application/json', text: jsonText(fields) })),
+            fc
+              .constantFrom('{', '[]', 'null', '"x"', '1', `{"a":${'['.repeat(5000)}`, '\u0000', '{"a":1}}')
+              .map((raw) => ({ kind: 'raw', contentType: 'application/json', text: raw })),
+            fc
+              .tuple(
+                fieldsFor(form ?? json),
+                fc.oneof(
+                  { weight: 3, arbitrary: fc.constant(fileFieldOf(form)) },
+                  { weight: 1, arbitrary: fc.constantFrom(undefined, 'profile_picture', 'media_file', 'image', 'photo') },
+                ),
+              )
+              .map(([fields, file]) => ({
+                kind: 'form',
+                fields,
+                file,
+              })),
+            fieldsFor(form ?? json).map((fields) => ({
+              kind: 'raw',
+              contentType: 'application/x-www-form-urlencoded',
+              text: new URLSearchParams(fields.map(([k, v]): [string, string] => [k, text(v)])).toString(),
+            })),
+            fc
+              .constantFrom('text/plain', 'application/xml', 'multipart/form-data', 'multipart/form-data; boundary=x')
+              .map((contentType) => ({
+                kind: 'raw',
+                contentType,
+                text: '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\nb',
+              })),
+          );
+        }
+        const pathParameters = operation.parameters.filter((p) => p.in === 'path').map((p) => p.name);
+        const queryValue = (parameter: Parameter) =>
+          fc.tuple(
+            fc.constant(parameter.name),
+            fc.oneof({ weight: 3, arbitrary: plausible(parameter.schema ?? {}).map(text) }, { weight: 1, arbitrary: hostileString }),
+          );
+        const queryParameters = operation.parameters.filter((p) => p.in === 'query').map(queryValue);
+        return fc.record({
+          // Mostly the account the path is for, with its role header, so that most requests reach
+          // past the authentication to the route's own checks.
+          who: fc.oneof(
+            { weight: 6, arbitrary: fc.constant('owner' as const) },
+            { weight: 1, arbitrary: fc.constantFrom('talent' as const, 'background' as const, 'nobody' as const, 'garbage' as const) },
+          ),
+          roleHeaders: fc.oneof(
+            { weight: 3, arbitrary: fc.constant(undefined) },
+            {
+              weight: 1,
+              arbitrary: fc.dictionary(
+                fc.constantFrom('is-talent', 'is-background'),
+                fc.constantFrom('true', 'false', 'TRUE', '1', '', 'yes'),
+                {
+                  maxKeys: 2,
+                },
+              ),
+            },
+          ),
+          path: fc.tuple(...pathParameters.map(() => pathValue)),
+          query: fc.array(
+            fc.oneof(...queryParameters, fc.tuple(fc.constantFrom('page', 'partial', 'format', '__proto__'), hostileString)),
+            {
+              maxLength: 3,
+            },
+          ),
+          body: fc.oneof(...bodies),
+        });
       }
-      return t.http.request(operation.method, url, { headers });
-    }
 
-    it('answers every one below 500, refusals in DRF shape, and leaves no file without a reference', async () => {
-      expect(operations.length).toBeGreaterThanOrEqual(50);
-      const statuses = new Map<number, number>();
-      const generated = fc
-        .constantFrom(...operations)
-        .chain((operation) => requestFor(operation).map((request) => ({ operation, request })));
-      await fc.assert(
-        fc.asyncProperty(generated, async ({ operation, request }) => {
-          const res = await send(operation, request);
-          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-          const where = `${operation.method} ${operation.path}`;
-          expect(res.status, `${where}: ${res.text.slice(0, 300)}`).toBeLessThan(500);
-          if (res.status >= 400) expect(isDrfShaped(res.body), `${where} ${res.status}: ${res.text.slice(0, 300)}`).toBe(true);
-        }),
-        { numRuns: Number(process.env.GENERATED_RUNS ?? 600) },
-      );
-      expect((await t.http.get('/health')).status).toBe(200);
-      // The generated requests reached past the refusals too (some were accepted).
-      expect([...statuses.keys()].some((status) => status < 300)).toBe(true);
-      await expectNoOrphans(t);
-    }, 180_000);
-  });
+      async function send(operation: Operation, request: GeneratedRequest) {
+        let index = 0;
+        const path = operation.path.replace(/\{[^}]+\}/g, () => String(request.path[index++]));
+        const query = request.query.map(([k, v]) => `${encoded(k)}=${encoded(v)}`).join('&');
+        const owner = /talent|social-media/.test(operation.path) ? talent : background;
+        const user =
+          request.who === 'owner' ? owner : request.who === 'talent' ? talent : request.who === 'background' ? background : undefined;
+        // Without generated role headers, the user's own (what the live clients send).
+        const headers: Record<string, string> = { ...(request.roleHeaders ?? (user ? roleHeader(user.role) : {})) };
+        if (user) headers.Authorization = `Bearer ${user.access}`;
+        if (request.who === 'garbage') headers.Authorization = 'Bearer not.a.token';
+        const url = `${path}${query ? `?${query}` : ''}`;
+        const { body } = request;
+        if (body.kind === 'raw')
+          return t.http.request(operation.method, url, { body: body.text, headers: { ...headers, 'content-type': body.contentType } });
+        if (body.kind === 'form') {
+          const form = new FormData();
+          for (const [name, value] of body.fields) form.append(name, text(value));
+          if (body.file) form.append(body.file, new Blob([picture], { type: 'image/jpeg' }), 'photo.jpg');
+          return t.http.request(operation.method, url, { form, headers });
+        }
+        return t.http.request(operation.method, url, { headers });
+      }
+
+      it('answers every one below 500, refusals in DRF shape, and leaves no file without a reference', async () => {
+        expect(operations.length).toBeGreaterThanOrEqual(50);
+        const statuses = new Map<number, number>();
+        const generated = fc
+          .constantFrom(...operations)
+          .chain((operation) => requestFor(operation).map((request) => ({ operation, request })));
+        await fc.assert(
+          fc.asyncProperty(generated, async ({ operation, request }) => {
+            const res = await send(operation, request);
+            statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+            const where = `${operation.method} ${operation.path}`;
+            expect(res.status, `${where}: ${res.text.slice(0, 300)}`).toBeLessThan(500);
+            if (res.status >= 400) expect(isDrfShaped(res.body), `${where} ${res.status}: ${res.text.slice(0, 300)}`).toBe(true);
+          }),
+          { numRuns: Number(process.env.GENERATED_RUNS ?? 600) },
+        );
+        expect((await t.http.get('/health')).status).toBe(200);
+        // The generated requests reached past the refusals too (some were accepted).
+        expect([...statuses.keys()].some((status) => status < 300)).toBe(true);
+        await expectNoOrphans(t);
+      }, 180_000);
+    });
+  }
 }
