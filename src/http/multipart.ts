@@ -114,13 +114,13 @@ function tooLargeFor(options: FormOptions, field: string | undefined): ApiError 
   return tooLarge(name, options.fileFields[name]?.tooLargeMessage ?? 'The file is too large.');
 }
 
-/** @fastify/multipart's and busboy's errors, in DRF's words. */
-function multipartError(error: unknown, options: FormOptions): unknown {
+/** @fastify/multipart's and busboy's errors, in DRF's words (`tooLarge`: the 413 for a file over its limit). */
+function multipartError(error: unknown, tooLarge: (field: string | undefined) => ApiError): unknown {
   if (error instanceof ApiError) return error;
   const e = error as { code?: string; message?: string; part?: { fieldname?: string } };
   switch (e.code) {
     case 'FST_REQ_FILE_TOO_LARGE':
-      return tooLargeFor(options, e.part?.fieldname);
+      return tooLarge(e.part?.fieldname);
     case 'FST_FILES_LIMIT':
       return new ApiError(400, { detail: 'Only one file may be uploaded per request.' });
     case 'FST_FIELDS_LIMIT':
@@ -243,7 +243,7 @@ async function readForm(request: FastifyRequest, options: FormOptions): Promise<
     return { body: fields, files, cleanup };
   } catch (error) {
     await cleanup();
-    throw multipartError(error, options);
+    throw multipartError(error, (field) => tooLargeFor(options, field));
   }
 }
 
@@ -292,8 +292,7 @@ export async function readTextFields(request: FastifyRequest, limit: number): Pr
       else addField(fields, errors, part);
     }
   } catch (error) {
-    if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw bodyTooLarge();
-    throw multipartError(error, { fileFields: {}, tmpDir: '' });
+    throw multipartError(error, bodyTooLarge);
   } finally {
     request.raw.off('data', overLimit);
   }

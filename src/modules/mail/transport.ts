@@ -38,9 +38,7 @@ const addressTag = (address: string) => createHash('sha256').update(address.trim
  */
 export function outboxFolderTransport(dir: string, log: { info(obj: unknown, msg: string): void }): MailTransport {
   const transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
-  const files = async () => (await readdir(dir).catch(() => [] as string[])).filter((name) => name.endsWith('.eml'));
-  // What a process stopped mid-write left (expire removes it with the old mails).
-  const unfinished = async () => (await readdir(dir).catch(() => [] as string[])).filter((name) => name.endsWith('.eml.partial'));
+  const listed = async (pattern: RegExp) => (await readdir(dir).catch(() => [] as string[])).filter((name) => pattern.test(name));
   return {
     send: async (mail) => {
       const info = await transporter.sendMail({ from: mail.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
@@ -52,11 +50,14 @@ export function outboxFolderTransport(dir: string, log: { info(obj: unknown, msg
     },
     forget: async (address) => {
       const tag = `-${addressTag(address)}.eml`;
-      await Promise.all((await files()).filter((name) => name.endsWith(tag)).map((name) => rm(path.join(dir, name), { force: true })));
+      await Promise.all(
+        (await listed(/\.eml$/)).filter((name) => name.endsWith(tag)).map((name) => rm(path.join(dir, name), { force: true })),
+      );
     },
     expire: async (olderThanMs, now = Date.now()) => {
       let removed = 0;
-      for (const name of [...(await files()), ...(await unfinished())]) {
+      // With what a process stopped mid-write left (.eml.partial).
+      for (const name of await listed(/\.eml(\.partial)?$/)) {
         const full = path.join(dir, name);
         const info = await stat(full).catch(() => undefined);
         if (info && now - info.mtimeMs > olderThanMs) {
