@@ -34,6 +34,27 @@ export function asDictionary(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+/**
+ * A form's text values read as the body schema's integers, numbers and booleans, as DRF's fields
+ * read a form ("12" an integer, "true" a boolean): a form carries text only. Anything else stays
+ * text, for the validation to refuse with the field's message ("1.5" is no integer).
+ */
+export function typedFormValues(schema: unknown, body: unknown): unknown {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> } | undefined)?.properties;
+  if (!properties || body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  const typed: Record<string, unknown> = { ...(body as Record<string, unknown>) };
+  for (const [name, value] of Object.entries(typed)) {
+    if (typeof value !== 'string' || !Object.hasOwn(properties, name)) continue;
+    const type = properties[name]!.type;
+    const text = value.trim();
+    if (type === 'integer' && /^-?\d{1,15}$/.test(text)) typed[name] = Number(text);
+    else if (type === 'number' && /^-?\d{1,15}(\.\d{1,15})?$/.test(text)) typed[name] = Number(text);
+    else if (type === 'boolean' && /^(true|1|on|yes)$/i.test(text)) typed[name] = true;
+    else if (type === 'boolean' && /^(false|0|off|no)$/i.test(text)) typed[name] = false;
+  }
+  return typed;
+}
+
 function fieldOf(instancePath: string): string | undefined {
   const first = instancePath.split('/')[1];
   return first === undefined || first === '' ? undefined : first.replace(/~1/g, '/').replace(/~0/g, '~');

@@ -87,6 +87,19 @@ for (const target of DATABASES) {
           expect(Object.keys(refused.body)).toEqual(['order']);
         }
         expect((await t.http.get(base, user.headers)).body.map((item: { name: string }) => item.name)).toEqual(['C', 'A', 'B']);
+
+        // A form sends the list as a repeated field of digits (DRF's parsers read forms on every view).
+        const form = new FormData();
+        for (const id of [b, c, a]) form.append('order', String(id));
+        const fromForm = await t.http.request('POST', `${base}reorder/`, { form, headers: user.headers });
+        expect(fromForm.status, fromForm.text).toBe(200);
+        expect(fromForm.body.map((item: { name: string }) => item.name)).toEqual(['B', 'C', 'A']);
+        const fromUrlencoded = await t.http.request('POST', `${base}reorder/`, {
+          body: new URLSearchParams([a, b, c].map((id): [string, string] => ['order', String(id)])).toString(),
+          headers: { ...user.headers, 'content-type': 'application/x-www-form-urlencoded' },
+        });
+        expect(fromUrlencoded.status, fromUrlencoded.text).toBe(200);
+        expect(fromUrlencoded.body.map((item: { name: string }) => item.name)).toEqual(['A', 'B', 'C']);
         for (const id of ids) await t.http.request('DELETE', `${base}${id}/`, { headers: user.headers });
       });
 

@@ -378,6 +378,24 @@ for (const db of DATABASES) {
           await expectNoOrphans(t);
         });
 
+        it('takes the frame from a form too, urlencoded or multipart, its text read as integers ("1.5" is none)', async () => {
+          const someone = await createUser(t.http, 'talent');
+          await upload(pictureForm(await headshot()), someone);
+          const fields = { x: '100', y: '200', width: '300', height: '400' };
+          const urlencoded = await t.http.request('PUT', FOCUS, { urlencoded: fields, headers: someone.headers });
+          expect(urlencoded.status, urlencoded.text).toBe(200);
+          expect(urlencoded.body.profile.profile_picture_info.focus).toEqual({ x: 100, y: 200, width: 300, height: 400, source: 'user' });
+          const form = new FormData();
+          for (const [name, value] of Object.entries({ ...fields, x: ' 50 ' })) form.append(name, value);
+          const multipart = await t.http.request('PUT', FOCUS, { form, headers: someone.headers });
+          expect(multipart.status, multipart.text).toBe(200);
+          expect(multipart.body.profile.profile_picture_info.focus).toEqual({ x: 50, y: 200, width: 300, height: 400, source: 'user' });
+          const fraction = await t.http.request('PUT', FOCUS, { urlencoded: { ...fields, x: '1.5' }, headers: someone.headers });
+          expect(fraction.status).toBe(400);
+          expect(fraction.body).toEqual({ x: ['A valid integer is required.'] });
+          await expectNoOrphans(t);
+        });
+
         it('refuses a frame outside the picture, a bad body, or no picture, with field errors and nothing changed', async () => {
           const someone = await createUser(t.http, 'talent');
           const none = await t.http.request('PUT', FOCUS, { json: { x: 1, y: 1 }, headers: someone.headers });

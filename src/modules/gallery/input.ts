@@ -206,10 +206,16 @@ export function parseGalleryPatch(body: unknown): GalleryPatch {
   return patch;
 }
 
-/** POST …/media/reorder/: {"order": [id, …]} naming every item once. */
+/**
+ * POST …/media/reorder/: {"order": [id, …]} naming every item once. A form sends the list as a
+ * repeated field (one value for a one-item gallery) of digits, which count as ids, as DRF's list of
+ * integers reads them.
+ */
 export function parseReorder(body: unknown): number[] {
-  const order = asDictionary(body).order;
-  if (!Array.isArray(order)) throw validationError({ order: ['Expected a list of items.'] });
+  const given = asDictionary(body).order;
+  const listed = typeof given === 'string' ? [given] : given;
+  if (!Array.isArray(listed)) throw validationError({ order: ['Expected a list of items.'] });
+  const order = listed.map((id: unknown) => (typeof id === 'string' && /^\s*\d{1,15}\s*$/.test(id) ? Number(id) : id));
   if (order.length > 1000 || !order.every((id) => Number.isSafeInteger(id) && (id as number) > 0)) {
     throw validationError({ order: ['Each entry must be the id of one of your gallery items.'] });
   }

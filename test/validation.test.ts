@@ -1,0 +1,43 @@
+import { Type } from 'typebox';
+import { describe, expect, it } from 'vitest';
+import { typedFormValues } from '../src/validation.js';
+
+describe('typedFormValues: a form’s text read as the body schema’s types, as DRF’s fields read a form', () => {
+  const schema = Type.Object({
+    count: Type.Integer(),
+    ratio: Type.Optional(Type.Number()),
+    public: Type.Optional(Type.Boolean()),
+    name: Type.Optional(Type.String()),
+  });
+
+  it('reads integers, numbers and booleans, and leaves text, unknown fields and repeats as they are', () => {
+    expect(typedFormValues(schema, { count: ' 12 ', ratio: '0.75', public: 'true', name: '42', other: '7', tags: ['1', '2'] })).toEqual({
+      count: 12,
+      ratio: 0.75,
+      public: true,
+      name: '42',
+      other: '7',
+      tags: ['1', '2'],
+    });
+    for (const [text, value] of [
+      ['1', true],
+      ['on', true],
+      ['Yes', true],
+      ['0', false],
+      ['FALSE', false],
+      ['off', false],
+    ] as const)
+      expect(typedFormValues(schema, { count: '1', public: text })).toEqual({ count: 1, public: value });
+  });
+
+  it('leaves what is not one of them as text, for the validation to refuse with the field’s message', () => {
+    expect(typedFormValues(schema, { count: '1.5', ratio: '1e400', public: 'maybe' })).toEqual({
+      count: '1.5',
+      ratio: '1e400',
+      public: 'maybe',
+    });
+    expect(typedFormValues(schema, { count: '99999999999999999999' })).toEqual({ count: '99999999999999999999' });
+    expect(typedFormValues(undefined, { count: '1' })).toEqual({ count: '1' });
+    expect(typedFormValues(schema, null)).toBeNull();
+  });
+});
