@@ -35,6 +35,15 @@ export function asDictionary(body: unknown): Record<string, unknown> {
 }
 
 /**
+ * An integer as DRF's IntegerField reads one: a number, or text of digits (a sign and spaces
+ * around allowed), within the safe range; undefined for anything else ("1.5", "12a", 2^60).
+ */
+export function integerOf(value: unknown): number | undefined {
+  const parsed = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  return Number.isSafeInteger(parsed) ? parsed : undefined;
+}
+
+/**
  * A form's text values read as the body schema's integers, numbers and booleans, as DRF's fields
  * read a form ("12" an integer, "true" a boolean): a form carries text only. Anything else stays
  * text, for the validation to refuse with the field's message ("1.5" is no integer).
@@ -47,7 +56,7 @@ export function typedFormValues(schema: unknown, body: unknown): unknown {
     if (typeof value !== 'string' || !Object.hasOwn(properties, name)) continue;
     const type = properties[name]!.type;
     const text = value.trim();
-    if (type === 'integer' && /^-?\d{1,15}$/.test(text)) typed[name] = Number(text);
+    if (type === 'integer') typed[name] = integerOf(text) ?? value;
     else if (type === 'number' && /^-?\d{1,15}(\.\d{1,15})?$/.test(text)) typed[name] = Number(text);
     else if (type === 'boolean' && /^(true|1|on|yes)$/i.test(text)) typed[name] = true;
     else if (type === 'boolean' && /^(false|0|off|no)$/i.test(text)) typed[name] = false;

@@ -1,6 +1,6 @@
 import { validationError, type FieldErrors } from '../../errors.js';
 import type { UploadedFile } from '../../http/multipart.js';
-import { asDictionary } from '../../validation.js';
+import { asDictionary, integerOf } from '../../validation.js';
 
 export const MEDIA_FIELD = 'media_file';
 const NAME_MAX = 124;
@@ -215,7 +215,7 @@ export function parseReorder(body: unknown): number[] {
   const given = asDictionary(body).order;
   const listed = typeof given === 'string' ? [given] : given;
   if (!Array.isArray(listed)) throw validationError({ order: ['Expected a list of items.'] });
-  const order = listed.map((id: unknown) => (typeof id === 'string' && /^\s*\d{1,15}\s*$/.test(id) ? Number(id) : id));
+  const order = listed.map((id: unknown) => (typeof id === 'string' ? (integerOf(id) ?? id) : id));
   if (order.length > 1000 || !order.every((id) => Number.isSafeInteger(id) && (id as number) > 0)) {
     throw validationError({ order: ['Each entry must be the id of one of your gallery items.'] });
   }

@@ -1,5 +1,6 @@
 import { Type, type TSchema } from 'typebox';
 import type { ItemsTable } from '../../db/types.js';
+import { integerOf } from '../../validation.js';
 
 /** The eight kinds of item a background user can offer to productions. */
 export const ITEM_TYPES = [
@@ -72,9 +73,8 @@ function integer(column: Column, min: number, max: () => number): FieldSpec {
     schema: Type.Union([Type.Integer(), Type.Null()]),
     parse(value) {
       if (value === null || value === '') return ok(null);
-      const parsed =
-        typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
-      if (!Number.isSafeInteger(parsed)) return fail('A valid integer is required.');
+      const parsed = integerOf(value);
+      if (parsed === undefined) return fail('A valid integer is required.');
       if (parsed < min) return fail(`Ensure this value is greater than or equal to ${min}.`);
       if (parsed > max()) return fail(`Ensure this value is less than or equal to ${max()}.`);
       return ok(parsed);
