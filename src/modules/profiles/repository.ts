@@ -3,8 +3,8 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Dialect } from '../../db/index.js';
 import type { Database } from '../../db/types.js';
 import { ITEM_TYPES } from '../items/catalogue.js';
-import { preparedQuery } from '../../db/prepared.js';
-import { enqueueDeletions, holdOwner, type InTransaction } from '../media/repository.js';
+import { PreparedQuery, preparedQuery } from '../../db/prepared.js';
+import { enqueueDeletion, holdOwner, type InTransaction } from '../media/repository.js';
 import type { SocialLinks } from '../social/repository.js';
 import { activeFirst, type SubscriptionRecord } from '../subscriptions/repository.js';
 
@@ -96,6 +96,9 @@ export class ProfileRepository {
   // The profile reads run on every GET and after every update.
   readonly #background;
   readonly #talent;
+  // Every upload's commit reads and sets the picture (applyPicture).
+  readonly #currentPicture = {} as Record<ProfileTable, PreparedQuery<{ userId: number }, { profile_picture: string | null }>>;
+  readonly #setPicture = {} as Record<ProfileTable, PreparedQuery<{ userId: number; picture: string | null; now: string }, unknown>>;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -106,6 +109,22 @@ export class ProfileRepository {
       'now',
     ]);
     this.#talent = preparedQuery(db, (args: { userId: number; now: string }) => this.talentQuery(args.userId, args.now), ['userId', 'now']);
+    for (const table of ['talent_profiles', 'background_profiles'] as const) {
+      this.#currentPicture[table] = new PreparedQuery(
+        (trx, args: { userId: number }) =>
+          trx
+            .selectFrom(table)
+            .select('profile_picture')
+            .where('user_id', '=', args.userId)
+            .$if(dialect === 'postgres', (qb) => qb.forUpdate()),
+        ['userId'],
+      );
+      this.#setPicture[table] = new PreparedQuery(
+        (trx, args: { userId: number; picture: string | null; now: string }) =>
+          trx.updateTable(table).set({ profile_picture: args.picture, updated_at: args.now }).where('user_id', '=', args.userId),
+        ['userId', 'picture', 'now'],
+      );
+    }
   }
 
   /**
@@ -246,26 +265,24 @@ export class ProfileRepository {
     return this.db.transaction().execute(async (trx) => {
       await holdOwner(trx, this.dialect, userId);
       await first?.(trx);
-      const lockRow = () =>
-        trx
-          .selectFrom(table)
-          .select('profile_picture')
-          .where('user_id', '=', userId)
-          .$if(this.dialect === 'postgres', (qb) => qb.forUpdate())
-          .executeTakeFirst();
+      // The row, locked (PostgreSQL) before it changes; created first for a user who has none.
+      const lockRow = async () => (await this.#currentPicture[table].run(trx, { userId }))[0];
       let current = await lockRow();
       if (!current) {
         await this.ensureProfile(table, userId, now, trx);
         current = await lockRow();
       }
       if (!current) throw new Error(`no ${table} row for user ${userId}`);
-      await trx
-        .updateTable(table)
-        .set({ ...patch, profile_picture: picture, updated_at: now })
-        .where('user_id', '=', userId)
-        .execute();
+      if (Object.keys(patch).length > 0) {
+        await trx
+          .updateTable(table)
+          .set({ ...patch, updated_at: now })
+          .where('user_id', '=', userId)
+          .execute();
+      }
+      await this.#setPicture[table].run(trx, { userId, picture, now });
       const old = current.profile_picture;
-      if (old && old !== picture) await enqueueDeletions(trx, [old], now);
+      if (old && old !== picture) await enqueueDeletion(trx, this.dialect, old, now);
       return old && old !== picture ? old : null;
     });
   }
