@@ -1,7 +1,7 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { Dialect } from '../../db/index.js';
 import { PreparedQuery, preparedPerDialect } from '../../db/prepared.js';
-import type { Database } from '../../db/types.js';
+import type { Database, PicturesTable } from '../../db/types.js';
 import { ApiError, userNotFound } from '../../errors.js';
 import type { PictureAnalysis } from '../../images/analysis.js';
 import { pictureFromColumns, type PictureDetails } from './pictures.js';
@@ -32,22 +32,9 @@ export async function withPictures<R extends object>(
   });
 }
 
-/** A picture's row as inserted. */
-interface PictureRow extends Record<string, unknown> {
-  name: string;
-  user_id: number;
-  width: number;
-  height: number;
-  placeholder: string | null;
-  variant_set: string;
-  variants: string;
-  analysis: string | null;
-  created_at: string;
-}
-
 /** One picture's row, unless a row of that name exists. */
 const INSERT_PICTURE = preparedPerDialect(
-  (db, row: PictureRow) =>
+  (db, row: Insertable<PicturesTable>) =>
     db
       .insertInto('pictures')
       .values(row)
