@@ -43,6 +43,39 @@ export function integerOf(value: unknown): number | undefined {
   return Number.isSafeInteger(parsed) ? parsed : undefined;
 }
 
+// DRF's BooleanField.TRUE_VALUES and FALSE_VALUES.
+const TRUE_VALUES = new Set<unknown>(['t', 'T', 'y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON', '1', 1, true]);
+const FALSE_VALUES = new Set<unknown>([
+  'f',
+  'F',
+  'n',
+  'N',
+  'no',
+  'No',
+  'NO',
+  'false',
+  'False',
+  'FALSE',
+  'off',
+  'Off',
+  'OFF',
+  '0',
+  0,
+  false,
+]);
+
+/**
+ * A boolean as DRF's BooleanField reads one: true or false, 1 or 0, or one of its spellings of
+ * them (spaces around allowed); undefined for anything else ("maybe", and "", which each field
+ * treats as it documents).
+ */
+export function booleanOf(value: unknown): boolean | undefined {
+  const given = typeof value === 'string' ? value.trim() : value;
+  if (TRUE_VALUES.has(given)) return true;
+  if (FALSE_VALUES.has(given)) return false;
+  return undefined;
+}
+
 /**
  * A form's text values read as the body schema's integers, numbers and booleans, as DRF's fields
  * read a form ("12" an integer, "true" a boolean): a form carries text only. Anything else stays
@@ -58,8 +91,7 @@ export function typedFormValues(schema: unknown, body: unknown): unknown {
     const text = value.trim();
     if (type === 'integer') typed[name] = integerOf(text) ?? value;
     else if (type === 'number' && /^-?\d{1,15}(\.\d{1,15})?$/.test(text)) typed[name] = Number(text);
-    else if (type === 'boolean' && /^(true|1|on|yes)$/i.test(text)) typed[name] = true;
-    else if (type === 'boolean' && /^(false|0|off|no)$/i.test(text)) typed[name] = false;
+    else if (type === 'boolean') typed[name] = booleanOf(text) ?? value;
   }
   return typed;
 }

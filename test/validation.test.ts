@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { describe, expect, it } from 'vitest';
-import { typedFormValues } from '../src/validation.js';
+import { booleanOf, typedFormValues } from '../src/validation.js';
 
 describe('typedFormValues: a form’s text read as the body schema’s types, as DRF’s fields read a form', () => {
   const schema = Type.Object({
@@ -39,5 +39,15 @@ describe('typedFormValues: a form’s text read as the body schema’s types, as
     expect(typedFormValues(schema, { count: '99999999999999999999' })).toEqual({ count: '99999999999999999999' });
     expect(typedFormValues(undefined, { count: '1' })).toEqual({ count: '1' });
     expect(typedFormValues(schema, null)).toBeNull();
+  });
+});
+
+describe('booleanOf: a boolean as DRF’s BooleanField reads one', () => {
+  it('reads its spellings of true and false, and nothing else', () => {
+    for (const value of [true, 1, '1', 'true', 'True', 'TRUE', ' yes ', 'Yes', 'YES', 'y', 'Y', 't', 'T', 'on', 'On', 'ON'])
+      expect(booleanOf(value)).toBe(true);
+    for (const value of [false, 0, '0', 'false', 'False', 'FALSE', 'no', 'No', 'NO', 'n', 'N', 'f', 'F', 'off', 'Off', 'OFF'])
+      expect(booleanOf(value)).toBe(false);
+    for (const value of ['', 'maybe', 'tRuE', '2', 2, null, undefined, [], {}]) expect(booleanOf(value)).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { validationError, type FieldErrors } from '../../errors.js';
 import type { UploadedFile } from '../../http/multipart.js';
-import { asDictionary, integerOf } from '../../validation.js';
+import { asDictionary, booleanOf, integerOf } from '../../validation.js';
 
 export const MEDIA_FIELD = 'media_file';
 const NAME_MAX = 124;
@@ -50,19 +50,13 @@ export interface GalleryPatch {
 
 const last = (value: unknown) => (Array.isArray(value) ? value.at(-1) : value);
 
-const TRUE = new Set(['true', 'True', 'TRUE', '1', 'on', 'yes', 'y', 't']);
-const FALSE = new Set(['false', 'False', 'FALSE', '0', 'off', 'no', 'n', 'f', '']);
-
 /** DRF's BooleanField: the usual spellings of true and false, booleans and 0/1. */
 function parseBoolean(value: unknown, field: string, errors: FieldErrors): boolean {
   const raw = last(value);
-  if (raw === undefined || raw === null) return false;
-  if (typeof raw === 'boolean') return raw;
-  if (raw === 1 || raw === 0) return raw === 1;
-  if (typeof raw === 'string' && TRUE.has(raw.trim())) return true;
-  if (typeof raw === 'string' && FALSE.has(raw.trim())) return false;
-  errors[field] = ['Must be a valid boolean.'];
-  return false;
+  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return false;
+  const parsed = booleanOf(raw);
+  if (parsed === undefined) errors[field] = ['Must be a valid boolean.'];
+  return parsed ?? false;
 }
 
 function parseChoice<T extends string>(value: unknown, choices: readonly T[], field: string, errors: FieldErrors): T | undefined {

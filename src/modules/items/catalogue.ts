@@ -1,6 +1,6 @@
 import { Type, type TSchema } from 'typebox';
 import type { ItemsTable } from '../../db/types.js';
-import { integerOf } from '../../validation.js';
+import { booleanOf, integerOf } from '../../validation.js';
 
 /** The eight kinds of item a background user can offer to productions. */
 export const ITEM_TYPES = [
@@ -82,18 +82,15 @@ function integer(column: Column, min: number, max: () => number): FieldSpec {
   };
 }
 
-const TRUE_VALUES = new Set([true, 'true', 'True', 'TRUE', '1', 'yes', 'on', 1]);
-const FALSE_VALUES = new Set([false, 'false', 'False', 'FALSE', '0', 'no', 'off', 0, '']);
-
 function boolean(column: Column): FieldSpec {
   return {
     column,
     kind: 'boolean',
     schema: Type.Boolean(),
     parse(value) {
-      if (TRUE_VALUES.has(value as never)) return ok(true);
-      if (FALSE_VALUES.has(value as never)) return ok(false);
-      return fail('Must be a valid boolean.');
+      // An empty form field is false here, as the live service stores it.
+      const parsed = value === '' ? false : booleanOf(value);
+      return parsed === undefined ? fail('Must be a valid boolean.') : ok(parsed);
     },
   };
 }
