@@ -47,7 +47,7 @@ const INSERT_PICTURE = preparedPerDialect(
  * that makes them referenced; a picture already recorded stays as it is. One statement each (a
  * change brings one picture, or a few): each is compiled once, not built again per upload.
  */
-export async function insertPictures(
+async function insertPictures(
   db: Kysely<Database> | Transaction<Database>,
   dialect: Dialect,
   pictures: readonly PictureRecord[],
