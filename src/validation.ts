@@ -96,6 +96,36 @@ export function typedFormValues(schema: unknown, body: unknown): unknown {
   return typed;
 }
 
+export const NULL_CHARACTERS = 'Null characters are not allowed.';
+
+/** Whether a text, or any text or key inside a list or object (JSON bodies nest at most 32 deep), holds U+0000. */
+function holdsNullCharacter(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some(holdsNullCharacter);
+  return Object.entries(value).some(([key, inner]) => key.includes('\u0000') || holdsNullCharacter(inner));
+}
+
+/**
+ * DRF's CharField refuses U+0000 in any text ("Null characters are not allowed."), and PostgreSQL
+ * cannot store it in a text column. The fields of a body or query that hold one, named in DRF's
+ * shape (a body that is not an object under non_field_errors); undefined when none does.
+ */
+export function nullCharacterErrors(...inputs: unknown[]): FieldErrors | undefined {
+  // Gathered as entries: a field named "__proto__" must become a key of the answer, not its prototype.
+  const refused: [string, string[]][] = [];
+  for (const input of inputs) {
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+      if (holdsNullCharacter(input)) refused.push([NON_FIELD_ERRORS, [NULL_CHARACTERS]]);
+      continue;
+    }
+    for (const [field, value] of Object.entries(input)) {
+      if (field.includes('\u0000') || holdsNullCharacter(value)) refused.push([field, [NULL_CHARACTERS]]);
+    }
+  }
+  return refused.length > 0 ? (Object.fromEntries(refused) as FieldErrors) : undefined;
+}
+
 function fieldOf(instancePath: string): string | undefined {
   const first = instancePath.split('/')[1];
   return first === undefined || first === '' ? undefined : first.replace(/~1/g, '/').replace(/~0/g, '~');

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { describe, expect, it } from 'vitest';
-import { booleanOf, typedFormValues } from '../src/validation.js';
+import { booleanOf, nullCharacterErrors, typedFormValues } from '../src/validation.js';
 
 describe('typedFormValues: a form’s text read as the body schema’s types, as DRF’s fields read a form', () => {
   const schema = Type.Object({
@@ -49,5 +49,28 @@ describe('booleanOf: a boolean as DRF’s BooleanField reads one', () => {
     for (const value of [false, 0, '0', 'false', 'False', 'FALSE', 'no', 'No', 'NO', 'n', 'N', 'f', 'F', 'off', 'Off', 'OFF'])
       expect(booleanOf(value)).toBe(false);
     for (const value of ['', 'maybe', 'tRuE', '2', 2, null, undefined, [], {}]) expect(booleanOf(value)).toBeUndefined();
+  });
+});
+
+describe('nullCharacterErrors: U+0000 refused in any text, as DRF’s CharField refuses it', () => {
+  const refused = ['Null characters are not allowed.'];
+
+  it('names each field holding one, at any depth or in a key, across the query and the body', () => {
+    expect(
+      nullCharacterErrors(
+        { item_type: 'prop\u0000' },
+        { name: 'ok', tags: ['a', 'b\u0000'], links: { site: { url: '\u0000' } }, meta: { 'k\u0000': 1 }, 'f\u0000': 'x', n: 0 },
+      ),
+    ).toEqual({ item_type: refused, tags: refused, links: refused, meta: refused, 'f\u0000': refused });
+  });
+
+  it('puts a body that is not an object under non_field_errors, and passes clean input', () => {
+    expect(nullCharacterErrors(undefined, ['a\u0000'])).toEqual({ non_field_errors: refused });
+    expect(nullCharacterErrors('\u0000')).toEqual({ non_field_errors: refused });
+    // A query parsed without a prototype may name "__proto__": it is named back, not made the prototype.
+    const query = Object.create(null) as Record<string, string>;
+    Object.defineProperty(query, '__proto__', { value: '\u0000', enumerable: true });
+    expect(JSON.stringify(nullCharacterErrors(query))).toBe('{"__proto__":["Null characters are not allowed."]}');
+    expect(nullCharacterErrors({ name: 'Ann \\u0000 literal', count: 3, nothing: null }, undefined, [1, 'x'])).toBeUndefined();
   });
 });

@@ -1,9 +1,10 @@
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiError } from '../errors.js';
 import { JSON_BODY_LIMIT, registerJsonParser } from './json.js';
 import { FORM_LIMITS, readTextFields } from './multipart.js';
-import { typedFormValues } from '../validation.js';
+import { nullCharacterErrors, typedFormValues } from '../validation.js';
 
 const URLENCODED = /^\s*application\/x-www-form-urlencoded\s*(;|$)/i;
 
@@ -15,13 +16,19 @@ export async function registerBodyParsers(app: FastifyInstance): Promise<void> {
   await app.register(multipart, { limits: FORM_LIMITS, throwFileSizeLimit: true });
   // A route documented as taking multipart reads its own body (withForm: files stream to disk);
   // on every other route a multipart body's text fields are the body, as a urlencoded body's are,
-  // and a form's text is read as the body schema's numbers and booleans.
+  // and a form's text is read as the body schema's numbers and booleans. Then a text holding U+0000
+  // anywhere in the query or the body is refused (a form read later is checked as it is read).
   app.addHook('preValidation', async (request) => {
-    if (request.method === 'GET' || request.method === 'HEAD') return;
-    if (request.isMultipart()) {
-      if (request.routeOptions.config.docs?.consumes.includes('multipart/form-data')) return;
-      request.body = await readTextFields(request, JSON_BODY_LIMIT);
-    } else if (!URLENCODED.test(request.headers['content-type'] ?? '')) return;
-    request.body = typedFormValues(request.routeOptions.schema?.body, request.body);
+    if (request.method !== 'GET' && request.method !== 'HEAD') await readFormBody(request);
+    const errors = nullCharacterErrors(request.query, request.body);
+    if (errors) throw new ApiError(400, errors);
   });
+}
+
+async function readFormBody(request: FastifyRequest): Promise<void> {
+  if (request.isMultipart()) {
+    if (request.routeOptions.config.docs?.consumes.includes('multipart/form-data')) return;
+    request.body = await readTextFields(request, JSON_BODY_LIMIT);
+  } else if (!URLENCODED.test(request.headers['content-type'] ?? '')) return;
+  request.body = typedFormValues(request.routeOptions.schema?.body, request.body);
 }

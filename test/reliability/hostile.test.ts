@@ -434,6 +434,67 @@ for (const db of DATABASES) {
         t.http.request('POST', '/api/profile/talent/media/', { form: new FormData(), headers: user.headers }),
       );
 
+      // --- null characters: PostgreSQL refuses them in text, DRF refuses them in every field -------
+      const NUL = '\u0000';
+      const json =
+        (method: string, path: string, body: unknown, headers: Record<string, string> = user.headers) =>
+        () =>
+          t.http.request(method, path, { json: body, headers });
+      add('null character: sign-in email', 400, json('POST', '/api/login/talent/', { email: NUL, password: ' ' }, {}));
+      add('null character: token email', 400, json('POST', '/api/token/', { email: `a${NUL}@example.com`, password: 'x' }, {}));
+      add('null character: token password', 400, json('POST', '/api/token/', { email: user.email, password: `pass${NUL}word` }, {}));
+      add('null character: registration name', 400, register({ first_name: `Ann${NUL}` }));
+      add('null character: registration email', 400, register({ email: `${NUL}x@example.com` }));
+      add('null character: verification code', 400, json('POST', '/api/verify-code/', { email: user.email, code: `12${NUL}456` }, {}));
+      add('null character: resend code', 400, json('POST', '/api/resend-code/', { email: `${NUL}` }, {}));
+      add('null character: password reset', 400, json('POST', '/api/password-reset/', { email: `x${NUL}@example.com` }, {}));
+      add('null character: refresh token', 400, json('POST', '/api/token/refresh/', { refresh: `a${NUL}b` }, {}));
+      add('null character: profile field (JSON)', 400, json('POST', PROFILE, { country: `Peru${NUL}` }));
+      add('null character: profile field (urlencoded)', 400, raw('POST', PROFILE, 'country=Peru%00', 'application/x-www-form-urlencoded'));
+      add('null character: profile field (multipart)', 400, async () => {
+        const form = new FormData();
+        form.append('country', `Peru${NUL}`);
+        return t.http.request('POST', PROFILE, { form, headers: user.headers });
+      });
+      add('null character: profile field beside a picture', 400, async () => {
+        const form = new FormData();
+        form.append('profile_picture', new Blob([await jpeg()], { type: 'image/jpeg' }), 'a.jpg');
+        form.append('city', `Lima${NUL}`);
+        return t.http.request('POST', PROFILE, { form, headers: user.headers });
+      });
+      add('null character: profile query flag', 400, json('POST', `${PROFILE}?partial=true%00`, { country: 'Peru' }));
+      add(
+        'null character: social link',
+        400,
+        json(
+          'POST',
+          '/api/profile/social-media/',
+          { instagram: `https://instagram.com/me${NUL}` },
+          { Authorization: `Bearer ${star.access}` },
+        ),
+      );
+      add('null character: item name (JSON)', 400, json('POST', ITEMS, { item_type: 'prop', name: `Lamp${NUL}` }));
+      add('null character: item name (multipart)', 400, async () => {
+        const form = new FormData();
+        form.append('item_type', 'prop');
+        form.append('name', `Lamp${NUL}`);
+        return t.http.request('POST', ITEMS, { form, headers: user.headers });
+      });
+      add('null character: item list filter', 400, async () => t.http.get(`${ITEMS}?item_type=prop%00`, user.headers));
+      add('null character: gallery name', 400, async () =>
+        galleryForm([
+          ['media_file', new Blob([await jpeg()]), 'a.jpg'],
+          ['name', `x${NUL}`],
+        ]),
+      );
+      add('null character: gallery PATCH', 400, json('PATCH', `${GALLERY}${ownMedia}/`, { name: `mine${NUL}` }));
+      add('null character: a field name', 400, raw('POST', PROFILE, '{"coun\u0000try": "Peru"}', 'application/json'));
+      add(
+        'null character: password change',
+        400,
+        json('POST', '/api/password/change/', { old_password: NUL, new_password: 'Casting-Call-2027' }),
+      );
+
       add('items: item image that is HTML', 400, async () => {
         const form = new FormData();
         form.append('item_type', 'prop');
@@ -476,6 +537,29 @@ for (const db of DATABASES) {
       expect(await storedNames(t)).toEqual(before);
       await expectNoOrphans(t);
     }, 120_000);
+
+    it('names each field that holds a null character, in DRF’s words, wherever the field comes from', async () => {
+      const message = ['Null characters are not allowed.'];
+      const signIn = await t.http.post('/api/login/talent/', { email: '\u0000', password: 'x\u0000' });
+      expect(signIn.status).toBe(400);
+      // The live sign-in's own shape around DRF's field errors.
+      expect(signIn.body).toEqual({
+        success: false,
+        message: 'Login failed',
+        error: message[0],
+        email: message,
+        password: message,
+      });
+      const form = new FormData();
+      form.append('item_type', 'prop');
+      form.append('name', 'Lamp\u0000');
+      form.append('description', 'fine');
+      const item = await t.http.request('POST', ITEMS, { form, headers: user.headers });
+      expect(item.status).toBe(400);
+      expect(item.body).toEqual({ name: message });
+      const filter = await t.http.get(`${ITEMS}?item_type=%00`, user.headers);
+      expect(filter.body).toEqual({ item_type: message });
+    });
 
     it('refuses an oversized header without touching the app', async () => {
       const res = await fetch(`${t.http.baseUrl}${PROFILE}`, { headers: { ...user.headers, 'x-padding': 'x'.repeat(20 * 1024) } }).catch(
