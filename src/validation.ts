@@ -43,6 +43,19 @@ export function integerOf(value: unknown): number | undefined {
   return Number.isSafeInteger(parsed) ? parsed : undefined;
 }
 
+/** The largest id a row can have: ids are PostgreSQL `integer` identities (2^31 - 1). */
+export const MAX_ROW_ID = 2_147_483_647;
+
+/**
+ * A row id from a URL or a body: digits (or a JSON integer) from 1 to MAX_ROW_ID; undefined for
+ * anything else, which names no row (an id past the column's range is one no row has, not a
+ * query PostgreSQL refuses).
+ */
+export function rowIdOf(value: unknown): number | undefined {
+  const id = typeof value === 'string' ? (/^\d{1,10}$/.test(value) ? Number(value) : undefined) : value;
+  return typeof id === 'number' && Number.isInteger(id) && id >= 1 && id <= MAX_ROW_ID ? id : undefined;
+}
+
 // DRF's BooleanField.TRUE_VALUES and FALSE_VALUES.
 const TRUE_VALUES = new Set<unknown>(['t', 'T', 'y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON', '1', 1, true]);
 const FALSE_VALUES = new Set<unknown>([

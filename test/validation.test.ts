@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { describe, expect, it } from 'vitest';
-import { booleanOf, nullCharacterErrors, typedFormValues } from '../src/validation.js';
+import { booleanOf, nullCharacterErrors, rowIdOf, typedFormValues } from '../src/validation.js';
 
 describe('typedFormValues: a form’s text read as the body schema’s types, as DRF’s fields read a form', () => {
   const schema = Type.Object({
@@ -72,5 +72,13 @@ describe('nullCharacterErrors: U+0000 refused in any text, as DRF’s CharField 
     Object.defineProperty(query, '__proto__', { value: '\u0000', enumerable: true });
     expect(JSON.stringify(nullCharacterErrors(query))).toBe('{"__proto__":["Null characters are not allowed."]}');
     expect(nullCharacterErrors({ name: 'Ann \\u0000 literal', count: 3, nothing: null }, undefined, [1, 'x'])).toBeUndefined();
+  });
+});
+
+describe('rowIdOf: an id as the database can hold it', () => {
+  it('reads 1 to 2^31 - 1 from digits or an integer, and nothing else', () => {
+    expect(['1', '42', '2147483647', 7, 2147483647].map(rowIdOf)).toEqual([1, 42, 2147483647, 7, 2147483647]);
+    for (const bad of ['0', '2147483648', '99999999999', '-1', '+1', '1.0', ' 1', '1e3', '', 0, 2147483648, 1.5, -3, null, true, ['1']])
+      expect(rowIdOf(bad), String(bad)).toBeUndefined();
   });
 });

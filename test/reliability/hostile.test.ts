@@ -495,6 +495,20 @@ for (const db of DATABASES) {
         json('POST', '/api/password/change/', { old_password: NUL, new_password: 'Casting-Call-2027' }),
       );
 
+      // --- ids past PostgreSQL's integer column (2^31 - 1) ---------------------------------------
+      const past = '2147483648';
+      add('id past int4: an item', 404, async () => t.http.get(`${ITEMS}prop/${past}/`, user.headers));
+      add('id past int4: deleting an item', 404, async () => t.http.request('DELETE', `${ITEMS}prop/${past}/`, { headers: user.headers }));
+      add('id past int4: a gallery delete', 404, async () =>
+        t.http.request('DELETE', `/api/media/${past}/delete/`, { headers: user.headers }),
+      );
+      add('id past int4: a gallery PATCH', 404, json('PATCH', `${GALLERY}${past}/`, { name: 'x' }));
+      add('id past int4: a promotion', 404, async () => t.http.request('POST', `${GALLERY}${past}/promote/`, { headers: user.headers }));
+      add('id past int4: a portfolio', 404, async () => t.http.get(`/api/portfolio/${past}/`, user.headers));
+      add('id past int4: a reorder', 400, json('POST', `${GALLERY}reorder/`, { order: [ownMedia, Number(past)] }));
+      add('id past int4: a subscription', 404, async () => t.http.get(`/api/payments/subscriptions/${past}/status/`, user.headers));
+      add('id past int4: an item page', 404, async () => t.http.get(`${ITEMS}?page=${past}`, user.headers));
+
       add('items: item image that is HTML', 400, async () => {
         const form = new FormData();
         form.append('item_type', 'prop');

@@ -1,6 +1,6 @@
 import { validationError, type FieldErrors } from '../../errors.js';
 import type { UploadedFile } from '../../http/multipart.js';
-import { asDictionary, booleanOf, integerOf } from '../../validation.js';
+import { asDictionary, booleanOf, rowIdOf } from '../../validation.js';
 
 export const MEDIA_FIELD = 'media_file';
 const NAME_MAX = 124;
@@ -209,8 +209,8 @@ export function parseReorder(body: unknown): number[] {
   const given = asDictionary(body).order;
   const listed = typeof given === 'string' ? [given] : given;
   if (!Array.isArray(listed)) throw validationError({ order: ['Expected a list of items.'] });
-  const order = listed.map((id: unknown) => (typeof id === 'string' ? (integerOf(id) ?? id) : id));
-  if (order.length > 1000 || !order.every((id) => Number.isSafeInteger(id) && (id as number) > 0)) {
+  const order = listed.map((id: unknown) => rowIdOf(typeof id === 'string' ? id.trim() : id));
+  if (order.length > 1000 || order.includes(undefined)) {
     throw validationError({ order: ['Each entry must be the id of one of your gallery items.'] });
   }
   if (new Set(order).size !== order.length) throw validationError({ order: ['Each item may appear only once.'] });

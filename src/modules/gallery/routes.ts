@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { TSchema } from 'typebox';
 import { notFound } from '../../errors.js';
+import { rowIdOf } from '../../validation.js';
 import { withForm, type FileFieldLimit, type UploadMemory } from '../../http/multipart.js';
 import { mediaUrlsFor, type PublicUrl } from '../../http/request.js';
 import type { AccountGuards } from '../accounts/guards.js';
@@ -41,8 +42,9 @@ const errors = {
 
 /** Ids are positive integers; anything else names no item. */
 function numericId(raw: string, message = NOT_FOUND_MESSAGE): number {
-  if (!/^\d{1,15}$/.test(raw)) throw notFound(message);
-  return Number(raw);
+  const id = rowIdOf(raw);
+  if (id === undefined) throw notFound(message);
+  return id;
 }
 
 const jsonDocs = (body: TSchema) => ({ docs: { body, consumes: ['application/json'] } });

@@ -34,11 +34,6 @@ export function itemType(value: unknown, field = 'item_type'): ItemType {
   return value;
 }
 
-/** Ids are positive integers; anything else names no item (the route answers 404). */
-export function itemId(raw: string): number | undefined {
-  return /^\d{1,15}$/.test(raw) ? Number(raw) : undefined;
-}
-
 function positiveInteger(value: string | undefined, field: string, fallback: number, max: number): number {
   if (value === undefined || value === '') return fallback;
   if (!/^\d+$/.test(value) || Number(value) < 1) throw validationError({ [field]: ['A valid positive integer is required.'] });

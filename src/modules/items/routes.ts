@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { onRequestAsyncHookHandler } from 'fastify';
 import { notFound } from '../../errors.js';
+import { rowIdOf } from '../../validation.js';
 import { withForm, type FileFieldLimit, type FormOptions, type UploadMemory } from '../../http/multipart.js';
 import { mediaUrlsFor, requestOrigin, type PublicUrl } from '../../http/request.js';
 import type { AccountGuards } from '../accounts/guards.js';
 import { DetailError, FieldErrors } from '../common.js';
-import { itemId, itemType, parseItemChange, parseListQuery, parseNewItem } from './input.js';
+import { itemType, parseItemChange, parseListQuery, parseNewItem } from './input.js';
 import {
   ITEM_CONSUMES,
   ItemCreateBody,
@@ -39,7 +40,7 @@ const errors = {
 
 /** The item a URL names: an id that is not a positive integer names none (404), then the type is checked (400). */
 function target(params: { item_type: string; id: string }) {
-  const id = itemId(params.id);
+  const id = rowIdOf(params.id);
   if (id === undefined) throw notFound();
   return { type: itemType(params.item_type), id };
 }
