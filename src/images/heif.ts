@@ -14,9 +14,11 @@ export interface DecodedHeif {
  * The worker thread that decodes HEVC-coded HEIF. Started on the first HEIC upload; left idle for
  * 30 s it exits, giving back the WebAssembly memory a decode grew to (about 95 MB for 12 MP, which
  * WebAssembly never shrinks). One thread: HEIC decodes queue here (inside the image limiter), so
- * four 12 MP HEIC uploads at once cost one decoder's memory, not four.
+ * four 12 MP HEIC uploads at once cost one decoder's memory, not four. Its young generation is
+ * the 32 MB it had under `npm start`'s `--max-semi-space-size=16` (the decoded pixels it hands
+ * back are one large buffer, not young-generation garbage).
  */
-const heifWorker = lazyWorker('heif-worker', 30_000);
+const heifWorker = lazyWorker('heif-worker', 30_000, { youngGenerationMb: 32 });
 
 export class HeifDecodeError extends Error {
   constructor(cause: unknown) {
