@@ -44,7 +44,7 @@ export function integerOf(value: unknown): number | undefined {
 }
 
 /** The largest id a row can have: ids are PostgreSQL `integer` identities (2^31 - 1). */
-export const MAX_ROW_ID = 2_147_483_647;
+const MAX_ROW_ID = 2_147_483_647;
 
 /**
  * A row id from a URL or a body: digits (or a JSON integer) from 1 to MAX_ROW_ID; undefined for
