@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
 import { analysePicture, frameAround, type Frame, type PictureAnalysis, type PictureFocus, type UploadFacts } from './analysis.js';
+import { attentionPoint } from './attention.js';
 import { detectFaces, FACE_INPUT_EDGE } from './faces.js';
 
 /** The frames casting sites show: a square avatar and a 4:5 portrait card. */
@@ -66,50 +67,45 @@ export interface PictureWork {
  * The variants, the placeholder and the analysis (faces, focus, hints), from the master's pixels
  * (no second decode). The pixels are reduced once to the smallest size every frame can still be
  * cut from without enlargement, while the face check looks at a 640 px copy in its worker thread;
- * each frame is then cut around the face (or the performer's focus), or by libvips' attention
- * strategy when there is none. Mitchell resampling (no ringing at these reductions, and cheaper
- * than Lanczos); WebP at effort 1–2 (within 5 % of the size effort 4 makes, in a quarter of its
- * time), AVIF as well when asked for.
+ * each frame is then cut around the face (or the performer's focus), or around the attention
+ * point (edges, skin tones, colour) when there is none. Mitchell resampling (no ringing at these
+ * reductions, and cheaper than Lanczos); WebP at effort 1–2 (within 5 % of the size effort 4
+ * makes, in a quarter of its time), AVIF as well when asked for.
  */
 export async function describePicture(
   pixels: RawPixels,
   work: PictureWork,
 ): Promise<{ variants: VariantImage[]; placeholder: string; analysis: PictureAnalysis }> {
   const specs = variantSpecsFor(pixels.width, pixels.height);
-  // One small copy serves the placeholder and, without a face or the performer's frame, libvips'
-  // attention strategy; it is made while the face check runs.
+  // One tiny copy serves the placeholder and, without a face or the performer's frame, the
+  // attention point; it is made while the face check runs.
   const reduced = reducedFor(pixels, specs);
-  const [source, small, checked] = await Promise.all([reduced, reduced.then(smallCopy), faceCheck(pixels, work.faceCheckTimeoutMs)]);
+  const [source, tiny, checked] = await Promise.all([reduced, reduced.then(tinyCopy), faceCheck(pixels, work.faceCheckTimeoutMs)]);
   const analysis = checked
     ? analysePicture(checked.found, checked.scale, pixels, work.upload)
     : { faces: null, focus: null, hints: [], capturedAt: work.upload.capturedAt ?? null };
   if (work.focus) analysis.focus = work.focus;
   const scale = source.width / pixels.width;
-  // Without a face or the performer's frame, every variant centres on where the attention strategy
-  // looks, found once on the small copy (each variant running its own analysis cost more than all
-  // five encodes).
-  const focus = analysis.focus ?? (await attentionPoint(small, small.width / pixels.width));
-  const [variants, placeholder] = await Promise.all([
-    Promise.all(
-      specs.flatMap((spec) =>
-        work.formats.map(async (format) => {
-          // A frame around a face is often tighter than the whole picture: it is cut from the
-          // reduced copy only when that still holds the variant's pixels, else from the master.
-          const frame = frameAround(focus, spec, pixels);
-          const from = frame.height * scale >= spec.height ? { pixels: source, scale } : { pixels, scale: 1 };
-          const image = sharp(from.pixels.data, rawInput(from.pixels))
-            .extract(withinPixels(frame, from.scale, from.pixels))
-            .resize(spec.width, spec.height, { fit: 'cover', kernel: 'mitchell' });
-          const encoded =
-            format === 'webp' ? image.webp({ quality: 75, effort: webpEffort(spec) }) : image.avif({ quality: 50, effort: 2 });
-          const variant = { ...spec, format, buffer: await encoded.toBuffer() };
-          work.onVariant?.(variant);
-          return variant;
-        }),
-      ),
+  // Without a face or the performer's frame, every variant centres on the attention point.
+  const focus = analysis.focus ?? attentionFocus(tiny, pixels);
+  const variants = await Promise.all(
+    specs.flatMap((spec) =>
+      work.formats.map(async (format) => {
+        // A frame around a face is often tighter than the whole picture: it is cut from the
+        // reduced copy only when that still holds the variant's pixels, else from the master.
+        const frame = frameAround(focus, spec, pixels);
+        const from = frame.height * scale >= spec.height ? { pixels: source, scale } : { pixels, scale: 1 };
+        const image = sharp(from.pixels.data, rawInput(from.pixels))
+          .extract(withinPixels(frame, from.scale, from.pixels))
+          .resize(spec.width, spec.height, { fit: 'cover', kernel: 'mitchell' });
+        const encoded = format === 'webp' ? image.webp({ quality: 75, effort: webpEffort(spec) }) : image.avif({ quality: 50, effort: 2 });
+        const variant = { ...spec, format, buffer: await encoded.toBuffer() };
+        work.onVariant?.(variant);
+        return variant;
+      }),
     ),
-    placeholderOf(small),
-  ]);
+  );
+  const placeholder = Buffer.from(rgbaToThumbHash(tiny.width, tiny.height, tiny.data)).toString('base64');
   return { variants, placeholder, analysis };
 }
 
@@ -161,58 +157,35 @@ async function reducedFor(pixels: RawPixels, specs: readonly VariantSpec[]): Pro
 }
 
 /**
- * The edge libvips' attention strategy looks at: a cover crop to ATTENTION_EDGE × ATTENTION_EDGE
- * first shrinks the picture until its shorter side is this long, then analyses those pixels.
+ * The long edge of the tiny copy the placeholder and the attention point are computed from.
+ * ThumbHash keeps at most 7 × 7 cosine terms, which 32 px still hold: on the 46 photos in
+ * test/fixtures/faces/no-face, previews decoded from a 32 px and a 100 px hash (the library's
+ * maximum) differ by 1.8 levels in 255 on average, 11 at worst, as a 64 px hash does (1.9 and 11:
+ * what is left is the hash's own 4-bit rounding). libvips' attention strategy looks at 32 × 32.
+ * The ThumbHash encoder is plain JavaScript that V8 compiles again for each picture (its inner
+ * function is a new closure each call), so it runs mostly unoptimised. Measured over 60 small
+ * uploads in the server: at 100 px it allocated 0.94 MB of garbage per upload, 60 % of all the
+ * upload allocated; at 32 px, 0.17 MB. Alone, it took 1.8 ms of CPU warm (60–85 ms cold); at
+ * 32 px, 0.5 ms (20 ms).
  */
-const ATTENTION_EDGE = 96;
+const TINY_EDGE = 32;
 
-/**
- * A copy whose shorter side is ATTENTION_EDGE long: the pixels the attention strategy analyses,
- * and enough for the placeholder (which looks at PLACEHOLDER_EDGE px at most).
- */
-async function smallCopy(source: RawPixels): Promise<RawPixels> {
+/** The picture at most TINY_EDGE long, as sRGB with an alpha channel (ThumbHash's input). */
+async function tinyCopy(source: RawPixels): Promise<{ data: Buffer; width: number; height: number }> {
   const { data, info } = await sharp(source.data, rawInput(source))
-    .resize(ATTENTION_EDGE, ATTENTION_EDGE, { fit: 'outside', kernel: 'mitchell' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: info.channels };
-}
-
-/**
- * Where libvips' attention strategy (edges, skin tones, saturation) finds the picture's subject in
- * the small copy, as a point focus in the master's pixels (`scale`: the copy's width over the
- * master's): each variant is then the largest frame of its shape centred on it, as a cover crop
- * positioned by attention would be.
- */
-async function attentionPoint(small: RawPixels, scale: number): Promise<{ x: number; y: number; width: 0; height: 0 }> {
-  const { info } = await sharp(small.data, rawInput(small))
-    .resize(ATTENTION_EDGE, ATTENTION_EDGE, { fit: 'cover', position: 'attention' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  const x = Math.min(small.width - 1, Math.max(0, info.attentionX ?? small.width / 2)) / scale;
-  const y = Math.min(small.height - 1, Math.max(0, info.attentionY ?? small.height / 2)) / scale;
-  return { x, y, width: 0, height: 0 };
-}
-
-/**
- * The long edge the placeholder is computed from. ThumbHash keeps at most 7 × 7 cosine terms, which
- * 32 px still hold: on the 46 photos in test/fixtures/faces/no-face, previews decoded from a 32 px
- * and a 100 px hash (the library's maximum) differ by 1.8 levels in 255 on average, 11 at worst,
- * as a 64 px hash does (1.9 and 11: what is left is the hash's own 4-bit rounding).
- * The encoder is plain JavaScript that V8 compiles again for each picture (its inner function is
- * a new closure each call), so it runs mostly unoptimised. Measured over 60 small uploads in the
- * server: at 100 px it allocated 0.94 MB of garbage per upload, 60 % of all the upload allocated;
- * at 32 px, 0.17 MB. Alone, it took 1.8 ms of CPU warm (60–85 ms cold); at 32 px, 0.5 ms (20 ms).
- */
-const PLACEHOLDER_EDGE = 32;
-
-/** A ThumbHash of the picture (base64, about 25 bytes): the blurred preview a client paints first. */
-async function placeholderOf(pixels: RawPixels): Promise<string> {
-  const { data, info } = await sharp(pixels.data, rawInput(pixels))
-    .resize(PLACEHOLDER_EDGE, PLACEHOLDER_EDGE, { fit: 'inside' })
+    .resize(TINY_EDGE, TINY_EDGE, { fit: 'inside', kernel: 'mitchell' })
     .toColourspace('srgb')
     .ensureAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return Buffer.from(rgbaToThumbHash(info.width, info.height, data)).toString('base64');
+  return { data, width: info.width, height: info.height };
+}
+
+/**
+ * The attention point of the tiny copy, as a point focus in the master's pixels: each variant is
+ * then the largest frame of its shape centred on it, as a cover crop positioned by attention would be.
+ */
+function attentionFocus(tiny: { data: Buffer; width: number; height: number }, pixels: RawPixels): Parameters<typeof frameAround>[0] {
+  const point = attentionPoint(tiny.data, tiny.width, tiny.height);
+  return { x: point.x * pixels.width, y: point.y * pixels.height, width: 0, height: 0 };
 }

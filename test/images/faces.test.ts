@@ -125,7 +125,7 @@ describe('face check on a labelled set', () => {
 });
 
 describe('framing without a face', () => {
-  it("centres every variant on libvips' attention point: a red disc at the left of a wide grey photo is in the avatar", async () => {
+  it('centres every variant on the attention point: a red disc at the left of a wide grey photo is in the avatar', async () => {
     // Wide enough that the variants are cut from a reduced copy; a centre crop would show only grey.
     const disc = Buffer.from(
       '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300"><circle cx="150" cy="150" r="150" fill="#ff0000"/></svg>',

@@ -149,7 +149,7 @@ export const PictureInfo = Type.Union(
         }),
         focus: Type.Union([Focus, Type.Null()], {
           description:
-            'What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy.',
+            'What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather).',
         }),
         hints: Type.Union([Type.Array(Hint), Type.Null()], {
           description:

@@ -2072,7 +2072,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -2441,7 +2441,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -2687,7 +2687,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -2943,7 +2943,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -3151,7 +3151,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -3477,7 +3477,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -3728,7 +3728,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -4008,7 +4008,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -4268,7 +4268,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -4556,7 +4556,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -4821,7 +4821,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -5671,7 +5671,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -5978,7 +5978,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -6309,7 +6309,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -6785,7 +6785,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -7092,7 +7092,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -7399,7 +7399,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -7706,7 +7706,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -8037,7 +8037,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -8513,7 +8513,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -8820,7 +8820,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -9282,7 +9282,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -10294,7 +10294,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -10416,7 +10416,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -10538,7 +10538,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -10660,7 +10660,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -10781,7 +10781,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -10903,7 +10903,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -11024,7 +11024,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -11145,7 +11145,7 @@ export interface paths {
                                          */
                                         score: number;
                                     }[] | null;
-                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                    /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                     focus: {
                                         /** @example 402 */
                                         x: number;
@@ -11281,7 +11281,7 @@ export interface paths {
                                              */
                                             score: number;
                                         }[] | null;
-                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                         focus: {
                                             /** @example 402 */
                                             x: number;
@@ -11404,7 +11404,7 @@ export interface paths {
                                              */
                                             score: number;
                                         }[] | null;
-                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                         focus: {
                                             /** @example 402 */
                                             x: number;
@@ -11527,7 +11527,7 @@ export interface paths {
                                              */
                                             score: number;
                                         }[] | null;
-                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                         focus: {
                                             /** @example 402 */
                                             x: number;
@@ -11650,7 +11650,7 @@ export interface paths {
                                              */
                                             score: number;
                                         }[] | null;
-                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                         focus: {
                                             /** @example 402 */
                                             x: number;
@@ -11772,7 +11772,7 @@ export interface paths {
                                              */
                                             score: number;
                                         }[] | null;
-                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                         focus: {
                                             /** @example 402 */
                                             x: number;
@@ -11895,7 +11895,7 @@ export interface paths {
                                              */
                                             score: number;
                                         }[] | null;
-                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                         focus: {
                                             /** @example 402 */
                                             x: number;
@@ -12017,7 +12017,7 @@ export interface paths {
                                              */
                                             score: number;
                                         }[] | null;
-                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                         focus: {
                                             /** @example 402 */
                                             x: number;
@@ -12139,7 +12139,7 @@ export interface paths {
                                              */
                                             score: number;
                                         }[] | null;
-                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                        /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                         focus: {
                                             /** @example 402 */
                                             x: number;
@@ -12699,7 +12699,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -12821,7 +12821,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -12943,7 +12943,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -13065,7 +13065,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -13186,7 +13186,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -13308,7 +13308,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -13429,7 +13429,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -13550,7 +13550,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -13830,7 +13830,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -13952,7 +13952,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -14074,7 +14074,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -14196,7 +14196,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -14317,7 +14317,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -14439,7 +14439,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -14560,7 +14560,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -14681,7 +14681,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -15378,7 +15378,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -15500,7 +15500,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -15622,7 +15622,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -15744,7 +15744,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -15865,7 +15865,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -15987,7 +15987,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -16108,7 +16108,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
@@ -16229,7 +16229,7 @@ export interface paths {
                                      */
                                     score: number;
                                 }[] | null;
-                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed by libvips’ attention strategy. */
+                                /** @description What the avatar and card variants are framed around: the largest face, or a frame the performer set. Null: no face, so the variants are framed around the picture’s attention point (where edges, skin tones and strong colour gather). */
                                 focus: {
                                     /** @example 402 */
                                     x: number;
