@@ -112,7 +112,7 @@ export function typedFormValues(schema: unknown, body: unknown): unknown {
 export const NULL_CHARACTERS = 'Null characters are not allowed.';
 
 /** Whether a text, or any text or key inside a list or object (JSON bodies nest at most 32 deep), holds U+0000. */
-function holdsNullCharacter(value: unknown): boolean {
+export function holdsNullCharacter(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
   if (value === null || typeof value !== 'object') return false;
   if (Array.isArray(value)) return value.some(holdsNullCharacter);

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 import { uploadGarbage } from './memory.js';
-import { NULL_CHARACTERS } from '../validation.js';
+import { holdsNullCharacter, NULL_CHARACTERS } from '../validation.js';
 
 const FORM_FIELD_MAX_BYTES = 64 * 1024;
 const FORM_MAX_FIELDS = 50;
@@ -260,7 +260,7 @@ function addField(
     return;
   }
   const value = typeof part.value === 'string' ? part.value : String(part.value);
-  if (value.includes('\u0000')) {
+  if (holdsNullCharacter(value)) {
     errors[part.fieldname] = [NULL_CHARACTERS];
     return;
   }

@@ -25,11 +25,11 @@ const lab = (t: number) => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116);
  * and red–magenta colour (LAB a*, which skin and lips also raise) gather most, transparency
  * counting as black; the centre when nothing stands out (a flat picture). As in libvips, the
  * edges are the Laplacian of the luminance (0–100) times 5, skin and a* are on the same 0–100
- * scale, and the sum is blurred over a tenth of the diagonal of `frame` (the side of the square
- * crop, in these pixels), so a lone speck does not win over a subject. The blur counts what lies
+ * scale, and the sum is blurred over a tenth of the diagonal of the largest square the picture
+ * holds (the avatars' crop), so a lone speck does not win over a subject. The blur counts what lies
  * beyond the border as nothing, which favours a subject inside the picture over one cut by its edge.
  */
-export function attentionPoint(rgba: Uint8Array, width: number, height: number, frame = Math.min(width, height)): { x: number; y: number } {
+export function attentionPoint(rgba: Uint8Array, width: number, height: number): { x: number; y: number } {
   const pixels = width * height;
   const luminance = new Float32Array(pixels);
   const score = new Float32Array(pixels);
@@ -59,7 +59,7 @@ export function attentionPoint(rgba: Uint8Array, width: number, height: number, 
       score[y * width + x]! += 5 * Math.abs(4 * at(x, y) - at(x - 1, y) - at(x + 1, y) - at(x, y - 1) - at(x, y + 1));
     }
   }
-  const blurred = gaussianBlur(score, width, height, Math.max(1, (frame * Math.SQRT2) / 10));
+  const blurred = gaussianBlur(score, width, height, Math.max(1, (Math.min(width, height) * Math.SQRT2) / 10));
   let top = 0;
   for (let i = 0; i < pixels; i++) top = Math.max(top, blurred[i]!);
   if (top < 0.5) return { x: 0.5, y: 0.5 };
