@@ -74,8 +74,7 @@ export interface PictureWork {
  * cut from without enlargement, while the face check looks at a 640 px copy in its worker thread;
  * each frame is then cut around the face (or the performer's focus), or around the attention
  * point (edges, skin tones, colour) when there is none. Mitchell resampling (no ringing at these
- * reductions, and cheaper than Lanczos); WebP at effort 2 (within 5 % of the size effort 4
- * makes, in under half its time), AVIF as well when asked for.
+ * reductions, and cheaper than Lanczos); WebP at WEBP_EFFORT, AVIF as well when asked for.
  */
 export async function describePicture(
   pixels: RawPixels,
