@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type * as Koffi from 'koffi';
 
 type Collect = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async'; flavor?: 'regular' | 'last-resort' }) => void;
 
@@ -20,16 +22,57 @@ export function collector(): Collect | undefined {
   return collect;
 }
 
+/** V8 12 (Node 22) and later take the "last resort" flavour; V8 11 (Node 20) has none. */
+const lastResortFlavour = Number(process.versions.v8.split('.')[0]) >= 12;
+
 /**
- * A full collection that gives memory back to the system. V8 keeps its young generation at the
- * size start-up or a burst grew it to (32 MB at `--max-semi-space-size=16`) and the old
- * generation's pages that start-up garbage filled, and nothing in a quiet process makes it shrink
- * them. The "last resort" collection (what V8 runs before it gives up on memory) shrinks both; it
- * needs V8 12 (Node 22) or later, and is an ordinary full collection before that. It holds this
- * thread for its whole length: about 120 ms for a server at rest on Node 24 here.
+ * A full collection that gives memory back to the system, then the C heap trimmed. V8 keeps its
+ * young generation at the size start-up or a burst grew it to (32 MB at `--max-semi-space-size=16`)
+ * and the old generation's pages that start-up garbage filled, and nothing in a quiet process
+ * makes it shrink them. The "last resort" collection (what V8 runs before it gives up on memory)
+ * shrinks both. On V8 11 (Node 20) it is the collection `gc()` runs without options: there, a
+ * synchronous full collection asked for with options leaves old-generation buffers (request body
+ * chunks a burst promoted, sharp's pixel buffers) allocated — 99 MB of 100 in test/gc.test.ts's
+ * case. It holds this thread for its whole length: about 120 ms for a server at rest on Node 24 here.
  */
 export function giveBackMemory(): void {
-  collector()?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  const collect = collector();
+  if (lastResortFlavour) collect?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  else collect?.();
+  // What the collection freed reaches the C heap a little later: V8 releases array buffers' memory
+  // on a background thread, and sharp's buffers in finalisers that run after the collection.
+  setTimeout(trimNativeHeap, TRIM_DELAY_MS).unref();
+}
+
+/** How long after a collection the C heap is trimmed. */
+const TRIM_DELAY_MS = 250;
+
+let trim: ((pad: number) => number) | null | undefined;
+
+/**
+ * glibc's `malloc_trim(0)`: the pages of the C heap that hold only freed memory go back to the
+ * system. Below `MALLOC_MMAP_THRESHOLD_` (128 KB) glibc serves allocations from one heap that it
+ * only ever shrinks from its top: every request body arrives in 64 KB chunks (Node's HTTP parser
+ * copies each) and V8's optimising compiler works in 32–128 KB segments, so a burst of uploads
+ * leaves the heap at 50–55 MB, about 40 MB of it free, until the process ends. Called through
+ * koffi (a foreign-function library whose binaries ship in its npm packages); false where there is
+ * no glibc (musl, macOS) or it cannot be called, and nothing is done.
+ */
+export function trimNativeHeap(): boolean {
+  trim ??= nativeTrim();
+  if (!trim) return false;
+  trim(0);
+  return true;
+}
+
+function nativeTrim(): ((pad: number) => number) | null {
+  if (process.platform !== 'linux') return null;
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
+    return koffi.load('libc.so.6').func('int malloc_trim(size_t pad)') as (pad: number) => number;
+  } catch {
+    return null;
+  }
 }
 
 /**
