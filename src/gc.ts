@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { isMainThread } from 'node:worker_threads';
 import type * as Koffi from 'koffi';
 
 type Collect = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async'; flavor?: 'regular' | 'last-resort' }) => void;
@@ -26,14 +27,15 @@ export function collector(): Collect | undefined {
 const lastResortFlavour = Number(process.versions.v8.split('.')[0]) >= 12;
 
 /**
- * A full collection that gives memory back to the system, then the C heap trimmed. V8 keeps its
- * young generation at the size start-up or a burst grew it to (32 MB at `--max-semi-space-size=16`)
- * and the old generation's pages that start-up garbage filled, and nothing in a quiet process
- * makes it shrink them. The "last resort" collection (what V8 runs before it gives up on memory)
- * shrinks both. On V8 11 (Node 20) it is the collection `gc()` runs without options: there, a
- * synchronous full collection asked for with options leaves old-generation buffers (request body
- * chunks a burst promoted, sharp's pixel buffers) allocated: in test/gc.test.ts's case 99 MB of
- * buffers stayed where 12 MB were still held. It holds this thread for its whole length: about 120 ms for a server at rest on Node 24 here.
+ * A full collection that gives memory back to the system, then (from the main thread, since the C
+ * heap is the process's) the C heap trimmed. V8 keeps its young generation at the size start-up
+ * or a burst grew it to (32 MB at `--max-semi-space-size=16`) and the old generation's pages that
+ * start-up garbage filled, and nothing in a quiet process makes it shrink them. The "last resort"
+ * collection (what V8 runs before it gives up on memory) shrinks both. On V8 11 (Node 20) it is
+ * the collection `gc()` runs without options: there, a synchronous full collection asked for with
+ * options leaves old-generation buffers (request body chunks a burst promoted, sharp's pixel
+ * buffers) allocated: in test/gc.test.ts's case 99 MB of buffers stayed where 12 MB were still
+ * held. It holds this thread for its whole length: about 120 ms for a server at rest on Node 24.
  */
 export function giveBackMemory(): void {
   const collect = collector();
@@ -41,7 +43,7 @@ export function giveBackMemory(): void {
   else collect?.();
   // What the collection freed reaches the C heap a little later: V8 releases array buffers' memory
   // on a background thread, and sharp's buffers in finalisers that run after the collection.
-  setTimeout(trimNativeHeap, TRIM_DELAY_MS).unref();
+  if (isMainThread) setTimeout(trimNativeHeap, TRIM_DELAY_MS).unref();
 }
 
 /** How long after a collection the C heap is trimmed. */
@@ -55,14 +57,12 @@ let trim: ((pad: number) => number) | null | undefined;
  * only ever shrinks from its top: every request body arrives in 64 KB chunks (Node's HTTP parser
  * copies each) and V8's optimising compiler works in 32–128 KB segments, so a burst of uploads
  * leaves the heap at 50–55 MB, about 40 MB of it free, until the process ends. Called through
- * koffi (a foreign-function library whose binaries ship in its npm packages); false where there is
- * no glibc (musl, macOS) or it cannot be called, and nothing is done.
+ * koffi (a foreign-function library whose binaries ship in its npm packages); where there is no
+ * glibc (musl, macOS) or it cannot be called, nothing is done.
  */
-export function trimNativeHeap(): boolean {
+function trimNativeHeap(): void {
   if (trim === undefined) trim = nativeTrim();
-  if (!trim) return false;
-  trim(0);
-  return true;
+  trim?.(0);
 }
 
 function nativeTrim(): ((pad: number) => number) | null {
