@@ -17,13 +17,15 @@ export interface RequestOptions {
 
 /**
  * An error body in Django REST Framework's shapes: `{"detail": …}`, the live service's
- * `{"message": …}` envelope, or field errors (each field a non-empty list of messages).
+ * `{"message": …}` envelope, its `{"error": …}` refusals (a full gallery, a missing
+ * subscription: docs/api.md), or field errors (each field a non-empty list of messages).
  */
 export function isDrfShaped(body: unknown): boolean {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
   const record = body as Record<string, unknown>;
   if (typeof record.detail === 'string') return true;
   if (typeof record.message === 'string') return true;
+  if (typeof record.error === 'string') return true;
   const values = Object.values(record);
   return values.length > 0 && values.every((v) => Array.isArray(v) && v.length > 0 && v.every((m) => typeof m === 'string'));
 }
