@@ -107,11 +107,16 @@ async function load(): Promise<HumanInstance> {
 
 let loaded: Promise<HumanInstance> | undefined;
 
-export interface FaceTask {
-  /** RGB pixels, 3 bytes each, row by row. */
+/** RGB pixels, 3 bytes each, row by row. */
+interface Rgb {
   data: Uint8Array;
   width: number;
   height: number;
+}
+
+/** The analysis copy (faces are given and measured in its pixels) and, when smaller, the detector's. */
+export interface FaceTask extends Rgb {
+  detector?: Rgb;
 }
 
 /**
@@ -139,12 +144,20 @@ export default async function detect(task: FaceTask | { warm: true }) {
   const human = await loaded;
   if ('warm' in task) return null;
   const { data, width, height } = task;
-  const tensor = human.tf.tensor4d(data, [1, height, width, 3], 'int32');
+  const detector = task.detector ?? task;
+  const tensor = human.tf.tensor4d(detector.data, [1, detector.height, detector.width, 3], 'int32');
+  // From the detector's pixels to the analysis copy's.
+  const scale = width / detector.width;
   let faces;
   try {
     const result = await human.detect(tensor);
     if (result.error) throw new Error(result.error);
-    faces = result.face.map((face) => ({ ...outline(face), score: face.score })).sort((a, b) => b.width * b.height - a.width * a.height);
+    faces = result.face
+      .map((face) => {
+        const box = outline(face);
+        return { x: box.x * scale, y: box.y * scale, width: box.width * scale, height: box.height * scale, score: face.score };
+      })
+      .sort((a, b) => b.width * b.height - a.width * a.height);
   } finally {
     tensor.dispose();
   }
