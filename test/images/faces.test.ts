@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { frameAround, type HintCode } from '../../src/images/analysis.js';
-import { closeFacePool } from '../../src/images/faces.js';
+import { closeFacePool, DETECTOR_EDGE, detectFaces, FACE_INPUT_EDGE } from '../../src/images/faces.js';
 import { sanitiseImage, type SanitisedImage } from '../../src/images/sanitise.js';
 import { VARIANT_SPECS, variantSpecsFor } from '../../src/images/variants.js';
 import { ImageWork } from '../../src/images/work.js';
@@ -121,6 +121,27 @@ describe('face check on a labelled set', () => {
     // The avatar's pixels are the portrait's (varied), not the canvas's flat grey.
     const { channels } = await sharp(avatar.buffer).stats();
     expect(channels[0]!.stdev).toBeGreaterThan(20);
+  }, 60_000);
+});
+
+describe('the detector and the analysis copy', () => {
+  it('finds the face on a smaller copy and reports it in the analysis copy’s pixels', async () => {
+    expect(DETECTOR_EDGE).toBeLessThan(FACE_INPUT_EDGE);
+    // The portrait fills x 900–1500 of a 1500 × 600 canvas: x 384–640 of its 640 px copy, 288–480 of a 480 px one.
+    const wide = await portraitOnCanvas({ width: 1500, height: 600, size: 600, left: 900, top: 0, background: '#808080' });
+    const { data, info } = await sharp(wide)
+      .resize(FACE_INPUT_EDGE, FACE_INPUT_EDGE, { fit: 'inside' })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    expect(info.width).toBe(FACE_INPUT_EDGE);
+    const found = await detectFaces({ data, width: info.width, height: info.height }, 30_000);
+    expect(found?.faces).toHaveLength(1);
+    const face = found!.faces[0]!;
+    expect(face.x).toBeGreaterThanOrEqual(384);
+    expect(face.x + face.width).toBeLessThanOrEqual(FACE_INPUT_EDGE);
+    // A face of the portrait's proportions (its mesh spans about a third to a half of the 256 px portrait).
+    expect(face.height).toBeGreaterThan(256 / 4);
+    expect(face.height).toBeLessThan(256);
   }, 60_000);
 });
 
