@@ -33,9 +33,10 @@ export const FACE_INPUT_EDGE = 640;
  * looks at 256 × 256, and the face mesh at 192 × 192 cut around each face; what a larger copy
  * costs is TensorFlow.js's WebAssembly memory, which holds three copies of the detector's input
  * at once and never shrinks. On the 76 pictures of the labelled set (test/images/faces.test.ts),
- * 480 px against 640 px: the same face or no face decision and the same hints for every one, each
- * face within IoU 0.86 of its box at 640 px (median 0.99), and 11–13 MB less peak RSS in a
- * process that ran the whole set; 4–10 % less CPU.
+ * against the detector on the 640 px copy: the same face or no face decision, the same hints and
+ * the same largest face for every one, each face within IoU 0.85 of its box before (median 0.99),
+ * and 11–17 MB less peak RSS in a process that ran the whole set (three alternating pairs); the
+ * 32-upload burst peaked 13–16 MB lower (two pairs).
  */
 export const DETECTOR_EDGE = 480;
 

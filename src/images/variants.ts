@@ -73,8 +73,9 @@ export interface PictureWork {
  * (no second decode). The pixels are reduced once to the smallest size every frame can still be
  * cut from without enlargement, while the face check looks at a 640 px copy (its detector at a
  * 480 px one made from it) in its worker thread; each frame is then cut around the face (or the
- * performer's focus), or around the attention point (edges, skin tones, colour) when there is none. Mitchell resampling (no ringing at these
- * reductions, and cheaper than Lanczos); WebP at WEBP_EFFORT, AVIF as well when asked for.
+ * performer's focus), or around the attention point (edges, skin tones, colour) when there is
+ * none. Mitchell resampling (no ringing at these reductions, and cheaper than Lanczos); WebP at
+ * WEBP_EFFORT, AVIF as well when asked for.
  */
 export async function describePicture(
   pixels: RawPixels,
