@@ -108,7 +108,7 @@ async function load(): Promise<HumanInstance> {
 let loaded: Promise<HumanInstance> | undefined;
 
 /** RGB pixels, 3 bytes each, row by row. */
-interface Rgb {
+export interface Rgb {
   data: Uint8Array;
   width: number;
   height: number;

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { lazyWorker } from './worker-pool.js';
+import type { FaceTask, Rgb } from './face-worker.js';
 import type { PictureMeasures } from './measures.js';
 
 /** A face found in a picture: its box in the picture's pixels, and the detector's confidence (0–1). */
@@ -40,19 +41,6 @@ export const FACE_INPUT_EDGE = 640;
  */
 export const DETECTOR_EDGE = 480;
 
-/** RGB pixels, 3 bytes each, row by row. */
-interface Rgb {
-  data: Buffer;
-  width: number;
-  height: number;
-}
-
-const view = (pixels: Rgb) => ({
-  data: new Uint8Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength),
-  width: pixels.width,
-  height: pixels.height,
-});
-
 /** The analysis copy at most DETECTOR_EDGE long (itself when it already is). */
 async function detectorCopy(pixels: Rgb): Promise<Rgb> {
   if (Math.max(pixels.width, pixels.height) <= DETECTOR_EDGE) return pixels;
@@ -73,9 +61,15 @@ export async function detectFaces(pixels: Rgb, timeoutMs: number): Promise<{ fac
   try {
     const signal = AbortSignal.timeout(timeoutMs);
     const detector = await detectorCopy(pixels);
-    const found = (await faceWorker
-      .get()
-      .run({ ...view(pixels), detector: detector === pixels ? undefined : view(detector) }, { signal })) as {
+    const found = (await faceWorker.get().run(
+      {
+        data: pixels.data,
+        width: pixels.width,
+        height: pixels.height,
+        detector: detector === pixels ? undefined : detector,
+      } satisfies FaceTask,
+      { signal },
+    )) as {
       faces: FaceBox[];
       measures: PictureMeasures;
     };
