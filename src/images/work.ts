@@ -1,3 +1,4 @@
+import { BUFFERS_PILE_UP, PictureGarbage } from '../gc.js';
 import { WorkLimiter } from './limiter.js';
 
 /**
@@ -19,6 +20,11 @@ export class ImageWork {
   readonly #pictures: WorkLimiter;
   readonly #largeDecodes: WorkLimiter;
   readonly #heicDecodes = new WorkLimiter(1, Number.POSITIVE_INFINITY);
+  /**
+   * Where sharp's buffers pile up (Node 20), a full collection follows every 8 MB of pixels decoded
+   * in a burst: every picture decoded at the master's size (2048 × 1536 is 9 MB), every few smaller ones.
+   */
+  readonly #garbage = BUFFERS_PILE_UP ? new PictureGarbage(8 * 1024 * 1024) : undefined;
 
   /** Decodes of more pixels than this wait for a gate (MAX_IMAGE_DIMENSION²). */
   readonly #largePixels: number;
@@ -38,11 +44,17 @@ export class ImageWork {
 
   /** Runs one picture's work in a slot, or refuses it (QueueFullError) when the queue is full. */
   picture<T>(task: () => Promise<T>): Promise<T> {
-    return this.#pictures.run(task);
+    const garbage = this.#garbage;
+    if (!garbage) return this.#pictures.run(task);
+    // Another picture in work or waiting: this one's dead buffers are collected before they pile up.
+    const othersInWork = () => this.#pictures.active > 1 || this.#pictures.queued > 0;
+    return this.#pictures.run(() => garbage.around(task, othersInWork));
   }
 
   /** Runs a decode of `pixels` now, or, for a large upload, once its gate (HEIC's or the others') has room. */
   decode<T>(pixels: number, heic: boolean, task: () => Promise<T>): Promise<T> {
+    // What the decode leaves is at most the master's size, three bytes a pixel (RGB).
+    this.#garbage?.decoded(Math.min(pixels, this.#largePixels) * 3);
     if (pixels <= this.#largePixels) return task();
     return (heic ? this.#heicDecodes : this.#largeDecodes).run(task);
   }
