@@ -21,8 +21,8 @@ export class ImageWork {
   readonly #largeDecodes: WorkLimiter;
   readonly #heicDecodes = new WorkLimiter(1, Number.POSITIVE_INFINITY);
   /**
-   * Where sharp's buffers pile up (Node 20), a full collection follows every 8 MB of pixels decoded
-   * in a burst: every picture decoded at the master's size (2048 × 1536 is 9 MB), every few smaller ones.
+   * Where sharp's buffers pile up (Node 20), a full collection follows each picture decoded at the
+   * master's size or near it (8 MB of pixels; 2048 × 1536 is 9 MB) that ends in a burst.
    */
   readonly #garbage = BUFFERS_PILE_UP ? new PictureGarbage(8 * 1024 * 1024) : undefined;
 
