@@ -23,8 +23,11 @@ export function collector(): Collect | undefined {
   return collect;
 }
 
+/** V8's major version: 11 on Node 20, 12 on Node 22, 13 on Node 24. */
+const V8_MAJOR = Number(process.versions.v8.split('.')[0]);
+
 /** V8 12 (Node 22) and later take the "last resort" flavour; V8 11 (Node 20) has none. */
-const lastResortFlavour = Number(process.versions.v8.split('.')[0]) >= 12;
+const lastResortFlavour = V8_MAJOR >= 12;
 
 /**
  * A full collection that gives memory back to the system, then (from the main thread, since the C
@@ -146,7 +149,7 @@ export class GiveBackWhenQuiet {
  * the 32-upload burst external memory held 59–67 MB, 40–50 MB of it dead pixels. On Node 22 and
  * 24 it held 17–31 MB there without help, and the collections below changed nothing but the CPU.
  */
-export const BUFFERS_PILE_UP = Number(process.versions.v8.split('.')[0]) < 12;
+export const BUFFERS_PILE_UP = V8_MAJOR < 12;
 
 /**
  * Runs a full collection after a large picture's work in a burst (see BUFFERS_PILE_UP). It is V8's
@@ -159,8 +162,8 @@ export const BUFFERS_PILE_UP = Number(process.versions.v8.split('.')[0]) < 12;
  * give-back.
  */
 export class PictureGarbage {
-  /** Large decodes since the last collection. */
-  #large = 0;
+  /** Whether a large decode happened since the last collection. */
+  #large = false;
 
   constructor(
     private readonly largeBytes: number,
@@ -169,7 +172,7 @@ export class PictureGarbage {
 
   /** A picture's work decoded about this many bytes of pixels (what it makes is sized from them). */
   decoded(bytes: number): void {
-    if (bytes >= this.largeBytes) this.#large += 1;
+    if (bytes >= this.largeBytes) this.#large = true;
   }
 
   /** Runs one picture's work; after it, collects when `othersInWork()` and a large decode happened since the last time. */
@@ -177,8 +180,8 @@ export class PictureGarbage {
     try {
       return await task();
     } finally {
-      if (othersInWork() && this.#large > 0) {
-        this.#large = 0;
+      if (othersInWork() && this.#large) {
+        this.#large = false;
         this.collect()?.({ type: 'major', execution: 'async' });
       }
     }

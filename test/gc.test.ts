@@ -77,6 +77,15 @@ describe("collecting a burst of pictures' buffers as it goes", () => {
   });
 });
 
+/** Runs a TypeScript module script in a process with `npm start`'s allocator settings and reads the JSON it prints. */
+async function likeTheServer<T>(script: string, nodeArgs: string[] = []): Promise<T> {
+  const { stdout } = await promisify(execFile)(process.execPath, [...nodeArgs, '--import', 'tsx', '--input-type=module', '-e', script], {
+    env: { ...process.env, MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' },
+    encoding: 'utf8',
+  });
+  return JSON.parse(stdout) as T;
+}
+
 /**
  * A process started like the server (`npm start`'s allocator settings and young generation) runs
  * eight 3000 × 2250 photos through the image work, two at a time, with variants, keeps nothing, and
@@ -101,12 +110,7 @@ async function externalAfterBurst(): Promise<{ before: number; after: number }> 
     await new Promise((resolve) => setTimeout(resolve, 300));
     process.stdout.write(JSON.stringify({ before, after: external() }));
   `;
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--max-semi-space-size=16', '--import', 'tsx', '--input-type=module', '-e', script],
-    { env: { ...process.env, MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' }, encoding: 'utf8' },
-  );
-  return JSON.parse(stdout) as { before: number; after: number };
+  return likeTheServer<{ before: number; after: number }>(script, ['--max-semi-space-size=16']);
 }
 
 describe("a burst of pictures' buffers, in a process like the server", () => {
@@ -224,11 +228,7 @@ async function heapAfterGivingBack(): Promise<{ before: number; after: number; b
     }
     await main();
   `;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    env: { ...process.env, MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' },
-    encoding: 'utf8',
-  });
-  return JSON.parse(stdout) as { before: number; after: number; buffersAfter: number };
+  return likeTheServer<{ before: number; after: number; buffersAfter: number }>(script);
 }
 
 const glibc = Boolean((process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime);
