@@ -589,14 +589,14 @@ async function picturesBench(): Promise<void> {
     const file = path.join(dir, 'camera.jpg');
     writeFileSync(file, camera);
     // In a process with the server's environment, as the server runs it.
-    const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'bench', 'pipeline-cpu.mjs'), file, '7'], {
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'bench', 'pipeline-cpu.mjs'), file, '15'], {
       env: { ...process.env, ...SERVER_RUNTIME_ENV },
       encoding: 'utf8',
     });
     const pairs = JSON.parse(stdout) as { before: number; now: number }[];
     const ratios = pairs.map((pair) => pair.now / pair.before);
     out(
-      `CPU for one 12 MP JPEG (${fmt(camera.length / 1024 / 1024, 1)} MB), in one process, seven alternating pairs (medians): ` +
+      `CPU for one 12 MP JPEG (${fmt(camera.length / 1024 / 1024, 1)} MB), in one process, 15 pairs, every other one run in the other order (medians): ` +
         'the single-output pipeline before this version (header read, then decode → rotate → resize 2048 → JPEG) against this version’s ' +
         "(one decode → master JPEG + five WebP variants + ThumbHash), in a process with the server's environment (bench/pipeline-cpu.mjs).",
     );

@@ -114,7 +114,7 @@ async function externalAfterBurst(): Promise<{ before: number; after: number }> 
 }
 
 describe("a burst of pictures' buffers, in a process like the server", () => {
-  // Each photo's work leaves about 13 MB of buffers (its 2048 px pixels, the reduced copy, the
+  // Each photo's work leaves about 13 MB of buffers (its 2048 px pixels, the frames' cuts, the
   // encodes). Before the collections, 40 MB were still held after this burst on Node 20.
   it.runIf(BUFFERS_PILE_UP)("holds no more than about one picture's buffers once the burst is over", async () => {
     const { before, after } = await externalAfterBurst();

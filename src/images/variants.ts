@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
 import { analysePicture, frameAround, type Frame, type PictureAnalysis, type PictureFocus, type UploadFacts } from './analysis.js';
 import { attentionPoint } from './attention.js';
@@ -48,12 +48,15 @@ export function variantSpecsFor(width: number, height: number): VariantSpec[] {
 }
 
 /**
- * WebP effort for every frame. On 55 real photos (the face fixtures and the detector's demo
- * pictures, cut to each frame), effort 1 made files 15–19 % larger for 0–3 ms less per frame (the
- * small avatars, the ones grids download most, 15–17 % larger for at most 0.4 ms), and effort 4
- * files 3–4 % smaller in twice the time.
+ * WebP effort by shape. Avatars, which grids download by the dozen, at effort 2: on 55 real photos
+ * (the face fixtures and the detector's demo pictures, cut to each frame) effort 1 made them 15–17 %
+ * larger for at most 0.4 ms less each, and effort 4 3–4 % smaller in twice the time. Cards, one per
+ * profile page, at effort 0: the 640 × 800 card is the largest encode of a picture, and on ten
+ * wallpapers of Debian's plasma-workspace-wallpapers (nine photographs and a painting, 2560–5120
+ * px) effort 0 encoded the cards in 13 and 4.7 ms instead of 20 and 6.5 ms, 20–22 % larger and
+ * about as faithful (PSNR 36.9 and 35.7 dB against 36.6 and 35.5, SSIM within 0.001).
  */
-const WEBP_EFFORT = 2;
+const WEBP_EFFORT = { avatar: 2, card: 0 } as const;
 
 /** What to make of a picture beside its master. */
 export interface PictureWork {
@@ -70,60 +73,76 @@ export interface PictureWork {
 
 /**
  * The variants, the placeholder and the analysis (faces, focus, hints), from the master's pixels
- * (no second decode). The pixels are reduced once to the smallest size every frame can still be
- * cut from without enlargement, while the face check looks at a 640 px copy (its detector at a
- * 480 px one made from it) in its worker thread; each frame is then cut around the face (or the
- * performer's focus), or around the attention point (edges, skin tones, colour) when there is
- * none. Mitchell resampling (no ringing at these reductions, and cheaper than Lanczos); WebP at
- * WEBP_EFFORT, AVIF as well when asked for.
+ * (no second decode). A 32 px copy of the whole picture serves the placeholder and the attention
+ * point, while the face check looks at a 640 px copy (its detector at a 480 px one made from it) in
+ * its worker thread; each frame is then cut around the face (or the performer's focus), or around
+ * the attention point (edges, skin tones, colour) when there is none. Each shape's largest frame is
+ * cut from the master and resized once; a smaller width showing the same frame (the usual case:
+ * only a face small in a large picture frames the widths differently) is resized from those
+ * pixels, not from the master again. Mitchell resampling (no ringing at these reductions, and
+ * cheaper than Lanczos); WebP at WEBP_EFFORT, AVIF as well when asked for.
  */
 export async function describePicture(
   pixels: RawPixels,
   work: PictureWork,
 ): Promise<{ variants: VariantImage[]; placeholder: string; analysis: PictureAnalysis }> {
   const specs = variantSpecsFor(pixels.width, pixels.height);
-  // One tiny copy serves the placeholder and, without a face or the performer's frame, the
-  // attention point; it is made while the face check runs.
-  const reduced = reducedFor(pixels, specs);
-  const [source, tiny, checked] = await Promise.all([reduced, reduced.then(tinyCopy), faceCheck(pixels, work.faceCheckTimeoutMs)]);
+  const [tiny, checked] = await Promise.all([tinyCopy(pixels), faceCheck(pixels, work.faceCheckTimeoutMs)]);
   const analysis = checked
     ? analysePicture(checked.found, checked.scale, pixels, work.upload)
     : { faces: null, focus: null, hints: [], capturedAt: work.upload.capturedAt ?? null };
   if (work.focus) analysis.focus = work.focus;
-  const scale = source.width / pixels.width;
   // Without a face or the performer's frame, every variant centres on the attention point.
   const focus = analysis.focus ?? attentionFocus(tiny, pixels);
-  const variants = await Promise.all(
-    specs.flatMap((spec) =>
+  const made = new Map<VariantSpec, VariantImage[]>();
+  const encode = async (spec: VariantSpec, image: () => Sharp) => {
+    const images = await Promise.all(
       work.formats.map(async (format) => {
-        // A frame around a face is often tighter than the whole picture: it is cut from the
-        // reduced copy only when that still holds the variant's pixels, else from the master.
-        const frame = frameAround(focus, spec, pixels);
-        const from = frame.height * scale >= spec.height ? { pixels: source, scale } : { pixels, scale: 1 };
-        const image = sharp(from.pixels.data, rawInput(from.pixels))
-          .extract(withinPixels(frame, from.scale, from.pixels))
-          .resize(spec.width, spec.height, { fit: 'cover', kernel: 'mitchell' });
-        const encoded = format === 'webp' ? image.webp({ quality: 75, effort: WEBP_EFFORT }) : image.avif({ quality: 50, effort: 2 });
+        const encoded =
+          format === 'webp' ? image().webp({ quality: 75, effort: WEBP_EFFORT[spec.shape] }) : image().avif({ quality: 50, effort: 2 });
         const variant = { ...spec, format, buffer: await encoded.toBuffer() };
         work.onVariant?.(variant);
         return variant;
       }),
-    ),
+    );
+    made.set(spec, images);
+  };
+  const fromMaster = (frame: Frame) => sharp(pixels.data, rawInput(pixels)).extract(frame);
+  await Promise.all(
+    (['avatar', 'card'] as const).map(async (shape) => {
+      const [largest, ...smaller] = specs.filter((spec) => spec.shape === shape).sort((a, b) => b.width - a.width);
+      if (!largest) return;
+      const frame = frameAround(focus, largest, pixels);
+      const cut = await resized(fromMaster(frame), largest);
+      const fromCut = () => sharp(cut.data, rawInput(cut));
+      await Promise.all([
+        encode(largest, fromCut),
+        ...smaller.map((spec) => {
+          const own = frameAround(focus, spec, pixels);
+          const from = sameFrame(own, frame) ? fromCut : () => fromMaster(own);
+          return encode(spec, () => from().resize(spec.width, spec.height, RESAMPLE));
+        }),
+      ]);
+    }),
   );
+  const variants = specs.flatMap((spec) => made.get(spec) ?? []);
   const placeholder = Buffer.from(rgbaToThumbHash(tiny.width, tiny.height, tiny.data)).toString('base64');
   return { variants, placeholder, analysis };
 }
 
-/** A frame in the master's pixels, in the reduced copy's (rounded inward, at least 1 px). */
-function withinPixels(frame: Frame, scale: number, pixels: RawPixels) {
-  const left = Math.min(pixels.width - 1, Math.floor(frame.left * scale));
-  const top = Math.min(pixels.height - 1, Math.floor(frame.top * scale));
-  return {
-    left,
-    top,
-    width: Math.max(1, Math.min(pixels.width - left, Math.round(frame.width * scale))),
-    height: Math.max(1, Math.min(pixels.height - top, Math.round(frame.height * scale))),
-  };
+const RESAMPLE = { fit: 'cover', kernel: 'mitchell' } as const;
+
+/** The image resized to the variant's size, as raw pixels. */
+async function resized(image: Sharp, spec: VariantSpec): Promise<RawPixels> {
+  const { data, info } = await image.resize(spec.width, spec.height, RESAMPLE).raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: info.channels };
+}
+
+/** Whether two frames show the same part of the picture, to within a pixel of the master. */
+function sameFrame(a: Frame, b: Frame): boolean {
+  return (
+    Math.abs(a.left - b.left) <= 1 && Math.abs(a.top - b.top) <= 1 && Math.abs(a.width - b.width) <= 1 && Math.abs(a.height - b.height) <= 1
+  );
 }
 
 /**
@@ -141,24 +160,6 @@ async function faceCheck(pixels: RawPixels, timeoutMs: number) {
     .raw()
     .toBuffer({ resolveWithObject: true });
   return { found: await detectFaces({ data, width: info.width, height: info.height }, timeoutMs), scale: pixels.width / info.width };
-}
-
-/**
- * The pixels reduced to the scale of the most demanding frame (a cover crop scales by the larger of
- * its two ratios), or as they are when that saves little: every frame is then resampled from a
- * quarter of the pixels or fewer instead of from the full master.
- */
-async function reducedFor(pixels: RawPixels, specs: readonly VariantSpec[]): Promise<RawPixels> {
-  const scale = Math.max(
-    ...specs.map((spec) => Math.max(spec.width / pixels.width, spec.height / pixels.height)),
-    100 / Math.max(pixels.width, pixels.height),
-  );
-  if (scale > 0.75) return pixels;
-  const { data, info } = await sharp(pixels.data, rawInput(pixels))
-    .resize(Math.ceil(pixels.width * scale), Math.ceil(pixels.height * scale), { fit: 'fill', kernel: 'mitchell' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
 /**

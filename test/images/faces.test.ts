@@ -147,7 +147,7 @@ describe('the detector and the analysis copy', () => {
 
 describe('framing without a face', () => {
   it('centres every variant on the attention point: a red disc at the left of a wide grey photo is in the avatar', async () => {
-    // Wide enough that the variants are cut from a reduced copy; a centre crop would show only grey.
+    // Wide enough that every frame leaves most of it out; a centre crop would show only grey.
     const disc = Buffer.from(
       '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300"><circle cx="150" cy="150" r="150" fill="#ff0000"/></svg>',
     );
@@ -166,9 +166,9 @@ describe('framing without a face', () => {
 });
 
 describe('face-framed variants keep their detail', () => {
-  it('cuts a tight frame from the master, not from a copy reduced for the whole picture (no enlargement)', async () => {
+  it('cuts a tight frame from the master at full resolution (no enlargement)', async () => {
     // A large photo with fine grain everywhere; the face is small in it, so its card frame is
-    // tighter than the copy reduced for whole-picture frames could fill.
+    // tight: a cut from any copy smaller than the master would be enlarged and lose the grain.
     const photo = await portraitOnCanvas({ width: 2000, height: 2500, size: 1000, left: 500, top: 700 });
     const { data, info } = await sharp(photo).raw().toBuffer({ resolveWithObject: true });
     for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, data[i]! + ((i * 7919) % 41) - 20));
@@ -187,6 +187,39 @@ describe('face-framed variants keep their detail', () => {
     for (let i = 0; i < expected.length; i++) difference += Math.abs(expected[i]! - actual[i]!);
     // WebP at quality 75 differs a little everywhere; an enlarged cut loses the grain and differs a lot.
     expect(difference / expected.length).toBeLessThan(6);
+  }, 60_000);
+
+  it('shows each avatar width its own frame: a face too small to fill the largest frame is cut tighter at the smaller widths', async () => {
+    // A 400 px portrait (its face about 130 px tall) in a 1024 px photo: the 384 px avatar needs a
+    // frame of at least 384 pixels, the 96 and 192 px ones frame the face closer.
+    const photo = await portraitOnCanvas({ width: 1024, height: 768, size: 400, left: 560, top: 200 });
+    const image = await analyse(photo);
+    const face = image.analysis!.faces![0]!;
+    const avatar = async (width: number) => {
+      const spec = { shape: 'avatar' as const, width, height: width };
+      const variant = image.variants.find((v) => v.shape === 'avatar' && v.width === width)!;
+      return {
+        frame: frameAround({ ...face, source: 'face' }, spec, image),
+        pixels: await sharp(variant.buffer).removeAlpha().raw().toBuffer(),
+      };
+    };
+    const largest = await avatar(384);
+    const master = sharp(image.buffer);
+    const cut = (frame: typeof largest.frame, width: number) =>
+      master.clone().extract(frame).resize(width, width, { fit: 'cover' }).removeAlpha().raw().toBuffer();
+    const distance = (a: Buffer, b: Buffer) => {
+      let sum = 0;
+      for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+      return sum / a.length;
+    };
+    for (const width of [96, 192]) {
+      const { frame, pixels } = await avatar(width);
+      expect(frame.height, `${width} px frame`).toBeLessThan(largest.frame.height * 0.8);
+      const own = distance(pixels, await cut(frame, width));
+      const ofLargest = distance(pixels, await cut(largest.frame, width));
+      expect(own, `${width} px avatar against its own frame`).toBeLessThan(6);
+      expect(ofLargest, `${width} px avatar against the 384 px frame`).toBeGreaterThan(own * 2);
+    }
   }, 60_000);
 });
 
