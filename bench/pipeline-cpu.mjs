@@ -34,12 +34,11 @@ async function cpuMs(work) {
 
 await before();
 await now();
+const runs = { before, now };
 const results = [];
 for (let round = 0; round < Number(pairs); round++) {
-  if (round % 2 === 0) results.push({ before: await cpuMs(before), now: await cpuMs(now) });
-  else {
-    const spent = await cpuMs(now);
-    results.push({ before: await cpuMs(before), now: spent });
-  }
+  const spent = {};
+  for (const name of round % 2 === 0 ? ['before', 'now'] : ['now', 'before']) spent[name] = await cpuMs(runs[name]);
+  results.push(spent);
 }
 process.stdout.write(JSON.stringify(results));

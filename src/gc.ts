@@ -143,8 +143,8 @@ export class GiveBackWhenQuiet {
 
 /**
  * Whether sharp's output buffers pile up until V8 happens to run a full collection: on V8 11 (Node
- * 20) they do. sharp hands back each output (a 12 MP picture's 9 MB of decoded pixels, its reduced
- * copy, its encodes) as memory outside V8's heap, given back when a collection finds it dead; on
+ * 20) they do. sharp hands back each output (a 12 MP picture's 9 MB of decoded pixels, its frames'
+ * cuts, its encodes) as memory outside V8's heap, given back when a collection finds it dead; on
  * Node 20 a young-generation collection after each picture freed none of it, and at the peak of
  * the 32-upload burst external memory held 59–67 MB, 40–50 MB of it dead pixels. On Node 22 and
  * 24 it held 17–31 MB there without help, and the collections below changed nothing but the CPU.
