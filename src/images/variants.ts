@@ -77,10 +77,12 @@ export interface PictureWork {
  * point, while the face check looks at a 640 px copy (its detector at a 480 px one made from it) in
  * its worker thread; each frame is then cut around the face (or the performer's focus), or around
  * the attention point (edges, skin tones, colour) when there is none. Each shape's largest frame is
- * cut from the master and resized once; a smaller width showing the same frame (the usual case:
- * only a face small in a large picture frames the widths differently) is resized from those
- * pixels, not from the master again. Mitchell resampling (no ringing at these reductions, and
- * cheaper than Lanczos); WebP at WEBP_EFFORT, AVIF as well when asked for.
+ * cut from the master and resized once, except the avatar's when it lies inside the card's (a
+ * face, or a portrait picture): it is cut from the card's pixels, which show it more finely. A
+ * smaller width showing the same frame (the usual case: only a face small in a large picture
+ * frames the widths differently) is resized from those pixels, not from the master again.
+ * Mitchell resampling (no ringing at these reductions, and cheaper than Lanczos); WebP at
+ * WEBP_EFFORT, AVIF as well when asked for.
  */
 export async function describePicture(
   pixels: RawPixels,
@@ -108,23 +110,35 @@ export async function describePicture(
     made.set(spec, images);
   };
   const fromMaster = (frame: Frame) => sharp(pixels.data, rawInput(pixels)).extract(frame);
-  await Promise.all(
-    (['avatar', 'card'] as const).map(async (shape) => {
-      const [largest, ...smaller] = specs.filter((spec) => spec.shape === shape).sort((a, b) => b.width - a.width);
-      if (!largest) return;
-      const frame = frameAround(focus, largest, pixels);
-      const cut = await resized(fromMaster(frame), largest);
-      const fromCut = () => sharp(cut.data, rawInput(cut));
-      await Promise.all([
-        encode(largest, fromCut),
-        ...smaller.map((spec) => {
-          const own = frameAround(focus, spec, pixels);
-          const from = sameFrame(own, frame) ? fromCut : () => fromMaster(own);
-          return encode(spec, () => from().resize(spec.width, spec.height, RESAMPLE));
-        }),
-      ]);
-    }),
-  );
+  const plan = (shape: VariantShape) => {
+    const [largest, ...smaller] = specs.filter((spec) => spec.shape === shape).sort((a, b) => b.width - a.width);
+    return largest && { largest, smaller, frame: frameAround(focus, largest, pixels) };
+  };
+  const card = plan('card');
+  const avatar = plan('avatar');
+  const cardCut = card && resized(fromMaster(card.frame), card.largest);
+  // On a portrait picture the avatar's frame lies inside the card's, whose pixels are finer: the
+  // avatar is cut from them, not from the master again.
+  const avatarCut =
+    avatar &&
+    (card && cardCut && holds(card.frame, card.largest, avatar.frame, avatar.largest)
+      ? cardCut.then((cut) => resized(sharp(cut.data, rawInput(cut)).extract(regionOf(avatar.frame, card.frame, cut)), avatar.largest))
+      : resized(fromMaster(avatar.frame), avatar.largest));
+  // Each shape's largest width from its cut; a smaller width showing the same frame from those pixels too.
+  const encodeShape = async (shape: ReturnType<typeof plan>, pending: Promise<RawPixels> | undefined) => {
+    if (!shape || !pending) return;
+    const cut = await pending;
+    const fromCut = () => sharp(cut.data, rawInput(cut));
+    await Promise.all([
+      encode(shape.largest, fromCut),
+      ...shape.smaller.map((spec) => {
+        const own = frameAround(focus, spec, pixels);
+        const from = sameFrame(own, shape.frame) ? fromCut : () => fromMaster(own);
+        return encode(spec, () => from().resize(spec.width, spec.height, RESAMPLE));
+      }),
+    ]);
+  };
+  await Promise.all([encodeShape(card, cardCut), encodeShape(avatar, avatarCut)]);
   const variants = specs.flatMap((spec) => made.get(spec) ?? []);
   const placeholder = Buffer.from(rgbaToThumbHash(tiny.width, tiny.height, tiny.data)).toString('base64');
   return { variants, placeholder, analysis };
@@ -136,6 +150,33 @@ const RESAMPLE = { fit: 'cover', kernel: 'mitchell' } as const;
 async function resized(image: Sharp, spec: VariantSpec): Promise<RawPixels> {
   const { data, info } = await image.resize(spec.width, spec.height, RESAMPLE).raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
+}
+
+/**
+ * Whether the cut of `outer` (at `outerSpec`'s size) holds `inner` at least as finely as
+ * `innerSpec` needs it, so `inner`'s variant can be cut from those pixels.
+ */
+function holds(outer: Frame, outerSpec: VariantSpec, inner: Frame, innerSpec: VariantSpec): boolean {
+  const inside =
+    inner.left >= outer.left &&
+    inner.top >= outer.top &&
+    inner.left + inner.width <= outer.left + outer.width &&
+    inner.top + inner.height <= outer.top + outer.height;
+  return inside && outerSpec.width / outer.width >= innerSpec.width / inner.width;
+}
+
+/** Where `inner` (a frame of the master) lies in `cut`, the pixels of `outer` resized. */
+function regionOf(inner: Frame, outer: Frame, cut: RawPixels): Frame {
+  const scaleX = cut.width / outer.width;
+  const scaleY = cut.height / outer.height;
+  const left = Math.min(cut.width - 1, Math.round((inner.left - outer.left) * scaleX));
+  const top = Math.min(cut.height - 1, Math.round((inner.top - outer.top) * scaleY));
+  return {
+    left,
+    top,
+    width: Math.max(1, Math.min(cut.width - left, Math.round(inner.width * scaleX))),
+    height: Math.max(1, Math.min(cut.height - top, Math.round(inner.height * scaleY))),
+  };
 }
 
 /** Whether two frames show the same part of the picture, to within a pixel of the master. */

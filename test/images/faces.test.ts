@@ -189,6 +189,39 @@ describe('face-framed variants keep their detail', () => {
     expect(difference / expected.length).toBeLessThan(6);
   }, 60_000);
 
+  it('shows the avatar its own frame of the master where it is made from the card’s finer pixels', async () => {
+    // A face framed in a portrait photo: the avatar's frame lies inside the card's, lower than the
+    // card's top and narrower, so pixels taken from the wrong place of the card's cut would show.
+    const photo = await portraitOnCanvas({ width: 1536, height: 2048, size: 900, left: 300, top: 500 });
+    const { data, info } = await sharp(photo).raw().toBuffer({ resolveWithObject: true });
+    for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, data[i]! + ((i * 7919) % 41) - 20));
+    const grainy = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .toBuffer();
+    const image = await analyse(grainy);
+    const face = { ...image.analysis!.faces![0]!, source: 'face' as const };
+    const frame = frameAround(face, { shape: 'avatar', width: 384, height: 384 }, image);
+    const card = frameAround(face, { shape: 'card', width: 640, height: 800 }, image);
+    // The case this test is about: the card's frame holds the avatar's, away from its corner.
+    expect(frame.left).toBeGreaterThan(card.left);
+    expect(frame.top).toBeGreaterThan(card.top);
+    expect(frame.top + frame.height).toBeLessThan(card.top + card.height);
+    const master = sharp(image.buffer);
+    const cut = (region: typeof frame) => master.clone().extract(region).resize(384, 384, { fit: 'cover' }).removeAlpha().raw().toBuffer();
+    const avatar = image.variants.find((variant) => variant.shape === 'avatar' && variant.width === 384)!;
+    const actual = await sharp(avatar.buffer).removeAlpha().raw().toBuffer();
+    const distance = (expected: Buffer) => {
+      let sum = 0;
+      for (let i = 0; i < expected.length; i++) sum += Math.abs(expected[i]! - actual[i]!);
+      return sum / expected.length;
+    };
+    const own = distance(await cut(frame));
+    // The same frame a few pixels of the master off: what a misplaced region would show.
+    const shifted = distance(await cut({ ...frame, left: frame.left - 12, top: frame.top - 12 }));
+    expect(own).toBeLessThan(6);
+    expect(shifted).toBeGreaterThan(own * 1.5);
+  }, 60_000);
+
   it('shows each avatar width its own frame: a face too small to fill the largest frame is cut tighter at the smaller widths', async () => {
     // A 400 px portrait (its face about 130 px tall) in a 1024 px photo: the 384 px avatar needs a
     // frame of at least 384 pixels, the 96 and 192 px ones frame the face closer.
