@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { lazyWorker } from './worker-pool.js';
-import type { FaceTask, Rgb } from './face-worker.js';
+import type { FaceTask, Rgb, WarmTask } from './face-worker.js';
 import type { PictureMeasures } from './measures.js';
 
 /** A face found in a picture: its box in the picture's pixels, and the detector's confidence (0–1). */
@@ -59,6 +59,7 @@ async function detectorCopy(pixels: Rgb): Promise<Rgb> {
  */
 export async function detectFaces(pixels: Rgb, timeoutMs: number): Promise<{ faces: FaceBox[]; measures: PictureMeasures } | undefined> {
   try {
+    await modelsLoaded();
     const signal = AbortSignal.timeout(timeoutMs);
     const detector = await detectorCopy(pixels);
     const found = (await faceWorker.get().run(
@@ -79,9 +80,41 @@ export async function detectFaces(pixels: Rgb, timeoutMs: number): Promise<{ fac
   }
 }
 
-/** Starts the worker thread and loads the models (at server start), so the first upload does not wait for them. */
+/**
+ * How long a thread may take to start and load the models (about half a second here, a second with
+ * the cores busy) before the checks waiting for it are skipped.
+ */
+const MODELS_LOAD_LIMIT_MS = 30_000;
+
+let loading: Promise<unknown> | undefined;
+
+/**
+ * Resolves once the thread is running with its models loaded. When it is not (after a minute
+ * without uploads, or when the models could not load at start), a check starts it, loads the
+ * models and runs the first detection before its own time limit starts: the first upload after an
+ * idle minute would otherwise spend most of its limit on them, and past it keep a picture framed
+ * without its face for good.
+ */
+async function modelsLoaded(): Promise<void> {
+  const pool = faceWorker.get();
+  if (!loading && pool.threads.length > 0) return;
+  loading ??= warm(pool, true);
+  await loading;
+}
+
+function warm(pool: ReturnType<typeof faceWorker.get>, prime: boolean): Promise<unknown> {
+  return pool.run({ warm: true, prime } satisfies WarmTask, { signal: AbortSignal.timeout(MODELS_LOAD_LIMIT_MS) }).finally(() => {
+    loading = undefined;
+  });
+}
+
+/**
+ * Starts the worker thread and loads the models (at server start), so the first upload does not
+ * wait for them. No detection: its 13 MB would stay until the first upload or the thread's end.
+ */
 export async function warmFaceCheck(): Promise<void> {
-  await faceWorker.get().run({ warm: true });
+  loading ??= warm(faceWorker.get(), false);
+  await loading;
 }
 
 /** Ends the worker thread (tests and shutdown). */

@@ -145,6 +145,36 @@ describe('the detector and the analysis copy', () => {
   }, 60_000);
 });
 
+describe('the face check’s time limit', () => {
+  it('starts once the models are loaded: the first check after the thread ended is not cut short by loading them', async () => {
+    const { data, info } = await sharp(ASTRONAUT).resize(640, 640).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const pixels = { data, width: info.width, height: info.height };
+    const timed = async <T>(work: () => Promise<T>) => {
+      const started = performance.now();
+      const result = await work();
+      return { result, ms: performance.now() - started };
+    };
+    // On this machine: the first check on a new thread (starting it, loading the models), then another.
+    await closeFacePool();
+    const cold = await timed(() => detectFaces(pixels, 60_000));
+    const check = await timed(() => detectFaces(pixels, 60_000));
+    expect(cold.result?.faces).toHaveLength(1);
+    expect(check.result?.faces).toHaveLength(1);
+    // A limit the first check overruns with the loading counted, and a check keeps by half as much again.
+    const limit = Math.round(cold.ms * 0.6);
+    expect(limit, 'loading the models takes much longer than a check').toBeGreaterThan(check.ms * 1.5);
+    await closeFacePool();
+    const first = await timed(() => detectFaces(pixels, limit));
+    expect(
+      first.result?.faces,
+      `a check limited to ${limit} ms (the first on a new thread ${Math.round(cold.ms)} ms, another ${Math.round(check.ms)} ms; this one ${Math.round(first.ms)} ms)`,
+    ).toHaveLength(1);
+    expect(first.ms).toBeGreaterThan(limit);
+    // A check that does overrun its limit is still skipped.
+    expect(await detectFaces(pixels, 1)).toBeUndefined();
+  }, 120_000);
+});
+
 describe('framing without a face', () => {
   it('centres every variant on the attention point: a red disc at the left of a wide grey photo is in the avatar', async () => {
     // Wide enough that every frame leaves most of it out; a centre crop would show only grey.
