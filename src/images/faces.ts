@@ -102,6 +102,7 @@ async function modelsLoaded(): Promise<void> {
   await loading;
 }
 
+/** Loads the models in the thread (starting it when none runs); `prime`: and runs the first detection. */
 function warm(pool: ReturnType<typeof faceWorker.get>, prime: boolean): Promise<unknown> {
   return pool.run({ warm: true, prime } satisfies WarmTask, { signal: AbortSignal.timeout(MODELS_LOAD_LIMIT_MS) }).finally(() => {
     loading = undefined;

@@ -117,8 +117,8 @@ export async function describePicture(
   const card = plan('card');
   const avatar = plan('avatar');
   const cardCut = card && resized(fromMaster(card.frame), card.largest);
-  // On a portrait picture the avatar's frame lies inside the card's, whose pixels are finer: the
-  // avatar is cut from them, not from the master again.
+  // On a portrait picture, and around a face, the avatar's frame lies inside the card's, whose
+  // pixels are finer: the avatar is cut from them, not from the master again.
   const avatarCut =
     avatar &&
     (card && cardCut && holds(card.frame, card.largest, avatar.frame, avatar.largest)
