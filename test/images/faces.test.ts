@@ -196,15 +196,21 @@ describe('framing without a face', () => {
 });
 
 describe('face-framed variants keep their detail', () => {
+  /** A portrait on a canvas, with fine grain everywhere (a cut from the wrong pixels loses or moves it). */
+  const grainyPortrait = async (options: Parameters<typeof portraitOnCanvas>[0]) => {
+    const { data, info } = await sharp(await portraitOnCanvas(options))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, data[i]! + ((i * 7919) % 41) - 20));
+    return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .toBuffer();
+  };
+
   it('cuts a tight frame from the master at full resolution (no enlargement)', async () => {
     // A large photo with fine grain everywhere; the face is small in it, so its card frame is
     // tight: a cut from any copy smaller than the master would be enlarged and lose the grain.
-    const photo = await portraitOnCanvas({ width: 2000, height: 2500, size: 1000, left: 500, top: 700 });
-    const { data, info } = await sharp(photo).raw().toBuffer({ resolveWithObject: true });
-    for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, data[i]! + ((i * 7919) % 41) - 20));
-    const grainy = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
-      .jpeg({ quality: 95 })
-      .toBuffer();
+    const grainy = await grainyPortrait({ width: 2000, height: 2500, size: 1000, left: 500, top: 700 });
     const image = await analyse(grainy);
     const face = image.analysis!.faces![0]!;
     const spec = { shape: 'card' as const, width: 640, height: 800 };
@@ -222,12 +228,7 @@ describe('face-framed variants keep their detail', () => {
   it('shows the avatar its own frame of the master where it is made from the card’s finer pixels', async () => {
     // A face framed in a portrait photo: the avatar's frame lies inside the card's, lower than the
     // card's top and narrower, so pixels taken from the wrong place of the card's cut would show.
-    const photo = await portraitOnCanvas({ width: 1536, height: 2048, size: 900, left: 300, top: 500 });
-    const { data, info } = await sharp(photo).raw().toBuffer({ resolveWithObject: true });
-    for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, data[i]! + ((i * 7919) % 41) - 20));
-    const grainy = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
-      .jpeg({ quality: 95 })
-      .toBuffer();
+    const grainy = await grainyPortrait({ width: 1536, height: 2048, size: 900, left: 300, top: 500 });
     const image = await analyse(grainy);
     const face = { ...image.analysis!.faces![0]!, source: 'face' as const };
     const frame = frameAround(face, { shape: 'avatar', width: 384, height: 384 }, image);
