@@ -59,7 +59,7 @@ async function detectorCopy(pixels: Rgb): Promise<Rgb> {
  */
 export async function detectFaces(pixels: Rgb, timeoutMs: number): Promise<{ faces: FaceBox[]; measures: PictureMeasures } | undefined> {
   try {
-    await modelsLoaded();
+    await modelsLoaded(true);
     const signal = AbortSignal.timeout(timeoutMs);
     const detector = await detectorCopy(pixels);
     const found = (await faceWorker.get().run(
@@ -91,22 +91,17 @@ let loading: Promise<unknown> | undefined;
 /**
  * Resolves once the thread is running with its models loaded. When it is not (after a minute
  * without uploads, or when the models could not load at start), a check starts it, loads the
- * models and runs the first detection before its own time limit starts: the first upload after an
- * idle minute would otherwise spend most of its limit on them, and past it keep a picture framed
- * without its face for good.
+ * models and (`prime`) runs the first detection before its own time limit starts: the first upload
+ * after an idle minute would otherwise spend most of its limit on them, and past it keep a picture
+ * framed without its face for good.
  */
-async function modelsLoaded(): Promise<void> {
+async function modelsLoaded(prime: boolean): Promise<void> {
   const pool = faceWorker.get();
   if (!loading && pool.threads.length > 0) return;
-  loading ??= warm(pool, true);
-  await loading;
-}
-
-/** Loads the models in the thread (starting it when none runs); `prime`: and runs the first detection. */
-function warm(pool: ReturnType<typeof faceWorker.get>, prime: boolean): Promise<unknown> {
-  return pool.run({ warm: true, prime } satisfies WarmTask, { signal: AbortSignal.timeout(MODELS_LOAD_LIMIT_MS) }).finally(() => {
+  loading ??= pool.run({ warm: true, prime } satisfies WarmTask, { signal: AbortSignal.timeout(MODELS_LOAD_LIMIT_MS) }).finally(() => {
     loading = undefined;
   });
+  await loading;
 }
 
 /**
@@ -114,8 +109,7 @@ function warm(pool: ReturnType<typeof faceWorker.get>, prime: boolean): Promise<
  * wait for them. No detection: its 13 MB would stay until the first upload or the thread's end.
  */
 export async function warmFaceCheck(): Promise<void> {
-  loading ??= warm(faceWorker.get(), false);
-  await loading;
+  await modelsLoaded(false);
 }
 
 /** Ends the worker thread (tests and shutdown). */
