@@ -98,7 +98,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Routes.
   const guards = createGuards(services.accounts);
   const publicUrl = (name: string, origin: string) => services.storage.publicUrl(name, origin);
-  const picture = { maxBytes: config.images.maxBytes, tooLargeMessage: sizeLimitMessage(config.images.maxBytes) };
+  // A picture's face check loads its models as the picture's file starts to arrive (a video needs none).
+  const pictureArriving = (mimeType: string) => {
+    if (!mimeType.startsWith('video/')) services.media.ingest.pictureArriving();
+  };
+  const picture = {
+    maxBytes: config.images.maxBytes,
+    tooLargeMessage: sizeLimitMessage(config.images.maxBytes),
+    arriving: pictureArriving,
+  };
   const assertUploadCapacity = () => services.media.ingest.assertCapacity();
   // Where uploads wait while they are checked: small ones in memory (within the budget), others in files.
   const spool = { tmpDir: config.images.uploadTmpDir, memory: new UploadMemory(config.images.uploadMemoryBytes) };
@@ -110,7 +118,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // A gallery file is a photo or a video: the stream is cut at the larger limit, then checked by what it is.
   const galleryFile =
     config.videos.maxBytes > picture.maxBytes
-      ? { maxBytes: config.videos.maxBytes, tooLargeMessage: sizeLimitMessage(config.videos.maxBytes, 'Video file') }
+      ? {
+          maxBytes: config.videos.maxBytes,
+          tooLargeMessage: sizeLimitMessage(config.videos.maxBytes, 'Video file'),
+          arriving: pictureArriving,
+        }
       : picture;
 
   if (config.metrics.port === undefined) registerMetricsRoute(app, metrics, config.metrics);
@@ -147,7 +159,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     items: services.items,
     guards,
     publicUrl,
-    upload: { image: picture, certificate: { ...picture, tooLargeMessage: sizeLimitMessage(config.images.maxBytes, 'File') }, ...spool },
+    upload: {
+      image: picture,
+      certificate: { maxBytes: picture.maxBytes, tooLargeMessage: sizeLimitMessage(config.images.maxBytes, 'File') },
+      ...spool,
+    },
     assertUploadCapacity,
   });
   if (config.serveWeb) await serveWeb(app);

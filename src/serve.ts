@@ -4,7 +4,7 @@ import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { GiveBackWhenQuiet, giveBackMemory } from './gc.js';
 import { registerMetricsRoute } from './http/metrics.js';
-import { warmFaceCheck } from './images/faces.js';
+import { checkFaceModels } from './images/faces.js';
 
 /** A server that answered requests and then none for this long gives back what it grew (see gc.ts). */
 const QUIET_MS = 10_000;
@@ -55,14 +55,15 @@ export async function serve(config: Config, shutdownTimeoutMs: number): Promise<
   app.addHook('onClose', () => quiet.stop());
   await app.listen({ host: config.host, port: config.port });
   if (metricsServer) await metricsServer.listen({ host: config.metrics.host, port: config.metrics.port as number });
-  // The face check's models load now, not on the first upload after a start (about a second).
-  const warm =
+  // The face check's models are checked now (a broken install is reported at start), then let go
+  // until a picture arrives.
+  const checked =
     config.images.faceCheckTimeoutMs > 0
-      ? warmFaceCheck().catch((error: unknown) => app.log.warn({ err: error }, 'the face check could not load; uploads will skip it'))
+      ? checkFaceModels().catch((error: unknown) => app.log.warn({ err: error }, 'the face check could not load; uploads will skip it'))
       : Promise.resolve();
   // Then the garbage and the young generation start-up left behind go back to the system: on Node
   // 24, 50 MB of a server's 210 MB at rest (see README, Performance).
-  await warm;
+  await checked;
   const before = { rss: process.memoryUsage.rss(), at: performance.now() };
   giveBackMemory();
   quiet.settled();

@@ -84,15 +84,17 @@ export class UploadMemory {
   }
 }
 
-export interface FileFieldLimit {
+export interface FileField {
   maxBytes: number;
   /** The 413 message for a file over maxBytes. */
   tooLargeMessage: string;
+  /** Called as a file for this field starts to arrive, with the type its part declares (a client's word, a hint only). */
+  arriving?: (mimeType: string) => void;
 }
 
 export interface FormOptions {
   /** The fields that may carry a file, each at most once, with its size limit. */
-  fileFields: Record<string, FileFieldLimit>;
+  fileFields: Record<string, FileField>;
   tmpDir: string;
   /** Room for small bodies in memory; without it every file goes to a temporary file. */
   memory?: UploadMemory;
@@ -210,6 +212,7 @@ async function readForm(request: FastifyRequest, options: FormOptions): Promise<
             : [`Unexpected file. Only ${accepted.join(', ')} ${accepted.length === 1 ? 'accepts' : 'accept'} a file.`];
           continue;
         }
+        limit.arriving?.(part.mimetype);
         if (held > 0) {
           // Bounded by the declared length the budget reserved (Node reads no more than that).
           const chunks: Buffer[] = [];

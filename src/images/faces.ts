@@ -15,7 +15,8 @@ export interface FaceBox {
 /**
  * One worker thread runs the detector: a task takes about 35 ms (p95 80 ms here), so uploads
  * queue here briefly rather than each holding the models. Left idle for a minute it exits (its
- * WebAssembly memory goes with it); the next upload loads the models again (about half a second).
+ * WebAssembly memory goes with it); the next upload loads the models again (about half a second),
+ * starting as its file arrives.
  * Each check leaves megabytes of short-lived JavaScript garbage (tensor bookkeeping, copies of
  * results): an 8 MB young generation keeps the thread's heap near 28 MB instead of 53 MB (30 MB
  * less resident after 200 varied photos) at the same CPU per check; 4 MB saved a little more
@@ -59,7 +60,7 @@ async function detectorCopy(pixels: Rgb): Promise<Rgb> {
  */
 export async function detectFaces(pixels: Rgb, timeoutMs: number): Promise<{ faces: FaceBox[]; measures: PictureMeasures } | undefined> {
   try {
-    await modelsLoaded(true);
+    await expectFaceCheck();
     const signal = AbortSignal.timeout(timeoutMs);
     const detector = await detectorCopy(pixels);
     const found = (await faceWorker.get().run(
@@ -89,11 +90,10 @@ const MODELS_LOAD_LIMIT_MS = 30_000;
 let loading: Promise<unknown> | undefined;
 
 /**
- * Resolves once the thread is running with its models loaded. When it is not (after a minute
- * without uploads, or when the models could not load at start), a check starts it, loads the
- * models and (`prime`) runs the first detection before its own time limit starts: the first upload
- * after an idle minute would otherwise spend most of its limit on them, and past it keep a picture
- * framed without its face for good.
+ * Resolves once the thread is running with its models loaded. When it is not (after start-up, or
+ * a minute without uploads), it starts the thread, loads the models and (`prime`) runs the first
+ * detection; a check waits for them before its own time limit starts: a picture would otherwise
+ * spend most of its limit on them, and past it keep variants framed without its face for good.
  */
 async function modelsLoaded(prime: boolean): Promise<void> {
   const pool = faceWorker.get();
@@ -104,12 +104,35 @@ async function modelsLoaded(prime: boolean): Promise<void> {
   await loading;
 }
 
+/** Whether a picture asked for the face check while checkFaceModels loaded the models. */
+let asked = false;
+
 /**
- * Starts the worker thread and loads the models (at server start), so the first upload does not
- * wait for them. No detection: its 13 MB would stay until the first upload or the thread's end.
+ * A picture is arriving (its upload's file has started to come in): the thread starts and loads
+ * the models, and runs the first detection, while the rest of the body arrives and is decoded, so
+ * the picture's check finds them ready. Rejects when the models could not load (the picture's
+ * check will then be skipped).
  */
-export async function warmFaceCheck(): Promise<void> {
+export function expectFaceCheck(): Promise<void> {
+  asked = true;
+  return modelsLoaded(true);
+}
+
+/**
+ * Checks at server start that the models load (a failure is the caller's to report), then ends
+ * the thread unless a picture has asked for it meanwhile: held, the thread and its models are 30–40
+ * MB of a server at rest, and every upload starts loading them as its file arrives (expectFaceCheck).
+ */
+export async function checkFaceModels(): Promise<void> {
+  asked = false;
   await modelsLoaded(false);
+  if (!asked) await faceWorker.close();
+}
+
+/** Where the face check stands: no thread, a thread loading its models, or one ready to check. */
+export function faceCheckState(): 'idle' | 'loading' | 'ready' {
+  if (loading) return 'loading';
+  return faceWorker.running() ? 'ready' : 'idle';
 }
 
 /** Ends the worker thread (tests and shutdown). */

@@ -40,6 +40,10 @@ export function lazyWorker(worker: string, idleTimeout: number, options: { young
       });
       return pool;
     },
+    /** Whether the thread is running (started and not yet ended). */
+    running(): boolean {
+      return (pool?.threads.length ?? 0) > 0;
+    },
     /** Ends the thread (tests and shutdown). */
     async close(): Promise<void> {
       const current = pool;

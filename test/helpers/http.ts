@@ -74,10 +74,14 @@ export function uploadInTwoHalves(options: {
   field: string;
   bytes: Buffer;
   between: () => Promise<void>;
+  /** The part's file name and declared type (p.jpg, image/jpeg). */
+  filename?: string;
+  type?: string;
 }): Promise<number> {
   const boundary = 'castfolio-halves';
+  const { filename = 'p.jpg', type = 'image/jpeg' } = options;
   const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="${options.field}"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+    `--${boundary}\r\nContent-Disposition: form-data; name="${options.field}"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`,
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   const half = Math.floor(options.bytes.length / 2);

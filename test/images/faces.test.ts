@@ -4,7 +4,15 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { frameAround, type HintCode } from '../../src/images/analysis.js';
-import { closeFacePool, DETECTOR_EDGE, detectFaces, FACE_INPUT_EDGE } from '../../src/images/faces.js';
+import {
+  checkFaceModels,
+  closeFacePool,
+  DETECTOR_EDGE,
+  detectFaces,
+  expectFaceCheck,
+  FACE_INPUT_EDGE,
+  faceCheckState,
+} from '../../src/images/faces.js';
 import { sanitiseImage, type SanitisedImage } from '../../src/images/sanitise.js';
 import { VARIANT_SPECS, variantSpecsFor } from '../../src/images/variants.js';
 import { ImageWork } from '../../src/images/work.js';
@@ -173,6 +181,20 @@ describe('the face check’s time limit', () => {
     // A check that does overrun its limit is still skipped.
     expect(await detectFaces(pixels, 1)).toBeUndefined();
   }, 120_000);
+});
+
+describe('the face check at start-up', () => {
+  it('loads the models, then lets the thread go, unless a picture asked for it meanwhile', async () => {
+    await closeFacePool();
+    await checkFaceModels();
+    expect(faceCheckState()).toBe('idle');
+    // A picture arriving while the start-up check runs keeps the thread and its models.
+    const checked = checkFaceModels();
+    expect(faceCheckState()).toBe('loading');
+    await expectFaceCheck();
+    await checked;
+    expect(faceCheckState()).toBe('ready');
+  }, 60_000);
 });
 
 describe('framing without a face', () => {

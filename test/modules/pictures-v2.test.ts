@@ -1,13 +1,18 @@
 // Pictures v2: HEIC in, responsive variants and a ThumbHash placeholder out, variants living and
 // dying with their master. HEIC fixtures are encoded here by Debian's heif-enc (helpers/heif.ts).
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { sql } from 'kysely';
 import sharp from 'sharp';
 import { thumbHashToRGBA } from 'thumbhash';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { closeFacePool, faceCheckState } from '../../src/images/faces.js';
 import { closeHeifPool } from '../../src/images/heif.js';
 import { cli, expectNoOrphans, startTestApp, storedNames, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
+import { uploadInTwoHalves } from '../helpers/http.js';
 import { heicFrom, heifEncAvailable, withRotation } from '../helpers/heif.js';
 import { cameraLikeJpeg, isVariantName, jpeg, noisyJpeg, portraitOnCanvas } from '../helpers/images.js';
 import { STORAGES } from '../helpers/storage.js';
@@ -324,6 +329,45 @@ for (const db of DATABASES) {
         for (const hint of described.hints) expect(hint.message).toMatch(/\w.+\.$/);
         await expectNoOrphans(t);
       });
+
+      it('loads the face check’s models while a picture is still arriving, and not for a gallery video', async () => {
+        // No thread running, as after start-up or a minute without uploads.
+        await closeFacePool();
+        expect(faceCheckState()).toBe('idle');
+        const photo = await portraitOnCanvas({ width: 1000, height: 1250, size: 900, left: 100, top: 200 });
+        const status = await uploadInTwoHalves({
+          url: `${t.http.baseUrl}${PROFILE}`,
+          headers: user.headers,
+          field: 'profile_picture',
+          bytes: photo,
+          // Half of the picture has been sent: the models load meanwhile, not once it is all in.
+          between: () => expect.poll(faceCheckState, { timeout: 30_000, interval: 50 }).toBe('ready'),
+        });
+        expect(status).toBe(200);
+        expect((await t.http.get(PROFILE, user.headers)).body.profile.profile_picture_info.faces).toHaveLength(1);
+
+        await closeFacePool();
+        const uploads = t.config.images.uploadTmpDir;
+        const received = () => (existsSync(uploads) ? readdirSync(uploads).filter((n) => n.startsWith('upload-')) : []);
+        const before = new Set(received());
+        const answer = await uploadInTwoHalves({
+          url: `${t.http.baseUrl}/api/profile/talent/media/`,
+          headers: user.headers,
+          field: 'media_file',
+          // Over what is held in memory: the file goes to a temporary file, whose first bytes show it has started to arrive.
+          bytes: randomBytes(3 * 1024 * 1024),
+          filename: 'reel.mp4',
+          type: 'video/mp4',
+          between: async () => {
+            await expect
+              .poll(() => received().some((n) => !before.has(n) && statSync(path.join(uploads, n)).size > 0), { timeout: 10_000 })
+              .toBe(true);
+            expect(faceCheckState()).toBe('idle');
+          },
+        });
+        expect(answer).toBe(400);
+        expect(faceCheckState()).toBe('idle');
+      }, 90_000);
 
       describe('re-framing', () => {
         const FOCUS = PROFILE + 'picture-focus/';

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { TSchema } from 'typebox';
 import { notFound } from '../../errors.js';
 import { rowIdOf } from '../../validation.js';
-import { withForm, type FileFieldLimit, type UploadMemory } from '../../http/multipart.js';
+import { withForm, type FileField, type UploadMemory } from '../../http/multipart.js';
 import { mediaUrlsFor, type PublicUrl } from '../../http/request.js';
 import type { AccountGuards } from '../accounts/guards.js';
 import { DetailError, FieldErrors } from '../common.js';
@@ -27,7 +27,7 @@ export interface GalleryRoutesOptions {
   publicUrl: PublicUrl;
   clock: () => Date;
   fileLimits: { image_max_mb: number; video_max_mb: number };
-  upload: { media: FileFieldLimit; tmpDir: string; memory?: UploadMemory };
+  upload: { media: FileField; tmpDir: string; memory?: UploadMemory };
   assertUploadCapacity: () => void;
 }
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { onRequestAsyncHookHandler } from 'fastify';
 import { notFound } from '../../errors.js';
 import { rowIdOf } from '../../validation.js';
-import { withForm, type FileFieldLimit, type FormOptions, type UploadMemory } from '../../http/multipart.js';
+import { withForm, type FileField, type FormOptions, type UploadMemory } from '../../http/multipart.js';
 import { mediaUrlsFor, requestOrigin, type PublicUrl } from '../../http/request.js';
 import type { AccountGuards } from '../accounts/guards.js';
 import { DetailError, FieldErrors } from '../common.js';
@@ -24,7 +24,7 @@ export interface ItemRoutesOptions {
   items: ItemService;
   guards: AccountGuards;
   publicUrl: PublicUrl;
-  upload: { image: FileFieldLimit; certificate: FileFieldLimit; tmpDir: string; memory?: UploadMemory };
+  upload: { image: FileField; certificate: FileField; tmpDir: string; memory?: UploadMemory };
   assertUploadCapacity: () => void;
 }
 

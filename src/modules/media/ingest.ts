@@ -7,6 +7,7 @@ import { ApiError, serviceUnavailable } from '../../errors.js';
 import { privateUploadFolder, uploadBytes, type UploadedFile } from '../../http/multipart.js';
 import { QueueFullError, type WorkLimiter } from '../../images/limiter.js';
 import type { PictureAnalysis, PictureFocus } from '../../images/analysis.js';
+import { expectFaceCheck } from '../../images/faces.js';
 import {
   INVALID_IMAGE_MESSAGE,
   InvalidImageError,
@@ -116,6 +117,15 @@ export class MediaIngest {
   /** Whether pictures get a face check (FACE_CHECK). */
   get checksFaces(): boolean {
     return this.deps.images.faceCheckTimeoutMs > 0;
+  }
+
+  /**
+   * A picture's file has started to arrive: its face check's models load now, while the rest of it
+   * arrives and is decoded (after start-up and after a minute without uploads they are not loaded).
+   */
+  pictureArriving(): void {
+    if (!this.checksFaces) return;
+    expectFaceCheck().catch((error: unknown) => this.deps.log.warn({ err: error }, 'the face check could not load; this picture skips it'));
   }
 
   /** Refuse new image work before reading a body when the queue is already full. */

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fastJson from 'fast-json-stringify';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { Role } from '../../auth/roles.js';
-import { withForm, type FileFieldLimit, type FormOptions, type UploadMemory } from '../../http/multipart.js';
+import { withForm, type FileField, type FormOptions, type UploadMemory } from '../../http/multipart.js';
 import { mediaUrlsFor, queryFlag, type PublicUrl } from '../../http/request.js';
 import type { AccountGuards } from '../accounts/guards.js';
 import { DetailError, FieldErrors } from '../common.js';
@@ -36,7 +36,7 @@ export interface ProfileRoutesOptions {
   /** What GET /api/upload-limits/ tells clients (the web page shrinks photos to image_max_dimension). */
   uploadLimits: FileLimits & { image_max_dimension: number };
   /** The picture's size limit and the temporary folder uploads stream to. */
-  upload: { picture: FileFieldLimit; tmpDir: string; memory?: UploadMemory };
+  upload: { picture: FileField; tmpDir: string; memory?: UploadMemory };
   /** Refuses an upload before its body is read when image processing is saturated. */
   assertUploadCapacity: () => void;
 }
