@@ -104,7 +104,7 @@ async function modelsLoaded(prime: boolean): Promise<void> {
   await loading;
 }
 
-/** Whether a picture asked for the face check while checkFaceModels loaded the models. */
+/** Whether a picture asked for the face check since the process started (or the thread was closed). */
 let asked = false;
 
 /**
@@ -120,11 +120,11 @@ export function expectFaceCheck(): Promise<void> {
 
 /**
  * Checks at server start that the models load (a failure is the caller's to report), then ends
- * the thread unless a picture has asked for it meanwhile: held, the thread and its models are 30–40
- * MB of a server at rest, and every upload starts loading them as its file arrives (expectFaceCheck).
+ * the thread unless a picture has asked for it (one may arrive as soon as the server listens):
+ * held, the thread and its models are 30–40 MB of a server at rest, and every upload starts
+ * loading them as its file arrives (expectFaceCheck).
  */
 export async function checkFaceModels(): Promise<void> {
-  asked = false;
   await modelsLoaded(false);
   if (!asked) await faceWorker.close();
 }
@@ -135,7 +135,8 @@ export function faceCheckState(): 'idle' | 'loading' | 'ready' {
   return faceWorker.running() ? 'ready' : 'idle';
 }
 
-/** Ends the worker thread (tests and shutdown). */
+/** Ends the worker thread, as if no picture had asked for it yet (tests and shutdown). */
 export function closeFacePool(): Promise<void> {
+  asked = false;
   return faceWorker.close();
 }
