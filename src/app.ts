@@ -11,7 +11,7 @@ import { errorHandler } from './http/errors.js';
 import { registerBodyParsers } from './http/bodies.js';
 import { serveLocalMedia } from './http/media.js';
 import { Metrics, registerMetricsRoute } from './http/metrics.js';
-import { uploadCleanupsSettled, UploadMemory } from './http/multipart.js';
+import { uploadCleanupsSettled, UploadMemory, type DeclaredFile } from './http/multipart.js';
 import { registerNotFound } from './http/not-found.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerRateLimits } from './http/rate-limit.js';
@@ -98,9 +98,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Routes.
   const guards = createGuards(services.accounts);
   const publicUrl = (name: string, origin: string) => services.storage.publicUrl(name, origin);
-  // A picture's face check loads its models as the picture's file starts to arrive (a video needs none).
-  const pictureArriving = (mimeType: string) => {
-    if (!mimeType.startsWith('video/')) services.media.ingest.pictureArriving();
+  // A picture's face check (and a HEIC's decoder) get ready as the picture's file starts to arrive (a video needs neither).
+  const pictureArriving = (declared: DeclaredFile) => {
+    if (!declared.mimeType.startsWith('video/')) services.media.ingest.pictureArriving(declared);
   };
   const picture = {
     maxBytes: config.images.maxBytes,

@@ -84,12 +84,18 @@ export class UploadMemory {
   }
 }
 
+/** What a multipart part says of its file. */
+export interface DeclaredFile {
+  mimeType: string;
+  filename: string;
+}
+
 export interface FileField {
   maxBytes: number;
   /** The 413 message for a file over maxBytes. */
   tooLargeMessage: string;
-  /** Called as a file for this field starts to arrive, with the type its part declares (a client's word, a hint only). */
-  arriving?: (mimeType: string) => void;
+  /** Called as a file for this field starts to arrive, with the type and name its part declares (a client's word, a hint only). */
+  arriving?: (declared: DeclaredFile) => void;
 }
 
 export interface FormOptions {
@@ -212,7 +218,7 @@ async function readForm(request: FastifyRequest, options: FormOptions): Promise<
             : [`Unexpected file. Only ${accepted.join(', ')} ${accepted.length === 1 ? 'accepts' : 'accept'} a file.`];
           continue;
         }
-        limit.arriving?.(part.mimetype);
+        limit.arriving?.({ mimeType: part.mimetype, filename: part.filename });
         if (held > 0) {
           // Bounded by the declared length the budget reserved (Node reads no more than that).
           const chunks: Buffer[] = [];

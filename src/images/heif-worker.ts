@@ -38,13 +38,20 @@ export interface HeifTask {
   alpha: boolean;
 }
 
+/** Start the thread and its decoder (a HEIC upload has begun to arrive); nothing is decoded. */
+export interface HeifWarmTask {
+  warm: true;
+}
+
 /**
  * The primary image's pixels, interleaved RGB (or RGBA), 8 bits per channel, with the container's
  * rotation and mirroring applied by libheif. Copied once out of the WebAssembly memory into a buffer
  * that is handed to the caller, not copied again.
  */
-export default async function decodeHeif({ bytes, maxPixels, alpha }: HeifTask) {
+export default async function decodeHeif(task: HeifTask | HeifWarmTask) {
   await libheif.ready;
+  if ('warm' in task) return null;
+  const { bytes, maxPixels, alpha } = task;
   const decoder = new libheif.HeifDecoder();
   const images = decoder.decode(bytes);
   try {

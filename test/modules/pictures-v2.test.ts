@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { thumbHashToRGBA } from 'thumbhash';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeFacePool, faceCheckState } from '../../src/images/faces.js';
-import { closeHeifPool } from '../../src/images/heif.js';
+import { closeHeifPool, heifDecoderRunning } from '../../src/images/heif.js';
 import { cli, expectNoOrphans, startTestApp, storedNames, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
@@ -641,6 +641,37 @@ for (const db of DATABASES) {
           expect(fromHeic.profile_picture_info.variants).toHaveLength(5);
           await expectNoOrphans(t);
         });
+
+        it('starts the HEIC decoder while a HEIC is still arriving, named or typed as one, and not for a JPEG', async () => {
+          const heic = await heicFrom(await sensorPhoto(), 'jpg');
+          const send = (bytes: Buffer, filename: string, type: string, between: () => Promise<void>) =>
+            uploadInTwoHalves({
+              url: `${t.http.baseUrl}${PROFILE}`,
+              headers: user.headers,
+              field: 'profile_picture',
+              bytes,
+              filename,
+              type,
+              between,
+            });
+          // Half of the file has been sent: the decoder's thread is started meanwhile (after 30 s idle it is not running).
+          for (const [filename, type] of [
+            ['IMG_0002.HEIC', 'application/octet-stream'],
+            ['photo', 'image/heic'],
+          ]) {
+            await closeHeifPool();
+            const status = await send(heic, filename!, type!, () => expect.poll(heifDecoderRunning, { timeout: 10_000 }).toBe(true));
+            expect(status, `${filename} ${type}`).toBe(200);
+          }
+          await closeHeifPool();
+          const jpegStatus = await send(await sensorPhoto(), 'p.jpg', 'image/jpeg', async () => {
+            // The face check's thread starting shows the picture's arrival was seen.
+            await expect.poll(faceCheckState, { timeout: 10_000 }).not.toBe('idle');
+            expect(heifDecoderRunning()).toBe(false);
+          });
+          expect(jpegStatus).toBe(200);
+          expect(heifDecoderRunning()).toBe(false);
+        }, 60_000);
 
         it('keeps a HEIC’s transparency: the master is WebP with its alpha, clear where the photo was clear', async () => {
           // Transparent, with an opaque blue quarter at the bottom right.

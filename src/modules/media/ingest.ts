@@ -4,10 +4,11 @@ import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import type { ImageConfig, VideoConfig } from '../../config.js';
 import { ApiError, serviceUnavailable } from '../../errors.js';
-import { privateUploadFolder, uploadBytes, type UploadedFile } from '../../http/multipart.js';
+import { privateUploadFolder, uploadBytes, type DeclaredFile, type UploadedFile } from '../../http/multipart.js';
 import { QueueFullError, type WorkLimiter } from '../../images/limiter.js';
 import type { PictureAnalysis, PictureFocus } from '../../images/analysis.js';
 import { expectFaceCheck } from '../../images/faces.js';
+import { expectHeifDecode } from '../../images/heif.js';
 import {
   INVALID_IMAGE_MESSAGE,
   InvalidImageError,
@@ -80,6 +81,9 @@ export interface IngestObserver {
 }
 
 const BUSY_MESSAGE = 'The server is busy processing images. Please retry shortly.';
+/** What iPhones and browsers declare for a HEIC or HEIF file: its type, or (where a browser knows no type) its name. */
+const HEIF_DECLARED = /^image\/hei[cf](-sequence)?$/i;
+const HEIF_NAME = /\.hei[cf]$/i;
 const VIDEO_BUSY_MESSAGE = 'The server is busy processing videos. Please retry shortly.';
 export const VIDEOS_UNAVAILABLE_MESSAGE = 'This server cannot take videos right now: upload a photo (JPEG, PNG, GIF, WebP or AVIF).';
 
@@ -120,10 +124,12 @@ export class MediaIngest {
   }
 
   /**
-   * A picture's file has started to arrive: its face check's models load now, while the rest of it
-   * arrives and is decoded (after start-up and after a minute without uploads they are not loaded).
+   * A picture's file has started to arrive: its face check's models load now, and a HEIC's decoder
+   * starts, while the rest of it arrives (after start-up, and once idle, neither is running). What
+   * the part declares is only a hint: the bytes decide the format later.
    */
-  pictureArriving(): void {
+  pictureArriving(declared: DeclaredFile): void {
+    if (HEIF_DECLARED.test(declared.mimeType) || HEIF_NAME.test(declared.filename)) expectHeifDecode();
     if (!this.checksFaces) return;
     expectFaceCheck().catch((error: unknown) => this.deps.log.warn({ err: error }, 'the face check could not load; this picture skips it'));
   }
