@@ -98,10 +98,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Routes.
   const guards = createGuards(services.accounts);
   const publicUrl = (name: string, origin: string) => services.storage.publicUrl(name, origin);
-  // A picture's face check (and a HEIC's decoder) get ready as the picture's file starts to arrive (a video needs neither).
-  const pictureArriving = (declared: DeclaredFile) => {
-    if (!declared.mimeType.startsWith('video/')) services.media.ingest.pictureArriving(declared);
-  };
+  // A picture's face check (and a HEIC's decoder) get ready as the picture's file starts to arrive.
+  const pictureArriving = (declared: DeclaredFile) => services.media.ingest.pictureArriving(declared);
   const picture = {
     maxBytes: config.images.maxBytes,
     tooLargeMessage: sizeLimitMessage(config.images.maxBytes),

@@ -110,8 +110,8 @@ let primed: Promise<unknown> | undefined;
 
 /**
  * The first detection sets up the WebAssembly backend and its kernels (about 140 ms here, and
- * 13 MB of the thread's memory): done on a blank picture when asked, so the check that follows
- * is timed alone.
+ * 13 MB of the thread's memory): done on a blank picture when the models load, so the check that
+ * follows is timed alone.
  */
 function prime(human: HumanInstance): Promise<unknown> {
   primed ??= (async () => {
@@ -125,10 +125,9 @@ function prime(human: HumanInstance): Promise<unknown> {
   return primed;
 }
 
-/** Loads the models; `prime`: and runs the first detection (see prime()). */
+/** Loads the models and runs the first detection (see prime()). */
 export interface WarmTask {
   warm: true;
-  prime?: boolean;
 }
 
 /** RGB pixels, 3 bytes each, row by row. */
@@ -167,7 +166,7 @@ export default async function detect(task: FaceTask | WarmTask) {
   loaded ??= load();
   const human = await loaded;
   if ('warm' in task) {
-    if (task.prime) await prime(human);
+    await prime(human);
     return null;
   }
   const { data, width, height } = task;

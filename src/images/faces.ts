@@ -91,14 +91,14 @@ let loading: Promise<unknown> | undefined;
 
 /**
  * Resolves once the thread is running with its models loaded. When it is not (after start-up, or
- * a minute without uploads), it starts the thread, loads the models and (`prime`) runs the first
- * detection; a check waits for them before its own time limit starts: a picture would otherwise
- * spend most of its limit on them, and past it keep variants framed without its face for good.
+ * a minute without uploads), it starts the thread, loads the models and runs the first detection;
+ * a check waits for them before its own time limit starts: a picture would otherwise spend most of
+ * its limit on them, and past it keep variants framed without its face for good.
  */
-async function modelsLoaded(prime: boolean): Promise<void> {
+async function modelsLoaded(): Promise<void> {
   const pool = faceWorker.get();
   if (!loading && pool.threads.length > 0) return;
-  loading ??= pool.run({ warm: true, prime } satisfies WarmTask, { signal: AbortSignal.timeout(MODELS_LOAD_LIMIT_MS) }).finally(() => {
+  loading ??= pool.run({ warm: true } satisfies WarmTask, { signal: AbortSignal.timeout(MODELS_LOAD_LIMIT_MS) }).finally(() => {
     loading = undefined;
   });
   await loading;
@@ -115,7 +115,7 @@ let asked = false;
  */
 export function expectFaceCheck(): Promise<void> {
   asked = true;
-  return modelsLoaded(true);
+  return modelsLoaded();
 }
 
 /**
@@ -125,7 +125,7 @@ export function expectFaceCheck(): Promise<void> {
  * loading them as its file arrives (expectFaceCheck).
  */
 export async function checkFaceModels(): Promise<void> {
-  await modelsLoaded(false);
+  await modelsLoaded();
   if (!asked) await faceWorker.close();
 }
 

@@ -124,11 +124,13 @@ export class MediaIngest {
   }
 
   /**
-   * A picture's file has started to arrive: its face check's models load now, and a HEIC's decoder
-   * starts, while the rest of it arrives (after start-up, and once idle, neither is running). What
-   * the part declares is only a hint: the bytes decide the format later.
+   * A picture's file (or a gallery's file, which may be a video) has started to arrive: its face
+   * check's models load now, and a HEIC's decoder starts, while the rest of it arrives (after
+   * start-up, and once idle, neither is running). What the part declares is only a hint: the bytes
+   * decide the format later. A file declared a video needs neither.
    */
   pictureArriving(declared: DeclaredFile): void {
+    if (declared.mimeType.startsWith('video/')) return;
     if (HEIF_DECLARED.test(declared.mimeType) || HEIF_NAME.test(declared.filename)) expectHeifDecode();
     if (!this.checksFaces) return;
     expectFaceCheck().catch((error: unknown) => this.deps.log.warn({ err: error }, 'the face check could not load; this picture skips it'));
