@@ -7,7 +7,7 @@
 // for uploads at that concurrency).
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { closeFacePool, warmFaceCheck } from '../dist/images/faces.js';
+import { closeFacePool, expectFaceCheck } from '../dist/images/faces.js';
 import { parseConfig } from '../dist/config.js';
 import { sanitiseImage } from '../dist/images/sanitise.js';
 import { ImageWork } from '../dist/images/work.js';
@@ -16,7 +16,7 @@ const [file, rounds = '40', concurrency = '1'] = process.argv.slice(2);
 const bytes = readFileSync(file);
 // The server's image settings (limits, variant formats, face check), read as the server reads them.
 const images = parseConfig(process.env).images;
-if (images.faceCheckTimeoutMs > 0) await warmFaceCheck();
+if (images.faceCheckTimeoutMs > 0) await expectFaceCheck();
 const gates = new ImageWork(images);
 const work = () => sanitiseImage(bytes, bytes.length, images, gates, images);
 for (let i = 0; i < 5; i++) await work();

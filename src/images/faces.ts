@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { lazyWorker } from './worker-pool.js';
+import { lazyWorker, type WorkerState } from './worker-pool.js';
 import type { FaceTask, Rgb, WarmTask } from './face-worker.js';
 import type { PictureMeasures } from './measures.js';
 
@@ -22,7 +22,7 @@ export interface FaceBox {
  * less resident after 200 varied photos) at the same CPU per check; 4 MB saved a little more
  * memory but cost 10 % more CPU.
  */
-const faceWorker = lazyWorker('face-worker', 60_000, { youngGenerationMb: 8 });
+const faceWorker = lazyWorker('face-worker', 60_000, { youngGenerationMb: 8, warmTask: { warm: true } satisfies WarmTask });
 
 /**
  * The analysis copy is at most this long: the hints' measures (sharpness above all) are judged on
@@ -81,41 +81,20 @@ export async function detectFaces(pixels: Rgb, timeoutMs: number): Promise<{ fac
   }
 }
 
-/**
- * How long a thread may take to start and load the models (about half a second here, a second with
- * the cores busy) before the checks waiting for it are skipped.
- */
-const MODELS_LOAD_LIMIT_MS = 30_000;
-
-let loading: Promise<unknown> | undefined;
-
-/**
- * Resolves once the thread is running with its models loaded. When it is not (after start-up, or
- * a minute without uploads), it starts the thread, loads the models and runs the first detection;
- * a check waits for them before its own time limit starts: a picture would otherwise spend most of
- * its limit on them, and past it keep variants framed without its face for good.
- */
-async function modelsLoaded(): Promise<void> {
-  const pool = faceWorker.get();
-  if (!loading && pool.threads.length > 0) return;
-  loading ??= pool.run({ warm: true } satisfies WarmTask, { signal: AbortSignal.timeout(MODELS_LOAD_LIMIT_MS) }).finally(() => {
-    loading = undefined;
-  });
-  await loading;
-}
-
 /** Whether a picture asked for the face check since the process started (or the thread was closed). */
 let asked = false;
 
 /**
- * A picture is arriving (its upload's file has started to come in): the thread starts and loads
- * the models, and runs the first detection, while the rest of the body arrives and is decoded, so
- * the picture's check finds them ready. Rejects when the models could not load (the picture's
- * check will then be skipped).
+ * A picture is arriving (its upload's file has started to come in): when the thread is not running
+ * (after start-up, or a minute without uploads), it starts, loads the models and runs the first
+ * detection while the rest of the body arrives and is decoded, so the picture's check finds them
+ * ready; a check's own time limit starts only after them (a picture would otherwise spend most of
+ * its limit on them, and past it keep variants framed without its face for good). Rejects when
+ * the models could not load (the picture's check will then be skipped).
  */
 export function expectFaceCheck(): Promise<void> {
   asked = true;
-  return modelsLoaded();
+  return faceWorker.ready();
 }
 
 /**
@@ -125,14 +104,13 @@ export function expectFaceCheck(): Promise<void> {
  * loading them as its file arrives (expectFaceCheck).
  */
 export async function checkFaceModels(): Promise<void> {
-  await modelsLoaded();
+  await faceWorker.ready();
   if (!asked) await faceWorker.close();
 }
 
 /** Where the face check stands: no thread, a thread loading its models, or one ready to check. */
-export function faceCheckState(): 'idle' | 'loading' | 'ready' {
-  if (loading) return 'loading';
-  return faceWorker.running() ? 'ready' : 'idle';
+export function faceCheckState(): WorkerState {
+  return faceWorker.state();
 }
 
 /** Ends the worker thread, as if no picture had asked for it yet (tests and shutdown). */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { HeifTask, HeifWarmTask } from './heif-worker.js';
-import { lazyWorker } from './worker-pool.js';
+import { lazyWorker, type WorkerState } from './worker-pool.js';
 
 /** Decoded pixels: RGB or RGBA, 8 bits per channel, the HEIF container's rotation and mirroring applied. */
 export interface DecodedHeif {
@@ -18,7 +18,7 @@ export interface DecodedHeif {
  * the 32 MB it had under `npm start`'s `--max-semi-space-size=16` (the decoded pixels it hands
  * back are one large buffer, not young-generation garbage).
  */
-const heifWorker = lazyWorker('heif-worker', 30_000, { youngGenerationMb: 32 });
+const heifWorker = lazyWorker('heif-worker', 30_000, { youngGenerationMb: 32, warmTask: { warm: true } satisfies HeifWarmTask });
 
 export class HeifDecodeError extends Error {
   constructor(cause: unknown) {
@@ -29,12 +29,15 @@ export class HeifDecodeError extends Error {
 
 /**
  * Decodes a HEIF file (its bytes, or its path) in a worker thread, RGBA when `alpha`, else RGB;
- * gives up (ending the worker) after `timeoutMs`.
+ * gives up (ending the worker) after `timeoutMs`, counted from when the thread is ready: starting
+ * it (when no upload announced a HEIC, or the decode follows an idle thread's exit) is not the
+ * photo's time.
  */
 export async function decodeHeif(input: Buffer | string, maxPixels: number, timeoutMs: number, alpha: boolean): Promise<DecodedHeif> {
   const bytes = Buffer.isBuffer(input) ? input : await readFile(input);
-  const signal = AbortSignal.timeout(timeoutMs);
   try {
+    await heifWorker.ready();
+    const signal = AbortSignal.timeout(timeoutMs);
     return (await heifWorker.get().run({ bytes, maxPixels, alpha } satisfies HeifTask, { signal })) as DecodedHeif;
   } catch (error) {
     throw new HeifDecodeError(error);
@@ -60,16 +63,12 @@ export function releasePixels(decoded: DecodedHeif): void {
  * decode is due.
  */
 export function expectHeifDecode(): void {
-  if (heifWorker.running()) return;
-  heifWorker
-    .get()
-    .run({ warm: true } satisfies HeifWarmTask)
-    .catch(() => undefined);
+  heifWorker.ready().catch(() => undefined);
 }
 
-/** Whether the decoder's thread is running. */
-export function heifDecoderRunning(): boolean {
-  return heifWorker.running();
+/** Where the decoder's thread stands: none, starting, or ready to decode. */
+export function heifDecoderState(): WorkerState {
+  return heifWorker.state();
 }
 
 /** Ends the worker threads (tests and shutdown). */

@@ -20,34 +20,66 @@ function letThreadsSizeTheirYoungGeneration(): void {
 }
 
 /**
+ * How long a thread may take to start and run its warm task (about half a second here, a second
+ * with the cores busy) before the work waiting for it gives up.
+ */
+const WARM_LIMIT_MS = 30_000;
+
+/** Where a lazy worker stands: no thread, a thread starting (its warm task running), or one ready for work. */
+export type WorkerState = 'idle' | 'loading' | 'ready';
+
+/**
  * One worker thread running `worker` (a module in this folder), started on first use; left idle for
  * `idleTimeout` ms it exits, and the WebAssembly memory it grew goes with it. `youngGenerationMb`
  * sizes the thread's young generation (V8's default lets a busy worker's short-lived garbage
- * hold tens of MB, and Node 24's default is larger than Node 20's).
+ * hold tens of MB, and Node 24's default is larger than Node 20's). `warmTask` is what readies a
+ * new thread for work (its models or its decoder loaded): see ready().
  */
-export function lazyWorker(worker: string, idleTimeout: number, options: { youngGenerationMb: number }) {
+export function lazyWorker(worker: string, idleTimeout: number, options: { youngGenerationMb: number; warmTask: unknown }) {
   let pool: Piscina | undefined;
+  let warming: Promise<void> | undefined;
+  const get = (): Piscina => {
+    if (!pool) letThreadsSizeTheirYoungGeneration();
+    pool ??= new Piscina({
+      filename: new URL(`./${worker}.${fromSource ? 'ts' : 'js'}`, import.meta.url).href,
+      execArgv: fromSource ? ['--import', 'tsx'] : [],
+      minThreads: 0,
+      maxThreads: 1,
+      idleTimeout,
+      resourceLimits: { maxYoungGenerationSizeMb: options.youngGenerationMb },
+    });
+    return pool;
+  };
+  const running = () => (pool?.threads.length ?? 0) > 0;
   return {
-    get(): Piscina {
-      if (!pool) letThreadsSizeTheirYoungGeneration();
-      pool ??= new Piscina({
-        filename: new URL(`./${worker}.${fromSource ? 'ts' : 'js'}`, import.meta.url).href,
-        execArgv: fromSource ? ['--import', 'tsx'] : [],
-        minThreads: 0,
-        maxThreads: 1,
-        idleTimeout,
-        resourceLimits: { maxYoungGenerationSizeMb: options.youngGenerationMb },
-      });
-      return pool;
+    get,
+    /**
+     * Resolves once the thread is running and has run the warm task; when there is no thread (on
+     * first use, or once it idled out) it starts one, and every call meanwhile shares that start.
+     * Work's own time limit starts after this, so a thread's start is never counted as the work's.
+     * Rejects when the warm task fails or overruns WARM_LIMIT_MS (the thread is then ended).
+     */
+    ready(): Promise<void> {
+      if (!warming && running()) return Promise.resolve();
+      if (warming) return warming;
+      const started = get()
+        .run(options.warmTask, { signal: AbortSignal.timeout(WARM_LIMIT_MS) })
+        .then(() => undefined)
+        .finally(() => {
+          if (warming === started) warming = undefined;
+        });
+      warming = started;
+      return started;
     },
-    /** Whether the thread is running (started and not yet ended). */
-    running(): boolean {
-      return (pool?.threads.length ?? 0) > 0;
+    state(): WorkerState {
+      if (warming) return 'loading';
+      return running() ? 'ready' : 'idle';
     },
     /** Ends the thread (tests and shutdown). */
     async close(): Promise<void> {
       const current = pool;
       pool = undefined;
+      warming = undefined;
       await current?.destroy();
     },
   };

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { thumbHashToRGBA } from 'thumbhash';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { closeFacePool, faceCheckState } from '../../src/images/faces.js';
-import { closeHeifPool, heifDecoderRunning } from '../../src/images/heif.js';
+import { closeHeifPool, heifDecoderState } from '../../src/images/heif.js';
 import { cli, expectNoOrphans, startTestApp, storedNames, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
@@ -654,23 +654,23 @@ for (const db of DATABASES) {
               type,
               between,
             });
-          // Half of the file has been sent: the decoder's thread is started meanwhile (after 30 s idle it is not running).
+          // Half of the file has been sent: the decoder's thread starts and readies meanwhile (after 30 s idle it is not running).
           for (const [filename, type] of [
             ['IMG_0002.HEIC', 'application/octet-stream'],
             ['photo', 'image/heic'],
           ]) {
             await closeHeifPool();
-            const status = await send(heic, filename!, type!, () => expect.poll(heifDecoderRunning, { timeout: 10_000 }).toBe(true));
+            const status = await send(heic, filename!, type!, () => expect.poll(heifDecoderState, { timeout: 10_000 }).toBe('ready'));
             expect(status, `${filename} ${type}`).toBe(200);
           }
           await closeHeifPool();
           const jpegStatus = await send(await sensorPhoto(), 'p.jpg', 'image/jpeg', async () => {
             // The face check's thread starting shows the picture's arrival was seen.
             await expect.poll(faceCheckState, { timeout: 10_000 }).not.toBe('idle');
-            expect(heifDecoderRunning()).toBe(false);
+            expect(heifDecoderState()).toBe('idle');
           });
           expect(jpegStatus).toBe(200);
-          expect(heifDecoderRunning()).toBe(false);
+          expect(heifDecoderState()).toBe('idle');
         }, 60_000);
 
         it('keeps a HEIC’s transparency: the master is WebP with its alpha, clear where the photo was clear', async () => {

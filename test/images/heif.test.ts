@@ -1,0 +1,43 @@
+import { performance } from 'node:perf_hooks';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { closeHeifPool, decodeHeif, heifDecoderState } from '../../src/images/heif.js';
+import { heicFrom, heifEncAvailable } from '../helpers/heif.js';
+
+const hasHeifEnc = await heifEncAvailable();
+const MAX_PIXELS = 40_000_000;
+
+afterAll(() => closeHeifPool());
+
+describe.skipIf(!hasHeifEnc)('the HEIC decode’s time limit', () => {
+  it('starts once the decoder’s thread is ready: a decode after the thread ended is not cut short by starting it', async () => {
+    const jpeg = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#3a6ea5' } })
+      .jpeg()
+      .toBuffer();
+    const heic = await heicFrom(jpeg, 'jpg');
+    const timed = async <T>(work: () => Promise<T>) => {
+      const started = performance.now();
+      const result = await work();
+      return { result, ms: performance.now() - started };
+    };
+    // On this machine: the first decode on a new thread (starting it, readying libheif), then another.
+    await closeHeifPool();
+    const cold = await timed(() => decodeHeif(heic, MAX_PIXELS, 60_000, false));
+    const decode = await timed(() => decodeHeif(heic, MAX_PIXELS, 60_000, false));
+    expect(cold.result).toMatchObject({ width: 320, height: 240, channels: 3 });
+    expect(decode.result).toMatchObject({ width: 320, height: 240, channels: 3 });
+    // A limit the first decode overruns with the thread's start counted, and a decode keeps by half as much again.
+    const limit = Math.round(cold.ms * 0.6);
+    expect(limit, 'starting the thread takes much longer than a decode').toBeGreaterThan(decode.ms * 1.5);
+    await closeHeifPool();
+    expect(heifDecoderState()).toBe('idle');
+    const first = await timed(() => decodeHeif(heic, MAX_PIXELS, limit, false).catch((error: unknown) => error));
+    expect(
+      first.result,
+      `a decode limited to ${limit} ms (the first on a new thread ${Math.round(cold.ms)} ms, another ${Math.round(decode.ms)} ms; this one ${Math.round(first.ms)} ms)`,
+    ).toMatchObject({ width: 320, height: 240, channels: 3 });
+    expect(first.ms).toBeGreaterThan(limit);
+    // A decode that does overrun its limit still fails.
+    await expect(decodeHeif(heic, MAX_PIXELS, 1, false)).rejects.toThrow('HEIF decoding failed');
+  }, 60_000);
+});
