@@ -46,6 +46,18 @@ const USAGE = `Usage: castfolio <command> (npm run cli -- <command>)
 
 export class UsageError extends Error {}
 
+/** A command failed on a database that lacks migrations (a fresh file or database nothing has migrated yet). */
+export class NotMigratedError extends Error {
+  constructor(pending: string[], cause: unknown) {
+    super(
+      `the database has ${pending.length} migration(s) not applied (${pending[0]}${pending.length > 1 ? ', …' : ''}): ` +
+        'run "castfolio migrate" (npm run cli -- migrate), or start the server once, which applies them',
+      { cause },
+    );
+    this.name = 'NotMigratedError';
+  }
+}
+
 interface Output {
   out: (line: string) => void;
   err: (line: string) => void;
@@ -265,6 +277,15 @@ export async function runCli(argv: string[], config: Config, io: Output, handle?
       throw new UsageError(`unknown command "${[command, sub].filter(Boolean).join(' ')}"`);
     }
     return 0;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    // What failed may be the schema missing: say what to run instead of the database's error.
+    const pending = await createMigrator(services.database.db)
+      .getMigrations()
+      .then((migrations) => migrations.filter((migration) => !migration.executedAt).map((migration) => migration.name))
+      .catch(() => []);
+    if (pending.length > 0) throw new NotMigratedError(pending, error);
+    throw error;
   } finally {
     await services.background.settled();
     await services.mail.close();
@@ -286,6 +307,8 @@ async function main(): Promise<void> {
       return;
     } else if (error instanceof ApiError) {
       io.err(describeApiError(error));
+    } else if (error instanceof NotMigratedError) {
+      io.err(`error: ${error.message}`);
     } else {
       io.err(`error: ${(error as Error).stack ?? String(error)}`);
     }

@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli as runIn, startTestApp, type TestApp } from './helpers/app.js';
 import { DATABASES } from './helpers/databases.js';
@@ -98,5 +102,33 @@ for (const target of DATABASES) {
       });
       await expect(cli('frobnicate')).rejects.toThrow('unknown command "frobnicate"');
     });
+  });
+
+  describe.skipIf(target.skipReason)(`admin CLI on a ${target.label} database nothing has migrated`, () => {
+    it('says to run migrate, without a stack trace, and works once it ran', async () => {
+      const database = await target.create();
+      const media = mkdtempSync(path.join(tmpdir(), 'castfolio-cli-'));
+      const url = database.config.kind === 'sqlite' ? `sqlite:${database.config.file}` : database.config.url;
+      const run = (...argv: string[]) =>
+        spawnSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', 'src', 'cli.ts'), ...argv], {
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH ?? '', DATABASE_URL: url, MEDIA_ROOT: media, LOG_LEVEL: 'warn' },
+        });
+      try {
+        const refused = run('user', 'verify-email', 'someone@example.com');
+        expect(refused.status).toBe(1);
+        expect(refused.stderr.trim()).toMatch(
+          /^error: the database has \d+ migration\(s\) not applied \(0001_initial, …\): run "castfolio migrate"/,
+        );
+        expect(refused.stderr).not.toMatch(/\n\s+at /);
+        expect(run('migrate').status).toBe(0);
+        const unknown = run('user', 'verify-email', 'someone@example.com');
+        expect(unknown.status).toBe(1);
+        expect(unknown.stderr.trim()).toBe('detail: No user with email someone@example.com.');
+      } finally {
+        rmSync(media, { recursive: true, force: true });
+        await database.drop();
+      }
+    }, 60_000);
   });
 }
