@@ -37,7 +37,15 @@ describe.skipIf(!hasHeifEnc)('the HEIC decode’s time limit', () => {
       `a decode limited to ${limit} ms (the first on a new thread ${Math.round(cold.ms)} ms, another ${Math.round(decode.ms)} ms; this one ${Math.round(first.ms)} ms)`,
     ).toMatchObject({ width: 320, height: 240, channels: 3 });
     expect(first.ms).toBeGreaterThan(limit);
-    // A decode that does overrun its limit still fails.
-    await expect(decodeHeif(heic, MAX_PIXELS, 1, false)).rejects.toThrow('HEIF decoding failed');
+    // A decode that does overrun its limit still fails: a larger photo, which takes far longer than 1 ms.
+    const noise = Buffer.alloc(1600 * 1200 * 3);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+    const large = await heicFrom(
+      await sharp(noise, { raw: { width: 1600, height: 1200, channels: 3 } })
+        .jpeg()
+        .toBuffer(),
+      'jpg',
+    );
+    await expect(decodeHeif(large, MAX_PIXELS, 1, false)).rejects.toThrow('HEIF decoding failed');
   }, 60_000);
 });
