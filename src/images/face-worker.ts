@@ -33,7 +33,7 @@ interface HumanFace {
 }
 interface HumanInstance {
   tf: {
-    tensor4d(values: Uint8Array, shape: [number, number, number, number], dtype: 'int32'): { dispose(): void };
+    tensor4d(values: Uint8Array | Int32Array, shape: [number, number, number, number], dtype: 'int32'): { dispose(): void };
     io: { registerLoadRouter(router: (url: string | string[]) => { load(): Promise<ModelArtifacts> } | null): void };
   };
   load(): Promise<void>;
@@ -137,9 +137,16 @@ export interface Rgb {
   height: number;
 }
 
-/** The analysis copy (faces are given and measured in its pixels) and, when smaller, the detector's. */
-export interface FaceTask extends Rgb {
-  detector?: Rgb;
+/**
+ * The analysis copy (faces are given and measured in its pixels) and, when smaller, the
+ * detector's, as RGB rows one after the other in `pixels`: memory shared with the server's thread,
+ * which keeps it between checks (see faces.ts).
+ */
+export interface FaceTask {
+  pixels: SharedArrayBuffer;
+  width: number;
+  height: number;
+  detector?: { width: number; height: number };
 }
 
 /**
@@ -161,6 +168,21 @@ function outline({ box: [x, y, width, height], mesh }: HumanFace) {
   return { x: left, y: top, width: right - left, height: bottom - top };
 }
 
+let int32: Int32Array | undefined;
+
+/**
+ * The detector's pixels as TensorFlow.js takes them (int32; it has no 8-bit type), in an array kept
+ * between checks: made from 8-bit pixels it allocated a new one each time (2.8 MB for a 480 px
+ * square), and fresh memory costs a page fault per 4 KB on its first touch. The tensor copies
+ * them into the WebAssembly memory, so the array is free again once the tensor is made.
+ */
+function detectorInput(pixels: Uint8Array): Int32Array {
+  if (!int32 || int32.length < pixels.length) int32 = new Int32Array(pixels.length);
+  const input = int32.subarray(0, pixels.length);
+  input.set(pixels);
+  return input;
+}
+
 /** The faces in the pixels (largest first), and the measures the hints are decided from. */
 export default async function detect(task: FaceTask | WarmTask) {
   loaded ??= load();
@@ -169,9 +191,12 @@ export default async function detect(task: FaceTask | WarmTask) {
     await prime(human);
     return null;
   }
-  const { data, width, height } = task;
-  const detector = task.detector ?? task;
-  const tensor = human.tf.tensor4d(detector.data, [1, detector.height, detector.width, 3], 'int32');
+  const { width, height } = task;
+  const data = new Uint8Array(task.pixels, 0, width * height * 3);
+  const detector = task.detector
+    ? { ...task.detector, data: new Uint8Array(task.pixels, data.length, task.detector.width * task.detector.height * 3) }
+    : { data, width, height };
+  const tensor = human.tf.tensor4d(detectorInput(detector.data), [1, detector.height, detector.width, 3], 'int32');
   // From the detector's pixels to the analysis copy's.
   const scale = width / detector.width;
   let faces;

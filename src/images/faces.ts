@@ -53,6 +53,34 @@ async function detectorCopy(pixels: Rgb): Promise<Rgb> {
 }
 
 /**
+ * The memory the pixels of a check reach the thread through: shared with it, and kept for the next
+ * check. In a task's message they were cloned twice, into the message and out of it in the thread,
+ * each time into fresh memory (glibc maps every buffer over `MALLOC_MMAP_THRESHOLD_` afresh, and
+ * the first touch of each 4 KB page is a fault): cloning 1.2 MB took 4–6 ms of the server's thread
+ * here, and as much again in the check's (the README's memory notes have the whole measure). One
+ * block holds the largest analysis copy and detector copy; up to SHARED_KEPT are kept (a picture
+ * slot's check each, at the default IMAGE_CONCURRENCY on 2 cores), and let go after a minute
+ * without checks, as the thread is.
+ */
+const SHARED_BYTES = (FACE_INPUT_EDGE * FACE_INPUT_EDGE + DETECTOR_EDGE * DETECTOR_EDGE) * 3;
+const SHARED_KEPT = 2;
+const sharedFree: SharedArrayBuffer[] = [];
+let sharedIdle: NodeJS.Timeout | undefined;
+
+function sharedPixels(bytes: number): SharedArrayBuffer {
+  return (bytes <= SHARED_BYTES && sharedFree.pop()) || new SharedArrayBuffer(Math.max(bytes, SHARED_BYTES));
+}
+
+function keepShared(block: SharedArrayBuffer): void {
+  if (block.byteLength === SHARED_BYTES && sharedFree.length < SHARED_KEPT) sharedFree.push(block);
+  sharedIdle ??= setTimeout(() => {
+    sharedFree.length = 0;
+    sharedIdle = undefined;
+  }, 60_000).unref();
+  sharedIdle.refresh();
+}
+
+/**
  * Faces in the analysis copy's RGB pixels (at most FACE_INPUT_EDGE on their long side; largest
  * first, in those pixels; found on a copy at most DETECTOR_EDGE long) and the picture's measures,
  * or undefined when the check could not run (the detector failed or took longer than
@@ -63,19 +91,22 @@ export async function detectFaces(pixels: Rgb, timeoutMs: number): Promise<{ fac
     await expectFaceCheck();
     const signal = AbortSignal.timeout(timeoutMs);
     const detector = await detectorCopy(pixels);
-    const found = (await faceWorker.get().run(
-      {
-        data: pixels.data,
+    const own = detector === pixels ? undefined : detector;
+    const shared = sharedPixels(pixels.data.length + (own?.data.length ?? 0));
+    try {
+      const view = new Uint8Array(shared);
+      view.set(pixels.data);
+      if (own) view.set(own.data, pixels.data.length);
+      const task = {
+        pixels: shared,
         width: pixels.width,
         height: pixels.height,
-        detector: detector === pixels ? undefined : detector,
-      } satisfies FaceTask,
-      { signal },
-    )) as {
-      faces: FaceBox[];
-      measures: PictureMeasures;
-    };
-    return found;
+        detector: own && { width: own.width, height: own.height },
+      };
+      return (await faceWorker.get().run(task satisfies FaceTask, { signal })) as { faces: FaceBox[]; measures: PictureMeasures };
+    } finally {
+      keepShared(shared);
+    }
   } catch {
     return undefined;
   }

@@ -133,6 +133,28 @@ describe('face check on a labelled set', () => {
 });
 
 describe('the detector and the analysis copy', () => {
+  it('checks running at once each see their own picture (their pixels reach the thread through memory it keeps between checks)', async () => {
+    const copyOf = async (picture: Buffer) => {
+      const { data, info } = await sharp(picture)
+        .resize(FACE_INPUT_EDGE, FACE_INPUT_EDGE, { fit: 'inside' })
+        .removeAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      return { data, width: info.width, height: info.height };
+    };
+    // A face at the right of a wide picture, one at the left of a narrower one, and a picture without a face.
+    const right = await copyOf(await portraitOnCanvas({ width: 1500, height: 600, size: 600, left: 900, top: 0, background: '#808080' }));
+    const left = await copyOf(await portraitOnCanvas({ width: 1200, height: 600, size: 600, left: 0, top: 0, background: '#808080' }));
+    const none = await copyOf(readFileSync(path.join(FIXTURES, 'no-face', readdirSync(path.join(FIXTURES, 'no-face'))[0]!)));
+    const where = (found: Awaited<ReturnType<typeof detectFaces>>) =>
+      found!.faces.length === 0 ? 'none' : found!.faces[0]!.x > FACE_INPUT_EDGE / 2 ? 'right' : 'left';
+    for (let round = 0; round < 2; round++) {
+      const order = [right, left, none, left, none, right, none, right, left];
+      const found = await Promise.all(order.map((pixels) => detectFaces(pixels, 30_000)));
+      expect(found.map(where)).toEqual(order.map((pixels) => (pixels === right ? 'right' : pixels === left ? 'left' : 'none')));
+    }
+  }, 60_000);
+
   it('finds the face on a smaller copy and reports it in the analysis copy’s pixels', async () => {
     expect(DETECTOR_EDGE).toBeLessThan(FACE_INPUT_EDGE);
     // The portrait fills x 900–1500 of a 1500 × 600 canvas: x 384–640 of its 640 px copy, 288–480 of a 480 px one.
