@@ -60,8 +60,8 @@ export function lazyWorker(worker: string, idleTimeout: number, options: { young
      * Rejects when the warm task fails or overruns WARM_LIMIT_MS (the thread is then ended).
      */
     ready(): Promise<void> {
-      if (!warming && running()) return Promise.resolve();
       if (warming) return warming;
+      if (running()) return Promise.resolve();
       const started = get()
         .run(options.warmTask, { signal: AbortSignal.timeout(WARM_LIMIT_MS) })
         .then(() => undefined)
@@ -71,6 +71,7 @@ export function lazyWorker(worker: string, idleTimeout: number, options: { young
       warming = started;
       return started;
     },
+    /** Whether the thread is idle (none), loading (its warm task running) or ready for work. */
     state(): WorkerState {
       if (warming) return 'loading';
       return running() ? 'ready' : 'idle';
