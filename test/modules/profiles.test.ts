@@ -311,6 +311,20 @@ for (const target of DATABASES) {
         expect(wrong.headers.get('allow')).toContain('POST');
       });
 
+      it('answers a photo sent to a mistyped URL or with the wrong method with 404 or 405, not with the body’s size', async () => {
+        const photo = () => {
+          const form = new FormData();
+          form.append('profile_picture', new Blob([Buffer.alloc(300 * 1024, 7)], { type: 'image/jpeg' }), 'me.jpg');
+          return form;
+        };
+        const missing = await t.http.request('POST', '/api/profile/talnet/', { form: photo() });
+        expect(missing.status).toBe(404);
+        expect(missing.body).toEqual({ detail: 'Not found.' });
+        const wrong = await t.http.request('PUT', '/api/profile/talent/', { form: photo() });
+        expect(wrong.status).toBe(405);
+        expect(wrong.body).toEqual({ detail: 'Method "PUT" not allowed.' });
+      });
+
       it('reports liveness and readiness', async () => {
         expect((await t.http.get('/health')).body).toEqual({ status: 'ok' });
         expect((await t.http.get('/ready')).body).toEqual({ status: 'ready', checks: { database: 'ok', storage: 'ok' } });
