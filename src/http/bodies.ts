@@ -19,10 +19,6 @@ export async function registerBodyParsers(app: FastifyInstance): Promise<void> {
   // and a form's text is read as the body schema's numbers and booleans. Then a text holding U+0000
   // anywhere in the query or the body is refused (a form read later is checked as it is read).
   app.addHook('preValidation', async (request) => {
-    // A URL nothing answers (or not with this method) gets its 404 or 405 without its body being
-    // read, as in Django, whose resolver answers before any parser runs: a photo sent to a
-    // mistyped URL is not refused for its size.
-    if (request.is404) return;
     if (request.method !== 'GET' && request.method !== 'HEAD') await readFormBody(request);
     const errors = nullCharacterErrors(request.query, request.body);
     if (errors) throw new ApiError(400, errors);

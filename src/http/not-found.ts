@@ -1,4 +1,4 @@
-import type { FastifyInstance, HTTPMethods } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { sendError } from './errors.js';
 
@@ -27,7 +27,7 @@ export function registerNotFound(app: FastifyInstance): void {
     }
   });
 
-  app.setNotFoundHandler((request, reply) => {
+  const answer = (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0] ?? '/';
     const allowed = (['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const).filter(
       (method) => known.find(method, path) !== null,
@@ -37,5 +37,11 @@ export function registerNotFound(app: FastifyInstance): void {
       return sendError(reply, 405, { detail: `Method "${request.method}" not allowed.` }, { Allow: allowed.join(', ') });
     }
     return sendError(reply, 404, { detail: 'Not found.' });
-  });
+  };
+  // Answered before the body is parsed, as Django's resolver answers before any parser runs: a photo
+  // or a large JSON body sent to a mistyped URL, or with a method the URL does not take, gets its
+  // 404 or 405, not a refusal of its size. After every onRequest hook (security headers, rate
+  // limits, CORS), which hold for these answers too.
+  app.addHook('preParsing', async (request, reply, payload) => (request.is404 ? answer(request, reply) : payload));
+  app.setNotFoundHandler(answer);
 }

@@ -311,7 +311,7 @@ for (const target of DATABASES) {
         expect(wrong.headers.get('allow')).toContain('POST');
       });
 
-      it('answers a photo sent to a mistyped URL or with the wrong method with 404 or 405, not with the body’s size', async () => {
+      it('answers a photo or a large body sent to a mistyped URL or with the wrong method with 404 or 405, not with the body’s size', async () => {
         const photo = () => {
           const form = new FormData();
           form.append('profile_picture', new Blob([Buffer.alloc(300 * 1024, 7)], { type: 'image/jpeg' }), 'me.jpg');
@@ -320,9 +320,16 @@ for (const target of DATABASES) {
         const missing = await t.http.request('POST', '/api/profile/talnet/', { form: photo() });
         expect(missing.status).toBe(404);
         expect(missing.body).toEqual({ detail: 'Not found.' });
+        // Answered early, with the headers every answer has.
+        expect(missing.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(missing.headers.get('x-request-id')).toBeTruthy();
         const wrong = await t.http.request('PUT', '/api/profile/talent/', { form: photo() });
         expect(wrong.status).toBe(405);
         expect(wrong.body).toEqual({ detail: 'Method "PUT" not allowed.' });
+        const json = await t.http.request('POST', '/api/nothing-here/', { json: { bio: 'x'.repeat(100_000) } });
+        expect(json.status).toBe(404);
+        const form = await t.http.request('POST', '/api/nothing-here/', { urlencoded: { bio: 'x'.repeat(100_000) } });
+        expect(form.status).toBe(404);
       });
 
       it('reports liveness and readiness', async () => {
