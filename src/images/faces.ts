@@ -12,6 +12,9 @@ export interface FaceBox {
   score: number;
 }
 
+/** A minute without checks ends the thread, and lets go of the memory the checks' pixels went through. */
+const IDLE_MS = 60_000;
+
 /**
  * One worker thread runs the detector: a task takes about 35 ms (p95 80 ms here), so uploads
  * queue here briefly rather than each holding the models. Left idle for a minute it exits (its
@@ -22,7 +25,7 @@ export interface FaceBox {
  * less resident after 200 varied photos) at the same CPU per check; 4 MB saved a little more
  * memory but cost 10 % more CPU.
  */
-const faceWorker = lazyWorker('face-worker', 60_000, { youngGenerationMb: 8, warmTask: { warm: true } satisfies WarmTask });
+const faceWorker = lazyWorker('face-worker', IDLE_MS, { youngGenerationMb: 8, warmTask: { warm: true } satisfies WarmTask });
 
 /**
  * The analysis copy is at most this long: the hints' measures (sharpness above all) are judged on
@@ -76,7 +79,7 @@ function keepShared(block: SharedArrayBuffer): void {
   sharedIdle ??= setTimeout(() => {
     sharedFree.length = 0;
     sharedIdle = undefined;
-  }, 60_000).unref();
+  }, IDLE_MS).unref();
   sharedIdle.refresh();
 }
 

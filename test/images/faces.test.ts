@@ -17,6 +17,7 @@ import { sanitiseImage, type SanitisedImage } from '../../src/images/sanitise.js
 import { VARIANT_SPECS, variantSpecsFor } from '../../src/images/variants.js';
 import { ImageWork } from '../../src/images/work.js';
 import { ASTRONAUT, portraitOnCanvas } from '../helpers/images.js';
+import { timed } from '../helpers/timing.js';
 
 // The labelled set (sources and licences: test/fixtures/faces/SOURCES.md).
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'faces');
@@ -179,11 +180,6 @@ describe('the face check’s time limit', () => {
   it('starts once the models are loaded: the first check after the thread ended is not cut short by loading them', async () => {
     const { data, info } = await sharp(ASTRONAUT).resize(640, 640).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const pixels = { data, width: info.width, height: info.height };
-    const timed = async <T>(work: () => Promise<T>) => {
-      const started = performance.now();
-      const result = await work();
-      return { result, ms: performance.now() - started };
-    };
     // On this machine: the first check on a new thread (starting it, loading the models), then another.
     await closeFacePool();
     const cold = await timed(() => detectFaces(pixels, 60_000));

@@ -1,8 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeHeifPool, decodeHeif, expectHeifDecode, heifDecoderState } from '../../src/images/heif.js';
 import { heicFrom, heifEncAvailable } from '../helpers/heif.js';
+import { timed } from '../helpers/timing.js';
 
 const hasHeifEnc = await heifEncAvailable();
 const MAX_PIXELS = 40_000_000;
@@ -15,11 +15,6 @@ describe.skipIf(!hasHeifEnc)('the HEIC decode’s time limit', () => {
       .jpeg()
       .toBuffer();
     const heic = await heicFrom(jpeg, 'jpg');
-    const timed = async <T>(work: () => Promise<T>) => {
-      const started = performance.now();
-      const result = await work();
-      return { result, ms: performance.now() - started };
-    };
     // On this machine: a decode on a new thread (the first also loads what later starts reuse), another
     // on the running thread, then a start alone (the thread readied, nothing decoded).
     await closeHeifPool();
