@@ -488,6 +488,8 @@ async function loadWithCpu(target: Target, options: autocannon.Options) {
 
 /** Pairs of alternating gallery read runs. */
 const GALLERY_ROUNDS = 9;
+/** Pairs of profile-read runs in pairedProfileReads. */
+const READ_PAIRS = 21;
 
 async function galleryBench(databases: ('sqlite' | 'postgres')[]): Promise<void> {
   out('## Gallery');
@@ -523,9 +525,17 @@ async function galleryBench(databases: ('sqlite' | 'postgres')[]): Promise<void>
       // less on a shared machine than a ratio of two medians.
       const empties: Awaited<ReturnType<typeof loadWithCpu>>[] = [];
       const fulls: Awaited<ReturnType<typeof loadWithCpu>>[] = [];
+      const run = (headers: Record<string, string>) =>
+        loadWithCpu(target, { url, connections: 16, headers, duration: Math.max(2, SECONDS / 4) });
+      // Every other round runs the full gallery first, so neither side always runs in the other's wake.
       for (let round = 0; round < GALLERY_ROUNDS; round++) {
-        empties.push(await loadWithCpu(target, { url, connections: 16, headers: emptyHeaders, duration: Math.max(2, SECONDS / 4) }));
-        fulls.push(await loadWithCpu(target, { url, connections: 16, headers: target.headers, duration: Math.max(2, SECONDS / 4) }));
+        if (round % 2 === 0) {
+          empties.push(await run(emptyHeaders));
+          fulls.push(await run(target.headers));
+        } else {
+          fulls.push(await run(target.headers));
+          empties.push(await run(emptyHeaders));
+        }
       }
       const range = (values: number[]) => `${fmt(Math.min(...values), 2)}–${fmt(Math.max(...values), 2)}`;
       const rpsRatios = empties.map((empty, i) => empty.rps / fulls[i]!.rps);
@@ -885,7 +895,7 @@ async function facesBench(): Promise<void> {
 }
 
 /**
- * GET /api/profile/background/ for two users of one server, alternating, 7 pairs after a warm-up:
+ * GET /api/profile/background/ for two users of one server, alternating, READ_PAIRS pairs after a warm-up:
  * one table whose first row is `subject` against `baseline` (server CPU per request from /proc).
  */
 async function pairedProfileReads(
@@ -896,18 +906,20 @@ async function pairedProfileReads(
   const url = `${target.server.baseUrl}/api/profile/background/`;
   await load({ url, connections: 16, headers: rows.subject.headers, amount: 2000 });
   const pairs: { baseline: number; subject: number }[] = [];
-  for (let round = 0; round < 7; round++) {
-    const baseline = await loadWithCpu(target, {
-      url,
-      connections: 16,
-      headers: rows.baseline.headers,
-      duration: Math.max(2, SECONDS / 4),
-    });
-    const subject = await loadWithCpu(target, { url, connections: 16, headers: rows.subject.headers, duration: Math.max(2, SECONDS / 4) });
-    pairs.push({ baseline: baseline.cpuUs, subject: subject.cpuUs });
+  const run = async (headers: Record<string, string>) =>
+    (await loadWithCpu(target, { url, connections: 16, headers, duration: Math.max(1, SECONDS / 8) })).cpuUs;
+  // Every other pair runs the subject first, so neither side always runs in the other's wake.
+  for (let round = 0; round < READ_PAIRS; round++) {
+    if (round % 2 === 0) {
+      const baseline = await run(rows.baseline.headers);
+      pairs.push({ baseline, subject: await run(rows.subject.headers) });
+    } else {
+      const subject = await run(rows.subject.headers);
+      pairs.push({ subject, baseline: await run(rows.baseline.headers) });
+    }
   }
   const ratios = pairs.map((p) => p.subject / p.baseline);
-  out('| GET /api/profile/background/ (SQLite, 16 connections, 7 alternating pairs) | server CPU µs/req | ratio | target |');
+  out(`| GET /api/profile/background/ (SQLite, 16 connections, ${READ_PAIRS} alternating pairs) | server CPU µs/req | ratio | target |`);
   out('|---|---:|---:|---|');
   out(
     `| ${rows.subject.label} | ${fmt(median(pairs.map((p) => p.subject)))} | ${fmt(median(ratios), 2)}× (${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}) | ${targetText} |`,
