@@ -338,15 +338,15 @@ async function main(): Promise<void> {
             const amount = picture.count[concurrency]! / UPLOAD_ROUNDS;
             // Warm the pipeline first, as the floor does.
             await uploads(target, body, contentType, 1, 2);
-            // Rounds of uploads and of the floor, every other one floor first, so a noisy minute
-            // weighs on both sides of a round: each round gives a ratio, and the median is reported.
+            // Rounds of uploads and of the floor in turns: each round gives a ratio, and the median is reported.
             const rounds: { server: Awaited<ReturnType<typeof uploads>>; perPicture: number; floor: number }[] = [];
             for (let round = 0; round < UPLOAD_ROUNDS; round++) {
-              const floorFirst = round % 2 === 1;
-              const floor = floorFirst ? await sharpFloor(picture.bytes, concurrency, amount) : undefined;
-              const server = await uploads(target, body, contentType, concurrency, amount);
-              const floorMs = (floor ?? (await sharpFloor(picture.bytes, concurrency, amount))).perPictureMs;
-              rounds.push({ server, perPicture: (server.seconds * 1000 * concurrency) / amount, floor: floorMs });
+              const [server, floor] = await inTurns(
+                round,
+                () => uploads(target, body, contentType, concurrency, amount),
+                () => sharpFloor(picture.bytes, concurrency, amount),
+              );
+              rounds.push({ server, perPicture: (server.seconds * 1000 * concurrency) / amount, floor: floor.perPictureMs });
             }
             const seconds = rounds.reduce((sum, r) => sum + r.server.seconds, 0);
             const ratios = rounds.map((r) => r.perPicture / r.floor);
@@ -495,6 +495,19 @@ async function loadWithCpu(target: Target, options: autocannon.Options) {
   return { ...result, cpuUs: ((cpuSeconds(pid) - before) * 1e6) / Math.max(1, result.requests) };
 }
 
+/**
+ * One round of a comparison: `a` then `b` in even rounds, `b` then `a` in odd ones, so neither
+ * side always runs in the other's wake (and a noisy minute weighs on both sides of some round).
+ */
+async function inTurns<A, B>(round: number, a: () => Promise<A>, b: () => Promise<B>): Promise<[A, B]> {
+  if (round % 2 === 0) {
+    const first = await a();
+    return [first, await b()];
+  }
+  const second = await b();
+  return [await a(), second];
+}
+
 /** Pairs of alternating gallery read runs. */
 const GALLERY_ROUNDS = 9;
 /** Rounds of uploads against the image work alone (each side's count of pictures split among them). */
@@ -538,15 +551,14 @@ async function galleryBench(databases: ('sqlite' | 'postgres')[]): Promise<void>
       const fulls: Awaited<ReturnType<typeof loadWithCpu>>[] = [];
       const run = (headers: Record<string, string>) =>
         loadWithCpu(target, { url, connections: 16, headers, duration: Math.max(2, SECONDS / 4) });
-      // Every other round runs the full gallery first, so neither side always runs in the other's wake.
       for (let round = 0; round < GALLERY_ROUNDS; round++) {
-        if (round % 2 === 0) {
-          empties.push(await run(emptyHeaders));
-          fulls.push(await run(target.headers));
-        } else {
-          fulls.push(await run(target.headers));
-          empties.push(await run(emptyHeaders));
-        }
+        const [empty, full] = await inTurns(
+          round,
+          () => run(emptyHeaders),
+          () => run(target.headers),
+        );
+        empties.push(empty);
+        fulls.push(full);
       }
       const range = (values: number[]) => `${fmt(Math.min(...values), 2)}–${fmt(Math.max(...values), 2)}`;
       const rpsRatios = empties.map((empty, i) => empty.rps / fulls[i]!.rps);
@@ -919,15 +931,13 @@ async function pairedProfileReads(
   const pairs: { baseline: number; subject: number }[] = [];
   const run = async (headers: Record<string, string>) =>
     (await loadWithCpu(target, { url, connections: 16, headers, duration: Math.max(1, SECONDS / 8) })).cpuUs;
-  // Every other pair runs the subject first, so neither side always runs in the other's wake.
   for (let round = 0; round < READ_PAIRS; round++) {
-    if (round % 2 === 0) {
-      const baseline = await run(rows.baseline.headers);
-      pairs.push({ baseline, subject: await run(rows.subject.headers) });
-    } else {
-      const subject = await run(rows.subject.headers);
-      pairs.push({ subject, baseline: await run(rows.baseline.headers) });
-    }
+    const [baseline, subject] = await inTurns(
+      round,
+      () => run(rows.baseline.headers),
+      () => run(rows.subject.headers),
+    );
+    pairs.push({ baseline, subject });
   }
   const ratios = pairs.map((p) => p.subject / p.baseline);
   out(`| GET /api/profile/background/ (SQLite, 16 connections, ${READ_PAIRS} alternating pairs) | server CPU µs/req | ratio | target |`);
