@@ -9,8 +9,12 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { closeFacePool, expectFaceCheck } from '../dist/images/faces.js';
 import { parseConfig } from '../dist/config.js';
+import { tuneCollector } from '../dist/gc.js';
 import { sanitiseImage } from '../dist/images/sanitise.js';
 import { ImageWork } from '../dist/images/work.js';
+
+// V8's collector tuned as the server tunes it (src/gc.ts; Node 24 and later).
+tuneCollector();
 
 const [file, rounds = '40', concurrency = '1'] = process.argv.slice(2);
 const bytes = readFileSync(file);

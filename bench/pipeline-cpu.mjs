@@ -6,8 +6,12 @@
 import { statSync } from 'node:fs';
 import sharp from 'sharp';
 import { parseConfig } from '../dist/config.js';
+import { tuneCollector } from '../dist/gc.js';
 import { sanitiseImage } from '../dist/images/sanitise.js';
 import { ImageWork } from '../dist/images/work.js';
+
+// V8's collector tuned as the server tunes it (src/gc.ts; Node 24 and later).
+tuneCollector();
 
 const [file, pairs = '7'] = process.argv.slice(2);
 // The server's limits, read as the server reads them (the pipeline before used the same ones).

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { ConfigError, loadConfig, serverConfigProblems, type Config } from './config.js';
 import { createDatabase } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
-import { giveBackMemory } from './gc.js';
+import { giveBackMemory, tuneCollector } from './gc.js';
 
 /** How long a stopping server or primary waits for in-flight work before it exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 15_000;
@@ -60,6 +60,7 @@ async function primary(config: Config): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  tuneCollector();
   const config = configOrExit();
   if (config.workers > 1 && cluster.isPrimary) return primary(config);
   // Workers never migrate: the primary did it once, before forking them.

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { BUFFERS_PILE_UP, GiveBackWhenQuiet, PictureGarbage } from '../src/gc.js';
+import { BUFFERS_PILE_UP, GiveBackWhenQuiet, PictureGarbage, tuneCollector } from '../src/gc.js';
 
 const MB = 1024 * 1024;
 
@@ -242,5 +242,59 @@ describe('giving the C heap back', () => {
     expect(before).toBeGreaterThan(100);
     expect(buffersAfter).toBeLessThan(20);
     expect(before - after).toBeGreaterThan(50);
+  });
+});
+
+/** V8's major version in this process: 11 on Node 20, 13 on Node 24. */
+const V8_MAJOR = Number(process.versions.v8.split('.')[0]);
+
+/**
+ * A process like the server (`npm start`'s allocator settings and young generation), tuned as the
+ * server tunes itself unless `nodeArgs` say otherwise, holds a 30 MB heap and runs 150 uploads'
+ * worth of buffers through it: 7 MB each (a 1 MP photo's pixels, cuts and encodes), four in flight
+ * at a time, each living across a few milliseconds of other work. It reports whether it was tuned
+ * and how many full collections V8 ran.
+ */
+async function fullCollectionsInABurst(nodeArgs: string[] = []): Promise<{ tuned: boolean; majors: number }> {
+  const gc = path.resolve(import.meta.dirname, '../src/gc.ts');
+  const script = `
+    import { PerformanceObserver, constants } from 'node:perf_hooks';
+    import { setTimeout as wait } from 'node:timers/promises';
+    import { tuneCollector } from ${JSON.stringify(gc)};
+    const tuned = tuneCollector();
+    let majors = 0;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) if (entry.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors += 1;
+    }).observe({ entryTypes: ['gc'] });
+    const heap = Array.from({ length: 300_000 }, (_, i) => ({ i, name: 'item ' + i }));
+    const inFlight = [];
+    let garbage;
+    for (let upload = 0; upload < 150; upload++) {
+      inFlight.push(Buffer.alloc(7_000_000));
+      if (inFlight.length > 4) inFlight.shift();
+      for (let j = 0; j < 3_000; j++) garbage = { j, pair: [j, j + 1], text: 's' + j };
+      await wait(2);
+    }
+    await wait(50);
+    process.stdout.write(JSON.stringify({ tuned, majors, held: heap.length + inFlight.length + (garbage ? 1 : 0) }));
+  `;
+  return likeTheServer<{ tuned: boolean; majors: number }>(script, ['--max-semi-space-size=16', ...nodeArgs]);
+}
+
+describe("V8's collector in a burst of uploads' buffers", () => {
+  it('is left as V8 sets it where V8 has no such setting (Node 20), or where the process was started with its own say', () => {
+    expect(tuneCollector([], 11)).toBe(false);
+    expect(tuneCollector(['--no-external-memory-accounted-in-global-limit'], 13)).toBe(false);
+    expect(tuneCollector(['--external_memory_accounted_in_global_limit'], 13)).toBe(false);
+  });
+
+  // Measured here on Node 24: 10-12 full collections untuned, 1 tuned.
+  it.runIf(V8_MAJOR >= 13)('on Node 24, runs a fraction of the full collections V8 runs untuned', async () => {
+    const untuned = await fullCollectionsInABurst(['--no-external-memory-accounted-in-global-limit']);
+    const tuned = await fullCollectionsInABurst();
+    expect(untuned.tuned).toBe(false);
+    expect(tuned.tuned).toBe(true);
+    expect(untuned.majors).toBeGreaterThanOrEqual(5);
+    expect(tuned.majors).toBeLessThanOrEqual(untuned.majors / 3);
   });
 });
