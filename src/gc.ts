@@ -36,7 +36,7 @@ const V8_MAJOR = Number(process.versions.v8.split('.')[0]);
  * so four 1 MP uploads at a time ran a full collection every two uploads: 29-36 in 68, each freeing
  * 3-7 MB of a 46-49 MB heap. With it, in alternating runs on Node 24: 7-10 full collections, 128-133
  * ms of server CPU per upload against 151-176, 12 MP uploads 308-312 ms against 323-325. Its cost:
- * the peak of 32 simultaneous 10 MB uploads 305-323 MB against 291-304 in seven alternating pairs
+ * the peak of 32 simultaneous 10 MB uploads 305-333 MB against 291-310 in eleven alternating pairs
  * (four HEIC uploads at once peaked lower, 396-400 MB against 407-414). README, Quick start.
  */
 const EXTERNAL_MEMORY_APART = '--external-memory-accounted-in-global-limit';
