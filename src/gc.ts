@@ -24,7 +24,7 @@ export function collector(): Collect | undefined {
 }
 
 /** V8's major version: 11 on Node 20, 12 on Node 22, 13 on Node 24. */
-const V8_MAJOR = Number(process.versions.v8.split('.')[0]);
+export const V8_MAJOR = Number(process.versions.v8.split('.')[0]);
 
 /**
  * V8's own flag (off by default in Node 24) that counts memory outside the heap (array buffers:
@@ -39,7 +39,7 @@ const V8_MAJOR = Number(process.versions.v8.split('.')[0]);
  * the peak of 32 simultaneous 10 MB uploads 305-333 MB against 291-310 in eleven alternating pairs
  * (four HEIC uploads at once peaked lower, 396-400 MB against 407-414). README, Quick start.
  */
-const EXTERNAL_MEMORY_APART = '--external-memory-accounted-in-global-limit';
+const EXTERNAL_MEMORY_APART = 'external-memory-accounted-in-global-limit';
 
 /**
  * Sets EXTERNAL_MEMORY_APART for the process (every thread's heap) on V8 13 and later (V8 11, Node
@@ -48,10 +48,15 @@ const EXTERNAL_MEMORY_APART = '--external-memory-accounted-in-global-limit';
  * whether it set it. Run before the app's modules load.
  */
 export function tuneCollector(execArgv: readonly string[] = process.execArgv, v8Major = V8_MAJOR): boolean {
-  if (v8Major < 13 || execArgv.some((argument) => /^--(no-?)?external[-_]memory[-_]accounted[-_]in[-_]global[-_]limit/.test(argument))) {
-    return false;
-  }
-  setFlagsFromString(EXTERNAL_MEMORY_APART);
+  // V8 takes `_` for `-` and `--no` or `--no-` for its negation.
+  const own = execArgv.some((argument) =>
+    argument
+      .replaceAll('_', '-')
+      .replace(/^--no-?/, '--')
+      .startsWith(`--${EXTERNAL_MEMORY_APART}`),
+  );
+  if (v8Major < 13 || own) return false;
+  setFlagsFromString(`--${EXTERNAL_MEMORY_APART}`);
   return true;
 }
 

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { BUFFERS_PILE_UP, GiveBackWhenQuiet, PictureGarbage, tuneCollector } from '../src/gc.js';
+import { BUFFERS_PILE_UP, GiveBackWhenQuiet, PictureGarbage, tuneCollector, V8_MAJOR } from '../src/gc.js';
 
 const MB = 1024 * 1024;
 
@@ -244,9 +244,6 @@ describe('giving the C heap back', () => {
     expect(before - after).toBeGreaterThan(50);
   });
 });
-
-/** V8's major version in this process: 11 on Node 20, 13 on Node 24. */
-const V8_MAJOR = Number(process.versions.v8.split('.')[0]);
 
 /**
  * A process like the server (`npm start`'s allocator settings and young generation), tuned as the
