@@ -148,3 +148,39 @@ export async function portraitOnCanvas(options: {
   if (options.exif) canvas = canvas.withExif(options.exif);
   return canvas.jpeg({ quality: 90 }).toBuffer();
 }
+
+/** Four flat patches of colour, quarters of a 600 × 800 picture, where profiles differ most. */
+export const PATCHES = { red: [200, 60, 60], green: [60, 170, 80], blue: [50, 80, 200], skin: [224, 172, 140] } as const;
+
+export async function colourPatches(): Promise<Buffer> {
+  const patch = (rgb: readonly number[]) => ({
+    create: { width: 300, height: 400, channels: 3 as const, background: { r: rgb[0]!, g: rgb[1]!, b: rgb[2]! } },
+  });
+  return sharp(patch(PATCHES.red))
+    .extend({ right: 300, bottom: 400, background: '#000' })
+    .composite([
+      { input: patch(PATCHES.green), left: 300, top: 0 },
+      { input: patch(PATCHES.blue), left: 0, top: 400 },
+      { input: patch(PATCHES.skin), left: 300, top: 400 },
+    ])
+    .removeAlpha()
+    .png()
+    .toBuffer();
+}
+
+/** The mean colour at the middle of each quarter of a stored picture (master or variant, any size). */
+export async function patchColours(bytes: Buffer): Promise<Record<string, number[]>> {
+  const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const mean = (fx: number, fy: number) => {
+    const sums = [0, 0, 0];
+    let count = 0;
+    for (let y = Math.round(info.height * (fy - 0.05)); y < info.height * (fy + 0.05); y++) {
+      for (let x = Math.round(info.width * (fx - 0.05)); x < info.width * (fx + 0.05); x++) {
+        for (let c = 0; c < 3; c++) sums[c]! += data[(y * info.width + x) * 3 + c]!;
+        count++;
+      }
+    }
+    return sums.map((sum) => Math.round(sum / count));
+  };
+  return { red: mean(0.25, 0.25), green: mean(0.75, 0.25), blue: mean(0.25, 0.75), skin: mean(0.75, 0.75) };
+}

@@ -14,7 +14,16 @@ import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { uploadInTwoHalves } from '../helpers/http.js';
 import { heicFrom, heifEncAvailable, withRotation } from '../helpers/heif.js';
-import { cameraLikeJpeg, isVariantName, jpeg, noisyJpeg, portraitOnCanvas } from '../helpers/images.js';
+import {
+  cameraLikeJpeg,
+  colourPatches,
+  isVariantName,
+  jpeg,
+  noisyJpeg,
+  PATCHES,
+  patchColours,
+  portraitOnCanvas,
+} from '../helpers/images.js';
 import { STORAGES } from '../helpers/storage.js';
 
 const INVALID = 'Upload a valid image. The file you uploaded was either not an image or a corrupted image.';
@@ -639,6 +648,37 @@ for (const db of DATABASES) {
           expect(b.bytes.includes(Buffer.from('iPhone'))).toBe(false);
           expect(fromHeic.profile_picture_info).toMatchObject({ width: 900, height: 1200 });
           expect(fromHeic.profile_picture_info.variants).toHaveLength(5);
+          await expectNoOrphans(t);
+        });
+
+        it('shows an iPhone HEIC in its JPEG twin’s colours: the container’s Display P3 profile is applied, not dropped', async () => {
+          // The drawn sRGB colours as Display P3 numbers, tagged as iPhones tag their photos. Read as
+          // sRGB, those numbers are duller: the red of 200 would show as 184.
+          const p3 = await sharp(await colourPatches())
+            .withIccProfile('p3')
+            .png()
+            .toBuffer();
+          const heic = await heicFrom(p3, 'png', 90);
+          expect((await sharp(heic).metadata()).icc).toBeDefined();
+          const twin = await sharp(p3).keepIccProfile().jpeg({ quality: 95 }).toBuffer();
+
+          const heicUser = await createUser(t.http, 'talent');
+          const res = await upload(pictureForm(heic, 'IMG_0004.HEIC', 'image/heic'), heicUser);
+          expect(res.status, res.text).toBe(200);
+          const jpegUser = await createUser(t.http, 'talent');
+          expect((await upload(pictureForm(twin), jpegUser)).status).toBe(200);
+
+          for (const who of [heicUser, jpegUser]) {
+            const profile = (await t.http.get(PROFILE, who.headers)).body.profile;
+            const card = (profile.profile_picture_info.variants as Variant[]).find((v) => v.shape === 'card' && v.width === 320)!;
+            for (const url of [profile.profile_picture, card.url]) {
+              const seen = await patchColours((await fetched(url)).bytes);
+              for (const [name, drawn] of Object.entries(PATCHES)) {
+                for (const [channel, value] of drawn.entries())
+                  expect(Math.abs(seen[name]![channel]! - value), `${name} in ${url}`).toBeLessThanOrEqual(5);
+              }
+            }
+          }
           await expectNoOrphans(t);
         });
 

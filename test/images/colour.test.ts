@@ -1,0 +1,98 @@
+// Every stored picture is sRGB without a profile: an upload tagged with another profile must look
+// as it did on the performer's screen, whichever decoder read it.
+import sharp, { type Sharp } from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { ImageWork } from '../../src/images/work.js';
+import { sanitiseImage } from '../../src/images/sanitise.js';
+import { heicFrom, heifEncAvailable } from '../helpers/heif.js';
+import { colourPatches, PATCHES, patchColours } from '../helpers/images.js';
+
+const LIMITS = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 100, heifTimeoutMs: 30_000 };
+const GATES = new ImageWork({ concurrency: 2, queueLimit: 0, maxDimension: LIMITS.maxDimension });
+const hasHeifEnc = await heifEncAvailable();
+
+const made = (bytes: Buffer) => sanitiseImage(bytes, bytes.length, LIMITS, GATES, { variantFormats: ['webp'] });
+
+/** How far, at most, the master's and every variant's patches are from the drawn sRGB colours. */
+async function worstDistance(bytes: Buffer): Promise<number> {
+  const image = await made(bytes);
+  let worst = 0;
+  for (const stored of [image.buffer, ...image.variants.map((variant) => variant.buffer)]) {
+    const seen = await patchColours(stored);
+    for (const [name, drawn] of Object.entries(PATCHES)) {
+      for (const [channel, value] of drawn.entries()) worst = Math.max(worst, Math.abs(seen[name]![channel]! - value));
+    }
+  }
+  return worst;
+}
+
+/** The drawn colours as Display P3 numbers, the profile attached (as phones and cameras tag them). */
+const inDisplayP3 = async () =>
+  sharp(await colourPatches())
+    .withIccProfile('p3')
+    .png()
+    .toBuffer();
+
+describe('colours of a tagged upload', () => {
+  it('are converted to sRGB from an 8-bit JPEG, PNG, WebP or AVIF profile', async () => {
+    const p3 = await inDisplayP3();
+    // The numbers alone, read as sRGB, are far from what was drawn: the profile matters here.
+    expect(await worstDistance(await sharp(p3, { ignoreIcc: true }).png().toBuffer())).toBeGreaterThan(12);
+    for (const encode of [
+      (image: Sharp) => image.jpeg({ quality: 95 }),
+      (image: Sharp) => image.png(),
+      (image: Sharp) => image.webp({ quality: 95 }),
+      (image: Sharp) => image.avif({ quality: 90 }),
+    ]) {
+      expect(await worstDistance(await encode(sharp(p3).keepIccProfile()).toBuffer())).toBeLessThanOrEqual(5);
+    }
+  });
+
+  it('are converted to sRGB from a 16-bit PNG’s profile (sharp keeps 16-bit pictures in Display P3)', async () => {
+    const p3 = await sharp(await colourPatches())
+      .toColourspace('rgb16')
+      .withIccProfile('p3')
+      .png()
+      .toBuffer();
+    expect((await sharp(p3).metadata()).depth).toBe('ushort');
+    expect(await worstDistance(p3)).toBeLessThanOrEqual(5);
+  });
+
+  it.skipIf(!hasHeifEnc)('are converted to sRGB from a HEIC’s profile, which libheif leaves to its caller', async () => {
+    const heic = await heicFrom(await inDisplayP3(), 'png', 90);
+    expect((await sharp(heic).metadata()).icc).toBeDefined();
+    expect(await worstDistance(heic)).toBeLessThanOrEqual(5);
+  });
+
+  it.skipIf(!hasHeifEnc)('of a HEIC whose profile cannot be used stay as decoded, and the picture is still made', async () => {
+    const heic = await heicFrom(await inDisplayP3(), 'png', 90);
+    const profileAt = heic.indexOf(Buffer.from('colrprof')) + 8;
+    expect(profileAt).toBeGreaterThan(8);
+    const size = heic.readUInt32BE(profileAt - 12) - 12;
+    const asDecoded = await patchColours(
+      (
+        await made(
+          await sharp(await inDisplayP3(), { ignoreIcc: true })
+            .png()
+            .toBuffer(),
+        )
+      ).buffer,
+    );
+    for (const spoil of [
+      (bytes: Buffer) => bytes.fill(0xff, profileAt + 128, profileAt + size), // its tag table
+      (bytes: Buffer) => bytes.fill(0, profileAt, profileAt + 128), // its header
+      (bytes: Buffer) => bytes.write('CMYK', profileAt + 16, 'latin1'), // a CMYK profile for RGB pixels
+    ]) {
+      const spoilt = Buffer.from(heic);
+      spoil(spoilt);
+      expect((await sharp(spoilt).metadata()).icc).toBeDefined();
+      const image = await made(spoilt);
+      expect(image.variants).toHaveLength(4); // all but the 640 × 800 card, larger than the picture
+      const seen = await patchColours(image.buffer);
+      for (const name of Object.keys(PATCHES)) {
+        for (let channel = 0; channel < 3; channel++)
+          expect(Math.abs(seen[name]![channel]! - asDecoded[name]![channel]!)).toBeLessThanOrEqual(5);
+      }
+    }
+  });
+});
