@@ -14,11 +14,12 @@ export async function inSrgb(image: Sharp, icc: Buffer): Promise<Sharp> {
   // zlib.crc32 arrived in Node 20.15; an earlier Node keeps the colours as decoded.
   if (typeof zlib.crc32 !== 'function') return image;
   const png = await image.png({ compressionLevel: 0, adaptiveFiltering: false }).toBuffer();
-  return sharp(withProfile(png, icc));
+  // The PNG is ours, of pixels already checked: nothing in it is a reason to refuse the upload.
+  return sharp(withProfile(png, icc), { failOn: 'none', limitInputPixels: false });
 }
 
 /** The PNG with `icc` as its iCCP chunk, right after IHDR (which PNG puts first, 13 bytes long). */
-export function withProfile(png: Buffer, icc: Buffer): Buffer {
+function withProfile(png: Buffer, icc: Buffer): Buffer {
   const afterHeader = 8 + 12 + 13;
   if (png.toString('latin1', 12, 16) !== 'IHDR' || png.readUInt32BE(8) !== 13) throw new Error('not a PNG whose IHDR comes first');
   // A name (1–79 Latin-1 characters), a null, compression method 0, then the zlib-compressed profile.

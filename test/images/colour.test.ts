@@ -56,6 +56,12 @@ describe('colours of a tagged upload', () => {
       .toBuffer();
     expect((await sharp(p3).metadata()).depth).toBe('ushort');
     expect(await worstDistance(p3)).toBeLessThanOrEqual(5);
+    // Without a profile a 16-bit PNG is sRGB, and stays as it is.
+    const untagged = await sharp(await colourPatches())
+      .toColourspace('rgb16')
+      .png()
+      .toBuffer();
+    expect(await worstDistance(untagged)).toBeLessThanOrEqual(5);
   });
 
   it.skipIf(!hasHeifEnc)('are converted to sRGB from a HEIC’s profile, which libheif leaves to its caller', async () => {
