@@ -23,6 +23,7 @@ interface Libheif {
   HeifDecoder: new () => { decode(bytes: Uint8Array): HeifImage[]; decoder: { delete(): void } | null };
   heif_js_decode_image2(handle: unknown, colorspace: number, chroma: number): { code?: number; image: unknown; channels: Plane[] } | null;
   heif_image_release(image: unknown): void;
+  heif_image_handle_is_primary_image(handle: unknown): number;
   heif_colorspace: { heif_colorspace_RGB: number };
   heif_chroma: { heif_chroma_interleaved_RGB: number; heif_chroma_interleaved_RGBA: number };
   heif_channel: { heif_channel_interleaved: number };
@@ -55,14 +56,15 @@ export default async function decodeHeif(task: HeifTask | HeifWarmTask) {
   const decoder = new libheif.HeifDecoder();
   const images = decoder.decode(bytes);
   try {
-    const first = images[0];
-    if (!first) throw new Error('no image in the file');
+    // The picture a HEIF file shows is its primary item, which need not be its first image.
+    const primary = images.find((image) => libheif.heif_image_handle_is_primary_image(image.handle) === 1);
+    if (!primary) throw new Error('no primary image in the file');
     // The caller checked the primary image's size from the header; the one decoded here is checked too
     // (a handle's size is its decoded size, rotation and cropping applied), before any pixel is decoded.
-    if (first.get_width() * first.get_height() > maxPixels)
-      throw new Error(`image of ${first.get_width()}x${first.get_height()} is over the pixel limit`);
+    if (primary.get_width() * primary.get_height() > maxPixels)
+      throw new Error(`image of ${primary.get_width()}x${primary.get_height()} is over the pixel limit`);
     const chroma = alpha ? libheif.heif_chroma.heif_chroma_interleaved_RGBA : libheif.heif_chroma.heif_chroma_interleaved_RGB;
-    const decoded = libheif.heif_js_decode_image2(first.handle, libheif.heif_colorspace.heif_colorspace_RGB, chroma);
+    const decoded = libheif.heif_js_decode_image2(primary.handle, libheif.heif_colorspace.heif_colorspace_RGB, chroma);
     if (!decoded || decoded.code) throw new Error('HEIF decoding failed');
     try {
       const plane = decoded.channels.find((channel) => channel.id === libheif.heif_channel.heif_channel_interleaved);

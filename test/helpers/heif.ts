@@ -19,12 +19,17 @@ export async function heifEncAvailable(): Promise<boolean> {
 
 /** HEIC bytes for a JPEG or PNG (its EXIF is carried over as is). */
 export async function heicFrom(source: Buffer, extension: 'jpg' | 'png', quality = 60): Promise<Buffer> {
+  return heicOf([source], extension, quality);
+}
+
+/** One HEIC holding an image for each JPEG or PNG, the first of them its primary item. */
+export async function heicOf(sources: Buffer[], extension: 'jpg' | 'png', quality = 60): Promise<Buffer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'heif-fixture-'));
   try {
-    const input = path.join(dir, `in.${extension}`);
+    const inputs = sources.map((_, i) => path.join(dir, `in${i}.${extension}`));
     const output = path.join(dir, 'out.heic');
-    await writeFile(input, source);
-    await run('heif-enc', ['-q', String(quality), input, '-o', output]);
+    await Promise.all(sources.map((source, i) => writeFile(inputs[i]!, source)));
+    await run('heif-enc', ['-q', String(quality), ...inputs, '-o', output]);
     return await readFile(output);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -62,6 +67,30 @@ const writeUInt = (buffer: Buffer, at: number, size: number, value: number) => {
   else if (size === 8) buffer.writeBigUInt64BE(BigInt(value), at);
   else if (size === 2) buffer.writeUInt16BE(value, at);
 };
+
+/**
+ * The HEIC with its primary item (`pitm`) set to its `index`th HEVC image (from 0), as heif-enc wrote
+ * them from several inputs: a HEIF file shows its primary item, wherever that stands in the file.
+ */
+export function withPrimary(heic: Buffer, index: number): Buffer {
+  const meta = boxesIn(heic, 0, heic.length).find((box) => box.type === 'meta');
+  if (!meta) throw new Error('no meta box');
+  const pitm = child(heic, meta, 'pitm', true);
+  const iinf = child(heic, meta, 'iinf', true);
+  // iinf: version and flags, an entry count (16 bits in version 0), then one infe per item.
+  const entries = boxesIn(heic, iinf.start + 12 + (heic[iinf.start + 8] === 0 ? 2 : 4), iinf.end);
+  // infe version 2: version and flags, item_ID (16 bits), item_protection_index, item_type.
+  const images = entries.filter(
+    (infe) => heic[infe.start + 8] === 2 && heic.toString('latin1', infe.start + 16, infe.start + 20) === 'hvc1',
+  );
+  const image = images[index];
+  if (!image) throw new Error(`no HEVC image ${index}`);
+  const out = Buffer.from(heic);
+  const id = heic.readUInt16BE(image.start + 12);
+  if (heic[pitm.start + 8] === 0) out.writeUInt16BE(id, pitm.start + 12);
+  else out.writeUInt32BE(id, pitm.start + 12);
+  return out;
+}
 
 /**
  * Adds an `irot` (rotation by `quarterTurns` × 90° anticlockwise) to the primary image of a HEIC

@@ -13,7 +13,7 @@ import { cli, expectNoOrphans, startTestApp, storedNames, type TestApp } from '.
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { uploadInTwoHalves } from '../helpers/http.js';
-import { heicFrom, heifEncAvailable, withRotation } from '../helpers/heif.js';
+import { heicFrom, heicOf, heifEncAvailable, withPrimary, withRotation } from '../helpers/heif.js';
 import {
   cameraLikeJpeg,
   colourPatches,
@@ -679,6 +679,23 @@ for (const db of DATABASES) {
               }
             }
           }
+          await expectNoOrphans(t);
+        });
+
+        it('shows a HEIC’s primary image when the file holds several and the primary is not the first', async () => {
+          const wide = await jpeg(640, 480, '#ff0000');
+          const upright = await jpeg(480, 640, '#0000ff');
+          const heic = withPrimary(await heicOf([wide, upright], 'jpg'), 1);
+          const someone = await createUser(t.http, 'talent');
+          const res = await upload(pictureForm(heic, 'IMG_0005.HEIC', 'image/heic'), someone);
+          expect(res.status, res.text).toBe(200);
+          const master = await fetched(res.body.profile.profile_picture);
+          const { data, info } = await sharp(master.bytes).raw().toBuffer({ resolveWithObject: true });
+          expect([info.width, info.height]).toEqual([480, 640]);
+          const [red, , blue] = data;
+          expect(blue).toBeGreaterThan(200);
+          expect(red).toBeLessThan(40);
+          expect(res.body.profile.profile_picture_info).toMatchObject({ width: 480, height: 640 });
           await expectNoOrphans(t);
         });
 
