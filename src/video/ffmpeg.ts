@@ -56,7 +56,12 @@ export interface ProbedVideo {
   width: number;
   height: number;
   durationSeconds: number;
+  /** HDR: its transfer is HLG (an iPhone's HDR video) or PQ (HDR10), whose values read as SDR look grey. */
+  highDynamicRange: boolean;
 }
+
+/** Transfers of HDR video: HLG and PQ (SMPTE ST 2084). */
+const HDR_TRANSFERS = new Set(['arib-std-b67', 'smpte2084']);
 
 /** Output container for each accepted codec pair (browsers play all of these). */
 const MP4_VIDEO = new Set(['h264', 'hevc', 'av1', 'vp9']);
@@ -87,6 +92,7 @@ interface FfprobeStream {
   disposition?: { attached_pic?: number };
   side_data_list?: { rotation?: number }[];
   tags?: { rotate?: string };
+  color_transfer?: string;
 }
 
 interface FfprobeOutput {
@@ -183,6 +189,7 @@ export async function probeVideo(path: string, limits: VideoLimits): Promise<Pro
     width: turned ? rawHeight : rawWidth,
     height: turned ? rawWidth : rawHeight,
     durationSeconds,
+    highDynamicRange: HDR_TRANSFERS.has(video.color_transfer ?? ''),
   };
 }
 
@@ -207,26 +214,55 @@ export async function remuxVideo(input: string, output: string, video: ProbedVid
   await run(limits.ffmpegPath, args, limits.timeoutMs);
 }
 
-/** One frame (a second in, or earlier for a short clip), turned upright, as a high-quality JPEG for the image pipeline. */
+/**
+ * JPEG holds BT.601 full-range YCbCr, whatever the video's matrix (BT.709 for HD video): the frame
+ * is converted to it, or a phone video's reds and greens would shift by 10-20 levels.
+ */
+const JPEG_COLOURS = 'scale=out_color_matrix=bt601:out_range=full,format=yuvj420p';
+
+/**
+ * An HDR frame brought to SDR first (zimg): BT.709 primaries, sRGB's transfer, with HDR's reference
+ * white (203 cd/m², BT.2408) as SDR's white, brighter highlights clipped. Without it an iPhone's HDR
+ * video gets a grey, washed-out poster. Tone curves that keep some highlight detail (mobius, hable)
+ * also dimmed everything below reference white: skin by 10 % to 40 %.
+ */
+const HDR_TO_SDR = 'zscale=p=bt709:t=iec61966-2-1:m=bt709:r=tv:npl=203,format=yuv420p';
+
+/**
+ * One frame (a second in, or earlier for a short clip), turned upright, as a high-quality JPEG for
+ * the image pipeline, in the colours the video shows. An ffmpeg without zimg (not Debian's) still
+ * makes an HDR video's poster, in the grey of its values read as SDR.
+ */
 export async function posterFrame(input: string, output: string, video: ProbedVideo, limits: VideoLimits): Promise<void> {
   const at = Math.min(1, video.durationSeconds / 3).toFixed(3);
-  await run(
-    limits.ffmpegPath,
-    [
-      '-nostdin',
-      '-v',
-      'error',
-      '-hide_banner',
-      '-y',
-      '-ss',
-      at,
-      ...inputOptions(video.container === 'mp4' ? 'mov' : 'matroska', input),
-      '-map',
-      '0:v:0',
-      '-frames:v',
-      '1',
-      '-an',
-    ].concat(['-f', 'image2', '-c:v', 'mjpeg', '-q:v', '2', `file:${output}`]),
-    limits.timeoutMs,
-  );
+  const extract = (filters: string) =>
+    run(
+      limits.ffmpegPath,
+      [
+        '-nostdin',
+        '-v',
+        'error',
+        '-hide_banner',
+        '-y',
+        '-ss',
+        at,
+        ...inputOptions(video.container === 'mp4' ? 'mov' : 'matroska', input),
+        '-map',
+        '0:v:0',
+        '-frames:v',
+        '1',
+        '-an',
+        '-vf',
+        filters,
+      ].concat(['-f', 'image2', '-c:v', 'mjpeg', '-q:v', '2', `file:${output}`]),
+      limits.timeoutMs,
+    );
+  if (!video.highDynamicRange) return void (await extract(JPEG_COLOURS));
+  try {
+    await extract(`${HDR_TO_SDR},${JPEG_COLOURS}`);
+  } catch (error) {
+    // ffmpeg ran and refused the filter (no zimg); a run killed for its time is not tried again.
+    if (!(error instanceof InvalidVideoError) || !error.context) throw error;
+    await extract(JPEG_COLOURS);
+  }
 }

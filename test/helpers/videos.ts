@@ -115,3 +115,58 @@ export async function probe(bytes: Buffer): Promise<ProbedFile> {
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** How a phone records colour: SDR HD video (BT.709), or HDR as iPhones record it (HLG) or HDR10 (PQ). */
+export type DynamicRange = 'bt709' | 'hlg' | 'pq';
+
+/**
+ * Two seconds of a still picture (a PNG of even size, sRGB) as a phone would record it, its colours
+ * tagged: BT.709 H.264, or 10-bit BT.2020 HEVC with HLG or PQ, the picture's white at HDR's
+ * reference white (203 cd/m², BT.2408), as an HDR camera records a scene lit for SDR.
+ */
+export async function stillVideo(png: Buffer, range: DynamicRange): Promise<Buffer> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'castfolio-video-'));
+  try {
+    const still = path.join(dir, 'still.png');
+    const output = path.join(dir, 'made.mp4');
+    await writeFile(still, png);
+    const encoding =
+      range === 'bt709'
+        ? ['-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast']
+        : [
+            '-vf',
+            `zscale=tin=iec61966-2-1:pin=bt709:min=gbr:rin=pc:t=${range === 'hlg' ? 'arib-std-b67' : 'smpte2084'}:p=bt2020:m=2020_ncl:r=tv:npl=203,format=yuv420p10le`,
+            '-c:v',
+            'libx265',
+            '-preset',
+            'ultrafast',
+            '-x265-params',
+            `colorprim=bt2020:transfer=${range === 'hlg' ? 'arib-std-b67' : 'smpte2084'}:colormatrix=bt2020nc:log-level=error`,
+          ];
+    const tags =
+      range === 'bt709'
+        ? ['-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709']
+        : ['-color_primaries', 'bt2020', '-color_trc', range === 'hlg' ? 'arib-std-b67' : 'smpte2084', '-colorspace', 'bt2020nc'];
+    await run('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-loop',
+      '1',
+      '-i',
+      still,
+      '-t',
+      '2',
+      '-r',
+      '25',
+      ...encoding,
+      ...tags,
+      '-color_range',
+      'tv',
+      output,
+    ]);
+    return await readFile(output);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

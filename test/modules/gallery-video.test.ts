@@ -1,11 +1,14 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { cli, expectNoOrphans, startTestApp, storedNames, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
-import { jpeg } from '../helpers/images.js';
+import { colourPatches, jpeg, PATCHES, patchColours } from '../helpers/images.js';
 import { STORAGES } from '../helpers/storage.js';
-import { PHONE_LOCATION, probe, video } from '../helpers/videos.js';
+import { PHONE_LOCATION, probe, stillVideo, video } from '../helpers/videos.js';
 
 function mediaForm(file: Buffer, fields: Record<string, string> = {}, filename = 'clip.mov', type = 'video/quicktime'): FormData {
   const form = new FormData();
@@ -68,6 +71,22 @@ for (const target of DATABASES) {
         const profile = await t.http.get('/api/profile/talent/', premium.headers);
         expect(profile.body.media.map((m: { id: number }) => m.id)).toContain(created.body.id);
         expect(profile.body.account_limitations).toMatchObject({ videos_used: 1, videos_limit: 4 });
+        await expectNoOrphans(t);
+      });
+
+      it('gives a phone video’s poster the colours the video shows: BT.709, and HDR (HLG as iPhones record it, or PQ) brought to SDR', async () => {
+        const someone = await createUser(t.http, 'talent');
+        await cli(t, 'subscription', 'grant', someone.email, 'platinum');
+        const still = await colourPatches();
+        for (const range of ['bt709', 'hlg', 'pq'] as const) {
+          const created = await upload(someone, mediaForm(await stillVideo(still, range), {}, 'clip.mp4', 'video/mp4'));
+          expect(created.status, created.text).toBe(201);
+          const seen = await patchColours((await download(created.body.thumbnail)).body);
+          for (const [name, drawn] of Object.entries(PATCHES)) {
+            for (const [channel, value] of drawn.entries())
+              expect(Math.abs(seen[name]![channel]! - value), `${range} ${name}`).toBeLessThanOrEqual(6);
+          }
+        }
         await expectNoOrphans(t);
       });
 
@@ -172,6 +191,36 @@ describe('gallery videos on a server without ffmpeg', () => {
       headers: user.headers,
     });
     expect(photo.status).toBe(201);
+    await expectNoOrphans(t);
+  });
+});
+
+describe('gallery videos with an ffmpeg that has no zimg (not Debian’s)', () => {
+  const target = DATABASES[0]!;
+  let t: TestApp;
+  let dir: string;
+  beforeAll(async () => {
+    // The real ffmpeg, refusing the zscale filter as a build without zimg does.
+    dir = await mkdtemp(path.join(tmpdir(), 'castfolio-ffmpeg-'));
+    const wrapper = path.join(dir, 'ffmpeg');
+    await writeFile(wrapper, `#!/bin/sh\ncase "$*" in *zscale*) echo "No such filter: 'zscale'" >&2; exit 8;; esac\nexec ffmpeg "$@"\n`, {
+      mode: 0o755,
+    });
+    t = await startTestApp(target, { env: { FFMPEG_PATH: wrapper } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('still takes an HDR video, its poster in the grey of its values read as SDR', async () => {
+    const user = await createUser(t.http, 'talent');
+    await cli(t, 'subscription', 'grant', user.email, 'premium');
+    const form = mediaForm(await stillVideo(await colourPatches(), 'hlg'), {}, 'clip.mp4', 'video/mp4');
+    const created = await t.http.request('POST', '/api/profile/talent/media/', { form, headers: user.headers });
+    expect(created.status, created.text).toBe(201);
+    const red = (await patchColours((await download(created.body.thumbnail)).body)).red!;
+    expect(red[0]!).toBeLessThan(PATCHES.red[0] - 20);
     await expectNoOrphans(t);
   });
 });
