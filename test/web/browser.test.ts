@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -101,7 +102,12 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
     writeFileSync(path.join(FILES, 'small-landscape.jpg'), await noisyJpeg(480, 360));
     // A headshot: the public-domain NASA portrait from test/fixtures/faces on a taller canvas.
     writeFileSync(path.join(FILES, 'face.jpg'), await portraitOnCanvas({ width: 1000, height: 1250, size: 900, left: 100, top: 200 }));
-    writeFileSync(path.join(FILES, 'camera-12mp.jpg'), await cameraLikeJpeg(4032, 3024));
+    // As a phone writes it: the sensor's landscape pixels, EXIF saying "turn 90°", when and with what it was taken.
+    const camera = sharp(await cameraLikeJpeg(4032, 3024))
+      .jpeg({ quality: 90 })
+      .withMetadata({ orientation: 6 })
+      .withExifMerge({ IFD0: { Make: 'Apple', Model: 'iPhone 15' }, IFD2: { DateTimeOriginal: '2026:03:14 09:26:53' } });
+    writeFileSync(path.join(FILES, 'camera-12mp.jpg'), await camera.toBuffer());
     if (await heifEncAvailable()) writeFileSync(path.join(FILES, 'iphone.heic'), await heicFrom(await jpeg(1200, 1600, '#6f3db6'), 'jpg'));
     writeFileSync(path.join(FILES, 'look-a.jpg'), await noisyJpeg(900, 1125));
     writeFileSync(path.join(FILES, 'look-b.jpg'), await jpeg(900, 1125, '#5a8f4e'));
@@ -323,7 +329,7 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
     await expect.poll(() => page.locator('#picture-frame').count()).toBe(0);
   });
 
-  it('shrinks a 12 MP camera photo in the browser before sending it, and sends a HEIC as it is', async () => {
+  it('shrinks a 12 MP camera photo in the browser before sending it, upright and with its capture date, and sends a HEIC as it is', async () => {
     // What the page hands to the network: the size of each file in each multipart body it sends.
     await page.evaluate(() => {
       const w = globalThis as any;
@@ -352,7 +358,12 @@ describe.skipIf(skipReason)('the web front end in Chromium', () => {
         },
         await img.getAttribute('data-uploaded'),
       );
-      expect(master).toEqual([2048, 1536]);
+      // Turned upright once (by the page; the EXIF it carried says "as stored"), and its capture date kept.
+      expect(master).toEqual([1536, 2048]);
+      const token = await page.evaluate(() => (globalThis as any).localStorage.getItem('authToken') as string);
+      const profile = await t.http.get('/api/profile/background/', { authorization: `Bearer ${token}`, 'is-background': 'true' });
+      expect(profile.body.profile.profile_picture_info.captured_at).toBe('2026-03-14T09:26:53.000Z');
+      await expect.poll(() => page.locator('#picture-taken').textContent()).toMatch(/taken \d+ (months?|years?) ago$/);
 
       if (existsSync(path.join(FILES, 'iphone.heic'))) {
         before = await img.getAttribute('data-uploaded');

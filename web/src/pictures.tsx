@@ -1,6 +1,7 @@
 import { useMemo, useRef, useState } from 'preact/hooks';
 import { thumbHashToDataURL } from 'thumbhash';
 import { api, type Reply } from './api';
+import { uprightExifSegment } from './exif';
 
 /** What the API says about a stored picture (profile_picture_info, image_info, media_file_info). */
 export type PictureInfo = NonNullable<Reply<'/api/profile/background/', 'get'>['profile']['profile_picture_info']>;
@@ -68,8 +69,9 @@ export function Picture(props: {
 
 /**
  * Shrinks a photo before upload, as the server would: orientation applied, long edge at most the
- * server's MAX_IMAGE_DIMENSION, JPEG (WebP when the file may be transparent). A file the browser
- * cannot decode (HEIC in Chromium), or one already small enough, goes as it is.
+ * server's MAX_IMAGE_DIMENSION, JPEG (WebP when the file may be transparent), a JPEG's EXIF kept
+ * (its orientation then "as stored"). A file the browser cannot decode (HEIC in Chromium), or one
+ * already small enough, goes as it is.
  */
 export async function shrinkForUpload(file: File): Promise<File> {
   if (!file.type.startsWith('image/') || file.type === 'image/gif' || typeof createImageBitmap !== 'function') return file;
@@ -94,9 +96,14 @@ export async function shrinkForUpload(file: File): Promise<File> {
     context.drawImage(bitmap, 0, 0, width, height);
     const type = file.type === 'image/png' || file.type === 'image/webp' ? 'image/webp' : 'image/jpeg';
     const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, type, 0.88));
-    if (!blob || blob.size >= file.size) return file;
+    if (!blob) return file;
+    // A camera JPEG's EXIF (capture date, camera) goes along, upright; it sits in the first 64 kB or so.
+    const exif =
+      type === 'image/jpeg' && file.type === 'image/jpeg' ? uprightExifSegment(await file.slice(0, 256 * 1024).arrayBuffer()) : undefined;
+    const parts: BlobPart[] = exif ? [blob.slice(0, 2), exif, blob.slice(2)] : [blob];
+    if (blob.size + (exif?.length ?? 0) >= file.size) return file;
     const name = file.name.replace(/\.[^.]*$/, '') + (type === 'image/webp' ? '.webp' : '.jpg');
-    return new File([blob], name, { type });
+    return new File(parts, name, { type });
   } finally {
     bitmap.close();
   }
