@@ -257,12 +257,14 @@ export async function posterFrame(input: string, output: string, video: ProbedVi
       ].concat(['-f', 'image2', '-c:v', 'mjpeg', '-q:v', '2', `file:${output}`]),
       limits.timeoutMs,
     );
-  if (!video.highDynamicRange) return void (await extract(JPEG_COLOURS));
-  try {
-    await extract(`${HDR_TO_SDR},${JPEG_COLOURS}`);
-  } catch (error) {
-    // ffmpeg ran and refused the filter (no zimg); a run killed for its time is not tried again.
-    if (!(error instanceof InvalidVideoError) || !error.context) throw error;
-    await extract(JPEG_COLOURS);
+  if (video.highDynamicRange) {
+    try {
+      await extract(`${HDR_TO_SDR},${JPEG_COLOURS}`);
+      return;
+    } catch (error) {
+      // ffmpeg ran and refused the filter (no zimg); a run killed for its time is not tried again.
+      if (!(error instanceof InvalidVideoError) || !error.context) throw error;
+    }
   }
+  await extract(JPEG_COLOURS);
 }
