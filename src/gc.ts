@@ -48,12 +48,13 @@ const EXTERNAL_MEMORY_APART = 'external-memory-accounted-in-global-limit';
  * whether it set it. Run before the app's modules load.
  */
 export function tuneCollector(execArgv: readonly string[] = process.execArgv, v8Major = V8_MAJOR): boolean {
-  // V8 takes `_` for `-` and `--no` or `--no-` for its negation.
-  const own = execArgv.some((argument) =>
-    argument
-      .replaceAll('_', '-')
-      .replace(/^--no-?/, '--')
-      .startsWith(`--${EXTERNAL_MEMORY_APART}`),
+  // V8 takes `_` for `-`, `--no` or `--no-` for a negation, and `=` before a value.
+  const own = execArgv.some(
+    (argument) =>
+      argument
+        .split('=', 1)[0]!
+        .replaceAll('_', '-')
+        .replace(/^--no-?/, '--') === `--${EXTERNAL_MEMORY_APART}`,
   );
   if (v8Major < 13 || own) return false;
   setFlagsFromString(`--${EXTERNAL_MEMORY_APART}`);

@@ -283,6 +283,13 @@ describe("V8's collector in a burst of uploads' buffers", () => {
     expect(tuneCollector([], 11)).toBe(false);
     expect(tuneCollector(['--no-external-memory-accounted-in-global-limit'], 13)).toBe(false);
     expect(tuneCollector(['--external_memory_accounted_in_global_limit'], 13)).toBe(false);
+    expect(tuneCollector(['--noexternal-memory-accounted-in-global-limit'], 13)).toBe(false);
+    expect(tuneCollector(['--external-memory-accounted-in-global-limit=false'], 13)).toBe(false);
+  });
+
+  // Only that flag's own name counts: a process started with other flags is still tuned.
+  it.runIf(V8_MAJOR >= 13)('is set on Node 24 whatever other flags the process was started with', () => {
+    expect(tuneCollector(['--max-semi-space-size=16', '--external-memory-accounted-in-global-limit-elsewhere'], V8_MAJOR)).toBe(true);
   });
 
   // Measured here on Node 24: 10-12 full collections untuned, 1 tuned.

@@ -2,10 +2,10 @@
 // JPEG or PNG the test drew, carrying the JPEG's EXIF; withRotation then adds the `irot` property
 // iPhones write (pixels stored as the sensor saw them, the container saying how to turn them).
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { inTempDir } from './tempdir.js';
 
 const run = promisify(execFile);
 
@@ -24,16 +24,13 @@ export async function heicFrom(source: Buffer, extension: 'jpg' | 'png', quality
 
 /** One HEIC holding an image for each JPEG or PNG, the first of them its primary item. */
 export async function heicOf(sources: Buffer[], extension: 'jpg' | 'png', quality = 60): Promise<Buffer> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'heif-fixture-'));
-  try {
+  return inTempDir('heif-fixture-', async (dir) => {
     const inputs = sources.map((_, i) => path.join(dir, `in${i}.${extension}`));
     const output = path.join(dir, 'out.heic');
     await Promise.all(sources.map((source, i) => writeFile(inputs[i]!, source)));
     await run('heif-enc', ['-q', String(quality), ...inputs, '-o', output]);
-    return await readFile(output);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+    return readFile(output);
+  });
 }
 
 interface Box {

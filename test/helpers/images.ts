@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
+import { sanitiseImage, type ImageLimits, type ImageOutputs, type SanitisedImage } from '../../src/images/sanitise.js';
+import { ImageWork } from '../../src/images/work.js';
 
 /** Image fixtures generated in the test run, and hand-made bad files. */
 
@@ -183,4 +185,13 @@ export async function patchColours(bytes: Buffer): Promise<Record<string, number
     return sums.map((sum) => Math.round(sum / count));
   };
   return { red: mean(0.25, 0.25), green: mean(0.75, 0.25), blue: mean(0.25, 0.75), skin: mean(0.75, 0.75) };
+}
+
+/** The image limits a server has on its defaults (config.ts: MAX_IMAGE_PIXELS, MAX_IMAGE_DIMENSION…). */
+export const DEFAULT_LIMITS: ImageLimits = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
+const gates = new ImageWork({ concurrency: 2, queueLimit: 0, maxDimension: DEFAULT_LIMITS.maxDimension });
+
+/** An upload's bytes through the whole picture pipeline on the server's defaults, WebP variants included. */
+export function processed(bytes: Buffer, outputs: Partial<ImageOutputs> = {}): Promise<SanitisedImage> {
+  return sanitiseImage(bytes, bytes.length, DEFAULT_LIMITS, gates, { variantFormats: ['webp'], ...outputs });
 }

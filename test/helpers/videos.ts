@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { inTempDir } from './tempdir.js';
 
 /** Video fixtures synthesised in the test run by Debian's ffmpeg (lavfi test patterns), nothing downloaded. */
 
@@ -49,8 +49,7 @@ export function video(options: VideoOptions = {}): Promise<Buffer> {
 
 async function make(options: VideoOptions): Promise<Buffer> {
   const { container = 'mp4', codec = 'h264', audio = 'aac', seconds = 2, width = 320, height = 240, gps = false, bitrateKbps } = options;
-  const dir = await mkdtemp(path.join(tmpdir(), 'castfolio-video-'));
-  try {
+  return inTempDir('castfolio-video-', async (dir) => {
     const source = bitrateKbps
       ? `nullsrc=size=${width}x${height}:rate=25,geq=random(1)*255:128:128`
       : `testsrc=size=${width}x${height}:rate=25`;
@@ -67,7 +66,7 @@ async function make(options: VideoOptions): Promise<Buffer> {
     const first = path.join(dir, `made.${container}`);
     args.push(first);
     await run('ffmpeg', args);
-    if (!options.rotate) return await readFile(first);
+    if (!options.rotate) return readFile(first);
     const turned = path.join(dir, `turned.${container}`);
     await run('ffmpeg', [
       '-v',
@@ -85,10 +84,8 @@ async function make(options: VideoOptions): Promise<Buffer> {
       'use_metadata_tags',
       turned,
     ]);
-    return await readFile(turned);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+    return readFile(turned);
+  });
 }
 
 export interface ProbedFile {
@@ -105,15 +102,12 @@ export interface ProbedFile {
 
 /** ffprobe's view of some bytes (what a player would see). */
 export async function probe(bytes: Buffer): Promise<ProbedFile> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'castfolio-probe-'));
-  try {
+  return inTempDir('castfolio-probe-', async (dir) => {
     const file = path.join(dir, 'file');
     await writeFile(file, bytes);
     const { stdout } = await run('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file]);
     return JSON.parse(stdout) as ProbedFile;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** How a phone records colour: SDR HD video (BT.709), or HDR as iPhones record it (HLG) or HDR10 (PQ). */
@@ -125,8 +119,7 @@ export type DynamicRange = 'bt709' | 'hlg' | 'pq';
  * reference white (203 cd/m², BT.2408), as an HDR camera records a scene lit for SDR.
  */
 export async function stillVideo(png: Buffer, range: DynamicRange): Promise<Buffer> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'castfolio-video-'));
-  try {
+  return inTempDir('castfolio-video-', async (dir) => {
     const still = path.join(dir, 'still.png');
     const output = path.join(dir, 'made.mp4');
     await writeFile(still, png);
@@ -165,8 +158,6 @@ export async function stillVideo(png: Buffer, range: DynamicRange): Promise<Buff
       'tv',
       output,
     ]);
-    return await readFile(output);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+    return readFile(output);
+  });
 }

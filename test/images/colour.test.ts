@@ -2,20 +2,14 @@
 // as it did on the performer's screen, whichever decoder read it.
 import sharp, { type Sharp } from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { ImageWork } from '../../src/images/work.js';
-import { sanitiseImage } from '../../src/images/sanitise.js';
 import { heicFrom, heifEncAvailable } from '../helpers/heif.js';
-import { colourPatches, PATCHES, patchColours } from '../helpers/images.js';
+import { colourPatches, PATCHES, patchColours, processed } from '../helpers/images.js';
 
-const LIMITS = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 100, heifTimeoutMs: 30_000 };
-const GATES = new ImageWork({ concurrency: 2, queueLimit: 0, maxDimension: LIMITS.maxDimension });
 const hasHeifEnc = await heifEncAvailable();
-
-const made = (bytes: Buffer) => sanitiseImage(bytes, bytes.length, LIMITS, GATES, { variantFormats: ['webp'] });
 
 /** How far, at most, the master's and every variant's patches are from the drawn sRGB colours. */
 async function worstDistance(bytes: Buffer): Promise<number> {
-  const image = await made(bytes);
+  const image = await processed(bytes);
   let worst = 0;
   for (const stored of [image.buffer, ...image.variants.map((variant) => variant.buffer)]) {
     const seen = await patchColours(stored);
@@ -77,7 +71,7 @@ describe('colours of a tagged upload', () => {
     const size = heic.readUInt32BE(profileAt - 12) - 12;
     const asDecoded = await patchColours(
       (
-        await made(
+        await processed(
           await sharp(await inDisplayP3(), { ignoreIcc: true })
             .png()
             .toBuffer(),
@@ -92,7 +86,7 @@ describe('colours of a tagged upload', () => {
       const spoilt = Buffer.from(heic);
       spoil(spoilt);
       expect((await sharp(spoilt).metadata()).icc).toBeDefined();
-      const image = await made(spoilt);
+      const image = await processed(spoilt);
       expect(image.variants).toHaveLength(4); // all but the 640 × 800 card, larger than the picture
       const seen = await patchColours(image.buffer);
       for (const name of Object.keys(PATCHES)) {

@@ -13,10 +13,9 @@ import {
   FACE_INPUT_EDGE,
   faceCheckState,
 } from '../../src/images/faces.js';
-import { sanitiseImage, type SanitisedImage } from '../../src/images/sanitise.js';
+import { type SanitisedImage } from '../../src/images/sanitise.js';
 import { VARIANT_SPECS, variantSpecsFor } from '../../src/images/variants.js';
-import { ImageWork } from '../../src/images/work.js';
-import { ASTRONAUT, portraitOnCanvas } from '../helpers/images.js';
+import { ASTRONAUT, portraitOnCanvas, processed } from '../helpers/images.js';
 import { timed } from '../helpers/timing.js';
 
 // The labelled set (sources and licences: test/fixtures/faces/SOURCES.md).
@@ -77,12 +76,9 @@ function labelledSet(): Labelled[] {
   return set;
 }
 
-const LIMITS = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
-const GATES = new ImageWork({ concurrency: 2, queueLimit: 0, maxDimension: LIMITS.maxDimension });
-
 /** The upload pipeline with variants and the face check (the first check loads the models). */
 function analyse(bytes: Buffer, faceCheckTimeoutMs = 30_000): Promise<SanitisedImage> {
-  return sanitiseImage(bytes, bytes.length, LIMITS, GATES, { variantFormats: ['webp'], faceCheckTimeoutMs });
+  return processed(bytes, { faceCheckTimeoutMs });
 }
 
 const hintsOf = async (bytes: Buffer) => (await analyse(bytes)).analysis!.hints;

@@ -3,16 +3,13 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { rgbaToThumbHash, thumbHashToRGBA } from 'thumbhash';
 import { describe, expect, it } from 'vitest';
-import { ImageWork } from '../../src/images/work.js';
-import { sanitiseImage } from '../../src/images/sanitise.js';
+import { processed } from '../helpers/images.js';
 
-const LIMITS = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 100, heifTimeoutMs: 30_000 };
-const GATES = new ImageWork({ concurrency: 2, queueLimit: 0, maxDimension: LIMITS.maxDimension });
 // The labelled photos (sources and licences: test/fixtures/faces/SOURCES.md).
 const PHOTOS = path.join(import.meta.dirname, '..', 'fixtures', 'faces', 'no-face');
 
 async function placeholderOf(bytes: Buffer): Promise<string> {
-  const image = await sanitiseImage(bytes, bytes.length, LIMITS, GATES, { variantFormats: ['webp'] });
+  const image = await processed(bytes);
   return image.placeholder!;
 }
 
@@ -70,7 +67,7 @@ describe('placeholder', () => {
     let total = 0;
     for (const name of files) {
       const bytes = readFileSync(path.join(PHOTOS, name));
-      const image = await sanitiseImage(bytes, bytes.length, LIMITS, GATES, { variantFormats: ['webp'] });
+      const image = await processed(bytes);
       const ours = await preview(Buffer.from(image.placeholder!, 'base64'));
       const { data, info } = await sharp(image.buffer)
         .resize(100, 100, { fit: 'inside' })
