@@ -12,6 +12,7 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { runCli } from '../src/cli.js';
 import { createPostgresDatabase } from '../test/helpers/databases.js';
 import { DJANGO_HASHES, DjangoFixture } from '../test/helpers/django.js';
+import { median } from './lib.js';
 
 const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
@@ -113,7 +114,6 @@ async function signInCpu(config: Config, sourceUrl: string) {
   }
   await app.close();
   await handle.destroy();
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
   return { legacy: median(legacy), argon: median(argon) };
 }
 

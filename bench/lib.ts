@@ -48,6 +48,14 @@ export function ownRssMb(pid: number): number {
   }
 }
 
+/** The value at quantile `q` (0–1) of `values`: the nearest rank below, the largest for 1. */
+export function percentile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}
+
+export const median = (values: readonly number[]): number => percentile(values, 0.5);
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A multipart body with one file field, ready for autocannon (which cannot build FormData). */

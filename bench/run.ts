@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { buildServer, startOnPort, SERVER_JS, type ServerProcess } from '../test/helpers/process.js';
 import { Http } from '../test/helpers/http.js';
 import { createPostgresDatabase } from '../test/helpers/databases.js';
-import { multipartBody, sleep, watchPeakRss } from './lib.js';
+import { median, multipartBody, percentile, sleep, watchPeakRss } from './lib.js';
 import { heicFrom, heifEncAvailable } from '../test/helpers/heif.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -130,9 +130,7 @@ async function uploads(target: Target, body: Buffer, contentType: string, concur
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { seconds, p50: at(0.5), p99: at(0.99), errors };
+  return { seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors };
 }
 
 interface Target {
@@ -225,7 +223,6 @@ async function startCastfolio(database: 'sqlite' | 'postgres', workers: number, 
 }
 
 const fmt = (n: number, digits = 0) => n.toFixed(digits);
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const lines: string[] = [];
 const out = (line = '') => {
   lines.push(line);
@@ -674,11 +671,10 @@ async function picturesBench(): Promise<void> {
       const watcher = watchPeakRss(target.server.child.pid as number, 10);
       const parallel = await Promise.all(Array.from({ length: 4 }, send));
       const peak = watcher.stop();
-      const sorted = [...times].sort((a, b) => a - b);
       out('| HEIC upload (12 MP, SQLite, local storage) | answers | p50 s | max s | target |');
       out('|---|---|---:|---:|---|');
       out(
-        `| ${fmt(heic.length / 1024 / 1024, 1)} MB, one at a time, 7 uploads | ${[...new Set(statuses)].join(', ')} | ${fmt(sorted[3]!, 2)} | ${fmt(sorted[6]!, 2)} | p50 ≤ 2.5 s |`,
+        `| ${fmt(heic.length / 1024 / 1024, 1)} MB, one at a time, 7 uploads | ${[...new Set(statuses)].join(', ')} | ${fmt(median(times), 2)} | ${fmt(percentile(times, 1), 2)} | p50 ≤ 2.5 s |`,
       );
       out(
         `| four at once: peak RSS of the server (worker threads included) | ${[...new Set(parallel.map((r) => r.status))].join(', ')} | ${fmt(Math.max(...parallel.map((r) => r.seconds)), 2)} | ${fmt(peak)} MB | ≤ 450 MB |`,
@@ -877,7 +873,6 @@ async function facesBench(): Promise<void> {
       times.on.push(withCheck);
       times.off.push(without);
     }
-    const p = (list: number[], q: number) => [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor(list.length * q))]!;
     const added = times.on.map((ms, i) => ms - times.off[i]!);
     out(
       `A ${fmt(bytes.length / 1024 / 1024, 1)} MB 12 MP JPEG (4000 × 3200, four faces) uploaded ${UPLOADS} times to each of two servers (SQLite, local storage), ` +
@@ -886,9 +881,9 @@ async function facesBench(): Promise<void> {
     out();
     out('| face check | p50 ms | p95 ms | target |');
     out('|---|---:|---:|---|');
-    out(`| off | ${fmt(p(times.off, 0.5))} | ${fmt(p(times.off, 0.95))} | |`);
-    out(`| on | ${fmt(p(times.on, 0.5))} | ${fmt(p(times.on, 0.95))} | |`);
-    out(`| added (pairs) | ${fmt(p(added, 0.5))} | ${fmt(p(added, 0.95))} | p95 ≤ 250 ms |`);
+    out(`| off | ${fmt(percentile(times.off, 0.5))} | ${fmt(percentile(times.off, 0.95))} | |`);
+    out(`| on | ${fmt(percentile(times.on, 0.5))} | ${fmt(percentile(times.on, 0.95))} | |`);
+    out(`| added (pairs) | ${fmt(percentile(added, 0.5))} | ${fmt(percentile(added, 0.95))} | p95 ≤ 250 ms |`);
     out();
     const info = (await on.http.get('/api/profile/background/', on.headers)).body.profile.profile_picture_info;
     out(
