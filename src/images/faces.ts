@@ -92,7 +92,6 @@ function keepShared(block: SharedArrayBuffer): void {
 export async function detectFaces(pixels: Rgb, timeoutMs: number): Promise<{ faces: FaceBox[]; measures: PictureMeasures } | undefined> {
   try {
     await expectFaceCheck();
-    const signal = AbortSignal.timeout(timeoutMs);
     const detector = await detectorCopy(pixels);
     const own = detector === pixels ? undefined : detector;
     const shared = sharedPixels(pixels.data.length + (own?.data.length ?? 0));
@@ -106,7 +105,7 @@ export async function detectFaces(pixels: Rgb, timeoutMs: number): Promise<{ fac
         height: pixels.height,
         detector: own && { width: own.width, height: own.height },
       };
-      return (await faceWorker.get().run(task satisfies FaceTask, { signal })) as { faces: FaceBox[]; measures: PictureMeasures };
+      return await faceWorker.run<{ faces: FaceBox[]; measures: PictureMeasures }>(task satisfies FaceTask, timeoutMs);
     } finally {
       keepShared(shared);
     }

@@ -36,9 +36,7 @@ export class HeifDecodeError extends Error {
 export async function decodeHeif(input: Buffer | string, maxPixels: number, timeoutMs: number, alpha: boolean): Promise<DecodedHeif> {
   const bytes = Buffer.isBuffer(input) ? input : await readFile(input);
   try {
-    await heifWorker.ready();
-    const signal = AbortSignal.timeout(timeoutMs);
-    return (await heifWorker.get().run({ bytes, maxPixels, alpha } satisfies HeifTask, { signal })) as DecodedHeif;
+    return await heifWorker.run<DecodedHeif>({ bytes, maxPixels, alpha } satisfies HeifTask, timeoutMs);
   } catch (error) {
     throw new HeifDecodeError(error);
   }

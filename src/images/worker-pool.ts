@@ -51,25 +51,32 @@ export function lazyWorker(worker: string, idleTimeout: number, options: { young
     return pool;
   };
   const running = () => (pool?.threads.length ?? 0) > 0;
+  /**
+   * Resolves once the thread is running and has run the warm task; when there is no thread (on
+   * first use, or once it idled out) it starts one, and every call meanwhile shares that start.
+   * Rejects when the warm task fails or overruns WARM_LIMIT_MS (the thread is then ended).
+   */
+  const ready = (): Promise<void> => {
+    if (warming) return warming;
+    if (running()) return Promise.resolve();
+    const started = get()
+      .run(options.warmTask, { signal: AbortSignal.timeout(WARM_LIMIT_MS) })
+      .then(() => undefined)
+      .finally(() => {
+        if (warming === started) warming = undefined;
+      });
+    warming = started;
+    return started;
+  };
   return {
-    get,
+    ready,
     /**
-     * Resolves once the thread is running and has run the warm task; when there is no thread (on
-     * first use, or once it idled out) it starts one, and every call meanwhile shares that start.
-     * Work's own time limit starts after this, so a thread's start is never counted as the work's.
-     * Rejects when the warm task fails or overruns WARM_LIMIT_MS (the thread is then ended).
+     * Runs `task` on the thread once it is ready, and aborts it (ending the thread) after
+     * `timeoutMs` counted from then: a thread's start is never counted as the work's time.
      */
-    ready(): Promise<void> {
-      if (warming) return warming;
-      if (running()) return Promise.resolve();
-      const started = get()
-        .run(options.warmTask, { signal: AbortSignal.timeout(WARM_LIMIT_MS) })
-        .then(() => undefined)
-        .finally(() => {
-          if (warming === started) warming = undefined;
-        });
-      warming = started;
-      return started;
+    async run<T>(task: unknown, timeoutMs: number): Promise<T> {
+      await ready();
+      return (await get().run(task, { signal: AbortSignal.timeout(timeoutMs) })) as T;
     },
     /** Whether the thread is idle (none), loading (its warm task running) or ready for work. */
     state(): WorkerState {
