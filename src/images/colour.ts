@@ -1,5 +1,6 @@
 import * as zlib from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
+import type { HeifColours } from './heif.js';
 
 /**
  * Pixels decoded outside libvips (a HEIC, by libheif in its thread) are numbers in the colours of
@@ -30,4 +31,27 @@ function withProfile(png: Buffer, icc: Buffer): Buffer {
   data.copy(chunk, 8);
   chunk.writeUInt32BE(zlib.crc32(chunk.subarray(4, 8 + data.length)), 8 + data.length);
   return Buffer.concat([png.subarray(0, afterHeader), chunk, png.subarray(afterHeader)]);
+}
+
+/** ITU-T H.273 colour primaries 12: P3 with a D65 white point, Display P3's. */
+const P3_D65 = 12;
+/** H.273 transfer characteristics of SDR pictures: BT.709, unspecified, BT.601, sRGB, BT.2020 10 and 12 bit. */
+const SDR_TRANSFERS = new Set([1, 2, 6, 13, 14, 15]);
+
+let displayP3: Promise<Buffer | undefined> | undefined;
+
+/**
+ * The ICC profile for the colours an HEIF file's `nclx` box declares, when they are not sRGB's and
+ * one is at hand: Display P3 (P3 primaries, an SDR transfer), libvips' own profile, as Android
+ * phones declare their wide-gamut AVIF and HEIC photos. Undefined otherwise (BT.709 primaries are
+ * sRGB's; BT.2020 and HDR transfers are left as decoded).
+ */
+export function profileDeclaredBy(colours: HeifColours): Promise<Buffer | undefined> {
+  if (colours.primaries !== P3_D65 || !SDR_TRANSFERS.has(colours.transfer)) return Promise.resolve(undefined);
+  displayP3 ??= sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } })
+    .withIccProfile('p3')
+    .png()
+    .toBuffer()
+    .then(async (png) => (await sharp(png).metadata()).icc);
+  return displayP3;
 }

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import type { HeifTask, HeifWarmTask } from './heif-worker.js';
+import type { HeifColours, HeifColourTask, HeifTask, HeifWarmTask } from './heif-worker.js';
+
+export type { HeifColours };
 import { lazyWorker, type WorkerState } from './worker-pool.js';
 
 /** Decoded pixels: RGB or RGBA, 8 bits per channel, the HEIF container's rotation and mirroring applied. */
@@ -8,6 +10,8 @@ export interface DecodedHeif {
   height: number;
   channels: 3 | 4;
   data: Uint8Array;
+  /** What the file's `nclx` colour box declares, if it has one. */
+  colours: HeifColours | null;
 }
 
 /**
@@ -39,6 +43,20 @@ export async function decodeHeif(input: Buffer | string, maxPixels: number, time
     return await heifWorker.run<DecodedHeif>({ bytes, maxPixels, alpha } satisfies HeifTask, timeoutMs);
   } catch (error) {
     throw new HeifDecodeError(error);
+  }
+}
+
+/**
+ * What a HEIF file (an AVIF, which sharp decodes itself) declares of its primary image's colours
+ * in an `nclx` box, read in the decoder's thread without decoding a pixel; null when it declares
+ * none, or the file could not be read within `timeoutMs` (its colours are then taken as sRGB).
+ */
+export async function declaredHeifColours(input: Buffer | string, timeoutMs: number): Promise<HeifColours | null> {
+  try {
+    const bytes = Buffer.isBuffer(input) ? input : await readFile(input);
+    return await heifWorker.run<HeifColours | null>({ colourOf: bytes } satisfies HeifColourTask, timeoutMs);
+  } catch {
+    return null;
   }
 }
 

@@ -1,8 +1,8 @@
 import { open } from 'node:fs/promises';
 import exifReader from 'exif-reader';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
-import { inSrgb } from './colour.js';
-import { decodeHeif, releasePixels, type DecodedHeif } from './heif.js';
+import { inSrgb, profileDeclaredBy } from './colour.js';
+import { declaredHeifColours, decodeHeif, releasePixels, type DecodedHeif } from './heif.js';
 import type { PictureAnalysis, PictureFocus } from './analysis.js';
 import { describePicture, type VariantFormat, type VariantImage } from './variants.js';
 import type { DecodeGates } from './work.js';
@@ -198,11 +198,13 @@ export async function sanitiseImage(
           ? sharp(heic.data, { raw: { width: heic.width, height: heic.height, channels: heic.channels } })
           : sharp(input, options).rotate();
         const box = limits.maxDimension;
-        const resized = await inSrgbColours(
-          decoded.resize({ width: box, height: box, fit: 'inside', withoutEnlargement: true }),
+        const resized = await inSrgbColours(decoded.resize({ width: box, height: box, fit: 'inside', withoutEnlargement: true }), {
+          format,
+          input,
           heic,
           metadata,
-        );
+          timeoutMs: limits.heifTimeoutMs,
+        });
         return await (wanted ? resized.raw() : encodeAs(resized)).toBuffer({ resolveWithObject: true });
       } finally {
         if (heic) releasePixels(heic);
@@ -257,12 +259,22 @@ export async function sanitiseImage(
  * The picture in sRGB, which is what every stored output is (their profiles are dropped). sharp
  * converts an 8-bit upload's embedded profile to sRGB as it decodes; a 16-bit one's it converts to
  * Display P3 and keeps there, so it is converted on to sRGB; a HEIC's pixels come from libheif
- * untouched by the container's profile (an iPhone's is Display P3).
+ * untouched by the container's profile (an iPhone's is Display P3). An AVIF or HEIC without a
+ * profile may declare its colours in an `nclx` box instead, which neither decoder applies.
  */
-async function inSrgbColours(image: Sharp, heic: DecodedHeif | undefined, metadata: Metadata): Promise<Sharp> {
-  if (!metadata.icc) return image;
-  if (heic) return inSrgb(image, metadata.icc);
-  return metadata.space === 'rgb16' ? image.withIccProfile('srgb', { attach: false }) : image;
+async function inSrgbColours(
+  image: Sharp,
+  upload: { format: string; input: Buffer | string; heic: DecodedHeif | undefined; metadata: Metadata; timeoutMs: number },
+): Promise<Sharp> {
+  const { format, input, heic, metadata } = upload;
+  if (metadata.icc) {
+    if (heic) return inSrgb(image, metadata.icc);
+    return metadata.space === 'rgb16' ? image.withIccProfile('srgb', { attach: false }) : image;
+  }
+  if (format !== 'heic' && format !== 'avif') return image;
+  const colours = heic ? heic.colours : await declaredHeifColours(input, upload.timeoutMs);
+  const profile = colours && (await profileDeclaredBy(colours));
+  return profile ? inSrgb(image, profile) : image;
 }
 
 /** A generic HEIF brand's codec, from the header: HEVC is HEIC, AV1 is AVIF; anything else is refused. */

@@ -91,9 +91,36 @@ export function withPrimary(heic: Buffer, index: number): Buffer {
 
 /**
  * Adds an `irot` (rotation by `quarterTurns` × 90° anticlockwise) to the primary image of a HEIC
- * written by heif-enc, marked essential as HEIF requires, and moves every iloc offset past it.
+ * written by heif-enc, marked essential as HEIF requires.
  */
 export function withRotation(heic: Buffer, quarterTurns: 1 | 2 | 3): Buffer {
+  return withProperty(heic, Buffer.from([0, 0, 0, 9, ...Buffer.from('irot'), quarterTurns & 3]), true);
+}
+
+/** H.273 code points an `nclx` colour box declares. */
+export interface Nclx {
+  primaries: number;
+  transfer: number;
+  matrix: number;
+}
+
+/**
+ * Adds an `nclx` colour box to the primary image of a HEIF file with none (heif-enc's HEIC, sharp's
+ * AVIF), as Android phones declare their photos' colours instead of by an ICC profile.
+ */
+export function withNclx(heif: Buffer, { primaries, transfer, matrix }: Nclx): Buffer {
+  const colr = Buffer.alloc(19);
+  colr.writeUInt32BE(19, 0);
+  colr.write('colrnclx', 4, 'latin1');
+  colr.writeUInt16BE(primaries, 12);
+  colr.writeUInt16BE(transfer, 14);
+  colr.writeUInt16BE(matrix, 16);
+  colr[18] = 0x80; // full range, as phones and sharp encode
+  return withProperty(heif, colr, false);
+}
+
+/** Adds the property box `property` to the primary image (essential or not), and moves every iloc offset past it. */
+function withProperty(heic: Buffer, property: Buffer, essential: boolean): Buffer {
   const top = boxesIn(heic, 0, heic.length);
   const meta = top.find((box) => box.type === 'meta');
   const mdat = top.find((box) => box.type === 'mdat');
@@ -119,18 +146,24 @@ export function withRotation(heic: Buffer, quarterTurns: 1 | 2 | 3): Buffer {
     at = next;
   }
   if (insertAt < 0) throw new Error('primary item has no properties');
-  const association = wide ? Buffer.from([0x80 | (propertyIndex >> 8), propertyIndex & 0xff]) : Buffer.from([0x80 | propertyIndex]);
-  const irot = Buffer.from([0, 0, 0, 9, ...Buffer.from('irot'), quarterTurns & 3]);
-  const delta = irot.length + association.length;
+  const flag = essential ? 0x80 : 0;
+  const association = wide ? Buffer.from([flag | (propertyIndex >> 8), propertyIndex & 0xff]) : Buffer.from([flag | propertyIndex]);
+  const delta = property.length + association.length;
 
-  const out = Buffer.concat([heic.subarray(0, ipco.end), irot, heic.subarray(ipco.end, insertAt), association, heic.subarray(insertAt)]);
+  const out = Buffer.concat([
+    heic.subarray(0, ipco.end),
+    property,
+    heic.subarray(ipco.end, insertAt),
+    association,
+    heic.subarray(insertAt),
+  ]);
   // Grow the boxes that now hold more, and bump the primary item's association count.
   const grow = (start: number, by: number) => out.writeUInt32BE(out.readUInt32BE(start) + by, start);
   grow(meta.start, delta);
   grow(iprp.start, delta);
-  grow(ipco.start, irot.length);
-  grow(ipma.start + irot.length, association.length);
-  at = ipma.start + irot.length + 16;
+  grow(ipco.start, property.length);
+  grow(ipma.start + property.length, association.length);
+  at = ipma.start + property.length + 16;
   for (let i = 0; i < entries; i++) {
     const id = readUInt(out, at, idSize);
     if (id === primary) out[at + idSize]! += 1;
@@ -139,7 +172,7 @@ export function withRotation(heic: Buffer, quarterTurns: 1 | 2 | 3): Buffer {
 
   // iloc offsets are from the file's start: everything in mdat moved by `delta`.
   const ilocInMeta = child(heic, meta, 'iloc', true);
-  const iloc = ilocInMeta.start + (ilocInMeta.start > ipco.end ? (ilocInMeta.start >= insertAt ? delta : irot.length) : 0);
+  const iloc = ilocInMeta.start + (ilocInMeta.start > ipco.end ? (ilocInMeta.start >= insertAt ? delta : property.length) : 0);
   const ilocVersion = out[iloc + 8]!;
   const offsetSize = out[iloc + 12]! >> 4;
   const lengthSize = out[iloc + 12]! & 15;

@@ -2,7 +2,7 @@
 // as it did on the performer's screen, whichever decoder read it.
 import sharp, { type Sharp } from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { heicFrom, heifEncAvailable } from '../helpers/heif.js';
+import { heicFrom, heifEncAvailable, withNclx, type Nclx } from '../helpers/heif.js';
 import { colourPatches, PATCHES, patchColours, processed } from '../helpers/images.js';
 
 const hasHeifEnc = await heifEncAvailable();
@@ -62,6 +62,42 @@ describe('colours of a tagged upload', () => {
     const heic = await heicFrom(await inDisplayP3(), 'png', 90);
     expect((await sharp(heic).metadata()).icc).toBeDefined();
     expect(await worstDistance(heic)).toBeLessThanOrEqual(5);
+  });
+
+  /** The drawn colours as Display P3 numbers, no profile attached: what an nclx box may declare them to be. */
+  const p3Numbers = async () =>
+    sharp(await colourPatches())
+      .withIccProfile('p3', { attach: false })
+      .png()
+      .toBuffer();
+  const avifDeclaring = async (png: Buffer, nclx: Nclx) =>
+    withNclx(await sharp(png).avif({ quality: 90, chromaSubsampling: '4:4:4' }).toBuffer(), nclx);
+  // Matrix 6 (BT.601) is what sharp's and heif-enc's encoders used; the box must say so too.
+  const DISPLAY_P3 = { primaries: 12, transfer: 13, matrix: 6 };
+
+  it('are converted to sRGB from an AVIF declaring Display P3 in an nclx box (no ICC profile), as Android phones write them', async () => {
+    const avif = await avifDeclaring(await p3Numbers(), DISPLAY_P3);
+    expect((await sharp(avif).metadata()).icc).toBeUndefined();
+    expect(await worstDistance(avif)).toBeLessThanOrEqual(5);
+  });
+
+  it.skipIf(!hasHeifEnc)('are converted to sRGB from a HEIC declaring Display P3 in an nclx box', async () => {
+    const heic = withNclx(await heicFrom(await p3Numbers(), 'png', 90), DISPLAY_P3);
+    expect(await worstDistance(heic)).toBeLessThanOrEqual(5);
+  });
+
+  it('stay as decoded where an nclx box declares sRGB’s primaries, or an HDR transfer', async () => {
+    expect(await worstDistance(await avifDeclaring(await colourPatches(), { primaries: 1, transfer: 13, matrix: 6 }))).toBeLessThanOrEqual(
+      5,
+    );
+    // PQ (HDR10) is not tone-mapped: its numbers are taken as they are, as before this box was read.
+    const pq = await processed(await avifDeclaring(await p3Numbers(), { ...DISPLAY_P3, transfer: 16 }));
+    const asNumbers = await patchColours(await p3Numbers());
+    const seen = await patchColours(pq.buffer);
+    for (const name of Object.keys(PATCHES)) {
+      for (let channel = 0; channel < 3; channel++)
+        expect(Math.abs(seen[name]![channel]! - asNumbers[name]![channel]!)).toBeLessThanOrEqual(5);
+    }
   });
 
   it.skipIf(!hasHeifEnc)('of a HEIC whose profile cannot be used stay as decoded, and the picture is still made', async () => {

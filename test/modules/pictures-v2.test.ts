@@ -13,7 +13,7 @@ import { cli, expectNoOrphans, startTestApp, storedNames, type TestApp } from '.
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { uploadInTwoHalves } from '../helpers/http.js';
-import { heicFrom, heicOf, heifEncAvailable, withPrimary, withRotation } from '../helpers/heif.js';
+import { heicFrom, heicOf, heifEncAvailable, withNclx, withPrimary, withRotation } from '../helpers/heif.js';
 import {
   cameraLikeJpeg,
   colourPatches,
@@ -620,6 +620,36 @@ for (const db of DATABASES) {
         expect(avatar.bytes * 10).toBeLessThan(master.bytes.length);
       });
 
+      /** The master and a card of the user's picture show the drawn colour patches, each channel within 5 levels. */
+      async function expectDrawnColours(who: TestUser): Promise<void> {
+        const profile = (await t.http.get(PROFILE, who.headers)).body.profile;
+        const card = (profile.profile_picture_info.variants as Variant[]).find((v) => v.shape === 'card' && v.width === 320)!;
+        for (const url of [profile.profile_picture, card.url]) {
+          const seen = await patchColours((await fetched(url)).bytes);
+          for (const [name, drawn] of Object.entries(PATCHES)) {
+            for (const [channel, value] of drawn.entries())
+              expect(Math.abs(seen[name]![channel]! - value), `${name} in ${url}`).toBeLessThanOrEqual(5);
+          }
+        }
+      }
+
+      it('shows an Android-style AVIF in its drawn colours: the Display P3 its colour box declares is applied', async () => {
+        // The drawn sRGB colours as Display P3 numbers, declared by an nclx colour box and no ICC
+        // profile, as Android phones declare wide-gamut photos. Read as sRGB, the red of 200 shows as 184.
+        const p3 = await sharp(await colourPatches())
+          .withIccProfile('p3', { attach: false })
+          .png()
+          .toBuffer();
+        const encoded = await sharp(p3).avif({ quality: 90, chromaSubsampling: '4:4:4' }).toBuffer();
+        const avif = withNclx(encoded, { primaries: 12, transfer: 13, matrix: 6 });
+        expect((await sharp(avif).metadata()).icc).toBeUndefined();
+        const someone = await createUser(t.http, 'talent');
+        const res = await upload(pictureForm(avif, 'PXL_20261205.avif', 'image/avif'), someone);
+        expect(res.status, res.text).toBe(200);
+        await expectDrawnColours(someone);
+        await expectNoOrphans(t);
+      });
+
       describe.skipIf(!hasHeifEnc)('HEIC', () => {
         it('takes an iPhone-style HEIC: rotated by its container once, same size and orientation as its JPEG twin, no metadata', async () => {
           const camera = await sensorPhoto(true);
@@ -668,17 +698,7 @@ for (const db of DATABASES) {
           const jpegUser = await createUser(t.http, 'talent');
           expect((await upload(pictureForm(twin), jpegUser)).status).toBe(200);
 
-          for (const who of [heicUser, jpegUser]) {
-            const profile = (await t.http.get(PROFILE, who.headers)).body.profile;
-            const card = (profile.profile_picture_info.variants as Variant[]).find((v) => v.shape === 'card' && v.width === 320)!;
-            for (const url of [profile.profile_picture, card.url]) {
-              const seen = await patchColours((await fetched(url)).bytes);
-              for (const [name, drawn] of Object.entries(PATCHES)) {
-                for (const [channel, value] of drawn.entries())
-                  expect(Math.abs(seen[name]![channel]! - value), `${name} in ${url}`).toBeLessThanOrEqual(5);
-              }
-            }
-          }
+          for (const who of [heicUser, jpegUser]) await expectDrawnColours(who);
           await expectNoOrphans(t);
         });
 
