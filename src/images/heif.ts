@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { HeifColours, HeifColourTask, HeifTask, HeifWarmTask } from './heif-worker.js';
+import { lazyWorker, type WorkerState } from './worker-pool.js';
 
 export type { HeifColours };
-import { lazyWorker, type WorkerState } from './worker-pool.js';
 
 /** Decoded pixels: RGB or RGBA, 8 bits per channel, the HEIF container's rotation and mirroring applied. */
 export interface DecodedHeif {

@@ -128,9 +128,9 @@ export class MediaIngest {
 
   /**
    * A picture's file (or a gallery's file, which may be a video) has started to arrive: its face
-   * check's models load now, and a HEIC's (or AVIF's) decoder starts, while the rest of it arrives (after
-   * start-up, and once idle, neither is running). What the part declares is only a hint: the bytes
-   * decide the format later. A file declared a video needs neither.
+   * check's models load now, and a HEIC's (or an AVIF's) decoder thread starts, while the rest of
+   * it arrives (after start-up, and once idle, neither is running). What the part declares is only
+   * a hint: the bytes decide the format later. A file declared a video needs neither.
    */
   pictureArriving(declared: DeclaredFile): void {
     if (declared.mimeType.startsWith('video/')) return;
