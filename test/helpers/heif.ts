@@ -1,6 +1,7 @@
 // HEIC fixtures, made by the tests: Debian's heif-enc (libheif-examples, x265 encoder) encodes a
 // JPEG or PNG the test drew, carrying the JPEG's EXIF; withRotation then adds the `irot` property
-// iPhones write (pixels stored as the sensor saw them, the container saying how to turn them).
+// iPhones write (pixels stored as the sensor saw them, the container saying how to turn them), and
+// withNclx the colour box Android phones write (to a HEIC, or to an AVIF sharp encoded).
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -120,27 +121,27 @@ export function withNclx(heif: Buffer, { primaries, transfer, matrix }: Nclx): B
 }
 
 /** Adds the property box `property` to the primary image (essential or not), and moves every iloc offset past it. */
-function withProperty(heic: Buffer, property: Buffer, essential: boolean): Buffer {
-  const top = boxesIn(heic, 0, heic.length);
+function withProperty(heif: Buffer, property: Buffer, essential: boolean): Buffer {
+  const top = boxesIn(heif, 0, heif.length);
   const meta = top.find((box) => box.type === 'meta');
   const mdat = top.find((box) => box.type === 'mdat');
   if (!meta || !mdat || mdat.start < meta.start) throw new Error('expected meta before mdat');
-  const primary = heic.readUInt16BE(child(heic, meta, 'pitm', true).start + 12);
-  const iprp = child(heic, meta, 'iprp', true);
-  const ipco = child(heic, iprp, 'ipco');
-  const ipma = child(heic, iprp, 'ipma');
-  const propertyIndex = boxesIn(heic, ipco.start + 8, ipco.end).length + 1;
+  const primary = heif.readUInt16BE(child(heif, meta, 'pitm', true).start + 12);
+  const iprp = child(heif, meta, 'iprp', true);
+  const ipco = child(heif, iprp, 'ipco');
+  const ipma = child(heif, iprp, 'ipma');
+  const propertyIndex = boxesIn(heif, ipco.start + 8, ipco.end).length + 1;
 
   // ipma: version, flags, entry_count, then per item: id, count, associations.
-  const version = heic[ipma.start + 8]!;
-  const wide = (heic.readUInt32BE(ipma.start + 8) & 1) === 1;
+  const version = heif[ipma.start + 8]!;
+  const wide = (heif.readUInt32BE(ipma.start + 8) & 1) === 1;
   const idSize = version < 1 ? 2 : 4;
   let at = ipma.start + 16;
   let insertAt = -1;
-  const entries = heic.readUInt32BE(ipma.start + 12);
+  const entries = heif.readUInt32BE(ipma.start + 12);
   for (let i = 0; i < entries; i++) {
-    const id = readUInt(heic, at, idSize);
-    const count = heic[at + idSize]!;
+    const id = readUInt(heif, at, idSize);
+    const count = heif[at + idSize]!;
     const next = at + idSize + 1 + count * (wide ? 2 : 1);
     if (id === primary) insertAt = next;
     at = next;
@@ -151,11 +152,11 @@ function withProperty(heic: Buffer, property: Buffer, essential: boolean): Buffe
   const delta = property.length + association.length;
 
   const out = Buffer.concat([
-    heic.subarray(0, ipco.end),
+    heif.subarray(0, ipco.end),
     property,
-    heic.subarray(ipco.end, insertAt),
+    heif.subarray(ipco.end, insertAt),
     association,
-    heic.subarray(insertAt),
+    heif.subarray(insertAt),
   ]);
   // Grow the boxes that now hold more, and bump the primary item's association count.
   const grow = (start: number, by: number) => out.writeUInt32BE(out.readUInt32BE(start) + by, start);
@@ -171,7 +172,7 @@ function withProperty(heic: Buffer, property: Buffer, essential: boolean): Buffe
   }
 
   // iloc offsets are from the file's start: everything in mdat moved by `delta`.
-  const ilocInMeta = child(heic, meta, 'iloc', true);
+  const ilocInMeta = child(heif, meta, 'iloc', true);
   const iloc = ilocInMeta.start + (ilocInMeta.start > ipco.end ? (ilocInMeta.start >= insertAt ? delta : property.length) : 0);
   const ilocVersion = out[iloc + 8]!;
   const offsetSize = out[iloc + 12]! >> 4;
