@@ -650,6 +650,33 @@ for (const db of DATABASES) {
         await expectNoOrphans(t);
       });
 
+      it('starts the decoder’s thread while an AVIF is still arriving, named or typed as one: the thread reads its colour box', async () => {
+        const avif = withNclx(
+          await sharp(await sensorPhoto())
+            .avif()
+            .toBuffer(),
+          { primaries: 12, transfer: 13, matrix: 6 },
+        );
+        for (const [filename, type] of [
+          ['PXL_20261205.avif', 'application/octet-stream'],
+          ['photo', 'image/avif'],
+        ]) {
+          await closeHeifPool();
+          const status = await uploadInTwoHalves({
+            url: `${t.http.baseUrl}${PROFILE}`,
+            headers: user.headers,
+            field: 'profile_picture',
+            bytes: avif,
+            filename: filename!,
+            type: type!,
+            // Half of the file has been sent: the thread starts and readies meanwhile.
+            between: () => expect.poll(heifDecoderState, { timeout: 10_000 }).toBe('ready'),
+          });
+          expect(status, `${filename} ${type}`).toBe(200);
+        }
+        await expectNoOrphans(t);
+      }, 60_000);
+
       describe.skipIf(!hasHeifEnc)('HEIC', () => {
         it('takes an iPhone-style HEIC: rotated by its container once, same size and orientation as its JPEG twin, no metadata', async () => {
           const camera = await sensorPhoto(true);
