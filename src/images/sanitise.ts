@@ -18,7 +18,7 @@ export interface ImageLimits {
   maxDimension: number;
   /** Animation frames an upload may declare (only the first is kept, but every one is parsed). */
   maxFrames: number;
-  /** How long a HEIC decode may take in its worker thread. */
+  /** How long a HEIC decode (or an AVIF's colour-box read) may take in its worker thread. */
   heifTimeoutMs: number;
 }
 

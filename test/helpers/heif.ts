@@ -105,6 +105,9 @@ export interface Nclx {
   matrix: number;
 }
 
+/** Display P3 as an `nclx` box declares it, with the BT.601 matrix sharp's and heif-enc's encoders use. */
+export const DISPLAY_P3_NCLX: Nclx = { primaries: 12, transfer: 13, matrix: 6 };
+
 /**
  * Adds an `nclx` colour box to the primary image of a HEIF file with none (heif-enc's HEIC, sharp's
  * AVIF), as Android phones declare their photos' colours instead of by an ICC profile.

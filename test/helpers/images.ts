@@ -187,6 +187,36 @@ export async function patchColours(bytes: Buffer): Promise<Record<string, number
   return { red: mean(0.25, 0.25), green: mean(0.75, 0.25), blue: mean(0.25, 0.75), skin: mean(0.75, 0.75) };
 }
 
+/**
+ * How far a stored picture's patches are from `reference` (the drawn colours, or another picture's
+ * patches): the largest difference in any channel, and which patch and channel it is in.
+ */
+export async function patchDistance(
+  bytes: Buffer,
+  reference: Readonly<Record<string, readonly number[]>> = PATCHES,
+): Promise<{ worst: number; at: string }> {
+  const seen = await patchColours(bytes);
+  let worst = { worst: 0, at: 'nowhere' };
+  for (const [name, expected] of Object.entries(reference)) {
+    for (const [channel, value] of expected.entries()) {
+      const distance = Math.abs(seen[name]![channel]! - value);
+      if (distance > worst.worst) worst = { worst: distance, at: `${name}, channel ${channel}` };
+    }
+  }
+  return worst;
+}
+
+/**
+ * The drawn patches as Display P3 numbers: tagged with the profile, as iPhones and cameras tag
+ * theirs, or untagged, as a HEIF file holds them when its `nclx` box declares the colours.
+ */
+export async function displayP3Patches(tagged: boolean): Promise<Buffer> {
+  return sharp(await colourPatches())
+    .withIccProfile('p3', { attach: tagged })
+    .png()
+    .toBuffer();
+}
+
 /** The image limits a server has on its defaults (config.ts: MAX_IMAGE_PIXELS, MAX_IMAGE_DIMENSION…). */
 export const DEFAULT_LIMITS: ImageLimits = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
 const gates = new ImageWork({ concurrency: 2, queueLimit: 0, maxDimension: DEFAULT_LIMITS.maxDimension });

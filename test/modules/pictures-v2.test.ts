@@ -13,17 +13,8 @@ import { cli, expectNoOrphans, startTestApp, storedNames, type TestApp } from '.
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { uploadInTwoHalves } from '../helpers/http.js';
-import { heicFrom, heicOf, heifEncAvailable, withNclx, withPrimary, withRotation } from '../helpers/heif.js';
-import {
-  cameraLikeJpeg,
-  colourPatches,
-  isVariantName,
-  jpeg,
-  noisyJpeg,
-  PATCHES,
-  patchColours,
-  portraitOnCanvas,
-} from '../helpers/images.js';
+import { DISPLAY_P3_NCLX, heicFrom, heicOf, heifEncAvailable, withNclx, withPrimary, withRotation } from '../helpers/heif.js';
+import { cameraLikeJpeg, displayP3Patches, isVariantName, jpeg, noisyJpeg, patchDistance, portraitOnCanvas } from '../helpers/images.js';
 import { STORAGES } from '../helpers/storage.js';
 
 const INVALID = 'Upload a valid image. The file you uploaded was either not an image or a corrupted image.';
@@ -625,23 +616,18 @@ for (const db of DATABASES) {
         const profile = (await t.http.get(PROFILE, who.headers)).body.profile;
         const card = (profile.profile_picture_info.variants as Variant[]).find((v) => v.shape === 'card' && v.width === 320)!;
         for (const url of [profile.profile_picture, card.url]) {
-          const seen = await patchColours((await fetched(url)).bytes);
-          for (const [name, drawn] of Object.entries(PATCHES)) {
-            for (const [channel, value] of drawn.entries())
-              expect(Math.abs(seen[name]![channel]! - value), `${name} in ${url}`).toBeLessThanOrEqual(5);
-          }
+          const { worst, at } = await patchDistance((await fetched(url)).bytes);
+          expect(worst, `${at} in ${url}`).toBeLessThanOrEqual(5);
         }
       }
 
       it('shows an Android-style AVIF in its drawn colours: the Display P3 its colour box declares is applied', async () => {
         // The drawn sRGB colours as Display P3 numbers, declared by an nclx colour box and no ICC
         // profile, as Android phones declare wide-gamut photos. Read as sRGB, the red of 200 shows as 184.
-        const p3 = await sharp(await colourPatches())
-          .withIccProfile('p3', { attach: false })
-          .png()
+        const encoded = await sharp(await displayP3Patches(false))
+          .avif({ quality: 90, chromaSubsampling: '4:4:4' })
           .toBuffer();
-        const encoded = await sharp(p3).avif({ quality: 90, chromaSubsampling: '4:4:4' }).toBuffer();
-        const avif = withNclx(encoded, { primaries: 12, transfer: 13, matrix: 6 });
+        const avif = withNclx(encoded, DISPLAY_P3_NCLX);
         expect((await sharp(avif).metadata()).icc).toBeUndefined();
         const someone = await createUser(t.http, 'talent');
         const res = await upload(pictureForm(avif, 'PXL_20261205.avif', 'image/avif'), someone);
@@ -655,7 +641,7 @@ for (const db of DATABASES) {
           await sharp(await sensorPhoto())
             .avif()
             .toBuffer(),
-          { primaries: 12, transfer: 13, matrix: 6 },
+          DISPLAY_P3_NCLX,
         );
         for (const [filename, type] of [
           ['PXL_20261205.avif', 'application/octet-stream'],
@@ -711,10 +697,7 @@ for (const db of DATABASES) {
         it('shows an iPhone HEIC in its JPEG twin’s colours: the container’s Display P3 profile is applied, not dropped', async () => {
           // The drawn sRGB colours as Display P3 numbers, tagged as iPhones tag their photos. Read as
           // sRGB, those numbers are duller: the red of 200 would show as 184.
-          const p3 = await sharp(await colourPatches())
-            .withIccProfile('p3')
-            .png()
-            .toBuffer();
+          const p3 = await displayP3Patches(true);
           const heic = await heicFrom(p3, 'png', 90);
           expect((await sharp(heic).metadata()).icc).toBeDefined();
           const twin = await sharp(p3).keepIccProfile().jpeg({ quality: 95 }).toBuffer();
