@@ -3,8 +3,12 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { heicOf, heifEncAvailable, withUnreadableImage } from './helpers/heif.js';
 import { Http } from './helpers/http.js';
 import { buildServer, SERVER_JS, startServerProcess, youngGenerationBytes } from './helpers/process.js';
+
+const hasHeifEnc = await heifEncAvailable();
 
 /** The compiled server as `npm start` runs it on a fresh machine: nothing set but the port and `env`. */
 const startServer = (cwd: string, env: Record<string, string>) => startServerProcess(env, cwd, { embeddedDefaults: true });
@@ -72,6 +76,47 @@ describe('the compiled server on the embedded defaults', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     }
+  });
+
+  // The HEIC decoder (libheif compiled to WebAssembly) writes what it finds wrong with a file to the
+  // console; from its worker thread that would land between the server's JSON log lines.
+  it.skipIf(!hasHeifEnc)('writes nothing but JSON log lines when the HEIC decoder finds fault with an upload', async () => {
+    const { child, baseUrl, output } = await startServer(cwd, {});
+    const closed = new Promise((resolve) => child.on('close', resolve));
+    try {
+      const http = new Http(baseUrl);
+      const user = { email: 'heic@example.com', password: 'Quick-Start-1' };
+      const body = { ...user, first_name: 'Hei', last_name: 'Sea', role: 'talent', date_of_birth: '1990-01-02' };
+      expect((await http.post('/api/register/', body)).status).toBe(201);
+      const token = await http.post('/api/token/', user);
+      const headers = { Authorization: `Bearer ${token.body.access}`, 'is-talent': 'true' };
+      // A HEIC whose second image cannot be opened: its primary (the first) is still a photo.
+      const photo = (width: number, height: number) =>
+        sharp({ create: { width, height, channels: 3, background: '#b04030' } })
+          .jpeg()
+          .toBuffer();
+      const heic = withUnreadableImage(await heicOf([await photo(640, 480), await photo(480, 640)], 'jpg'), 1);
+      const form = new FormData();
+      form.append('profile_picture', new Blob([heic], { type: 'image/heic' }), 'IMG_0007.HEIC');
+      const uploaded = await http.request('POST', '/api/profile/talent/', { form, headers });
+      expect(uploaded.status).toBe(200);
+      expect(uploaded.body.profile.profile_picture_info).toMatchObject({ width: 640, height: 480 });
+    } finally {
+      child.kill('SIGTERM');
+      await closed;
+    }
+    const lines = output()
+      .split('\n')
+      .filter((line) => line.trim() !== '');
+    const notJson = lines.filter((line) => {
+      try {
+        return typeof JSON.parse(line) !== 'object';
+      } catch {
+        return true;
+      }
+    });
+    expect(notJson).toEqual([]);
+    expect(lines.some((line) => line.includes('"statusCode":200') && line.includes('request completed'))).toBe(true);
   });
 
   it('refuses to start on an invalid variable and names it', () => {

@@ -1,6 +1,7 @@
 // Runs in a worker thread (see heif.ts): HEVC is decoded by libheif compiled to WebAssembly
 // (libheif-js), so a 12 MP photo's second of decoding never blocks the event loop.
 import { createRequire } from 'node:module';
+import { formatWithOptions } from 'node:util';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 
 /** A decoded image's plane: a view of the decoder's WebAssembly memory, `stride` bytes per row. */
@@ -35,6 +36,21 @@ interface Libheif {
   heif_chroma: { heif_chroma_interleaved_RGB: number; heif_chroma_interleaved_RGBA: number };
   heif_channel: { heif_channel_interleaved: number };
 }
+
+/**
+ * What the decoder wrote about the file in hand. libheif-js tells what it finds wrong with a file
+ * on the console (its JavaScript with console.log, libde265 through the console.error its
+ * WebAssembly module binds as it loads), and a worker thread's console is the server's stdout and
+ * stderr: any damaged upload would put lines of text between the JSON log lines. They are kept
+ * here instead, a few per task, and a failed task's error carries them.
+ */
+const notes: string[] = [];
+const MAX_NOTES = 8;
+const note = (...args: unknown[]) => {
+  if (notes.length < MAX_NOTES) notes.push(formatWithOptions({ breakLength: Infinity, depth: 2 }, ...args).slice(0, 300));
+};
+// eslint-disable-next-line no-console -- nothing is written: the thread's console methods are replaced
+for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) console[method] = note;
 
 const require = createRequire(import.meta.url);
 const libheif = require('libheif-js/wasm-bundle') as Libheif;
@@ -73,6 +89,16 @@ export interface HeifColours {
 export default async function decodeHeif(task: HeifTask | HeifWarmTask | HeifColourTask) {
   await libheif.ready;
   if ('warm' in task) return null;
+  notes.length = 0;
+  try {
+    return decode(task);
+  } catch (error) {
+    if (notes.length === 0) throw error;
+    throw new Error(`${error instanceof Error ? error.message : String(error)} (the decoder said: ${notes.join(' | ')})`, { cause: error });
+  }
+}
+
+function decode(task: HeifTask | HeifColourTask) {
   const decoder = new libheif.HeifDecoder();
   const images = decoder.decode('colourOf' in task ? task.colourOf : task.bytes);
   try {

@@ -95,9 +95,21 @@ export const INVALID_IMAGE_MESSAGE = 'Upload a valid image. The file you uploade
 
 /** The upload is not an image we accept; `detail` is a second, more specific message when one helps. */
 export class InvalidImageError extends Error {
-  constructor(readonly detail?: string) {
-    super(detail ?? INVALID_IMAGE_MESSAGE);
+  /** `cause`: what the decoder said, for the log (never shown to the user). */
+  constructor(
+    readonly detail?: string,
+    options?: ErrorOptions,
+  ) {
+    super(detail ?? INVALID_IMAGE_MESSAGE, options);
     this.name = 'InvalidImageError';
+  }
+
+  /** For the log: the detail, or what the decoder said (the messages of the causes, outermost first). */
+  get reason(): string | undefined {
+    if (this.detail) return this.detail;
+    const messages: string[] = [];
+    for (let cause = this.cause; cause instanceof Error && messages.length < 4; cause = cause.cause) messages.push(cause.message);
+    return messages.length > 0 ? messages.join(': ') : undefined;
   }
 }
 
@@ -156,8 +168,8 @@ export async function sanitiseImage(
   try {
     // Header only, no pixels decoded: the limit is checked below, with the dimensions in the message.
     metadata = await sharp(input, { ...options, limitInputPixels: false }).metadata();
-  } catch {
-    throw new InvalidImageError();
+  } catch (error) {
+    throw new InvalidImageError(undefined, { cause: error });
   }
   const format = sniffed === 'heif' ? heifFormat(metadata) : sniffed;
   const expected = format === 'avif' || format === 'heic' ? 'heif' : format;
@@ -213,7 +225,7 @@ export async function sanitiseImage(
     sized = await gates.decode(width * height, format === 'heic', decode);
   } catch (error) {
     if (error instanceof InvalidImageError) throw error;
-    throw new InvalidImageError();
+    throw new InvalidImageError(undefined, { cause: error });
   }
   const { width: outWidth, height: outHeight, channels } = sized.info;
   const capturedAt = captureDateOf(metadata.exif);
@@ -292,7 +304,7 @@ function heifFormat(metadata: Metadata): 'heic' | 'avif' {
 async function decodedHeic(input: Buffer | string, limits: ImageLimits, hasAlpha: boolean): Promise<DecodedHeif> {
   try {
     return await decodeHeif(input, limits.maxPixels, limits.heifTimeoutMs, hasAlpha);
-  } catch {
-    throw new InvalidImageError();
+  } catch (error) {
+    throw new InvalidImageError(undefined, { cause: error });
   }
 }

@@ -71,9 +71,45 @@ const writeUInt = (buffer: Buffer, at: number, size: number, value: number) => {
  * them from several inputs: a HEIF file shows its primary item, wherever that stands in the file.
  */
 export function withPrimary(heic: Buffer, index: number): Buffer {
-  const meta = boxesIn(heic, 0, heic.length).find((box) => box.type === 'meta');
-  if (!meta) throw new Error('no meta box');
+  const meta = metaOf(heic);
   const pitm = child(heic, meta, 'pitm', true);
+  const out = Buffer.from(heic);
+  const id = hevcImageId(heic, meta, index);
+  if (heic[pitm.start + 8] === 0) out.writeUInt16BE(id, pitm.start + 12);
+  else out.writeUInt32BE(id, pitm.start + 12);
+  return out;
+}
+
+/**
+ * The HEIC with its `index`th HEVC image (from 0) left without properties (its `ipma` entry names
+ * an item that does not exist), so libheif cannot open that image; the others stay readable.
+ */
+export function withUnreadableImage(heic: Buffer, index: number): Buffer {
+  const meta = metaOf(heic);
+  const id = hevcImageId(heic, meta, index);
+  const ipma = child(heic, child(heic, meta, 'iprp', true), 'ipma');
+  // ipma version 0: 16-bit item IDs; flags bit 0: 16-bit associations.
+  if (heic[ipma.start + 8] !== 0) throw new Error('expected ipma version 0');
+  const wide = (heic.readUInt32BE(ipma.start + 8) & 1) === 1;
+  const out = Buffer.from(heic);
+  for (let i = 0, at = ipma.start + 16; i < heic.readUInt32BE(ipma.start + 12); i++) {
+    if (heic.readUInt16BE(at) === id) {
+      out.writeUInt16BE(0xfff0, at);
+      return out;
+    }
+    at += 3 + heic[at + 2]! * (wide ? 2 : 1);
+  }
+  throw new Error(`image ${index} has no properties`);
+}
+
+function metaOf(heif: Buffer): Box {
+  const meta = boxesIn(heif, 0, heif.length).find((box) => box.type === 'meta');
+  if (!meta) throw new Error('no meta box');
+  return meta;
+}
+
+/** The item ID of the `index`th HEVC image (from 0) in the order heif-enc wrote them. */
+function hevcImageId(heic: Buffer, meta: Box, index: number): number {
   const iinf = child(heic, meta, 'iinf', true);
   // iinf: version and flags, an entry count (16 bits in version 0), then one infe per item.
   const entries = boxesIn(heic, iinf.start + 12 + (heic[iinf.start + 8] === 0 ? 2 : 4), iinf.end);
@@ -83,11 +119,7 @@ export function withPrimary(heic: Buffer, index: number): Buffer {
   );
   const image = images[index];
   if (!image) throw new Error(`no HEVC image ${index}`);
-  const out = Buffer.from(heic);
-  const id = heic.readUInt16BE(image.start + 12);
-  if (heic[pitm.start + 8] === 0) out.writeUInt16BE(id, pitm.start + 12);
-  else out.writeUInt32BE(id, pitm.start + 12);
-  return out;
+  return heic.readUInt16BE(image.start + 12);
 }
 
 /**

@@ -1,7 +1,8 @@
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeHeifPool, decodeHeif, expectHeifDecode, heifDecoderState } from '../../src/images/heif.js';
-import { heicFrom, heifEncAvailable } from '../helpers/heif.js';
+import { InvalidImageError } from '../../src/images/sanitise.js';
+import { heicFrom, heicOf, heifEncAvailable, withUnreadableImage } from '../helpers/heif.js';
 import { timed } from '../helpers/timing.js';
 
 const hasHeifEnc = await heifEncAvailable();
@@ -48,4 +49,22 @@ describe.skipIf(!hasHeifEnc)('the HEIC decode’s time limit', () => {
     );
     await expect(decodeHeif(large, MAX_PIXELS, 1, false)).rejects.toThrow('HEIF decoding failed');
   }, 60_000);
+});
+
+describe.skipIf(!hasHeifEnc)('what the HEIC decoder says about a file', () => {
+  it('comes back with the decode’s failure, for the log, and a file it could half read still decodes', async () => {
+    const photo = (width: number, height: number) =>
+      sharp({ create: { width, height, channels: 3, background: '#3a6ea5' } })
+        .jpeg()
+        .toBuffer();
+    const twoImages = await heicOf([await photo(320, 240), await photo(240, 320)], 'jpg');
+    // The primary cannot be opened: the failure says why, in libheif's words.
+    const failure = await decodeHeif(withUnreadableImage(twoImages, 0), MAX_PIXELS, 30_000, false).catch((error: unknown) => error);
+    const reason = new InvalidImageError(undefined, { cause: failure }).reason;
+    expect(reason).toMatch(
+      /^HEIF decoding failed: no primary image in the file \(the decoder said: Could not get image data for id 1 .*No properties assigned to item/,
+    );
+    // The other image cannot: the primary decodes, and what was said about the other goes nowhere.
+    expect(await decodeHeif(withUnreadableImage(twoImages, 1), MAX_PIXELS, 30_000, false)).toMatchObject({ width: 320, height: 240 });
+  });
 });

@@ -128,6 +128,6 @@ export class PictureBackfill {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof InvalidImageError) return `not a decodable image${error.detail ? ` (${error.detail})` : ''}`;
+  if (error instanceof InvalidImageError) return `not a decodable image${error.reason ? ` (${error.reason})` : ''}`;
   return (error as Error)?.message ?? String(error);
 }

@@ -180,7 +180,7 @@ export class MediaIngest {
       if (error instanceof QueueFullError) throw serviceUnavailable(BUSY_MESSAGE, 5);
       if (error instanceof InvalidImageError) {
         observe.image('invalid', 'refused', (performance.now() - started) / 1000);
-        log.debug({ field: target.field, filename: file.filename, bytes: file.bytes, reason: error.detail }, 'image refused');
+        log.debug({ field: target.field, filename: file.filename, bytes: file.bytes, reason: error.reason }, 'image refused');
         throw new ApiError(400, { [target.field]: error.detail ? [INVALID_IMAGE_MESSAGE, error.detail] : [INVALID_IMAGE_MESSAGE] });
       }
       throw error;
