@@ -142,9 +142,11 @@ export const DISPLAY_P3_NCLX: Nclx = { primaries: 12, transfer: 13, matrix: 6 };
 
 /**
  * Adds an `nclx` colour box to the primary image of a HEIF file with none (heif-enc's HEIC, sharp's
- * AVIF), as Android phones declare their photos' colours instead of by an ICC profile.
+ * AVIF), as Android phones declare their photos' colours instead of by an ICC profile; `onTile`:
+ * to the tile of a grid HEIC instead (heif-enc writes an image with an odd side as a grid of one
+ * tile, cropped), the grid item itself declaring nothing.
  */
-export function withNclx(heif: Buffer, { primaries, transfer, matrix }: Nclx): Buffer {
+export function withNclx(heif: Buffer, { primaries, transfer, matrix }: Nclx, { onTile = false } = {}): Buffer {
   const colr = Buffer.alloc(19);
   colr.writeUInt32BE(19, 0);
   colr.write('colrnclx', 4, 'latin1');
@@ -152,16 +154,23 @@ export function withNclx(heif: Buffer, { primaries, transfer, matrix }: Nclx): B
   colr.writeUInt16BE(transfer, 14);
   colr.writeUInt16BE(matrix, 16);
   colr[18] = 0x80; // full range, as phones and sharp encode
-  return withProperty(heif, colr, false);
+  if (!onTile) return withProperty(heif, colr, false);
+  const meta = metaOf(heif);
+  const tile = hevcImageId(heif, meta, 0);
+  if (tile === heif.readUInt16BE(child(heif, meta, 'pitm', true).start + 12)) throw new Error('the primary image is not a grid');
+  return withProperty(heif, colr, false, tile);
 }
 
-/** Adds the property box `property` to the primary image (essential or not), and moves every iloc offset past it. */
-function withProperty(heif: Buffer, property: Buffer, essential: boolean): Buffer {
+/**
+ * Adds the property box `property` to an item (essential or not), the primary image unless `item`
+ * names another, and moves every iloc offset past it.
+ */
+function withProperty(heif: Buffer, property: Buffer, essential: boolean, item?: number): Buffer {
   const top = boxesIn(heif, 0, heif.length);
   const meta = top.find((box) => box.type === 'meta');
   const mdat = top.find((box) => box.type === 'mdat');
   if (!meta || !mdat || mdat.start < meta.start) throw new Error('expected meta before mdat');
-  const primary = heif.readUInt16BE(child(heif, meta, 'pitm', true).start + 12);
+  const target = item ?? heif.readUInt16BE(child(heif, meta, 'pitm', true).start + 12);
   const iprp = child(heif, meta, 'iprp', true);
   const ipco = child(heif, iprp, 'ipco');
   const ipma = child(heif, iprp, 'ipma');
@@ -178,10 +187,10 @@ function withProperty(heif: Buffer, property: Buffer, essential: boolean): Buffe
     const id = readUInt(heif, at, idSize);
     const count = heif[at + idSize]!;
     const next = at + idSize + 1 + count * (wide ? 2 : 1);
-    if (id === primary) insertAt = next;
+    if (id === target) insertAt = next;
     at = next;
   }
-  if (insertAt < 0) throw new Error('primary item has no properties');
+  if (insertAt < 0) throw new Error(`item ${target} has no properties`);
   const flag = essential ? 0x80 : 0;
   const association = wide ? Buffer.from([flag | (propertyIndex >> 8), propertyIndex & 0xff]) : Buffer.from([flag | propertyIndex]);
   const delta = property.length + association.length;
@@ -193,7 +202,7 @@ function withProperty(heif: Buffer, property: Buffer, essential: boolean): Buffe
     association,
     heif.subarray(insertAt),
   ]);
-  // Grow the boxes that now hold more, and bump the primary item's association count.
+  // Grow the boxes that now hold more, and bump the item's association count.
   const grow = (start: number, by: number) => out.writeUInt32BE(out.readUInt32BE(start) + by, start);
   grow(meta.start, delta);
   grow(iprp.start, delta);
@@ -202,7 +211,7 @@ function withProperty(heif: Buffer, property: Buffer, essential: boolean): Buffe
   at = ipma.start + property.length + 16;
   for (let i = 0; i < entries; i++) {
     const id = readUInt(out, at, idSize);
-    if (id === primary) out[at + idSize]! += 1;
+    if (id === target) out[at + idSize]! += 1;
     at += idSize + 1 + out[at + idSize]! * (wide ? 2 : 1);
   }
 

@@ -68,6 +68,17 @@ describe('colours of a tagged upload', () => {
     expect(await worstDistance(heic)).toBeLessThanOrEqual(5);
   });
 
+  it.skipIf(!hasHeifEnc)('are converted to sRGB from a grid HEIC whose tile declares Display P3 and the grid nothing', async () => {
+    // An odd width and height: heif-enc writes a grid of one tile, cropped.
+    const odd = await sharp(await displayP3Patches(false))
+      .extend({ right: 1, bottom: 1, extendWith: 'copy' })
+      .png()
+      .toBuffer();
+    const heic = await heicFrom(odd, 'png', 90);
+    expect(heic.includes('grid')).toBe(true);
+    expect(await worstDistance(withNclx(heic, DISPLAY_P3_NCLX, { onTile: true }))).toBeLessThanOrEqual(5);
+  });
+
   it('stay as decoded where an nclx box declares sRGB’s primaries, or an HDR transfer', async () => {
     expect(await worstDistance(await avifDeclaring(await colourPatches(), { primaries: 1, transfer: 13, matrix: 6 }))).toBeLessThanOrEqual(
       5,
