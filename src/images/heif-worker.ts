@@ -22,7 +22,11 @@ interface HeifImage {
 interface Libheif {
   ready: Promise<void>;
   HeifDecoder: new () => { decode(bytes: Uint8Array): HeifImage[]; decoder: { delete(): void } | null };
-  heif_js_decode_image2(handle: unknown, colorspace: number, chroma: number): { code?: number; image: unknown; channels: Plane[] } | null;
+  heif_js_decode_image2(
+    handle: unknown,
+    colorspace: number,
+    chroma: number,
+  ): { code?: unknown; message?: string; image: unknown; channels: Plane[] } | null;
   heif_image_release(image: unknown): void;
   heif_image_handle_is_primary_image(handle: unknown): number;
   /** libheif's C function: writes a heif_error at `error` and a heif_color_profile_nclx pointer at `out`. */
@@ -114,7 +118,7 @@ function decode(task: HeifTask | HeifColourTask) {
       throw new Error(`image of ${primary.get_width()}x${primary.get_height()} is over the pixel limit`);
     const chroma = alpha ? libheif.heif_chroma.heif_chroma_interleaved_RGBA : libheif.heif_chroma.heif_chroma_interleaved_RGB;
     const decoded = libheif.heif_js_decode_image2(primary.handle, libheif.heif_colorspace.heif_colorspace_RGB, chroma);
-    if (!decoded || decoded.code) throw new Error('HEIF decoding failed');
+    if (!decoded || decoded.code) throw new Error(decoded?.message ? `libheif: ${decoded.message}` : 'HEIF decoding failed');
     try {
       const plane = decoded.channels.find((channel) => channel.id === libheif.heif_channel.heif_channel_interleaved);
       if (!plane) throw new Error('HEIF decoding gave no interleaved plane');

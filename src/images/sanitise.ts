@@ -104,12 +104,18 @@ export class InvalidImageError extends Error {
     this.name = 'InvalidImageError';
   }
 
-  /** For the log: the detail, or what the decoder said (the messages of the causes, outermost first). */
+  /**
+   * For the log: the detail, or what the decoder said (the messages of the causes, outermost first,
+   * each on one line: of libvips' lines, the first and the last, which says what was wrong).
+   */
   get reason(): string | undefined {
     if (this.detail) return this.detail;
     const messages: string[] = [];
-    for (let cause = this.cause; cause instanceof Error && messages.length < 4; cause = cause.cause) messages.push(cause.message);
-    return messages.length > 0 ? messages.join(': ') : undefined;
+    for (let cause = this.cause; cause instanceof Error && messages.length < 4; cause = cause.cause) {
+      const lines = cause.message.split('\n').filter((line) => line.trim() !== '');
+      messages.push(lines.length > 2 ? `${lines[0]} … ${lines.at(-1)}` : lines.join(' '));
+    }
+    return messages.length > 0 ? messages.join(': ').slice(0, 1000) : undefined;
   }
 }
 

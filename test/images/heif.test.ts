@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { closeHeifPool, decodeHeif, expectHeifDecode, heifDecoderState } from '../../src/images/heif.js';
 import { InvalidImageError } from '../../src/images/sanitise.js';
 import { heicFrom, heicOf, heifEncAvailable, withUnreadableImage } from '../helpers/heif.js';
+import { processed } from '../helpers/images.js';
 import { timed } from '../helpers/timing.js';
 
 const hasHeifEnc = await heifEncAvailable();
@@ -52,11 +53,12 @@ describe.skipIf(!hasHeifEnc)('the HEIC decode’s time limit', () => {
 });
 
 describe.skipIf(!hasHeifEnc)('what the HEIC decoder says about a file', () => {
+  const photo = (width: number, height: number) =>
+    sharp({ create: { width, height, channels: 3, background: '#3a6ea5' } })
+      .jpeg()
+      .toBuffer();
+
   it('comes back with the decode’s failure, for the log, and a file it could half read still decodes', async () => {
-    const photo = (width: number, height: number) =>
-      sharp({ create: { width, height, channels: 3, background: '#3a6ea5' } })
-        .jpeg()
-        .toBuffer();
     const twoImages = await heicOf([await photo(320, 240), await photo(240, 320)], 'jpg');
     // The primary cannot be opened: the failure says why, in libheif's words.
     const failure = await decodeHeif(withUnreadableImage(twoImages, 0), MAX_PIXELS, 30_000, false).catch((error: unknown) => error);
@@ -66,5 +68,21 @@ describe.skipIf(!hasHeifEnc)('what the HEIC decoder says about a file', () => {
     );
     // The other image cannot: the primary decodes, and what was said about the other goes nowhere.
     expect(await decodeHeif(withUnreadableImage(twoImages, 1), MAX_PIXELS, 30_000, false)).toMatchObject({ width: 320, height: 240 });
+  });
+
+  it('says, in one line, why an upload was refused: libheif’s error for coded data it cannot decode, libvips’ last line for a header', async () => {
+    const heic = await heicFrom(await photo(320, 240), 'jpg');
+    const reason = (bytes: Buffer) =>
+      processed(bytes).then(
+        () => 'stored',
+        (error: unknown) => (error instanceof InvalidImageError ? error.reason : String(error)),
+      );
+    const zeroed = Buffer.from(heic);
+    zeroed.fill(0, heic.indexOf('mdat') + 12);
+    expect(await reason(zeroed)).toBe(
+      'HEIF decoding failed: libheif: Decoder plugin generated an error: Unspecified: Decoding the input data did not give a decompressed image.',
+    );
+    const otherBytes = Buffer.concat([heic.subarray(0, 32), Buffer.alloc(4096, 0x5a)]);
+    expect(await reason(otherBytes)).toMatch(/^Input buffer has corrupt header: .* … heif: .+$/);
   });
 });
