@@ -112,7 +112,11 @@ export class InvalidImageError extends Error {
     if (this.detail) return this.detail;
     const messages: string[] = [];
     for (let cause = this.cause; cause instanceof Error && messages.length < 4; cause = cause.cause) {
-      const lines = cause.message.split('\n').filter((line) => line.trim() !== '');
+      // libheif's errors end with their code on a line of its own: " (6.1000)".
+      const lines = cause.message
+        .replace(/\n\s*(\(\d+(\.\d+)?\))\s*$/, ' $1')
+        .split('\n')
+        .filter((line) => line.trim() !== '');
       messages.push(lines.length > 2 ? `${lines[0]} … ${lines.at(-1)}` : lines.join(' '));
     }
     return messages.length > 0 ? messages.join(': ').slice(0, 1000) : undefined;

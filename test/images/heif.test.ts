@@ -84,5 +84,13 @@ describe.skipIf(!hasHeifEnc)('what the HEIC decoder says about a file', () => {
     );
     const otherBytes = Buffer.concat([heic.subarray(0, 32), Buffer.alloc(4096, 0x5a)]);
     expect(await reason(otherBytes)).toMatch(/^Input buffer has corrupt header: .* … heif: .+$/);
+    // libheif's code, on a line of its own after its message, stays with it: an AVIF declaring a
+    // side libvips cannot hold (over 100 million pixels; its header then reads as 1 pixel wide).
+    const avif = await sharp(await photo(64, 64))
+      .avif()
+      .toBuffer();
+    const ispe = avif.indexOf('ispe');
+    avif.writeUInt32BE(200_000_000, ispe + 8);
+    expect(await reason(avif)).toMatch(/ … heif: .*Security limit exceeded: Image size 200000000x64 .* \(\d+\.\d+\)$/);
   });
 });
