@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import sharp from 'sharp';
 import { heicOf, heifEncAvailable, withUnreadableImage } from './helpers/heif.js';
 import { Http } from './helpers/http.js';
+import { jpeg } from './helpers/images.js';
 import { buildServer, SERVER_JS, startServerProcess, youngGenerationBytes } from './helpers/process.js';
 
 const hasHeifEnc = await heifEncAvailable();
@@ -91,11 +91,7 @@ describe('the compiled server on the embedded defaults', () => {
       const token = await http.post('/api/token/', user);
       const headers = { Authorization: `Bearer ${token.body.access}`, 'is-talent': 'true' };
       // A HEIC whose second image cannot be opened: its primary (the first) is still a photo.
-      const photo = (width: number, height: number) =>
-        sharp({ create: { width, height, channels: 3, background: '#b04030' } })
-          .jpeg()
-          .toBuffer();
-      const heic = withUnreadableImage(await heicOf([await photo(640, 480), await photo(480, 640)], 'jpg'), 1);
+      const heic = withUnreadableImage(await heicOf([await jpeg(640, 480), await jpeg(480, 640)], 'jpg'), 1);
       const form = new FormData();
       form.append('profile_picture', new Blob([heic], { type: 'image/heic' }), 'IMG_0007.HEIC');
       const uploaded = await http.request('POST', '/api/profile/talent/', { form, headers });

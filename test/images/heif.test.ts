@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { closeHeifPool, decodeHeif, expectHeifDecode, heifDecoderState } from '../../src/images/heif.js';
 import { InvalidImageError } from '../../src/images/sanitise.js';
 import { heicFrom, heicOf, heifEncAvailable, withUnreadableImage } from '../helpers/heif.js';
-import { processed } from '../helpers/images.js';
+import { jpeg, processed } from '../helpers/images.js';
 import { timed } from '../helpers/timing.js';
 
 const hasHeifEnc = await heifEncAvailable();
@@ -53,13 +53,8 @@ describe.skipIf(!hasHeifEnc)('the HEIC decode’s time limit', () => {
 });
 
 describe.skipIf(!hasHeifEnc)('what the HEIC decoder says about a file', () => {
-  const photo = (width: number, height: number) =>
-    sharp({ create: { width, height, channels: 3, background: '#3a6ea5' } })
-      .jpeg()
-      .toBuffer();
-
   it('comes back with the decode’s failure, for the log, and a file it could half read still decodes', async () => {
-    const twoImages = await heicOf([await photo(320, 240), await photo(240, 320)], 'jpg');
+    const twoImages = await heicOf([await jpeg(320, 240), await jpeg(240, 320)], 'jpg');
     // The primary cannot be opened: the failure says why, in libheif's words.
     const failure = await decodeHeif(withUnreadableImage(twoImages, 0), MAX_PIXELS, 30_000, false).catch((error: unknown) => error);
     const reason = new InvalidImageError(undefined, { cause: failure }).reason;
@@ -71,7 +66,7 @@ describe.skipIf(!hasHeifEnc)('what the HEIC decoder says about a file', () => {
   });
 
   it('says, in one line, why an upload was refused: libheif’s error for coded data it cannot decode, libvips’ last line for a header', async () => {
-    const heic = await heicFrom(await photo(320, 240), 'jpg');
+    const heic = await heicFrom(await jpeg(320, 240), 'jpg');
     const reason = (bytes: Buffer) =>
       processed(bytes).then(
         () => 'stored',
@@ -86,7 +81,7 @@ describe.skipIf(!hasHeifEnc)('what the HEIC decoder says about a file', () => {
     expect(await reason(otherBytes)).toMatch(/^Input buffer has corrupt header: .* … heif: .+$/);
     // libheif's code, on a line of its own after its message, stays with it: an AVIF declaring a
     // side libvips cannot hold (over 100 million pixels; its header then reads as 1 pixel wide).
-    const avif = await sharp(await photo(64, 64))
+    const avif = await sharp(await jpeg(64, 64))
       .avif()
       .toBuffer();
     const ispe = avif.indexOf('ispe');
