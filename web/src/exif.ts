@@ -1,16 +1,23 @@
 // A photo shrunk in a canvas loses its EXIF, and with it what the server reads before it drops the
 // rest: the capture date ("taken 8 months ago", the stale-headshot reminder) and the camera (the
 // screenshot hint). The photo's own EXIF block goes into the shrunk JPEG instead, its orientation set
-// to "as stored", since the canvas drew the photo upright. Not browser-image-compression's
-// copyExifWithoutOrientation: that function comes only with the whole library, 20 kB gzipped (a PNG
-// compressor among it), more than this page's whole script (18.6 kB).
+// to "as stored", since the canvas drew the photo upright, and without the thumbnail cameras put at
+// its end (a second, small JPEG of the photo, which the server would drop anyway; what else may lie
+// past one is not known, so a thumbnail followed by anything but padding stays). Not
+// browser-image-compression's copyExifWithoutOrientation: that function comes only with the whole
+// library, 20 kB gzipped (a PNG compressor among it), more than this page's whole script (19.1 kB).
 
 const SOI = 0xffd8;
 const SOS = 0xffda;
 const APP1 = 0xffe1;
 const EXIF = 0x45786966; // "Exif"
 const ORIENTATION = 0x0112;
+const THUMBNAIL_OFFSET = 0x0201;
+const THUMBNAIL_LENGTH = 0x0202;
 const SHORT = 3;
+const LONG = 4;
+/** Where the TIFF structure starts in an APP1 segment (after its marker, length and "Exif\0\0"). */
+const TIFF = 10;
 
 /**
  * The EXIF segment (APP1, marker included) of a JPEG's first bytes, with its orientation set to 1;
@@ -26,7 +33,7 @@ export function uprightExifSegment(jpeg: ArrayBuffer): Uint8Array<ArrayBuffer> |
     if (end > view.byteLength) return undefined;
     if (marker === APP1 && end - at >= 18 && view.getUint32(at + 4) === EXIF && view.getUint16(at + 8) === 0) {
       const segment = new Uint8Array(jpeg.slice(at, end));
-      return setUpright(new DataView(segment.buffer)) ? segment : undefined;
+      return setUpright(new DataView(segment.buffer)) ? withoutThumbnail(segment) : undefined;
     }
     at = end;
   }
@@ -35,7 +42,7 @@ export function uprightExifSegment(jpeg: ArrayBuffer): Uint8Array<ArrayBuffer> |
 
 /** Sets IFD0's orientation (if any) to 1 in an APP1 segment; false when its TIFF structure is not as EXIF says. */
 function setUpright(segment: DataView): boolean {
-  const tiff = 10;
+  const tiff = TIFF;
   const order = segment.getUint16(tiff);
   if (order !== 0x4949 && order !== 0x4d4d) return false;
   const little = order === 0x4949;
@@ -50,4 +57,36 @@ function setUpright(segment: DataView): boolean {
     segment.setUint16(entry + 8, 1, little);
   }
   return true;
+}
+
+/**
+ * The segment without its thumbnail when the thumbnail is its last part (zero bytes of padding
+ * aside): cut there, with IFD0's link to the thumbnail's IFD (IFD1) cleared. Otherwise the segment
+ * as it is. Called once setUpright has read IFD0.
+ */
+function withoutThumbnail(segment: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  const view = new DataView(segment.buffer);
+  const little = view.getUint16(TIFF) === 0x4949;
+  const ifd0 = TIFF + view.getUint32(TIFF + 4, little);
+  const link = ifd0 + 2 + view.getUint16(ifd0, little) * 12;
+  if (link + 4 > view.byteLength) return segment;
+  const ifd1 = TIFF + view.getUint32(link, little);
+  if (ifd1 === TIFF || ifd1 + 2 > view.byteLength) return segment;
+  const entries = view.getUint16(ifd1, little);
+  if (ifd1 + 2 + entries * 12 > view.byteLength) return segment;
+  let offset: number | undefined;
+  let length: number | undefined;
+  for (let entry = ifd1 + 2; entry < ifd1 + 2 + entries * 12; entry += 12) {
+    const tag = view.getUint16(entry, little);
+    if (tag !== THUMBNAIL_OFFSET && tag !== THUMBNAIL_LENGTH) continue;
+    if (view.getUint16(entry + 2, little) !== LONG || view.getUint32(entry + 4, little) !== 1) return segment;
+    if (tag === THUMBNAIL_OFFSET) offset = TIFF + view.getUint32(entry + 8, little);
+    else length = view.getUint32(entry + 8, little);
+  }
+  if (offset === undefined || length === undefined || offset < link + 4 || offset + length > view.byteLength) return segment;
+  // Past the thumbnail, only padding (writers keep the segment word-aligned, some pad it further).
+  for (let at = offset + length; at < view.byteLength; at++) if (view.getUint8(at) !== 0) return segment;
+  view.setUint32(link, 0, little);
+  view.setUint16(2, offset - 2);
+  return segment.slice(0, offset);
 }
