@@ -43,10 +43,11 @@ interface Libheif {
 
 /**
  * What the decoder wrote about the file in hand. libheif-js tells what it finds wrong with a file
- * on the console (its JavaScript with console.log, libde265 through the console.error its
- * WebAssembly module binds as it loads), and a worker thread's console is the server's stdout and
- * stderr: any damaged upload would put lines of text between the JSON log lines. They are kept
- * here instead, a few per task, and a failed task's error carries them.
+ * on the console (its JavaScript through the console's log method, libde265 through the error
+ * method, which its WebAssembly module binds as it loads), and a worker thread's console is the
+ * server's stdout and stderr: any damaged upload would put lines of text between the JSON log
+ * lines. They are kept here instead, a few per task, and a failed task's error carries them; the
+ * console methods are replaced before libheif-js loads.
  */
 const notes: string[] = [];
 const MAX_NOTES = 8;

@@ -33,50 +33,62 @@ export function uprightExifSegment(jpeg: ArrayBuffer): Uint8Array<ArrayBuffer> |
     if (end > view.byteLength) return undefined;
     if (marker === APP1 && end - at >= 18 && view.getUint32(at + 4) === EXIF && view.getUint16(at + 8) === 0) {
       const segment = new Uint8Array(jpeg.slice(at, end));
-      return setUpright(new DataView(segment.buffer)) ? withoutThumbnail(segment) : undefined;
+      const view = new DataView(segment.buffer);
+      const ifd0 = setUpright(view);
+      return ifd0 ? withoutThumbnail(segment, view, ifd0) : undefined;
     }
     at = end;
   }
   return undefined;
 }
 
-/** Sets IFD0's orientation (if any) to 1 in an APP1 segment; false when its TIFF structure is not as EXIF says. */
-function setUpright(segment: DataView): boolean {
-  const tiff = TIFF;
-  const order = segment.getUint16(tiff);
-  if (order !== 0x4949 && order !== 0x4d4d) return false;
+/** Where IFD0 ends: its link to the next IFD, and the byte order it is read in. */
+interface Ifd0 {
+  little: boolean;
+  link: number;
+}
+
+/**
+ * Sets IFD0's orientation (if any) to 1 in an APP1 segment; undefined when its TIFF structure is not
+ * as EXIF says.
+ */
+function setUpright(segment: DataView): Ifd0 | undefined {
+  const order = segment.getUint16(TIFF);
+  if (order !== 0x4949 && order !== 0x4d4d) return undefined;
   const little = order === 0x4949;
-  if (segment.getUint16(tiff + 2, little) !== 42) return false;
-  const ifd = tiff + segment.getUint32(tiff + 4, little);
-  if (ifd + 2 > segment.byteLength) return false;
-  const entries = segment.getUint16(ifd, little);
-  if (ifd + 2 + entries * 12 > segment.byteLength) return false;
-  for (let entry = ifd + 2; entry < ifd + 2 + entries * 12; entry += 12) {
+  if (segment.getUint16(TIFF + 2, little) !== 42) return undefined;
+  const ifd = TIFF + segment.getUint32(TIFF + 4, little);
+  const entries = entriesOf(segment, ifd, little);
+  if (!entries) return undefined;
+  for (const entry of entries) {
     if (segment.getUint16(entry, little) !== ORIENTATION) continue;
-    if (segment.getUint16(entry + 2, little) !== SHORT || segment.getUint32(entry + 4, little) !== 1) return false;
+    if (segment.getUint16(entry + 2, little) !== SHORT || segment.getUint32(entry + 4, little) !== 1) return undefined;
     segment.setUint16(entry + 8, 1, little);
   }
-  return true;
+  return { little, link: ifd + 2 + entries.length * 12 };
+}
+
+/** Where each 12-byte entry of the IFD at `ifd` starts; undefined when the IFD runs past the segment. */
+function entriesOf(segment: DataView, ifd: number, little: boolean): number[] | undefined {
+  if (ifd + 2 > segment.byteLength) return undefined;
+  const count = segment.getUint16(ifd, little);
+  if (ifd + 2 + count * 12 > segment.byteLength) return undefined;
+  return Array.from({ length: count }, (_, i) => ifd + 2 + i * 12);
 }
 
 /**
  * The segment without its thumbnail when the thumbnail is its last part (zero bytes of padding
  * aside): cut there, with IFD0's link to the thumbnail's IFD (IFD1) cleared. Otherwise the segment
- * as it is. Called once setUpright has read IFD0.
+ * as it is.
  */
-function withoutThumbnail(segment: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
-  const view = new DataView(segment.buffer);
-  const little = view.getUint16(TIFF) === 0x4949;
-  const ifd0 = TIFF + view.getUint32(TIFF + 4, little);
-  const link = ifd0 + 2 + view.getUint16(ifd0, little) * 12;
+function withoutThumbnail(segment: Uint8Array<ArrayBuffer>, view: DataView, { little, link }: Ifd0): Uint8Array<ArrayBuffer> {
   if (link + 4 > view.byteLength) return segment;
-  const ifd1 = TIFF + view.getUint32(link, little);
-  if (ifd1 === TIFF || ifd1 + 2 > view.byteLength) return segment;
-  const entries = view.getUint16(ifd1, little);
-  if (ifd1 + 2 + entries * 12 > view.byteLength) return segment;
+  const next = view.getUint32(link, little);
+  const entries = next === 0 ? undefined : entriesOf(view, TIFF + next, little);
+  if (!entries) return segment;
   let offset: number | undefined;
   let length: number | undefined;
-  for (let entry = ifd1 + 2; entry < ifd1 + 2 + entries * 12; entry += 12) {
+  for (const entry of entries) {
     const tag = view.getUint16(entry, little);
     if (tag !== THUMBNAIL_OFFSET && tag !== THUMBNAIL_LENGTH) continue;
     if (view.getUint16(entry + 2, little) !== LONG || view.getUint32(entry + 4, little) !== 1) return segment;
