@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heicOf, heifEncAvailable, withUnreadableImage } from './helpers/heif.js';
 import { Http } from './helpers/http.js';
@@ -79,7 +80,8 @@ describe('the compiled server on the embedded defaults', () => {
   });
 
   // The HEIC decoder (libheif compiled to WebAssembly) writes what it finds wrong with a file to the
-  // console; from its worker thread that would land between the server's JSON log lines.
+  // console; from its worker thread that would land between the server's JSON log lines. libvips
+  // warns through GLib on stderr about a HEIF side it cannot hold.
   it.skipIf(!hasHeifEnc)('writes nothing but JSON log lines when the HEIC decoder finds fault with an upload', async () => {
     const { child, baseUrl, output } = await startServer(cwd, {});
     const closed = new Promise((resolve) => child.on('close', resolve));
@@ -97,6 +99,17 @@ describe('the compiled server on the embedded defaults', () => {
       const uploaded = await http.request('POST', '/api/profile/talent/', { form, headers });
       expect(uploaded.status).toBe(200);
       expect(uploaded.body.profile.profile_picture_info).toMatchObject({ width: 640, height: 480 });
+      // An AVIF declaring a side over what libvips can hold, whose header it would read with a GLib
+      // warning on stderr: refused, with its size, before libvips sees it.
+      const avif = await sharp(await jpeg(64, 64))
+        .avif()
+        .toBuffer();
+      avif.writeUInt32BE(200_000_000, avif.indexOf('ispe') + 8);
+      const wide = new FormData();
+      wide.append('profile_picture', new Blob([avif], { type: 'image/avif' }), 'wide.avif');
+      const refused = await http.request('POST', '/api/profile/talent/', { form: wide, headers });
+      expect(refused.status).toBe(400);
+      expect(refused.body.profile_picture[1]).toBe('Image is 200000000×64 pixels; the limit is 40 megapixels.');
     } finally {
       child.kill('SIGTERM');
       await closed;

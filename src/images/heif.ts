@@ -1,4 +1,6 @@
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { HeifColours, HeifColourTask, HeifTask, HeifWarmTask } from './heif-worker.js';
 import { lazyWorker, type WorkerState } from './worker-pool.js';
 
@@ -23,6 +25,39 @@ export interface DecodedHeif {
  * back are one large buffer, not young-generation garbage).
  */
 const heifWorker = lazyWorker('heif-worker', 30_000, { youngGenerationMb: 32, warmTask: { warm: true } satisfies HeifWarmTask });
+
+/** probe-image-size's incremental HEIF/AVIF header reader (the box walk only; none of its HTTP side). */
+interface MiafParser {
+  push(chunk: Uint8Array): void;
+  /** 0: wants more bytes; 1: done; 2: not a layout it reads. */
+  getStatus(): 0 | 1 | 2;
+  getResult(): { width: number; height: number; variants?: { width: number; height: number }[] } | undefined;
+}
+const { Parser: MiafHeaderParser } = createRequire(import.meta.url)('probe-image-size/lib/formats/avif.js') as {
+  Parser: new () => MiafParser;
+};
+
+/**
+ * The sizes a HEIF or AVIF file declares for its images (the `ispe` property of each: the primary
+ * image, its tiles, thumbnails, auxiliary images), read from the header boxes alone, before any
+ * decoder sees the file: libvips reads only the primary image's, and one whose side is over what it
+ * can hold (100 million pixels) it reads as 1 pixel wide, with a GLib warning on the process's
+ * stderr. Undefined when the header is not in the layout this reader follows (`meta` before `mdat`,
+ * 32-bit box sizes, at most 100 sizes): every phone and encoder writes that layout; for any other
+ * the decoders' own limits apply.
+ */
+export async function declaredHeifSizes(input: Buffer | string): Promise<{ width: number; height: number }[] | undefined> {
+  const parser = new MiafHeaderParser();
+  if (Buffer.isBuffer(input)) parser.push(input);
+  else {
+    for await (const chunk of createReadStream(input, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
+      parser.push(chunk);
+      if (parser.getStatus() !== 0) break;
+    }
+  }
+  const found = parser.getResult();
+  return found && (found.variants ?? [{ width: found.width, height: found.height }]);
+}
 
 export class HeifDecodeError extends Error {
   constructor(cause: unknown) {

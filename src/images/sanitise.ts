@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import exifReader from 'exif-reader';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { inSrgb, profileDeclaredBy } from './colour.js';
-import { declaredHeifColours, decodeHeif, releasePixels, type DecodedHeif } from './heif.js';
+import { declaredHeifColours, declaredHeifSizes, decodeHeif, releasePixels, type DecodedHeif } from './heif.js';
 import type { PictureAnalysis, PictureFocus } from './analysis.js';
 import { describePicture, type VariantFormat, type VariantImage } from './variants.js';
 import type { DecodeGates } from './work.js';
@@ -173,6 +173,18 @@ export async function sanitiseImage(
   const sniffed = sniffFormat(await readHeader(input, 32));
   if (!sniffed) throw new InvalidImageError();
 
+  const tooLarge = (width: number, height: number) =>
+    new InvalidImageError(`Image is ${width}×${height} pixels; the limit is ${megapixels(limits.maxPixels)} megapixels.`);
+  if (sniffed === 'avif' || sniffed === 'heif') {
+    // Every image the file declares, before libvips reads the primary one's size (see declaredHeifSizes).
+    const declared = (await declaredHeifSizes(input)) ?? [];
+    const largest = declared.reduce<{ width: number; height: number } | undefined>(
+      (most, size) => (most && most.width * most.height >= size.width * size.height ? most : size),
+      undefined,
+    );
+    if (largest && largest.width * largest.height > limits.maxPixels) throw tooLarge(largest.width, largest.height);
+  }
+
   const options: SharpOptions = { limitInputPixels: limits.maxPixels, failOn: 'warning', animated: false };
   let metadata: Metadata;
   try {
@@ -187,9 +199,7 @@ export async function sanitiseImage(
   const width = metadata.width ?? 0;
   const height = metadata.height ?? 0;
   if (width <= 0 || height <= 0) throw new InvalidImageError();
-  if (width * height > limits.maxPixels) {
-    throw new InvalidImageError(`Image is ${width}×${height} pixels; the limit is ${megapixels(limits.maxPixels)} megapixels.`);
-  }
+  if (width * height > limits.maxPixels) throw tooLarge(width, height);
 
   const frames = metadata.pages ?? 1;
   if (frames > limits.maxFrames) {

@@ -1,9 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeHeifPool, decodeHeif, expectHeifDecode, heifDecoderState } from '../../src/images/heif.js';
-import { InvalidImageError } from '../../src/images/sanitise.js';
+import { InvalidImageError, sanitiseImage } from '../../src/images/sanitise.js';
+import { ImageWork } from '../../src/images/work.js';
 import { heicFrom, heicOf, heifEncAvailable, withUnreadableImage } from '../helpers/heif.js';
-import { jpeg, processed } from '../helpers/images.js';
+import { DEFAULT_LIMITS, jpeg, processed } from '../helpers/images.js';
 import { timed } from '../helpers/timing.js';
 
 const hasHeifEnc = await heifEncAvailable();
@@ -79,13 +83,45 @@ describe.skipIf(!hasHeifEnc)('what the HEIC decoder says about a file', () => {
     );
     const otherBytes = Buffer.concat([heic.subarray(0, 32), Buffer.alloc(4096, 0x5a)]);
     expect(await reason(otherBytes)).toMatch(/^Input buffer has corrupt header: .* … heif: .+$/);
-    // libheif's code, on a line of its own after its message, stays with it: an AVIF declaring a
-    // side libvips cannot hold (over 100 million pixels; its header then reads as 1 pixel wide).
+    // libheif's code, on a line of its own after its message, stays with it: a truncated AVIF.
     const avif = await sharp(await jpeg(64, 64))
       .avif()
       .toBuffer();
-    const ispe = avif.indexOf('ispe');
-    avif.writeUInt32BE(200_000_000, ispe + 8);
-    expect(await reason(avif)).toMatch(/ … heif: .*Security limit exceeded: Image size 200000000x64 .* \(\d+\.\d+\)$/);
+    expect(await reason(avif.subarray(0, avif.length - 10))).toMatch(
+      / … heif: Invalid input: Unexpected end of file: Extent in iloc box references data outside of file bounds .*\) \(\d+\.\d+\)$/,
+    );
+  });
+
+  it('refuses a HEIF or AVIF by the largest size it declares, before libvips reads its header', async () => {
+    const avif = await sharp(await jpeg(64, 64))
+      .avif()
+      .toBuffer();
+    // A side libvips cannot hold (over 100 million pixels): its header would read as 1 pixel wide.
+    const wide = Buffer.from(avif);
+    wide.writeUInt32BE(200_000_000, wide.indexOf('ispe') + 8);
+    await expect(processed(wide)).rejects.toMatchObject({ detail: 'Image is 200000000×64 pixels; the limit is 40 megapixels.' });
+    // From a file on disk too, and for an image other than the primary one (a HEIC's second).
+    const heic = await heicOf([await jpeg(64, 48), await jpeg(48, 64)], 'jpg');
+    const second = heic.indexOf('ispe', heic.indexOf('ispe') + 4);
+    expect(second).toBeGreaterThan(0);
+    heic.writeUInt32BE(9000, second + 8);
+    heic.writeUInt32BE(6000, second + 12);
+    const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-heif-'));
+    try {
+      const file = path.join(dir, 'IMG_0001.HEIC');
+      writeFileSync(file, heic);
+      await expect(
+        sanitiseImage(
+          file,
+          heic.length,
+          DEFAULT_LIMITS,
+          new ImageWork({ concurrency: 1, queueLimit: 0, maxDimension: DEFAULT_LIMITS.maxDimension }),
+        ),
+      ).rejects.toMatchObject({
+        detail: 'Image is 9000×6000 pixels; the limit is 40 megapixels.',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
