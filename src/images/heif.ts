@@ -44,19 +44,24 @@ const { Parser: MiafHeaderParser } = createRequire(import.meta.url)('probe-image
  * can hold (100 million pixels) it reads as 1 pixel wide, with a GLib warning on the process's
  * stderr. Undefined when the header is not in the layout this reader follows (`meta` before `mdat`,
  * 32-bit box sizes, at most 100 sizes): every phone and encoder writes that layout; for any other
- * the decoders' own limits apply.
+ * the decoders' own limits apply (and say why a file cannot be read).
  */
 export async function declaredHeifSizes(input: Buffer | string): Promise<{ width: number; height: number }[] | undefined> {
   const parser = new MiafHeaderParser();
-  if (Buffer.isBuffer(input)) parser.push(input);
-  else {
-    for await (const chunk of createReadStream(input, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
-      parser.push(chunk);
-      if (parser.getStatus() !== 0) break;
+  try {
+    if (Buffer.isBuffer(input)) parser.push(input);
+    else {
+      for await (const chunk of createReadStream(input, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
+        parser.push(chunk);
+        if (parser.getStatus() !== 0) break;
+      }
     }
+    const found = parser.getResult();
+    return found && (found.variants ?? [{ width: found.width, height: found.height }]);
+  } catch {
+    // Unreadable: the decoders, which read it next, say why.
+    return undefined;
   }
-  const found = parser.getResult();
-  return found && (found.variants ?? [{ width: found.width, height: found.height }]);
 }
 
 export class HeifDecodeError extends Error {
