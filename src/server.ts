@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { pino } from 'pino';
 import { ConfigError, loadConfig, serverConfigProblems, type Config } from './config.js';
 import { createDatabase } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -38,6 +39,8 @@ async function primary(config: Config): Promise<void> {
     }
   }
   let stopping = false;
+  // The primary's few lines are JSON lines like the workers'.
+  const log = pino({ level: config.logLevel });
   const fork = () => cluster.fork({ CASTFOLIO_WORKER: '1' });
   for (let i = 0; i < config.workers; i++) fork();
   giveBackMemory();
@@ -46,7 +49,7 @@ async function primary(config: Config): Promise<void> {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
       return;
     }
-    process.stderr.write(`worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+    log.error({ worker: worker.process.pid, exit: signal ?? code }, 'worker exited; starting another');
     setTimeout(fork, 500);
   });
   const stop = (signal: NodeJS.Signals) => {

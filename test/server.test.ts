@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heicOf, heifEncAvailable, withUnreadableImage } from './helpers/heif.js';
 import { Http } from './helpers/http.js';
 import { jpeg } from './helpers/images.js';
+import { s3Env, startS3rver } from './helpers/storage.js';
 import { buildServer, SERVER_JS, startServerProcess, youngGenerationBytes } from './helpers/process.js';
 
 const hasHeifEnc = await heifEncAvailable();
@@ -126,6 +127,49 @@ describe('the compiled server on the embedded defaults', () => {
     });
     expect(notJson).toEqual([]);
     expect(lines.some((line) => line.includes('"statusCode":200') && line.includes('request completed'))).toBe(true);
+  });
+
+  // Node prints a process warning (the AWS SDK's, on Node 20, about the Node versions its next
+  // releases need) as plain text on stderr, and the primary of a cluster used to say so when a
+  // worker died; both are JSON log lines now.
+  it('writes JSON log lines only: process warnings and the cluster primary included', async () => {
+    const s3 = await startS3rver();
+    const { child, baseUrl, output, waitForOutput } = await startServer(cwd, { ...s3Env(s3), WEB_CONCURRENCY: '2' });
+    const closed = new Promise((resolve) => child.on('close', resolve));
+    try {
+      expect((await fetch(`${baseUrl}/ready`)).status).toBe(200);
+      const workers = () => readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      await expect.poll(() => workers().length, { timeout: 20_000 }).toBe(2);
+      const [victim] = workers();
+      process.kill(Number(victim), 'SIGKILL');
+      await waitForOutput('worker exited; starting another');
+      await expect.poll(() => workers().length, { timeout: 20_000 }).toBe(2);
+      if (Number(process.versions.node.split('.')[0]) < 22) await waitForOutput('NodeVersionSupportWarning');
+      expect((await fetch(`${baseUrl}/ready`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await closed;
+      await s3.close();
+    }
+    const lines = output()
+      .split('\n')
+      .filter((line) => line.trim() !== '');
+    const parsed = lines.map((line) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return line;
+      }
+    });
+    expect(parsed.filter((line) => typeof line !== 'object')).toEqual([]);
+    const records = parsed as Record<string, unknown>[];
+    expect(records.find((line) => line.msg === 'worker exited; starting another')).toMatchObject({ level: 50, exit: 'SIGKILL' });
+    if (Number(process.versions.node.split('.')[0]) < 22) {
+      expect(records.find((line) => line.msg === 'process warning')).toMatchObject({
+        level: 40,
+        warning: { message: expect.stringContaining('NodeVersionSupportWarning') },
+      });
+    }
   });
 
   it('refuses to start on an invalid variable and names it', () => {
