@@ -53,7 +53,8 @@ export async function declaredHeifSizes(input: Buffer | string): Promise<{ width
     else {
       for await (const chunk of createReadStream(input, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
         parser.push(chunk);
-        if (parser.getStatus() !== 0) break;
+        // Done, failed, or past `meta` (what it reads next, the EXIF orientation, is not needed).
+        if (parser.getStatus() !== 0 || parser.getResult()) break;
       }
     }
     const found = parser.getResult();
