@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { GiveBackWhenQuiet, giveBackMemory } from './gc.js';
 import { registerMetricsRoute } from './http/metrics.js';
 import { checkFaceModels } from './images/faces.js';
-import type { Log } from './log.js';
+import { processWarningsToLog } from './log.js';
 
 /** A server that answered requests and then none for this long gives back what it grew (see gc.ts). */
 const QUIET_MS = 10_000;
@@ -74,28 +74,4 @@ export async function serve(config: Config, shutdownTimeoutMs: number): Promise<
     { rssBefore: before.rss, rssAfter: process.memoryUsage.rss(), ms: Math.round(performance.now() - before.at) },
     'gave back the memory start-up grew',
   );
-}
-
-/**
- * Process warnings (a deprecation, a library's notice: the AWS SDK's about Node 20 when S3 storage
- * starts) as JSON log lines at `warn`, instead of Node's plain-text lines on stderr between them.
- * Those emitted before the logger exists (while the app is built) wait for it.
- */
-function processWarningsToLog(): { logTo(log: Log): void } {
-  const waiting: Error[] = [];
-  let log: Log | undefined;
-  const write = (to: Log, warning: Error) =>
-    to.warn(
-      { warning: { name: warning.name, code: (warning as NodeJS.ErrnoException).code, message: warning.message } },
-      'process warning',
-    );
-  // Node's own listener is what prints them.
-  process.removeAllListeners('warning');
-  process.on('warning', (warning) => (log ? write(log, warning) : waiting.push(warning)));
-  return {
-    logTo(to) {
-      log = to;
-      for (const warning of waiting.splice(0)) write(to, warning);
-    },
-  };
 }

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, serverConfigProblems, type Config } from './co
 import { createDatabase } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
 import { giveBackMemory, tuneCollector } from './gc.js';
+import { processWarningsToLog } from './log.js';
 
 /** How long a stopping server or primary waits for in-flight work before it exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 15_000;
@@ -30,6 +31,9 @@ function configOrExit(): Config {
  * share the port (node:cluster), replaces any that die, and passes SIGTERM on to all of them.
  */
 async function primary(config: Config): Promise<void> {
+  // The primary's few lines are JSON lines like the workers'.
+  const log = pino({ level: config.logLevel });
+  processWarningsToLog().logTo(log);
   if (config.migrateOnStart) {
     const database = createDatabase(config.database);
     try {
@@ -39,8 +43,6 @@ async function primary(config: Config): Promise<void> {
     }
   }
   let stopping = false;
-  // The primary's few lines are JSON lines like the workers'.
-  const log = pino({ level: config.logLevel });
   const fork = () => cluster.fork({ CASTFOLIO_WORKER: '1' });
   for (let i = 0; i < config.workers; i++) fork();
   giveBackMemory();
