@@ -145,7 +145,13 @@ describe('the compiled server on the embedded defaults', () => {
       await waitForOutput('worker exited; starting another');
       await expect.poll(() => workers().length, { timeout: 20_000 }).toBe(2);
       if (Number(process.versions.node.split('.')[0]) < 22) await waitForOutput('NodeVersionSupportWarning');
-      expect((await fetch(`${baseUrl}/ready`)).status).toBe(200);
+      // Serving again once the replacement listens (the other worker may not have been listening yet).
+      const ready = () =>
+        fetch(`${baseUrl}/ready`).then(
+          (response) => response.status,
+          () => 0,
+        );
+      await expect.poll(ready, { timeout: 30_000, interval: 200 }).toBe(200);
     } finally {
       child.kill('SIGTERM');
       await closed;
