@@ -11,6 +11,23 @@ import { s3Env, startS3rver } from './helpers/storage.js';
 import { buildServer, SERVER_JS, startServerProcess, youngGenerationBytes } from './helpers/process.js';
 
 const hasHeifEnc = await heifEncAvailable();
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+
+/** A server's output as log lines: those that parse as JSON objects, and those that do not. */
+function logLines(output: string): { records: Record<string, unknown>[]; notJson: string[] } {
+  const records: Record<string, unknown>[] = [];
+  const notJson: string[] = [];
+  for (const line of output.split('\n').filter((text) => text.trim() !== '')) {
+    try {
+      const parsed: unknown = JSON.parse(line);
+      if (typeof parsed === 'object' && parsed !== null) records.push(parsed as Record<string, unknown>);
+      else notJson.push(line);
+    } catch {
+      notJson.push(line);
+    }
+  }
+  return { records, notJson };
+}
 
 /** The compiled server as `npm start` runs it on a fresh machine: nothing set but the port and `env`. */
 const startServer = (cwd: string, env: Record<string, string>) => startServerProcess(env, cwd, { embeddedDefaults: true });
@@ -60,7 +77,7 @@ describe('the compiled server on the embedded defaults', () => {
   // V8 keeps the young generation start-up grew (64 MB on Node 24 without a cap) and the pages
   // start-up garbage filled; the server gives them back once it is up and the face check's models
   // are loaded. The collection that shrinks the young generation needs V8 12 (Node 22) or later.
-  it.runIf(Number(process.versions.node.split('.')[0]) >= 22)('gives back the memory start-up grew once it is ready', async () => {
+  it.runIf(nodeMajor >= 22)('gives back the memory start-up grew once it is ready', async () => {
     const token = 'server-test-metrics-token-00000000';
     const { child, baseUrl, exited } = await startServer(cwd, { METRICS_TOKEN: token });
     try {
@@ -115,18 +132,11 @@ describe('the compiled server on the embedded defaults', () => {
       child.kill('SIGTERM');
       await closed;
     }
-    const lines = output()
-      .split('\n')
-      .filter((line) => line.trim() !== '');
-    const notJson = lines.filter((line) => {
-      try {
-        return typeof JSON.parse(line) !== 'object';
-      } catch {
-        return true;
-      }
-    });
+    const { records, notJson } = logLines(output());
     expect(notJson).toEqual([]);
-    expect(lines.some((line) => line.includes('"statusCode":200') && line.includes('request completed'))).toBe(true);
+    expect(records.some((line) => line.msg === 'request completed' && (line.res as { statusCode?: number })?.statusCode === 200)).toBe(
+      true,
+    );
   });
 
   // Node prints a process warning (the AWS SDK's, on Node 20, about the Node versions its next
@@ -148,7 +158,7 @@ describe('the compiled server on the embedded defaults', () => {
       process.kill(Number(victim), 'SIGKILL');
       await waitForOutput('worker exited; starting another');
       await expect.poll(() => workers().length, { timeout: 20_000 }).toBe(2);
-      if (Number(process.versions.node.split('.')[0]) < 22) await waitForOutput('NodeVersionSupportWarning');
+      if (nodeMajor < 22) await waitForOutput('NodeVersionSupportWarning');
       // Serving all along; the replacement listens too.
       expect((await fetch(`${baseUrl}/ready`)).status).toBe(200);
       await expect.poll(listening, { timeout: 60_000, interval: 100 }).toBe(3);
@@ -158,20 +168,10 @@ describe('the compiled server on the embedded defaults', () => {
       await closed;
       await s3.close();
     }
-    const lines = output()
-      .split('\n')
-      .filter((line) => line.trim() !== '');
-    const parsed = lines.map((line) => {
-      try {
-        return JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return line;
-      }
-    });
-    expect(parsed.filter((line) => typeof line !== 'object')).toEqual([]);
-    const records = parsed as Record<string, unknown>[];
+    const { records, notJson } = logLines(output());
+    expect(notJson).toEqual([]);
     expect(records.find((line) => line.msg === 'worker exited; starting another')).toMatchObject({ level: 50, exit: 'SIGKILL' });
-    if (Number(process.versions.node.split('.')[0]) < 22) {
+    if (nodeMajor < 22) {
       expect(records.find((line) => line.msg === 'process warning')).toMatchObject({
         level: 40,
         warning: { message: expect.stringContaining('NodeVersionSupportWarning') },

@@ -178,10 +178,7 @@ export async function sanitiseImage(
   if (sniffed === 'avif' || sniffed === 'heif') {
     // Every image the file declares, before libvips reads the primary one's size (see declaredHeifSizes).
     const declared = (await declaredHeifSizes(input)) ?? [];
-    const largest = declared.reduce<{ width: number; height: number } | undefined>(
-      (most, size) => (most && most.width * most.height >= size.width * size.height ? most : size),
-      undefined,
-    );
+    const [largest] = declared.sort((a, b) => b.width * b.height - a.width * a.height);
     if (largest && largest.width * largest.height > limits.maxPixels) throw tooLarge(largest.width, largest.height);
   }
 

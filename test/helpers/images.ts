@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
@@ -221,7 +222,11 @@ export async function displayP3Patches(tagged: boolean): Promise<Buffer> {
 export const DEFAULT_LIMITS: ImageLimits = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
 const gates = new ImageWork({ concurrency: 2, queueLimit: 0, maxDimension: DEFAULT_LIMITS.maxDimension });
 
-/** An upload's bytes through the whole picture pipeline on the server's defaults, WebP variants included. */
-export function processed(bytes: Buffer, outputs: Partial<ImageOutputs> = {}): Promise<SanitisedImage> {
-  return sanitiseImage(bytes, bytes.length, DEFAULT_LIMITS, gates, { variantFormats: ['webp'], ...outputs });
+/**
+ * An upload (its bytes, or the file they were streamed to) through the whole picture pipeline on the
+ * server's defaults, WebP variants included.
+ */
+export function processed(input: Buffer | string, outputs: Partial<ImageOutputs> = {}): Promise<SanitisedImage> {
+  const bytes = Buffer.isBuffer(input) ? input.length : statSync(input).size;
+  return sanitiseImage(input, bytes, DEFAULT_LIMITS, gates, { variantFormats: ['webp'], ...outputs });
 }

@@ -33,9 +33,8 @@ export function uprightExifSegment(jpeg: ArrayBuffer): Uint8Array<ArrayBuffer> |
     if (end > view.byteLength) return undefined;
     if (marker === APP1 && end - at >= 18 && view.getUint32(at + 4) === EXIF && view.getUint16(at + 8) === 0) {
       const segment = new Uint8Array(jpeg.slice(at, end));
-      const view = new DataView(segment.buffer);
-      const ifd0 = setUpright(view);
-      return ifd0 ? withoutThumbnail(segment, view, ifd0) : undefined;
+      const ifd0 = setUpright(new DataView(segment.buffer));
+      return ifd0 ? withoutThumbnail(segment, ifd0) : undefined;
     }
     at = end;
   }
@@ -81,7 +80,8 @@ function entriesOf(segment: DataView, ifd: number, little: boolean): number[] | 
  * aside): cut there, with IFD0's link to the thumbnail's IFD (IFD1) cleared. Otherwise the segment
  * as it is.
  */
-function withoutThumbnail(segment: Uint8Array<ArrayBuffer>, view: DataView, { little, link }: Ifd0): Uint8Array<ArrayBuffer> {
+function withoutThumbnail(segment: Uint8Array<ArrayBuffer>, { little, link }: Ifd0): Uint8Array<ArrayBuffer> {
+  const view = new DataView(segment.buffer);
   if (link + 4 > view.byteLength) return segment;
   const next = view.getUint32(link, little);
   const entries = next === 0 ? undefined : entriesOf(view, TIFF + next, little);
