@@ -50,7 +50,7 @@ export interface ImageConfig {
   uploadMemoryBytes: number;
   /** Responsive variants stored beside each picture: WebP always, AVIF too when asked (slow to encode). */
   variantFormats: readonly ('webp' | 'avif')[];
-  /** How long one HEIC decode may take in its worker thread before the upload is refused (an AVIF's colour-box read, before it is taken as decoded). */
+  /** How long one HEIC decode may take in its worker thread before the upload is refused. */
   heifTimeoutMs: number;
   /** How long a picture's face check may take before it is skipped (0: no face checks; variants framed by attention). */
   faceCheckTimeoutMs: number;

@@ -29,13 +29,6 @@ interface Libheif {
   ): { code?: unknown; message?: string; image: unknown; channels: Plane[] } | null;
   heif_image_release(image: unknown): void;
   heif_image_handle_is_primary_image(handle: unknown): number;
-  /** libheif's C function: writes a heif_error at `error` and a heif_color_profile_nclx pointer at `out`. */
-  _heif_image_handle_get_nclx_color_profile(error: number, handle: number, out: number): void;
-  _heif_nclx_color_profile_free(profile: number): void;
-  _malloc(bytes: number): number;
-  _free(pointer: number): void;
-  HEAP32: Int32Array;
-  HEAPU32: Uint32Array;
   heif_colorspace: { heif_colorspace_RGB: number };
   heif_chroma: { heif_chroma_interleaved_RGB: number; heif_chroma_interleaved_RGBA: number };
   heif_channel: { heif_channel_interleaved: number };
@@ -72,26 +65,12 @@ export interface HeifWarmTask {
   warm: true;
 }
 
-/** Read the primary image's colour description only (an AVIF, which sharp decodes itself). */
-export interface HeifColourTask {
-  colourOf: Uint8Array;
-}
-
-/**
- * The colours a HEIF file's primary image declares in an `nclx` colour box (ITU-T H.273 code
- * points), where it declares them so rather than by an ICC profile.
- */
-export interface HeifColours {
-  primaries: number;
-  transfer: number;
-}
-
 /**
  * The primary image's pixels, interleaved RGB (or RGBA), 8 bits per channel, with the container's
  * rotation and mirroring applied by libheif. Copied once out of the WebAssembly memory into a buffer
  * that is handed to the caller, not copied again.
  */
-export default async function decodeHeif(task: HeifTask | HeifWarmTask | HeifColourTask) {
+export default async function decodeHeif(task: HeifTask | HeifWarmTask) {
   await libheif.ready;
   if ('warm' in task) return null;
   notes.length = 0;
@@ -103,15 +82,13 @@ export default async function decodeHeif(task: HeifTask | HeifWarmTask | HeifCol
   }
 }
 
-function decode(task: HeifTask | HeifColourTask) {
+function decode(task: HeifTask) {
   const decoder = new libheif.HeifDecoder();
-  const images = decoder.decode('colourOf' in task ? task.colourOf : task.bytes);
+  const images = decoder.decode(task.bytes);
   try {
     // The picture a HEIF file shows is its primary item, which need not be its first image.
     const primary = images.find((image) => libheif.heif_image_handle_is_primary_image(image.handle) === 1);
     if (!primary) throw new Error('no primary image in the file');
-    const colours = declaredColours(primary.handle);
-    if ('colourOf' in task) return colours;
     const { maxPixels, alpha } = task;
     // The caller checked the primary image's size from the header; the one decoded here is checked too
     // (a handle's size is its decoded size, rotation and cropping applied), before any pixel is decoded.
@@ -128,7 +105,7 @@ function decode(task: HeifTask | HeifColourTask) {
       const data = new Uint8Array(row * plane.height);
       if (plane.stride === row) data.set(plane.data.subarray(0, data.length));
       else for (let y = 0; y < plane.height; y++) data.set(plane.data.subarray(y * plane.stride, y * plane.stride + row), y * row);
-      const value = { width: plane.width, height: plane.height, channels, data, colours };
+      const value = { width: plane.width, height: plane.height, channels, data };
       return move({ [transferableSymbol]: data.buffer, [valueSymbol]: value } as never);
     } finally {
       libheif.heif_image_release(decoded.image);
@@ -136,30 +113,5 @@ function decode(task: HeifTask | HeifColourTask) {
   } finally {
     for (const image of images) image.free();
     decoder.decoder?.delete();
-  }
-}
-
-/**
- * The handle's `nclx` colour box, or null when it has none (libheif then reports one of its own
- * defaults, which says nothing about the file). libheif-js's JavaScript API has no call for it, so
- * libheif's C function is called on the handle's pointer.
- */
-function declaredColours(handle: unknown): HeifColours | null {
-  const pointer = (handle as { $$?: { ptr?: unknown } }).$$?.ptr;
-  if (typeof pointer !== 'number') return null;
-  const error = libheif._malloc(16);
-  const out = libheif._malloc(4);
-  try {
-    libheif.HEAPU32[out >> 2] = 0;
-    libheif._heif_image_handle_get_nclx_color_profile(error, pointer, out);
-    const profile = libheif.HEAPU32[out >> 2]!;
-    if (libheif.HEAP32[error >> 2] !== 0 || profile === 0) return null;
-    // heif_color_profile_nclx: a version byte, then the primaries, transfer and matrix as 32-bit enums.
-    const colours = { primaries: libheif.HEAP32[(profile >> 2) + 1]!, transfer: libheif.HEAP32[(profile >> 2) + 2]! };
-    libheif._heif_nclx_color_profile_free(profile);
-    return colours;
-  } finally {
-    libheif._free(error);
-    libheif._free(out);
   }
 }

@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { HeifColours, HeifColourTask, HeifTask, HeifWarmTask } from './heif-worker.js';
+import { declaredNclx, type HeifColours } from './heif-colours.js';
+import type { HeifTask, HeifWarmTask } from './heif-worker.js';
 import { lazyWorker, type WorkerState } from './worker-pool.js';
 
 export type { HeifColours };
@@ -12,8 +13,6 @@ export interface DecodedHeif {
   height: number;
   channels: 3 | 4;
   data: Uint8Array;
-  /** What the file's `nclx` colour box declares, if it has one. */
-  colours: HeifColours | null;
 }
 
 /**
@@ -37,32 +36,56 @@ const { Parser: MiafHeaderParser } = createRequire(import.meta.url)('probe-image
   Parser: new () => MiafParser;
 };
 
+/** What a HEIF or AVIF file's header declares: see declaredHeifHeader. */
+export interface HeifHeader {
+  /** Every image's size; undefined when the header is not in the layout the reader follows. */
+  sizes: { width: number; height: number }[] | undefined;
+  /** The primary image's `nclx` colours (declaredNclx), or null. */
+  colours: HeifColours | null;
+}
+
+/** How much of a file's start is kept for the colour read: `meta` is a few kB (an ICC profile at most). */
+const HEADER_KEPT_BYTES = 1024 * 1024;
+
 /**
- * The sizes a HEIF or AVIF file declares for its images (the `ispe` property of each: the primary
- * image, its tiles, thumbnails, auxiliary images), read from the header boxes alone, before any
- * decoder sees the file: libvips reads only the primary image's, and one whose side is over what it
- * can hold (100 million pixels) it reads as 1 pixel wide, with a GLib warning on the process's
- * stderr. Undefined when the header is not in the layout this reader follows (`meta` before `mdat`,
- * 32-bit box sizes, at most 100 sizes): every phone and encoder writes that layout; for any other
- * the decoders' own limits apply (and say why a file cannot be read).
+ * What a HEIF or AVIF file declares in its header boxes, read before any decoder sees the file.
+ * The sizes of all its images (the `ispe` property of each: the primary image, its tiles,
+ * thumbnails, auxiliary images): libvips reads only the primary image's, and one whose side is over
+ * what it can hold (100 million pixels) it reads as 1 pixel wide, with a GLib warning on the
+ * process's stderr. Undefined when the header is not in the layout this reader follows (`meta`
+ * before `mdat`, 32-bit box sizes, at most 100 sizes): every phone and encoder writes that layout;
+ * for any other the decoders' own limits apply (and say why a file cannot be read). And the
+ * primary image's `nclx` colours, which neither decoder applies: read here rather than by libheif
+ * in its thread, so an AVIF (which sharp decodes itself) never starts that thread or waits behind
+ * a HEIC's decode there. From a file on disk, reading stops once `meta` is read.
  */
-export async function declaredHeifSizes(input: Buffer | string): Promise<{ width: number; height: number }[] | undefined> {
+export async function declaredHeifHeader(input: Buffer | string): Promise<HeifHeader> {
   const parser = new MiafHeaderParser();
+  let head = Buffer.isBuffer(input) ? input : Buffer.alloc(0);
+  let sizes: HeifHeader['sizes'];
   try {
     if (Buffer.isBuffer(input)) parser.push(input);
     else {
+      const kept: Buffer[] = [];
+      let keptBytes = 0;
       for await (const chunk of createReadStream(input, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
+        if (keptBytes < HEADER_KEPT_BYTES) {
+          kept.push(chunk);
+          keptBytes += chunk.length;
+        }
         parser.push(chunk);
         // Done, failed, or past `meta` (what it reads next, the EXIF orientation, is not needed).
         if (parser.getStatus() !== 0 || parser.getResult()) break;
       }
+      head = Buffer.concat(kept);
     }
     const found = parser.getResult();
-    return found && (found.variants ?? [{ width: found.width, height: found.height }]);
+    sizes = found && (found.variants ?? [{ width: found.width, height: found.height }]);
   } catch {
     // Unreadable: the decoders, which read it next, say why.
-    return undefined;
+    sizes = undefined;
   }
+  return { sizes, colours: declaredNclx(head) };
 }
 
 export class HeifDecodeError extends Error {
@@ -84,20 +107,6 @@ export async function decodeHeif(input: Buffer | string, maxPixels: number, time
     return await heifWorker.run<DecodedHeif>({ bytes, maxPixels, alpha } satisfies HeifTask, timeoutMs);
   } catch (error) {
     throw new HeifDecodeError(error);
-  }
-}
-
-/**
- * What a HEIF file (an AVIF, which sharp decodes itself) declares of its primary image's colours
- * in an `nclx` box, read in the decoder's thread without decoding a pixel; null when it declares
- * none, or the file could not be read within `timeoutMs` (its colours are then taken as sRGB).
- */
-export async function declaredHeifColours(input: Buffer | string, timeoutMs: number): Promise<HeifColours | null> {
-  try {
-    const bytes = Buffer.isBuffer(input) ? input : await readFile(input);
-    return await heifWorker.run<HeifColours | null>({ colourOf: bytes } satisfies HeifColourTask, timeoutMs);
-  } catch {
-    return null;
   }
 }
 

@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import exifReader from 'exif-reader';
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { inSrgb, profileDeclaredBy } from './colour.js';
-import { declaredHeifColours, declaredHeifSizes, decodeHeif, releasePixels, type DecodedHeif } from './heif.js';
+import { declaredHeifHeader, decodeHeif, releasePixels, type DecodedHeif, type HeifColours } from './heif.js';
 import type { PictureAnalysis, PictureFocus } from './analysis.js';
 import { describePicture, type VariantFormat, type VariantImage } from './variants.js';
 import type { DecodeGates } from './work.js';
@@ -18,7 +18,7 @@ export interface ImageLimits {
   maxDimension: number;
   /** Animation frames an upload may declare (only the first is kept, but every one is parsed). */
   maxFrames: number;
-  /** How long a HEIC decode (or an AVIF's colour-box read) may take in its worker thread. */
+  /** How long a HEIC decode may take in its worker thread. */
   heifTimeoutMs: number;
 }
 
@@ -175,12 +175,10 @@ export async function sanitiseImage(
 
   const tooLarge = (width: number, height: number) =>
     new InvalidImageError(`Image is ${width}×${height} pixels; the limit is ${megapixels(limits.maxPixels)} megapixels.`);
-  if (sniffed === 'avif' || sniffed === 'heif') {
-    // Every image the file declares, before libvips reads the primary one's size (see declaredHeifSizes).
-    const declared = (await declaredHeifSizes(input)) ?? [];
-    const [largest] = declared.sort((a, b) => b.width * b.height - a.width * a.height);
-    if (largest && largest.width * largest.height > limits.maxPixels) throw tooLarge(largest.width, largest.height);
-  }
+  // Every image a HEIF or AVIF declares, before libvips reads the primary one's size, and the colours it declares (see declaredHeifHeader).
+  const heifHeader = sniffed === 'avif' || sniffed === 'heif' ? await declaredHeifHeader(input) : undefined;
+  const [largest] = (heifHeader?.sizes ?? []).sort((a, b) => b.width * b.height - a.width * a.height);
+  if (largest && largest.width * largest.height > limits.maxPixels) throw tooLarge(largest.width, largest.height);
 
   const options: SharpOptions = { limitInputPixels: limits.maxPixels, failOn: 'warning', animated: false };
   let metadata: Metadata;
@@ -229,10 +227,9 @@ export async function sanitiseImage(
         const box = limits.maxDimension;
         const resized = await inSrgbColours(decoded.resize({ width: box, height: box, fit: 'inside', withoutEnlargement: true }), {
           format,
-          input,
-          heic,
+          heic: heic !== undefined,
           metadata,
-          timeoutMs: limits.heifTimeoutMs,
+          declared: heifHeader?.colours ?? null,
         });
         return await (wanted ? resized.raw() : encodeAs(resized)).toBuffer({ resolveWithObject: true });
       } finally {
@@ -293,16 +290,15 @@ export async function sanitiseImage(
  */
 async function inSrgbColours(
   image: Sharp,
-  upload: { format: string; input: Buffer | string; heic: DecodedHeif | undefined; metadata: Metadata; timeoutMs: number },
+  upload: { format: string; heic: boolean; metadata: Metadata; declared: HeifColours | null },
 ): Promise<Sharp> {
-  const { format, input, heic, metadata } = upload;
+  const { format, heic, metadata, declared } = upload;
   if (metadata.icc) {
     if (heic) return inSrgb(image, metadata.icc);
     return metadata.space === 'rgb16' ? image.withIccProfile('srgb', { attach: false }) : image;
   }
   if (format !== 'heic' && format !== 'avif') return image;
-  const colours = heic ? heic.colours : await declaredHeifColours(input, upload.timeoutMs);
-  const profile = colours && (await profileDeclaredBy(colours));
+  const profile = declared && (await profileDeclaredBy(declared));
   return profile ? inSrgb(image, profile) : image;
 }
 

@@ -82,11 +82,12 @@ export interface IngestObserver {
 
 const BUSY_MESSAGE = 'The server is busy processing images. Please retry shortly.';
 /**
- * What iPhones and browsers declare for a HEIC, HEIF or AVIF file (the decoder's thread reads an
- * AVIF's colour box): its type, or (where a browser knows no type) its name.
+ * What iPhones and browsers declare for a HEIC or HEIF file: its type, or (where a browser knows
+ * no type) its name. An AVIF needs no decoder thread: sharp decodes it, and its colours are read
+ * from its header.
  */
-const HEIF_DECLARED = /^image\/(hei[cf](-sequence)?|avif)$/i;
-const HEIF_NAME = /\.(hei[cf]|avif)$/i;
+const HEIF_DECLARED = /^image\/hei[cf](-sequence)?$/i;
+const HEIF_NAME = /\.hei[cf]$/i;
 const VIDEO_BUSY_MESSAGE = 'The server is busy processing videos. Please retry shortly.';
 export const VIDEOS_UNAVAILABLE_MESSAGE = 'This server cannot take videos right now: upload a photo (JPEG, PNG, GIF, WebP or AVIF).';
 
@@ -128,7 +129,7 @@ export class MediaIngest {
 
   /**
    * A picture's file (or a gallery's file, which may be a video) has started to arrive: its face
-   * check's models load now, and a HEIC's (or an AVIF's) decoder thread starts, while the rest of
+   * check's models load now, and a HEIC's decoder thread starts, while the rest of
    * it arrives (after start-up, and once idle, neither is running). What the part declares is only
    * a hint: the bytes decide the format later. A file declared a video needs neither.
    */

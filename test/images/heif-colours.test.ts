@@ -1,0 +1,174 @@
+// The nclx colours a HEIF or AVIF header declares for its primary image (src/images/heif-colours.ts),
+// on files sharp and heif-enc write and on headers built here box by box, damaged ones included.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { declaredNclx } from '../../src/images/heif-colours.js';
+import { declaredHeifHeader } from '../../src/images/heif.js';
+import { DISPLAY_P3_NCLX, heicFrom, heifEncAvailable, withNclx } from '../helpers/heif.js';
+import { displayP3Patches, jpeg } from '../helpers/images.js';
+
+const hasHeifEnc = await heifEncAvailable();
+
+function box(type: string, ...payload: Buffer[]): Buffer {
+  const body = Buffer.concat(payload);
+  const header = Buffer.alloc(8);
+  header.writeUInt32BE(8 + body.length, 0);
+  header.write(type, 4, 'latin1');
+  return Buffer.concat([header, body]);
+}
+const uints = (bytes: 1 | 2 | 4, ...values: number[]) => {
+  const out = Buffer.alloc(bytes * values.length);
+  values.forEach((value, i) => out.writeUIntBE(value, i * bytes, bytes));
+  return out;
+};
+const versionAndFlags = (version: number, flags = 0) => uints(4, version * 2 ** 24 + flags);
+const nclx = (primaries: number, transfer: number) => box('colr', Buffer.from('nclx'), uints(2, primaries, transfer, 6), uints(1, 0x80));
+const iccProfile = box('colr', Buffer.from('prof'), Buffer.alloc(32, 7));
+const ispe = box('ispe', versionAndFlags(0), uints(4, 64, 48));
+
+/** An ipma box: each item's property indices (1-based into ipco), marked essential as phones do. */
+function ipma(associations: [item: number, indices: number[]][], { version = 0, wide = false } = {}): Buffer {
+  const entries = associations.map(([item, indices]) =>
+    Buffer.concat([
+      uints(version < 1 ? 2 : 4, item),
+      uints(1, indices.length),
+      ...indices.map((index) => (wide ? uints(2, 0x8000 | index) : uints(1, 0x80 | index))),
+    ]),
+  );
+  return box('ipma', versionAndFlags(version, wide ? 1 : 0), uints(4, associations.length), ...entries);
+}
+
+/** A HEIF header: ftyp, then meta holding pitm, iprp (ipco + ipma) and the extra boxes given; no picture data. */
+function heifHeader(primary: number, properties: Buffer[], associations: Buffer, ...extra: Buffer[]): Buffer {
+  return Buffer.concat([
+    box('ftyp', Buffer.from('avif'), uints(4, 0), Buffer.from('mif1avif')),
+    box(
+      'meta',
+      versionAndFlags(0),
+      box('hdlr', versionAndFlags(0), uints(4, 0), Buffer.from('pict'), Buffer.alloc(13)),
+      box('pitm', versionAndFlags(0), uints(2, primary)),
+      ...extra,
+      box('iprp', box('ipco', ...properties), associations),
+    ),
+  ]);
+}
+
+const P3 = { primaries: 12, transfer: 13 };
+
+describe('the nclx colours of a HEIF primary image, read from its header', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-nclx-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads the Display P3 an AVIF declares, from its bytes and from its file, and null where it declares none', async () => {
+    const plain = await sharp(await displayP3Patches(false))
+      .avif()
+      .toBuffer();
+    expect(declaredNclx(plain)).toBeNull();
+    const declaring = withNclx(plain, DISPLAY_P3_NCLX);
+    expect(declaredNclx(declaring)).toEqual(P3);
+    const file = path.join(dir, 'p3.avif');
+    writeFileSync(file, declaring);
+    expect(await declaredHeifHeader(file)).toEqual({ sizes: [{ width: 600, height: 800 }], colours: P3 });
+  });
+
+  it.skipIf(!hasHeifEnc)('reads a grid HEIC’s colours from its first tile when the grid itself declares none', async () => {
+    // An odd width: heif-enc writes a grid of one tile, cropped.
+    const heic = await heicFrom(await jpeg(641, 481), 'jpg');
+    expect(declaredNclx(heic)).toBeNull();
+    expect(declaredNclx(withNclx(heic, DISPLAY_P3_NCLX, { onTile: true }))).toEqual(P3);
+  });
+
+  it('takes the primary item’s own box, the nclx one beside an ICC profile, through either ipma layout', () => {
+    const properties = [ispe, iccProfile, nclx(1, 13), nclx(12, 13)];
+    // Item 2 is the primary; item 1 (a thumbnail, say) declares other colours.
+    expect(
+      declaredNclx(
+        heifHeader(
+          2,
+          properties,
+          ipma([
+            [1, [1, 3]],
+            [2, [1, 2, 4]],
+          ]),
+        ),
+      ),
+    ).toEqual(P3);
+    expect(
+      declaredNclx(
+        heifHeader(
+          2,
+          properties,
+          ipma(
+            [
+              [1, [3]],
+              [2, [4]],
+            ],
+            { version: 1, wide: true },
+          ),
+        ),
+      ),
+    ).toEqual(P3);
+    expect(
+      declaredNclx(
+        heifHeader(
+          2,
+          properties,
+          ipma([
+            [1, [3]],
+            [2, [1, 2]],
+          ]),
+        ),
+      ),
+    ).toBeNull();
+  });
+
+  it('follows a derived image to its first input only: a reference loop ends', () => {
+    const properties = [ispe, nclx(12, 13), nclx(1, 1)];
+    const dimg = (from: number, ...to: number[]) =>
+      box('iref', versionAndFlags(0), box('dimg', uints(2, from), uints(2, to.length), uints(2, ...to)));
+    expect(
+      declaredNclx(
+        heifHeader(
+          9,
+          properties,
+          ipma([
+            [9, [1]],
+            [3, [2]],
+            [4, [3]],
+          ]),
+          dimg(9, 3, 4),
+        ),
+      ),
+    ).toEqual(P3);
+    expect(declaredNclx(heifHeader(9, properties, ipma([[9, [1]]]), dimg(9, 9)))).toBeNull();
+  });
+
+  it('returns null on a damaged or unusual header, without throwing or reading past a box', () => {
+    const properties = [ispe, nclx(12, 13)];
+    const whole = heifHeader(1, properties, ipma([[1, [1, 2]]]));
+    expect(declaredNclx(whole)).toEqual(P3);
+    // Cut anywhere: meta is not whole.
+    for (let length = 0; length < whole.length; length += 7) expect(declaredNclx(whole.subarray(0, length))).toBeNull();
+    // An ipma claiming four billion entries in a few bytes.
+    const greedy = ipma([[1, [2]]]);
+    greedy.writeUInt32BE(0xffffffff, 12);
+    expect(declaredNclx(heifHeader(1, properties, greedy))).toBeNull();
+    // An index past ipco's last property, and index 0 (no property).
+    expect(declaredNclx(heifHeader(1, properties, ipma([[1, [0, 9]]])))).toBeNull();
+    // A box inside meta with a 64-bit size, and one claiming more than meta holds.
+    const large = box('free', uints(4, 0));
+    large.writeUInt32BE(1, 0);
+    expect(declaredNclx(heifHeader(1, properties, ipma([[1, [2]]]), large))).toBeNull();
+    const overlong = box('free', uints(4, 0));
+    overlong.writeUInt32BE(4096, 0);
+    expect(declaredNclx(heifHeader(1, properties, ipma([[1, [2]]]), overlong))).toBeNull();
+    // A colour box too short for its numbers.
+    expect(declaredNclx(heifHeader(1, [ispe, box('colr', Buffer.from('nclx'), uints(2, 12))], ipma([[1, [2]]])))).toBeNull();
+    // No pitm, or no meta at all.
+    expect(declaredNclx(Buffer.concat([box('ftyp', Buffer.from('avif')), box('mdat', Buffer.alloc(64))]))).toBeNull();
+    expect(declaredNclx(Buffer.alloc(0))).toBeNull();
+  });
+});
