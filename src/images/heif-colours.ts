@@ -16,18 +16,26 @@ interface Box {
 
 class Truncated extends Error {}
 
-/** The boxes between `start` and `end`; 64-bit sizes (size 1) are not a layout this reads. */
-function boxesIn(data: Buffer, start: number, end: number): Box[] {
-  const boxes: Box[] = [];
+/** The boxes between `start` and `end`, one at a time; 64-bit sizes (size 1) are not a layout this reads. */
+function* boxesIn(data: Buffer, start: number, end: number): Generator<Box> {
   for (let at = start; at + 8 <= end;) {
     const size = data.readUInt32BE(at);
     const boxEnd = size === 0 ? end : at + size;
     if (size !== 0 && size < 8) throw new Truncated();
     if (boxEnd > end) throw new Truncated();
-    boxes.push({ type: data.toString('latin1', at + 4, at + 8), start: at + 8, end: boxEnd });
+    yield { type: data.toString('latin1', at + 4, at + 8), start: at + 8, end: boxEnd };
     at = boxEnd;
   }
-  return boxes;
+}
+
+/** The first box of each type asked for, in one walk of `boxes`. */
+function firstOfEach(boxes: Iterable<Box>, types: readonly string[]): Map<string, Box> {
+  const found = new Map<string, Box>();
+  for (const box of boxes) {
+    if (types.includes(box.type) && !found.has(box.type)) found.set(box.type, box);
+    if (found.size === types.length) break;
+  }
+  return found;
 }
 
 /** Reads big-endian integers of a box, never past its end. */
@@ -37,6 +45,11 @@ class Reader {
     private at: number,
     private readonly end: number,
   ) {}
+
+  skip(bytes: number): void {
+    if (this.at + bytes > this.end) throw new Truncated();
+    this.at += bytes;
+  }
 
   uint(bytes: 1 | 2 | 4): number {
     if (this.at + bytes > this.end) throw new Truncated();
@@ -63,17 +76,17 @@ class Reader {
  */
 export function declaredNclx(head: Buffer): HeifColours | null {
   try {
-    const meta = boxesInPrefix(head).find((box) => box.type === 'meta');
+    const meta = firstOfEach(boxesInPrefix(head), ['meta']).get('meta');
     if (!meta) return null;
     // `meta` is a full box: its children follow its version and flags.
-    const children = boxesIn(head, meta.start + 4, meta.end);
-    const primary = primaryItem(head, children);
-    if (primary === undefined) return null;
-    const properties = itemProperties(head, children);
-    const own = nclxAmong(head, properties.get(primary));
-    if (own) return own;
-    const [firstInput] = derivedFrom(head, children, primary);
-    return firstInput === undefined ? null : nclxAmong(head, properties.get(firstInput));
+    const children = firstOfEach(boxesIn(head, meta.start + 4, meta.end), ['pitm', 'iprp', 'iref']);
+    const primary = primaryItem(head, children.get('pitm'));
+    const iprp = children.get('iprp');
+    if (primary === undefined || !iprp) return null;
+    const iref = children.get('iref');
+    const firstInput = iref && firstInputOf(head, iref, primary);
+    const properties = propertiesOf(head, iprp, firstInput === undefined ? [primary] : [primary, firstInput]);
+    return nclxAmong(head, properties.get(primary)) ?? (firstInput === undefined ? null : nclxAmong(head, properties.get(firstInput)));
   } catch (error) {
     if (error instanceof Truncated || error instanceof RangeError) return null;
     throw error;
@@ -84,47 +97,58 @@ export function declaredNclx(head: Buffer): HeifColours | null {
  * The top-level boxes of `head` up to the last one it holds whole: a file's start (the part a
  * stream has read) ends inside a box, which is not read.
  */
-function boxesInPrefix(head: Buffer): Box[] {
-  const boxes: Box[] = [];
+function* boxesInPrefix(head: Buffer): Generator<Box> {
   for (let at = 0; at + 8 <= head.length;) {
     const size = head.readUInt32BE(at);
-    if (size < 8 || at + size > head.length) break;
-    boxes.push({ type: head.toString('latin1', at + 4, at + 8), start: at + 8, end: at + size });
+    if (size < 8 || at + size > head.length) return;
+    yield { type: head.toString('latin1', at + 4, at + 8), start: at + 8, end: at + size };
     at += size;
   }
-  return boxes;
 }
 
-function primaryItem(data: Buffer, children: Box[]): number | undefined {
-  const pitm = children.find((box) => box.type === 'pitm');
+function primaryItem(data: Buffer, pitm: Box | undefined): number | undefined {
   if (!pitm) return undefined;
   const read = new Reader(data, pitm.start, pitm.end);
   return read.versionAndFlags().version === 0 ? read.uint(2) : read.uint(4);
 }
 
-/** Each item's associated property boxes (ipco's, numbered from 1), from every `ipma`. */
-function itemProperties(data: Buffer, children: Box[]): Map<number, Box[]> {
-  const associated = new Map<number, Box[]>();
-  const iprp = children.find((box) => box.type === 'iprp');
-  if (!iprp) return associated;
-  const inside = boxesIn(data, iprp.start, iprp.end);
-  const ipco = inside.find((box) => box.type === 'ipco');
+/** An index into ipco is at most 15 bits: no property past this one can be associated. */
+const MAX_PROPERTIES = 0x7fff;
+/** Phones associate a handful of properties with an image; more than this for one item are not read. */
+const MAX_PER_ITEM = 64;
+
+/**
+ * The property boxes (ipco's, numbered from 1) that every `ipma` associates with the `items`
+ * asked for; the other items' associations are skipped unread, so a header listing a great many
+ * costs no memory.
+ */
+function propertiesOf(data: Buffer, iprp: Box, items: readonly number[]): Map<number, Box[]> {
+  const associated = new Map<number, Box[]>(items.map((item) => [item, []]));
+  const ipco = firstOfEach(boxesIn(data, iprp.start, iprp.end), ['ipco']).get('ipco');
   if (!ipco) return associated;
-  const properties = boxesIn(data, ipco.start, ipco.end);
-  for (const ipma of inside.filter((box) => box.type === 'ipma')) {
+  const properties: Box[] = [];
+  for (const property of boxesIn(data, ipco.start, ipco.end)) {
+    if (properties.push(property) >= MAX_PROPERTIES) break;
+  }
+  for (const ipma of boxesIn(data, iprp.start, iprp.end)) {
+    if (ipma.type !== 'ipma') continue;
     const read = new Reader(data, ipma.start, ipma.end);
     const { version, flags } = read.versionAndFlags();
+    const indexBytes = flags & 1 ? 2 : 1;
     // Each entry takes at least three bytes, so a count larger than the box holds ends in Truncated.
     for (let entries = read.uint(4); entries > 0; entries--) {
-      const item = version < 1 ? read.uint(2) : read.uint(4);
-      const list = associated.get(item) ?? [];
-      for (let count = read.uint(1); count > 0; count--) {
-        // The top bit says whether the property is essential; the rest is its index (0: none).
-        const index = flags & 1 ? read.uint(2) & 0x7fff : read.uint(1) & 0x7f;
-        const property = properties[index - 1];
-        if (property) list.push(property);
+      const list = associated.get(version < 1 ? read.uint(2) : read.uint(4));
+      const count = read.uint(1);
+      if (!list) {
+        read.skip(count * indexBytes);
+        continue;
       }
-      associated.set(item, list);
+      for (let left = count; left > 0; left--) {
+        // The top bit says whether the property is essential; the rest is its index (0: none).
+        const index = read.uint(indexBytes) & (indexBytes === 2 ? 0x7fff : 0x7f);
+        const property = properties[index - 1];
+        if (property && list.length < MAX_PER_ITEM) list.push(property);
+      }
     }
   }
   return associated;
@@ -139,18 +163,14 @@ function nclxAmong(data: Buffer, properties: Box[] | undefined): HeifColours | n
   return null;
 }
 
-/** The images `item` is derived from (a grid's tiles, in order), by its `dimg` references. */
-function derivedFrom(data: Buffer, children: Box[], item: number): number[] {
-  const iref = children.find((box) => box.type === 'iref');
-  if (!iref) return [];
+/** The first image `item` is derived from (a grid's first tile), by its `dimg` reference. */
+function firstInputOf(data: Buffer, iref: Box, item: number): number | undefined {
   const version = new Reader(data, iref.start, iref.end).versionAndFlags().version;
   const idBytes = version === 0 ? 2 : 4;
   for (const reference of boxesIn(data, iref.start + 4, iref.end)) {
     const read = new Reader(data, reference.start, reference.end);
     if (reference.type !== 'dimg' || read.uint(idBytes) !== item) continue;
-    const inputs: number[] = [];
-    for (let count = read.uint(2); count > 0; count--) inputs.push(read.uint(idBytes));
-    return inputs;
+    return read.uint(2) > 0 ? read.uint(idBytes) : undefined;
   }
-  return [];
+  return undefined;
 }

@@ -38,7 +38,7 @@ function ipma(associations: [item: number, indices: number[]][], { version = 0, 
       ...indices.map((index) => (wide ? uints(2, 0x8000 | index) : uints(1, 0x80 | index))),
     ]),
   );
-  return box('ipma', versionAndFlags(version, wide ? 1 : 0), uints(4, associations.length), ...entries);
+  return box('ipma', versionAndFlags(version, wide ? 1 : 0), uints(4, associations.length), Buffer.concat(entries));
 }
 
 /** A HEIF header: ftyp, then meta holding pitm, iprp (ipco + ipma) and the extra boxes given; no picture data. */
@@ -123,6 +123,13 @@ describe('the nclx colours of a HEIF primary image, read from its header', () =>
         ),
       ),
     ).toBeNull();
+  });
+
+  it('finds the primary item’s association after a great many other items’, skipping theirs unread', () => {
+    const others = Array.from({ length: 200_000 }, (_, i): [number, number[]] => [i + 10, [1, 3]]);
+    const header = heifHeader(2, [ispe, iccProfile, nclx(12, 13)], ipma([...others, [2, [1, 2, 3]]], { version: 1 }));
+    expect(header.length).toBeGreaterThan(1_000_000);
+    expect(declaredNclx(header)).toEqual(P3);
   });
 
   it('follows a derived image to its first input only: a reference loop ends', () => {
