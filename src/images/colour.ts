@@ -1,6 +1,6 @@
 import * as zlib from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
-import type { HeifColours } from './heif.js';
+import type { HeifColours } from './heif-colours.js';
 
 /**
  * Pixels decoded outside libvips (a HEIC, by libheif in its thread) are numbers in the colours of

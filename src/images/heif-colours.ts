@@ -16,13 +16,20 @@ interface Box {
 
 class Truncated extends Error {}
 
-/** The boxes between `start` and `end`, one at a time; 64-bit sizes (size 1) are not a layout this reads. */
-function* boxesIn(data: Buffer, start: number, end: number): Generator<Box> {
+/**
+ * The boxes between `start` and `end`, one at a time; 64-bit sizes (size 1) are not a layout this
+ * reads. A box running past `end` is damage, except at the top of a file's start as far as a
+ * stream read it (`cutShort: 'ends the walk'`), where it is the box the read stopped in.
+ */
+function* boxesIn(data: Buffer, start: number, end: number, cutShort: 'is damage' | 'ends the walk' = 'is damage'): Generator<Box> {
   for (let at = start; at + 8 <= end;) {
     const size = data.readUInt32BE(at);
     const boxEnd = size === 0 ? end : at + size;
     if (size !== 0 && size < 8) throw new Truncated();
-    if (boxEnd > end) throw new Truncated();
+    if (boxEnd > end) {
+      if (cutShort === 'ends the walk') return;
+      throw new Truncated();
+    }
     yield { type: data.toString('latin1', at + 4, at + 8), start: at + 8, end: boxEnd };
     at = boxEnd;
   }
@@ -52,10 +59,9 @@ class Reader {
   }
 
   uint(bytes: 1 | 2 | 4): number {
-    if (this.at + bytes > this.end) throw new Truncated();
-    const value = this.data.readUIntBE(this.at, bytes);
-    this.at += bytes;
-    return value;
+    const at = this.at;
+    this.skip(bytes);
+    return this.data.readUIntBE(at, bytes);
   }
 
   /** A full box's version (its flags follow in the same four bytes). */
@@ -76,7 +82,7 @@ class Reader {
  */
 export function declaredNclx(head: Buffer): HeifColours | null {
   try {
-    const meta = firstOfEach(boxesInPrefix(head), ['meta']).get('meta');
+    const meta = firstOfEach(boxesIn(head, 0, head.length, 'ends the walk'), ['meta']).get('meta');
     if (!meta) return null;
     // `meta` is a full box: its children follow its version and flags.
     const children = firstOfEach(boxesIn(head, meta.start + 4, meta.end), ['pitm', 'iprp', 'iref']);
@@ -90,19 +96,6 @@ export function declaredNclx(head: Buffer): HeifColours | null {
   } catch (error) {
     if (error instanceof Truncated || error instanceof RangeError) return null;
     throw error;
-  }
-}
-
-/**
- * The top-level boxes of `head` up to the last one it holds whole: a file's start (the part a
- * stream has read) ends inside a box, which is not read.
- */
-function* boxesInPrefix(head: Buffer): Generator<Box> {
-  for (let at = 0; at + 8 <= head.length;) {
-    const size = head.readUInt32BE(at);
-    if (size < 8 || at + size > head.length) return;
-    yield { type: head.toString('latin1', at + 4, at + 8), start: at + 8, end: at + size };
-    at += size;
   }
 }
 

@@ -5,8 +5,6 @@ import { declaredNclx, type HeifColours } from './heif-colours.js';
 import type { HeifTask, HeifWarmTask } from './heif-worker.js';
 import { lazyWorker, type WorkerState } from './worker-pool.js';
 
-export type { HeifColours };
-
 /** Decoded pixels: RGB or RGBA, 8 bits per channel, the HEIF container's rotation and mirroring applied. */
 export interface DecodedHeif {
   width: number;
@@ -61,12 +59,11 @@ const HEADER_KEPT_BYTES = 1024 * 1024;
  */
 export async function declaredHeifHeader(input: Buffer | string): Promise<HeifHeader> {
   const parser = new MiafHeaderParser();
-  let head = Buffer.isBuffer(input) ? input : Buffer.alloc(0);
+  const kept: Buffer[] = [];
   let sizes: HeifHeader['sizes'];
   try {
     if (Buffer.isBuffer(input)) parser.push(input);
     else {
-      const kept: Buffer[] = [];
       let keptBytes = 0;
       for await (const chunk of createReadStream(input, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
         if (keptBytes < HEADER_KEPT_BYTES) {
@@ -77,7 +74,6 @@ export async function declaredHeifHeader(input: Buffer | string): Promise<HeifHe
         // Done, failed, or past `meta` (what it reads next, the EXIF orientation, is not needed).
         if (parser.getStatus() !== 0 || parser.getResult()) break;
       }
-      head = Buffer.concat(kept);
     }
     const found = parser.getResult();
     sizes = found && (found.variants ?? [{ width: found.width, height: found.height }]);
@@ -85,7 +81,7 @@ export async function declaredHeifHeader(input: Buffer | string): Promise<HeifHe
     // Unreadable: the decoders, which read it next, say why.
     sizes = undefined;
   }
-  return { sizes, colours: declaredNclx(head) };
+  return { sizes, colours: declaredNclx(Buffer.isBuffer(input) ? input : Buffer.concat(kept)) };
 }
 
 export class HeifDecodeError extends Error {

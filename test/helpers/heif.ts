@@ -140,20 +140,26 @@ export interface Nclx {
 /** Display P3 as an `nclx` box declares it, with the BT.601 matrix sharp's and heif-enc's encoders use. */
 export const DISPLAY_P3_NCLX: Nclx = { primaries: 12, transfer: 13, matrix: 6 };
 
-/**
- * Adds an `nclx` colour box to the primary image of a HEIF file with none (heif-enc's HEIC, sharp's
- * AVIF), as Android phones declare their photos' colours instead of by an ICC profile; `onTile`:
- * to the tile of a grid HEIC instead (heif-enc writes an image with an odd side as a grid of one
- * tile, cropped), the grid item itself declaring nothing.
- */
-export function withNclx(heif: Buffer, { primaries, transfer, matrix }: Nclx, { onTile = false } = {}): Buffer {
+/** An `nclx` colour box (`colr`) declaring these code points, full range, as phones and sharp encode. */
+export function nclxBox({ primaries, transfer, matrix }: Nclx): Buffer {
   const colr = Buffer.alloc(19);
   colr.writeUInt32BE(19, 0);
   colr.write('colrnclx', 4, 'latin1');
   colr.writeUInt16BE(primaries, 12);
   colr.writeUInt16BE(transfer, 14);
   colr.writeUInt16BE(matrix, 16);
-  colr[18] = 0x80; // full range, as phones and sharp encode
+  colr[18] = 0x80;
+  return colr;
+}
+
+/**
+ * Adds an `nclx` colour box to the primary image of a HEIF file with none (heif-enc's HEIC, sharp's
+ * AVIF), as Android phones declare their photos' colours instead of by an ICC profile; `onTile`:
+ * to the tile of a grid HEIC instead (heif-enc writes an image with an odd side as a grid of one
+ * tile, cropped), the grid item itself declaring nothing.
+ */
+export function withNclx(heif: Buffer, nclx: Nclx, { onTile = false } = {}): Buffer {
+  const colr = nclxBox(nclx);
   if (!onTile) return withProperty(heif, colr, false);
   const meta = metaOf(heif);
   const tile = hevcImageId(heif, meta, 0);

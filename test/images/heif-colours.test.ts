@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { declaredNclx } from '../../src/images/heif-colours.js';
 import { declaredHeifHeader } from '../../src/images/heif.js';
-import { DISPLAY_P3_NCLX, heicFrom, heifEncAvailable, withNclx } from '../helpers/heif.js';
+import { DISPLAY_P3_NCLX, heicFrom, heifEncAvailable, nclxBox, withNclx } from '../helpers/heif.js';
 import { displayP3Patches, jpeg } from '../helpers/images.js';
 
 const hasHeifEnc = await heifEncAvailable();
@@ -25,7 +25,7 @@ const uints = (bytes: 1 | 2 | 4, ...values: number[]) => {
   return out;
 };
 const versionAndFlags = (version: number, flags = 0) => uints(4, version * 2 ** 24 + flags);
-const nclx = (primaries: number, transfer: number) => box('colr', Buffer.from('nclx'), uints(2, primaries, transfer, 6), uints(1, 0x80));
+const nclx = (primaries: number, transfer: number) => nclxBox({ primaries, transfer, matrix: 6 });
 const iccProfile = box('colr', Buffer.from('prof'), Buffer.alloc(32, 7));
 const ispe = box('ispe', versionAndFlags(0), uints(4, 64, 48));
 
