@@ -99,6 +99,11 @@ describe.skipIf(postgres.skipReason)('several instances on one database and one 
       }),
     );
     expect(results.filter((s) => s !== 200)).toEqual([]);
+    // A replaced picture is deleted after its answer is written (its queue row was committed with
+    // the change, and goes once the files are gone): the bucket is read once the queue is empty,
+    // not while the last deletions are under way.
+    const queued = async () => (await handle.db.selectFrom('pending_deletions').select('name').execute()).length;
+    await expect.poll(queued, { timeout: 30_000, interval: 100 }).toBe(0);
 
     const stored: string[] = [];
     for (const folder of MEDIA_FOLDER_LIST) for await (const o of storage.list(folder)) stored.push(o.name);
