@@ -3,10 +3,15 @@ import type { BaseLogger } from 'pino';
 /** What services and jobs log through: the app's pino logger (or the CLI's), never a request's. */
 export type Log = Pick<BaseLogger, 'debug' | 'info' | 'warn' | 'error'>;
 
+/** The listener Node adds at start-up to print warnings; absent when started with `--no-warnings`. */
+const NODE_PRINTER = 'onWarning';
+
 /**
  * Process warnings (a deprecation, a library's notice: the AWS SDK's about Node 20 when S3 storage
  * starts) as JSON log lines at `warn`, instead of Node's plain-text lines on stderr between them.
- * Those emitted before the logger exists (while the app is built) wait for it.
+ * Those emitted before the logger exists (while the app is built) wait for it. Only Node's own
+ * printer is replaced: other listeners (a monitoring agent's) stay, and a process started with
+ * `--no-warnings` logs none.
  */
 export function processWarningsToLog(): { logTo(log: Log): void } {
   const waiting: Error[] = [];
@@ -16,9 +21,9 @@ export function processWarningsToLog(): { logTo(log: Log): void } {
       { warning: { name: warning.name, code: (warning as NodeJS.ErrnoException).code, message: warning.message } },
       'process warning',
     );
-  // Node's own listener is what prints them.
-  process.removeAllListeners('warning');
-  process.on('warning', (warning) => (log ? write(log, warning) : waiting.push(warning)));
+  const printers = process.listeners('warning').filter((listener) => listener.name === NODE_PRINTER);
+  for (const printer of printers) process.removeListener('warning', printer);
+  if (printers.length > 0) process.on('warning', (warning) => (log ? write(log, warning) : waiting.push(warning)));
   return {
     logTo(to) {
       log = to;
