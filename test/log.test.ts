@@ -51,6 +51,26 @@ describe('process warnings as log lines', () => {
     ]);
   });
 
+  it("leaves out what --disable-warning names, by code or by name, as Node's printer does", async () => {
+    process.on('warning', function onWarning() {});
+    const { log, warned } = recordingLog();
+    vi.stubEnv('NODE_OPTIONS', '--max-semi-space-size=16 --disable-warning=CASTFOLIO_TEST --disable-warning ExperimentalWarning');
+    try {
+      processWarningsToLog().logTo(log);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    await warn('left out by its code');
+    const experimental = once(process, 'warning');
+    process.emitWarning('left out by its name', 'ExperimentalWarning');
+    await experimental;
+    const kept = once(process, 'warning');
+    process.emitWarning('logged', { code: 'CASTFOLIO_OTHER' });
+    await kept;
+
+    expect(warned).toEqual([[{ warning: { name: 'Warning', code: 'CASTFOLIO_OTHER', message: 'logged' } }, 'process warning']]);
+  });
+
   it('logs none when Node prints none (--no-warnings)', async () => {
     const agentSaw: string[] = [];
     process.on('warning', (warning) => agentSaw.push(warning.message));
