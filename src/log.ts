@@ -40,9 +40,12 @@ export function processWarningsToLog(): { logTo(log: Log): void } {
   };
 }
 
-/** The warning names and codes given to --disable-warning, on the command line or in NODE_OPTIONS. */
+/**
+ * The warning names and codes given to --disable-warning, on the command line or in NODE_OPTIONS
+ * (whose values Node also takes in double quotes; names and codes hold no spaces).
+ */
 function disabledWarnings(): Set<string> {
-  const args = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const args = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/).map((arg) => arg.replaceAll('"', ''))];
   const disabled = new Set<string>();
   args.forEach((arg, i) => {
     if (arg.startsWith('--disable-warning=')) disabled.add(arg.slice('--disable-warning='.length));

@@ -54,7 +54,7 @@ describe('process warnings as log lines', () => {
   it("leaves out what --disable-warning names, by code or by name, as Node's printer does", async () => {
     process.on('warning', function onWarning() {});
     const { log, warned } = recordingLog();
-    vi.stubEnv('NODE_OPTIONS', '--max-semi-space-size=16 --disable-warning=CASTFOLIO_TEST --disable-warning ExperimentalWarning');
+    vi.stubEnv('NODE_OPTIONS', '--max-semi-space-size=16 --disable-warning="CASTFOLIO_TEST" --disable-warning ExperimentalWarning');
     try {
       processWarningsToLog().logTo(log);
     } finally {
