@@ -24,9 +24,11 @@ describe('process warnings as log lines', () => {
     for (const listener of saved) process.on('warning', listener);
   });
 
-  const warn = async (message: string) => {
+  /** Emits a warning (with the code CASTFOLIO_TEST unless told otherwise) and waits until it is delivered. */
+  const warn = async (message: string, how: string | { code: string } = { code: 'CASTFOLIO_TEST' }) => {
     const emitted = once(process, 'warning');
-    process.emitWarning(message, { code: 'CASTFOLIO_TEST' });
+    if (typeof how === 'string') process.emitWarning(message, how);
+    else process.emitWarning(message, how);
     await emitted;
   };
 
@@ -61,12 +63,8 @@ describe('process warnings as log lines', () => {
       vi.unstubAllEnvs();
     }
     await warn('left out by its code');
-    const experimental = once(process, 'warning');
-    process.emitWarning('left out by its name', 'ExperimentalWarning');
-    await experimental;
-    const kept = once(process, 'warning');
-    process.emitWarning('logged', { code: 'CASTFOLIO_OTHER' });
-    await kept;
+    await warn('left out by its name', 'ExperimentalWarning');
+    await warn('logged', { code: 'CASTFOLIO_OTHER' });
 
     expect(warned).toEqual([[{ warning: { name: 'Warning', code: 'CASTFOLIO_OTHER', message: 'logged' } }, 'process warning']]);
   });
