@@ -65,7 +65,7 @@ export async function serve(config: Config, shutdownTimeoutMs: number): Promise<
       ? checkFaceModels().catch((error: unknown) => app.log.warn({ err: error }, 'the face check could not load; uploads will skip it'))
       : Promise.resolve();
   // Then the garbage and the young generation start-up left behind go back to the system: on Node
-  // 24, 50 MB of a server's 210 MB at rest (see README, Performance).
+  // 24, 50 MB of a server's 210 MB at rest (see docs/performance.md, Memory).
   await checked;
   const before = { rss: process.memoryUsage.rss(), at: performance.now() };
   giveBackMemory();

@@ -60,7 +60,7 @@ async function detectorCopy(pixels: Rgb): Promise<Rgb> {
  * check. In a task's message they were cloned twice, into the message and out of it in the thread,
  * each time into fresh memory (glibc maps every buffer over `MALLOC_MMAP_THRESHOLD_` afresh, and
  * the first touch of each 4 KB page is a fault): cloning 1.2 MB took 4–6 ms of the server's thread
- * here, and as much again in the check's (the README's memory notes have the whole measure). One
+ * here, and as much again in the check's (docs/performance.md has the whole measure). One
  * block holds the largest analysis copy and detector copy; up to SHARED_KEPT are kept (a picture
  * slot's check each, at the default IMAGE_CONCURRENCY on 2 cores), and let go after a minute
  * without checks, as the thread is.

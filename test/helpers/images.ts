@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { sanitiseImage, type ImageLimits, type ImageOutputs, type SanitisedImage } from '../../src/images/sanitise.js';
 import { ImageWork } from '../../src/images/work.js';
 
@@ -110,22 +110,34 @@ export const BAD_FILES: Record<string, () => Promise<Buffer> | Buffer> = {
 /** A responsive variant's stored name (…_<set>-avatar-192.webp), as opposed to a master's. */
 export const isVariantName = (name: string): boolean => /_[A-Za-z0-9_-]{22}-(avatar|card)-\d+\.(webp|avif)$/.test(name);
 
-/** A photo-like picture: smooth light, a textured subject and sensor noise (not pure noise, which no camera makes). */
-export function cameraLikeJpeg(width: number, height: number): Promise<Buffer> {
-  const pixels = Buffer.alloc(width * height * 3);
+/**
+ * A photo-like picture as raw pixels: smooth light, a textured subject and sensor noise (not pure
+ * noise, which no camera makes); grey with one channel, fading to half transparent with four.
+ * `random` makes the noise: a seeded one gives the same picture every run.
+ */
+export function cameraLike(
+  width: number,
+  height: number,
+  { channels = 3, random = Math.random }: { channels?: 1 | 3 | 4; random?: () => number } = {},
+): Sharp {
+  const pixels = Buffer.alloc(width * height * channels);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3;
+      const i = (y * width + x) * channels;
       const texture = 40 * Math.sin(x / 23) * Math.cos(y / 31);
-      const noise = (Math.random() - 0.5) * 24;
+      const noise = (random() - 0.5) * 24;
       pixels[i] = Math.max(0, Math.min(255, (x * 180) / width + 40 + texture + noise));
+      if (channels === 1) continue;
       pixels[i + 1] = Math.max(0, Math.min(255, (y * 160) / height + 50 + texture / 2 + noise));
       pixels[i + 2] = Math.max(0, Math.min(255, 120 + texture + noise));
+      if (channels === 4) pixels[i + 3] = 255 - (y * 128) / height;
     }
   }
-  return sharp(pixels, { raw: { width, height, channels: 3 } })
-    .jpeg({ quality: 90 })
-    .toBuffer();
+  return sharp(pixels, { raw: { width, height, channels } });
+}
+
+export function cameraLikeJpeg(width: number, height: number): Promise<Buffer> {
+  return cameraLike(width, height).jpeg({ quality: 90 }).toBuffer();
 }
 
 /** The one-face fixture: a public-domain NASA portrait (test/fixtures/faces/SOURCES.md). */

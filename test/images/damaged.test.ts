@@ -6,18 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeHeifPool } from '../../src/images/heif.js';
 import { InvalidImageError, type SanitisedImage } from '../../src/images/sanitise.js';
 import { heicFrom, heifEncAvailable } from '../helpers/heif.js';
-import { animatedGif, processed } from '../helpers/images.js';
+import { animatedGif, cameraLike, processed } from '../helpers/images.js';
 import { inTempDir } from '../helpers/tempdir.js';
 
 const hasHeifEnc = await heifEncAvailable();
 
 afterAll(() => closeHeifPool());
 
-/** A textured picture (smooth waves and a fine pattern), as raw pixels ready for any encoder. */
+/** A photo-like picture whose noise is the same every run, so a failing case is found again. */
 function textured(width: number, height: number, channels: 1 | 3 | 4) {
-  const data = Buffer.alloc(width * height * channels);
-  for (let i = 0; i < data.length; i++) data[i] = (Math.sin(i / 97) * 110 + 128 + (i % 13) * 4) & 0xff;
-  return sharp(data, { raw: { width, height, channels } });
+  let seed = width * height * channels;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  return cameraLike(width, height, { channels, random });
 }
 
 /** One file of every kind an upload may be: the formats, their variants (progressive, palette, 16-bit, CMYK, animated) and EXIF orientation. */
