@@ -1,3 +1,5 @@
+import { boxesIn, firstOfEach, primaryItem, Reader, Truncated, type Box } from './isobmff.js';
+
 /**
  * The colours a HEIF or AVIF file's primary image declares in an `nclx` colour box (ITU-T H.273
  * code points), where it declares them so rather than by an ICC profile.
@@ -5,70 +7,6 @@
 export interface HeifColours {
   primaries: number;
   transfer: number;
-}
-
-/** A box's type and where its payload lies in the buffer (after its 8-byte header). */
-interface Box {
-  type: string;
-  start: number;
-  end: number;
-}
-
-class Truncated extends Error {}
-
-/**
- * The boxes between `start` and `end`, one at a time; 64-bit sizes (size 1) are not a layout this
- * reads. A box running past `end` is damage, except at the top of a file's start as far as a
- * stream read it (`cutShort: 'ends the walk'`), where it is the box the read stopped in.
- */
-function* boxesIn(data: Buffer, start: number, end: number, cutShort: 'is damage' | 'ends the walk' = 'is damage'): Generator<Box> {
-  for (let at = start; at + 8 <= end;) {
-    const size = data.readUInt32BE(at);
-    const boxEnd = size === 0 ? end : at + size;
-    if (size !== 0 && size < 8) throw new Truncated();
-    if (boxEnd > end) {
-      if (cutShort === 'ends the walk') return;
-      throw new Truncated();
-    }
-    yield { type: data.toString('latin1', at + 4, at + 8), start: at + 8, end: boxEnd };
-    at = boxEnd;
-  }
-}
-
-/** The first box of each type asked for, in one walk of `boxes`. */
-function firstOfEach(boxes: Iterable<Box>, types: readonly string[]): Map<string, Box> {
-  const found = new Map<string, Box>();
-  for (const box of boxes) {
-    if (types.includes(box.type) && !found.has(box.type)) found.set(box.type, box);
-    if (found.size === types.length) break;
-  }
-  return found;
-}
-
-/** Reads big-endian integers of a box, never past its end. */
-class Reader {
-  constructor(
-    private readonly data: Buffer,
-    private at: number,
-    private readonly end: number,
-  ) {}
-
-  skip(bytes: number): void {
-    if (this.at + bytes > this.end) throw new Truncated();
-    this.at += bytes;
-  }
-
-  uint(bytes: 1 | 2 | 4): number {
-    const at = this.at;
-    this.skip(bytes);
-    return this.data.readUIntBE(at, bytes);
-  }
-
-  /** A full box's version (its flags follow in the same four bytes). */
-  versionAndFlags(): { version: number; flags: number } {
-    const word = this.uint(4);
-    return { version: word >>> 24, flags: word & 0xffffff };
-  }
 }
 
 /**
@@ -97,12 +35,6 @@ export function declaredNclx(head: Buffer): HeifColours | null {
     if (error instanceof Truncated || error instanceof RangeError) return null;
     throw error;
   }
-}
-
-function primaryItem(data: Buffer, pitm: Box | undefined): number | undefined {
-  if (!pitm) return undefined;
-  const read = new Reader(data, pitm.start, pitm.end);
-  return read.versionAndFlags().version === 0 ? read.uint(2) : read.uint(4);
 }
 
 /** An index into ipco is at most 15 bits: no property past this one can be associated. */

@@ -12,16 +12,24 @@ interface Plane {
   stride: number;
   data: Uint8Array;
 }
-interface HeifImage {
-  handle: unknown;
-  get_width(): number;
-  get_height(): number;
-  free(): void;
-}
 /** The parts of libheif-js's WebAssembly module used here (it ships no types for its module object). */
+/** A libheif context as libheif-js's bindings hand it out: `$$.ptr` is its address in the module's memory. */
+interface HeifContext {
+  $$?: { ptr?: unknown };
+}
 interface Libheif {
   ready: Promise<void>;
-  HeifDecoder: new () => { decode(bytes: Uint8Array): HeifImage[]; decoder: { delete(): void } | null };
+  heif_context_alloc(): HeifContext | null;
+  heif_context_free(context: HeifContext): void;
+  heif_context_read_from_memory(context: HeifContext, bytes: Uint8Array): { code: unknown; message?: string };
+  /** libheif's C function, which takes the context's address. */
+  _heif_context_set_maximum_image_size_limit(context: number, maximumWidth: number): void;
+  heif_js_context_get_list_of_top_level_image_IDs(context: HeifContext): number[] & { code?: unknown };
+  heif_js_context_get_image_handle(context: HeifContext, id: number): unknown;
+  heif_image_handle_get_width(handle: unknown): number;
+  heif_image_handle_get_height(handle: unknown): number;
+  heif_image_handle_release(handle: unknown): void;
+  heif_error_code: { heif_error_Ok: unknown };
   heif_js_decode_image2(
     handle: unknown,
     colorspace: number,
@@ -82,20 +90,52 @@ export default async function decodeHeif(task: HeifTask | HeifWarmTask) {
   }
 }
 
+/**
+ * libheif with the upload's pixel limit as its own: no image it makes, whatever the file declares
+ * (a grid's or an overlay's canvas, which it allocates before comparing it with the image's
+ * declared size), may be larger. Its limit is a side's square, so the side is rounded up: at most
+ * a row's worth of pixels over the limit, which the header check before it holds exactly.
+ */
+function openFile(bytes: Uint8Array, maxPixels: number): HeifContext {
+  const context = libheif.heif_context_alloc();
+  if (!context) throw new Error('no HEIF context');
+  const address = context.$$?.ptr;
+  if (typeof address !== 'number') {
+    libheif.heif_context_free(context);
+    throw new Error('libheif-js no longer gives the context’s address: its image size limit cannot be set');
+  }
+  libheif._heif_context_set_maximum_image_size_limit(address, Math.ceil(Math.sqrt(maxPixels)));
+  const read = libheif.heif_context_read_from_memory(context, bytes);
+  if (read.code !== libheif.heif_error_code.heif_error_Ok) {
+    libheif.heif_context_free(context);
+    throw new Error(`libheif: ${read.message ?? 'the file cannot be read'}`);
+  }
+  return context;
+}
+
 function decode(task: HeifTask) {
-  const decoder = new libheif.HeifDecoder();
-  const images = decoder.decode(task.bytes);
+  const { maxPixels, alpha } = task;
+  const context = openFile(task.bytes, maxPixels);
+  const handles: unknown[] = [];
   try {
+    const ids = libheif.heif_js_context_get_list_of_top_level_image_IDs(context);
+    if (!Array.isArray(ids) || ids.code) throw new Error('no images in the file');
+    for (const id of ids) {
+      const handle = libheif.heif_js_context_get_image_handle(context, id);
+      // Not a handle but libheif's error: said, for the log, should the file show nothing else.
+      if (isHandle(handle)) handles.push(handle);
+      else note('Could not get image data for id', id, handle);
+    }
     // The picture a HEIF file shows is its primary item, which need not be its first image.
-    const primary = images.find((image) => libheif.heif_image_handle_is_primary_image(image.handle) === 1);
+    const primary = handles.find((handle) => libheif.heif_image_handle_is_primary_image(handle) === 1);
     if (!primary) throw new Error('no primary image in the file');
-    const { maxPixels, alpha } = task;
+    const width = libheif.heif_image_handle_get_width(primary);
+    const height = libheif.heif_image_handle_get_height(primary);
     // The caller checked the primary image's size from the header; the one decoded here is checked too
     // (a handle's size is its decoded size, rotation and cropping applied), before any pixel is decoded.
-    if (primary.get_width() * primary.get_height() > maxPixels)
-      throw new Error(`image of ${primary.get_width()}x${primary.get_height()} is over the pixel limit`);
+    if (width * height > maxPixels) throw new Error(`image of ${width}x${height} is over the pixel limit`);
     const chroma = alpha ? libheif.heif_chroma.heif_chroma_interleaved_RGBA : libheif.heif_chroma.heif_chroma_interleaved_RGB;
-    const decoded = libheif.heif_js_decode_image2(primary.handle, libheif.heif_colorspace.heif_colorspace_RGB, chroma);
+    const decoded = libheif.heif_js_decode_image2(primary, libheif.heif_colorspace.heif_colorspace_RGB, chroma);
     if (!decoded || decoded.code) throw new Error(decoded?.message ? `libheif: ${decoded.message}` : 'HEIF decoding failed');
     try {
       const plane = decoded.channels.find((channel) => channel.id === libheif.heif_channel.heif_channel_interleaved);
@@ -111,7 +151,10 @@ function decode(task: HeifTask) {
       libheif.heif_image_release(decoded.image);
     }
   } finally {
-    for (const image of images) image.free();
-    decoder.decoder?.delete();
+    for (const handle of handles) libheif.heif_image_handle_release(handle);
+    libheif.heif_context_free(context);
   }
 }
+
+/** A handle, not the `{code, message}` libheif-js gives for an image it cannot open. */
+const isHandle = (handle: unknown): boolean => typeof handle === 'object' && handle !== null && !('code' in handle);

@@ -1,7 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { canvasOf, derivedImagesIn, DESCRIPTION_BYTES } from './heif-canvas.js';
 import { declaredNclx, type HeifColours } from './heif-colours.js';
+import { Truncated } from './isobmff.js';
 import type { HeifTask, HeifWarmTask } from './heif-worker.js';
 import { lazyWorker, type WorkerState } from './worker-pool.js';
 
@@ -36,10 +38,12 @@ const { Parser: MiafHeaderParser } = createRequire(import.meta.url)('probe-image
 
 /** What a HEIF or AVIF file's header declares: see declaredHeifHeader. */
 export interface HeifHeader {
-  /** Every image's size; undefined when the header is not in the layout the reader follows. */
+  /** Every image's size and every grid's or overlay's canvas; undefined when the header is not in the layout the reader follows. */
   sizes: { width: number; height: number }[] | undefined;
   /** The primary image's `nclx` colours (declaredNclx), or null. */
   colours: HeifColours | null;
+  /** A grid or overlay is declared whose canvas cannot be read: no decoder may be given the file. */
+  damaged: boolean;
 }
 
 /** How much of a file's start is kept for the colour read: `meta` is a few kB (an ICC profile at most). */
@@ -50,7 +54,8 @@ const HEADER_KEPT_BYTES = 1024 * 1024;
  * The sizes of all its images (the `ispe` property of each: the primary image, its tiles,
  * thumbnails, auxiliary images): libvips reads only the primary image's, and one whose side is over
  * what it can hold (100 million pixels) it reads as 1 pixel wide, with a GLib warning on the
- * process's stderr. Undefined when the header is not in the layout this reader follows (`meta`
+ * process's stderr. The canvas of each grid and overlay (heif-canvas.ts), which the decoders
+ * allocate whatever its `ispe` says; `damaged` when one is declared and its canvas cannot be read. Undefined when the header is not in the layout this reader follows (`meta`
  * before `mdat`, 32-bit box sizes, at most 100 sizes): every phone and encoder writes that layout;
  * for any other the decoders' own limits apply (and say why a file cannot be read). And the
  * primary image's `nclx` colours, which neither decoder applies: read here rather than by libheif
@@ -81,7 +86,47 @@ export async function declaredHeifHeader(input: Buffer | string): Promise<HeifHe
     // Unreadable: the decoders, which read it next, say why.
     sizes = undefined;
   }
-  return { sizes, colours: declaredNclx(Buffer.isBuffer(input) ? input : Buffer.concat(kept)) };
+  let head = Buffer.isBuffer(input) ? input : Buffer.concat(kept);
+  try {
+    let derived = derivedImagesIn(head, Buffer.isBuffer(input));
+    // `meta` past the start kept (after a large `mdat`): the whole file, which the upload limit bounds.
+    if (derived === undefined && !Buffer.isBuffer(input)) derived = derivedImagesIn((head = await readFile(input)), true);
+    const canvases = await Promise.all(
+      (derived ?? []).map(async (image) => canvasOf(image.type, image.bytes ?? (await bytesAt(input, head, image.extents)))),
+    );
+    if (canvases.length > 0) sizes = [...(sizes ?? []), ...canvases];
+  } catch (error) {
+    if (!(error instanceof Truncated || error instanceof RangeError)) throw error;
+    return { sizes, colours: null, damaged: true };
+  }
+  return { sizes, colours: declaredNclx(head), damaged: false };
+}
+
+/** The first DESCRIPTION_BYTES of `extents` of the file, from `head` (its start) where it holds them. */
+async function bytesAt(input: Buffer | string, head: Buffer, extents: { offset: number; length: number }[]): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let wanted = DESCRIPTION_BYTES;
+  for (const { offset, length } of extents) {
+    if (wanted <= 0) break;
+    const take = Math.min(length === 0 ? wanted : length, wanted);
+    const part =
+      offset + take <= head.length || Buffer.isBuffer(input) ? head.subarray(offset, offset + take) : await readAt(input, offset, take);
+    if (part.length < take) throw new Truncated();
+    parts.push(part);
+    wanted -= take;
+  }
+  return Buffer.concat(parts);
+}
+
+async function readAt(file: string, offset: number, length: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, offset);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
 
 export class HeifDecodeError extends Error {

@@ -176,8 +176,9 @@ export async function sanitiseImage(
 
   const tooLarge = (width: number, height: number) =>
     new InvalidImageError(`Image is ${width}×${height} pixels; the limit is ${megapixels(limits.maxPixels)} megapixels.`);
-  // Every image a HEIF or AVIF declares, before libvips reads the primary one's size, and the colours it declares (see declaredHeifHeader).
+  // Every image and canvas a HEIF or AVIF declares, before libvips reads the primary one's size, and the colours it declares (see declaredHeifHeader).
   const heifHeader = sniffed === 'avif' || sniffed === 'heif' ? await declaredHeifHeader(input) : undefined;
+  if (heifHeader?.damaged) throw new InvalidImageError();
   const [largest] = (heifHeader?.sizes ?? []).sort((a, b) => b.width * b.height - a.width * a.height);
   if (largest && largest.width * largest.height > limits.maxPixels) throw tooLarge(largest.width, largest.height);
 

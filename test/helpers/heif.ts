@@ -251,3 +251,166 @@ function withProperty(heif: Buffer, property: Buffer, essential: boolean, item?:
   }
   return out;
 }
+
+/** A coded image taken out of a single-image HEIF file (heif-enc's HEIC, sharp's AVIF): its codec box and data. */
+interface CodedImage {
+  codec: 'hvc1' | 'av01';
+  config: Buffer;
+  data: Buffer;
+}
+
+function codedImageOf(heif: Buffer): CodedImage {
+  const meta = metaOf(heif);
+  const ipco = child(heif, child(heif, meta, 'iprp', true), 'ipco');
+  const config = boxesIn(heif, ipco.start + 8, ipco.end).find((box) => box.type === 'hvcC' || box.type === 'av1C');
+  if (!config) throw new Error('no hvcC or av1C box');
+  // iloc: version, flags, then the field sizes; heif-enc and sharp write one item with one or more extents.
+  const iloc = child(heif, meta, 'iloc', true);
+  const version = heif[iloc.start + 8]!;
+  const [offsetSize, lengthSize] = [heif[iloc.start + 12]! >> 4, heif[iloc.start + 12]! & 15];
+  const [baseSize, indexSize] = [heif[iloc.start + 13]! >> 4, version >= 1 ? heif[iloc.start + 13]! & 15 : 0];
+  let at = iloc.start + 14;
+  if (heif.readUInt16BE(at) !== 1) throw new Error('expected one item');
+  at += 2 + 2 + (version >= 1 ? 2 : 0) + 2;
+  const base = readUInt(heif, at, baseSize);
+  at += baseSize;
+  const parts: Buffer[] = [];
+  for (let extents = heif.readUInt16BE((at += 2) - 2); extents > 0; extents--) {
+    at += indexSize;
+    const offset = readUInt(heif, at, offsetSize);
+    const length = readUInt(heif, (at += offsetSize), lengthSize);
+    at += lengthSize;
+    parts.push(heif.subarray(base + offset, base + offset + length));
+  }
+  return { codec: config.type === 'hvcC' ? 'hvc1' : 'av01', config: heif.subarray(config.start, config.end), data: Buffer.concat(parts) };
+}
+
+const makeBox = (type: string, ...parts: Buffer[]) => {
+  const body = Buffer.concat(parts);
+  const header = Buffer.alloc(8);
+  header.writeUInt32BE(8 + body.length, 0);
+  header.write(type, 4, 'latin1');
+  return Buffer.concat([header, body]);
+};
+const fullBox = (type: string, version: number, flags: number, ...parts: Buffer[]) =>
+  makeBox(type, uint(4, version * 2 ** 24 + flags), ...parts);
+const uint = (bytes: 1 | 2 | 4, ...values: number[]) => {
+  const out = Buffer.alloc(bytes * values.length);
+  values.forEach((value, i) => out.writeUIntBE(value, i * bytes, bytes));
+  return out;
+};
+
+export interface DerivedHeifOptions {
+  /** `grid`: tiles in rows (an iPhone's photo); `iovl`: images laid on a canvas at `offsets`. */
+  kind: 'grid' | 'iovl';
+  /** Single-image HEIF files of one codec and one size (heif-enc's HEIC or sharp's AVIF), in row order for a grid. */
+  images: Buffer[];
+  columns?: number;
+  /** The canvas the description declares. */
+  width: number;
+  height: number;
+  /** The grid's or overlay's own `ispe`: the canvas, unless a file says otherwise. */
+  declared?: { width: number; height: number };
+  /** Where each image lies on an overlay's canvas (default: all at 0, 0). */
+  offsets?: [x: number, y: number][];
+  /** The description in `mdat` rather than in `meta`'s `idat` (libheif's and Apple's place). */
+  descriptionInMdat?: boolean;
+  /** What `iloc` says the description's length is, when not its real one (a damaged file). */
+  descriptionLength?: number;
+  /** `meta` at the file's end, after a filler box of this many bytes and `mdat` (a layout HEIF allows and phones do not write). */
+  metaLastAfter?: number;
+}
+
+/**
+ * A HEIF file whose primary image is a grid or an overlay of `images`, as phones write them: the
+ * derived image first, its inputs hidden items referenced by `dimg`, one shared codec box, the
+ * description (rows and columns or canvas fill, and the output size) in `idat` or in `mdat`.
+ */
+export function derivedHeif(options: DerivedHeifOptions): Buffer {
+  const { kind, width, height, declared = { width, height } } = options;
+  const images = options.images.map(codedImageOf);
+  const first = images[0]!;
+  const tileSize = ((): [number, number] => {
+    const meta = metaOf(options.images[0]!);
+    const ipco = child(options.images[0]!, child(options.images[0]!, meta, 'iprp', true), 'ipco');
+    const found = boxesIn(options.images[0]!, ipco.start + 8, ipco.end).find((box) => box.type === 'ispe')!;
+    return [options.images[0]!.readUInt32BE(found.start + 12), options.images[0]!.readUInt32BE(found.start + 16)];
+  })();
+  const columns = options.columns ?? images.length;
+  const rows = Math.ceil(images.length / columns);
+  const wide = width > 0xffff || height > 0xffff;
+  const size = wide ? uint(4, width, height) : uint(2, width, height);
+  const description =
+    kind === 'grid'
+      ? Buffer.concat([uint(1, 0, wide ? 1 : 0, rows - 1, columns - 1), size])
+      : Buffer.concat([
+          uint(1, 0, wide ? 1 : 0),
+          uint(2, 0, 0, 0, 0xffff),
+          size,
+          ...images.map((_, i) => (wide ? uint(4, ...(options.offsets?.[i] ?? [0, 0])) : uint(2, ...(options.offsets?.[i] ?? [0, 0])))),
+        ]);
+  const derivedId = 1;
+  const ids = images.map((_, i) => 2 + i);
+  const infe = (id: number, type: string, hidden: boolean) =>
+    fullBox('infe', 2, hidden ? 1 : 0, uint(2, id, 0), Buffer.from(type, 'latin1'), Buffer.from([0]));
+  const iinf = fullBox(
+    'iinf',
+    0,
+    0,
+    uint(2, 1 + images.length),
+    infe(derivedId, kind, false),
+    ...ids.map((id) => infe(id, first.codec, true)),
+  );
+  const iref = fullBox('iref', 0, 0, makeBox('dimg', uint(2, derivedId, images.length, ...ids)));
+  const ispe = (w: number, h: number) => fullBox('ispe', 0, 0, uint(4, w, h));
+  // Properties: 1 the codec box, 2 the inputs' size, 3 the derived image's.
+  const ipco = makeBox('ipco', first.config, ispe(...tileSize), ispe(declared.width, declared.height));
+  const ipma = fullBox(
+    'ipma',
+    0,
+    0,
+    uint(4, 1 + images.length),
+    Buffer.concat([uint(2, derivedId), uint(1, 1, 3)]),
+    ...ids.map((id) => Buffer.concat([uint(2, id), uint(1, 2, 0x81, 2)])),
+  );
+  const inMdat = options.descriptionInMdat === true;
+  const ftyp =
+    first.codec === 'av01'
+      ? makeBox('ftyp', Buffer.from('avif', 'latin1'), uint(4, 0), Buffer.from('mif1avifmiaf', 'latin1'))
+      : makeBox('ftyp', Buffer.from('heic', 'latin1'), uint(4, 0), Buffer.from('mif1heic', 'latin1'));
+  const payloads = inMdat ? [description, ...images.map((image) => image.data)] : images.map((image) => image.data);
+  const leading = options.metaLastAfter ? makeBox('free', Buffer.alloc(options.metaLastAfter)) : Buffer.alloc(0);
+  const metaWith = (offsets: number[]) => {
+    const entry = (id: number, method: number, offset: number, length: number) =>
+      Buffer.concat([uint(2, id, method, 0, 1), uint(4, offset, length)]);
+    const iloc = fullBox(
+      'iloc',
+      1,
+      0,
+      uint(1, 0x44, 0),
+      uint(2, 1 + images.length),
+      entry(derivedId, inMdat ? 0 : 1, inMdat ? offsets[0]! : 0, options.descriptionLength ?? description.length),
+      ...images.map((image, i) => entry(ids[i]!, 0, offsets[inMdat ? i + 1 : i]!, image.data.length)),
+    );
+    const hdlr = fullBox('hdlr', 0, 0, uint(4, 0), Buffer.from('pict', 'latin1'), uint(4, 0, 0, 0), Buffer.from([0]));
+    return fullBox(
+      'meta',
+      0,
+      0,
+      hdlr,
+      fullBox('pitm', 0, 0, uint(2, derivedId)),
+      iloc,
+      iinf,
+      iref,
+      makeBox('iprp', ipco, ipma),
+      ...(inMdat ? [] : [makeBox('idat', description)]),
+    );
+  };
+  const mdat = makeBox('mdat', ...payloads);
+  const metaLength = metaWith(payloads.map(() => 0)).length;
+  // The payloads' offsets in the file: mdat after meta, or before it (after ftyp and a filler box).
+  let at = ftyp.length + leading.length + (options.metaLastAfter ? 0 : metaLength) + 8;
+  const offsets = payloads.map((payload) => ((at += payload.length), at - payload.length));
+  const meta = metaWith(offsets);
+  return options.metaLastAfter ? Buffer.concat([ftyp, leading, mdat, meta]) : Buffer.concat([ftyp, meta, mdat]);
+}

@@ -71,7 +71,7 @@ describe('the nclx colours of a HEIF primary image, read from its header', () =>
     expect(declaredNclx(declaring)).toEqual(P3);
     const file = path.join(dir, 'p3.avif');
     writeFileSync(file, declaring);
-    expect(await declaredHeifHeader(file)).toEqual({ sizes: [{ width: 600, height: 800 }], colours: P3 });
+    expect(await declaredHeifHeader(file)).toEqual({ sizes: [{ width: 600, height: 800 }], colours: P3, damaged: false });
   });
 
   it.skipIf(!hasHeifEnc)('reads a grid HEIC’s colours from its first tile when the grid itself declares none', async () => {

@@ -13,7 +13,7 @@ import { cli, expectNoOrphans, startTestApp, storedNames, type TestApp } from '.
 import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { uploadInTwoHalves } from '../helpers/http.js';
-import { DISPLAY_P3_NCLX, heicFrom, heicOf, heifEncAvailable, withNclx, withPrimary, withRotation } from '../helpers/heif.js';
+import { derivedHeif, DISPLAY_P3_NCLX, heicFrom, heicOf, heifEncAvailable, withNclx, withPrimary, withRotation } from '../helpers/heif.js';
 import { cameraLikeJpeg, displayP3Patches, isVariantName, jpeg, noisyJpeg, patchDistance, portraitOnCanvas } from '../helpers/images.js';
 import { STORAGES } from '../helpers/storage.js';
 
@@ -829,6 +829,34 @@ for (const db of DATABASES) {
           }
           expect(await storedNames(t)).toEqual(before);
           expect((await t.http.get(PROFILE, someone.headers)).body.profile.profile_picture).toBeNull();
+          await expectNoOrphans(t);
+        });
+
+        it('refuses a HEIC or AVIF overlay of a few hundred bytes whose canvas is 16 000 × 16 000, whatever its ispe says, keeping the picture before', async () => {
+          // Decoded, such a file made libheif allocate 800 MB (HEIC, in its thread) and libvips 1 GB (AVIF).
+          const tile = (bytes: Buffer) =>
+            derivedHeif({ kind: 'iovl', images: [bytes], width: 16_000, height: 16_000, declared: { width: 1000, height: 1000 } });
+          const heic = tile(await heicFrom(await jpeg(64, 64), 'jpg'));
+          const avif = tile(
+            await sharp(await jpeg(64, 64))
+              .avif({ effort: 0 })
+              .toBuffer(),
+          );
+          expect(Math.max(heic.length, avif.length)).toBeLessThan(2000);
+          const someone = await createUser(t.http, 'talent');
+          await t.http.request('POST', PROFILE, { form: pictureForm(await jpeg(800, 600)), headers: someone.headers });
+          const kept = (await t.http.get(PROFILE, someone.headers)).body.profile.profile_picture;
+          const before = await storedNames(t);
+          for (const [name, bytes, type] of [
+            ['IMG_0003.HEIC', heic, 'image/heic'],
+            ['overlay.avif', avif, 'image/avif'],
+          ] as const) {
+            const res = await upload(pictureForm(bytes, name, type), someone);
+            expect(res.status, name).toBe(400);
+            expect(res.body, name).toEqual({ profile_picture: [INVALID, 'Image is 16000×16000 pixels; the limit is 40 megapixels.'] });
+          }
+          expect(await storedNames(t)).toEqual(before);
+          expect((await t.http.get(PROFILE, someone.headers)).body.profile.profile_picture).toBe(kept);
           await expectNoOrphans(t);
         });
       });

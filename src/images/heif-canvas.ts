@@ -1,0 +1,138 @@
+import { boxesIn, firstOfEach, Reader, Truncated, type Box } from './isobmff.js';
+
+/**
+ * A derived image of a HEIF or AVIF file: a grid of tiles (how iPhones store every photo) or an
+ * overlay of images on a canvas. Its size is not its `ispe` property but the canvas its own
+ * description declares, and the decoders allocate that canvas before they compare the two: a file
+ * of a few hundred bytes declaring a 1000 × 1000 `ispe` and a 16 000 × 16 000 overlay made libheif
+ * allocate 800 MB. The description lies inside `meta` (`idat`: `bytes`) or elsewhere in the file
+ * (`extents`, absolute offsets).
+ */
+export type DerivedImage =
+  | { type: DerivedType; bytes: Buffer; extents?: undefined }
+  | { type: DerivedType; bytes?: undefined; extents: { offset: number; length: number }[] };
+
+type DerivedType = 'grid' | 'iovl';
+
+/** A description is a few bytes; more than this of it is never read. */
+export const DESCRIPTION_BYTES = 32;
+
+/**
+ * The derived images the header of `head` (a HEIF file, `whole`, or as much of its start as holds
+ * `meta`) declares. Undefined when `head` holds no complete `meta`. Throws Truncated when a derived image
+ * is declared but where its description lies cannot be read (damage, or a layout no phone writes):
+ * such a file is refused rather than handed to a decoder that may read it otherwise.
+ */
+export function derivedImagesIn(head: Buffer, whole: boolean): DerivedImage[] | undefined {
+  const meta = metaIn(head, whole);
+  if (!meta) return undefined;
+  // `meta` is a full box: its children follow its version and flags.
+  const children = firstOfEach(boxesIn(head, meta.start + 4, meta.end), ['iinf', 'iloc', 'idat']);
+  const iinf = children.get('iinf');
+  const derived = iinf ? derivedItems(head, iinf) : new Map<number, DerivedType>();
+  if (derived.size === 0) return [];
+  const iloc = children.get('iloc');
+  if (!iloc) throw new Truncated();
+  const located = locations(head, iloc, derived);
+  return [...derived].map(([item, type]) => {
+    const place = located.get(item);
+    if (!place) throw new Truncated();
+    if (place.method === 0) return { type, extents: place.extents.map(({ offset, length }) => ({ offset: place.base + offset, length })) };
+    // Construction method 1: offsets into `idat`'s payload.
+    const idat = children.get('idat');
+    if (!idat) throw new Truncated();
+    const parts = place.extents.map(({ offset, length }) => {
+      const start = idat.start + place.base + offset;
+      const end = length === 0 ? idat.end : start + length;
+      if (end > idat.end) throw new Truncated();
+      return head.subarray(start, end);
+    });
+    return { type, bytes: Buffer.concat(parts).subarray(0, DESCRIPTION_BYTES) };
+  });
+}
+
+/** The canvas a grid's or an overlay's description declares (ISO/IEC 23008-12, 6.6.2.3 and 6.6.2.2). */
+export function canvasOf(type: DerivedType, description: Buffer): { width: number; height: number } {
+  const read = new Reader(description, 0, description.length);
+  if (read.uint(1) !== 0) throw new Truncated();
+  const wide = (read.uint(1) & 1) === 1;
+  // A grid's rows and columns (each minus one); an overlay's fill colour (four 16-bit values).
+  read.skip(type === 'grid' ? 2 : 8);
+  return wide ? { width: read.uint(4), height: read.uint(4) } : { width: read.uint(2), height: read.uint(2) };
+}
+
+/**
+ * The top-level `meta` box, where 64-bit box sizes (a large `mdat` before it) are read too; a box
+ * of size 0 runs to the end of the file, which only a `whole` file shows.
+ */
+function metaIn(head: Buffer, whole: boolean): Box | undefined {
+  for (let at = 0; at + 8 <= head.length;) {
+    const size = head.readUInt32BE(at);
+    const type = head.toString('latin1', at + 4, at + 8);
+    let headerSize = 8;
+    let end = size === 0 ? (whole ? head.length : Infinity) : at + size;
+    if (size === 1) {
+      if (at + 16 > head.length) return undefined;
+      headerSize = 16;
+      end = at + Number(head.readBigUInt64BE(at + 8));
+    } else if (size !== 0 && size < 8) throw new Truncated();
+    if (end < at + headerSize) throw new Truncated();
+    if (type === 'meta') return end <= head.length ? { type, start: at + headerSize, end } : undefined;
+    at = end;
+  }
+  return undefined;
+}
+
+/** The items `iinf` declares as grids or overlays (item info entries of version 2 and 3). */
+function derivedItems(data: Buffer, iinf: Box): Map<number, DerivedType> {
+  const read = new Reader(data, iinf.start, iinf.end);
+  const version = read.versionAndFlags().version;
+  read.skip(version === 0 ? 2 : 4);
+  const found = new Map<number, DerivedType>();
+  for (const infe of boxesIn(data, iinf.start + (version === 0 ? 6 : 8), iinf.end)) {
+    if (infe.type !== 'infe') continue;
+    const entry = new Reader(data, infe.start, infe.end);
+    const entryVersion = entry.versionAndFlags().version;
+    // Versions 0 and 1 name no item type: such an item is no image to a decoder.
+    if (entryVersion < 2) continue;
+    const item = entryVersion === 2 ? entry.uint(2) : entry.uint(4);
+    entry.skip(2);
+    const type = entry.text(4);
+    if (type === 'grid' || type === 'iovl') found.set(item, type);
+  }
+  return found;
+}
+
+interface Location {
+  method: number;
+  base: number;
+  extents: { offset: number; length: number }[];
+}
+
+/** Where `iloc` puts each of `items`' data (versions 0 to 2; data in this file only). */
+function locations(data: Buffer, iloc: Box, items: Map<number, unknown>): Map<number, Location> {
+  const read = new Reader(data, iloc.start, iloc.end);
+  const version = read.versionAndFlags().version;
+  if (version > 2) throw new Truncated();
+  const sizes = read.uint(1);
+  const moreSizes = read.uint(1);
+  const [offsetSize, lengthSize, baseSize] = [sizes >> 4, sizes & 15, moreSizes >> 4];
+  const indexSize = version >= 1 ? moreSizes & 15 : 0;
+  const found = new Map<number, Location>();
+  for (let count = version < 2 ? read.uint(2) : read.uint(4); count > 0; count--) {
+    const item = version < 2 ? read.uint(2) : read.uint(4);
+    const method = version >= 1 ? read.uint(2) & 15 : 0;
+    const elsewhere = read.uint(2) !== 0;
+    const base = read.sized(baseSize);
+    const extents: Location['extents'] = [];
+    for (let left = read.uint(2); left > 0; left--) {
+      read.sized(indexSize);
+      extents.push({ offset: read.sized(offsetSize), length: read.sized(lengthSize) });
+    }
+    if (!items.has(item)) continue;
+    // Data in another file, or built from another item's (method 2): no phone writes a grid so.
+    if (elsewhere || method > 1 || extents.length === 0) throw new Truncated();
+    found.set(item, { method, base, extents });
+  }
+  return found;
+}

@@ -1,0 +1,93 @@
+// The box structure of ISO base media files (HEIF, AVIF): the walk over a buffer's boxes and a
+// bounded reader of their fields, shared by the header reads of heif-colours.ts and heif-canvas.ts.
+
+/** A box's type and where its payload lies in the buffer (after its 8-byte header). */
+export interface Box {
+  type: string;
+  start: number;
+  end: number;
+}
+
+/** A box or field runs past the bytes it must lie in: damage, or a read cut short. */
+export class Truncated extends Error {}
+
+/**
+ * The boxes between `start` and `end`, one at a time; 64-bit sizes (size 1) are not a layout this
+ * reads. A box running past `end` is damage, except at the top of a file's start as far as a
+ * stream read it (`cutShort: 'ends the walk'`), where it is the box the read stopped in.
+ */
+export function* boxesIn(data: Buffer, start: number, end: number, cutShort: 'is damage' | 'ends the walk' = 'is damage'): Generator<Box> {
+  for (let at = start; at + 8 <= end;) {
+    const size = data.readUInt32BE(at);
+    const boxEnd = size === 0 ? end : at + size;
+    if (size !== 0 && size < 8) throw new Truncated();
+    if (boxEnd > end) {
+      if (cutShort === 'ends the walk') return;
+      throw new Truncated();
+    }
+    yield { type: data.toString('latin1', at + 4, at + 8), start: at + 8, end: boxEnd };
+    at = boxEnd;
+  }
+}
+
+/** The first box of each type asked for, in one walk of `boxes`. */
+export function firstOfEach(boxes: Iterable<Box>, types: readonly string[]): Map<string, Box> {
+  const found = new Map<string, Box>();
+  for (const box of boxes) {
+    if (types.includes(box.type) && !found.has(box.type)) found.set(box.type, box);
+    if (found.size === types.length) break;
+  }
+  return found;
+}
+
+/** Reads big-endian integers of a box, never past its end. */
+export class Reader {
+  constructor(
+    private readonly data: Buffer,
+    private at: number,
+    private readonly end: number,
+  ) {}
+
+  skip(bytes: number): void {
+    if (this.at + bytes > this.end) throw new Truncated();
+    this.at += bytes;
+  }
+
+  uint(bytes: 1 | 2 | 4): number {
+    const at = this.at;
+    this.skip(bytes);
+    return this.data.readUIntBE(at, bytes);
+  }
+
+  /** A field whose size the box declares (0, 4 or 8 bytes; `iloc`'s offsets and lengths). */
+  sized(bytes: number): number {
+    if (bytes === 0) return 0;
+    if (bytes === 4) return this.uint(4);
+    if (bytes !== 8) throw new Truncated();
+    const high = this.uint(4);
+    const low = this.uint(4);
+    // Past 2^53 no file offset is real: the field is damage.
+    if (high > 0x1fffff) throw new Truncated();
+    return high * 2 ** 32 + low;
+  }
+
+  /** The next `bytes` bytes as text (a box's four-character code). */
+  text(bytes: number): string {
+    const at = this.at;
+    this.skip(bytes);
+    return this.data.toString('latin1', at, at + bytes);
+  }
+
+  /** A full box's version (its flags follow in the same four bytes). */
+  versionAndFlags(): { version: number; flags: number } {
+    const word = this.uint(4);
+    return { version: word >>> 24, flags: word & 0xffffff };
+  }
+}
+
+/** The primary item's ID (`pitm`). */
+export function primaryItem(data: Buffer, pitm: Box | undefined): number | undefined {
+  if (!pitm) return undefined;
+  const read = new Reader(data, pitm.start, pitm.end);
+  return read.versionAndFlags().version === 0 ? read.uint(2) : read.uint(4);
+}

@@ -1,0 +1,164 @@
+// Grids and overlays in HEIC and AVIF (src/images/heif-canvas.ts): an iPhone's photo is a grid of
+// tiles, and a grid's or an overlay's canvas is what the decoders allocate, whatever its `ispe` says.
+// The files are built here from heif-enc's HEIC and sharp's AVIF images (test/helpers/heif.ts).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeHeifPool, decodeHeif, heifDecoderState } from '../../src/images/heif.js';
+import { InvalidImageError, INVALID_IMAGE_MESSAGE } from '../../src/images/sanitise.js';
+import { derivedHeif, heicFrom, heifEncAvailable } from '../helpers/heif.js';
+import { DEFAULT_LIMITS, processed } from '../helpers/images.js';
+
+const hasHeifEnc = await heifEncAvailable();
+const dir = mkdtempSync(path.join(tmpdir(), 'heif-canvas-'));
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await closeHeifPool();
+});
+
+const COLOURS = [
+  [220, 40, 40],
+  [40, 200, 60],
+  [40, 60, 220],
+  [230, 220, 40],
+] as const;
+const solid = (size: number, [r, g, b]: readonly number[]) =>
+  sharp({ create: { width: size, height: size, channels: 3, background: { r: r!, g: g!, b: b! } } })
+    .png()
+    .toBuffer();
+const avifTile = async (size: number, colour: readonly number[]) =>
+  sharp(await solid(size, colour))
+    .avif({ quality: 60, effort: 0 })
+    .toBuffer();
+const heicTile = async (size: number, colour: readonly number[]) => heicFrom(await solid(size, colour), 'png', 80);
+
+/** The master's colour at (x, y). */
+async function colourAt(master: Buffer, x: number, y: number): Promise<number[]> {
+  const { data, info } = await sharp(master).raw().toBuffer({ resolveWithObject: true });
+  const at = (y * info.width + x) * info.channels;
+  return [...data.subarray(at, at + 3)];
+}
+const near = (actual: number[], expected: readonly number[]) => actual.every((value, i) => Math.abs(value - expected[i]!) <= 12);
+
+/** A file on disk, as an upload streamed to a temporary file arrives. */
+function onDisk(name: string, bytes: Buffer): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, bytes);
+  return file;
+}
+
+async function refusal(input: Buffer | string): Promise<InvalidImageError> {
+  const error = await processed(input).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(InvalidImageError);
+  return error as InvalidImageError;
+}
+
+describe('a grid photo, as phones write them', () => {
+  const quadrants = async (master: Buffer) =>
+    Promise.all([colourAt(master, 200, 200), colourAt(master, 800, 200), colourAt(master, 200, 800), colourAt(master, 800, 800)]);
+
+  it.skipIf(!hasHeifEnc)(
+    'decodes a HEIC grid of four tiles, each in its place, cropped to its canvas, its description in meta or in mdat, from memory or disk',
+    async () => {
+      const tiles = await Promise.all(COLOURS.map((colour) => heicTile(512, colour)));
+      for (const descriptionInMdat of [false, true]) {
+        const grid = derivedHeif({ kind: 'grid', images: tiles, columns: 2, width: 1000, height: 1000, descriptionInMdat });
+        for (const input of [grid, onDisk(`grid-${descriptionInMdat}.heic`, grid)]) {
+          const result = await processed(input);
+          expect([result.width, result.height, result.input.format]).toEqual([1000, 1000, 'heic']);
+          const found = await quadrants(result.buffer);
+          found.forEach((colour, i) => expect(near(colour, COLOURS[i]!), `tile ${i}: ${colour.join(',')}`).toBe(true));
+        }
+      }
+    },
+  );
+
+  it('decodes an AVIF grid the same way', async () => {
+    const tiles = await Promise.all(COLOURS.map((colour) => avifTile(512, colour)));
+    const result = await processed(derivedHeif({ kind: 'grid', images: tiles, columns: 2, width: 1000, height: 1000 }));
+    expect([result.width, result.height, result.input.format]).toEqual([1000, 1000, 'avif']);
+    const found = await quadrants(result.buffer);
+    found.forEach((colour, i) => expect(near(colour, COLOURS[i]!), `tile ${i}: ${colour.join(',')}`).toBe(true));
+  });
+});
+
+describe('a grid or overlay whose canvas is over the pixel limit', () => {
+  let heicTiles: Buffer[] = [];
+  let avifTiles: Buffer[] = [];
+  beforeAll(async () => {
+    if (hasHeifEnc) heicTiles = Array<Buffer>(64).fill(await heicTile(1024, COLOURS[0]));
+    avifTiles = Array<Buffer>(64).fill(await avifTile(1024, COLOURS[1]));
+  });
+  // 64 tiles of 1024 × 1024 (1 MP each, well under the limit) on an 8192 × 8192 canvas (67 MP), the
+  // grid's own ispe saying 1000 × 1000: what libvips and libheif report as the picture's size.
+  const bomb = (images: Buffer[], options: Partial<Parameters<typeof derivedHeif>[0]> = {}) =>
+    derivedHeif({ kind: 'grid', images, columns: 8, width: 8192, height: 8192, declared: { width: 1000, height: 1000 }, ...options });
+  const OVER = /^Image is 8192×8192 pixels; the limit is 40 megapixels\.$/;
+
+  it.skipIf(!hasHeifEnc)(
+    'is refused by the size of its canvas before the HEIC decoder starts, from memory or disk, wherever meta lies',
+    async () => {
+      await closeHeifPool();
+      const inputs = {
+        'in memory': bomb(heicTiles),
+        'description in mdat': bomb(heicTiles, { descriptionInMdat: true }),
+        'on disk': onDisk('bomb.heic', bomb(heicTiles)),
+        // meta after 1.5 MB: past what the header read keeps of a file's start.
+        'meta last, on disk': onDisk('bomb-meta-last.heic', bomb(heicTiles, { metaLastAfter: 1_500_000, descriptionInMdat: true })),
+      };
+      for (const [label, input] of Object.entries(inputs)) expect((await refusal(input)).detail, label).toMatch(OVER);
+      const overlay = derivedHeif({
+        kind: 'iovl',
+        images: heicTiles.slice(0, 1),
+        width: 16_000,
+        height: 16_000,
+        declared: { width: 1000, height: 1000 },
+      });
+      expect((await refusal(overlay)).detail).toBe('Image is 16000×16000 pixels; the limit is 40 megapixels.');
+      expect(heifDecoderState(), 'the decoder’s thread never started').toBe('idle');
+    },
+  );
+
+  it('is refused before libvips decodes an AVIF', async () => {
+    expect((await refusal(bomb(avifTiles))).detail).toMatch(OVER);
+    const overlay = derivedHeif({
+      kind: 'iovl',
+      images: avifTiles.slice(0, 1),
+      width: 16_000,
+      height: 16_000,
+      declared: { width: 1000, height: 1000 },
+    });
+    expect((await refusal(overlay)).detail).toBe('Image is 16000×16000 pixels; the limit is 40 megapixels.');
+  });
+
+  it.skipIf(!hasHeifEnc)('is refused by the HEIC decoder itself before it allocates the canvas, should a file reach it', async () => {
+    const error: unknown = await decodeHeif(bomb(heicTiles), DEFAULT_LIMITS.maxPixels, 30_000, false).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Error);
+    // libheif's own limit, set to the pixel limit: not its check after decoding ("does not have the size signaled").
+    expect(String((error as Error).cause)).toMatch(/Security limit exceeded: Image size 8192x8192 exceeds the maximum image size/);
+  });
+
+  it.skipIf(!hasHeifEnc)('is refused, as damaged, when where its description lies cannot be read', async () => {
+    await closeHeifPool();
+    const tiles = heicTiles.slice(0, 4);
+    for (const descriptionInMdat of [false, true]) {
+      const damaged = derivedHeif({
+        kind: 'grid',
+        images: tiles,
+        columns: 2,
+        width: 2048,
+        height: 2048,
+        descriptionInMdat,
+        descriptionLength: 3,
+      });
+      const error = await refusal(damaged);
+      expect([error.message, error.detail]).toEqual([INVALID_IMAGE_MESSAGE, undefined]);
+    }
+    expect(heifDecoderState()).toBe('idle');
+  });
+});
