@@ -4,6 +4,7 @@ import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { inSrgb, profileDeclaredBy } from './colour.js';
 import { declaredHeifHeader, decodeHeif, releasePixels, type DecodedHeif } from './heif.js';
 import type { HeifColours } from './heif-colours.js';
+import { jpegScans, MAX_JPEG_SCANS } from './jpeg-scans.js';
 import type { PictureAnalysis, PictureFocus } from './analysis.js';
 import { describePicture, type VariantFormat, type VariantImage } from './variants.js';
 import type { DecodeGates } from './work.js';
@@ -197,6 +198,13 @@ export async function sanitiseImage(
   const height = metadata.height ?? 0;
   if (width <= 0 || height <= 0) throw new InvalidImageError();
   if (width * height > limits.maxPixels) throw tooLarge(width, height);
+
+  // A progressive JPEG decodes in one pass over the picture per scan: their number is bounded (see MAX_JPEG_SCANS).
+  if (format === 'jpeg' && metadata.isProgressive === true && (await jpegScans(input)) > MAX_JPEG_SCANS) {
+    throw new InvalidImageError(
+      `Image is a progressive JPEG of more than ${MAX_JPEG_SCANS} scans; the limit is ${MAX_JPEG_SCANS}. Save it again from any photo editor.`,
+    );
+  }
 
   const frames = metadata.pages ?? 1;
   if (frames > limits.maxFrames) {

@@ -8,7 +8,8 @@ import { DATABASES } from '../helpers/databases.js';
 import { createUser, registration, type TestUser } from '../helpers/factories.js';
 import { isDrfShaped, type HttpResponse } from '../helpers/http.js';
 import { video } from '../helpers/videos.js';
-import { animatedGif, BAD_FILES, HTML_PAYLOAD, jpeg, jpegHtmlPolyglot, jpegWithExif, pngClaiming } from '../helpers/images.js';
+import { animatedGif, BAD_FILES, cameraLike, HTML_PAYLOAD, jpeg, jpegHtmlPolyglot, jpegWithExif, pngClaiming } from '../helpers/images.js';
+import { jpegtranAvailable, MOST_SCANS, progressiveJpeg } from '../helpers/jpeg-scans.js';
 
 /**
  * What real users and attackers send, generated here: every case must get its documented 4xx in
@@ -40,6 +41,8 @@ function gifClaiming(width: number, height: number): Buffer {
   const data = Buffer.from([0x00, 0x02, 0x02, 0x4c, 0x01, 0x00, 0x3b]);
   return Buffer.concat([header, screen, palette, image, frame, data]);
 }
+
+const hasJpegtran = await jpegtranAvailable();
 
 for (const db of DATABASES) {
   describe.skipIf(db.skipReason)(`hostile inputs on ${db.label}`, () => {
@@ -272,6 +275,18 @@ for (const db of DATABASES) {
       add('upload: PNG claiming 50000×50000', 400, upload(pngClaiming(50000, 50000), 'bomb.png'));
       add('upload: GIF claiming 65535×65535', 400, upload(Promise.resolve(gifClaiming(65535, 65535)), 'bomb.gif'));
       add('upload: GIF with 3000 frames', 400, upload(animatedGif(3000, 8), 'frames.gif'));
+      // Valid, and 21 s of CPU to decode at 36 MP before the scan limit.
+      if (hasJpegtran) {
+        const source = cameraLike(640, 480).jpeg({ chromaSubsampling: '4:4:4' }).toBuffer();
+        add(
+          'upload: progressive JPEG of 1923 scans',
+          400,
+          upload(
+            source.then((bytes) => progressiveJpeg(bytes, MOST_SCANS)),
+            'scans.jpg',
+          ),
+        );
+      }
       add(
         'upload: 11 MB file',
         413,
