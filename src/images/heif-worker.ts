@@ -12,11 +12,11 @@ interface Plane {
   stride: number;
   data: Uint8Array;
 }
-/** The parts of libheif-js's WebAssembly module used here (it ships no types for its module object). */
 /** A libheif context as libheif-js's bindings hand it out: `$$.ptr` is its address in the module's memory. */
 interface HeifContext {
   $$?: { ptr?: unknown };
 }
+/** The parts of libheif-js's WebAssembly module used here (it ships no types for its module object). */
 interface Libheif {
   ready: Promise<void>;
   heif_context_alloc(): HeifContext | null;
@@ -93,8 +93,8 @@ export default async function decodeHeif(task: HeifTask | HeifWarmTask) {
 /**
  * libheif with the upload's pixel limit as its own: no image it makes, whatever the file declares
  * (a grid's or an overlay's canvas, which it allocates before comparing it with the image's
- * declared size), may be larger. Its limit is a side's square, so the side is rounded up: at most
- * a row's worth of pixels over the limit, which the header check before it holds exactly.
+ * declared size), may be larger. Its limit is a side's square, so the side is rounded up: fewer
+ * than two rows' worth of pixels over the limit, which the header check before it holds exactly.
  */
 function openFile(bytes: Uint8Array, maxPixels: number): HeifContext {
   const context = libheif.heif_context_alloc();

@@ -38,7 +38,10 @@ const { Parser: MiafHeaderParser } = createRequire(import.meta.url)('probe-image
 
 /** What a HEIF or AVIF file's header declares: see declaredHeifHeader. */
 export interface HeifHeader {
-  /** Every image's size and every grid's or overlay's canvas; undefined when the header is not in the layout the reader follows. */
+  /**
+   * Every image's size and every grid's or overlay's canvas; undefined when neither reader found
+   * any (a header not in the layout the `ispe` reader follows, and no grid or overlay).
+   */
   sizes: { width: number; height: number }[] | undefined;
   /** The primary image's `nclx` colours (declaredNclx), or null. */
   colours: HeifColours | null;
@@ -55,7 +58,8 @@ const HEADER_KEPT_BYTES = 1024 * 1024;
  * thumbnails, auxiliary images): libvips reads only the primary image's, and one whose side is over
  * what it can hold (100 million pixels) it reads as 1 pixel wide, with a GLib warning on the
  * process's stderr. The canvas of each grid and overlay (heif-canvas.ts), which the decoders
- * allocate whatever its `ispe` says; `damaged` when one is declared and its canvas cannot be read. Undefined when the header is not in the layout this reader follows (`meta`
+ * allocate whatever its `ispe` says; `damaged` when one is declared and its canvas cannot be read.
+ * The `ispe` sizes are undefined when the header is not in the layout their reader follows (`meta`
  * before `mdat`, 32-bit box sizes, at most 100 sizes): every phone and encoder writes that layout;
  * for any other the decoders' own limits apply (and say why a file cannot be read). And the
  * primary image's `nclx` colours, which neither decoder applies: read here rather than by libheif

@@ -414,3 +414,11 @@ export function derivedHeif(options: DerivedHeifOptions): Buffer {
   const meta = metaWith(offsets);
   return options.metaLastAfter ? Buffer.concat([ftyp, leading, mdat, meta]) : Buffer.concat([ftyp, meta, mdat]);
 }
+
+/**
+ * A few hundred bytes declaring a 1000 × 1000 picture, in `ispe`, that is an overlay of `image` on
+ * a `side` × `side` canvas: what a decoder allocates before it finds the two differ.
+ */
+export function overlayBomb(image: Buffer, side = 16_000): Buffer {
+  return derivedHeif({ kind: 'iovl', images: [image], width: side, height: side, declared: { width: 1000, height: 1000 } });
+}

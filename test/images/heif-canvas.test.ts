@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeHeifPool, decodeHeif, heifDecoderState } from '../../src/images/heif.js';
 import { InvalidImageError, INVALID_IMAGE_MESSAGE } from '../../src/images/sanitise.js';
-import { derivedHeif, heicFrom, heifEncAvailable } from '../helpers/heif.js';
+import { derivedHeif, heicFrom, heifEncAvailable, overlayBomb } from '../helpers/heif.js';
 import { DEFAULT_LIMITS, processed } from '../helpers/images.js';
 
 const hasHeifEnc = await heifEncAvailable();
@@ -112,28 +112,14 @@ describe('a grid or overlay whose canvas is over the pixel limit', () => {
         'meta last, on disk': onDisk('bomb-meta-last.heic', bomb(heicTiles, { metaLastAfter: 1_500_000, descriptionInMdat: true })),
       };
       for (const [label, input] of Object.entries(inputs)) expect((await refusal(input)).detail, label).toMatch(OVER);
-      const overlay = derivedHeif({
-        kind: 'iovl',
-        images: heicTiles.slice(0, 1),
-        width: 16_000,
-        height: 16_000,
-        declared: { width: 1000, height: 1000 },
-      });
-      expect((await refusal(overlay)).detail).toBe('Image is 16000×16000 pixels; the limit is 40 megapixels.');
+      expect((await refusal(overlayBomb(heicTiles[0]!))).detail).toBe('Image is 16000×16000 pixels; the limit is 40 megapixels.');
       expect(heifDecoderState(), 'the decoder’s thread never started').toBe('idle');
     },
   );
 
   it('is refused before libvips decodes an AVIF', async () => {
     expect((await refusal(bomb(avifTiles))).detail).toMatch(OVER);
-    const overlay = derivedHeif({
-      kind: 'iovl',
-      images: avifTiles.slice(0, 1),
-      width: 16_000,
-      height: 16_000,
-      declared: { width: 1000, height: 1000 },
-    });
-    expect((await refusal(overlay)).detail).toBe('Image is 16000×16000 pixels; the limit is 40 megapixels.');
+    expect((await refusal(overlayBomb(avifTiles[0]!))).detail).toBe('Image is 16000×16000 pixels; the limit is 40 megapixels.');
   });
 
   it.skipIf(!hasHeifEnc)('is refused by the HEIC decoder itself before it allocates the canvas, should a file reach it', async () => {
