@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeHeifPool, decodeHeif, heifDecoderState } from '../../src/images/heif.js';
 import { InvalidImageError, INVALID_IMAGE_MESSAGE } from '../../src/images/sanitise.js';
-import { derivedHeif, heicFrom, heifEncAvailable, overlayBomb } from '../helpers/heif.js';
+import { derivedHeif, heicFrom, heifEncAvailable, overlayBomb, withRotation } from '../helpers/heif.js';
 import { DEFAULT_LIMITS, processed } from '../helpers/images.js';
 
 const hasHeifEnc = await heifEncAvailable();
@@ -77,6 +77,16 @@ describe('a grid photo, as phones write them', () => {
       }
     },
   );
+
+  it.skipIf(!hasHeifEnc)('turns a grid by its container’s rotation, once', async () => {
+    // Two tiles side by side, red then green, turned a quarter anticlockwise (`irot` 1): red ends at the bottom.
+    const tiles = await Promise.all(COLOURS.slice(0, 2).map((colour) => heicTile(512, colour)));
+    const turned = withRotation(derivedHeif({ kind: 'grid', images: tiles, columns: 2, width: 1000, height: 500 }), 1);
+    const result = await processed(turned);
+    expect([result.width, result.height]).toEqual([500, 1000]);
+    expect(near(await colourAt(result.buffer, 250, 800), COLOURS[0]), 'red at the bottom').toBe(true);
+    expect(near(await colourAt(result.buffer, 250, 200), COLOURS[1]), 'green at the top').toBe(true);
+  });
 
   it('decodes an AVIF grid the same way', async () => {
     const tiles = await Promise.all(COLOURS.map((colour) => avifTile(512, colour)));
