@@ -20,7 +20,7 @@ export async function inSrgb(image: Sharp, icc: Buffer): Promise<Sharp> {
 }
 
 /** The PNG with `icc` as its iCCP chunk, right after IHDR (which PNG puts first, 13 bytes long). */
-function withProfile(png: Buffer, icc: Buffer): Buffer {
+export function withProfile(png: Buffer, icc: Buffer): Buffer {
   const afterHeader = 8 + 12 + 13;
   if (png.toString('latin1', 12, 16) !== 'IHDR' || png.readUInt32BE(8) !== 13) throw new Error('not a PNG whose IHDR comes first');
   // A name (1–79 Latin-1 characters), a null, compression method 0, then the zlib-compressed profile.

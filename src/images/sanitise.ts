@@ -4,6 +4,7 @@ import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import { inSrgb, profileDeclaredBy } from './colour.js';
 import { declaredHeifHeader, decodeHeif, releasePixels, type DecodedHeif } from './heif.js';
 import type { HeifColours } from './heif-colours.js';
+import { iccIsBounded } from './icc.js';
 import { jpegScans, MAX_JPEG_SCANS } from './jpeg-scans.js';
 import type { PictureAnalysis, PictureFocus } from './analysis.js';
 import { describePicture, type VariantFormat, type VariantImage } from './variants.js';
@@ -211,6 +212,10 @@ export async function sanitiseImage(
     throw new InvalidImageError(`Image has ${frames} frames; the limit is ${limits.maxFrames}.`);
   }
 
+  // An embedded profile littleCMS cannot use at a bounded cost is not used (see iccIsBounded).
+  const ignoreIcc = metadata.icc !== undefined && !iccIsBounded(metadata.icc);
+  if (ignoreIcc) metadata = { ...metadata, icc: undefined };
+
   const hasAlpha = metadata.hasAlpha === true;
   // JPEG stays JPEG, PNG stays lossless PNG, GIF's first frame becomes lossless PNG, WebP stays
   // WebP, AVIF and HEIC become JPEG (or WebP when transparent) for every browser.
@@ -233,7 +238,7 @@ export async function sanitiseImage(
       try {
         const decoded = heic
           ? sharp(heic.data, { raw: { width: heic.width, height: heic.height, channels: heic.channels } })
-          : sharp(input, options).rotate();
+          : sharp(input, { ...options, ignoreIcc }).rotate();
         const box = limits.maxDimension;
         const resized = await inSrgbColours(decoded.resize({ width: box, height: box, fit: 'inside', withoutEnlargement: true }), {
           format,

@@ -11,10 +11,20 @@ import { closeFacePool, faceCheckState } from '../../src/images/faces.js';
 import { closeHeifPool, heifDecoderState } from '../../src/images/heif.js';
 import { cli, expectNoOrphans, startTestApp, storedNames, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/databases.js';
+import { iccWithPipeline, jpegWithIcc } from '../helpers/icc.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { uploadInTwoHalves } from '../helpers/http.js';
 import { DISPLAY_P3_NCLX, heicFrom, heicOf, heifEncAvailable, overlayBomb, withNclx, withPrimary, withRotation } from '../helpers/heif.js';
-import { cameraLikeJpeg, displayP3Patches, isVariantName, jpeg, noisyJpeg, patchDistance, portraitOnCanvas } from '../helpers/images.js';
+import {
+  cameraLikeJpeg,
+  colourPatches,
+  displayP3Patches,
+  isVariantName,
+  jpeg,
+  noisyJpeg,
+  patchDistance,
+  portraitOnCanvas,
+} from '../helpers/images.js';
 import { STORAGES } from '../helpers/storage.js';
 
 const INVALID = 'Upload a valid image. The file you uploaded was either not an image or a corrupted image.';
@@ -631,6 +641,21 @@ for (const db of DATABASES) {
         expect((await sharp(avif).metadata()).icc).toBeUndefined();
         const someone = await createUser(t.http, 'talent');
         const res = await upload(pictureForm(avif, 'PXL_20261205.avif', 'image/avif'), someone);
+        expect(res.status, res.text).toBe(200);
+        await expectDrawnColours(someone);
+        await expectNoOrphans(t);
+      });
+
+      it('takes a JPEG whose embedded profile is a float pipeline of 20 000 stages in its drawn colours, without using the profile', async () => {
+        // 160 kB of profile: littleCMS took 135 s of CPU and 1.4 GB building its transform (src/images/icc.ts).
+        const tagged = jpegWithIcc(
+          await sharp(await colourPatches())
+            .jpeg({ quality: 95 })
+            .toBuffer(),
+          iccWithPipeline(20_000),
+        );
+        const someone = await createUser(t.http, 'talent');
+        const res = await upload(pictureForm(tagged), someone);
         expect(res.status, res.text).toBe(200);
         await expectDrawnColours(someone);
         await expectNoOrphans(t);
