@@ -156,6 +156,15 @@ async function readHeader(input: Buffer | string, length: number): Promise<Buffe
   }
 }
 
+/**
+ * The longest side an upload may have, whatever its pixel count. libvips works through a picture
+ * in strips of whole rows, each thread holding its own, so its memory grows with the width: here a
+ * 94 kB PNG of 8 000 000 × 4 pixels (32 MP, under the pixel limit) took the process to 2.9 GB, one
+ * of 500 000 × 78 to 490 MB, while one of 32 768 × 1200 took 180 MB and a 12 000 × 3300 panorama
+ * 150 MB. No camera or phone writes a side near it (JPEG and GIF stop at 65 535).
+ */
+export const MAX_IMAGE_SIDE = 32_768;
+
 const megapixels = (pixels: number) => `${Math.round((pixels / 1_000_000) * 10) / 10}`;
 
 /**
@@ -199,6 +208,9 @@ export async function sanitiseImage(
   const height = metadata.height ?? 0;
   if (width <= 0 || height <= 0) throw new InvalidImageError();
   if (width * height > limits.maxPixels) throw tooLarge(width, height);
+  if (Math.max(width, height) > MAX_IMAGE_SIDE) {
+    throw new InvalidImageError(`Image is ${width}×${height} pixels; the limit is ${MAX_IMAGE_SIDE} pixels a side.`);
+  }
 
   // A progressive JPEG decodes in one pass over the picture per scan: their number is bounded (see MAX_JPEG_SCANS).
   if (format === 'jpeg' && metadata.isProgressive === true && (await jpegScans(input)) > MAX_JPEG_SCANS) {

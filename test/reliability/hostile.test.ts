@@ -275,6 +275,17 @@ for (const db of DATABASES) {
       add('upload: PNG claiming 50000×50000', 400, upload(pngClaiming(50000, 50000), 'bomb.png'));
       add('upload: GIF claiming 65535×65535', 400, upload(Promise.resolve(gifClaiming(65535, 65535)), 'bomb.gif'));
       add('upload: GIF with 3000 frames', 400, upload(animatedGif(3000, 8), 'frames.gif'));
+      // 8 MP, under the pixel limit, in one strip: libvips' memory grows with the width (MAX_IMAGE_SIDE).
+      add(
+        'upload: PNG strip of 1 000 000 × 8',
+        400,
+        upload(
+          sharp({ create: { width: 1_000_000, height: 8, channels: 3, background: '#884422' } })
+            .png()
+            .toBuffer(),
+          'strip.png',
+        ),
+      );
       // Valid, and 21 s of CPU to decode at 36 MP before the scan limit.
       if (hasJpegtran) {
         const source = cameraLike(640, 480).jpeg({ chromaSubsampling: '4:4:4' }).toBuffer();
