@@ -1,4 +1,4 @@
-import { boxesIn, firstOfEach, primaryItem, Reader, Truncated, type Box } from './isobmff.js';
+import { boxesIn, firstOfEach, primaryItem, propertiesOf, Reader, Truncated, type Box } from './isobmff.js';
 
 /**
  * The colours a HEIF or AVIF file's primary image declares in an `nclx` colour box (ITU-T H.273
@@ -35,48 +35,6 @@ export function declaredNclx(head: Buffer): HeifColours | null {
     if (error instanceof Truncated || error instanceof RangeError) return null;
     throw error;
   }
-}
-
-/** An index into ipco is at most 15 bits: no property past this one can be associated. */
-const MAX_PROPERTIES = 0x7fff;
-/** Phones associate a handful of properties with an image; more than this for one item are not read. */
-const MAX_PER_ITEM = 64;
-
-/**
- * The property boxes (ipco's, numbered from 1) that every `ipma` associates with the `items`
- * asked for; the other items' associations are skipped unread, so a header listing a great many
- * costs no memory.
- */
-function propertiesOf(data: Buffer, iprp: Box, items: readonly number[]): Map<number, Box[]> {
-  const associated = new Map<number, Box[]>(items.map((item) => [item, []]));
-  const ipco = firstOfEach(boxesIn(data, iprp.start, iprp.end), ['ipco']).get('ipco');
-  if (!ipco) return associated;
-  const properties: Box[] = [];
-  for (const property of boxesIn(data, ipco.start, ipco.end)) {
-    if (properties.push(property) >= MAX_PROPERTIES) break;
-  }
-  for (const ipma of boxesIn(data, iprp.start, iprp.end)) {
-    if (ipma.type !== 'ipma') continue;
-    const read = new Reader(data, ipma.start, ipma.end);
-    const { version, flags } = read.versionAndFlags();
-    const indexBytes = flags & 1 ? 2 : 1;
-    // Each entry takes at least three bytes, so a count larger than the box holds ends in Truncated.
-    for (let entries = read.uint(4); entries > 0; entries--) {
-      const list = associated.get(version < 1 ? read.uint(2) : read.uint(4));
-      const count = read.uint(1);
-      if (!list) {
-        read.skip(count * indexBytes);
-        continue;
-      }
-      for (let left = count; left > 0; left--) {
-        // The top bit says whether the property is essential; the rest is its index (0: none).
-        const index = read.uint(indexBytes) & (indexBytes === 2 ? 0x7fff : 0x7f);
-        const property = properties[index - 1];
-        if (property && list.length < MAX_PER_ITEM) list.push(property);
-      }
-    }
-  }
-  return associated;
 }
 
 function nclxAmong(data: Buffer, properties: Box[] | undefined): HeifColours | null {

@@ -47,6 +47,8 @@ export interface HeifHeader {
   colours: HeifColours | null;
   /** A grid or overlay is declared whose canvas cannot be read: no decoder may be given the file. */
   damaged: boolean;
+  /** The pixels of all the images its grids and overlays are made of, which a decoder decodes in full. */
+  derivedInputPixels: number;
 }
 
 /** How much of a file's start is kept for the colour read: `meta` is a few kB (an ICC profile at most). */
@@ -99,11 +101,12 @@ export async function declaredHeifHeader(input: Buffer | string): Promise<HeifHe
       (derived ?? []).map(async (image) => canvasOf(image.type, image.bytes ?? (await bytesAt(input, head, image.extents)))),
     );
     if (canvases.length > 0) sizes = [...(sizes ?? []), ...canvases];
+    const derivedInputPixels = (derived ?? []).reduce((sum, image) => sum + image.inputPixels, 0);
+    return { sizes, colours: declaredNclx(head), damaged: false, derivedInputPixels };
   } catch (error) {
     if (!(error instanceof Truncated || error instanceof RangeError)) throw error;
-    return { sizes, colours: null, damaged: true };
+    return { sizes, colours: null, damaged: true, derivedInputPixels: 0 };
   }
-  return { sizes, colours: declaredNclx(head), damaged: false };
 }
 
 /** The first DESCRIPTION_BYTES of `extents` of the file, from `head` (its start) where it holds them. */

@@ -165,6 +165,13 @@ async function readHeader(input: Buffer | string, length: number): Promise<Buffe
  */
 export const MAX_IMAGE_SIDE = 32_768;
 
+/**
+ * How many times the pixel limit the images a HEIF's grids and overlays are made of may add up to.
+ * A grid's tiles cover its canvas, the last row and column cut: an iPhone's 48 tiles of 512 × 512
+ * are 12.6 MP for a 12.2 MP photo. Twice the limit leaves room for any real grid.
+ */
+const DERIVED_INPUT_FACTOR = 2;
+
 const megapixels = (pixels: number) => `${Math.round((pixels / 1_000_000) * 10) / 10}`;
 
 /**
@@ -192,6 +199,12 @@ export async function sanitiseImage(
   if (heifHeader?.damaged) throw new InvalidImageError();
   const [largest] = (heifHeader?.sizes ?? []).sort((a, b) => b.width * b.height - a.width * a.height);
   if (largest && largest.width * largest.height > limits.maxPixels) throw tooLarge(largest.width, largest.height);
+  // Tiles are decoded whole, whatever the canvas shows of them: a grid's may add up to a little over its canvas, not to many pictures.
+  if (heifHeader && heifHeader.derivedInputPixels > DERIVED_INPUT_FACTOR * limits.maxPixels) {
+    throw new InvalidImageError(
+      `Image is made of tiles of ${megapixels(heifHeader.derivedInputPixels)} megapixels in all; the limit is ${megapixels(DERIVED_INPUT_FACTOR * limits.maxPixels)} megapixels.`,
+    );
+  }
 
   const options: SharpOptions = { limitInputPixels: limits.maxPixels, failOn: 'warning', animated: false };
   let metadata: Metadata;

@@ -132,6 +132,15 @@ describe('a grid or overlay whose canvas is over the pixel limit', () => {
     expect((await refusal(overlayBomb(avifTiles[0]!))).detail).toBe('Image is 16000×16000 pixels; the limit is 40 megapixels.');
   });
 
+  it('is refused, however small its canvas, when its tiles add up to more than twice the pixel limit (each is decoded whole)', async () => {
+    // 81 tiles of 1024 × 1024 (85 MP) on a 1024 × 1024 canvas; 64 of them (67 MP) are taken.
+    const tiles = (count: number) => Array<Buffer>(count).fill(avifTiles[0]!);
+    const over = derivedHeif({ kind: 'grid', images: tiles(81), columns: 9, width: 1024, height: 1024 });
+    expect((await refusal(over)).detail).toBe('Image is made of tiles of 84.9 megapixels in all; the limit is 80 megapixels.');
+    const under = await processed(derivedHeif({ kind: 'grid', images: tiles(64), columns: 8, width: 1024, height: 1024 }));
+    expect([under.width, under.height]).toEqual([1024, 1024]);
+  });
+
   it.skipIf(!hasHeifEnc)('is refused by the HEIC decoder itself before it allocates the canvas, should a file reach it', async () => {
     const error: unknown = await decodeHeif(bomb(heicTiles), DEFAULT_LIMITS.maxPixels, 30_000, false).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(Error);

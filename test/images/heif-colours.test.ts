@@ -71,7 +71,12 @@ describe('the nclx colours of a HEIF primary image, read from its header', () =>
     expect(declaredNclx(declaring)).toEqual(P3);
     const file = path.join(dir, 'p3.avif');
     writeFileSync(file, declaring);
-    expect(await declaredHeifHeader(file)).toEqual({ sizes: [{ width: 600, height: 800 }], colours: P3, damaged: false });
+    expect(await declaredHeifHeader(file)).toEqual({
+      sizes: [{ width: 600, height: 800 }],
+      colours: P3,
+      damaged: false,
+      derivedInputPixels: 0,
+    });
   });
 
   it.skipIf(!hasHeifEnc)('reads a grid HEIC’s colours from its first tile when the grid itself declares none', async () => {
