@@ -3,9 +3,9 @@ import { boxesIn, firstOfEach, propertiesOf, Reader, Truncated, type Box } from 
 /**
  * A derived image of a HEIF or AVIF file: a grid of tiles (how iPhones store every photo) or an
  * overlay of images on a canvas. Its size is not its `ispe` property but the canvas its own
- * description declares, and the decoders allocate that canvas before they compare the two: a file
- * of a few hundred bytes declaring a 1000 × 1000 `ispe` and a 16 000 × 16 000 overlay made libheif
- * allocate 800 MB. The description lies inside `meta` (`idat`: `bytes`) or elsewhere in the file
+ * description declares, and the decoders allocate that canvas before they compare the two: a
+ * 677-byte file declaring a 1000 × 1000 `ispe` and a 16 000 × 16 000 overlay took a process to 860
+ * MB in libheif. The description lies inside `meta` (`idat`: `bytes`) or elsewhere in the file
  * (`extents`, absolute offsets).
  */
 export type DerivedImage = (
@@ -27,9 +27,10 @@ export const DESCRIPTION_BYTES = 32;
 
 /**
  * The derived images the header of `head` (a HEIF file, `whole`, or as much of its start as holds
- * `meta`) declares. Undefined when `head` holds no complete `meta`. Throws Truncated when a derived image
- * is declared but where its description lies cannot be read (damage, or a layout no phone writes):
- * such a file is refused rather than handed to a decoder that may read it otherwise.
+ * `meta`) declares. Undefined when `head` holds no complete `meta`. Throws Truncated when a derived
+ * image is declared but where its description lies, what it is made of or their sizes cannot be
+ * read (damage, or a layout no phone writes): such a file is refused rather than handed to a
+ * decoder that may read it otherwise.
  */
 export function derivedImagesIn(head: Buffer, whole: boolean): DerivedImage[] | undefined {
   const meta = metaIn(head, whole);
