@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { canvasOf, derivedImagesIn, DESCRIPTION_BYTES } from './heif-canvas.js';
 import { declaredNclx, type HeifColours } from './heif-colours.js';
@@ -109,31 +109,32 @@ export async function declaredHeifHeader(input: Buffer | string): Promise<HeifHe
   }
 }
 
-/** The first DESCRIPTION_BYTES of `extents` of the file, from `head` (its start) where it holds them. */
+/**
+ * The first DESCRIPTION_BYTES of `extents` of the file: from `head` (its start) where it holds them,
+ * the rest read from the file, opened once.
+ */
 async function bytesAt(input: Buffer | string, head: Buffer, extents: { offset: number; length: number }[]): Promise<Buffer> {
   const parts: Buffer[] = [];
-  let wanted = DESCRIPTION_BYTES;
-  for (const { offset, length } of extents) {
-    if (wanted <= 0) break;
-    const take = Math.min(length === 0 ? wanted : length, wanted);
-    const part =
-      offset + take <= head.length || Buffer.isBuffer(input) ? head.subarray(offset, offset + take) : await readAt(input, offset, take);
-    if (part.length < take) throw new Truncated();
-    parts.push(part);
-    wanted -= take;
+  let file: FileHandle | undefined;
+  try {
+    let wanted = DESCRIPTION_BYTES;
+    for (const { offset, length } of extents) {
+      if (wanted <= 0) break;
+      const take = Math.min(length === 0 ? wanted : length, wanted);
+      let part = head.subarray(offset, offset + take);
+      if (part.length < take && !Buffer.isBuffer(input)) {
+        file ??= await open(input, 'r');
+        const { buffer, bytesRead } = await file.read(Buffer.alloc(take), 0, take, offset);
+        part = buffer.subarray(0, bytesRead);
+      }
+      if (part.length < take) throw new Truncated();
+      parts.push(part);
+      wanted -= take;
+    }
+  } finally {
+    await file?.close();
   }
   return Buffer.concat(parts);
-}
-
-async function readAt(file: string, offset: number, length: number): Promise<Buffer> {
-  const handle = await open(file, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, offset);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }
 
 export class HeifDecodeError extends Error {

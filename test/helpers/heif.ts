@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { box, fullBox, latin1, uints } from './bytes.js';
 import { inTempDir } from './tempdir.js';
 
 const run = promisify(execFile);
@@ -252,18 +253,22 @@ function withProperty(heif: Buffer, property: Buffer, essential: boolean, item?:
   return out;
 }
 
-/** A coded image taken out of a single-image HEIF file (heif-enc's HEIC, sharp's AVIF): its codec box and data. */
+/** A coded image taken out of a single-image HEIF file (heif-enc's HEIC, sharp's AVIF): its codec box, size and data. */
 interface CodedImage {
   codec: 'hvc1' | 'av01';
   config: Buffer;
+  width: number;
+  height: number;
   data: Buffer;
 }
 
 function codedImageOf(heif: Buffer): CodedImage {
   const meta = metaOf(heif);
   const ipco = child(heif, child(heif, meta, 'iprp', true), 'ipco');
-  const config = boxesIn(heif, ipco.start + 8, ipco.end).find((box) => box.type === 'hvcC' || box.type === 'av1C');
-  if (!config) throw new Error('no hvcC or av1C box');
+  const properties = boxesIn(heif, ipco.start + 8, ipco.end);
+  const config = properties.find((property) => property.type === 'hvcC' || property.type === 'av1C');
+  const ispe = properties.find((property) => property.type === 'ispe');
+  if (!config || !ispe) throw new Error('no hvcC or av1C box, or no ispe');
   // iloc: version, flags, then the field sizes; heif-enc and sharp write one item with one or more extents.
   const iloc = child(heif, meta, 'iloc', true);
   const version = heif[iloc.start + 8]!;
@@ -282,23 +287,15 @@ function codedImageOf(heif: Buffer): CodedImage {
     at += lengthSize;
     parts.push(heif.subarray(base + offset, base + offset + length));
   }
-  return { codec: config.type === 'hvcC' ? 'hvc1' : 'av01', config: heif.subarray(config.start, config.end), data: Buffer.concat(parts) };
+  return {
+    codec: config.type === 'hvcC' ? 'hvc1' : 'av01',
+    config: heif.subarray(config.start, config.end),
+    // ispe: version and flags, then the width and height.
+    width: heif.readUInt32BE(ispe.start + 12),
+    height: heif.readUInt32BE(ispe.start + 16),
+    data: Buffer.concat(parts),
+  };
 }
-
-const makeBox = (type: string, ...parts: Buffer[]) => {
-  const body = Buffer.concat(parts);
-  const header = Buffer.alloc(8);
-  header.writeUInt32BE(8 + body.length, 0);
-  header.write(type, 4, 'latin1');
-  return Buffer.concat([header, body]);
-};
-const fullBox = (type: string, version: number, flags: number, ...parts: Buffer[]) =>
-  makeBox(type, uint(4, version * 2 ** 24 + flags), ...parts);
-const uint = (bytes: 1 | 2 | 4, ...values: number[]) => {
-  const out = Buffer.alloc(bytes * values.length);
-  values.forEach((value, i) => out.writeUIntBE(value, i * bytes, bytes));
-  return out;
-};
 
 export interface DerivedHeifOptions {
   /** `grid`: tiles in rows (an iPhone's photo); `iovl`: images laid on a canvas at `offsets`. */
@@ -330,83 +327,77 @@ export function derivedHeif(options: DerivedHeifOptions): Buffer {
   const { kind, width, height, declared = { width, height } } = options;
   const images = options.images.map(codedImageOf);
   const first = images[0]!;
-  const tileSize = ((): [number, number] => {
-    const meta = metaOf(options.images[0]!);
-    const ipco = child(options.images[0]!, child(options.images[0]!, meta, 'iprp', true), 'ipco');
-    const found = boxesIn(options.images[0]!, ipco.start + 8, ipco.end).find((box) => box.type === 'ispe')!;
-    return [options.images[0]!.readUInt32BE(found.start + 12), options.images[0]!.readUInt32BE(found.start + 16)];
-  })();
   const columns = options.columns ?? images.length;
   const rows = Math.ceil(images.length / columns);
   const wide = width > 0xffff || height > 0xffff;
-  const size = wide ? uint(4, width, height) : uint(2, width, height);
+  const size = wide ? uints(4, width, height) : uints(2, width, height);
   const description =
     kind === 'grid'
-      ? Buffer.concat([uint(1, 0, wide ? 1 : 0, rows - 1, columns - 1), size])
+      ? Buffer.concat([uints(1, 0, wide ? 1 : 0, rows - 1, columns - 1), size])
       : Buffer.concat([
-          uint(1, 0, wide ? 1 : 0),
-          uint(2, 0, 0, 0, 0xffff),
+          uints(1, 0, wide ? 1 : 0),
+          uints(2, 0, 0, 0, 0xffff),
           size,
-          ...images.map((_, i) => (wide ? uint(4, ...(options.offsets?.[i] ?? [0, 0])) : uint(2, ...(options.offsets?.[i] ?? [0, 0])))),
+          ...images.map((_, i) => (wide ? uints(4, ...(options.offsets?.[i] ?? [0, 0])) : uints(2, ...(options.offsets?.[i] ?? [0, 0])))),
         ]);
   const derivedId = 1;
   const ids = images.map((_, i) => 2 + i);
   const infe = (id: number, type: string, hidden: boolean) =>
-    fullBox('infe', 2, hidden ? 1 : 0, uint(2, id, 0), Buffer.from(type, 'latin1'), Buffer.from([0]));
+    fullBox('infe', 2, hidden ? 1 : 0, uints(2, id, 0), latin1(type), Buffer.from([0]));
   const iinf = fullBox(
     'iinf',
     0,
     0,
-    uint(2, 1 + images.length),
+    uints(2, 1 + images.length),
     infe(derivedId, kind, false),
     ...ids.map((id) => infe(id, first.codec, true)),
   );
-  const iref = fullBox('iref', 0, 0, makeBox('dimg', uint(2, derivedId, images.length, ...ids)));
-  const ispe = (w: number, h: number) => fullBox('ispe', 0, 0, uint(4, w, h));
+  const iref = fullBox('iref', 0, 0, box('dimg', uints(2, derivedId, images.length, ...ids)));
+  const ispe = (w: number, h: number) => fullBox('ispe', 0, 0, uints(4, w, h));
   // Properties: 1 the codec box, 2 the inputs' size, 3 the derived image's.
-  const ipco = makeBox('ipco', first.config, ispe(...tileSize), ispe(declared.width, declared.height));
+  const ipco = box('ipco', first.config, ispe(first.width, first.height), ispe(declared.width, declared.height));
   const ipma = fullBox(
     'ipma',
     0,
     0,
-    uint(4, 1 + images.length),
-    Buffer.concat([uint(2, derivedId), uint(1, 1, 3)]),
-    ...ids.map((id) => Buffer.concat([uint(2, id), uint(1, 2, 0x81, 2)])),
+    uints(4, 1 + images.length),
+    Buffer.concat([uints(2, derivedId), uints(1, 1, 3)]),
+    ...ids.map((id) => Buffer.concat([uints(2, id), uints(1, 2, 0x81, 2)])),
   );
   const inMdat = options.descriptionInMdat === true;
   const ftyp =
     first.codec === 'av01'
-      ? makeBox('ftyp', Buffer.from('avif', 'latin1'), uint(4, 0), Buffer.from('mif1avifmiaf', 'latin1'))
-      : makeBox('ftyp', Buffer.from('heic', 'latin1'), uint(4, 0), Buffer.from('mif1heic', 'latin1'));
+      ? box('ftyp', latin1('avif'), uints(4, 0), latin1('mif1avifmiaf'))
+      : box('ftyp', latin1('heic'), uints(4, 0), latin1('mif1heic'));
   const payloads = inMdat ? [description, ...images.map((image) => image.data)] : images.map((image) => image.data);
-  const leading = options.metaLastAfter ? makeBox('free', Buffer.alloc(options.metaLastAfter)) : Buffer.alloc(0);
+  const leading = options.metaLastAfter ? box('free', Buffer.alloc(options.metaLastAfter)) : Buffer.alloc(0);
   const metaWith = (offsets: number[]) => {
     const entry = (id: number, method: number, offset: number, length: number) =>
-      Buffer.concat([uint(2, id, method, 0, 1), uint(4, offset, length)]);
+      Buffer.concat([uints(2, id, method, 0, 1), uints(4, offset, length)]);
     const iloc = fullBox(
       'iloc',
       1,
       0,
-      uint(1, 0x44, 0),
-      uint(2, 1 + images.length),
+      uints(1, 0x44, 0),
+      uints(2, 1 + images.length),
       entry(derivedId, inMdat ? 0 : 1, inMdat ? offsets[0]! : 0, options.descriptionLength ?? description.length),
       ...images.map((image, i) => entry(ids[i]!, 0, offsets[inMdat ? i + 1 : i]!, image.data.length)),
     );
-    const hdlr = fullBox('hdlr', 0, 0, uint(4, 0), Buffer.from('pict', 'latin1'), uint(4, 0, 0, 0), Buffer.from([0]));
+    const hdlr = fullBox('hdlr', 0, 0, uints(4, 0), latin1('pict'), uints(4, 0, 0, 0), Buffer.from([0]));
     return fullBox(
       'meta',
       0,
       0,
       hdlr,
-      fullBox('pitm', 0, 0, uint(2, derivedId)),
+      fullBox('pitm', 0, 0, uints(2, derivedId)),
       iloc,
       iinf,
       iref,
-      makeBox('iprp', ipco, ipma),
-      ...(inMdat ? [] : [makeBox('idat', description)]),
+      box('iprp', ipco, ipma),
+      ...(inMdat ? [] : [box('idat', description)]),
     );
   };
-  const mdat = makeBox('mdat', ...payloads);
+  const mdat = box('mdat', ...payloads);
   const metaLength = metaWith(payloads.map(() => 0)).length;
   // The payloads' offsets in the file: mdat after meta, or before it (after ftyp and a filler box).
   let at = ftyp.length + leading.length + (options.metaLastAfter ? 0 : metaLength) + 8;

@@ -7,23 +7,12 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { declaredNclx } from '../../src/images/heif-colours.js';
 import { declaredHeifHeader } from '../../src/images/heif.js';
+import { box, uints } from '../helpers/bytes.js';
 import { DISPLAY_P3_NCLX, heicFrom, heifEncAvailable, nclxBox, withNclx } from '../helpers/heif.js';
 import { displayP3Patches, jpeg } from '../helpers/images.js';
 
 const hasHeifEnc = await heifEncAvailable();
 
-function box(type: string, ...payload: Buffer[]): Buffer {
-  const body = Buffer.concat(payload);
-  const header = Buffer.alloc(8);
-  header.writeUInt32BE(8 + body.length, 0);
-  header.write(type, 4, 'latin1');
-  return Buffer.concat([header, body]);
-}
-const uints = (bytes: 1 | 2 | 4, ...values: number[]) => {
-  const out = Buffer.alloc(bytes * values.length);
-  values.forEach((value, i) => out.writeUIntBE(value, i * bytes, bytes));
-  return out;
-};
 const versionAndFlags = (version: number, flags = 0) => uints(4, version * 2 ** 24 + flags);
 const nclx = (primaries: number, transfer: number) => nclxBox({ primaries, transfer, matrix: 6 });
 const iccProfile = box('colr', Buffer.from('prof'), Buffer.alloc(32, 7));
