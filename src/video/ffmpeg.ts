@@ -39,10 +39,26 @@ export class VideoToolsMissingError extends Error {
 export type Demuxer = 'mov' | 'matroska';
 
 /**
- * Options every ffprobe/ffmpeg run gets for an upload: the demuxer named by its magic bytes, and
- * only the file protocol, so nothing inside a file can make ffmpeg open a URL or another demuxer.
+ * Options every ffprobe/ffmpeg run gets for an upload: the demuxer named by its magic bytes; only
+ * the file protocol, so nothing inside a file can make ffmpeg open a URL or another demuxer; and a
+ * decoder bound of the largest picture accepted. The size ffprobe reports is the stream header's,
+ * and a stream may change size partway: a 760 kB MP4 declaring 320×240 whose frames turn into
+ * 16 000×16 000 took ffmpeg to 3.3 GB and 8.5 s of CPU for its poster frame. With the bound, the
+ * decoder refuses such a frame before allocating it.
  */
-const inputOptions = (demuxer: Demuxer, path: string) => ['-protocol_whitelist', 'file', '-f', demuxer, '-i', `file:${path}`];
+const inputOptions = (demuxer: Demuxer, path: string, limits: VideoLimits) => [
+  '-max_pixels',
+  String(limits.maxDimension ** 2),
+  '-protocol_whitelist',
+  'file',
+  '-f',
+  demuxer,
+  '-i',
+  `file:${path}`,
+];
+
+/** What ffmpeg's decoders say of a frame over `-max_pixels`. */
+const OVER_MAX_PIXELS = /exceeds specified max pixel count/;
 
 /** What ffprobe found, reduced to what the decision and the remux need. */
 export interface ProbedVideo {
@@ -71,14 +87,19 @@ const WEBM_AUDIO = new Set(['opus', 'vorbis']);
 /** Demuxers whose files may come in: ISO BMFF (MP4, MOV, 3GP) and Matroska/WebM. */
 const CONTAINERS = [/(^|,)(mov|mp4)(,|$)/, /(^|,)(matroska|webm)(,|$)/];
 
-function run(command: string, args: readonly string[], timeoutMs: number, maxBuffer = 4 * 1024 * 1024): Promise<string> {
+function run(command: string, args: readonly string[], limits: VideoLimits, maxBuffer = 4 * 1024 * 1024): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer, windowsHide: true }, (error, stdout, stderr) => {
+    const options = { timeout: limits.timeoutMs, killSignal: 'SIGKILL' as const, maxBuffer, windowsHide: true };
+    execFile(command, args, options, (error, stdout, stderr) => {
       if (!error) return resolve(stdout);
       if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'EACCES')
         return reject(new VideoToolsMissingError(error));
       if (error.killed) return reject(new InvalidVideoError('The video took too long to process.'));
-      reject(new InvalidVideoError(undefined, { stderr: String(stderr).slice(0, 500) }));
+      const said = String(stderr);
+      const detail = OVER_MAX_PIXELS.test(said)
+        ? `Part of the video is larger than ${limits.maxDimension}×${limits.maxDimension} pixels.`
+        : undefined;
+      reject(new InvalidVideoError(detail, { stderr: said.slice(0, 500) }));
     });
   });
 }
@@ -143,8 +164,8 @@ export async function probeVideo(path: string, limits: VideoLimits): Promise<Pro
   if (demuxer === undefined || demuxer === 'avi') throw new InvalidVideoError();
   const json = await run(
     limits.ffprobePath,
-    ['-v', 'error', '-hide_banner', '-print_format', 'json', '-show_format', '-show_streams', ...inputOptions(demuxer, path)],
-    limits.timeoutMs,
+    ['-v', 'error', '-hide_banner', '-print_format', 'json', '-show_format', '-show_streams', ...inputOptions(demuxer, path, limits)],
+    limits,
   );
   let probe: FfprobeOutput;
   try {
@@ -200,7 +221,16 @@ export async function probeVideo(path: string, limits: VideoLimits): Promise<Pro
  * before the download ends. The picture's rotation is kept: it is how the video is meant to be seen.
  */
 export async function remuxVideo(input: string, output: string, video: ProbedVideo, limits: VideoLimits): Promise<void> {
-  const args = ['-nostdin', '-v', 'error', '-hide_banner', '-y', ...inputOptions(video.demuxer, input), '-map', `0:${video.videoStream}`];
+  const args = [
+    '-nostdin',
+    '-v',
+    'error',
+    '-hide_banner',
+    '-y',
+    ...inputOptions(video.demuxer, input, limits),
+    '-map',
+    `0:${video.videoStream}`,
+  ];
   if (video.audioStream !== undefined) args.push('-map', `0:${video.audioStream}`);
   args.push('-c', 'copy', '-map_metadata', '-1', '-map_metadata:s:v', '-1', '-map_metadata:s:a', '-1', '-map_chapters', '-1');
   args.push('-dn', '-sn', '-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact');
@@ -211,7 +241,7 @@ export async function remuxVideo(input: string, output: string, video: ProbedVid
     args.push('-f', 'webm');
   }
   args.push(`file:${output}`);
-  await run(limits.ffmpegPath, args, limits.timeoutMs);
+  await run(limits.ffmpegPath, args, limits);
 }
 
 /**
@@ -246,7 +276,7 @@ export async function posterFrame(input: string, output: string, video: ProbedVi
         '-y',
         '-ss',
         at,
-        ...inputOptions(video.container === 'mp4' ? 'mov' : 'matroska', input),
+        ...inputOptions(video.container === 'mp4' ? 'mov' : 'matroska', input, limits),
         '-map',
         '0:v:0',
         '-frames:v',
@@ -255,15 +285,16 @@ export async function posterFrame(input: string, output: string, video: ProbedVi
         '-vf',
         filters,
       ].concat(['-f', 'image2', '-c:v', 'mjpeg', '-q:v', '2', `file:${output}`]),
-      limits.timeoutMs,
+      limits,
     );
   if (video.highDynamicRange) {
     try {
       await extract(`${HDR_TO_SDR},${JPEG_COLOURS}`);
       return;
     } catch (error) {
-      // ffmpeg ran and refused the filter (no zimg); a run killed for its time is not tried again.
-      if (!(error instanceof InvalidVideoError) || !error.context) throw error;
+      // ffmpeg ran and refused the filter (no zimg); a run killed for its time, or refused for
+      // its frames' size, is not tried again.
+      if (!(error instanceof InvalidVideoError) || !error.context || error.detail) throw error;
     }
   }
   await extract(JPEG_COLOURS);

@@ -161,3 +161,32 @@ export async function stillVideo(png: Buffer, range: DynamicRange): Promise<Buff
     return readFile(output);
   });
 }
+
+/**
+ * An H.264 MP4 whose picture changes size partway, as a stream may: `seconds[0]` at `first`, then
+ * `seconds[1]` at `then` (one colour, so a large picture stays a small file). The MP4's header,
+ * and so ffprobe, gives the first size; a decoder meets the second only when it reaches it.
+ */
+export async function resizingVideo(
+  first: [number, number],
+  then: [number, number],
+  seconds: [number, number] = [0.2, 1],
+): Promise<Buffer> {
+  return inTempDir('castfolio-video-', async (dir) => {
+    const parts = [
+      [`testsrc=size=${first[0]}x${first[1]}:rate=25`, seconds[0]],
+      [`color=c=red:size=${then[0]}x${then[1]}:rate=25`, seconds[1]],
+    ] as const;
+    const streams: Buffer[] = [];
+    for (const [index, [source, length]] of parts.entries()) {
+      const part = path.join(dir, `part${index}.h264`);
+      await run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', source, '-t', String(length), '-c:v', ...ENCODERS.h264, part]);
+      streams.push(await readFile(part));
+    }
+    const joined = path.join(dir, 'joined.h264');
+    const output = path.join(dir, 'made.mp4');
+    await writeFile(joined, Buffer.concat(streams));
+    await run('ffmpeg', ['-v', 'error', '-y', '-r', '25', '-f', 'h264', '-i', joined, '-c', 'copy', output]);
+    return readFile(output);
+  });
+}

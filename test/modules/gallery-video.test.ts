@@ -8,7 +8,7 @@ import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { colourPatches, jpeg, PATCHES, patchColours, patchDistance } from '../helpers/images.js';
 import { STORAGES } from '../helpers/storage.js';
-import { PHONE_LOCATION, probe, stillVideo, video } from '../helpers/videos.js';
+import { PHONE_LOCATION, probe, resizingVideo, stillVideo, video } from '../helpers/videos.js';
 
 function mediaForm(file: Buffer, fields: Record<string, string> = {}, filename = 'clip.mov', type = 'video/quicktime'): FormData {
   const form = new FormData();
@@ -34,7 +34,7 @@ for (const target of DATABASES) {
         t.http.request('POST', `/api/profile/${kind}/media/`, { form, headers: user.headers });
 
       beforeAll(async () => {
-        t = await startTestApp(target, { storage, env: { MAX_VIDEO_DURATION: '20' } });
+        t = await startTestApp(target, { storage, env: { MAX_VIDEO_DURATION: '20', MAX_VIDEO_DIMENSION: '1024' } });
         premium = await createUser(t.http, 'talent');
         await cli(t, 'subscription', 'grant', premium.email, 'platinum');
       });
@@ -120,6 +120,21 @@ for (const target of DATABASES) {
         }
         expect(await storedNames(t)).toEqual(before);
         await expectNoOrphans(t);
+      });
+
+      it('refuses a video whose picture grows past the limit partway (the header gives the first size), storing nothing', async () => {
+        const before = await storedNames(t);
+        const bomb = await resizingVideo([320, 240], [1280, 1280]);
+        expect((await probe(bomb)).streams[0]).toMatchObject({ width: 320, height: 240 });
+        const refused = await upload(premium, mediaForm(bomb, {}, 'clip.mp4', 'video/mp4'));
+        expect(refused.status, refused.text).toBe(400);
+        expect(refused.body).toEqual({ media_file: [INVALID, 'Part of the video is larger than 1024×1024 pixels.'] });
+        expect(await storedNames(t)).toEqual(before);
+        await expectNoOrphans(t);
+
+        const within = await upload(premium, mediaForm(await resizingVideo([320, 240], [640, 480]), {}, 'clip.mp4', 'video/mp4'));
+        expect(within.status, within.text).toBe(201);
+        expect(within.body).toMatchObject({ media_type: 'video' });
       });
 
       it('counts videos against the plan in the live words; test videos are numbered and not counted', async () => {
