@@ -39,16 +39,26 @@ export class VideoToolsMissingError extends Error {
 export type Demuxer = 'mov' | 'matroska';
 
 /**
- * Options every ffprobe/ffmpeg run gets for an upload: the demuxer named by its magic bytes; only
- * the file protocol, so nothing inside a file can make ffmpeg open a URL or another demuxer; and a
- * decoder bound of the largest picture accepted. The size ffprobe reports is the stream header's,
- * and a stream may change size partway: a 760 kB MP4 declaring 320×240 whose frames turn into
- * 16 000×16 000 took ffmpeg to 3.3 GB and 8.5 s of CPU for its poster frame. With the bound, the
- * decoder refuses such a frame before allocating it.
+ * Streams a file may hold; ffmpeg's demuxers refuse to open one with more. Phones write two to
+ * eight (the picture, the sound, timed metadata such as an iPhone's); every stream costs a decoder.
+ */
+export const MAX_VIDEO_STREAMS = 32;
+
+/**
+ * Options every ffprobe/ffmpeg run gets for an upload:
+ * - the demuxer named by its magic bytes, and only the file protocol, so nothing inside a file can
+ *   make ffmpeg open a URL or another demuxer;
+ * - at most MAX_VIDEO_STREAMS streams;
+ * - a decoder bound of the largest picture accepted. The size ffprobe reports is the stream
+ *   header's, and a stream may change size partway: a 760 kB MP4 declaring 320×240 whose frames
+ *   turn into 16 000×16 000 took ffmpeg to 3.3 GB and 10 s of CPU for its poster frame. With the
+ *   bound, the decoder refuses such a frame before allocating it.
  */
 const inputOptions = (demuxer: Demuxer, path: string, limits: VideoLimits) => [
   '-max_pixels',
   String(limits.maxDimension ** 2),
+  '-max_streams',
+  String(MAX_VIDEO_STREAMS),
   '-protocol_whitelist',
   'file',
   '-f',
@@ -57,8 +67,14 @@ const inputOptions = (demuxer: Demuxer, path: string, limits: VideoLimits) => [
   `file:${path}`,
 ];
 
-/** What ffmpeg's decoders say of a frame over `-max_pixels`. */
-const OVER_MAX_PIXELS = /exceeds specified max pixel count/;
+/** What ffmpeg says when a file passes one of the bounds above, and what the client is told. */
+const OVER_BOUNDS: [RegExp, (limits: VideoLimits) => string][] = [
+  [
+    /exceeds specified max pixel count/,
+    (limits) => `Part of the video is larger than ${limits.maxDimension}×${limits.maxDimension} pixels.`,
+  ],
+  [/exceeds max_streams/, () => `The file has more than ${MAX_VIDEO_STREAMS} tracks.`],
+];
 
 /** What ffprobe found, reduced to what the decision and the remux need. */
 export interface ProbedVideo {
@@ -96,9 +112,7 @@ function run(command: string, args: readonly string[], limits: VideoLimits, maxB
         return reject(new VideoToolsMissingError(error));
       if (error.killed) return reject(new InvalidVideoError('The video took too long to process.'));
       const said = String(stderr);
-      const detail = OVER_MAX_PIXELS.test(said)
-        ? `Part of the video is larger than ${limits.maxDimension}×${limits.maxDimension} pixels.`
-        : undefined;
+      const detail = OVER_BOUNDS.find(([pattern]) => pattern.test(said))?.[1](limits);
       reject(new InvalidVideoError(detail, { stderr: said.slice(0, 500) }));
     });
   });
@@ -154,29 +168,54 @@ const rotationOf = (stream: FfprobeStream): number => {
   return Number.isFinite(value) ? Math.abs(Math.round(value)) % 180 : 0;
 };
 
+/** ffprobe's JSON, or an InvalidVideoError. */
+async function ffprobe(path: string, demuxer: Demuxer, limits: VideoLimits, show: readonly string[]): Promise<FfprobeOutput> {
+  const json = await run(
+    limits.ffprobePath,
+    ['-v', 'error', '-hide_banner', '-print_format', 'json', ...show, ...inputOptions(demuxer, path, limits)],
+    limits,
+  );
+  try {
+    return JSON.parse(json) as FfprobeOutput;
+  } catch {
+    throw new InvalidVideoError();
+  }
+}
+
+const isMovingPicture = (s: FfprobeStream) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1;
+const isStill = (s: FfprobeStream) => s.codec_type === 'video' && s.disposition?.attached_pic === 1;
+
 /**
- * Reads the container and streams with ffprobe (nothing is decoded) and decides: one video
- * stream with an accepted codec, at most the first accepted audio stream, a duration and a picture
- * size within the limits. Anything else is an InvalidVideoError.
+ * Reads the file with ffprobe in two steps and decides: one video stream with an accepted codec,
+ * at most the first accepted audio stream, a duration and a picture size within the limits.
+ * Anything else is an InvalidVideoError.
+ *
+ * The first step reads only the container's list of streams. ffprobe's full read (and ffmpeg's,
+ * for the remux and the poster) decodes a frame of every stream, so a file may reach it only with
+ * one moving picture and at most one cover picture: a 1.8 MB MP4 carrying thirty 4096×4096 PNG
+ * covers took ffprobe to 1.5 GB and 5.7 s, then as much again for the remux, and was accepted.
  */
 export async function probeVideo(path: string, limits: VideoLimits): Promise<ProbedVideo> {
   const demuxer = await videoContainerOf(path);
   if (demuxer === undefined || demuxer === 'avi') throw new InvalidVideoError();
-  const json = await run(
-    limits.ffprobePath,
-    ['-v', 'error', '-hide_banner', '-print_format', 'json', '-show_format', '-show_streams', ...inputOptions(demuxer, path, limits)],
-    limits,
-  );
-  let probe: FfprobeOutput;
-  try {
-    probe = JSON.parse(json) as FfprobeOutput;
-  } catch {
-    throw new InvalidVideoError();
-  }
+  const listed =
+    (
+      await ffprobe(path, demuxer, limits, [
+        '-nofind_stream_info',
+        '-show_entries',
+        'stream=index,codec_type:stream_disposition=attached_pic',
+      ])
+    ).streams ?? [];
+  const moving = listed.filter(isMovingPicture).length;
+  if (moving !== 1) throw new InvalidVideoError(moving === 0 ? 'The file has no video track.' : 'The file has more than one video track.');
+  const stills = listed.filter(isStill).length;
+  if (stills > 1) throw new InvalidVideoError(`The file carries ${stills} cover pictures; the limit is 1.`);
+
+  const probe = await ffprobe(path, demuxer, limits, ['-show_format', '-show_streams']);
   const formatName = probe.format?.format_name ?? '';
   if (!CONTAINERS.some((pattern) => pattern.test(formatName))) throw new InvalidVideoError();
   const streams = probe.streams ?? [];
-  const videos = streams.filter((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
+  const videos = streams.filter(isMovingPicture);
   if (videos.length !== 1) throw new InvalidVideoError(videos.length === 0 ? 'The file has no video track.' : undefined);
   const video = videos[0] as FfprobeStream;
   const videoCodec = video.codec_name ?? '';

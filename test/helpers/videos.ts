@@ -190,3 +190,46 @@ export async function resizingVideo(
     return readFile(output);
   });
 }
+
+export interface TrackOptions {
+  /** Copies of the picture track (1: the video as it is). */
+  videoTracks?: number;
+  /** Copies of the sound track. */
+  audioTracks?: number;
+  /** Cover pictures (MP4 `covr`): one-colour PNGs of this side, which ffmpeg decodes to read them. */
+  covers?: number;
+  coverSide?: number;
+}
+
+/** An MP4 (H.264 and AAC, 1 s) holding the tracks asked for, each a copy of one made by ffmpeg. */
+export async function videoWithTracks(options: TrackOptions): Promise<Buffer> {
+  const { videoTracks = 1, audioTracks = 1, covers = 0, coverSide = 1024 } = options;
+  const base = await video({ seconds: 1, width: 64, height: 64 });
+  return inTempDir('castfolio-video-', async (dir) => {
+    const input = path.join(dir, 'base.mp4');
+    const cover = path.join(dir, 'cover.png');
+    const output = path.join(dir, 'made.mp4');
+    await writeFile(input, base);
+    const args = ['-v', 'error', '-y', '-i', input];
+    if (covers > 0) {
+      await run('ffmpeg', [
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        `color=c=green:size=${coverSide}x${coverSide}`,
+        '-frames:v',
+        '1',
+        cover,
+      ]);
+      args.push('-i', cover);
+    }
+    for (let i = 0; i < videoTracks; i++) args.push('-map', '0:v');
+    for (let i = 0; i < audioTracks; i++) args.push('-map', '0:a');
+    for (let i = 0; i < covers; i++) args.push('-map', '1:v', `-disposition:v:${videoTracks + i}`, 'attached_pic');
+    await run('ffmpeg', [...args, '-c', 'copy', output]);
+    return readFile(output);
+  });
+}

@@ -8,7 +8,7 @@ import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { colourPatches, jpeg, PATCHES, patchColours, patchDistance } from '../helpers/images.js';
 import { STORAGES } from '../helpers/storage.js';
-import { PHONE_LOCATION, probe, resizingVideo, stillVideo, video } from '../helpers/videos.js';
+import { PHONE_LOCATION, probe, resizingVideo, stillVideo, video, videoWithTracks } from '../helpers/videos.js';
 
 function mediaForm(file: Buffer, fields: Record<string, string> = {}, filename = 'clip.mov', type = 'video/quicktime'): FormData {
   const form = new FormData();
@@ -135,6 +135,31 @@ for (const target of DATABASES) {
         const within = await upload(premium, mediaForm(await resizingVideo([320, 240], [640, 480]), {}, 'clip.mp4', 'video/mp4'));
         expect(within.status, within.text).toBe(201);
         expect(within.body).toMatchObject({ media_type: 'video' });
+        expect((await t.http.request('DELETE', `/api/media/${within.body.id}/delete/`, { headers: premium.headers })).status).toBe(204);
+      });
+
+      it('refuses a file whose tracks would each cost a decoder (too many tracks, pictures or covers) before decoding any, storing nothing', async () => {
+        const before = await storedNames(t);
+        const cases: [Buffer, string][] = [
+          [await videoWithTracks({ audioTracks: 32 }), 'The file has more than 32 tracks.'],
+          [await videoWithTracks({ videoTracks: 2 }), 'The file has more than one video track.'],
+          [await videoWithTracks({ covers: 2 }), 'The file carries 2 cover pictures; the limit is 1.'],
+        ];
+        for (const [bytes, detail] of cases) {
+          const refused = await upload(premium, mediaForm(bytes, {}, 'clip.mp4', 'video/mp4'));
+          expect(refused.status, refused.text).toBe(400);
+          expect(refused.body).toEqual({ media_file: [INVALID, detail] });
+        }
+        expect(await storedNames(t)).toEqual(before);
+        await expectNoOrphans(t);
+
+        for (const options of [{ audioTracks: 31 }, { covers: 1 }]) {
+          const taken = await upload(premium, mediaForm(await videoWithTracks(options), {}, 'clip.mp4', 'video/mp4'));
+          expect(taken.status, taken.text).toBe(201);
+          const stored = await probe((await download(taken.body.media_file)).body);
+          expect(stored.streams.map((s) => s.codec_name)).toEqual(['h264', 'aac']);
+          expect((await t.http.request('DELETE', `/api/media/${taken.body.id}/delete/`, { headers: premium.headers })).status).toBe(204);
+        }
       });
 
       it('counts videos against the plan in the live words; test videos are numbered and not counted', async () => {
