@@ -298,6 +298,22 @@ const JPEG_COLOURS = 'scale=out_color_matrix=bt601:out_range=full,format=yuvj420
 const HDR_TO_SDR = 'zscale=p=bt709:t=iec61966-2-1:m=bt709:r=tv:npl=203,format=yuv420p';
 
 /**
+ * Frames decoded at most for a poster, from the key frame before its time: a second of a 120 fps
+ * video. A stream may pack any number of frames into that second (a 67 kB MP4 of 1000 frames of
+ * 4096×4096 in its first second cost 3.5 s of CPU for a poster a third of a second in; a few MB of
+ * them would run to the process timeout, holding the video queue): past this many, the frame
+ * reached is the poster.
+ */
+export const POSTER_MAX_FRAMES = 120;
+
+/**
+ * Decode from the key frame before the poster's time (ffmpeg's timestamps start there at minus the
+ * time still to go), keep the first frame at that time or the POSTER_MAX_FRAMES-th, and give it
+ * time 0 so ffmpeg writes it (a frame before the output's start is dropped).
+ */
+const POSTER_PICK = `select='gte(t\\,0)+gte(n\\,${POSTER_MAX_FRAMES - 1})',setpts=PTS-STARTPTS`;
+
+/**
  * One frame (a second in, or earlier for a short clip), turned upright, as a high-quality JPEG for
  * the image pipeline, in the colours the video shows. An ffmpeg without zimg (not Debian's) still
  * makes an HDR video's poster, in the grey of its values read as SDR.
@@ -313,6 +329,7 @@ export async function posterFrame(input: string, output: string, video: ProbedVi
         'error',
         '-hide_banner',
         '-y',
+        '-noaccurate_seek',
         '-ss',
         at,
         ...inputOptions(video.container === 'mp4' ? 'mov' : 'matroska', input, limits),
@@ -322,7 +339,7 @@ export async function posterFrame(input: string, output: string, video: ProbedVi
         '1',
         '-an',
         '-vf',
-        filters,
+        `${POSTER_PICK},${filters}`,
       ].concat(['-f', 'image2', '-c:v', 'mjpeg', '-q:v', '2', `file:${output}`]),
       limits,
     );

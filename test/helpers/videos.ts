@@ -233,3 +233,27 @@ export async function videoWithTracks(options: TrackOptions): Promise<Buffer> {
     return readFile(output);
   });
 }
+
+/**
+ * An H.264 MP4 with a single key frame, red for `redSeconds` then blue until `seconds`, at `rate`
+ * frames a second (a high rate is a stream packing many frames before a poster's time).
+ */
+export async function twoColourVideo(rate: number, redSeconds: number, seconds: number): Promise<Buffer> {
+  return inTempDir('castfolio-video-', async (dir) => {
+    const output = path.join(dir, 'made.mp4');
+    const colour = (name: string, length: number) => `color=c=${name}:size=64x64:rate=${rate}:duration=${length}`;
+    await run('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-filter_complex',
+      `${colour('red', redSeconds)}[a];${colour('blue', seconds - redSeconds)}[b];[a][b]concat`,
+      '-c:v',
+      ...ENCODERS.h264,
+      '-g',
+      '1000000',
+      output,
+    ]);
+    return readFile(output);
+  });
+}

@@ -8,7 +8,7 @@ import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { colourPatches, jpeg, PATCHES, patchColours, patchDistance } from '../helpers/images.js';
 import { STORAGES } from '../helpers/storage.js';
-import { PHONE_LOCATION, probe, resizingVideo, stillVideo, video, videoWithTracks } from '../helpers/videos.js';
+import { PHONE_LOCATION, probe, resizingVideo, stillVideo, twoColourVideo, video, videoWithTracks } from '../helpers/videos.js';
 
 function mediaForm(file: Buffer, fields: Record<string, string> = {}, filename = 'clip.mov', type = 'video/quicktime'): FormData {
   const form = new FormData();
@@ -160,6 +160,26 @@ for (const target of DATABASES) {
           expect(stored.streams.map((s) => s.codec_name)).toEqual(['h264', 'aac']);
           expect((await t.http.request('DELETE', `/api/media/${taken.body.id}/delete/`, { headers: premium.headers })).status).toBe(204);
         }
+      });
+
+      it('takes the poster a second in, decoding at most 120 frames to reach it (a stream may pack any number into that second)', async () => {
+        const posterColour = async (bytes: Buffer) => {
+          const created = await upload(premium, mediaForm(bytes, {}, 'clip.mp4', 'video/mp4'));
+          expect(created.status, created.text).toBe(201);
+          const poster = await download(created.body.thumbnail);
+          const { data } = await sharp(poster.body).raw().toBuffer({ resolveWithObject: true });
+          expect((await t.http.request('DELETE', `/api/media/${created.body.id}/delete/`, { headers: premium.headers })).status).toBe(204);
+          return data[0]! > 200 && data[2]! < 60
+            ? 'red'
+            : data[2]! > 200 && data[0]! < 60
+              ? 'blue'
+              : `rgb(${data[0]}, ${data[1]}, ${data[2]})`;
+        };
+        // 25 fps, red for 0.9 s: the frame at 1 s is blue.
+        expect(await posterColour(await twoColourVideo(25, 0.9, 3))).toBe('blue');
+        // 1000 fps, red for 0.2 s, one second long: the poster's time (a third in) is frame 333,
+        // past the 120 decoded at most, so the frame reached (the 120th) is the poster.
+        expect(await posterColour(await twoColourVideo(1000, 0.2, 1))).toBe('red');
       });
 
       it('counts videos against the plan in the live words; test videos are numbered and not counted', async () => {
