@@ -5,7 +5,7 @@ import { inSrgb, profileDeclaredBy } from './colour.js';
 import { declaredHeifHeader, decodeHeif, releasePixels, type DecodedHeif } from './heif.js';
 import type { HeifColours } from './heif-colours.js';
 import { iccIsBounded } from './icc.js';
-import { jpegScans, MAX_JPEG_SCANS } from './jpeg-scans.js';
+import { jpegMarkers, MAX_JPEG_SCANS, MAX_JPEG_SEGMENTS } from './jpeg-markers.js';
 import type { PictureAnalysis, PictureFocus } from './analysis.js';
 import { describePicture, type VariantFormat, type VariantImage } from './variants.js';
 import type { DecodeGates } from './work.js';
@@ -206,6 +206,14 @@ export async function sanitiseImage(
     );
   }
 
+  // A JPEG's marker segments cost libvips' header read itself: their number is bounded first (see MAX_JPEG_SEGMENTS).
+  const markers = sniffed === 'jpeg' ? await jpegMarkers(input) : undefined;
+  if (markers && markers.segments > MAX_JPEG_SEGMENTS) {
+    throw new InvalidImageError(
+      `Image is a JPEG of more than ${MAX_JPEG_SEGMENTS} metadata blocks; the limit is ${MAX_JPEG_SEGMENTS}. Save it again from any photo editor.`,
+    );
+  }
+
   const options: SharpOptions = { limitInputPixels: limits.maxPixels, failOn: 'warning', animated: false };
   let metadata: Metadata;
   try {
@@ -226,7 +234,7 @@ export async function sanitiseImage(
   }
 
   // A progressive JPEG decodes in one pass over the picture per scan: their number is bounded (see MAX_JPEG_SCANS).
-  if (format === 'jpeg' && metadata.isProgressive === true && (await jpegScans(input)) > MAX_JPEG_SCANS) {
+  if (markers && markers.scans > MAX_JPEG_SCANS) {
     throw new InvalidImageError(
       `Image is a progressive JPEG of more than ${MAX_JPEG_SCANS} scans; the limit is ${MAX_JPEG_SCANS}. Save it again from any photo editor.`,
     );

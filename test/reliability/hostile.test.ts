@@ -9,7 +9,7 @@ import { createUser, registration, type TestUser } from '../helpers/factories.js
 import { isDrfShaped, type HttpResponse } from '../helpers/http.js';
 import { video } from '../helpers/videos.js';
 import { animatedGif, BAD_FILES, cameraLike, HTML_PAYLOAD, jpeg, jpegHtmlPolyglot, jpegWithExif, pngClaiming } from '../helpers/images.js';
-import { jpegtranAvailable, MOST_SCANS, progressiveJpeg } from '../helpers/jpeg-scans.js';
+import { jpegtranAvailable, MOST_SCANS, progressiveJpeg, withSegments } from '../helpers/jpeg-markers.js';
 
 /**
  * What real users and attackers send, generated here: every case must get its documented 4xx in
@@ -284,6 +284,18 @@ for (const db of DATABASES) {
             .png()
             .toBuffer(),
           'strip.png',
+        ),
+      );
+      // 3.8 s of CPU and 783 MB to take before the segment limit.
+      add(
+        'upload: JPEG of 2 000 000 empty APP1 segments',
+        400,
+        upload(
+          cameraLike(640, 480)
+            .jpeg()
+            .toBuffer()
+            .then((bytes) => withSegments(bytes, 2_000_000, 'header')),
+          'segments.jpg',
         ),
       );
       // Valid, and 21 s of CPU to decode at 36 MP before the scan limit.

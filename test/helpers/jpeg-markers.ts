@@ -1,7 +1,7 @@
-// Progressive JPEGs of many scans, made by the tests: Debian's jpegtran (libjpeg-turbo-progs)
+// JPEGs of many scans or marker segments, made by the tests. Debian's jpegtran (libjpeg-turbo-progs)
 // rewrites a JPEG's coefficients in the scans a script lists, each a valid refinement of the ones
 // before (no decoder warning), but takes at most 100 scans a script; longer files are spliced from
-// several of its outputs that share their first scans.
+// several of its outputs that share their first scans. Segments are spliced in between markers.
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -31,6 +31,38 @@ const AC = [0, 1, 2].flatMap((c) =>
 export const MOST_SCANS = DC.length + AC.length;
 /** jpegtran's limit on a script, and a whole number of coefficients (10 scans each) below it. */
 const SCRIPT_SCANS = 60;
+
+/**
+ * `source` (a baseline JPEG with three components, 4:4:4) rewritten as a sequential JPEG of one
+ * scan per component (non-interleaved, as libjpeg allows): the decoder reads markers between them.
+ */
+export function sequentialScansJpeg(source: Buffer): Promise<Buffer> {
+  return inTempDir('jpeg-scans-', async (dir) => {
+    await writeFile(path.join(dir, 'in.jpg'), source);
+    await writeFile(path.join(dir, 'scans.txt'), '0: 0 63 0 0;\n1: 0 63 0 0;\n2: 0 63 0 0;\n');
+    await run('jpegtran', ['-scans', path.join(dir, 'scans.txt'), '-outfile', path.join(dir, 'out.jpg'), path.join(dir, 'in.jpg')]);
+    return readFile(path.join(dir, 'out.jpg'));
+  });
+}
+
+/** An empty APP1 segment (no EXIF, no XMP): the smallest a decoder keeps. */
+export const EMPTY_APP1 = Buffer.from([0xff, 0xe1, 0x00, 0x02]);
+
+/**
+ * `jpeg` with `count` empty APP1 segments spliced in: after its start (before its tables and
+ * first scan), before its last scan (between two scans), or after its last scan's coded data.
+ */
+export function withSegments(jpeg: Buffer, count: number, where: 'header' | 'between-scans' | 'after-scans'): Buffer {
+  const segments = Buffer.concat(Array.from({ length: count }, () => EMPTY_APP1));
+  const { header, scans } = splitScans(jpeg);
+  const last = scans.length - 1;
+  if (where === 'header') return Buffer.concat([jpeg.subarray(0, 2), segments, jpeg.subarray(2)]);
+  if (where === 'between-scans') {
+    if (last < 1) throw new Error('one scan only');
+    return Buffer.concat([header, ...scans.slice(0, last), segments, scans[last]!, Buffer.from([0xff, 0xd9])]);
+  }
+  return Buffer.concat([header, ...scans, segments, Buffer.from([0xff, 0xd9])]);
+}
 
 /**
  * `source` (a baseline JPEG with three components, 4:4:4) rewritten as a progressive JPEG of
