@@ -128,6 +128,8 @@ interface FfprobeStream {
   side_data_list?: { rotation?: number }[];
   tags?: { rotate?: string };
   color_transfer?: string;
+  /** Samples in an MP4/MOV stream's index (absent for Matroska, which has none). */
+  nb_frames?: string;
 }
 
 interface FfprobeOutput {
@@ -167,6 +169,17 @@ const rotationOf = (stream: FfprobeStream): number => {
   const value = fromSideData ?? Number(stream.tags?.rotate ?? 0);
   return Number.isFinite(value) ? Math.abs(Math.round(value)) % 180 : 0;
 };
+
+/**
+ * Frames and sound packets a second an MP4 or MOV may hold, all its streams together. ffmpeg
+ * indexes every one in memory when it opens the file, and the MP4 writer again for the remux: a
+ * 13 MB MP4 of a million 16×16 frames in one second took the remux to 165 MB and 1.7 s (a file of
+ * 100 MB, over 1 GB). A 240 fps slow-motion video with its sound and four per-frame metadata tracks
+ * holds about 1250.
+ */
+export const MAX_SAMPLES_PER_SECOND = 4000;
+
+const seconds = (value: number) => (Math.ceil(value) === 1 ? '1 second' : `${Math.ceil(value)} seconds`);
 
 /** ffprobe's JSON, or an InvalidVideoError. */
 async function ffprobe(path: string, demuxer: Demuxer, limits: VideoLimits, show: readonly string[]): Promise<FfprobeOutput> {
@@ -238,6 +251,12 @@ export async function probeVideo(path: string, limits: VideoLimits): Promise<Pro
   if (!Number.isFinite(durationSeconds) || durationSeconds <= 0) throw new InvalidVideoError('The video’s length could not be read.');
   if (durationSeconds > limits.maxSeconds) {
     throw new InvalidVideoError(`The video is ${Math.ceil(durationSeconds)} seconds long; the limit is ${limits.maxSeconds} seconds.`);
+  }
+  const samples = streams.reduce((sum, stream) => sum + (Number(stream.nb_frames) || 0), 0);
+  if (samples > MAX_SAMPLES_PER_SECOND * Math.max(1, durationSeconds)) {
+    throw new InvalidVideoError(
+      `The file holds ${samples} frames in ${seconds(durationSeconds)}; the limit is ${MAX_SAMPLES_PER_SECOND} a second.`,
+    );
   }
   return {
     demuxer,

@@ -138,12 +138,13 @@ for (const target of DATABASES) {
         expect((await t.http.request('DELETE', `/api/media/${within.body.id}/delete/`, { headers: premium.headers })).status).toBe(204);
       });
 
-      it('refuses a file whose tracks would each cost a decoder (too many tracks, pictures or covers) before decoding any, storing nothing', async () => {
+      it('refuses a file whose tracks would each cost a decoder (too many tracks, pictures or covers), or whose index holds too many frames, storing nothing', async () => {
         const before = await storedNames(t);
         const cases: [Buffer, string][] = [
           [await videoWithTracks({ audioTracks: 32 }), 'The file has more than 32 tracks.'],
           [await videoWithTracks({ videoTracks: 2 }), 'The file has more than one video track.'],
           [await videoWithTracks({ covers: 2 }), 'The file carries 2 cover pictures; the limit is 1.'],
+          [await twoColourVideo(5000, 0.5, 1), 'The file holds 5000 frames in 1 second; the limit is 4000 a second.'],
         ];
         for (const [bytes, detail] of cases) {
           const refused = await upload(premium, mediaForm(bytes, {}, 'clip.mp4', 'video/mp4'));
