@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 
 export interface VideoLimits {
   ffprobePath: string;
@@ -279,6 +279,7 @@ export async function probeVideo(path: string, limits: VideoLimits): Promise<Pro
  * before the download ends. The picture's rotation is kept: it is how the video is meant to be seen.
  */
 export async function remuxVideo(input: string, output: string, video: ProbedVideo, limits: VideoLimits): Promise<void> {
+  const limit = remuxLimit((await stat(input)).size);
   const args = [
     '-nostdin',
     '-v',
@@ -298,9 +299,23 @@ export async function remuxVideo(input: string, output: string, video: ProbedVid
   } else {
     args.push('-f', 'webm');
   }
-  args.push(`file:${output}`);
+  args.push('-fs', String(limit), `file:${output}`);
   await run(limits.ffmpegPath, args, limits);
+  if ((await stat(output)).size >= limit) {
+    throw new InvalidVideoError(
+      `The video’s frames unpack to more than ${Math.floor(limit / 1024 ** 2)} MB; export it again from any video editor.`,
+    );
+  }
 }
+
+/**
+ * The most a remux may write for an input of `bytes`. Copying streams into a fresh container
+ * changes only the container's share, a little either way; what grows is a stream the input's
+ * container compressed (Matroska's zlib content encoding, whose frames ffmpeg inflates up to 10 MB
+ * each): a 452 kB MKV of 50 such VP8 frames made a 450 MB file, so a 100 MB upload could fill a
+ * disk, then storage. ffmpeg stops writing at this size (`-fs`), and the upload is refused.
+ */
+export const remuxLimit = (bytes: number) => Math.ceil(bytes * 1.05) + 1024 ** 2;
 
 /**
  * JPEG holds BT.601 full-range YCbCr, whatever the video's matrix (BT.709 for HD video): the frame

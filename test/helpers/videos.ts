@@ -257,3 +257,43 @@ export async function twoColourVideo(rate: number, redSeconds: number, seconds: 
     return readFile(output);
   });
 }
+
+/** Whether mkvmerge is installed (.ci/run installs mkvtoolnix). */
+export async function mkvmergeAvailable(): Promise<boolean> {
+  return run('mkvmerge', ['--version']).then(
+    () => true,
+    (error: { code?: unknown }) => error.code !== 'ENOENT',
+  );
+}
+
+/**
+ * A Matroska file whose VP8 frames are zlib-compressed by the container (mkvmerge's
+ * `--compression 0:zlib`): a second of real frames, then `padded` frames of `paddedBytes` zero
+ * bytes each, which compress to almost nothing and which ffmpeg inflates when it copies them.
+ */
+export async function compressedMatroska(padded: number, paddedBytes: number): Promise<Buffer> {
+  return inTempDir('castfolio-video-', async (dir) => {
+    const real = path.join(dir, 'real.ivf');
+    await run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=25', '-t', '1', '-c:v', ...ENCODERS.vp8, real]);
+    // IVF: a 32-byte file header (frame count at 24), then each frame's size, time and bytes.
+    const source = await readFile(real);
+    const frames: Buffer[] = [];
+    for (let at = 32; at + 12 <= source.length; at += 12 + source.readUInt32LE(at))
+      frames.push(source.subarray(at + 12, at + 12 + source.readUInt32LE(at)));
+    for (let i = 0; i < padded; i++) frames.push(Buffer.alloc(paddedBytes));
+    const header = Buffer.from(source.subarray(0, 32));
+    header.writeUInt32LE(frames.length, 24);
+    const parts: Buffer[] = [header];
+    frames.forEach((frame, time) => {
+      const entry = Buffer.alloc(12);
+      entry.writeUInt32LE(frame.length, 0);
+      entry.writeBigUInt64LE(BigInt(time), 4);
+      parts.push(entry, frame);
+    });
+    const ivf = path.join(dir, 'padded.ivf');
+    const output = path.join(dir, 'made.mkv');
+    await writeFile(ivf, Buffer.concat(parts));
+    await run('mkvmerge', ['-q', '-o', output, '--compression', '0:zlib', ivf]);
+    return readFile(output);
+  });
+}

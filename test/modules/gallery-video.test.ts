@@ -8,7 +8,17 @@ import { DATABASES } from '../helpers/databases.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { colourPatches, jpeg, PATCHES, patchColours, patchDistance } from '../helpers/images.js';
 import { STORAGES } from '../helpers/storage.js';
-import { PHONE_LOCATION, probe, resizingVideo, stillVideo, twoColourVideo, video, videoWithTracks } from '../helpers/videos.js';
+import {
+  compressedMatroska,
+  mkvmergeAvailable,
+  PHONE_LOCATION,
+  probe,
+  resizingVideo,
+  stillVideo,
+  twoColourVideo,
+  video,
+  videoWithTracks,
+} from '../helpers/videos.js';
 
 function mediaForm(file: Buffer, fields: Record<string, string> = {}, filename = 'clip.mov', type = 'video/quicktime'): FormData {
   const form = new FormData();
@@ -17,6 +27,8 @@ function mediaForm(file: Buffer, fields: Record<string, string> = {}, filename =
   for (const [key, value] of Object.entries(fields)) if (key !== 'name') form.append(key, value);
   return form;
 }
+
+const hasMkvmerge = await mkvmergeAvailable();
 
 const INVALID = 'Upload a valid video: MP4, MOV or WebM with H.264, HEVC, VP8, VP9 or AV1 video and AAC, MP3, Opus or Vorbis sound.';
 const download = async (url: string) => {
@@ -181,6 +193,26 @@ for (const target of DATABASES) {
         // 1000 fps, red for 0.2 s, one second long: the poster's time (a third in) is frame 333,
         // past the 120 decoded at most, so the frame reached (the 120th) is the poster.
         expect(await posterColour(await twoColourVideo(1000, 0.2, 1))).toBe('red');
+      });
+
+      it.skipIf(!hasMkvmerge)('refuses a Matroska file whose compressed frames unpack past its size, storing nothing', async () => {
+        const before = await storedNames(t);
+        // 40 frames of 9 MB of zeros, zlib-compressed by the container: 360 MB once copied out.
+        const bomb = await compressedMatroska(40, 9_000_000);
+        expect(bomb.length).toBeLessThan(1024 ** 2);
+        const refused = await upload(premium, mediaForm(bomb, {}, 'clip.mkv', 'video/x-matroska'));
+        expect(refused.status, refused.text).toBe(400);
+        expect(refused.body).toEqual({
+          media_file: [INVALID, 'The video’s frames unpack to more than 1 MB; export it again from any video editor.'],
+        });
+        expect(await storedNames(t)).toEqual(before);
+        await expectNoOrphans(t);
+
+        // Frames compressed by the container that unpack to about the file's size are taken.
+        const taken = await upload(premium, mediaForm(await compressedMatroska(0, 0), {}, 'clip.mkv', 'video/x-matroska'));
+        expect(taken.status, taken.text).toBe(201);
+        expect((await probe((await download(taken.body.media_file)).body)).streams.map((s) => s.codec_name)).toEqual(['vp8']);
+        expect((await t.http.request('DELETE', `/api/media/${taken.body.id}/delete/`, { headers: premium.headers })).status).toBe(204);
       });
 
       it('counts videos against the plan in the live words; test videos are numbered and not counted', async () => {
