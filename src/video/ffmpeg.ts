@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
+import { hasCompressedMovieHeader } from './mov-header.js';
 
 export interface VideoLimits {
   ffprobePath: string;
@@ -211,6 +212,11 @@ const isStill = (s: FfprobeStream) => s.codec_type === 'video' && s.disposition?
 export async function probeVideo(path: string, limits: VideoLimits): Promise<ProbedVideo> {
   const demuxer = await videoContainerOf(path);
   if (demuxer === undefined || demuxer === 'avi') throw new InvalidVideoError();
+  if (demuxer === 'mov' && (await hasCompressedMovieHeader(path))) {
+    throw new InvalidVideoError(
+      'The file’s header is compressed (a QuickTime format of the 1990s); export it again from any video editor.',
+    );
+  }
   const listed =
     (
       await ffprobe(path, demuxer, limits, [

@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { deflateSync } from 'node:zlib';
+import { box, latin1, uints } from './bytes.js';
 import { inTempDir } from './tempdir.js';
 
 /** Video fixtures synthesised in the test run by Debian's ffmpeg (lavfi test patterns), nothing downloaded. */
@@ -296,4 +298,18 @@ export async function compressedMatroska(padded: number, paddedBytes: number): P
     await run('mkvmerge', ['-q', '-o', output, '--compression', '0:zlib', ivf]);
     return readFile(output);
   });
+}
+
+/**
+ * A MOV whose movie header is compressed (QuickTime's `cmov`: `dcom` `zlib`, then `cmvd` with the
+ * inflated size and the zlib data), declaring `inflatedBytes` of zeros: what ffmpeg allocates and
+ * inflates into before it reads anything else. The media data is a few zero bytes.
+ */
+export function compressedMovieHeader(inflatedBytes: number): Buffer {
+  const inflated = deflateSync(Buffer.alloc(inflatedBytes), { level: 9 });
+  return Buffer.concat([
+    box('ftyp', latin1('qt  '), uints(4, 0x200), latin1('qt  ')),
+    box('moov', box('cmov', box('dcom', latin1('zlib')), box('cmvd', uints(4, inflatedBytes), inflated))),
+    box('mdat', Buffer.alloc(16)),
+  ]);
 }

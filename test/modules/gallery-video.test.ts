@@ -10,6 +10,7 @@ import { colourPatches, jpeg, PATCHES, patchColours, patchDistance } from '../he
 import { STORAGES } from '../helpers/storage.js';
 import {
   compressedMatroska,
+  compressedMovieHeader,
   mkvmergeAvailable,
   PHONE_LOCATION,
   probe,
@@ -123,6 +124,10 @@ for (const target of DATABASES) {
           [
             await video({ seconds: 21, width: 64, height: 64, audio: 'none' }),
             [INVALID, 'The video is 21 seconds long; the limit is 20 seconds.'],
+          ],
+          [
+            compressedMovieHeader(64 * 1024 ** 2),
+            [INVALID, 'The file’s header is compressed (a QuickTime format of the 1990s); export it again from any video editor.'],
           ],
         ];
         for (const [bytes, message] of cases) {

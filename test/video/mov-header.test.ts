@@ -1,0 +1,41 @@
+// Compressed QuickTime movie headers (src/video/mov-header.ts): ffmpeg inflates one into the size
+// it declares before reading anything else, so they are found in the file's own bytes first.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hasCompressedMovieHeader } from '../../src/video/mov-header.js';
+import { box, latin1, uints } from '../helpers/bytes.js';
+import { inTempDir } from '../helpers/tempdir.js';
+import { compressedMovieHeader, video } from '../helpers/videos.js';
+
+const found = (bytes: Buffer) =>
+  inTempDir('mov-header-', async (dir) => {
+    const file = path.join(dir, 'clip.mov');
+    await writeFile(file, bytes);
+    return hasCompressedMovieHeader(file);
+  });
+
+const ftyp = box('ftyp', latin1('qt  '), uints(4, 0x200), latin1('qt  '));
+const signature = Buffer.concat([box('dcom', latin1('zlib')), box('cmvd', uints(4, 1024))]);
+
+describe('a compressed movie header', () => {
+  it('is found in the movie box, wherever its bytes fall in the reads, and not in a real video', async () => {
+    expect(await found(compressedMovieHeader(1024 ** 2))).toBe(true);
+    expect(await found(await video({ container: 'mov' }))).toBe(false);
+    expect(await found(await video({ container: 'mp4' }))).toBe(false);
+    // The signature across the boundary of two 256 kB reads, after the media data.
+    for (const before of [256 * 1024 - 20, 256 * 1024 - 3, 256 * 1024]) {
+      const moov = box('moov', box('udta', Buffer.alloc(before)), box('cmov', signature));
+      expect(await found(Buffer.concat([ftyp, box('mdat', Buffer.alloc(100)), moov]))).toBe(true);
+    }
+  });
+
+  it('is not looked for in the media data, with a 32-bit or 64-bit size', async () => {
+    const moov = box('moov', box('mvhd', Buffer.alloc(100)));
+    const inMdat = Buffer.concat([latin1('xx'), box('cmov', signature)]);
+    expect(await found(Buffer.concat([ftyp, moov, box('mdat', inMdat)]))).toBe(false);
+    const large = Buffer.concat([uints(4, 1), latin1('mdat'), uints(4, 0, 16 + inMdat.length), inMdat]);
+    expect(await found(Buffer.concat([ftyp, large, moov]))).toBe(false);
+    expect(await found(Buffer.concat([ftyp, large, box('moov', box('cmov', signature))]))).toBe(true);
+  });
+});
