@@ -30,6 +30,12 @@ describe('a compressed movie header', () => {
     }
   });
 
+  it('is found past a run of hundreds of thousands of tiny boxes (read a chunk at a time, not a box at a time)', async () => {
+    const tiny = Buffer.concat(Array.from({ length: 300_000 }, () => box('free')));
+    expect(await found(Buffer.concat([ftyp, tiny, box('moov', box('cmov', signature))]))).toBe(true);
+    expect(await found(Buffer.concat([ftyp, tiny, box('moov', box('mvhd', Buffer.alloc(100)))]))).toBe(false);
+  });
+
   it('is not looked for in the media data, with a 32-bit or 64-bit size', async () => {
     const moov = box('moov', box('mvhd', Buffer.alloc(100)));
     const inMdat = Buffer.concat([latin1('xx'), box('cmov', signature)]);
