@@ -43,7 +43,7 @@ export type Demuxer = 'mov' | 'matroska';
  * Streams a file may hold; ffmpeg's demuxers refuse to open one with more. Phones write two to
  * eight (the picture, the sound, timed metadata such as an iPhone's); every stream costs a decoder.
  */
-export const MAX_VIDEO_STREAMS = 32;
+const MAX_VIDEO_STREAMS = 32;
 
 /**
  * Options every ffprobe/ffmpeg run gets for an upload:
@@ -178,7 +178,7 @@ const rotationOf = (stream: FfprobeStream): number => {
  * 100 MB, over 1 GB). A 240 fps slow-motion video with its sound and four per-frame metadata tracks
  * holds about 1250.
  */
-export const MAX_SAMPLES_PER_SECOND = 4000;
+const MAX_SAMPLES_PER_SECOND = 4000;
 
 const seconds = (value: number) => (Math.ceil(value) === 1 ? '1 second' : `${Math.ceil(value)} seconds`);
 
@@ -321,7 +321,7 @@ export async function remuxVideo(input: string, output: string, video: ProbedVid
  * each): a 452 kB MKV of 50 such VP8 frames made a 450 MB file, so a 100 MB upload could fill a
  * disk, then storage. ffmpeg stops writing at this size (`-fs`), and the upload is refused.
  */
-export const remuxLimit = (bytes: number) => Math.ceil(bytes * 1.05) + 1024 ** 2;
+const remuxLimit = (bytes: number) => Math.ceil(bytes * 1.05) + 1024 ** 2;
 
 /**
  * JPEG holds BT.601 full-range YCbCr, whatever the video's matrix (BT.709 for HD video): the frame
@@ -344,7 +344,7 @@ const HDR_TO_SDR = 'zscale=p=bt709:t=iec61966-2-1:m=bt709:r=tv:npl=203,format=yu
  * them would run to the process timeout, holding the video queue): past this many, the frame
  * reached is the poster.
  */
-export const POSTER_MAX_FRAMES = 120;
+const POSTER_MAX_FRAMES = 120;
 
 /**
  * Decode from the key frame before the poster's time (ffmpeg's timestamps start there at minus the
