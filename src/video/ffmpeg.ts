@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
-import { hasCompressedMovieHeader } from './mov-header.js';
+import { readMovieBoxes } from './mov-boxes.js';
 
 export interface VideoLimits {
   ffprobePath: string;
@@ -212,10 +212,20 @@ const isStill = (s: FfprobeStream) => s.codec_type === 'video' && s.disposition?
 export async function probeVideo(path: string, limits: VideoLimits): Promise<ProbedVideo> {
   const demuxer = await videoContainerOf(path);
   if (demuxer === undefined || demuxer === 'avi') throw new InvalidVideoError();
-  if (demuxer === 'mov' && (await hasCompressedMovieHeader(path))) {
-    throw new InvalidVideoError(
-      'The file’s header is compressed (a QuickTime format of the 1990s); export it again from any video editor.',
-    );
+  if (demuxer === 'mov') {
+    // What the file's own boxes declare, before ffmpeg allocates anything for it (see readMovieBoxes).
+    const boxes = await readMovieBoxes(path);
+    if (boxes.compressed) {
+      throw new InvalidVideoError(
+        'The file’s header is compressed (a QuickTime format of the 1990s); export it again from any video editor.',
+      );
+    }
+    const most = MAX_SAMPLES_PER_SECOND * limits.maxSeconds;
+    if (boxes.indexedSamples > most) {
+      throw new InvalidVideoError(
+        `The file declares ${boxes.indexedSamples} frames; the limit is ${most} (${MAX_SAMPLES_PER_SECOND} a second of the longest video).`,
+      );
+    }
   }
   const listed =
     (

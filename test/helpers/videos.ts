@@ -313,3 +313,25 @@ export function compressedMovieHeader(inflatedBytes: number): Buffer {
     box('mdat', Buffer.alloc(16)),
   ]);
 }
+
+/** `bytes` (a fragmented MP4) with its first fragment run (`trun`) declaring `samples` samples. */
+export function withRunDeclaring(bytes: Buffer, samples: number): Buffer {
+  const changed = Buffer.from(bytes);
+  const at = changed.indexOf('trun', 0, 'latin1');
+  if (at < 0) throw new Error('no trun');
+  // After the type: version and flags, then the count.
+  changed.writeUInt32BE(samples, at + 8);
+  return changed;
+}
+
+/** A fragmented MP4 (empty `moov`, then a `moof` and `mdat` per fragment) of the same frames as video(options). */
+export async function fragmentedVideo(options: VideoOptions = {}): Promise<Buffer> {
+  const whole = await video({ ...options, container: 'mp4' });
+  return inTempDir('castfolio-video-', async (dir) => {
+    const input = path.join(dir, 'whole.mp4');
+    const output = path.join(dir, 'fragmented.mp4');
+    await writeFile(input, whole);
+    await run('ffmpeg', ['-v', 'error', '-y', '-i', input, '-c', 'copy', '-movflags', 'frag_keyframe+empty_moov', output]);
+    return readFile(output);
+  });
+}

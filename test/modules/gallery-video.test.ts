@@ -11,6 +11,7 @@ import { STORAGES } from '../helpers/storage.js';
 import {
   compressedMatroska,
   compressedMovieHeader,
+  fragmentedVideo,
   mkvmergeAvailable,
   PHONE_LOCATION,
   probe,
@@ -19,6 +20,7 @@ import {
   twoColourVideo,
   video,
   videoWithTracks,
+  withRunDeclaring,
 } from '../helpers/videos.js';
 
 function mediaForm(file: Buffer, fields: Record<string, string> = {}, filename = 'clip.mov', type = 'video/quicktime'): FormData {
@@ -168,6 +170,20 @@ for (const target of DATABASES) {
           expect(refused.status, refused.text).toBe(400);
           expect(refused.body).toEqual({ media_file: [INVALID, detail] });
         }
+        // A fragment's run declaring 60 million samples (the file's other runs add a few dozen):
+        // ffprobe allocated 545 MB for it from a few kB.
+        const declared = await upload(
+          premium,
+          mediaForm(withRunDeclaring(await fragmentedVideo({ seconds: 1 }), 60_000_000), {}, 'clip.mp4', 'video/mp4'),
+        );
+        expect(declared.status, declared.text).toBe(400);
+        expect(declared.body.media_file[0]).toBe(INVALID);
+        const [, frames] =
+          /^The file declares (\d+) frames; the limit is 80000 \(4000 a second of the longest video\)\.$/.exec(
+            declared.body.media_file[1],
+          ) ?? [];
+        expect(Number(frames) - 60_000_000).toBeGreaterThanOrEqual(0);
+        expect(Number(frames) - 60_000_000).toBeLessThan(200);
         expect(await storedNames(t)).toEqual(before);
         await expectNoOrphans(t);
 

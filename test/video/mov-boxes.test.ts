@@ -1,19 +1,21 @@
-// Compressed QuickTime movie headers (src/video/mov-header.ts): ffmpeg inflates one into the size
-// it declares before reading anything else, so they are found in the file's own bytes first.
+// What an MP4's or MOV's own boxes declare (src/video/mov-boxes.ts), read before ffmpeg opens it:
+// a compressed movie header, which ffmpeg inflates into the size it declares, and the samples it
+// indexes, whose memory it allocates from their declared count.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hasCompressedMovieHeader } from '../../src/video/mov-header.js';
+import { readMovieBoxes } from '../../src/video/mov-boxes.js';
 import { box, latin1, uints } from '../helpers/bytes.js';
 import { inTempDir } from '../helpers/tempdir.js';
-import { compressedMovieHeader, video } from '../helpers/videos.js';
+import { compressedMovieHeader, fragmentedVideo, probe, video, withRunDeclaring } from '../helpers/videos.js';
 
-const found = (bytes: Buffer) =>
-  inTempDir('mov-header-', async (dir) => {
+const boxesOf = (bytes: Buffer) =>
+  inTempDir('mov-boxes-', async (dir) => {
     const file = path.join(dir, 'clip.mov');
     await writeFile(file, bytes);
-    return hasCompressedMovieHeader(file);
+    return readMovieBoxes(file);
   });
+const found = async (bytes: Buffer) => (await boxesOf(bytes)).compressed;
 
 const ftyp = box('ftyp', latin1('qt  '), uints(4, 0x200), latin1('qt  '));
 const signature = Buffer.concat([box('dcom', latin1('zlib')), box('cmvd', uints(4, 1024))]);
@@ -43,5 +45,26 @@ describe('a compressed movie header', () => {
     const large = Buffer.concat([uints(4, 1), latin1('mdat'), uints(4, 0, 16 + inMdat.length), inMdat]);
     expect(await found(Buffer.concat([ftyp, large, moov]))).toBe(false);
     expect(await found(Buffer.concat([ftyp, large, box('moov', box('cmov', signature))]))).toBe(true);
+  });
+});
+
+describe('the samples a file declares', () => {
+  const framesOf = async (bytes: Buffer) =>
+    (await probe(bytes)).streams.reduce((sum, s) => sum + Number((s as { nb_frames?: string }).nb_frames ?? 0), 0);
+
+  it('are those ffprobe counts, from the sample tables of an MP4 or a MOV and from the runs of a fragmented MP4', async () => {
+    for (const container of ['mp4', 'mov'] as const) {
+      const bytes = await video({ container, seconds: 3 });
+      expect((await boxesOf(bytes)).indexedSamples).toBe(await framesOf(bytes));
+    }
+    const whole = await video({ container: 'mp4', seconds: 3 });
+    const fragmented = await fragmentedVideo({ seconds: 3 });
+    expect((await boxesOf(fragmented)).indexedSamples).toBe(await framesOf(whole));
+  });
+
+  it('count a run’s declared samples, which ffmpeg allocates for before reading them', async () => {
+    const fragmented = await fragmentedVideo({ seconds: 3 });
+    const declaring = async (samples: number) => (await boxesOf(withRunDeclaring(fragmented, samples))).indexedSamples;
+    expect((await declaring(60_000_000)) - (await declaring(1))).toBe(60_000_000 - 1);
   });
 });
