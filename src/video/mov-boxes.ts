@@ -68,13 +68,10 @@ interface Box {
   end: number;
 }
 
-/** Boxes walked so far by this process's reads: every 65 536 the walk gives way to other work. */
-let walked = 0;
-
 /** The boxes between `start` and `end`; one that runs past `end` is cut there. */
 async function* boxesIn(file: Window, start: number, end: number): AsyncGenerator<Box> {
   for (let at = start; at + 8 <= end;) {
-    if (++walked % 65_536 === 0) await new Promise(setImmediate);
+    if (++file.boxesWalked % 65_536 === 0) await new Promise(setImmediate);
     const want = Math.min(16, end - at);
     const header = file.peek(at, want) ?? (await file.load(at, want));
     let size = header.readUInt32BE(0);
@@ -112,6 +109,8 @@ async function countSamples(file: Window, parent: Box, depth: number, found: Mov
 /** The bytes of a file a chunk at a time: bytes inside the chunk last read cost no read. */
 class Window {
   private readonly chunk = Buffer.allocUnsafe(CHUNK);
+  /** Boxes walked in this file so far: every 65 536 the walk gives way to other work. */
+  boxesWalked = 0;
   private start = 0;
   private length = 0;
 
