@@ -1,4 +1,4 @@
-import { boxesIn, firstOfEach, propertiesOf, Reader, Truncated, type Box } from './isobmff.js';
+import { boxesIn, firstOfEach, MAX_PROPERTIES, propertiesOf, Reader, Truncated, type Box, type HeifMeta } from '../isobmff/boxes.js';
 
 /**
  * A derived image of a HEIF or AVIF file: a grid of tiles (how iPhones store every photo) or an
@@ -26,31 +26,25 @@ type DerivedType = 'grid' | 'iovl';
 export const DESCRIPTION_BYTES = 32;
 
 /**
- * The derived images the header of `head` (a HEIF file, `whole`, or as much of its start as holds
- * `meta`) declares. Undefined when `head` holds no complete `meta`. Throws Truncated when a derived
- * image is declared but where its description lies, what it is made of or their sizes cannot be
- * read (damage, or a layout no phone writes): such a file is refused rather than handed to a
- * decoder that may read it otherwise.
+ * The derived images a HEIF file's `meta` declares. Throws Truncated when a derived image is declared but where its description lies, what
+ * it is made of or their sizes cannot be read (damage, or a layout no phone writes): such a file is
+ * refused rather than handed to a decoder that may read it otherwise.
  */
-export function derivedImagesIn(head: Buffer, whole: boolean): DerivedImage[] | undefined {
-  const meta = metaIn(head, whole);
-  if (!meta) return undefined;
-  // `meta` is a full box: its children follow its version and flags.
-  const children = firstOfEach(boxesIn(head, meta.start + 4, meta.end), ['iinf', 'iloc', 'idat', 'iref', 'iprp']);
+export function derivedImagesIn({ data: meta, boxes: children }: HeifMeta): DerivedImage[] {
   const iinf = children.get('iinf');
-  const derived = iinf ? derivedItems(head, iinf) : new Map<number, DerivedType>();
+  const derived = iinf ? derivedItems(meta, iinf) : new Map<number, DerivedType>();
   if (derived.size === 0) return [];
   const iloc = children.get('iloc');
   const iref = children.get('iref');
   const iprp = children.get('iprp');
   if (!iloc || !iref || !iprp) throw new Truncated();
-  const located = locations(head, iloc, derived);
-  const inputs = inputsOf(head, iref, derived);
-  const properties = propertiesOf(head, iprp, [...new Set([...inputs.values()].flat())]);
+  const located = locations(meta, iloc, derived);
+  const inputs = inputsOf(meta, iref, derived);
+  const properties = propertiesOf(meta, iprp, [...new Set([...inputs.values()].flat())]);
   return [...derived].map(([item, type]) => {
     const place = located.get(item);
     if (!place) throw new Truncated();
-    const inputPixels = (inputs.get(item) ?? []).reduce((sum, input) => sum + pixelsOf(head, properties.get(input)), 0);
+    const inputPixels = (inputs.get(item) ?? []).reduce((sum, input) => sum + pixelsOf(meta, properties.get(input)), 0);
     if (place.method === 0) {
       return { type, inputPixels, extents: place.extents.map(({ offset, length }) => ({ offset: place.base + offset, length })) };
     }
@@ -61,10 +55,27 @@ export function derivedImagesIn(head: Buffer, whole: boolean): DerivedImage[] | 
       const start = idat.start + place.base + offset;
       const end = length === 0 ? idat.end : start + length;
       if (end > idat.end) throw new Truncated();
-      return head.subarray(start, end);
+      return meta.subarray(start, end);
     });
     return { type, inputPixels, bytes: Buffer.concat(parts).subarray(0, DESCRIPTION_BYTES) };
   });
+}
+
+/**
+ * The size every image of a HEIF file's `meta` declares: each `ispe` property (the
+ * primary image's, its tiles', thumbnails', auxiliary images'). Empty when it has no properties.
+ */
+export function imageSizesIn({ data: meta, boxes }: HeifMeta): { width: number; height: number }[] {
+  const iprp = boxes.get('iprp');
+  const ipco = iprp && firstOfEach(boxesIn(meta, iprp.start, iprp.end), ['ipco']).get('ipco');
+  const sizes: { width: number; height: number }[] = [];
+  let index = 0;
+  // A property past the last an index can name is no image's size.
+  for (const property of ipco ? boxesIn(meta, ipco.start, ipco.end) : []) {
+    if (++index > MAX_PROPERTIES) break;
+    if (property.type === 'ispe') sizes.push(sizeOf(meta, property));
+  }
+  return sizes;
 }
 
 /** The images each derived item is made of, in order, by its `dimg` reference (one per input, repeats included). */
@@ -86,9 +97,15 @@ function inputsOf(data: Buffer, iref: Box, derived: Map<number, unknown>): Map<n
 function pixelsOf(data: Buffer, properties: Box[] | undefined): number {
   const ispe = properties?.find((box) => box.type === 'ispe');
   if (!ispe) throw new Truncated();
+  const { width, height } = sizeOf(data, ispe);
+  return width * height;
+}
+
+/** The width and height an `ispe` property declares. */
+function sizeOf(data: Buffer, ispe: Box): { width: number; height: number } {
   const read = new Reader(data, ispe.start, ispe.end);
   read.versionAndFlags();
-  return read.uint(4) * read.uint(4);
+  return { width: read.uint(4), height: read.uint(4) };
 }
 
 /** The canvas a grid's or an overlay's description declares (ISO/IEC 23008-12, 6.6.2.3 and 6.6.2.2). */
@@ -99,28 +116,6 @@ export function canvasOf(type: DerivedType, description: Buffer): { width: numbe
   // A grid's rows and columns (each minus one); an overlay's fill colour (four 16-bit values).
   read.skip(type === 'grid' ? 2 : 8);
   return wide ? { width: read.uint(4), height: read.uint(4) } : { width: read.uint(2), height: read.uint(2) };
-}
-
-/**
- * The top-level `meta` box, where 64-bit box sizes (a large `mdat` before it) are read too; a box
- * of size 0 runs to the end of the file, which only a `whole` file shows.
- */
-function metaIn(head: Buffer, whole: boolean): Box | undefined {
-  for (let at = 0; at + 8 <= head.length;) {
-    const size = head.readUInt32BE(at);
-    const type = head.toString('latin1', at + 4, at + 8);
-    let headerSize = 8;
-    let end = size === 0 ? (whole ? head.length : Infinity) : at + size;
-    if (size === 1) {
-      if (at + 16 > head.length) return undefined;
-      headerSize = 16;
-      end = at + Number(head.readBigUInt64BE(at + 8));
-    } else if (size !== 0 && size < 8) throw new Truncated();
-    if (end < at + headerSize) throw new Truncated();
-    if (type === 'meta') return end <= head.length ? { type, start: at + headerSize, end } : undefined;
-    at = end;
-  }
-  return undefined;
 }
 
 /** The items `iinf` declares as grids or overlays (item info entries of version 2 and 3). */

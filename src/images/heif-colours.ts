@@ -1,4 +1,4 @@
-import { boxesIn, firstOfEach, primaryItem, propertiesOf, Reader, Truncated, type Box } from './isobmff.js';
+import { boxesIn, primaryItem, propertiesOf, Reader, Truncated, type Box, type HeifMeta } from '../isobmff/boxes.js';
 
 /**
  * The colours a HEIF or AVIF file's primary image declares in an `nclx` colour box (ITU-T H.273
@@ -10,27 +10,20 @@ export interface HeifColours {
 }
 
 /**
- * What the `nclx` colour box of the primary image declares, read from the file's header boxes
- * (`meta`, which every phone and encoder writes before the picture's data): the primary item
- * (`pitm`), the properties associated with it (`ipma` into `ipco`), and, for a grid or another
- * derived image that declares none, its first input image's, as libheif takes a grid's colours
- * from its first tile. Null when there is none, an ICC profile only, or the header is cut short,
- * malformed or not in that layout (`meta` before the data, 32-bit box sizes): the picture's
- * colours are then taken as decoded. `head` is the file, or as much of its start as holds `meta`.
+ * What the `nclx` colour box of the primary image declares, read from the file's `meta`: the primary item (`pitm`), the properties associated with it (`ipma` into `ipco`),
+ * and, for a grid or another derived image that declares none, its first input image's, as libheif
+ * takes a grid's colours from its first tile. Null when there is none, an ICC profile only, or
+ * `meta` is cut short or malformed: the picture's colours are then taken as decoded.
  */
-export function declaredNclx(head: Buffer): HeifColours | null {
+export function declaredNclx({ data: meta, boxes: children }: HeifMeta): HeifColours | null {
   try {
-    const meta = firstOfEach(boxesIn(head, 0, head.length, 'ends the walk'), ['meta']).get('meta');
-    if (!meta) return null;
-    // `meta` is a full box: its children follow its version and flags.
-    const children = firstOfEach(boxesIn(head, meta.start + 4, meta.end), ['pitm', 'iprp', 'iref']);
-    const primary = primaryItem(head, children.get('pitm'));
+    const primary = primaryItem(meta, children.get('pitm'));
     const iprp = children.get('iprp');
     if (primary === undefined || !iprp) return null;
     const iref = children.get('iref');
-    const firstInput = iref && firstInputOf(head, iref, primary);
-    const properties = propertiesOf(head, iprp, firstInput === undefined ? [primary] : [primary, firstInput]);
-    return nclxAmong(head, properties.get(primary)) ?? (firstInput === undefined ? null : nclxAmong(head, properties.get(firstInput)));
+    const firstInput = iref && firstInputOf(meta, iref, primary);
+    const properties = propertiesOf(meta, iprp, firstInput === undefined ? [primary] : [primary, firstInput]);
+    return nclxAmong(meta, properties.get(primary)) ?? (firstInput === undefined ? null : nclxAmong(meta, properties.get(firstInput)));
   } catch (error) {
     if (error instanceof Truncated || error instanceof RangeError) return null;
     throw error;

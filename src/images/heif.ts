@@ -1,9 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { canvasOf, derivedImagesIn, DESCRIPTION_BYTES } from './heif-canvas.js';
+import { readFile } from 'node:fs/promises';
+import { heifMeta, Truncated } from '../isobmff/boxes.js';
+import { BoxFile, boxesIn } from '../isobmff/file.js';
+import { canvasOf, derivedImagesIn, DESCRIPTION_BYTES, imageSizesIn } from './heif-canvas.js';
 import { declaredNclx, type HeifColours } from './heif-colours.js';
-import { Truncated } from './isobmff.js';
 import type { HeifTask, HeifWarmTask } from './heif-worker.js';
 import { lazyWorker, type WorkerState } from './worker-pool.js';
 
@@ -25,23 +24,9 @@ export interface DecodedHeif {
  */
 const heifWorker = lazyWorker('heif-worker', 30_000, { youngGenerationMb: 32, warmTask: { warm: true } satisfies HeifWarmTask });
 
-/** probe-image-size's incremental HEIF/AVIF header reader (the box walk only; none of its HTTP side). */
-interface MiafParser {
-  push(chunk: Uint8Array): void;
-  /** 0: wants more bytes; 1: done; 2: not a layout it reads. */
-  getStatus(): 0 | 1 | 2;
-  getResult(): { width: number; height: number; variants?: { width: number; height: number }[] } | undefined;
-}
-const { Parser: MiafHeaderParser } = createRequire(import.meta.url)('probe-image-size/lib/formats/avif.js') as {
-  Parser: new () => MiafParser;
-};
-
 /** What a HEIF or AVIF file's header declares: see declaredHeifHeader. */
 export interface HeifHeader {
-  /**
-   * Every image's size and every grid's or overlay's canvas; undefined when neither reader found
-   * any (a header not in the layout the `ispe` reader follows, and no grid or overlay).
-   */
+  /** Every image's size and every grid's or overlay's canvas; undefined when none could be read. */
   sizes: { width: number; height: number }[] | undefined;
   /** The primary image's `nclx` colours (declaredNclx), or null. */
   colours: HeifColours | null;
@@ -51,88 +36,73 @@ export interface HeifHeader {
   derivedInputPixels: number;
 }
 
-/** How much of a file's start is kept for the colour read: `meta` is a few kB (an ICC profile at most). */
-const HEADER_KEPT_BYTES = 1024 * 1024;
-
 /**
- * What a HEIF or AVIF file declares in its header boxes, read before any decoder sees the file.
+ * What a HEIF or AVIF file (its bytes, or its path) declares in its header boxes (`meta`, wherever
+ * it lies), read before any decoder sees the file.
  * The sizes of all its images (the `ispe` property of each: the primary image, its tiles,
  * thumbnails, auxiliary images): libvips reads only the primary image's, and one whose side is over
  * what it can hold (100 million pixels) it reads as 1 pixel wide, with a GLib warning on the
  * process's stderr. The canvas of each grid and overlay (heif-canvas.ts), which the decoders
  * allocate whatever its `ispe` says; `damaged` when one is declared and its canvas cannot be read.
- * The `ispe` sizes are undefined when the header is not in the layout their reader follows (`meta`
- * before `mdat`, 32-bit box sizes, at most 100 sizes): every phone and encoder writes that layout;
- * for any other the decoders' own limits apply (and say why a file cannot be read). And the
- * primary image's `nclx` colours, which neither decoder applies: read here rather than by libheif
- * in its thread, so an AVIF (which sharp decodes itself) never starts that thread or waits behind
- * a HEIC's decode there. From a file on disk, reading stops once `meta` is read.
+ * The sizes are undefined when the file has no `meta` or its properties cannot be read: the
+ * decoders, which read it next, then say why. And the primary image's `nclx` colours, which neither
+ * decoder applies: read here rather than by libheif in its thread, so an AVIF (which sharp decodes
+ * itself) never starts that thread or waits behind a HEIC's decode there. From a file on disk,
+ * what is read is the boxes' headers up to `meta`, `meta` itself, and each grid's or overlay's
+ * description where it lies outside `meta`.
  */
 export async function declaredHeifHeader(input: Buffer | string): Promise<HeifHeader> {
-  const parser = new MiafHeaderParser();
-  const kept: Buffer[] = [];
-  let sizes: HeifHeader['sizes'];
+  const file = await BoxFile.open(input);
   try {
-    if (Buffer.isBuffer(input)) parser.push(input);
-    else {
-      let keptBytes = 0;
-      for await (const chunk of createReadStream(input, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
-        if (keptBytes < HEADER_KEPT_BYTES) {
-          kept.push(chunk);
-          keptBytes += chunk.length;
-        }
-        parser.push(chunk);
-        // Done, failed, or past `meta` (what it reads next, the EXIF orientation, is not needed).
-        if (parser.getStatus() !== 0 || parser.getResult()) break;
+    const payload = await metaPayload(file);
+    if (!payload) return { sizes: undefined, colours: null, damaged: false, derivedInputPixels: 0 };
+    let sizes: HeifHeader['sizes'];
+    try {
+      const meta = heifMeta(payload);
+      try {
+        sizes = imageSizesIn(meta);
+      } catch (error) {
+        if (!(error instanceof Truncated || error instanceof RangeError)) throw error;
       }
+      const derived = derivedImagesIn(meta);
+      const canvases = await Promise.all(
+        derived.map(async (image) => canvasOf(image.type, image.bytes ?? (await descriptionAt(file, image.extents)))),
+      );
+      if (canvases.length > 0) sizes = [...(sizes ?? []), ...canvases];
+      const derivedInputPixels = derived.reduce((sum, image) => sum + image.inputPixels, 0);
+      return { sizes: sizes?.length ? sizes : undefined, colours: declaredNclx(meta), damaged: false, derivedInputPixels };
+    } catch (error) {
+      if (!(error instanceof Truncated || error instanceof RangeError)) throw error;
+      return { sizes, colours: null, damaged: true, derivedInputPixels: 0 };
     }
-    const found = parser.getResult();
-    sizes = found && (found.variants ?? [{ width: found.width, height: found.height }]);
-  } catch {
-    // Unreadable: the decoders, which read it next, say why.
-    sizes = undefined;
-  }
-  let head = Buffer.isBuffer(input) ? input : Buffer.concat(kept);
-  try {
-    let derived = derivedImagesIn(head, Buffer.isBuffer(input));
-    // `meta` past the start kept (after a large `mdat`): the whole file, which the upload limit bounds.
-    if (derived === undefined && !Buffer.isBuffer(input)) derived = derivedImagesIn((head = await readFile(input)), true);
-    const canvases = await Promise.all(
-      (derived ?? []).map(async (image) => canvasOf(image.type, image.bytes ?? (await bytesAt(input, head, image.extents)))),
-    );
-    if (canvases.length > 0) sizes = [...(sizes ?? []), ...canvases];
-    const derivedInputPixels = (derived ?? []).reduce((sum, image) => sum + image.inputPixels, 0);
-    return { sizes, colours: declaredNclx(head), damaged: false, derivedInputPixels };
-  } catch (error) {
-    if (!(error instanceof Truncated || error instanceof RangeError)) throw error;
-    return { sizes, colours: null, damaged: true, derivedInputPixels: 0 };
+  } finally {
+    await file.close();
   }
 }
 
 /**
- * The first DESCRIPTION_BYTES of `extents` of the file: from `head` (its start) where it holds them,
- * the rest read from the file, opened once.
+ * The payload of the file's top-level `meta` box (its version and flags, then its boxes), read
+ * whole; undefined when there is none, or it runs past the file's end.
  */
-async function bytesAt(input: Buffer | string, head: Buffer, extents: { offset: number; length: number }[]): Promise<Buffer> {
+async function metaPayload(file: BoxFile): Promise<Buffer | undefined> {
+  for await (const batch of boxesIn(file, 0, file.size)) {
+    const meta = batch.find((box) => box.type === 'meta');
+    if (meta) return meta.cut ? undefined : file.read(meta.payload, meta.end - meta.payload);
+  }
+  return undefined;
+}
+
+/** The first DESCRIPTION_BYTES of `extents` of the file (absolute offsets). */
+async function descriptionAt(file: BoxFile, extents: { offset: number; length: number }[]): Promise<Buffer> {
   const parts: Buffer[] = [];
-  let file: FileHandle | undefined;
-  try {
-    let wanted = DESCRIPTION_BYTES;
-    for (const { offset, length } of extents) {
-      if (wanted <= 0) break;
-      const take = Math.min(length === 0 ? wanted : length, wanted);
-      let part = head.subarray(offset, offset + take);
-      if (part.length < take && !Buffer.isBuffer(input)) {
-        file ??= await open(input, 'r');
-        const { buffer, bytesRead } = await file.read(Buffer.alloc(take), 0, take, offset);
-        part = buffer.subarray(0, bytesRead);
-      }
-      if (part.length < take) throw new Truncated();
-      parts.push(part);
-      wanted -= take;
-    }
-  } finally {
-    await file?.close();
+  let wanted = DESCRIPTION_BYTES;
+  for (const { offset, length } of extents) {
+    if (wanted <= 0) break;
+    const take = Math.min(length === 0 ? wanted : length, wanted);
+    const part = await file.read(offset, take);
+    if (part.length < take) throw new Truncated();
+    parts.push(part);
+    wanted -= take;
   }
   return Buffer.concat(parts);
 }

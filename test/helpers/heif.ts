@@ -316,6 +316,10 @@ export interface DerivedHeifOptions {
   descriptionLength?: number;
   /** `meta` at the file's end, after a filler box of this many bytes and `mdat` (a layout HEIF allows and phones do not write). */
   metaLastAfter?: number;
+  /** `mdat`'s size in the 64-bit field (a box of size 1), as a writer must for one of 4 GB or more. */
+  largeMdat?: boolean;
+  /** Bytes of filler at the start of `mdat`, before the description and the coded images. */
+  mdatLeading?: number;
 }
 
 /**
@@ -369,6 +373,7 @@ export function derivedHeif(options: DerivedHeifOptions): Buffer {
     first.codec === 'av01'
       ? box('ftyp', latin1('avif'), uints(4, 0), latin1('mif1avifmiaf'))
       : box('ftyp', latin1('heic'), uints(4, 0), latin1('mif1heic'));
+  const filler = Buffer.alloc(options.mdatLeading ?? 0);
   const payloads = inMdat ? [description, ...images.map((image) => image.data)] : images.map((image) => image.data);
   const leading = options.metaLastAfter ? box('free', Buffer.alloc(options.metaLastAfter)) : Buffer.alloc(0);
   const metaWith = (offsets: number[]) => {
@@ -397,10 +402,14 @@ export function derivedHeif(options: DerivedHeifOptions): Buffer {
       ...(inMdat ? [] : [box('idat', description)]),
     );
   };
-  const mdat = box('mdat', ...payloads);
+  const mdatBytes = filler.length + payloads.reduce((sum, payload) => sum + payload.length, 0);
+  const mdatHeader = options.largeMdat
+    ? Buffer.concat([uints(4, 1), latin1('mdat'), uints(4, 0, 16 + mdatBytes)])
+    : Buffer.concat([uints(4, 8 + mdatBytes), latin1('mdat')]);
+  const mdat = Buffer.concat([mdatHeader, filler, ...payloads]);
   const metaLength = metaWith(payloads.map(() => 0)).length;
   // The payloads' offsets in the file: mdat after meta, or before it (after ftyp and a filler box).
-  let at = ftyp.length + leading.length + (options.metaLastAfter ? 0 : metaLength) + 8;
+  let at = ftyp.length + leading.length + (options.metaLastAfter ? 0 : metaLength) + mdatHeader.length + filler.length;
   const offsets = payloads.map((payload) => ((at += payload.length), at - payload.length));
   const meta = metaWith(offsets);
   return options.metaLastAfter ? Buffer.concat([ftyp, leading, mdat, meta]) : Buffer.concat([ftyp, meta, mdat]);

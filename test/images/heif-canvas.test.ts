@@ -132,6 +132,18 @@ describe('a grid or overlay whose canvas is over the pixel limit', () => {
     expect((await refusal(overlayBomb(avifTiles[0]!))).detail).toBe('Image is 16000×16000 pixels; the limit is 40 megapixels.');
   });
 
+  it('is refused wherever meta and the description lie: meta after a 64-bit mdat, the description megabytes into mdat, from memory or disk', async () => {
+    const layouts = {
+      'meta after a 64-bit mdat': bomb(avifTiles, { metaLastAfter: 1000, largeMdat: true, descriptionInMdat: true }),
+      'description 1.5 MB into mdat': bomb(avifTiles, { descriptionInMdat: true, mdatLeading: 1_500_000 }),
+    };
+    for (const [label, bytes] of Object.entries(layouts)) {
+      for (const input of [bytes, onDisk(`${label.replaceAll(' ', '-')}.avif`, bytes)]) {
+        expect((await refusal(input)).detail, `${label}, ${typeof input === 'string' ? 'on disk' : 'in memory'}`).toMatch(OVER);
+      }
+    }
+  });
+
   it('is refused, however small its canvas, when its tiles add up to more than twice the pixel limit (each is decoded whole)', async () => {
     // 81 tiles of 1024 × 1024 (85 MP) on a 1024 × 1024 canvas; 64 of them (67 MP) are taken.
     const tiles = (count: number) => Array<Buffer>(count).fill(avifTiles[0]!);
@@ -165,5 +177,24 @@ describe('a grid or overlay whose canvas is over the pixel limit', () => {
       expect([error.message, error.detail]).toEqual([INVALID_IMAGE_MESSAGE, undefined]);
     }
     expect(heifDecoderState()).toBe('idle');
+  });
+});
+
+describe('the sizes a HEIF’s images declare', () => {
+  it('refuse it by the largest, wherever meta lies: before the picture’s data, or after it, its size 32 or 64 bits', async () => {
+    // A grid of one 1024 × 1024 tile whose own ispe declares a side libvips cannot hold (over 100 million pixels).
+    const tile = await avifTile(1024, COLOURS[2]);
+    const declared = { width: 200_000_000, height: 1024 };
+    const layouts = {
+      'meta first': {},
+      'meta last': { metaLastAfter: 1000 },
+      'meta after a 64-bit mdat': { metaLastAfter: 1000, largeMdat: true },
+    };
+    for (const [label, layout] of Object.entries(layouts)) {
+      const file = derivedHeif({ kind: 'grid', images: [tile], width: 1024, height: 1024, declared, ...layout });
+      for (const input of [file, onDisk(`sizes-${label.replaceAll(' ', '-')}.avif`, file)]) {
+        expect((await refusal(input)).detail, label).toBe('Image is 200000000×1024 pixels; the limit is 40 megapixels.');
+      }
+    }
   });
 });

@@ -1,11 +1,10 @@
-// The nclx colours a HEIF or AVIF header declares for its primary image (src/images/heif-colours.ts),
+// The nclx colours a HEIF or AVIF header declares for its primary image (src/images/heif-colours.ts, read by declaredHeifHeader),
 // on files sharp and heif-enc write and on headers built here box by box, damaged ones included.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { declaredNclx } from '../../src/images/heif-colours.js';
 import { declaredHeifHeader } from '../../src/images/heif.js';
 import { box, uints } from '../helpers/bytes.js';
 import { DISPLAY_P3_NCLX, heicFrom, heifEncAvailable, nclxBox, withNclx } from '../helpers/heif.js';
@@ -46,6 +45,7 @@ function heifHeader(primary: number, properties: Buffer[], associations: Buffer,
 }
 
 const P3 = { primaries: 12, transfer: 13 };
+const coloursOf = async (file: Buffer) => (await declaredHeifHeader(file)).colours;
 
 describe('the nclx colours of a HEIF primary image, read from its header', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'castfolio-nclx-'));
@@ -55,9 +55,9 @@ describe('the nclx colours of a HEIF primary image, read from its header', () =>
     const plain = await sharp(await displayP3Patches(false))
       .avif()
       .toBuffer();
-    expect(declaredNclx(plain)).toBeNull();
+    expect(await coloursOf(plain)).toBeNull();
     const declaring = withNclx(plain, DISPLAY_P3_NCLX);
-    expect(declaredNclx(declaring)).toEqual(P3);
+    expect(await coloursOf(declaring)).toEqual(P3);
     const file = path.join(dir, 'p3.avif');
     writeFileSync(file, declaring);
     expect(await declaredHeifHeader(file)).toEqual({
@@ -71,15 +71,15 @@ describe('the nclx colours of a HEIF primary image, read from its header', () =>
   it.skipIf(!hasHeifEnc)('reads a grid HEIC’s colours from its first tile when the grid itself declares none', async () => {
     // An odd width: heif-enc writes a grid of one tile, cropped.
     const heic = await heicFrom(await jpeg(641, 481), 'jpg');
-    expect(declaredNclx(heic)).toBeNull();
-    expect(declaredNclx(withNclx(heic, DISPLAY_P3_NCLX, { onTile: true }))).toEqual(P3);
+    expect(await coloursOf(heic)).toBeNull();
+    expect(await coloursOf(withNclx(heic, DISPLAY_P3_NCLX, { onTile: true }))).toEqual(P3);
   });
 
-  it('takes the primary item’s own box, the nclx one beside an ICC profile, through either ipma layout', () => {
+  it('takes the primary item’s own box, the nclx one beside an ICC profile, through either ipma layout', async () => {
     const properties = [ispe, iccProfile, nclx(1, 13), nclx(12, 13)];
     // Item 2 is the primary; item 1 (a thumbnail, say) declares other colours.
     expect(
-      declaredNclx(
+      await coloursOf(
         heifHeader(
           2,
           properties,
@@ -91,7 +91,7 @@ describe('the nclx colours of a HEIF primary image, read from its header', () =>
       ),
     ).toEqual(P3);
     expect(
-      declaredNclx(
+      await coloursOf(
         heifHeader(
           2,
           properties,
@@ -106,7 +106,7 @@ describe('the nclx colours of a HEIF primary image, read from its header', () =>
       ),
     ).toEqual(P3);
     expect(
-      declaredNclx(
+      await coloursOf(
         heifHeader(
           2,
           properties,
@@ -119,19 +119,19 @@ describe('the nclx colours of a HEIF primary image, read from its header', () =>
     ).toBeNull();
   });
 
-  it('finds the primary item’s association after a great many other items’, skipping theirs unread', () => {
+  it('finds the primary item’s association after a great many other items’, skipping theirs unread', async () => {
     const others = Array.from({ length: 200_000 }, (_, i): [number, number[]] => [i + 10, [1, 3]]);
     const header = heifHeader(2, [ispe, iccProfile, nclx(12, 13)], ipma([...others, [2, [1, 2, 3]]], { version: 1 }));
     expect(header.length).toBeGreaterThan(1_000_000);
-    expect(declaredNclx(header)).toEqual(P3);
+    expect(await coloursOf(header)).toEqual(P3);
   });
 
-  it('follows a derived image to its first input only: a reference loop ends', () => {
+  it('follows a derived image to its first input only: a reference loop ends', async () => {
     const properties = [ispe, nclx(12, 13), nclx(1, 1)];
     const dimg = (from: number, ...to: number[]) =>
       box('iref', versionAndFlags(0), box('dimg', uints(2, from), uints(2, to.length), uints(2, ...to)));
     expect(
-      declaredNclx(
+      await coloursOf(
         heifHeader(
           9,
           properties,
@@ -144,32 +144,32 @@ describe('the nclx colours of a HEIF primary image, read from its header', () =>
         ),
       ),
     ).toEqual(P3);
-    expect(declaredNclx(heifHeader(9, properties, ipma([[9, [1]]]), dimg(9, 9)))).toBeNull();
+    expect(await coloursOf(heifHeader(9, properties, ipma([[9, [1]]]), dimg(9, 9)))).toBeNull();
   });
 
-  it('returns null on a damaged or unusual header, without throwing or reading past a box', () => {
+  it('returns null on a damaged or unusual header, without throwing or reading past a box', async () => {
     const properties = [ispe, nclx(12, 13)];
     const whole = heifHeader(1, properties, ipma([[1, [1, 2]]]));
-    expect(declaredNclx(whole)).toEqual(P3);
+    expect(await coloursOf(whole)).toEqual(P3);
     // Cut anywhere: meta is not whole.
-    for (let length = 0; length < whole.length; length += 7) expect(declaredNclx(whole.subarray(0, length))).toBeNull();
+    for (let length = 0; length < whole.length; length += 7) expect(await coloursOf(whole.subarray(0, length))).toBeNull();
     // An ipma claiming four billion entries in a few bytes.
     const greedy = ipma([[1, [2]]]);
     greedy.writeUInt32BE(0xffffffff, 12);
-    expect(declaredNclx(heifHeader(1, properties, greedy))).toBeNull();
+    expect(await coloursOf(heifHeader(1, properties, greedy))).toBeNull();
     // An index past ipco's last property, and index 0 (no property).
-    expect(declaredNclx(heifHeader(1, properties, ipma([[1, [0, 9]]])))).toBeNull();
+    expect(await coloursOf(heifHeader(1, properties, ipma([[1, [0, 9]]])))).toBeNull();
     // A box inside meta with a 64-bit size, and one claiming more than meta holds.
     const large = box('free', uints(4, 0));
     large.writeUInt32BE(1, 0);
-    expect(declaredNclx(heifHeader(1, properties, ipma([[1, [2]]]), large))).toBeNull();
+    expect(await coloursOf(heifHeader(1, properties, ipma([[1, [2]]]), large))).toBeNull();
     const overlong = box('free', uints(4, 0));
     overlong.writeUInt32BE(4096, 0);
-    expect(declaredNclx(heifHeader(1, properties, ipma([[1, [2]]]), overlong))).toBeNull();
+    expect(await coloursOf(heifHeader(1, properties, ipma([[1, [2]]]), overlong))).toBeNull();
     // A colour box too short for its numbers.
-    expect(declaredNclx(heifHeader(1, [ispe, box('colr', Buffer.from('nclx'), uints(2, 12))], ipma([[1, [2]]])))).toBeNull();
+    expect(await coloursOf(heifHeader(1, [ispe, box('colr', Buffer.from('nclx'), uints(2, 12))], ipma([[1, [2]]])))).toBeNull();
     // No pitm, or no meta at all.
-    expect(declaredNclx(Buffer.concat([box('ftyp', Buffer.from('avif')), box('mdat', Buffer.alloc(64))]))).toBeNull();
-    expect(declaredNclx(Buffer.alloc(0))).toBeNull();
+    expect(await coloursOf(Buffer.concat([box('ftyp', Buffer.from('avif')), box('mdat', Buffer.alloc(64))]))).toBeNull();
+    expect(await coloursOf(Buffer.alloc(0))).toBeNull();
   });
 });

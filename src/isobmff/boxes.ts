@@ -1,5 +1,6 @@
-// The box structure of ISO base media files (HEIF, AVIF): the walk over a buffer's boxes and a
-// bounded reader of their fields, shared by the header reads of heif-colours.ts and heif-canvas.ts.
+// The box structure of ISO base media files (HEIF, AVIF) held in memory: the walk over a buffer's
+// boxes and a bounded reader of their fields, shared by the reads of a HEIF's `meta` in
+// heif-colours.ts and heif-canvas.ts (file.ts finds `meta` in the file).
 
 /** A box's type and where its payload lies in the buffer (after its 8-byte header). */
 export interface Box {
@@ -12,19 +13,15 @@ export interface Box {
 export class Truncated extends Error {}
 
 /**
- * The boxes between `start` and `end`, one at a time; 64-bit sizes (size 1) are not a layout this
- * reads. A box running past `end` is damage, except at the top of a file's start as far as a
- * stream read it (`cutShort: 'ends the walk'`), where it is the box the read stopped in.
+ * The boxes between `start` and `end` of a header read whole (`meta`), one at a time; 64-bit sizes
+ * (size 1) are not a layout this reads. A box running past `end` is damage.
  */
-export function* boxesIn(data: Buffer, start: number, end: number, cutShort: 'is damage' | 'ends the walk' = 'is damage'): Generator<Box> {
+export function* boxesIn(data: Buffer, start: number, end: number): Generator<Box> {
   for (let at = start; at + 8 <= end;) {
     const size = data.readUInt32BE(at);
     const boxEnd = size === 0 ? end : at + size;
     if (size !== 0 && size < 8) throw new Truncated();
-    if (boxEnd > end) {
-      if (cutShort === 'ends the walk') return;
-      throw new Truncated();
-    }
+    if (boxEnd > end) throw new Truncated();
     yield { type: data.toString('latin1', at + 4, at + 8), start: at + 8, end: boxEnd };
     at = boxEnd;
   }
@@ -38,6 +35,21 @@ export function firstOfEach(boxes: Iterable<Box>, types: readonly string[]): Map
     if (found.size === types.length) break;
   }
   return found;
+}
+
+/** A HEIF's `meta` box read whole: its payload (version and flags, then its boxes), and the first of each of its boxes the header reads use. */
+export interface HeifMeta {
+  data: Buffer;
+  boxes: Map<string, Box>;
+}
+
+/** The boxes of a HEIF's `meta` that say what its images are, where their data lies and how they are made. */
+const META_BOXES = ['pitm', 'iinf', 'iloc', 'idat', 'iref', 'iprp'];
+
+/** `meta`'s boxes, found in one walk; throws Truncated when they cannot be walked. */
+export function heifMeta(payload: Buffer): HeifMeta {
+  // `meta` is a full box: its boxes follow its version and flags.
+  return { data: payload, boxes: firstOfEach(boxesIn(payload, 4, payload.length), META_BOXES) };
 }
 
 /** Reads big-endian integers of a box, never past its end. */
@@ -93,7 +105,7 @@ export function primaryItem(data: Buffer, pitm: Box | undefined): number | undef
 }
 
 /** An index into ipco is at most 15 bits: no property past this one can be associated. */
-const MAX_PROPERTIES = 0x7fff;
+export const MAX_PROPERTIES = 0x7fff;
 /** Phones associate a handful of properties with an image; more than this for one item are not read. */
 const MAX_PER_ITEM = 64;
 
