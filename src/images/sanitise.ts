@@ -6,6 +6,7 @@ import { declaredHeifHeader, decodeHeif, releasePixels, type DecodedHeif } from 
 import type { HeifColours } from './heif-colours.js';
 import { iccIsBounded } from './icc.js';
 import { jpegMarkers, MAX_JPEG_SCANS, MAX_JPEG_SEGMENTS } from './jpeg-markers.js';
+import { MAX_WEBP_CHUNKS, webpChunks } from './webp-chunks.js';
 import type { PictureAnalysis, PictureFocus } from './analysis.js';
 import { describePicture, type VariantFormat, type VariantImage } from './variants.js';
 import type { DecodeGates } from './work.js';
@@ -192,6 +193,7 @@ export async function sanitiseImage(
   const sniffed = sniffFormat(await readHeader(input, 32));
   if (!sniffed) throw new InvalidImageError();
 
+  const tooManyFrames = (frames: number) => new InvalidImageError(`Image has ${frames} frames; the limit is ${limits.maxFrames}.`);
   const tooLarge = (width: number, height: number) =>
     new InvalidImageError(`Image is ${width}×${height} pixels; the limit is ${megapixels(limits.maxPixels)} megapixels.`);
   // Every image and canvas a HEIF or AVIF declares, before libvips reads the primary one's size, and the colours it declares (see declaredHeifHeader).
@@ -213,6 +215,15 @@ export async function sanitiseImage(
       `Image is a JPEG of more than ${MAX_JPEG_SEGMENTS} metadata blocks; the limit is ${MAX_JPEG_SEGMENTS}. Save it again from any photo editor.`,
     );
   }
+
+  // A WebP's chunks cost libwebp's demuxer, which reads them all before libvips sees the picture: their number is bounded first (see MAX_WEBP_CHUNKS).
+  const chunks = sniffed === 'webp' ? await webpChunks(input) : undefined;
+  if (chunks && chunks.others > MAX_WEBP_CHUNKS) {
+    throw new InvalidImageError(
+      `Image is a WebP of more than ${MAX_WEBP_CHUNKS} metadata blocks; the limit is ${MAX_WEBP_CHUNKS}. Save it again from any photo editor.`,
+    );
+  }
+  if (chunks && chunks.frames > limits.maxFrames) throw tooManyFrames(chunks.frames);
 
   const options: SharpOptions = { limitInputPixels: limits.maxPixels, failOn: 'warning', animated: false };
   let metadata: Metadata;
@@ -241,9 +252,7 @@ export async function sanitiseImage(
   }
 
   const frames = metadata.pages ?? 1;
-  if (frames > limits.maxFrames) {
-    throw new InvalidImageError(`Image has ${frames} frames; the limit is ${limits.maxFrames}.`);
-  }
+  if (frames > limits.maxFrames) throw tooManyFrames(frames);
 
   // An embedded profile littleCMS cannot use at a bounded cost is not used (see iccIsBounded).
   const ignoreIcc = metadata.icc !== undefined && !iccIsBounded(metadata.icc);

@@ -10,6 +10,7 @@ import { isDrfShaped, type HttpResponse } from '../helpers/http.js';
 import { video } from '../helpers/videos.js';
 import { animatedGif, BAD_FILES, cameraLike, HTML_PAYLOAD, jpeg, jpegHtmlPolyglot, jpegWithExif, pngClaiming } from '../helpers/images.js';
 import { jpegtranAvailable, MOST_SCANS, progressiveJpeg, withSegments } from '../helpers/jpeg-markers.js';
+import { withChunks } from '../helpers/webp.js';
 
 /**
  * What real users and attackers send, generated here: every case must get its documented 4xx in
@@ -296,6 +297,18 @@ for (const db of DATABASES) {
             .toBuffer()
             .then((bytes) => withSegments(bytes, 2_000_000, 'header')),
           'segments.jpg',
+        ),
+      );
+      // 808 ms of CPU and 230 MB to take before the chunk limit.
+      add(
+        'upload: WebP of 1 200 000 empty chunks',
+        400,
+        upload(
+          cameraLike(640, 480)
+            .webp()
+            .toBuffer()
+            .then((bytes) => withChunks(bytes, 1_200_000)),
+          'chunks.webp',
         ),
       );
       // Valid, and 21 s of CPU to decode at 36 MP before the scan limit.
