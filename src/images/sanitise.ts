@@ -5,6 +5,7 @@ import { inSrgb, profileDeclaredBy } from './colour.js';
 import { declaredHeifHeader, decodeHeif, releasePixels, type DecodedHeif } from './heif.js';
 import type { HeifColours } from './heif-colours.js';
 import { iccIsBounded } from './icc.js';
+import { gifFrames } from './gif-frames.js';
 import { jpegMarkers, MAX_JPEG_SCANS, MAX_JPEG_SEGMENTS } from './jpeg-markers.js';
 import { MAX_WEBP_CHUNKS, webpChunks } from './webp-chunks.js';
 import type { PictureAnalysis, PictureFocus } from './analysis.js';
@@ -223,7 +224,9 @@ export async function sanitiseImage(
       `Image is a WebP of more than ${MAX_WEBP_CHUNKS} metadata blocks; the limit is ${MAX_WEBP_CHUNKS}. Save it again from any photo editor.`,
     );
   }
-  if (chunks && chunks.frames > limits.maxFrames) throw tooManyFrames(chunks.frames);
+  // libvips' header read walks and records every frame of an animation: a GIF's and a WebP's are counted from their blocks first.
+  const counted = sniffed === 'gif' ? await gifFrames(input) : chunks?.frames;
+  if (counted !== undefined && counted > limits.maxFrames) throw tooManyFrames(counted);
 
   const options: SharpOptions = { limitInputPixels: limits.maxPixels, failOn: 'warning', animated: false };
   let metadata: Metadata;
