@@ -1,27 +1,16 @@
 // A GIF's frames counted from its blocks (src/images/gif-frames.ts) before libvips reads it: the
 // count libvips gives, from memory and from disk, and an animation over MAX_IMAGE_FRAMES refused
 // with it.
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { gifFrames } from '../../src/images/gif-frames.js';
 import { InvalidImageError } from '../../src/images/sanitise.js';
 import { latin1 } from '../helpers/bytes.js';
 import { animatedGif, cameraLike, DEFAULT_LIMITS, processed } from '../helpers/images.js';
-import { inTempDir } from '../helpers/tempdir.js';
+import { sameFromDisk } from '../helpers/tempdir.js';
 
 /** The frames counted from `bytes` in memory and from a file on disk, which must agree. */
-async function counted(bytes: Buffer): Promise<number> {
-  const inMemory = await gifFrames(bytes);
-  const fromDisk = await inTempDir('gif-frames-', async (dir) => {
-    const file = path.join(dir, 'upload.gif');
-    writeFileSync(file, bytes);
-    return gifFrames(file);
-  });
-  expect(fromDisk).toBe(inMemory);
-  return inMemory;
-}
+const counted = (bytes: Buffer) => sameFromDisk(bytes, gifFrames);
 
 /**
  * A 1 × 1 GIF built block by block: a global colour table of two, a looping application extension

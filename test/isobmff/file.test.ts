@@ -1,12 +1,10 @@
 // The chunked walk over an ISO BMFF file's boxes (src/isobmff/file.ts) that the HEIF header read
 // and the MP4 box read share: the same boxes from a file on disk as from its bytes in memory,
 // wherever the 256 kB reads fall, 64-bit sizes, a box of size 0, one cut short and damage.
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BoxFile, boxesIn, CHUNK, type FileBox } from '../../src/isobmff/file.js';
 import { box, latin1, uints } from '../helpers/bytes.js';
-import { inTempDir } from '../helpers/tempdir.js';
+import { sameFromDisk } from '../helpers/tempdir.js';
 
 /** Every box between `start` and `end` of `bytes`, read from memory and from a file on disk: both must agree. */
 async function walked(bytes: Buffer, start = 0, end = bytes.length): Promise<FileBox[]> {
@@ -20,14 +18,7 @@ async function walked(bytes: Buffer, start = 0, end = bytes.length): Promise<Fil
       await file.close();
     }
   };
-  const inMemory = await walk(bytes);
-  const onDisk = await inTempDir('isobmff-', async (dir) => {
-    const file = path.join(dir, 'file.mp4');
-    await writeFile(file, bytes);
-    return walk(file);
-  });
-  expect(onDisk).toEqual(inMemory);
-  return inMemory;
+  return sameFromDisk(bytes, walk);
 }
 
 /** A box whose size is in the 64-bit field (size 1). */
