@@ -26,9 +26,10 @@ type DerivedType = 'grid' | 'iovl';
 export const DESCRIPTION_BYTES = 32;
 
 /**
- * The derived images a HEIF file's `meta` declares. Throws Truncated when a derived image is declared but where its description lies, what
- * it is made of or their sizes cannot be read (damage, or a layout no phone writes): such a file is
- * refused rather than handed to a decoder that may read it otherwise.
+ * The derived images a HEIF file's `meta` declares. Throws Truncated when a derived image is
+ * declared but where its description lies, what it is made of or their sizes cannot be read
+ * (damage, or a layout no phone writes): such a file is refused rather than handed to a decoder
+ * that may read it otherwise.
  */
 export function derivedImagesIn({ data: meta, boxes: children }: HeifMeta): DerivedImage[] {
   const iinf = children.get('iinf');
@@ -62,8 +63,8 @@ export function derivedImagesIn({ data: meta, boxes: children }: HeifMeta): Deri
 }
 
 /**
- * The size every image of a HEIF file's `meta` declares: each `ispe` property (the
- * primary image's, its tiles', thumbnails', auxiliary images'). Empty when it has no properties.
+ * The size every image of a HEIF file's `meta` declares: each `ispe` property (the primary
+ * image's, its tiles', thumbnails', auxiliary images'). Empty when it has no properties.
  */
 export function imageSizesIn({ data: meta, boxes }: HeifMeta): { width: number; height: number }[] {
   const iprp = boxes.get('iprp');

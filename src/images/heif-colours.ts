@@ -10,10 +10,11 @@ export interface HeifColours {
 }
 
 /**
- * What the `nclx` colour box of the primary image declares, read from the file's `meta`: the primary item (`pitm`), the properties associated with it (`ipma` into `ipco`),
- * and, for a grid or another derived image that declares none, its first input image's, as libheif
- * takes a grid's colours from its first tile. Null when there is none, an ICC profile only, or
- * `meta` is cut short or malformed: the picture's colours are then taken as decoded.
+ * What the `nclx` colour box of the primary image declares, read from the file's `meta`: the
+ * primary item (`pitm`), the properties associated with it (`ipma` into `ipco`), and, for a grid
+ * or another derived image that declares none, its first input image's, as libheif takes a grid's
+ * colours from its first tile. Null when there is none, an ICC profile only, or `meta` is
+ * malformed: the picture's colours are then taken as decoded.
  */
 export function declaredNclx({ data: meta, boxes: children }: HeifMeta): HeifColours | null {
   try {
