@@ -7,6 +7,7 @@ import type { HeifColours } from './heif-colours.js';
 import { iccIsBounded } from './icc.js';
 import { gifFrames } from './gif-frames.js';
 import { jpegMarkers, MAX_JPEG_SCANS, MAX_JPEG_SEGMENTS } from './jpeg-markers.js';
+import { withoutCostlyText } from './png-text.js';
 import { MAX_WEBP_CHUNKS, webpChunks } from './webp-chunks.js';
 import type { PictureAnalysis, PictureFocus } from './analysis.js';
 import { describePicture, type VariantFormat, type VariantImage } from './variants.js';
@@ -228,11 +229,14 @@ export async function sanitiseImage(
   const counted = sniffed === 'gif' ? await gifFrames(input) : chunks?.frames;
   if (counted !== undefined && counted > limits.maxFrames) throw tooManyFrames(counted);
 
+  // A PNG's text chunks cost the decoder (a compressed one is inflated) and none is kept: a PNG with costly ones is decoded without them (see withoutCostlyText).
+  const source = sniffed === 'png' ? await withoutCostlyText(input) : input;
+
   const options: SharpOptions = { limitInputPixels: limits.maxPixels, failOn: 'warning', animated: false };
   let metadata: Metadata;
   try {
     // Header only, no pixels decoded: the limit is checked below, with the dimensions in the message.
-    metadata = await sharp(input, { ...options, limitInputPixels: false }).metadata();
+    metadata = await sharp(source, { ...options, limitInputPixels: false }).metadata();
   } catch (error) {
     throw new InvalidImageError(undefined, { cause: error });
   }
@@ -283,7 +287,7 @@ export async function sanitiseImage(
       try {
         const decoded = heic
           ? sharp(heic.data, { raw: { width: heic.width, height: heic.height, channels: heic.channels } })
-          : sharp(input, { ...options, ignoreIcc }).rotate();
+          : sharp(source, { ...options, ignoreIcc }).rotate();
         const box = limits.maxDimension;
         const resized = await inSrgbColours(decoded.resize({ width: box, height: box, fit: 'inside', withoutEnlargement: true }), {
           format,
