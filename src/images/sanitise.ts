@@ -175,6 +175,12 @@ export const MAX_IMAGE_SIDE = 32_768;
  */
 const DERIVED_INPUT_FACTOR = 2;
 
+/**
+ * How many tracks' worth of frames an image sequence may declare in all: an animated AVIF has one
+ * track of colour and may have one of transparency.
+ */
+const SEQUENCE_TRACKS = 4;
+
 const megapixels = (pixels: number) => `${Math.round((pixels / 1_000_000) * 10) / 10}`;
 
 /**
@@ -207,6 +213,14 @@ export async function sanitiseImage(
   if (heifHeader && heifHeader.derivedInputPixels > DERIVED_INPUT_FACTOR * limits.maxPixels) {
     throw new InvalidImageError(
       `Image is made of tiles of ${megapixels(heifHeader.derivedInputPixels)} megapixels in all; the limit is ${megapixels(DERIVED_INPUT_FACTOR * limits.maxPixels)} megapixels.`,
+    );
+  }
+
+  // An image sequence's tracks are indexed from the samples they declare as the file is opened (see HeifHeader.sequence).
+  if (heifHeader && heifHeader.sequence.frames > limits.maxFrames) throw tooManyFrames(heifHeader.sequence.frames);
+  if (heifHeader && heifHeader.sequence.samples > SEQUENCE_TRACKS * limits.maxFrames) {
+    throw new InvalidImageError(
+      `Image is a sequence of ${heifHeader.sequence.samples} frames in all its tracks; the limit is ${SEQUENCE_TRACKS * limits.maxFrames}.`,
     );
   }
 

@@ -1,4 +1,5 @@
-import { BoxFile, boxesIn, CHUNK, type FileBox } from '../isobmff/file.js';
+import { BoxFile, boxesIn, CHUNK } from '../isobmff/file.js';
+import { declaredSamples, declaresSamples } from '../isobmff/samples.js';
 
 /**
  * What opens a compressed QuickTime movie header: a `cmov` box holding `dcom` (its compressor,
@@ -10,11 +11,6 @@ const COMPRESSED_HEADER = Buffer.from('dcomzlib', 'latin1');
 
 /** Top-level boxes ffmpeg never parses inside: the media data and padding. */
 const UNPARSED = new Set(['mdat', 'free', 'skip', 'wide']);
-
-/** Boxes on the way from the movie and its fragments to their sample tables and runs. */
-const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl', 'moof', 'traf']);
-/** Deepest a sample table lies: moov, trak, mdia, minf, stbl. */
-const DEEPEST = 5;
 
 /** What an MP4's or MOV's own boxes say, read before ffmpeg opens it. */
 export interface MovieBoxes {
@@ -49,31 +45,12 @@ export async function readMovieBoxes(path: string): Promise<MovieBoxes> {
           found.compressed = (file.peek(from, want) ?? (await file.load(from, want))).includes(COMPRESSED_HEADER);
           if (from + CHUNK >= box.end) break;
         }
-        if (CONTAINERS.has(box.type)) await countSamples(file, box, 1, found);
+        if (declaresSamples(box))
+          found.indexedSamples += (await declaredSamples(file, box, 'not counted')).reduce((sum, samples) => sum + samples, 0);
       }
     }
     return found;
   } finally {
     await file.close();
-  }
-}
-
-/** Adds the samples declared under a movie, track or fragment box (see MovieBoxes.indexedSamples). */
-async function countSamples(file: BoxFile, parent: FileBox, depth: number, found: MovieBoxes): Promise<void> {
-  for await (const batch of boxesIn(file, parent.payload, parent.end)) {
-    for (const box of batch) {
-      if (CONTAINERS.has(box.type)) {
-        if (depth < DEEPEST) await countSamples(file, box, depth + 1, found);
-        continue;
-      }
-      // stsz: version and flags, the size every sample has (0: a table of sizes follows), the count.
-      // stz2: version and flags, 3 reserved bytes and the field size, the count. trun: version and flags, the count.
-      const at = box.type === 'stsz' || box.type === 'stz2' ? 8 : box.type === 'trun' ? 4 : undefined;
-      if (at === undefined || box.payload + at + 4 > box.end) continue;
-      const fields = file.peek(box.payload, at + 4) ?? (await file.load(box.payload, at + 4));
-      if (fields.length < at + 4) continue;
-      if (box.type === 'stsz' && fields.readUInt32BE(4) !== 0) continue;
-      found.indexedSamples += fields.readUInt32BE(at);
-    }
   }
 }

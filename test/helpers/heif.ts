@@ -422,3 +422,66 @@ export function derivedHeif(options: DerivedHeifOptions): Buffer {
 export function overlayBomb(image: Buffer, side = 16_000): Buffer {
   return derivedHeif({ kind: 'iovl', images: [image], width: side, height: side, declared: { width: 1000, height: 1000 } });
 }
+
+/**
+ * `image` (a single-image HEIF: heif-enc's HEIC or sharp's AVIF) with an image sequence's movie
+ * after it, as an animated AVIF or HEIC carries: `tracks` tracks, each declaring `samples` frames
+ * of its codec (the sample entry holds the image's own codec box) in one sample-size table giving
+ * every sample one size. The samples' data is not there: a reader that indexes them from the
+ * declared count does so before it reads any.
+ */
+export function withSequence(image: Buffer, samples: number, tracks = 1): Buffer {
+  const configType = image.includes('av1C') ? 'av1C' : 'hvcC';
+  const at = image.indexOf(configType) - 4;
+  const config = image.subarray(at, at + image.readUInt32BE(at));
+  // A visual sample entry: reserved, data reference 1, 64 × 64, 72 dpi, one frame, no name, 24-bit depth.
+  const entry = Buffer.concat([
+    Buffer.alloc(6),
+    uints(2, 1),
+    Buffer.alloc(16),
+    uints(2, 64, 64),
+    uints(4, 0x00480000, 0x00480000, 0),
+    uints(2, 1),
+    Buffer.alloc(32),
+    uints(2, 0x18, 0xffff),
+  ]);
+  const stbl = box(
+    'stbl',
+    fullBox('stsd', 0, 0, uints(4, 1), box(configType === 'av1C' ? 'av01' : 'hvc1', entry, config)),
+    fullBox('stts', 0, 0, uints(4, 1, samples, 1)),
+    fullBox('stsc', 0, 0, uints(4, 1, 1, samples, 1)),
+    fullBox('stsz', 0, 0, uints(4, 1, samples)),
+    fullBox('stco', 0, 0, uints(4, 1, 0)),
+  );
+  const trak = (id: number) =>
+    box(
+      'trak',
+      fullBox(
+        'tkhd',
+        0,
+        3,
+        uints(4, 0, 0, id, 0, samples),
+        Buffer.alloc(16),
+        uints(4, 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000),
+        uints(4, 64 << 16, 64 << 16),
+      ),
+      box(
+        'mdia',
+        fullBox('mdhd', 0, 0, uints(4, 0, 0, 1000, samples), uints(2, 0x55c4, 0)),
+        fullBox('hdlr', 0, 0, uints(4, 0), latin1('pict'), uints(4, 0, 0, 0), Buffer.from([0])),
+        box('minf', fullBox('vmhd', 0, 1, uints(2, 0, 0, 0, 0)), stbl),
+      ),
+    );
+  const mvhd = fullBox(
+    'mvhd',
+    0,
+    0,
+    uints(4, 0, 0, 1000, samples, 0x00010000),
+    uints(2, 0x0100),
+    Buffer.alloc(10),
+    uints(4, 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000),
+    Buffer.alloc(24),
+    uints(4, tracks + 1),
+  );
+  return Buffer.concat([image, box('moov', mvhd, ...Array.from({ length: tracks }, (_, i) => trak(i + 1)))]);
+}

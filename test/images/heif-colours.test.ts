@@ -65,6 +65,7 @@ describe('the nclx colours of a HEIF primary image, read from its header', () =>
       colours: P3,
       damaged: false,
       derivedInputPixels: 0,
+      sequence: { frames: 0, samples: 0 },
     });
   });
 

@@ -11,6 +11,7 @@ import { video } from '../helpers/videos.js';
 import { animatedGif, BAD_FILES, cameraLike, HTML_PAYLOAD, jpeg, jpegHtmlPolyglot, jpegWithExif, pngClaiming } from '../helpers/images.js';
 import { jpegtranAvailable, MOST_SCANS, progressiveJpeg, withSegments } from '../helpers/jpeg-markers.js';
 import { withChunks } from '../helpers/webp.js';
+import { withSequence } from '../helpers/heif.js';
 
 /**
  * What real users and attackers send, generated here: every case must get its documented 4xx in
@@ -309,6 +310,18 @@ for (const db of DATABASES) {
             .toBuffer()
             .then((bytes) => withChunks(bytes, 1_200_000)),
           'chunks.webp',
+        ),
+      );
+      // 3.7 s of CPU and 685 MB in libheif, from 819 bytes, before the frame limit.
+      add(
+        'upload: AVIF whose movie declares 10 000 000 frames',
+        400,
+        upload(
+          sharp({ create: { width: 64, height: 64, channels: 3, background: '#884422' } })
+            .avif()
+            .toBuffer()
+            .then((bytes) => withSequence(bytes, 10_000_000)),
+          'sequence.avif',
         ),
       );
       // Valid, and 21 s of CPU to decode at 36 MP before the scan limit.
