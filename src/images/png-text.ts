@@ -44,17 +44,18 @@ export async function withoutCostlyText(input: Buffer | string): Promise<Buffer 
     }
   }
   if (counts.compressed === 0 && counts.plain <= PLAIN_TEXT_LEFT) return input;
-  const bytes = Buffer.isBuffer(input) ? input : await readFile(input);
-  const kept = Buffer.allocUnsafe(bytes.length);
+  // One buffer, the file's bytes (a copy of bytes in memory, which stay the caller's), compacted in place.
+  const bytes = Buffer.isBuffer(input) ? Buffer.from(input) : await readFile(input);
   let length = 0;
   let from = 0;
   walk(bytes, 0, SIGNATURE, (type, start, next) => {
     if (!TEXT.has(type)) return;
-    length += bytes.copy(kept, length, from, start);
+    bytes.copyWithin(length, from, start);
+    length += start - from;
     from = Math.min(next, bytes.length);
   });
-  length += bytes.copy(kept, length, from);
-  return kept.subarray(0, length);
+  bytes.copyWithin(length, from);
+  return bytes.subarray(0, length + bytes.length - from);
 }
 
 /**
