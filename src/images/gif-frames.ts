@@ -1,7 +1,4 @@
-import { open } from 'node:fs/promises';
-
-/** Bytes read at a time from a file on disk. */
-const WINDOW = 256 * 1024;
+import { walkWindows } from './windows.js';
 
 /**
  * Counts a GIF's frames (image descriptors) by walking its blocks, their data skipped a sub-block
@@ -12,24 +9,11 @@ const WINDOW = 256 * 1024;
  */
 export async function gifFrames(input: Buffer | string): Promise<number> {
   const walk = new GifWalk();
-  if (Buffer.isBuffer(input)) {
-    walk.over(input, 0);
-    return walk.frames;
-  }
-  const handle = await open(input, 'r');
-  try {
-    const window = Buffer.allocUnsafe(WINDOW);
-    while (!walk.done) {
-      const from = walk.at;
-      const { bytesRead } = await handle.read(window, 0, WINDOW, from);
-      walk.over(window.subarray(0, bytesRead), from);
-      // A window from where the walk stands holds whatever a block's start needs, unless the file ends there.
-      if (walk.at === from) break;
-    }
-    return walk.frames;
-  } finally {
-    await handle.close();
-  }
+  await walkWindows(input, 0, (window, windowStart) => {
+    walk.over(window, windowStart);
+    return walk.done ? -1 : walk.at;
+  });
+  return walk.frames;
 }
 
 /** A colour table's bytes, from the packed field that declares it. */

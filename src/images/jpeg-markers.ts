@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { walkWindows } from './windows.js';
 
 /**
  * The most scans a progressive JPEG may have. Each scan is a pass over the whole picture, so the
@@ -43,20 +43,8 @@ export async function jpegMarkers(
   limits: { scans: number; segments: number } = { scans: MAX_JPEG_SCANS, segments: MAX_JPEG_SEGMENTS },
 ): Promise<JpegMarkerCounts> {
   const walk = new MarkerWalk(limits.scans, limits.segments);
-  if (Buffer.isBuffer(input)) walk.push(input);
-  else {
-    const handle = await open(input, 'r');
-    try {
-      const chunk = Buffer.allocUnsafe(256 * 1024);
-      for (let position = 0; ;) {
-        const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
-        if (bytesRead === 0 || !walk.push(chunk.subarray(0, bytesRead))) break;
-        position += bytesRead;
-      }
-    } finally {
-      await handle.close();
-    }
-  }
+  // Markers are read in order: each window follows the last.
+  await walkWindows(input, 0, (window, windowStart) => (walk.push(window) ? windowStart + window.length : -1));
   return { scans: walk.scans, segments: walk.segments, progressive: walk.progressive };
 }
 

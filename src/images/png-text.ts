@@ -1,4 +1,5 @@
-import { open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { walkWindows } from './windows.js';
 
 /**
  * A PNG's text chunks, which the decoder reads (and inflates, when compressed) though nothing of
@@ -13,8 +14,6 @@ const IEND = 0x49454e44;
 /** Uncompressed text chunks cost the decoder a fraction of a microsecond each: a few are left in place. */
 const PLAIN_TEXT_LEFT = 64;
 
-/** Bytes read at a time from a file on disk: the chunks' headers, their data skipped. */
-const WINDOW = 256 * 1024;
 const SIGNATURE = 8;
 
 /**
@@ -30,21 +29,7 @@ export async function withoutCostlyText(input: Buffer | string): Promise<Buffer 
     if (COMPRESSED_TEXT.has(type)) counts.compressed++;
     else if (TEXT.has(type)) counts.plain++;
   };
-  if (Buffer.isBuffer(input)) walk(input, 0, SIGNATURE, count);
-  else {
-    const handle = await open(input, 'r');
-    try {
-      const window = Buffer.allocUnsafe(WINDOW);
-      for (let at = SIGNATURE; at >= 0;) {
-        const { bytesRead } = await handle.read(window, 0, WINDOW, at);
-        const next = walk(window.subarray(0, bytesRead), at, at, count);
-        // A window from where the walk stands holds a whole header, unless the file ends there.
-        at = next === at ? -1 : next;
-      }
-    } finally {
-      await handle.close();
-    }
-  }
+  await walkWindows(input, SIGNATURE, (window, windowStart, at) => walk(window, windowStart, at, count));
   if (counts.compressed === 0 && counts.plain <= PLAIN_TEXT_LEFT) return input;
   // One buffer, the file's bytes (a copy of bytes in memory, which stay the caller's), compacted in place.
   const bytes = Buffer.isBuffer(input) ? Buffer.from(input) : await readFile(input);

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { walkWindows } from './windows.js';
 
 /**
  * The most chunks other than animation frames (metadata such as EXIF, XMP and ICC, the canvas,
@@ -16,8 +16,6 @@ export interface WebpChunkCounts {
   others: number;
 }
 
-/** Bytes read at a time from a file on disk: the chunks' headers, the data between them skipped. */
-const WINDOW = 256 * 1024;
 const ANMF = 0x414e4d46;
 
 /**
@@ -28,8 +26,14 @@ const ANMF = 0x414e4d46;
  */
 export async function webpChunks(input: Buffer | string, maxOthers = MAX_WEBP_CHUNKS): Promise<WebpChunkCounts> {
   const counts: WebpChunkCounts = { frames: 0, others: 0 };
-  /** Walks the headers `window` (the file from `windowStart`) holds from `at`; where the walk is to go on, or -1 when done. */
-  const walk = (window: Buffer, windowStart: number, at: number, end: number): number => {
+  let end = 0;
+  await walkWindows(input, 0, (window, windowStart, at) => {
+    if (at === 0) {
+      // RIFF, the size of what follows, WEBP: the chunks lie within that size.
+      if (window.length < 12) return -1;
+      end = 8 + window.readUInt32LE(4);
+      at = 12;
+    }
     while (at + 8 <= end) {
       if (at + 8 > windowStart + window.length) return at;
       const offset = at - windowStart;
@@ -39,26 +43,6 @@ export async function webpChunks(input: Buffer | string, maxOthers = MAX_WEBP_CH
       at += 8 + size + (size & 1);
     }
     return -1;
-  };
-  if (Buffer.isBuffer(input)) {
-    if (input.length >= 12) walk(input, 0, 12, Math.min(8 + input.readUInt32LE(4), input.length));
-    return counts;
-  }
-  const handle = await open(input, 'r');
-  try {
-    const window = Buffer.allocUnsafe(WINDOW);
-    const size = (await handle.stat()).size;
-    let { bytesRead } = await handle.read(window, 0, WINDOW, 0);
-    if (bytesRead < 12) return counts;
-    const end = Math.min(8 + window.readUInt32LE(4), size);
-    let at = walk(window.subarray(0, bytesRead), 0, 12, end);
-    while (at >= 0) {
-      ({ bytesRead } = await handle.read(window, 0, WINDOW, at));
-      if (bytesRead < 8) break;
-      at = walk(window.subarray(0, bytesRead), at, at, end);
-    }
-    return counts;
-  } finally {
-    await handle.close();
-  }
+  });
+  return counts;
 }
