@@ -2,7 +2,7 @@
 // boxes and a bounded reader of their fields, shared by the reads of a HEIF's `meta` in
 // heif-colours.ts and heif-canvas.ts (file.ts finds `meta` in the file).
 
-/** A box's type and where its payload lies in the buffer (after its 8-byte header). */
+/** A box's type and where its payload lies in the buffer (after its header of 8 bytes, or 16 for a 64-bit size). */
 export interface Box {
   type: string;
   start: number;
@@ -13,16 +13,25 @@ export interface Box {
 export class Truncated extends Error {}
 
 /**
- * The boxes between `start` and `end` of a header read whole (`meta`), one at a time; 64-bit sizes
- * (size 1) are not a layout this reads. A box running past `end` is damage.
+ * The boxes between `start` and `end` of a header read whole (`meta`), one at a time: a size of 0
+ * runs to `end`, a size of 1 is in the 64-bit field after the type (HEIF allows it for any box, and
+ * libheif reads it). A box running past `end` is damage.
  */
 export function* boxesIn(data: Buffer, start: number, end: number): Generator<Box> {
   for (let at = start; at + 8 <= end;) {
-    const size = data.readUInt32BE(at);
+    let size = data.readUInt32BE(at);
+    let header = 8;
+    if (size === 1) {
+      if (at + 16 > end) throw new Truncated();
+      // A box in a buffer is smaller than 2^32 bytes, so a high word other than 0 is damage.
+      if (data.readUInt32BE(at + 8) !== 0) throw new Truncated();
+      size = data.readUInt32BE(at + 12);
+      header = 16;
+    }
     const boxEnd = size === 0 ? end : at + size;
-    if (size !== 0 && size < 8) throw new Truncated();
+    if (size !== 0 && size < header) throw new Truncated();
     if (boxEnd > end) throw new Truncated();
-    yield { type: data.toString('latin1', at + 4, at + 8), start: at + 8, end: boxEnd };
+    yield { type: data.toString('latin1', at + 4, at + 8), start: at + header, end: boxEnd };
     at = boxEnd;
   }
 }

@@ -24,6 +24,12 @@ export function box(type: string, ...payload: Buffer[]): Buffer {
   return Buffer.concat([uints(4, 8 + body.length), latin1(type), body]);
 }
 
+/** A box whose size is in the 64-bit field (size 1), as a writer must for one of 4 GB or more and may for any. */
+export function largeBox(type: string, ...payload: Buffer[]): Buffer {
+  const body = Buffer.concat(payload);
+  return Buffer.concat([uints(4, 1), latin1(type), uints(4, 0, 16 + body.length), body]);
+}
+
 /** A full box: a box whose payload starts with its version and flags. */
 export function fullBox(type: string, version: number, flags: number, ...payload: Buffer[]): Buffer {
   return box(type, uints(4, version * 2 ** 24 + flags), ...payload);

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { box, fullBox, latin1, uints } from './bytes.js';
+import { box, fullBox, largeBox, latin1, uints } from './bytes.js';
 import { inTempDir } from './tempdir.js';
 
 const run = promisify(execFile);
@@ -320,6 +320,8 @@ export interface DerivedHeifOptions {
   largeMdat?: boolean;
   /** Bytes of filler at the start of `mdat`, before the description and the coded images. */
   mdatLeading?: number;
+  /** `meta`'s item boxes and properties (`iinf`, `iprp`, `ipco`, `idat`) with their sizes in the 64-bit field, which HEIF allows for any box. */
+  largeMetaBoxes?: boolean;
 }
 
 /**
@@ -348,10 +350,10 @@ export function derivedHeif(options: DerivedHeifOptions): Buffer {
   const ids = images.map((_, i) => 2 + i);
   const infe = (id: number, type: string, hidden: boolean) =>
     fullBox('infe', 2, hidden ? 1 : 0, uints(2, id, 0), latin1(type), Buffer.from([0]));
-  const iinf = fullBox(
+  const sized = options.largeMetaBoxes === true ? largeBox : box;
+  const iinf = sized(
     'iinf',
-    0,
-    0,
+    uints(4, 0),
     uints(2, 1 + images.length),
     infe(derivedId, kind, false),
     ...ids.map((id) => infe(id, first.codec, true)),
@@ -359,7 +361,7 @@ export function derivedHeif(options: DerivedHeifOptions): Buffer {
   const iref = fullBox('iref', 0, 0, box('dimg', uints(2, derivedId, images.length, ...ids)));
   const ispe = (w: number, h: number) => fullBox('ispe', 0, 0, uints(4, w, h));
   // Properties: 1 the codec box, 2 the inputs' size, 3 the derived image's.
-  const ipco = box('ipco', first.config, ispe(first.width, first.height), ispe(declared.width, declared.height));
+  const ipco = sized('ipco', first.config, ispe(first.width, first.height), ispe(declared.width, declared.height));
   const ipma = fullBox(
     'ipma',
     0,
@@ -398,8 +400,8 @@ export function derivedHeif(options: DerivedHeifOptions): Buffer {
       iloc,
       iinf,
       iref,
-      box('iprp', ipco, ipma),
-      ...(inMdat ? [] : [box('idat', description)]),
+      sized('iprp', ipco, ipma),
+      ...(inMdat ? [] : [sized('idat', description)]),
     );
   };
   const mdatBytes = filler.length + payloads.reduce((sum, payload) => sum + payload.length, 0);

@@ -95,6 +95,20 @@ describe('a grid photo, as phones write them', () => {
     const found = await quadrants(result.buffer);
     found.forEach((colour, i) => expect(near(colour, COLOURS[i]!), `tile ${i}: ${colour.join(',')}`).toBe(true));
   });
+
+  it('decodes a grid whose boxes in meta give their sizes in 64 bits, as HEIF allows for any box (AVIF, and HEIC when heif-enc is here)', async () => {
+    const formats = { avif: avifTile, ...(hasHeifEnc ? { heic: heicTile } : {}) };
+    for (const [format, tile] of Object.entries(formats)) {
+      const tiles = await Promise.all(COLOURS.map((colour) => tile(512, colour)));
+      const grid = derivedHeif({ kind: 'grid', images: tiles, columns: 2, width: 1000, height: 1000, largeMetaBoxes: true });
+      for (const input of [grid, onDisk(`large-boxes.${format}`, grid)]) {
+        const result = await processed(input);
+        expect([result.width, result.height, result.input.format]).toEqual([1000, 1000, format]);
+        const found = await quadrants(result.buffer);
+        found.forEach((colour, i) => expect(near(colour, COLOURS[i]!), `${format} tile ${i}: ${colour.join(',')}`).toBe(true));
+      }
+    }
+  });
 });
 
 describe('a grid or overlay whose canvas is over the pixel limit', () => {
@@ -181,7 +195,7 @@ describe('a grid or overlay whose canvas is over the pixel limit', () => {
 });
 
 describe('the sizes a HEIF’s images declare', () => {
-  it('refuse it by the largest, wherever meta lies: before the picture’s data, or after it, its size 32 or 64 bits', async () => {
+  it('refuse it by the largest, wherever meta lies: before the picture’s data, or after it, its own and its boxes’ sizes 32 or 64 bits', async () => {
     // A grid of one 1024 × 1024 tile whose own ispe declares a side libvips cannot hold (over 100 million pixels).
     const tile = await avifTile(1024, COLOURS[2]);
     const declared = { width: 200_000_000, height: 1024 };
@@ -189,6 +203,8 @@ describe('the sizes a HEIF’s images declare', () => {
       'meta first': {},
       'meta last': { metaLastAfter: 1000 },
       'meta after a 64-bit mdat': { metaLastAfter: 1000, largeMdat: true },
+      'meta’s boxes 64-bit': { largeMetaBoxes: true },
+      'meta last, its boxes 64-bit': { metaLastAfter: 1000, largeMetaBoxes: true },
     };
     for (const [label, layout] of Object.entries(layouts)) {
       const file = derivedHeif({ kind: 'grid', images: [tile], width: 1024, height: 1024, declared, ...layout });
