@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { maxHeaderSize, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyHttpOptions, FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.js';
 import type { Storage } from '../storage/types.js';
@@ -34,6 +35,33 @@ function trustProxyOption(trust: Config['trustProxy']): boolean | string[] | ((a
   return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
 }
 
+/**
+ * The answer to a request Node's HTTP parser refused before any route saw it (headers too large
+ * or too slow, a malformed request line or header), in DRF's shape like every other refusal
+ * instead of Fastify's `{"error", "message", "statusCode"}`. The connection then closes, as Node
+ * and Fastify close it.
+ */
+function clientErrorHandler(headersMs: number) {
+  return function (this: FastifyInstance, error: Error & { code?: string; reason?: string }, socket: Socket): void {
+    // A reset connection has no one left to answer.
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, label, detail] =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', `The request headers did not arrive within ${Math.round(headersMs / 1000)} seconds.`]
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large', `The request headers are larger than ${maxHeaderSize / 1024} KB.`]
+          : [400, 'Bad Request', `Malformed HTTP request${error.reason ? `: ${error.reason.replace(/\.?$/, '.')}` : '.'}`];
+    this.log.debug({ err: error }, 'malformed request');
+    const body = JSON.stringify({ detail });
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${status} ${label}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(error);
+  };
+}
+
 /** Fastify's own options: logging, proxies, request ids, body size and slow-client limits. */
 export function serverOptions(config: Config, logStream?: NodeJS.WritableStream): FastifyHttpOptions<Server> {
   return {
@@ -46,6 +74,7 @@ export function serverOptions(config: Config, logStream?: NodeJS.WritableStream)
     http: { headersTimeout: config.timeouts.headersMs, connectionsCheckingInterval: 1000 },
     keepAliveTimeout: config.timeouts.keepAliveMs,
     connectionTimeout: IDLE_SOCKET_MS,
+    clientErrorHandler: clientErrorHandler(config.timeouts.headersMs),
     // A URL the router cannot decode (/%zz) gets DRF's shape like every other 400.
     frameworkErrors: (error, _request, reply) => {
       sendError(reply, 400, { detail: error.code === 'FST_ERR_BAD_URL' ? 'Malformed URL: invalid percent-encoding.' : error.message });

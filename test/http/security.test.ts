@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -401,6 +402,57 @@ describe('request bodies', () => {
       expect(res.body.password).toContain('This password is too common.');
     }
     expect((await t.http.post('/api/register/', registration('background', { password: DEFAULT_PASSWORD }))).status).toBe(201);
+  });
+});
+
+describe('requests refused before any route sees them', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(DATABASES[0]!);
+  });
+  afterAll(async () => t?.close());
+
+  /** Sends `request` as raw bytes and reads the whole answer until the server closes the connection. */
+  const raw = (request: string) =>
+    new Promise<{ status: number; headers: string; body: unknown }>((resolve, reject) => {
+      const socket = connect(Number(new URL(t.http.baseUrl).port), '127.0.0.1');
+      const received: Buffer[] = [];
+      socket.on('data', (chunk) => received.push(chunk));
+      socket.on('error', reject);
+      socket.on('close', () => {
+        const text = Buffer.concat(received).toString('utf8');
+        const [head = '', body = ''] = text.split('\r\n\r\n');
+        resolve({ status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1]), headers: head, body: body ? JSON.parse(body) : undefined });
+      });
+      socket.write(request);
+    });
+
+  it('answers a malformed request line or header, or headers past Node’s limit, in DRF’s shape and closes the connection', async () => {
+    const cases: [string, string, number, RegExp][] = [
+      ['a method HTTP does not have', 'FOO /api/token/ HTTP/1.1\r\nHost: x\r\n\r\n', 400, /^Malformed HTTP request: .+\.$/],
+      ['a control character in a header', 'GET /health HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n', 400, /^Malformed HTTP request: .+\.$/],
+      ['a request line that is not HTTP', 'hello there\r\n\r\n', 400, /^Malformed HTTP request: .+\.$/],
+      [
+        'two Content-Length headers that differ',
+        'POST /api/token/ HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab',
+        400,
+        /^Malformed HTTP request: .+\.$/,
+      ],
+      [
+        '20 KB of headers',
+        `GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: ${'x'.repeat(20 * 1024)}\r\n\r\n`,
+        431,
+        /^The request headers are larger than 16 KB\.$/,
+      ],
+    ];
+    for (const [label, request, status, detail] of cases) {
+      const answer = await raw(request);
+      expect(answer.status, label).toBe(status);
+      expect(answer.headers, label).toMatch(/\r\nContent-Type: application\/json\r\n/i);
+      expect(Object.keys(answer.body as object), label).toEqual(['detail']);
+      expect((answer.body as { detail: string }).detail, label).toMatch(detail);
+    }
+    expect((await t.http.get('/health')).status).toBe(200);
   });
 });
 

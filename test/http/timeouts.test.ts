@@ -111,6 +111,7 @@ describe('slow clients are cut off (slowloris)', () => {
 
     expect(headers.closedAfterMs).toBeLessThan(60_000);
     expect(headers.answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(headers.answer).toContain('{"detail":"The request headers did not arrive within 15 seconds."}');
 
     expect(json.closedAfterMs).toBeLessThan(60_000);
     expect(json.answer).toMatch(/^HTTP\/1\.1 408 /);

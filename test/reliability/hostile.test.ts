@@ -643,7 +643,10 @@ for (const db of DATABASES) {
       const res = await fetch(`${t.http.baseUrl}${PROFILE}`, { headers: { ...user.headers, 'x-padding': 'x'.repeat(20 * 1024) } }).catch(
         () => undefined,
       );
-      if (res) expect(res.status).toBe(431);
+      if (res) {
+        expect(res.status).toBe(431);
+        expect(await res.json()).toEqual({ detail: 'The request headers are larger than 16 KB.' });
+      }
       expect((await t.http.get('/health')).status).toBe(200);
     });
 
