@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import secureJson from 'secure-json-parse';
 import { ApiError } from '../errors.js';
 
 /**
@@ -34,7 +35,8 @@ function exceedsDepth(text: string, limit: number): boolean {
 }
 
 /**
- * application/json with Fastify's own parser (prototype poisoning refused) behind a depth check.
+ * application/json parsed by secure-json-parse (Fastify's own parser, prototype poisoning refused)
+ * behind a depth check, its refusals saying where the text goes wrong.
  * `emptyBody` is what an empty body parses to in this scope (a route that accepts none); by default
  * it is refused, as Fastify does.
  */
@@ -50,6 +52,27 @@ export function registerJsonParser(app: FastifyInstance, options: { emptyBody?: 
       done(new ApiError(400, { detail: `JSON parse error - the body is nested more than ${JSON_MAX_DEPTH} levels deep.` }), undefined);
       return;
     }
-    parse(request, body as string, done);
+    if ((body as string).length === 0) {
+      parse(request, body as string, done);
+      return;
+    }
+    try {
+      done(null, secureJson.parse(body as string, { protoAction: 'error', constructorAction: 'error' }));
+    } catch (error) {
+      done(new ApiError(400, { detail: `JSON parse error - ${parseFailure(error)}` }), undefined);
+    }
   });
+}
+
+/**
+ * Why the body is not JSON, in the parser's words (where the text goes wrong) but never quoting
+ * the body: V8 quotes it in some messages, and a body may hold a password.
+ */
+function parseFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : '';
+  if (message === 'Object contains forbidden prototype property') {
+    return 'a key named "__proto__", or "constructor" holding "prototype", is not allowed.';
+  }
+  const reason = message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '');
+  return reason && !reason.includes('"') ? `${reason}.` : 'the body is not valid JSON.';
 }

@@ -355,6 +355,33 @@ describe('request bodies', () => {
     expect(about.status).toBe(200);
   });
 
+  it('says where a JSON body goes wrong without quoting it (it may hold a password), and refuses prototype keys by name', async () => {
+    const answer = (body: string) => t.http.request('POST', '/api/token/', { body, headers: { 'content-type': 'application/json' } });
+    const cases: [string, string][] = [
+      [
+        '{"email": "a@example.com", "password": "hunter2-secret"',
+        "JSON parse error - Expected ',' or '}' after property value in JSON at position 55.",
+      ],
+      ['{"email": "a@example.com", "password": hunter2}', "JSON parse error - Unexpected token 'h'."],
+      ['{"email": "a@example.com", "password": "x",}', 'JSON parse error - Expected double-quoted property name in JSON at position 43.'],
+      [
+        '{"email": "a@example.com", "__proto__": {"is_staff": true}}',
+        'JSON parse error - a key named "__proto__", or "constructor" holding "prototype", is not allowed.',
+      ],
+      [
+        '{"constructor": {"prototype": {"is_staff": true}}}',
+        'JSON parse error - a key named "__proto__", or "constructor" holding "prototype", is not allowed.',
+      ],
+    ];
+    for (const [body, detail] of cases) {
+      const res = await answer(body);
+      expect(res.status, body).toBe(400);
+      // Node 24 adds the line and column after the position.
+      expect({ detail: String(res.body.detail).replace(/ \(line \d+ column \d+\)\./, '.') }, body).toEqual({ detail });
+      expect(JSON.stringify(res.body), body).not.toContain('hunter2');
+    }
+  });
+
   it('Node’s fetch reads the 413 of a too-large upload instead of a broken connection', async () => {
     const user = await createUser(t.http, 'talent');
     // As a phone sends it: streamed in chunks while the server reads, with or without a length.
