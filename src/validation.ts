@@ -111,6 +111,9 @@ export function typedFormValues(schema: unknown, body: unknown): unknown {
 
 export const NULL_CHARACTERS = 'Null characters are not allowed.';
 
+/** DRF's FileField and ImageField given text instead of a file. */
+export const NOT_A_FILE = 'The submitted data was not a file. Check the encoding type on the form.';
+
 /** Whether a text, or any text or key inside a list or object (JSON bodies nest at most 32 deep), holds U+0000. */
 export function holdsNullCharacter(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\u0000');

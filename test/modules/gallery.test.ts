@@ -75,6 +75,13 @@ for (const target of DATABASES) {
         const other = await createUser(t.http, 'talent');
         const before = await storedNames(t);
         expect((await upload(other, mediaForm({ name: 'No file' }))).body).toEqual({ media_file: ['No file was submitted.'] });
+        // The photo's bytes as a plain field (no filename): not a file, and the other fields are still checked.
+        const noFilename = mediaForm({ name: '  ' });
+        noFilename.append('media_file', (await jpeg()).toString('latin1'));
+        expect((await upload(other, noFilename)).body).toEqual({
+          media_file: ['The submitted data was not a file. Check the encoding type on the form.'],
+          name: ['This field may not be blank.'],
+        });
         expect((await upload(other, mediaForm({ file: await jpeg(), name: '  ' }))).body).toEqual({
           name: ['This field may not be blank.'],
         });

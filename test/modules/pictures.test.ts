@@ -17,6 +17,7 @@ import {
   jpeg,
   jpegHtmlPolyglot,
   jpegWithExif,
+  noisyJpeg,
   pngClaiming,
   pngWithAlpha,
   webp,
@@ -232,6 +233,14 @@ for (const db of DATABASES) {
         const text = await t.http.post(PATHS.background, { profile_picture: 'https://evil.example/x.jpg' }, user.headers);
         expect(text.status).toBe(400);
         expect(text.body).toEqual({ profile_picture: ['The submitted data was not a file. Check the encoding type on the form.'] });
+        // A client that sends the picture's bytes as a plain field (a part without a filename), small or past the text limit.
+        for (const picture of [await jpeg(), await noisyJpeg(400, 300)]) {
+          const form = new FormData();
+          form.append('profile_picture', picture.toString('latin1'));
+          const noFilename = await upload(user, form);
+          expect(noFilename.status).toBe(400);
+          expect(noFilename.body).toEqual({ profile_picture: ['The submitted data was not a file. Check the encoding type on the form.'] });
+        }
 
         const bad = await upload(user, pictureForm(await jpeg(), 'a.jpg', { date_of_birth: '2023-02-30' }));
         expect(bad.status).toBe(400);

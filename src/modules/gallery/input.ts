@@ -1,6 +1,6 @@
 import { validationError, type FieldErrors } from '../../errors.js';
 import type { UploadedFile } from '../../http/multipart.js';
-import { asDictionary, booleanOf, rowIdOf } from '../../validation.js';
+import { asDictionary, booleanOf, NOT_A_FILE, rowIdOf } from '../../validation.js';
 
 export const MEDIA_FIELD = 'media_file';
 const NAME_MAX = 124;
@@ -150,12 +150,7 @@ export function parseGalleryForm(form: GalleryForm): GalleryInput {
   const body = asDictionary(form.body);
   const errors: FieldErrors = {};
   const file = form.files[MEDIA_FIELD];
-  if (!file)
-    errors[MEDIA_FIELD] = [
-      body[MEDIA_FIELD] === undefined
-        ? 'No file was submitted.'
-        : 'The submitted data was not a file. Check the encoding type on the form.',
-    ];
+  if (!file) errors[MEDIA_FIELD] = [body[MEDIA_FIELD] === undefined ? 'No file was submitted.' : NOT_A_FILE];
   const name = parseName(body.name, errors);
   const mediaInfo = parseInfo(body.media_info, errors);
   const testVideo = parseTestVideo(body, errors);

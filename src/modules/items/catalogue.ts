@@ -1,6 +1,6 @@
 import { Type, type TSchema } from 'typebox';
 import type { ItemsTable } from '../../db/types.js';
-import { booleanOf, integerOf } from '../../validation.js';
+import { booleanOf, integerOf, NOT_A_FILE } from '../../validation.js';
 
 /** The eight kinds of item a background user can offer to productions. */
 export const ITEM_TYPES = [
@@ -129,7 +129,7 @@ function file(column: Column): FieldSpec {
     // A file arrives as a multipart part; in a body only "remove it" (empty or null) makes sense.
     parse(value) {
       if (value === null || value === '') return ok(null);
-      return fail('The submitted data was not a file. Check the encoding type on the form.');
+      return fail(NOT_A_FILE);
     },
   };
 }

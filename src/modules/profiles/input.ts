@@ -2,7 +2,7 @@ import { Type, type TSchema } from 'typebox';
 import type { Role } from '../../auth/roles.js';
 import { ApiError, validationError, type FieldErrors } from '../../errors.js';
 import type { UploadedFile } from '../../http/multipart.js';
-import { asDictionary, compileInput, NON_FIELD_ERRORS } from '../../validation.js';
+import { asDictionary, compileInput, NON_FIELD_ERRORS, NOT_A_FILE } from '../../validation.js';
 import { birthDateProblem, trimStrings } from '../common.js';
 import type { NameChange } from '../accounts/repository.js';
 import type { TalentProfilePatch } from './repository.js';
@@ -10,7 +10,6 @@ import { BACKGROUND_FIELDS, TALENT_FIELDS } from './schemas.js';
 
 const NO_FIELDS_MESSAGE = 'At least one field must be provided for update.';
 export const PICTURE_FIELD = 'profile_picture';
-const NOT_A_FILE = 'The submitted data was not a file. Check the encoding type on the form.';
 
 /** A profile update as received: the parsed body (JSON, form or multipart fields) and any file. */
 export interface ProfileForm {
