@@ -137,22 +137,29 @@ export class HeifDecodeError extends Error {
 }
 
 /**
- * Decodes a HEIF file (its bytes, or its path) in a worker thread, RGBA when `alpha`, else RGB;
+ * Decodes a HEIF file (its bytes, or its path) in a worker thread, RGBA when `alpha`, else RGB,
+ * shrunk there to fit `box` when larger;
  * gives up (ending the worker) after `timeoutMs`, counted from when the thread is ready: starting
  * it (when no upload announced a HEIC, or the decode follows an idle thread's exit) is not the
  * photo's time.
  */
-export async function decodeHeif(input: Buffer | string, maxPixels: number, timeoutMs: number, alpha: boolean): Promise<DecodedHeif> {
+export async function decodeHeif(
+  input: Buffer | string,
+  maxPixels: number,
+  timeoutMs: number,
+  alpha: boolean,
+  box?: number,
+): Promise<DecodedHeif> {
   const bytes = Buffer.isBuffer(input) ? input : await readFile(input);
   try {
-    return await heifWorker.run<DecodedHeif>({ bytes, maxPixels, alpha } satisfies HeifTask, timeoutMs);
+    return await heifWorker.run<DecodedHeif>({ bytes, maxPixels, alpha, box } satisfies HeifTask, timeoutMs);
   } catch (error) {
     throw new HeifDecodeError(error);
   }
 }
 
 /**
- * Gives decoded pixels' memory back now (36 MB for a 12 MP photo), once nothing reads them any
+ * Gives decoded pixels' memory back now (up to 16 MB: a picture's at the master's size), once nothing reads them any
  * more: left to the garbage collector, V8 keeps up to 64 MB of such buffers alive past their use
  * (with four HEIC uploads at once, two or three decoded photos). Transferring the buffer into a
  * message nobody receives detaches it, and closing the channel drops the message and its memory.

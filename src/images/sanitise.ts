@@ -394,7 +394,7 @@ function heifFormat(metadata: Metadata): 'heic' | 'avif' {
  */
 async function decodedHeic(input: Buffer | string, limits: ImageLimits, hasAlpha: boolean): Promise<DecodedHeif> {
   try {
-    return await decodeHeif(input, limits.maxPixels, limits.heifTimeoutMs, hasAlpha);
+    return await decodeHeif(input, limits.maxPixels, limits.heifTimeoutMs, hasAlpha, limits.maxDimension);
   } catch (error) {
     throw new InvalidImageError(undefined, { cause: error });
   }

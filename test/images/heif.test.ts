@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeHeifPool, decodeHeif, expectHeifDecode, heifDecoderState } from '../../src/images/heif.js';
 import { InvalidImageError } from '../../src/images/sanitise.js';
-import { heicFrom, heicOf, heifEncAvailable, withUnreadableImage } from '../helpers/heif.js';
+import { heicFrom, heicOf, heifEncAvailable, withRotation, withUnreadableImage } from '../helpers/heif.js';
 import { jpeg, processed } from '../helpers/images.js';
 import { timed } from '../helpers/timing.js';
 
@@ -114,4 +114,62 @@ describe.skipIf(!hasHeifEnc)('what the HEIC decoder says about a file', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe.skipIf(!hasHeifEnc)('a HEIC larger than the master', () => {
+  /** A photo-like picture: noise over four coloured quarters, RGBA with a clear left half when `alpha`. */
+  async function photo(width: number, height: number, alpha = false): Promise<Buffer> {
+    const channels = alpha ? 4 : 3;
+    const pixels = Buffer.alloc(width * height * channels);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const at = (y * width + x) * channels;
+        const grain = ((at * 2654435761) >>> 28) - 8;
+        pixels[at] = (x < width / 2 ? 200 : 40) + grain;
+        pixels[at + 1] = (y < height / 2 ? 180 : 50) + grain;
+        pixels[at + 2] = 90 + grain;
+        if (alpha) pixels[at + 3] = x < width / 2 ? 0 : 255;
+      }
+    }
+    return sharp(pixels, { raw: { width, height, channels } }).png().toBuffer();
+  }
+
+  it('is shrunk to the master’s size in the decoder’s thread: the same pixels as shrinking the whole decode, rotated or transparent', async () => {
+    const cases = {
+      plain: { heic: await heicFrom(await photo(1600, 1200), 'png', 70), alpha: false, size: [400, 300] },
+      'turned a quarter by its container': {
+        heic: withRotation(await heicFrom(await photo(1600, 1200), 'png', 70), 1),
+        alpha: false,
+        size: [300, 400],
+      },
+      transparent: { heic: await heicFrom(await photo(1600, 1200, true), 'png', 70), alpha: true, size: [400, 300] },
+    };
+    for (const [label, { heic, alpha, size }] of Object.entries(cases)) {
+      const whole = await decodeHeif(heic, MAX_PIXELS, 30_000, alpha);
+      const shrunkAfter = await sharp(whole.data, { raw: { width: whole.width, height: whole.height, channels: whole.channels } })
+        .resize({ width: 400, height: 400, fit: 'inside' })
+        .raw()
+        .toBuffer();
+      const shrunk = await decodeHeif(heic, MAX_PIXELS, 30_000, alpha, 400);
+      expect([shrunk.width, shrunk.height, shrunk.channels], label).toEqual([...size, alpha ? 4 : 3]);
+      expect(Buffer.from(shrunk.data).equals(shrunkAfter), label).toBe(true);
+    }
+    // Not larger than the box: as decoded.
+    const small = await heicFrom(await photo(320, 240), 'png', 70);
+    expect(
+      Buffer.from((await decodeHeif(small, MAX_PIXELS, 30_000, false, 400)).data).equals(
+        Buffer.from((await decodeHeif(small, MAX_PIXELS, 30_000, false)).data),
+      ),
+    ).toBe(true);
+  }, 60_000);
+
+  it('becomes a master of the longest side the server keeps, its quarters in place', async () => {
+    const result = await processed(await heicFrom(await photo(2400, 1800), 'png', 60));
+    expect([result.width, result.height, result.input.format]).toEqual([2048, 1536, 'heic']);
+    const { data, info } = await sharp(result.buffer).raw().toBuffer({ resolveWithObject: true });
+    const at = (x: number, y: number) => [...data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 2)];
+    const near = (actual: number[], expected: number[]) => actual.every((value, i) => Math.abs(value - expected[i]!) <= 16);
+    expect(near(at(400, 300), [200, 180]), `top left ${at(400, 300).join(',')}`).toBe(true);
+    expect(near(at(1600, 1200), [40, 50]), `bottom right ${at(1600, 1200).join(',')}`).toBe(true);
+  }, 60_000);
 });
