@@ -492,7 +492,8 @@ export function parseConfig(env: Env): Config {
     storage: parseStorage(reader, dataDir),
     images: {
       maxBytes: reader.bytes('MAX_IMAGE_SIZE', 10 * 1024 * 1024, 1024, 1024 ** 3),
-      maxPixels: reader.integer('MAX_IMAGE_PIXELS', 40_000_000, 1, 1_000_000_000),
+      // 48 and 50 MP phone cameras' full-resolution photos (up to 8192 × 6144, 50.3 MP) are in.
+      maxPixels: reader.integer('MAX_IMAGE_PIXELS', 52_000_000, 1, 1_000_000_000),
       maxDimension: reader.integer('MAX_IMAGE_DIMENSION', 2048, 16, 16384),
       maxFrames: reader.integer('MAX_IMAGE_FRAMES', 1000, 1, 100_000),
       concurrency: reader.integer('IMAGE_CONCURRENCY', availableParallelism(), 1, 256),

@@ -166,7 +166,7 @@ describe('storage and image config', () => {
   it('defaults to local storage under DATA_DIR/media with the documented image limits', () => {
     const config = parseConfig({ DATA_DIR: '/srv/castfolio' });
     expect(config.storage).toMatchObject({ driver: 'local', localRoot: '/srv/castfolio/media', mediaPrefix: 'media', s3: undefined });
-    expect(config.images).toMatchObject({ maxBytes: 10 * 1024 * 1024, maxPixels: 40_000_000, maxDimension: 2048 });
+    expect(config.images).toMatchObject({ maxBytes: 10 * 1024 * 1024, maxPixels: 52_000_000, maxDimension: 2048 });
     expect(config.images.concurrency).toBeGreaterThan(0);
     expect(config.media.sweepGraceSeconds).toBe(3600);
   });

@@ -127,7 +127,7 @@ describe('the compiled server on the embedded defaults', () => {
       wide.append('profile_picture', new Blob([avif], { type: 'image/avif' }), 'wide.avif');
       const refused = await http.request('POST', '/api/profile/talent/', { form: wide, headers });
       expect(refused.status).toBe(400);
-      expect(refused.body.profile_picture[1]).toBe('Image is 200000000×64 pixels; the limit is 40 megapixels.');
+      expect(refused.body.profile_picture[1]).toBe('Image is 200000000×64 pixels; the limit is 52 megapixels.');
     } finally {
       child.kill('SIGTERM');
       await closed;

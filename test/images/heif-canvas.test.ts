@@ -88,6 +88,26 @@ describe('a grid photo, as phones write them', () => {
     expect(near(await colourAt(result.buffer, 250, 200), COLOURS[1]), 'green at the top').toBe(true);
   });
 
+  it.skipIf(!hasHeifEnc)(
+    'takes an iPhone’s 48 MP photo (HEIF Max: 8064 × 6048, a grid of 16 × 12 tiles of 512) at the default pixel limit',
+    async () => {
+      // Four tiles' colours, repeated in quarters of the grid: the master shows each quarter's.
+      const colours = await Promise.all(COLOURS.map((colour) => heicTile(512, colour)));
+      const tiles = Array.from({ length: 192 }, (_, i) => colours[(Math.floor(i / 16) < 6 ? 0 : 2) + (i % 16 < 8 ? 0 : 1)]!);
+      const photo = derivedHeif({ kind: 'grid', images: tiles, columns: 16, width: 8064, height: 6048 });
+      const result = await processed(photo);
+      expect([result.width, result.height, result.input.format]).toEqual([2048, 1536, 'heic']);
+      const found = await Promise.all([
+        colourAt(result.buffer, 500, 400),
+        colourAt(result.buffer, 1500, 400),
+        colourAt(result.buffer, 500, 1100),
+        colourAt(result.buffer, 1500, 1100),
+      ]);
+      found.forEach((colour, i) => expect(near(colour, COLOURS[i]!), `quarter ${i}: ${colour.join(',')}`).toBe(true));
+    },
+    60_000,
+  );
+
   it('decodes an AVIF grid the same way', async () => {
     const tiles = await Promise.all(COLOURS.map((colour) => avifTile(512, colour)));
     const result = await processed(derivedHeif({ kind: 'grid', images: tiles, columns: 2, width: 1000, height: 1000 }));
@@ -122,7 +142,7 @@ describe('a grid or overlay whose canvas is over the pixel limit', () => {
   // grid's own ispe saying 1000 × 1000: what libvips and libheif report as the picture's size.
   const bomb = (images: Buffer[], options: Partial<Parameters<typeof derivedHeif>[0]> = {}) =>
     derivedHeif({ kind: 'grid', images, columns: 8, width: 8192, height: 8192, declared: { width: 1000, height: 1000 }, ...options });
-  const OVER = /^Image is 8192×8192 pixels; the limit is 40 megapixels\.$/;
+  const OVER = /^Image is 8192×8192 pixels; the limit is 52 megapixels\.$/;
 
   it.skipIf(!hasHeifEnc)(
     'is refused by the size of its canvas before the HEIC decoder starts, from memory or disk, wherever meta lies',
@@ -136,14 +156,14 @@ describe('a grid or overlay whose canvas is over the pixel limit', () => {
         'meta last, on disk': onDisk('bomb-meta-last.heic', bomb(heicTiles, { metaLastAfter: 1_500_000, descriptionInMdat: true })),
       };
       for (const [label, input] of Object.entries(inputs)) expect((await refusal(input)).detail, label).toMatch(OVER);
-      expect((await refusal(overlayBomb(heicTiles[0]!))).detail).toBe('Image is 16000×16000 pixels; the limit is 40 megapixels.');
+      expect((await refusal(overlayBomb(heicTiles[0]!))).detail).toBe('Image is 16000×16000 pixels; the limit is 52 megapixels.');
       expect(heifDecoderState(), 'the decoder’s thread never started').toBe('idle');
     },
   );
 
   it('is refused before libvips decodes an AVIF', async () => {
     expect((await refusal(bomb(avifTiles))).detail).toMatch(OVER);
-    expect((await refusal(overlayBomb(avifTiles[0]!))).detail).toBe('Image is 16000×16000 pixels; the limit is 40 megapixels.');
+    expect((await refusal(overlayBomb(avifTiles[0]!))).detail).toBe('Image is 16000×16000 pixels; the limit is 52 megapixels.');
   });
 
   it('is refused wherever meta and the description lie: meta after a 64-bit mdat, the description megabytes into mdat, from memory or disk', async () => {
@@ -159,10 +179,10 @@ describe('a grid or overlay whose canvas is over the pixel limit', () => {
   });
 
   it('is refused, however small its canvas, when its tiles add up to more than twice the pixel limit (each is decoded whole)', async () => {
-    // 81 tiles of 1024 × 1024 (85 MP) on a 1024 × 1024 canvas; 64 of them (67 MP) are taken.
+    // 110 tiles of 1024 × 1024 (115 MP) on a 1024 × 1024 canvas; 64 of them (67 MP) are taken.
     const tiles = (count: number) => Array<Buffer>(count).fill(avifTiles[0]!);
-    const over = derivedHeif({ kind: 'grid', images: tiles(81), columns: 9, width: 1024, height: 1024 });
-    expect((await refusal(over)).detail).toBe('Image is made of tiles of 84.9 megapixels in all; the limit is 80 megapixels.');
+    const over = derivedHeif({ kind: 'grid', images: tiles(110), columns: 11, width: 1024, height: 1024 });
+    expect((await refusal(over)).detail).toBe('Image is made of tiles of 115.3 megapixels in all; the limit is 104 megapixels.');
     const under = await processed(derivedHeif({ kind: 'grid', images: tiles(64), columns: 8, width: 1024, height: 1024 }));
     expect([under.width, under.height]).toEqual([1024, 1024]);
   });
@@ -209,7 +229,7 @@ describe('the sizes a HEIF’s images declare', () => {
     for (const [label, layout] of Object.entries(layouts)) {
       const file = derivedHeif({ kind: 'grid', images: [tile], width: 1024, height: 1024, declared, ...layout });
       for (const input of [file, onDisk(`sizes-${label.replaceAll(' ', '-')}.avif`, file)]) {
-        expect((await refusal(input)).detail, label).toBe('Image is 200000000×1024 pixels; the limit is 40 megapixels.');
+        expect((await refusal(input)).detail, label).toBe('Image is 200000000×1024 pixels; the limit is 52 megapixels.');
       }
     }
   });

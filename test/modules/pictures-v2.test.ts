@@ -848,7 +848,7 @@ for (const db of DATABASES) {
             expect(res.status, label).toBe(400);
             expect(res.body.profile_picture[0], label).toBe(INVALID);
             if (label === '100 000 × 100 000') {
-              expect(res.body.profile_picture[1]).toMatch(/100000×100000 pixels; the limit is 40 megapixels/);
+              expect(res.body.profile_picture[1]).toMatch(/100000×100000 pixels; the limit is 52 megapixels/);
               expect(performance.now() - started).toBeLessThan(2000);
             }
           }
@@ -876,7 +876,7 @@ for (const db of DATABASES) {
           ] as const) {
             const res = await upload(pictureForm(bytes, name, type), someone);
             expect(res.status, name).toBe(400);
-            expect(res.body, name).toEqual({ profile_picture: [INVALID, 'Image is 16000×16000 pixels; the limit is 40 megapixels.'] });
+            expect(res.body, name).toEqual({ profile_picture: [INVALID, 'Image is 16000×16000 pixels; the limit is 52 megapixels.'] });
           }
           expect(await storedNames(t)).toEqual(before);
           expect((await t.http.get(PROFILE, someone.headers)).body.profile.profile_picture).toBe(kept);

@@ -184,8 +184,27 @@ for (const db of DATABASES) {
         const res = await upload(user, pictureForm(await pngClaiming(50000, 50000), 'bomb.png'));
         expect(res.status).toBe(400);
         expect(res.body).toEqual({
-          profile_picture: [INVALID, 'Image is 50000×50000 pixels; the limit is 40 megapixels.'],
+          profile_picture: [INVALID, 'Image is 50000×50000 pixels; the limit is 52 megapixels.'],
         });
+        await expectNoOrphans(t);
+      });
+
+      it('takes a 50 MP phone camera’s full-resolution photo (8192 × 6144) at the default limits', async () => {
+        const user = await createUser(t.http, 'background');
+        // A red quarter in the top left of a blue picture: a few hundred kB, far under the size limit.
+        const quarter = await sharp({ create: { width: 4096, height: 3072, channels: 3, background: '#d02020' } })
+          .png()
+          .toBuffer();
+        const photo = await sharp({ create: { width: 8192, height: 6144, channels: 3, background: '#2060a0' } })
+          .composite([{ input: quarter, left: 0, top: 0 }])
+          .jpeg({ quality: 90 })
+          .toBuffer();
+        const res = await upload(user, pictureForm(photo, 'IMG_20261206_101500.jpg'));
+        expect(res.status, res.text).toBe(200);
+        const served = await fetchPicture(res.body.profile.profile_picture);
+        const { data, info } = await sharp(served.bytes).raw().toBuffer({ resolveWithObject: true });
+        expect([info.width, info.height]).toEqual([2048, 1536]);
+        expect([...data.subarray(0, 3)].map((value) => Math.round(value / 16))).toEqual([13, 2, 2]);
         await expectNoOrphans(t);
       });
 
