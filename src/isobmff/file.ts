@@ -56,7 +56,7 @@ export class BoxFile {
     return this.chunk.subarray(at - this.start, at - this.start + length);
   }
 
-  /** Reads the chunk from `at`: `length` bytes (at most CHUNK), or fewer where the file ends. */
+  /** Reads the chunk from `at`: `length` bytes (from disk at most CHUNK), or fewer where the file ends. */
   async load(at: number, length: number): Promise<Buffer> {
     if (!this.handle) return this.chunk.subarray(Math.min(at, this.size), Math.min(at + length, this.size));
     const { bytesRead } = await this.handle.read(this.chunk, 0, CHUNK, at);
