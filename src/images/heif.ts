@@ -138,10 +138,9 @@ export class HeifDecodeError extends Error {
 
 /**
  * Decodes a HEIF file (its bytes, or its path) in a worker thread, RGBA when `alpha`, else RGB,
- * shrunk there to fit `box` when larger;
- * gives up (ending the worker) after `timeoutMs`, counted from when the thread is ready: starting
- * it (when no upload announced a HEIC, or the decode follows an idle thread's exit) is not the
- * photo's time.
+ * shrunk there to fit `box` when larger; gives up (ending the worker) after `timeoutMs`, counted
+ * from when the thread is ready: starting it (when no upload announced a HEIC, or the decode
+ * follows an idle thread's exit) is not the photo's time.
  */
 export async function decodeHeif(
   input: Buffer | string,
@@ -159,10 +158,11 @@ export async function decodeHeif(
 }
 
 /**
- * Gives decoded pixels' memory back now (up to 16 MB: a picture's at the master's size), once nothing reads them any
- * more: left to the garbage collector, V8 keeps up to 64 MB of such buffers alive past their use
- * (with four HEIC uploads at once, two or three decoded photos). Transferring the buffer into a
- * message nobody receives detaches it, and closing the channel drops the message and its memory.
+ * Gives decoded pixels' memory back now (up to 16 MB: a picture's at the master's size), once
+ * nothing reads them any more: left to the garbage collector, V8 keeps up to 64 MB of such buffers
+ * alive past their use (with four HEIC uploads at once, two or three decoded photos). Transferring
+ * the buffer into a message nobody receives detaches it, and closing the channel drops the message
+ * and its memory.
  */
 export function releasePixels(decoded: DecodedHeif): void {
   const { port1, port2 } = new MessageChannel();

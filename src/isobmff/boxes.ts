@@ -2,7 +2,7 @@
 // boxes and a bounded reader of their fields, shared by the reads of a HEIF's `meta` in
 // heif-colours.ts and heif-canvas.ts (file.ts finds `meta` in the file).
 
-/** A box's type and where its payload lies in the buffer (after its header of 8 bytes, or 16 for a 64-bit size). */
+/** A box's type and where its payload lies in the buffer (after its header: 8 bytes, 16 with a 64-bit size). */
 export interface Box {
   type: string;
   start: number;
