@@ -38,6 +38,8 @@ export interface StorageConfig {
 export interface ImageConfig {
   maxBytes: number;
   maxPixels: number;
+  /** Largest AVIF (width × height, and its tiles together), whose decoder takes about 17 bytes a pixel. */
+  maxAvifPixels: number;
   maxDimension: number;
   maxFrames: number;
   /** Images processed at once. */
@@ -494,6 +496,8 @@ export function parseConfig(env: Env): Config {
       maxBytes: reader.bytes('MAX_IMAGE_SIZE', 10 * 1024 * 1024, 1024, 1024 ** 3),
       // 48 and 50 MP phone cameras' full-resolution photos (up to 8192 × 6144, 50.3 MP) are in.
       maxPixels: reader.integer('MAX_IMAGE_PIXELS', 52_000_000, 1, 1_000_000_000),
+      // 4096 × 4096: libaom, which decodes AVIF in sharp's libvips, takes about 17 bytes a pixel.
+      maxAvifPixels: reader.integer('MAX_AVIF_PIXELS', 4096 * 4096, 1, 1_000_000_000),
       maxDimension: reader.integer('MAX_IMAGE_DIMENSION', 2048, 16, 16384),
       maxFrames: reader.integer('MAX_IMAGE_FRAMES', 1000, 1, 100_000),
       concurrency: reader.integer('IMAGE_CONCURRENCY', availableParallelism(), 1, 256),

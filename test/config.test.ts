@@ -166,7 +166,14 @@ describe('storage and image config', () => {
   it('defaults to local storage under DATA_DIR/media with the documented image limits', () => {
     const config = parseConfig({ DATA_DIR: '/srv/castfolio' });
     expect(config.storage).toMatchObject({ driver: 'local', localRoot: '/srv/castfolio/media', mediaPrefix: 'media', s3: undefined });
-    expect(config.images).toMatchObject({ maxBytes: 10 * 1024 * 1024, maxPixels: 52_000_000, maxDimension: 2048 });
+    expect(config.images).toMatchObject({
+      maxBytes: 10 * 1024 * 1024,
+      maxPixels: 52_000_000,
+      maxAvifPixels: 4096 * 4096,
+      maxDimension: 2048,
+    });
+    expect(parseConfig({ MAX_AVIF_PIXELS: '24000000' }).images.maxAvifPixels).toBe(24_000_000);
+    expect(problemsOf({ MAX_AVIF_PIXELS: 'lots' }).map((p) => p.split(/[=\s]/)[0])).toEqual(['MAX_AVIF_PIXELS']);
     expect(config.images.concurrency).toBeGreaterThan(0);
     expect(config.media.sweepGraceSeconds).toBe(3600);
   });

@@ -97,7 +97,7 @@ async function externalAfterBurst(): Promise<{ before: number; after: number }> 
     import sharp from 'sharp';
     import { sanitiseImage } from ${JSON.stringify(path.join(src, 'sanitise.ts'))};
     import { ImageWork } from ${JSON.stringify(path.join(src, 'work.ts'))};
-    const limits = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
+    const limits = { maxPixels: 40_000_000, maxAvifPixels: 4096 * 4096, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
     const work = new ImageWork({ concurrency: 2, queueLimit: 100, maxDimension: 2048 });
     const seed = Buffer.alloc(48 * 36 * 3);
     for (let i = 0; i < seed.length; i++) seed[i] = (i * 7919) % 251;

@@ -231,7 +231,13 @@ export async function displayP3Patches(tagged: boolean): Promise<Buffer> {
 }
 
 /** The image limits a server has on its defaults (config.ts: MAX_IMAGE_PIXELS, MAX_IMAGE_DIMENSION…). */
-export const DEFAULT_LIMITS: ImageLimits = { maxPixels: 52_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
+export const DEFAULT_LIMITS: ImageLimits = {
+  maxPixels: 52_000_000,
+  maxAvifPixels: 4096 * 4096,
+  maxDimension: 2048,
+  maxFrames: 1000,
+  heifTimeoutMs: 30_000,
+};
 const gates = new ImageWork({ concurrency: 2, queueLimit: 0, maxDimension: DEFAULT_LIMITS.maxDimension });
 
 /**

@@ -6,7 +6,7 @@ import { sanitiseImage } from '../../src/images/sanitise.js';
 import { ImageWork } from '../../src/images/work.js';
 import { heicFrom, heifEncAvailable } from '../helpers/heif.js';
 
-const limits = { maxPixels: 40_000_000, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
+const limits = { maxPixels: 40_000_000, maxAvifPixels: 4096 * 4096, maxDimension: 2048, maxFrames: 1000, heifTimeoutMs: 30_000 };
 /** A process's image work with `concurrency` pictures at once, as services.ts builds it from the config. */
 const imageWork = (concurrency: number) => new ImageWork({ concurrency, queueLimit: 64, maxDimension: limits.maxDimension });
 const LARGE = 4000 * 3000;

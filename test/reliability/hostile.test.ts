@@ -312,6 +312,17 @@ for (const db of DATABASES) {
           'chunks.webp',
         ),
       );
+      // 1 GB in libaom, from under a kilobyte, before the AVIF limit.
+      add(
+        'upload: AVIF of 7200 × 7200 in under a kilobyte',
+        400,
+        upload(
+          sharp({ create: { width: 7200, height: 7200, channels: 3, background: '#5080b0' } })
+            .avif({ quality: 30, effort: 0 })
+            .toBuffer(),
+          'flat.avif',
+        ),
+      );
       // 3.7 s of CPU and 685 MB in libheif, from 819 bytes, before the frame limit.
       add(
         'upload: AVIF whose movie declares 10 000 000 frames',
