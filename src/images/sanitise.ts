@@ -191,7 +191,14 @@ const AVIF_TILES_FACTOR = 1.25;
  */
 const SEQUENCE_TRACKS = 4;
 
-const megapixels = (pixels: number) => `${Math.round((pixels / 1_000_000) * 10) / 10}`;
+const megapixels = (pixels: number, decimals = 1) => `${Math.round((pixels / 1_000_000) * 10 ** decimals) / 10 ** decimals}`;
+
+/** `pixels` over `limit`, both in megapixels with as many decimals as tell them apart (so never "21 … the limit is 21"). */
+function megapixelsOver(pixels: number, limit: number): [string, string] {
+  let decimals = 1;
+  while (decimals < 6 && megapixels(pixels, decimals) === megapixels(limit, decimals)) decimals++;
+  return [megapixels(pixels, decimals), megapixels(limit, decimals)];
+}
 
 /**
  * Decodes the upload once and re-encodes it: orientation applied, every metadata block dropped
@@ -221,9 +228,8 @@ export async function sanitiseImage(
   if (largest && largest.width * largest.height > limits.maxPixels) throw tooLarge(largest.width, largest.height);
   // Tiles are decoded whole, whatever the canvas shows of them: a grid's may add up to a little over its canvas, not to many pictures.
   if (heifHeader && heifHeader.derivedInputPixels > DERIVED_INPUT_FACTOR * limits.maxPixels) {
-    throw new InvalidImageError(
-      `Image is made of tiles of ${megapixels(heifHeader.derivedInputPixels)} megapixels in all; the limit is ${megapixels(DERIVED_INPUT_FACTOR * limits.maxPixels)} megapixels.`,
-    );
+    const [tiles, limit] = megapixelsOver(heifHeader.derivedInputPixels, DERIVED_INPUT_FACTOR * limits.maxPixels);
+    throw new InvalidImageError(`Image is made of tiles of ${tiles} megapixels in all; the limit is ${limit} megapixels.`);
   }
 
   // An image sequence's tracks are indexed from the samples they declare as the file is opened (see HeifHeader.sequence).
@@ -281,8 +287,9 @@ export async function sanitiseImage(
       );
     }
     if (heifHeader && heifHeader.derivedInputPixels > AVIF_TILES_FACTOR * avifLimit) {
+      const [tiles, limit] = megapixelsOver(heifHeader.derivedInputPixels, AVIF_TILES_FACTOR * avifLimit);
       throw new InvalidImageError(
-        `Image is an AVIF made of tiles of ${megapixels(heifHeader.derivedInputPixels)} megapixels in all; the limit for AVIF is ${megapixels(AVIF_TILES_FACTOR * avifLimit)} megapixels.`,
+        `Image is an AVIF made of tiles of ${tiles} megapixels in all; the limit for AVIF is ${limit} megapixels.`,
       );
     }
   }

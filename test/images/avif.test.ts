@@ -54,6 +54,12 @@ describe('an AVIF over the AVIF limit', () => {
     const big = await flatAvif(4096, 4096);
     const halves = derivedHeif({ kind: 'grid', images: [big, big], columns: 2, width: 8192, height: 2048 });
     expect(await refusal(halves)).toBe('Image is an AVIF made of tiles of 33.6 megapixels in all; the limit for AVIF is 21 megapixels.');
+    // Four tiles of 2290 × 2290 on a 4096 × 4096 canvas: 4 900 pixels over, said with the decimals that show it.
+    const quarter = await flatAvif(2290, 2290);
+    const justOver = derivedHeif({ kind: 'grid', images: [quarter, quarter, quarter, quarter], columns: 2, width: 4096, height: 4096 });
+    expect(await refusal(justOver)).toBe(
+      'Image is an AVIF made of tiles of 20.98 megapixels in all; the limit for AVIF is 20.97 megapixels.',
+    );
   });
 
   it('never raises the limit above MAX_IMAGE_PIXELS', async () => {
