@@ -346,7 +346,9 @@ export async function sanitiseImage(
         if (heic) releasePixels(heic);
       }
     };
-    sized = await gates.decode(width * height, format === 'heic' || format === 'avif', decode);
+    // Decoders that hold several bytes a pixel of the whole picture wait for each other (see ImageWork).
+    const heavy = format === 'heic' || format === 'avif' || format === 'gif' || markers?.progressive === true;
+    sized = await gates.decode(width * height, heavy, decode);
   } catch (error) {
     if (error instanceof InvalidImageError) throw error;
     throw new InvalidImageError(undefined, { cause: error });

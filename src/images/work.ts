@@ -9,18 +9,21 @@ import { WorkLimiter } from './limiter.js';
  * the sized pixels it leaves). With half the picture slots decoding a large upload at most, the
  * other pictures' work (the master's encode, the variants, the face check) runs beside one decode
  * instead of several: on 2 cores, 32 simultaneous 10 MB uploads peaked 40–45 MB lower (Node 24:
- * 295–309 MB against 344–349) and took 5–10 % longer, within the runs' spread. HEIC and AVIF
- * have a gate of their own, one at a time: their decoders take 7 (HEIC, libheif WebAssembly) and 17
- * (AVIF, libaom) bytes a pixel, HEIC's thread decodes one at a time already, and a slow one (up to
- * HEIF_DECODE_TIMEOUT) holds back no other photo. A decode no larger than the master
- * (MAX_IMAGE_DIMENSION²) never waits.
+ * 295–309 MB against 344–349) and took 5–10 % longer, within the runs' spread. Heavy decodes
+ * have a gate of their own, one at a time: those that hold several bytes a pixel of the whole
+ * picture, where a baseline JPEG (decoded at a fraction of its size), a PNG or a WebP holds one to
+ * three. HEIC (libheif WebAssembly, about 7; its thread decodes one at a time already, and a slow
+ * one, up to HEIF_DECODE_TIMEOUT, holds back no other photo), AVIF (libaom, about 17), a
+ * progressive JPEG (every coefficient, 6 with full-resolution colour) and a GIF (its frames, about
+ * 6): four 52 MP progressive JPEGs or GIFs of under 1 MB took a process to 1.3 GB with eight slots
+ * decoding side by side. A decode no larger than the master (MAX_IMAGE_DIMENSION²) never waits.
  *
  * One is built per process (services.ts) and handed to everything that decodes pictures there.
  */
 export class ImageWork {
   readonly #pictures: WorkLimiter;
   readonly #largeDecodes: WorkLimiter;
-  readonly #heifDecodes = new WorkLimiter(1, Number.POSITIVE_INFINITY);
+  readonly #heavyDecodes = new WorkLimiter(1, Number.POSITIVE_INFINITY);
   /**
    * Where sharp's buffers pile up (Node 20), a full collection follows each picture decoded at the
    * master's size or near it (8 MB of pixels; 2048 × 1536 is 9 MB) that ends in a burst.
@@ -52,12 +55,12 @@ export class ImageWork {
     return this.#pictures.run(() => garbage.around(task, othersInWork));
   }
 
-  /** Runs a decode of `pixels` now, or, for a large upload, once its gate (HEIC's and AVIF's, or the others') has room. */
-  decode<T>(pixels: number, heif: boolean, task: () => Promise<T>): Promise<T> {
+  /** Runs a decode of `pixels` now, or, for a large upload, once its gate (the heavy decodes', or the others') has room. */
+  decode<T>(pixels: number, heavy: boolean, task: () => Promise<T>): Promise<T> {
     // What the decode leaves is at most the master's size, three bytes a pixel (RGB).
     this.#garbage?.decoded(Math.min(pixels, this.#largePixels) * 3);
     if (pixels <= this.#largePixels) return task();
-    return (heif ? this.#heifDecodes : this.#largeDecodes).run(task);
+    return (heavy ? this.#heavyDecodes : this.#largeDecodes).run(task);
   }
 }
 

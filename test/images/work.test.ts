@@ -91,6 +91,39 @@ describe('pictures at once', () => {
   });
 });
 
+describe('which gate a large decode waits in', () => {
+  it('the heavy decodes’ (one at a time) for AVIF, a progressive JPEG and a GIF; the others’ for a baseline JPEG, a PNG and a WebP', async () => {
+    const seen: [string, boolean][] = [];
+    const picture = sharp({ create: { width: 3000, height: 2000, channels: 3, background: '#5080b0' } });
+    const uploads: [string, Buffer][] = [
+      ['avif', await picture.clone().avif({ effort: 0 }).toBuffer()],
+      ['progressive jpeg', await picture.clone().jpeg({ progressive: true }).toBuffer()],
+      ['gif', await picture.clone().gif().toBuffer()],
+      ['baseline jpeg', await picture.clone().jpeg().toBuffer()],
+      ['png', await picture.clone().png().toBuffer()],
+      ['webp', await picture.clone().webp().toBuffer()],
+    ];
+    for (const [label, bytes] of uploads) {
+      const gates = {
+        decode: <T>(pixels: number, heavy: boolean, task: () => Promise<T>) => {
+          expect(pixels, label).toBe(6_000_000);
+          seen.push([label, heavy]);
+          return task();
+        },
+      };
+      expect(await sanitiseImage(bytes, bytes.length, limits, gates), label).toMatchObject({ width: 2048, height: 1365 });
+    }
+    expect(seen).toEqual([
+      ['avif', true],
+      ['progressive jpeg', true],
+      ['gif', true],
+      ['baseline jpeg', false],
+      ['png', false],
+      ['webp', false],
+    ]);
+  });
+});
+
 describe('sanitiseImage', () => {
   const work = imageWork(2);
   const jpeg = (width: number, height: number) =>
