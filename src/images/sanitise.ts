@@ -347,7 +347,13 @@ export async function sanitiseImage(
       }
     };
     // Decoders that hold several bytes a pixel of the whole picture wait for each other (see ImageWork).
-    const heavy = format === 'heic' || format === 'avif' || format === 'gif' || markers?.progressive === true;
+    const heavy =
+      format === 'heic' ||
+      format === 'avif' ||
+      format === 'gif' ||
+      // A progressive JPEG's coefficients, an interlaced PNG's rows, 16 bits a channel: the whole picture is held.
+      metadata.isProgressive === true ||
+      (metadata.depth !== undefined && metadata.depth !== 'uchar');
     sized = await gates.decode(width * height, heavy, decode);
   } catch (error) {
     if (error instanceof InvalidImageError) throw error;

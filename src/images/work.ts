@@ -14,9 +14,10 @@ import { WorkLimiter } from './limiter.js';
  * picture, where a baseline JPEG (decoded at a fraction of its size), a PNG or a WebP holds one to
  * three. HEIC (libheif WebAssembly, about 7; its thread decodes one at a time already, and a slow
  * one, up to HEIF_DECODE_TIMEOUT, holds back no other photo), AVIF (libaom, about 17), a
- * progressive JPEG (every coefficient, 6 with full-resolution colour) and a GIF (its frames, about
- * 6): four 52 MP progressive JPEGs or GIFs of under 1 MB took a process to 1.3 GB with eight slots
- * decoding side by side. A decode no larger than the master (MAX_IMAGE_DIMENSION²) never waits.
+ * progressive JPEG (every coefficient, 6 with full-resolution colour), an interlaced PNG (every row,
+ * 4 to 8 with alpha and 16 bits), a 16-bit PNG and a GIF (its frames, about 6): four 52 MP
+ * progressive JPEGs or GIFs of under 1 MB took a process to 1.3 GB with eight slots decoding side
+ * by side. A decode no larger than the master (MAX_IMAGE_DIMENSION²) never waits.
  *
  * One is built per process (services.ts) and handed to everything that decodes pictures there.
  */

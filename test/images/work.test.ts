@@ -92,13 +92,15 @@ describe('pictures at once', () => {
 });
 
 describe('which gate a large decode waits in', () => {
-  it('the heavy decodes’ (one at a time) for AVIF, a progressive JPEG and a GIF; the others’ for a baseline JPEG, a PNG and a WebP', async () => {
+  it('the heavy decodes’ (one at a time) for AVIF, a progressive JPEG, a GIF, an interlaced or 16-bit PNG; the others’ for a baseline JPEG, a PNG and a WebP', async () => {
     const seen: [string, boolean][] = [];
     const picture = sharp({ create: { width: 3000, height: 2000, channels: 3, background: '#5080b0' } });
     const uploads: [string, Buffer][] = [
       ['avif', await picture.clone().avif({ effort: 0 }).toBuffer()],
       ['progressive jpeg', await picture.clone().jpeg({ progressive: true }).toBuffer()],
       ['gif', await picture.clone().gif().toBuffer()],
+      ['interlaced png', await picture.clone().png({ progressive: true }).toBuffer()],
+      ['16-bit png', await picture.clone().toColourspace('rgb16').png().toBuffer()],
       ['baseline jpeg', await picture.clone().jpeg().toBuffer()],
       ['png', await picture.clone().png().toBuffer()],
       ['webp', await picture.clone().webp().toBuffer()],
@@ -117,6 +119,8 @@ describe('which gate a large decode waits in', () => {
       ['avif', true],
       ['progressive jpeg', true],
       ['gif', true],
+      ['interlaced png', true],
+      ['16-bit png', true],
       ['baseline jpeg', false],
       ['png', false],
       ['webp', false],
