@@ -14,17 +14,17 @@ const SMALL = 800 * 1000;
 const hasHeifEnc = await heifEncAvailable();
 
 /**
- * Starts a decode of each size in `pixels` through the gates at once (`heic`: all of them HEIC, or
- * which): how many ran together at most, and in which order they finished.
+ * Starts a decode of each size in `pixels` through the gates at once (`heavy`: all of them heavy,
+ * as a HEIC is, or which): how many ran together at most, and in which order they finished.
  */
-async function decodes(concurrency: number, pixels: number[], heic: boolean | boolean[] = false) {
+async function decodes(concurrency: number, pixels: number[], heavy: boolean | boolean[] = false) {
   const work = imageWork(concurrency);
   let running = 0;
   let most = 0;
   const order: number[] = [];
   await Promise.all(
     pixels.map((size, i) =>
-      work.decode(size, Array.isArray(heic) ? heic[i]! : heic, async () => {
+      work.decode(size, Array.isArray(heavy) ? heavy[i]! : heavy, async () => {
         running += 1;
         most = Math.max(most, running);
         await new Promise((resolve) => setTimeout(resolve, 10));
@@ -134,10 +134,10 @@ describe('sanitiseImage', () => {
     sharp({ create: { width, height, channels: 3, background: '#7a5c4f' } })
       .jpeg()
       .toBuffer();
-  /** Holds the only slot of the large photos' gate (or of HEIC's) until the returned function is called. */
-  const hold = (heic: boolean) => {
+  /** Holds the only slot of the large photos' gate (or of the heavy decodes', HEIC's) until the returned function is called. */
+  const hold = (heavy: boolean) => {
     let release!: () => void;
-    const held = work.decode(LARGE, heic, () => new Promise<void>((resolve) => (release = resolve)));
+    const held = work.decode(LARGE, heavy, () => new Promise<void>((resolve) => (release = resolve)));
     return async () => {
       release();
       await held;
