@@ -156,7 +156,8 @@ async function decode(task: HeifTask) {
           .resize({ width: task.box, height: task.box, fit: 'inside', withoutEnlargement: true })
           .raw()
           .toBuffer({ resolveWithObject: true });
-        const small = new Uint8Array(data.buffer, data.byteOffset, data.length);
+        // sharp's buffer is memory of its own, which Node 24 will not transfer: copied (at most 16 MB).
+        const small = new Uint8Array(data);
         const value = { width: info.width, height: info.height, channels, data: small };
         return move({ [transferableSymbol]: small.buffer, [valueSymbol]: value } as never);
       }
