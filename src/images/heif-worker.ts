@@ -147,25 +147,11 @@ async function decode(task: HeifTask) {
       const plane = decoded.channels.find((channel) => channel.id === libheif.heif_channel.heif_channel_interleaved);
       if (!plane) throw new Error('HEIF decoding gave no interleaved plane');
       const channels = alpha ? 4 : 3;
-      const row = plane.width * channels;
       // The decoded image must outlive sharp's read of it: it is released after the await, below.
-      if (task.box && Math.max(plane.width, plane.height) > task.box && plane.stride % channels === 0) {
-        const view = Buffer.from(plane.data.buffer, plane.data.byteOffset, plane.stride * plane.height);
-        const { data, info } = await sharp(view, { raw: { width: plane.stride / channels, height: plane.height, channels } })
-          .extract({ left: 0, top: 0, width: plane.width, height: plane.height })
-          .resize({ width: task.box, height: task.box, fit: 'inside', withoutEnlargement: true })
-          .raw()
-          .toBuffer({ resolveWithObject: true });
-        // sharp's buffer is memory of its own, which Node 24 will not transfer: copied (at most 16 MB).
-        const small = new Uint8Array(data);
-        const value = { width: info.width, height: info.height, channels, data: small };
-        return move({ [transferableSymbol]: small.buffer, [valueSymbol]: value } as never);
-      }
-      const data = new Uint8Array(row * plane.height);
-      if (plane.stride === row) data.set(plane.data.subarray(0, data.length));
-      else for (let y = 0; y < plane.height; y++) data.set(plane.data.subarray(y * plane.stride, y * plane.stride + row), y * row);
-      const value = { width: plane.width, height: plane.height, channels, data };
-      return move({ [transferableSymbol]: data.buffer, [valueSymbol]: value } as never);
+      const { box } = task;
+      const shrinks = box !== undefined && Math.max(plane.width, plane.height) > box && plane.stride % channels === 0;
+      const pixels = shrinks ? await shrunk(plane, channels, box) : copied(plane, channels);
+      return move({ [transferableSymbol]: pixels.data.buffer, [valueSymbol]: { ...pixels, channels } } as never);
     } finally {
       libheif.heif_image_release(decoded.image);
     }
@@ -173,6 +159,37 @@ async function decode(task: HeifTask) {
     for (const handle of handles) libheif.heif_image_handle_release(handle);
     libheif.heif_context_free(context);
   }
+}
+
+/** Pixels handed to the caller, in a buffer of their own that is transferred, not copied. */
+interface Pixels {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** The plane's pixels copied out of the WebAssembly memory, row by row where its rows are padded. */
+function copied(plane: Plane, channels: number): Pixels {
+  const row = plane.width * channels;
+  const data = new Uint8Array(row * plane.height);
+  if (plane.stride === row) data.set(plane.data.subarray(0, data.length));
+  else for (let y = 0; y < plane.height; y++) data.set(plane.data.subarray(y * plane.stride, y * plane.stride + row), y * row);
+  return { width: plane.width, height: plane.height, data };
+}
+
+/**
+ * The plane shrunk to fit `box`, by sharp reading the WebAssembly memory in place (a padded row is
+ * read as a wider picture, then cut). sharp's output is memory of its own, which Node 24 will not
+ * transfer: it is copied (at most the master's size, 16 MB).
+ */
+async function shrunk(plane: Plane, channels: number, box: number): Promise<Pixels> {
+  const view = Buffer.from(plane.data.buffer, plane.data.byteOffset, plane.stride * plane.height);
+  const { data, info } = await sharp(view, { raw: { width: plane.stride / channels, height: plane.height, channels: channels as 3 | 4 } })
+    .extract({ left: 0, top: 0, width: plane.width, height: plane.height })
+    .resize({ width: box, height: box, fit: 'inside', withoutEnlargement: true })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, data: new Uint8Array(data) };
 }
 
 /** A handle, not the `{code, message}` libheif-js gives for an image it cannot open. */
