@@ -6,9 +6,6 @@ import { drainBody } from './deadlines.js';
 function clientErrorBody(error: FastifyError, request: FastifyRequest): { status: number; body: ErrorBody } {
   const status = error.statusCode ?? 400;
   switch (error.code) {
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { status: 400, body: { detail: `JSON parse error - ${error.message}` } };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return {

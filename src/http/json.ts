@@ -36,28 +36,25 @@ function exceedsDepth(text: string, limit: number): boolean {
 
 /**
  * application/json parsed by secure-json-parse (Fastify's own parser, prototype poisoning refused)
- * behind a depth check, its refusals saying where the text goes wrong.
- * `emptyBody` is what an empty body parses to in this scope (a route that accepts none); by default
- * it is refused, as Fastify does.
+ * behind a depth check, its refusals saying where the text goes wrong. An empty body is an empty
+ * object, as Django REST Framework reads it (a request without a body has no data): the route then
+ * says which fields it needs, and a sign-out from axios with its JSON content type and no body
+ * signs out.
  */
-export function registerJsonParser(app: FastifyInstance, options: { emptyBody?: unknown } = {}): void {
-  const parse = app.getDefaultJsonParser('error', 'error');
+export function registerJsonParser(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT }, (request, body, done) => {
-    if (options.emptyBody !== undefined && (body as string).trim() === '') {
-      done(null, options.emptyBody);
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT }, (_request, body, done) => {
+    const text = body as string;
+    if (text.length === 0) {
+      done(null, {});
       return;
     }
-    if (exceedsDepth(body as string, JSON_MAX_DEPTH)) {
+    if (exceedsDepth(text, JSON_MAX_DEPTH)) {
       done(new ApiError(400, { detail: `JSON parse error - the body is nested more than ${JSON_MAX_DEPTH} levels deep.` }), undefined);
       return;
     }
-    if ((body as string).length === 0) {
-      parse(request, body as string, done);
-      return;
-    }
     try {
-      done(null, secureJson.parse(body as string, { protoAction: 'error', constructorAction: 'error' }));
+      done(null, secureJson.parse(text, { protoAction: 'error', constructorAction: 'error' }));
     } catch (error) {
       done(new ApiError(400, { detail: `JSON parse error - ${parseFailure(error)}` }), undefined);
     }

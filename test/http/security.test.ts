@@ -382,6 +382,22 @@ describe('request bodies', () => {
     }
   });
 
+  it('reads an empty JSON body as no data, as DRF does: the route says which fields it needs', async () => {
+    const empty = (path: string, headers: Record<string, string> = {}) =>
+      t.http.request('POST', path, { body: '', headers: { ...headers, 'content-type': 'application/json' } });
+    const signIn = await empty('/api/token/');
+    expect(signIn.status).toBe(400);
+    expect(signIn.body).toEqual({ email: ['This field is required.'], password: ['This field is required.'] });
+    const user = await createUser(t.http, 'talent');
+    const update = await empty('/api/profile/talent/', user.headers);
+    expect(update.status).toBe(400);
+    expect(update.body).toEqual({ non_field_errors: ['At least one field must be provided for update.'] });
+    // Blanks are text, and not JSON.
+    const blank = await t.http.request('POST', '/api/token/', { body: '  \n', headers: { 'content-type': 'application/json' } });
+    expect(blank.status).toBe(400);
+    expect(blank.body.detail).toMatch(/^JSON parse error - /);
+  });
+
   it('Node’s fetch reads the 413 of a too-large upload instead of a broken connection', async () => {
     const user = await createUser(t.http, 'talent');
     // As a phone sends it: streamed in chunks while the server reads, with or without a length.

@@ -3,7 +3,6 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../errors.js';
 import { mediaUrlsFor, type PublicUrl } from '../../http/request.js';
 import { errorHandler } from '../../http/errors.js';
-import { registerJsonParser } from '../../http/json.js';
 import { bearerToken } from '../../auth/guard.js';
 import type { AccountGuards } from './guards.js';
 import type { AccountLifecycle } from './lifecycle.js';
@@ -134,31 +133,27 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
 
   // The live web app signs out with an empty POST and its access token; the API guide's clients
   // send the refresh token. Either way the session ends: every token of that sign-in stops working.
-  await app.register(async (scope) => {
-    // An empty JSON body (axios with its JSON content type) is an empty request here.
-    registerJsonParser(scope, { emptyBody: {} });
-    scope.post(
-      '/api/logout/',
-      {
-        config: { rateLimit: ['auth'] },
-        preValidation: async (request: { body: unknown }) => {
-          request.body ??= {};
-        },
-        schema: {
-          tags: ['accounts'],
-          summary: 'End the session of a refresh token, or (no body) of the access token presented',
-          body: LogoutBody,
-          response: { 200: LogoutResponse, ...errors },
-        },
+  app.post(
+    '/api/logout/',
+    {
+      config: { rateLimit: ['auth'] },
+      preValidation: async (request: { body: unknown }) => {
+        request.body ??= {};
       },
-      async (request) => {
-        const refresh = (request.body as { refresh?: string }).refresh?.trim();
-        if (refresh) await accounts.logout(refresh);
-        else await accounts.logoutSession(bearerToken(request));
-        return { success: true, message: 'Logged out successfully' };
+      schema: {
+        tags: ['accounts'],
+        summary: 'End the session of a refresh token, or (no body) of the access token presented',
+        body: LogoutBody,
+        response: { 200: LogoutResponse, ...errors },
       },
-    );
-  });
+    },
+    async (request) => {
+      const refresh = (request.body as { refresh?: string }).refresh?.trim();
+      if (refresh) await accounts.logout(refresh);
+      else await accounts.logoutSession(bearerToken(request));
+      return { success: true, message: 'Logged out successfully' };
+    },
+  );
 
   app.post(
     '/api/verify-code/',
