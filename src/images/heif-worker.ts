@@ -151,7 +151,9 @@ async function decode(task: HeifTask) {
       const { box } = task;
       const shrinks = box !== undefined && Math.max(plane.width, plane.height) > box && plane.stride % channels === 0;
       const pixels = shrinks ? await shrunk(plane, channels, box) : copied(plane, channels);
-      return move({ [transferableSymbol]: pixels.data.buffer, [valueSymbol]: { ...pixels, channels } } as never);
+      // How large the decoder's memory has grown (the caller ends the thread soon when it is large).
+      const memoryBytes = plane.data.buffer.byteLength;
+      return move({ [transferableSymbol]: pixels.data.buffer, [valueSymbol]: { ...pixels, channels, memoryBytes } } as never);
     } finally {
       libheif.heif_image_release(decoded.image);
     }

@@ -51,6 +51,9 @@ export function lazyWorker(worker: string, idleTimeout: number, options: { young
     return pool;
   };
   const running = () => (pool?.threads.length ?? 0) > 0;
+  /** Runs (and their waits for the thread) not yet over. */
+  let inFlight = 0;
+  let ending: NodeJS.Timeout | undefined;
   /**
    * Resolves once the thread is running and has run the warm task; when there is no thread (on
    * first use, or once it idled out) it starts one, and every call meanwhile shares that start.
@@ -75,8 +78,28 @@ export function lazyWorker(worker: string, idleTimeout: number, options: { young
      * `timeoutMs` counted from then: a thread's start is never counted as the work's time.
      */
     async run<T>(task: unknown, timeoutMs: number): Promise<T> {
-      await ready();
-      return (await get().run(task, { signal: AbortSignal.timeout(timeoutMs) })) as T;
+      inFlight++;
+      try {
+        await ready();
+        return (await get().run(task, { signal: AbortSignal.timeout(timeoutMs) })) as T;
+      } finally {
+        inFlight--;
+      }
+    },
+    /**
+     * Ends the thread `delayMs` from now instead of after `idleTimeout`, unless work is then
+     * running or waiting for it (that work's caller may ask again): what it holds, such as
+     * WebAssembly memory grown by a large task, goes at once. A later run starts a new thread.
+     */
+    endWhenIdle(delayMs: number): void {
+      clearTimeout(ending);
+      ending = setTimeout(() => {
+        ending = undefined;
+        if (inFlight > 0 || warming || !pool) return;
+        const current = pool;
+        pool = undefined;
+        current.destroy().catch(() => undefined);
+      }, delayMs).unref();
     },
     /** Whether the thread is idle (none), loading (its warm task running) or ready for work. */
     state(): WorkerState {
@@ -85,6 +108,7 @@ export function lazyWorker(worker: string, idleTimeout: number, options: { young
     },
     /** Ends the thread (tests and shutdown). */
     async close(): Promise<void> {
+      clearTimeout(ending);
       const current = pool;
       pool = undefined;
       warming = undefined;

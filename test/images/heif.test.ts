@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeHeifPool, decodeHeif, expectHeifDecode, heifDecoderState } from '../../src/images/heif.js';
 import { InvalidImageError } from '../../src/images/sanitise.js';
-import { heicFrom, heicOf, heifEncAvailable, withRotation, withUnreadableImage } from '../helpers/heif.js';
+import { derivedHeif, heicFrom, heicOf, heifEncAvailable, withRotation, withUnreadableImage } from '../helpers/heif.js';
 import { jpeg, processed } from '../helpers/images.js';
 import { timed } from '../helpers/timing.js';
 
@@ -53,6 +53,44 @@ describe.skipIf(!hasHeifEnc)('the HEIC decode’s time limit', () => {
     );
     await expect(decodeHeif(large, MAX_PIXELS, 1, false)).rejects.toThrow('HEIF decoding failed');
   }, 60_000);
+});
+
+describe.skipIf(!hasHeifEnc)('the decoder’s memory after a large photo', () => {
+  it('is given back about a second after a 48 MP photo, while a 12 MP photo’s stays for the next; a decode under way is never cut short', async () => {
+    const small = await heicFrom(await jpeg(320, 240), 'jpg');
+    // An iPhone's 48 MP photo: a grid of 16 × 12 tiles of 512 (flat, so it decodes in seconds).
+    const tile = await heicFrom(
+      await sharp({ create: { width: 512, height: 512, channels: 3, background: '#3a6ea5' } })
+        .png()
+        .toBuffer(),
+      'png',
+      80,
+    );
+    const large = derivedHeif({ kind: 'grid', images: Array.from({ length: 192 }, () => tile), columns: 16, width: 8064, height: 6048 });
+    // A 25 MP photo of fine detail (noise in every pixel), which takes seconds to decode.
+    const noise = Buffer.alloc(512 * 512 * 3);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+    const detailed = await heicFrom(
+      await sharp(noise, { raw: { width: 512, height: 512, channels: 3 } })
+        .jpeg()
+        .toBuffer(),
+      'jpg',
+    );
+    const slow = derivedHeif({ kind: 'grid', images: Array.from({ length: 96 }, () => detailed), columns: 12, width: 6144, height: 4096 });
+    await closeHeifPool();
+    expect(await decodeHeif(small, MAX_PIXELS, 60_000, false)).toMatchObject({ width: 320, height: 240 });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(heifDecoderState(), 'a small photo’s decoder stays for the next upload').toBe('ready');
+    // Two large photos back to back: the second runs past the first's second, and is not cut short.
+    expect(await decodeHeif(large, MAX_PIXELS, 60_000, false, 2048)).toMatchObject({ width: 2048, height: 1536 });
+    const second = await timed(() => decodeHeif(slow, MAX_PIXELS, 60_000, false, 2048));
+    expect(second.result).toMatchObject({ width: 2048, height: 1365 });
+    expect(second.ms, 'the second decode outlasts the delay before the thread ends').toBeGreaterThan(1000);
+    expect(heifDecoderState()).toBe('ready');
+    await expect.poll(heifDecoderState, { timeout: 5000, interval: 50 }).toBe('idle');
+    // The next photo starts a new thread.
+    expect(await decodeHeif(small, MAX_PIXELS, 60_000, false)).toMatchObject({ width: 320, height: 240 });
+  }, 120_000);
 });
 
 describe.skipIf(!hasHeifEnc)('what the HEIC decoder says about a file', () => {
