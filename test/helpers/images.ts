@@ -2,7 +2,8 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
-import { sanitiseImage, type ImageLimits, type ImageOutputs, type SanitisedImage } from '../../src/images/sanitise.js';
+import type { ImageLimits } from '../../src/images/checks.js';
+import { sanitiseImage, type ImageOutputs, type SanitisedImage } from '../../src/images/sanitise.js';
 import { ImageWork } from '../../src/images/work.js';
 
 /** Image fixtures generated in the test run, and hand-made bad files. */

@@ -4,7 +4,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { gifFrames } from '../../src/images/gif-frames.js';
-import { InvalidImageError } from '../../src/images/sanitise.js';
+import { InvalidImageError } from '../../src/images/checks.js';
 import { latin1 } from '../helpers/bytes.js';
 import { animatedGif, cameraLike, DEFAULT_LIMITS, processed } from '../helpers/images.js';
 import { sameFromDisk } from '../helpers/tempdir.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeHeifPool, decodeHeif, heifDecoderState } from '../../src/images/heif.js';
-import { InvalidImageError, INVALID_IMAGE_MESSAGE } from '../../src/images/sanitise.js';
+import { InvalidImageError, INVALID_IMAGE_MESSAGE } from '../../src/images/checks.js';
 import { derivedHeif, heicFrom, heifEncAvailable, overlayBomb, withRotation } from '../helpers/heif.js';
 import { DEFAULT_LIMITS, processed } from '../helpers/images.js';
 

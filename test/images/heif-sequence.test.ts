@@ -4,7 +4,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { declaredHeifHeader } from '../../src/images/heif.js';
-import { InvalidImageError } from '../../src/images/sanitise.js';
+import { InvalidImageError } from '../../src/images/checks.js';
 import { heicFrom, heifEncAvailable, withSequence } from '../helpers/heif.js';
 import { DEFAULT_LIMITS, processed } from '../helpers/images.js';
 import { sameFromDisk } from '../helpers/tempdir.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeHeifPool, decodeHeif, expectHeifDecode, heifDecoderState } from '../../src/images/heif.js';
-import { InvalidImageError } from '../../src/images/sanitise.js';
+import { InvalidImageError } from '../../src/images/checks.js';
 import { derivedHeif, heicFrom, heicOf, heifEncAvailable, withRotation, withUnreadableImage } from '../helpers/heif.js';
 import { jpeg, processed } from '../helpers/images.js';
 import { timed } from '../helpers/timing.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { jpegMarkers, MAX_JPEG_SCANS, MAX_JPEG_SEGMENTS } from '../../src/images/jpeg-markers.js';
-import { InvalidImageError } from '../../src/images/sanitise.js';
+import { InvalidImageError } from '../../src/images/checks.js';
 import { cameraLike, processed } from '../helpers/images.js';
 import { jpegtranAvailable, MOST_SCANS, progressiveJpeg, sequentialScansJpeg, withSegments } from '../helpers/jpeg-markers.js';
 import { inTempDir } from '../helpers/tempdir.js';

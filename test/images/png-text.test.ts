@@ -6,7 +6,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { withoutCostlyText } from '../../src/images/png-text.js';
-import { InvalidImageError } from '../../src/images/sanitise.js';
+import { InvalidImageError } from '../../src/images/checks.js';
 import { latin1 } from '../helpers/bytes.js';
 import { cameraLike, processed } from '../helpers/images.js';
 import { inTempDir } from '../helpers/tempdir.js';

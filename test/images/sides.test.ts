@@ -2,7 +2,7 @@
 // grows with a picture's width, so a thin strip under the pixel limit could take gigabytes.
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { InvalidImageError, MAX_IMAGE_SIDE } from '../../src/images/sanitise.js';
+import { InvalidImageError, MAX_IMAGE_SIDE } from '../../src/images/checks.js';
 import { processed } from '../helpers/images.js';
 
 const strip = (width: number, height: number) =>

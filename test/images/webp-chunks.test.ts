@@ -3,7 +3,7 @@
 // CPU many times its size before any pixel is decoded.
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { InvalidImageError } from '../../src/images/sanitise.js';
+import { InvalidImageError } from '../../src/images/checks.js';
 import { MAX_WEBP_CHUNKS, webpChunks } from '../../src/images/webp-chunks.js';
 import { cameraLike, processed } from '../helpers/images.js';
 import { sameFromDisk } from '../helpers/tempdir.js';

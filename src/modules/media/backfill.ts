@@ -1,7 +1,7 @@
 import { buffer } from 'node:stream/consumers';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/types.js';
-import { InvalidImageError } from '../../images/sanitise.js';
+import { InvalidImageError } from '../../images/checks.js';
 import type { Log } from '../../log.js';
 import type { Storage } from '../../storage/types.js';
 import type { MediaChanges } from './changes.js';

@@ -9,14 +9,8 @@ import { QueueFullError, type WorkLimiter } from '../../images/limiter.js';
 import type { PictureAnalysis, PictureFocus } from '../../images/analysis.js';
 import { expectFaceCheck } from '../../images/faces.js';
 import { expectHeifDecode } from '../../images/heif.js';
-import {
-  INVALID_IMAGE_MESSAGE,
-  InvalidImageError,
-  sanitiseImage,
-  type EncodedMaster,
-  type ImageOutputs,
-  type SanitisedImage,
-} from '../../images/sanitise.js';
+import { INVALID_IMAGE_MESSAGE, InvalidImageError } from '../../images/checks.js';
+import { sanitiseImage, type EncodedMaster, type ImageOutputs, type SanitisedImage } from '../../images/sanitise.js';
 import type { VariantImage } from '../../images/variants.js';
 import type { ImageWork } from '../../images/work.js';
 import type { Log } from '../../log.js';
