@@ -247,8 +247,11 @@ async function readForm(request: FastifyRequest, options: FormOptions): Promise<
         files[part.fieldname] = { content: target, bytes, filename: part.filename };
         continue;
       }
-      // A file field sent as text (a part without a filename) is the route's to refuse as not a file.
-      addField(fields, errors, part, Object.hasOwn(options.fileFields, part.fieldname));
+      // A file field sent as text (a part without a filename) keeps its text whatever it holds (a
+      // file's bytes hold null characters and may be cut at the field limit): the route refuses it
+      // as not a file, in DRF's words, and never stores it.
+      if (Object.hasOwn(options.fileFields, part.fieldname)) fields[part.fieldname] = String(part.value);
+      else addField(fields, errors, part);
     }
     if (Object.keys(errors).length > 0) throw new ApiError(400, errors);
     return { body: fields, files, cleanup };
@@ -258,23 +261,13 @@ async function readForm(request: FastifyRequest, options: FormOptions): Promise<
   }
 }
 
-/**
- * A text part into `fields` (repeats become arrays), or its refusal into `errors`. A field that
- * takes a file keeps its text whatever it holds (a file's bytes sent without a filename hold
- * null characters and may be cut at the field limit): the route refuses it as not a file, in
- * DRF's words, and never stores it.
- */
+/** A text part into `fields` (repeats become arrays), or its refusal into `errors`. */
 function addField(
   fields: Record<string, string | string[]>,
   errors: Record<string, string[]>,
   part: { fieldname: string; fieldnameTruncated: boolean; valueTruncated: boolean; value: unknown },
-  takesFile = false,
 ): void {
   if (part.fieldnameTruncated) throw new ApiError(400, { detail: 'A form field name is too long.' });
-  if (takesFile) {
-    fields[part.fieldname] = typeof part.value === 'string' ? part.value : String(part.value);
-    return;
-  }
   if (part.valueTruncated) {
     errors[part.fieldname] = [`Ensure this field has no more than ${FORM_FIELD_MAX_BYTES} characters.`];
     return;
