@@ -323,6 +323,18 @@ for (const db of DATABASES) {
           'flat.avif',
         ),
       );
+      // 592 MB in the PNG decoder, from 625 kB, before the limit for interlaced PNGs of 16 bits a channel.
+      add(
+        'upload: interlaced 16-bit PNG of 8320 × 6250 in 625 kB',
+        400,
+        upload(
+          sharp({ create: { width: 8320, height: 6250, channels: 4, background: { r: 40, g: 90, b: 160, alpha: 0.8 } } })
+            .toColourspace('rgb16')
+            .png({ progressive: true, compressionLevel: 9 })
+            .toBuffer(),
+          'deep.png',
+        ),
+      );
       // 3.7 s of CPU and 685 MB in libheif, from 819 bytes, before the frame limit.
       add(
         'upload: AVIF whose movie declares 10 000 000 frames',
