@@ -14,6 +14,18 @@ const MAX_PIXELS = 52_000_000;
 
 afterAll(() => closeHeifPool());
 
+/** A HEIC of noise in every pixel: far slower to decode than a photo of its size. */
+async function noiseHeic(width: number, height: number): Promise<Buffer> {
+  const noise = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+  return heicFrom(
+    await sharp(noise, { raw: { width, height, channels: 3 } })
+      .jpeg()
+      .toBuffer(),
+    'jpg',
+  );
+}
+
 describe.skipIf(!hasHeifEnc)('the HEIC decode’s time limit', () => {
   it('starts once the decoder’s thread is ready: a decode after the thread ended is not cut short by starting it', async () => {
     const jpeg = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#3a6ea5' } })
@@ -43,14 +55,7 @@ describe.skipIf(!hasHeifEnc)('the HEIC decode’s time limit', () => {
     ).toMatchObject({ width: 320, height: 240, channels: 3 });
     expect(first.ms).toBeGreaterThan(limit);
     // A decode that does overrun its limit still fails: a larger photo, which takes far longer than 1 ms.
-    const noise = Buffer.alloc(1600 * 1200 * 3);
-    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
-    const large = await heicFrom(
-      await sharp(noise, { raw: { width: 1600, height: 1200, channels: 3 } })
-        .jpeg()
-        .toBuffer(),
-      'jpg',
-    );
+    const large = await noiseHeic(1600, 1200);
     await expect(decodeHeif(large, MAX_PIXELS, 1, false)).rejects.toThrow('HEIF decoding failed');
   }, 60_000);
 });
@@ -68,14 +73,7 @@ describe.skipIf(!hasHeifEnc)('the decoder’s memory after a large photo', () =>
     );
     const large = derivedHeif({ kind: 'grid', images: Array.from({ length: 192 }, () => tile), columns: 16, width: 8064, height: 6048 });
     // A 25 MP photo of fine detail (noise in every pixel), which takes seconds to decode.
-    const noise = Buffer.alloc(512 * 512 * 3);
-    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
-    const detailed = await heicFrom(
-      await sharp(noise, { raw: { width: 512, height: 512, channels: 3 } })
-        .jpeg()
-        .toBuffer(),
-      'jpg',
-    );
+    const detailed = await noiseHeic(512, 512);
     const slow = derivedHeif({ kind: 'grid', images: Array.from({ length: 96 }, () => detailed), columns: 12, width: 6144, height: 4096 });
     await closeHeifPool();
     expect(await decodeHeif(small, MAX_PIXELS, 60_000, false)).toMatchObject({ width: 320, height: 240 });
