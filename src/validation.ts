@@ -17,8 +17,9 @@ const DATE_FORMAT_MESSAGE = 'Date has wrong format. Use one of these formats ins
 /** Per-field custom messages by keyword, e.g. Type.String({ pattern, 'x-messages': { pattern: '...' } }). */
 type WithMessages = { 'x-messages'?: Record<string, string>; properties?: Record<string, TSchema> };
 
+/** A JSON value's type by the name Python gives it, as DRF's messages name it. */
 function jsonTypeName(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null) return 'NoneType';
   if (Array.isArray(value)) return 'list';
   if (typeof value === 'string') return 'str';
   if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
@@ -26,10 +27,15 @@ function jsonTypeName(value: unknown): string {
   return typeof value;
 }
 
+/** DRF's serializers' refusal of a body that is not a JSON object: `null` is no data at all. */
+function notADictionary(body: unknown): string {
+  return body === null ? 'No data provided' : `Invalid data. Expected a dictionary, but got ${jsonTypeName(body)}.`;
+}
+
 /** A request body that must be a JSON object (DRF's serializers refuse anything else with this message). */
 export function asDictionary(body: unknown): Record<string, unknown> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ApiError(400, { [NON_FIELD_ERRORS]: [`Invalid data. Expected a dictionary, but got ${jsonTypeName(body)}.`] });
+    throw new ApiError(400, { [NON_FIELD_ERRORS]: [notADictionary(body)] });
   }
   return body as Record<string, unknown>;
 }
@@ -214,7 +220,7 @@ function toFieldErrors(schema: TSchema, errors: Iterable<SchemaError>, value: un
           add(name, `Unknown field. Allowed fields: ${allowed}.`);
         }
       } else if (error.keyword === 'type') {
-        add(NON_FIELD_ERRORS, `Invalid data. Expected a dictionary, but got ${jsonTypeName(value)}.`);
+        add(NON_FIELD_ERRORS, notADictionary(value));
       } else {
         add(NON_FIELD_ERRORS, 'Invalid data.');
       }

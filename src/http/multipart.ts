@@ -167,7 +167,8 @@ export async function privateUploadFolder(dir: string): Promise<void> {
  * held whole in memory; the size limit is enforced while reading (413, never a silent cut).
  */
 async function readForm(request: FastifyRequest, options: FormOptions): Promise<ReceivedForm> {
-  if (!request.isMultipart()) return { body: request.body ?? {}, files: {}, cleanup: async () => undefined };
+  // No body at all is no data; a JSON `null` is refused as DRF refuses it.
+  if (!request.isMultipart()) return { body: request.body === undefined ? {} : request.body, files: {}, cleanup: async () => undefined };
 
   const limits = Object.values(options.fileFields);
   const maxFileBytes = Math.max(0, ...limits.map((l) => l.maxBytes));

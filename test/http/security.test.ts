@@ -382,7 +382,7 @@ describe('request bodies', () => {
     }
   });
 
-  it('reads an empty JSON body as no data, as DRF does: the route says which fields it needs', async () => {
+  it('reads an empty JSON body as no data and refuses JSON null as DRF does: the route says which fields it needs', async () => {
     const empty = (path: string, headers: Record<string, string> = {}) =>
       t.http.request('POST', path, { body: '', headers: { ...headers, 'content-type': 'application/json' } });
     const signIn = await empty('/api/token/');
@@ -392,6 +392,17 @@ describe('request bodies', () => {
     const update = await empty('/api/profile/talent/', user.headers);
     expect(update.status).toBe(400);
     expect(update.body).toEqual({ non_field_errors: ['At least one field must be provided for update.'] });
+    // JSON null is no data provided; any other value that is not an object is named by its type, in Python's words.
+    const json = (path: string, body: string, headers: Record<string, string> = {}) =>
+      t.http.request('POST', path, { body, headers: { ...headers, 'content-type': 'application/json' } });
+    for (const path of ['/api/token/', '/api/profile/talent/']) {
+      const none = await json(path, 'null', user.headers);
+      expect([path, none.status, none.body]).toEqual([path, 400, { non_field_errors: ['No data provided'] }]);
+    }
+    expect((await json('/api/token/', '[1, 2]')).body).toEqual({
+      non_field_errors: ['Invalid data. Expected a dictionary, but got list.'],
+    });
+    expect((await json('/api/token/', '2.5')).body).toEqual({ non_field_errors: ['Invalid data. Expected a dictionary, but got float.'] });
     // Blanks are text, and not JSON.
     const blank = await t.http.request('POST', '/api/token/', { body: '  \n', headers: { 'content-type': 'application/json' } });
     expect(blank.status).toBe(400);
