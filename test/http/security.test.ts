@@ -328,6 +328,22 @@ describe('metrics are not public behind a reverse proxy on the same machine', ()
 
 describe('request bodies', () => {
   let t: TestApp;
+  /** A POST with no Content-Type header (fetch always sends one with a body). */
+  const untyped = (path: string, body: string) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const sent = httpRequest(
+        `${t.http.baseUrl}${path}`,
+        { method: 'POST', headers: { 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      sent.on('error', reject);
+      sent.end(body);
+    });
   beforeAll(async () => {
     t = await startTestApp(DATABASES[0]!);
   });
@@ -403,6 +419,22 @@ describe('request bodies', () => {
       non_field_errors: ['Invalid data. Expected a dictionary, but got list.'],
     });
     expect((await json('/api/token/', '2.5')).body).toEqual({ non_field_errors: ['Invalid data. Expected a dictionary, but got float.'] });
+    // No body, or a body of no declared type, is no data too; an empty body of any type is no data.
+    const required = { email: ['This field is required.'], password: ['This field is required.'] };
+    for (const body of ['', 'email=a%40b.co']) {
+      const res = await untyped('/api/token/', body);
+      expect([body, res.status, JSON.parse(res.text)]).toEqual([body, 400, required]);
+    }
+    for (const type of ['text/plain', 'application/xml']) {
+      const res = await t.http.request('POST', '/api/token/', { body: '', headers: { 'content-type': type } });
+      expect([type, res.status, res.body]).toEqual([type, 400, required]);
+    }
+    // fetch() sends an empty string body as text/plain: a sign-out made so signs out.
+    const out = await fetch(`${t.http.baseUrl}/api/logout/`, { method: 'POST', body: '', headers: user.headers });
+    expect([out.status, await out.json()]).toEqual([200, { success: true, message: 'Logged out successfully' }]);
+    expect((await t.http.get('/api/profile/talent/', user.headers)).status).toBe(401);
+    // Text is still not a type any route reads.
+    expect((await t.http.request('POST', '/api/token/', { body: 'hi', headers: { 'content-type': 'text/plain' } })).status).toBe(415);
     // Blanks are text, and not JSON.
     const blank = await t.http.request('POST', '/api/token/', { body: '  \n', headers: { 'content-type': 'application/json' } });
     expect(blank.status).toBe(400);

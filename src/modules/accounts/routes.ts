@@ -137,9 +137,6 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
     '/api/logout/',
     {
       config: { rateLimit: ['auth'] },
-      preValidation: async (request: { body: unknown }) => {
-        request.body ??= {};
-      },
       schema: {
         tags: ['accounts'],
         summary: 'End the session of a refresh token, or (no body) of the access token presented',
