@@ -1,6 +1,6 @@
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { errorCodes, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 import { JSON_BODY_LIMIT, registerJsonParser } from './json.js';
 import { FORM_LIMITS, readTextFields } from './multipart.js';
@@ -12,13 +12,14 @@ const URLENCODED = /^\s*application\/x-www-form-urlencoded\s*(;|$)/i;
 export async function registerBodyParsers(app: FastifyInstance): Promise<void> {
   registerJsonParser(app);
   app.removeContentTypeParser('text/plain');
-  // Any other type of body is refused (415), but an empty one is no data whatever its declared
-  // type, as DRF reads it (fetch() labels an empty string body text/plain), and so is a body of no
-  // declared type (see the hook below).
+  // Any other type of body is refused as Fastify refuses it (415, in DRF's words: errors.ts), but an
+  // empty one is no data whatever its declared type, as DRF reads it (fetch() labels an empty
+  // string body text/plain), and so is a body of no declared type (with no body at all, no parser
+  // runs: the hook below).
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: JSON_BODY_LIMIT }, (request, body, done) => {
     const type = request.headers['content-type'];
     if ((body as Buffer).length === 0 || type === undefined) done(null, {});
-    else done(new ApiError(415, { detail: `Unsupported media type "${type}" in request.` }), undefined);
+    else done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(type), undefined);
   });
   await app.register(formbody, { bodyLimit: JSON_BODY_LIMIT });
   await app.register(multipart, { limits: FORM_LIMITS, throwFileSizeLimit: true });
